@@ -1,0 +1,1239 @@
+/* Translation of validated wasm bodies into register code (ops.h).
+ *
+ * The wasm operand stack is mapped onto frame slots: the value at stack height h lives
+ * in slot nlocals + h, its "home". While translating we keep an abstract stack whose
+ * entries say where each value really is: in its home slot, still in a local (a
+ * local.get not yet copied), or a constant known at compile time. Instructions read
+ * their operands wherever they are and write their result home, so `local.get a;
+ * local.get b; i32.add; local.set c` becomes one instruction `i32_add_rr c, a, b`:
+ * the local.gets cost nothing and the local.set retargets the add's destination.
+ *
+ * Other fusions: an operand that is a constant selects the register-immediate form,
+ * two constants fold, and a comparison (or eqz) followed by br_if or if becomes one
+ * compare-and-branch instruction.
+ *
+ * Input is validated, so this pass trusts types and indices. */
+#include "wasm/compile.h"
+
+#include "wasm/error.h"
+#include "wasm/ops.h"
+#include "wasm/runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { K_HOME, K_LOCAL, K_CONST };
+
+typedef struct entry {
+  uint8_t kind;
+  uint32_t local; /* K_LOCAL: the local's slot */
+  uint64_t bits;  /* K_CONST */
+} entry;
+
+enum { C_BLOCK, C_LOOP, C_IF, C_FUNC };
+
+typedef struct ctrl {
+  uint8_t kind;
+  bool unreachable;
+  uint32_t height; /* stack height below the block's params */
+  uint32_t nparams, nresults;
+  size_t loop_pc;   /* C_LOOP: where the loop starts */
+  size_t else_insn; /* C_IF: fixup record of the branch to else/end; SIZE_MAX: none */
+  uint32_t fixups;  /* head of the list of forward branches to this block's end */
+} ctrl;
+
+typedef struct fixup {
+  size_t insn;  /* branch instruction start: offsets are relative to it */
+  size_t field; /* position of the 32-bit offset */
+  uint32_t next;
+} fixup;
+
+#define NO_FIXUP UINT32_MAX
+
+typedef struct compiler {
+  const zh_module *m;
+  const void *const *h; /* handler addresses */
+  uint8_t *code;
+  size_t len, cap;
+  entry *stack;
+  uint32_t height, stack_cap, max_height;
+  ctrl *ctrls;
+  uint32_t nctrls, ctrl_cap;
+  fixup *fixups;
+  uint32_t nfixups, fixup_cap;
+  uint32_t nlocals; /* params + declared locals = first temp slot */
+  uint32_t nresults;
+  bool oom;
+  /* Peephole state, valid only while nothing was emitted after the instruction. */
+  size_t last_insn;     /* start of the last instruction */
+  size_t last_dst;      /* field of its destination slot, or 0 */
+  uint32_t last_height; /* stack height it wrote */
+  int last_cmp;         /* ZH_INT_CMPS index, CMP_EQZ32/64, or -1 */
+  uint32_t cmp_a, cmp_b;
+  bool cmp_imm;
+} compiler;
+
+#define CMP_EQZ32 100
+#define CMP_EQZ64 101
+
+/* ---- code buffer ---- */
+
+static bool grow(void **p, uint32_t *cap, size_t need, size_t elem) {
+  if (need <= *cap)
+    return true;
+  size_t n = *cap ? *cap : 16;
+  while (n < need)
+    n *= 2;
+  void *q = realloc(*p, n * elem);
+  if (!q)
+    return false;
+  *p = q;
+  *cap = (uint32_t)n;
+  return true;
+}
+
+static void put(compiler *c, const void *data, size_t n) {
+  if (c->len + n > c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    while (cap < c->len + n)
+      cap *= 2;
+    uint8_t *q = realloc(c->code, cap);
+    if (!q) {
+      c->oom = true;
+      return;
+    }
+    c->code = q;
+    c->cap = cap;
+  }
+  memcpy(c->code + c->len, data, n);
+  c->len += n;
+}
+
+static void emit_op(compiler *c, zh_op op) {
+  c->last_insn = c->len;
+  c->last_dst = 0;
+  c->last_cmp = -1;
+  const void *addr = c->h[op];
+  put(c, &addr, sizeof addr);
+}
+static void emit_u32(compiler *c, uint32_t v) { put(c, &v, 4); }
+static void emit_u64(compiler *c, uint64_t v) { put(c, &v, 8); }
+static void emit_ptr(compiler *c, const void *p) { put(c, &p, sizeof p); }
+static void patch_u32(compiler *c, size_t at, uint32_t v) {
+  if (!c->oom)
+    memcpy(c->code + at, &v, 4);
+}
+
+/* Marks the instruction just emitted as producing the value at stack height h, with its
+ * destination field at `field`, so a following local.set may retarget it. */
+static void mark_dst(compiler *c, size_t field, uint32_t h) {
+  c->last_dst = field;
+  c->last_height = h;
+}
+
+/* ---- abstract stack ---- */
+
+static inline uint32_t home(const compiler *c, uint32_t h) { return c->nlocals + h; }
+
+static entry *push(compiler *c, uint8_t kind) {
+  if (!grow((void **)&c->stack, &c->stack_cap, c->height + 1, sizeof(entry))) {
+    c->oom = true;
+    static entry sink; /* never read: compilation fails on oom */
+    return &sink;
+  }
+  entry *e = &c->stack[c->height++];
+  if (c->height > c->max_height)
+    c->max_height = c->height;
+  e->kind = kind;
+  e->local = 0;
+  e->bits = 0;
+  return e;
+}
+
+static void emit_const_to(compiler *c, uint32_t slot, uint64_t bits) {
+  if (bits <= UINT32_MAX) {
+    emit_op(c, ZH_OP_const32);
+    emit_u32(c, slot);
+    emit_u32(c, (uint32_t)bits);
+  } else {
+    emit_op(c, ZH_OP_const64);
+    emit_u32(c, slot);
+    emit_u64(c, bits);
+  }
+}
+
+static void emit_copy(compiler *c, uint32_t dst, uint32_t src) {
+  if (dst == src)
+    return;
+  emit_op(c, ZH_OP_copy);
+  emit_u32(c, dst);
+  emit_u32(c, src);
+}
+
+/* Moves the value of entry `e` into slot `dst`. */
+static void emit_move(compiler *c, const entry *e, uint32_t src_home, uint32_t dst) {
+  switch (e->kind) {
+  case K_CONST:
+    emit_const_to(c, dst, e->bits);
+    break;
+  case K_LOCAL:
+    emit_copy(c, dst, e->local);
+    break;
+  default:
+    emit_copy(c, dst, src_home);
+    break;
+  }
+}
+
+/* Puts stack entry i into its home slot. */
+static void flush(compiler *c, uint32_t i) {
+  entry *e = &c->stack[i];
+  if (e->kind == K_HOME)
+    return;
+  emit_move(c, e, home(c, i), home(c, i));
+  e->kind = K_HOME;
+}
+
+/* Control flow merges paths: entries that alias locals must be real copies first.
+ * Constants stay symbolic, since no path can change them. */
+static void flush_locals(compiler *c) {
+  for (uint32_t i = 0; i < c->height; i++)
+    if (c->stack[i].kind == K_LOCAL)
+      flush(c, i);
+}
+
+/* The slot from which to read entry i (already popped or not). Constants without an
+ * immediate form are materialised into the entry's home slot, which is free. */
+static uint32_t read_slot(compiler *c, uint32_t i) {
+  entry *e = &c->stack[i];
+  if (e->kind == K_LOCAL)
+    return e->local;
+  if (e->kind == K_CONST)
+    flush(c, i);
+  return home(c, i);
+}
+
+/* ---- immediates ---- */
+
+typedef struct rd {
+  const uint8_t *p, *end;
+} rd;
+
+static uint64_t rd_uleb(rd *r) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; r->p < r->end && shift < 64; shift += 7) {
+    uint8_t b = *r->p++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      break;
+  }
+  return v;
+}
+
+static int64_t rd_sleb(rd *r) {
+  uint64_t v = 0;
+  unsigned shift = 0;
+  uint8_t b = 0x80;
+  while (r->p < r->end && shift < 64) {
+    b = *r->p++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    shift += 7;
+    if (!(b & 0x80))
+      break;
+  }
+  if (shift < 64 && (b & 0x40))
+    v |= ~(uint64_t)0 << shift;
+  return (int64_t)v;
+}
+
+static uint32_t rd_u32(rd *r) { return (uint32_t)rd_uleb(r); }
+static uint8_t rd_u8(rd *r) { return r->p < r->end ? *r->p++ : 0; }
+static uint64_t rd_fixed(rd *r, unsigned n) {
+  uint64_t v = 0;
+  for (unsigned i = 0; i < n && r->p < r->end; i++)
+    v |= (uint64_t)*r->p++ << (8 * i);
+  return v;
+}
+
+static void block_type(const compiler *c, rd *r, uint32_t *np, uint32_t *nr) {
+  int64_t bt = rd_sleb(r);
+  if (bt == -64) { /* 0x40: empty */
+    *np = 0, *nr = 0;
+  } else if (bt < 0) { /* a value type */
+    *np = 0, *nr = 1;
+  } else {
+    const zh_type *t = &c->m->types[bt];
+    *np = t->nparams, *nr = t->nresults;
+  }
+}
+
+/* Skips the immediates of an instruction in unreachable code. */
+static void skip_immediates(rd *r, uint8_t op) {
+  switch (op) {
+  case 0x02: case 0x03: case 0x04:
+    rd_sleb(r);
+    break;
+  case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
+  case 0x25: case 0x26: case 0xd2:
+    rd_u32(r);
+    break;
+  case 0x0e: {
+    uint32_t n = rd_u32(r);
+    for (uint32_t i = 0; i <= n; i++)
+      rd_u32(r);
+    break;
+  }
+  case 0x11:
+    rd_u32(r), rd_u32(r);
+    break;
+  case 0x1c: {
+    uint32_t n = rd_u32(r);
+    for (uint32_t i = 0; i < n; i++)
+      rd_u8(r);
+    break;
+  }
+  case 0x3f: case 0x40: case 0xd0:
+    rd_u8(r);
+    break;
+  case 0x41: case 0x42:
+    rd_sleb(r);
+    break;
+  case 0x43:
+    rd_fixed(r, 4);
+    break;
+  case 0x44:
+    rd_fixed(r, 8);
+    break;
+  case 0xfc: {
+    uint32_t sub = rd_u32(r);
+    switch (sub) {
+    case 8: rd_u32(r), rd_u8(r); break;
+    case 9: case 13: case 15: case 16: case 17: rd_u32(r); break;
+    case 10: rd_u8(r), rd_u8(r); break;
+    case 11: rd_u8(r); break;
+    case 12: case 14: rd_u32(r), rd_u32(r); break;
+    default: break;
+    }
+    break;
+  }
+  default:
+    if (op >= 0x28 && op <= 0x3e)
+      rd_u32(r), rd_u32(r);
+    break;
+  }
+}
+
+/* ---- opcode maps ---- */
+
+typedef struct binop_info {
+  uint16_t rr, ri;
+  uint8_t comm, is64;
+  int8_t cmp; /* index into cmp_info, or -1 */
+} binop_info;
+
+typedef struct cmp_info {
+  uint16_t rr, ri, br_rr, br_ri;
+  int8_t swapped, negated;
+  uint8_t is64;
+} cmp_info;
+
+#define IS64_I32 0
+#define IS64_I64 1
+
+enum {
+#define CMP_IDX(name, ...) CI_##name,
+  ZH_INT_CMPS(CMP_IDX)
+#undef CMP_IDX
+      CI_COUNT
+};
+
+static const cmp_info cmps[CI_COUNT] = {
+#define CMP_ROW(name, opc, sw, neg, T)                                                       \
+  [CI_##name] = {ZH_OP_##name##_rr, ZH_OP_##name##_ri, ZH_OP_br_##name##_rr,                \
+                 ZH_OP_br_##name##_ri, CI_##sw, CI_##neg, IS64_##T},
+    ZH_INT_CMPS(CMP_ROW)
+#undef CMP_ROW
+};
+
+static bool lookup_binop(uint8_t opc, binop_info *out) {
+  switch (opc) {
+#define BIN_CASE(name, opc_, comm_, T)                                                       \
+  case opc_:                                                                                 \
+    *out = (binop_info){ZH_OP_##name##_rr, ZH_OP_##name##_ri, comm_, IS64_##T, -1};          \
+    return true;
+    ZH_INT_BINOPS(BIN_CASE)
+#undef BIN_CASE
+#define CMP_CASE(name, opc_, sw, neg, T)                                                     \
+  case opc_:                                                                                 \
+    *out = (binop_info){ZH_OP_##name##_rr, ZH_OP_##name##_ri, 0, IS64_##T, CI_##name};      \
+    return true;
+    ZH_INT_CMPS(CMP_CASE)
+#undef CMP_CASE
+  default:
+    return false;
+  }
+}
+
+static int lookup_other_binop(uint8_t opc) {
+  switch (opc) {
+#define OB_CASE(name, opc_, IN, OUT)                                                         \
+  case opc_:                                                                                 \
+    return ZH_OP_##name;
+    ZH_OTHER_BINOPS(OB_CASE)
+#undef OB_CASE
+  default:
+    return -1;
+  }
+}
+
+static int lookup_unop(uint32_t opc) {
+  switch (opc) {
+#define UN_CASE(name, opc_, IN, OUT)                                                         \
+  case opc_:                                                                                 \
+    return ZH_OP_##name;
+    ZH_UNOPS(UN_CASE)
+#undef UN_CASE
+  default:
+    return -1;
+  }
+}
+
+/* Constant folding for the integer binops and comparisons that cannot trap. */
+static bool fold(uint8_t opc, uint64_t a, uint64_t b, uint64_t *out) {
+  uint32_t x = (uint32_t)a, y = (uint32_t)b;
+  switch (opc) {
+  case 0x6a: *out = (uint32_t)(x + y); return true;
+  case 0x6b: *out = (uint32_t)(x - y); return true;
+  case 0x6c: *out = (uint32_t)(x * y); return true;
+  case 0x71: *out = x & y; return true;
+  case 0x72: *out = x | y; return true;
+  case 0x73: *out = x ^ y; return true;
+  case 0x74: *out = (uint32_t)(x << (y & 31)); return true;
+  case 0x76: *out = x >> (y & 31); return true;
+  case 0x7c: *out = a + b; return true;
+  case 0x7d: *out = a - b; return true;
+  case 0x7e: *out = a * b; return true;
+  case 0x83: *out = a & b; return true;
+  case 0x84: *out = a | b; return true;
+  case 0x85: *out = a ^ b; return true;
+  case 0x86: *out = a << (b & 63); return true;
+  case 0x88: *out = a >> (b & 63); return true;
+  case 0x46: *out = x == y; return true;
+  case 0x47: *out = x != y; return true;
+  case 0x49: *out = x < y; return true;
+  case 0x4b: *out = x > y; return true;
+  case 0x48: *out = (int32_t)x < (int32_t)y; return true;
+  case 0x4a: *out = (int32_t)x > (int32_t)y; return true;
+  default: return false;
+  }
+}
+
+static bool fits_imm(uint64_t bits, bool is64) {
+  return is64 ? (int64_t)bits == (int64_t)(int32_t)bits : true;
+}
+
+/* ---- branches ---- */
+
+static ctrl *label(compiler *c, uint32_t depth) { return &c->ctrls[c->nctrls - 1 - depth]; }
+static uint32_t label_arity(const ctrl *l) {
+  return l->kind == C_LOOP ? l->nparams : l->nresults;
+}
+
+/* Makes the branch instruction starting at `insn`, whose offset field is at `field`,
+ * reach label l: loops are behind us, block ends get a fixup. */
+static void link_branch(compiler *c, ctrl *l, size_t insn, size_t field) {
+  if (l->kind == C_LOOP) {
+    patch_u32(c, field, (uint32_t)(int32_t)((int64_t)l->loop_pc - (int64_t)insn));
+    return;
+  }
+  if (!grow((void **)&c->fixups, &c->fixup_cap, c->nfixups + 1, sizeof(fixup))) {
+    c->oom = true;
+    return;
+  }
+  c->fixups[c->nfixups] = (fixup){insn, field, l->fixups};
+  l->fixups = c->nfixups++;
+}
+
+static void patch_fixups(compiler *c, uint32_t head, size_t target) {
+  for (uint32_t i = head; i != NO_FIXUP; i = c->fixups[i].next)
+    patch_u32(c, c->fixups[i].field,
+              (uint32_t)(int32_t)((int64_t)target - (int64_t)c->fixups[i].insn));
+}
+
+/* True when the top `arity` values already sit where label l expects them. */
+static bool in_place(const compiler *c, const ctrl *l, uint32_t arity) {
+  if (c->height - arity != l->height)
+    return false;
+  for (uint32_t i = 0; i < arity; i++)
+    if (c->stack[c->height - arity + i].kind != K_HOME)
+      return false;
+  return true;
+}
+
+/* Copies the top `arity` values to label l's slots. Ascending order is safe: each
+ * source is at or above its destination, or is a local or a constant. */
+static void move_to_label(compiler *c, const ctrl *l, uint32_t arity) {
+  uint32_t from = c->height - arity;
+  for (uint32_t i = 0; i < arity; i++)
+    emit_move(c, &c->stack[from + i], home(c, from + i), home(c, l->height + i));
+}
+
+static void emit_br(compiler *c, ctrl *l) {
+  size_t insn = c->len;
+  emit_op(c, ZH_OP_br);
+  size_t field = c->len;
+  emit_u32(c, 0);
+  link_branch(c, l, insn, field);
+}
+
+/* Emits the return sequence: results to slots 0..n-1, then ret. */
+static void emit_return(compiler *c) {
+  uint32_t n = c->nresults;
+  if (n == 1) {
+    uint32_t src = read_slot(c, c->height - 1);
+    if (src == 0) {
+      emit_op(c, ZH_OP_ret);
+    } else {
+      emit_op(c, ZH_OP_ret1);
+      emit_u32(c, src);
+    }
+    return;
+  }
+  uint32_t from = c->height - n;
+  for (uint32_t i = 0; i < n; i++)
+    flush(c, from + i);
+  for (uint32_t i = 0; i < n; i++)
+    emit_copy(c, i, home(c, from + i));
+  emit_op(c, ZH_OP_ret);
+}
+
+/* A return on one path only (br_if, br_table): the abstract stack must come out as it
+ * went in, since the other path still sees the values where they were. */
+static void emit_return_on_branch(compiler *c) {
+  uint32_t n = c->nresults;
+  entry small[8];
+  entry *saved = n <= 8 ? small : malloc(n * sizeof(entry));
+  if (!saved) {
+    c->oom = true;
+    return;
+  }
+  memcpy(saved, c->stack + c->height - n, n * sizeof(entry));
+  emit_return(c);
+  memcpy(c->stack + c->height - n, saved, n * sizeof(entry));
+  if (saved != small)
+    free(saved);
+}
+
+/* Conditional branch on the value on top of the stack (popped), taken when it is
+ * non-zero, or zero if `negate`. Uses the fused compare if one just produced it.
+ * Returns the instruction start and sets *field to the offset to patch. */
+static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
+  uint32_t h = c->height - 1;
+  bool fuse = c->last_cmp >= 0 && c->last_dst && c->last_height == h &&
+              c->stack[h].kind == K_HOME;
+  int kind = c->last_cmp;
+  uint32_t a = c->cmp_a, b = c->cmp_b;
+  bool imm = c->cmp_imm;
+  c->height--;
+  size_t insn;
+  if (fuse) {
+    c->len = c->last_insn; /* drop the compare: the branch does it */
+    insn = c->len;
+    if (kind == CMP_EQZ32 || kind == CMP_EQZ64) {
+      bool z = !negate; /* eqz true when zero */
+      emit_op(c, kind == CMP_EQZ32 ? (z ? ZH_OP_br_z : ZH_OP_br_nz)
+                                   : (z ? ZH_OP_br_i64_z : ZH_OP_br_i64_nz));
+      emit_u32(c, a);
+    } else {
+      const cmp_info *ci = &cmps[negate ? cmps[kind].negated : kind];
+      emit_op(c, imm ? ci->br_ri : ci->br_rr);
+      emit_u32(c, a);
+      emit_u32(c, b);
+    }
+  } else {
+    uint32_t slot = read_slot(c, h);
+    insn = c->len;
+    emit_op(c, negate ? ZH_OP_br_z : ZH_OP_br_nz);
+    emit_u32(c, slot);
+  }
+  *field = c->len;
+  emit_u32(c, 0);
+  return insn;
+}
+
+/* ---- the translation loop ---- */
+
+static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
+  const zh_module *m = c->m;
+  const zh_func_body *body = &m->bodies[func_index - m->nfunc_imports];
+  const zh_type *ft = zh_func_type_of(m, func_index);
+  rd r = {body->code, body->end};
+
+  c->len = 0;
+  c->height = c->max_height = 0;
+  c->nctrls = c->nfixups = 0;
+  c->nlocals = ft->nparams + body->nlocals;
+  c->nresults = ft->nresults;
+  c->oom = false;
+  c->last_dst = 0;
+  c->last_cmp = -1;
+
+  if (!grow((void **)&c->ctrls, &c->ctrl_cap, 1, sizeof(ctrl)))
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
+  c->ctrls[c->nctrls++] =
+      (ctrl){C_FUNC, false, 0, 0, ft->nresults, 0, SIZE_MAX, NO_FIXUP};
+  uint32_t dead_depth = 0; /* blocks opened inside unreachable code */
+
+  while (r.p < r.end && c->nctrls > 0 && !c->oom) {
+    uint8_t op = *r.p++;
+    ctrl *top = &c->ctrls[c->nctrls - 1];
+
+    if (top->unreachable) {
+      if (op == 0x02 || op == 0x03 || op == 0x04) {
+        dead_depth++;
+        skip_immediates(&r, op);
+        continue;
+      }
+      if (op == 0x0b && dead_depth > 0) {
+        dead_depth--;
+        continue;
+      }
+      if (op == 0x05 && dead_depth > 0)
+        continue;
+      if (op != 0x0b && op != 0x05) {
+        skip_immediates(&r, op);
+        continue;
+      }
+    }
+
+    switch (op) {
+    case 0x00: /* unreachable */
+      emit_op(c, ZH_OP_unreachable);
+      top->unreachable = true;
+      break;
+    case 0x01: /* nop */
+      break;
+
+    case 0x02:   /* block */
+    case 0x03: { /* loop */
+      uint32_t np, nr;
+      block_type(c, &r, &np, &nr);
+      flush_locals(c);
+      for (uint32_t i = c->height - np; i < c->height; i++)
+        flush(c, i);
+      if (!grow((void **)&c->ctrls, &c->ctrl_cap, c->nctrls + 1, sizeof(ctrl))) {
+        c->oom = true;
+        break;
+      }
+      c->last_dst = 0; /* a label may be bound here: no peephole across it */
+      c->last_cmp = -1;
+      c->ctrls[c->nctrls++] = (ctrl){op == 0x03 ? C_LOOP : C_BLOCK, false, c->height - np,
+                                     np, nr, c->len, SIZE_MAX, NO_FIXUP};
+      break;
+    }
+    case 0x04: { /* if */
+      uint32_t np, nr;
+      block_type(c, &r, &np, &nr);
+      /* The condition is on top, above the params. Flush everything below it first;
+       * the flush code runs before the branch, on both paths. */
+      uint32_t h = c->height - 1;
+      for (uint32_t i = 0; i < h; i++)
+        if (c->stack[i].kind == K_LOCAL || (i >= h - np && c->stack[i].kind != K_HOME))
+          flush(c, i); /* emits code, which (rightly) cancels compare fusion */
+      size_t field;
+      size_t insn = emit_cond_branch(c, true, &field);
+      if (!grow((void **)&c->ctrls, &c->ctrl_cap, c->nctrls + 1, sizeof(ctrl))) {
+        c->oom = true;
+        break;
+      }
+      c->ctrls[c->nctrls++] =
+          (ctrl){C_IF, false, c->height - np, np, nr, 0, insn, NO_FIXUP};
+      if (!grow((void **)&c->fixups, &c->fixup_cap, c->nfixups + 1, sizeof(fixup))) {
+        c->oom = true;
+        break;
+      }
+      /* The branch to else/end is remembered through a fixup record of its own. */
+      c->fixups[c->nfixups] = (fixup){insn, field, NO_FIXUP};
+      c->ctrls[c->nctrls - 1].else_insn = c->nfixups++;
+      c->last_dst = 0;
+      break;
+    }
+    case 0x05: { /* else */
+      ctrl *l = top;
+      if (!l->unreachable) {
+        for (uint32_t i = c->height - l->nresults; i < c->height; i++)
+          flush(c, i);
+        emit_br(c, l);
+      }
+      fixup *ef = &c->fixups[l->else_insn];
+      patch_u32(c, ef->field, (uint32_t)(int32_t)((int64_t)c->len - (int64_t)ef->insn));
+      l->else_insn = SIZE_MAX;
+      c->height = l->height;
+      for (uint32_t i = 0; i < l->nparams; i++)
+        push(c, K_HOME);
+      l->unreachable = false;
+      c->last_dst = 0;
+      c->last_cmp = -1;
+      break;
+    }
+    case 0x0b: { /* end */
+      ctrl *l = top;
+      if (l->kind == C_FUNC) {
+        if (!l->unreachable)
+          emit_return(c); /* branches to the function label return directly */
+        c->nctrls--;
+        break;
+      }
+      if (!l->unreachable)
+        for (uint32_t i = c->height - l->nresults; i < c->height; i++)
+          flush(c, i);
+      if (l->kind == C_IF && l->else_insn != SIZE_MAX) {
+        fixup *ef = &c->fixups[l->else_insn];
+        patch_u32(c, ef->field, (uint32_t)(int32_t)((int64_t)c->len - (int64_t)ef->insn));
+      }
+      patch_fixups(c, l->fixups, c->len);
+      c->height = l->height;
+      uint32_t nr = l->nresults;
+      c->nctrls--;
+      for (uint32_t i = 0; i < nr; i++)
+        push(c, K_HOME);
+      c->last_dst = 0;
+      c->last_cmp = -1;
+      break;
+    }
+    case 0x0c: { /* br */
+      ctrl *l = label(c, rd_u32(&r));
+      uint32_t n = label_arity(l);
+      if (l->kind == C_FUNC) {
+        emit_return(c);
+      } else {
+        if (!in_place(c, l, n))
+          move_to_label(c, l, n);
+        emit_br(c, l);
+      }
+      top->unreachable = true;
+      break;
+    }
+    case 0x0d: { /* br_if */
+      ctrl *l = label(c, rd_u32(&r));
+      uint32_t n = label_arity(l);
+      bool direct = l->kind != C_FUNC && c->height - 1 - n == l->height;
+      if (direct)
+        for (uint32_t i = 0; i < n; i++)
+          if (c->stack[c->height - 1 - n + i].kind != K_HOME)
+            direct = false;
+      if (direct) {
+        size_t field;
+        size_t insn = emit_cond_branch(c, false, &field);
+        link_branch(c, l, insn, field);
+      } else {
+        size_t field;
+        size_t insn = emit_cond_branch(c, true, &field); /* skip when false */
+        if (l->kind == C_FUNC) {
+          emit_return_on_branch(c);
+        } else {
+          move_to_label(c, l, n);
+          emit_br(c, l);
+        }
+        patch_u32(c, field, (uint32_t)(int32_t)((int64_t)c->len - (int64_t)insn));
+        c->last_dst = 0;
+        c->last_cmp = -1;
+      }
+      break;
+    }
+    case 0x0e: { /* br_table */
+      uint32_t n = rd_u32(&r);
+      uint32_t idx_slot = read_slot(c, c->height - 1);
+      c->height--;
+      const uint8_t *targets = r.p;
+      for (uint32_t i = 0; i <= n; i++)
+        rd_u32(&r);
+      size_t insn = c->len;
+      emit_op(c, ZH_OP_br_table);
+      emit_u32(c, idx_slot);
+      emit_u32(c, n);
+      size_t table = c->len;
+      for (uint32_t i = 0; i <= n; i++)
+        emit_u32(c, 0);
+      rd tr = {targets, r.p};
+      for (uint32_t i = 0; i <= n && !c->oom; i++) {
+        ctrl *l = label(c, rd_u32(&tr));
+        uint32_t arity = label_arity(l);
+        size_t field = table + 4 * i;
+        if (l->kind != C_FUNC && in_place(c, l, arity)) {
+          link_branch(c, l, insn, field);
+        } else {
+          /* A stub after the table does the moves, then branches. */
+          patch_u32(c, field, (uint32_t)(c->len - insn));
+          if (l->kind == C_FUNC) {
+            emit_return_on_branch(c);
+          } else {
+            move_to_label(c, l, arity);
+            emit_br(c, l);
+          }
+        }
+      }
+      top->unreachable = true;
+      break;
+    }
+    case 0x0f: /* return */
+      emit_return(c);
+      top->unreachable = true;
+      break;
+
+    case 0x10:   /* call */
+    case 0x11: { /* call_indirect */
+      uint32_t fi = rd_u32(&r), table = 0;
+      const zh_type *t;
+      if (op == 0x11) {
+        t = &m->types[fi];
+        table = rd_u32(&r);
+      } else {
+        t = zh_func_type_of(m, fi);
+      }
+      uint32_t idx_slot = 0;
+      if (op == 0x11) {
+        c->height--; /* the index: read after the args are in place */
+      }
+      uint32_t base = c->height - t->nparams;
+      for (uint32_t i = base; i < c->height; i++)
+        flush(c, i);
+      if (op == 0x11) {
+        c->height++;
+        idx_slot = read_slot(c, c->height - 1);
+        c->height--;
+        emit_op(c, ZH_OP_call_indirect);
+        emit_u32(c, t->id);
+        emit_u32(c, table);
+        emit_u32(c, home(c, base));
+        emit_u32(c, idx_slot);
+      } else if (fi < m->nfunc_imports) {
+        emit_op(c, ZH_OP_call_import);
+        emit_u32(c, fi);
+        emit_u32(c, home(c, base));
+      } else {
+        emit_op(c, ZH_OP_call);
+        emit_ptr(c, m->code[fi - m->nfunc_imports]);
+        emit_u32(c, home(c, base));
+      }
+      c->height = base;
+      for (uint32_t i = 0; i < t->nresults; i++)
+        push(c, K_HOME);
+      break;
+    }
+
+    case 0x1a: /* drop */
+      c->height--;
+      break;
+    case 0x1b:   /* select */
+    case 0x1c: { /* select t */
+      if (op == 0x1c) {
+        uint32_t n = rd_u32(&r);
+        for (uint32_t i = 0; i < n; i++)
+          rd_u8(&r);
+      }
+      uint32_t h = c->height - 3;
+      uint32_t sa = read_slot(c, h), sb = read_slot(c, h + 1), sc = read_slot(c, h + 2);
+      c->height = h;
+      push(c, K_HOME);
+      emit_op(c, ZH_OP_select);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, sa);
+      emit_u32(c, sb);
+      emit_u32(c, sc);
+      mark_dst(c, dst, h);
+      break;
+    }
+
+    case 0x20: { /* local.get */
+      entry *e = push(c, K_LOCAL);
+      e->local = rd_u32(&r);
+      break;
+    }
+    case 0x21:   /* local.set */
+    case 0x22: { /* local.tee */
+      uint32_t x = rd_u32(&r);
+      uint32_t h = c->height - 1;
+      entry v = c->stack[h];
+      bool aliased = false;
+      for (uint32_t i = 0; i < h; i++)
+        if (c->stack[i].kind == K_LOCAL && c->stack[i].local == x)
+          aliased = true;
+      if (v.kind == K_HOME && !aliased && c->last_dst && c->last_height == h) {
+        patch_u32(c, c->last_dst, x); /* the producer writes the local directly */
+        c->last_dst = 0;
+        c->last_cmp = -1;
+      } else if (!(v.kind == K_LOCAL && v.local == x)) {
+        for (uint32_t i = 0; i < h; i++)
+          if (c->stack[i].kind == K_LOCAL && c->stack[i].local == x)
+            flush(c, i);
+        emit_move(c, &v, home(c, h), x);
+      }
+      c->height--;
+      if (op == 0x22) {
+        entry *e = push(c, v.kind == K_CONST ? K_CONST : K_LOCAL);
+        e->local = x;
+        e->bits = v.bits;
+      }
+      break;
+    }
+    case 0x23: { /* global.get */
+      uint32_t g = rd_u32(&r);
+      uint32_t h = c->height;
+      push(c, K_HOME);
+      emit_op(c, ZH_OP_global_get);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, g);
+      mark_dst(c, dst, h);
+      break;
+    }
+    case 0x24: { /* global.set */
+      uint32_t g = rd_u32(&r);
+      uint32_t s = read_slot(c, c->height - 1);
+      c->height--;
+      emit_op(c, ZH_OP_global_set);
+      emit_u32(c, g);
+      emit_u32(c, s);
+      break;
+    }
+    case 0x25: { /* table.get */
+      uint32_t t = rd_u32(&r);
+      uint32_t h = c->height - 1;
+      uint32_t s = read_slot(c, h);
+      emit_op(c, ZH_OP_table_get);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, t);
+      emit_u32(c, s);
+      c->stack[h].kind = K_HOME;
+      mark_dst(c, dst, h);
+      break;
+    }
+    case 0x26: { /* table.set */
+      uint32_t t = rd_u32(&r);
+      uint32_t h = c->height - 2;
+      uint32_t si = read_slot(c, h), sv = read_slot(c, h + 1);
+      c->height = h;
+      emit_op(c, ZH_OP_table_set);
+      emit_u32(c, t);
+      emit_u32(c, si);
+      emit_u32(c, sv);
+      break;
+    }
+
+    case 0x3f: { /* memory.size */
+      rd_u8(&r);
+      uint32_t h = c->height;
+      push(c, K_HOME);
+      emit_op(c, ZH_OP_memory_size);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      mark_dst(c, dst, h);
+      break;
+    }
+    case 0x40: { /* memory.grow */
+      rd_u8(&r);
+      uint32_t h = c->height - 1;
+      uint32_t s = read_slot(c, h);
+      c->stack[h].kind = K_HOME;
+      emit_op(c, ZH_OP_memory_grow);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, s);
+      mark_dst(c, dst, h);
+      break;
+    }
+
+    case 0x41: /* i32.const */
+      push(c, K_CONST)->bits = (uint32_t)rd_sleb(&r);
+      break;
+    case 0x42: /* i64.const */
+      push(c, K_CONST)->bits = (uint64_t)rd_sleb(&r);
+      break;
+    case 0x43: /* f32.const */
+      push(c, K_CONST)->bits = rd_fixed(&r, 4);
+      break;
+    case 0x44: /* f64.const */
+      push(c, K_CONST)->bits = rd_fixed(&r, 8);
+      break;
+
+    case 0xa7: /* i32.wrap_i64: reading a slot as i32 already takes the low half */
+      if (c->stack[c->height - 1].kind == K_CONST)
+        c->stack[c->height - 1].bits &= 0xffffffffu;
+      break;
+    case 0xbc: case 0xbd: case 0xbe: case 0xbf: /* reinterpret: same bits */
+      break;
+
+    case 0xd0: /* ref.null */
+      rd_u8(&r);
+      push(c, K_CONST)->bits = 0;
+      break;
+    case 0xd1: { /* ref.is_null */
+      uint32_t h = c->height - 1;
+      uint32_t s = read_slot(c, h);
+      c->stack[h].kind = K_HOME;
+      emit_op(c, ZH_OP_ref_is_null);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, s);
+      mark_dst(c, dst, h);
+      break;
+    }
+    case 0xd2: { /* ref.func */
+      uint32_t f = rd_u32(&r);
+      uint32_t h = c->height;
+      push(c, K_HOME);
+      emit_op(c, ZH_OP_ref_func);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, f);
+      mark_dst(c, dst, h);
+      break;
+    }
+
+    case 0xfc: {
+      uint32_t sub = rd_u32(&r);
+      if (sub <= 7) {
+        int uop = lookup_unop(0xfc00 | sub);
+        uint32_t h = c->height - 1;
+        uint32_t s = read_slot(c, h);
+        c->stack[h].kind = K_HOME;
+        emit_op(c, (zh_op)uop);
+        size_t dst = c->len;
+        emit_u32(c, home(c, h));
+        emit_u32(c, s);
+        mark_dst(c, dst, h);
+        break;
+      }
+      /* Bulk memory and table ops: operands are the top k values. */
+      uint32_t imm1 = 0, imm2 = 0, k = 0;
+      zh_op bop = ZH_OP_unreachable;
+      switch (sub) {
+      case 8: imm1 = rd_u32(&r), rd_u8(&r), k = 3, bop = ZH_OP_memory_init; break;
+      case 9: imm1 = rd_u32(&r), bop = ZH_OP_data_drop; break;
+      case 10: rd_u8(&r), rd_u8(&r), k = 3, bop = ZH_OP_memory_copy; break;
+      case 11: rd_u8(&r), k = 3, bop = ZH_OP_memory_fill; break;
+      case 12: imm1 = rd_u32(&r), imm2 = rd_u32(&r), k = 3, bop = ZH_OP_table_init; break;
+      case 13: imm1 = rd_u32(&r), bop = ZH_OP_elem_drop; break;
+      case 14: imm1 = rd_u32(&r), imm2 = rd_u32(&r), k = 3, bop = ZH_OP_table_copy; break;
+      case 15: imm1 = rd_u32(&r), k = 2, bop = ZH_OP_table_grow; break;
+      case 16: imm1 = rd_u32(&r), bop = ZH_OP_table_size; break;
+      case 17: imm1 = rd_u32(&r), k = 3, bop = ZH_OP_table_fill; break;
+      default: break;
+      }
+      uint32_t h = c->height - k, slots[3] = {0, 0, 0};
+      for (uint32_t i = 0; i < k; i++)
+        slots[i] = read_slot(c, h + i);
+      c->height = h;
+      switch (sub) {
+      case 8: /* memory.init seg: d s n */
+        emit_op(c, bop), emit_u32(c, imm1);
+        emit_u32(c, slots[0]), emit_u32(c, slots[1]), emit_u32(c, slots[2]);
+        break;
+      case 9: case 13: /* data.drop / elem.drop */
+        emit_op(c, bop), emit_u32(c, imm1);
+        break;
+      case 10: case 11: /* memory.copy d s n, memory.fill d v n */
+        emit_op(c, bop);
+        emit_u32(c, slots[0]), emit_u32(c, slots[1]), emit_u32(c, slots[2]);
+        break;
+      case 12: /* table.init elem table: d s n  -> op table, seg, ... */
+        emit_op(c, bop), emit_u32(c, imm2), emit_u32(c, imm1);
+        emit_u32(c, slots[0]), emit_u32(c, slots[1]), emit_u32(c, slots[2]);
+        break;
+      case 14: /* table.copy dst src: d s n */
+        emit_op(c, bop), emit_u32(c, imm1), emit_u32(c, imm2);
+        emit_u32(c, slots[0]), emit_u32(c, slots[1]), emit_u32(c, slots[2]);
+        break;
+      case 15: { /* table.grow: init delta -> old */
+        push(c, K_HOME);
+        emit_op(c, bop);
+        emit_u32(c, home(c, h)), emit_u32(c, imm1);
+        emit_u32(c, slots[0]), emit_u32(c, slots[1]);
+        break;
+      }
+      case 16: /* table.size */
+        push(c, K_HOME);
+        emit_op(c, bop);
+        emit_u32(c, home(c, h)), emit_u32(c, imm1);
+        break;
+      case 17: /* table.fill: i v n */
+        emit_op(c, bop), emit_u32(c, imm1);
+        emit_u32(c, slots[0]), emit_u32(c, slots[1]), emit_u32(c, slots[2]);
+        break;
+      default:
+        break;
+      }
+      break;
+    }
+
+    default: {
+      if (op >= 0x28 && op <= 0x35) { /* loads */
+        static const zh_op loads[] = {ZH_OP_l32,    ZH_OP_l64,    ZH_OP_l32,  ZH_OP_l64,
+                                      ZH_OP_l8s32,  ZH_OP_l8u,    ZH_OP_l16s32, ZH_OP_l16u,
+                                      ZH_OP_l8s64,  ZH_OP_l8u,    ZH_OP_l16s64, ZH_OP_l16u,
+                                      ZH_OP_l32s64, ZH_OP_l32};
+        rd_u32(&r);
+        uint32_t off = rd_u32(&r);
+        uint32_t h = c->height - 1;
+        uint32_t s = read_slot(c, h);
+        c->stack[h].kind = K_HOME;
+        emit_op(c, loads[op - 0x28]);
+        size_t dst = c->len;
+        emit_u32(c, home(c, h));
+        emit_u32(c, s);
+        emit_u32(c, off);
+        mark_dst(c, dst, h);
+        break;
+      }
+      if (op >= 0x36 && op <= 0x3e) { /* stores */
+        static const zh_op stores[] = {ZH_OP_s32, ZH_OP_s64, ZH_OP_s32, ZH_OP_s64, ZH_OP_s8,
+                                       ZH_OP_s16, ZH_OP_s8,  ZH_OP_s16, ZH_OP_s32};
+        rd_u32(&r);
+        uint32_t off = rd_u32(&r);
+        uint32_t h = c->height - 2;
+        uint32_t sa = read_slot(c, h), sv = read_slot(c, h + 1);
+        c->height = h;
+        emit_op(c, stores[op - 0x36]);
+        emit_u32(c, sa);
+        emit_u32(c, sv);
+        emit_u32(c, off);
+        break;
+      }
+      binop_info bi;
+      if (lookup_binop(op, &bi)) {
+        uint32_t h = c->height - 2;
+        entry a = c->stack[h], b = c->stack[h + 1];
+        uint64_t folded;
+        if (a.kind == K_CONST && b.kind == K_CONST && fold(op, a.bits, b.bits, &folded)) {
+          c->height = h;
+          push(c, K_CONST)->bits = folded;
+          break;
+        }
+        uint32_t sa, sb;
+        bool imm = false;
+        zh_op o;
+        int cmp = bi.cmp;
+        if (b.kind == K_CONST && fits_imm(b.bits, bi.is64)) {
+          sa = read_slot(c, h), sb = (uint32_t)b.bits, imm = true;
+          o = (zh_op)bi.ri;
+        } else if (a.kind == K_CONST && fits_imm(a.bits, bi.is64) &&
+                   (bi.comm || cmp >= 0)) {
+          sa = read_slot(c, h + 1), sb = (uint32_t)a.bits, imm = true;
+          if (cmp >= 0) {
+            cmp = cmps[cmp].swapped;
+            o = (zh_op)cmps[cmp].ri;
+          } else {
+            o = (zh_op)bi.ri;
+          }
+        } else {
+          sa = read_slot(c, h), sb = read_slot(c, h + 1);
+          o = (zh_op)bi.rr;
+        }
+        c->height = h;
+        push(c, K_HOME);
+        emit_op(c, o);
+        size_t dst = c->len;
+        emit_u32(c, home(c, h));
+        emit_u32(c, sa);
+        emit_u32(c, sb);
+        mark_dst(c, dst, h);
+        if (cmp >= 0) {
+          c->last_cmp = cmp;
+          c->cmp_a = sa, c->cmp_b = sb, c->cmp_imm = imm;
+        }
+        break;
+      }
+      int ob = lookup_other_binop(op);
+      if (ob >= 0) {
+        uint32_t h = c->height - 2;
+        uint32_t sa = read_slot(c, h), sb = read_slot(c, h + 1);
+        c->height = h;
+        push(c, K_HOME);
+        emit_op(c, (zh_op)ob);
+        size_t dst = c->len;
+        emit_u32(c, home(c, h));
+        emit_u32(c, sa);
+        emit_u32(c, sb);
+        mark_dst(c, dst, h);
+        break;
+      }
+      int uo = lookup_unop(op);
+      if (uo >= 0) {
+        uint32_t h = c->height - 1;
+        entry *e = &c->stack[h];
+        if ((op == 0x45 || op == 0x50) && e->kind == K_CONST) {
+          e->bits = op == 0x45 ? (uint32_t)e->bits == 0 : e->bits == 0;
+          break;
+        }
+        uint32_t s = read_slot(c, h);
+        e->kind = K_HOME;
+        emit_op(c, (zh_op)uo);
+        size_t dst = c->len;
+        emit_u32(c, home(c, h));
+        emit_u32(c, s);
+        mark_dst(c, dst, h);
+        if (op == 0x45 || op == 0x50) {
+          c->last_cmp = op == 0x45 ? CMP_EQZ32 : CMP_EQZ64;
+          c->cmp_a = s;
+        }
+        break;
+      }
+      return zh_error_new(ZH_ERR_INVALID, "function %u: opcode 0x%02x is not supported",
+                          func_index, op);
+    }
+    }
+  }
+  if (c->oom)
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
+
+  out->ops = malloc(c->len ? c->len : 1);
+  if (!out->ops)
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
+  memcpy(out->ops, c->code, c->len);
+  out->len = c->len;
+  out->func_index = func_index;
+  out->nparams = ft->nparams;
+  out->nresults = ft->nresults;
+  out->nlocals = c->nlocals;
+  uint32_t span = c->nlocals + c->max_height;
+  if (span < ft->nresults)
+    span = ft->nresults;
+  out->frame_slots = span + 1;
+  return NULL;
+}
+
+zh_error *zh_compile_module(zh_module *m) {
+  if (m->nbodies == 0)
+    return NULL;
+  m->code = calloc(m->nbodies, sizeof(zh_code *));
+  if (!m->code)
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling");
+  /* All code objects exist before any body is compiled, so calls can point at them. */
+  for (uint32_t i = 0; i < m->nbodies; i++) {
+    m->code[i] = calloc(1, sizeof(zh_code));
+    if (!m->code[i])
+      return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling");
+  }
+  compiler c;
+  memset(&c, 0, sizeof c);
+  c.m = m;
+  c.h = zh_interp_handlers();
+  zh_error *err = NULL;
+  for (uint32_t i = 0; i < m->nbodies && !err; i++)
+    err = compile_body(&c, m->nfunc_imports + i, m->code[i]);
+  free(c.code);
+  free(c.stack);
+  free(c.ctrls);
+  free(c.fixups);
+  return err;
+}
+
+void zh_code_free(zh_code *code) {
+  if (!code)
+    return;
+  free(code->ops);
+  free(code);
+}

@@ -1,0 +1,872 @@
+/* The interpreter: direct-threaded dispatch over the register code of compile.c.
+ *
+ * State lives in a handful of locals that the compiler keeps in registers: pc (the
+ * current instruction), fp (the frame's slots), inst and mem (the running instance and
+ * its memory base). Each handler reads its operands, does its work and jumps straight
+ * to the next handler through the address stored at the head of the next instruction.
+ * Calls push a small record on the store's frame array instead of recursing in C, so
+ * wasm recursion depth is bounded by configuration, not by the host stack. */
+#include "wasm/compile.h"
+#include "wasm/error.h"
+#include "wasm/objects.h"
+#include "wasm/ops.h"
+#include "wasm/runtime.h"
+#include "wasm/trap.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Operands are packed without alignment padding. */
+typedef uint32_t u32u __attribute__((aligned(1), may_alias));
+typedef uint64_t u64u __attribute__((aligned(1), may_alias));
+typedef uint16_t u16u __attribute__((aligned(1), may_alias));
+typedef const void *ptru __attribute__((aligned(1), may_alias));
+
+#define O(n) (((const u32u *)(pc + 8))[n])
+#define OS(n) ((int32_t)O(n))
+#define AT64(byte) (*(const u64u *)(pc + (byte)))
+#define ATPTR(byte) (*(const ptru *)(pc + (byte)))
+#define DISPATCH() goto *(*(const ptru *)pc)
+#define NEXT(size)                                                                                 \
+  do {                                                                                             \
+    pc += (size);                                                                                  \
+    DISPATCH();                                                                                    \
+  } while (0)
+
+#ifdef ZH_NO_INTERRUPT_CHECKS
+#define CHECK_INTERRUPT() ((void)0)
+#else
+#define CHECK_INTERRUPT()                                                                          \
+  do {                                                                                             \
+    if (UNLIKELY(atomic_load_explicit(&s->interrupt, memory_order_relaxed)))                       \
+      goto interrupted;                                                                            \
+  } while (0)
+#endif
+
+#define BRANCH(off)                                                                                \
+  do {                                                                                             \
+    CHECK_INTERRUPT();                                                                             \
+    pc += (off);                                                                                   \
+    DISPATCH();                                                                                    \
+  } while (0)
+
+#define TRAP(code)                                                                                 \
+  do {                                                                                             \
+    trap = ZH_TRAP_##code;                                                                         \
+    goto trapped;                                                                                  \
+  } while (0)
+
+/* Slot access by operand type. 32-bit results are stored zero-extended as whole slots,
+ * which keeps later 64-bit copies free of store-forwarding stalls. */
+static inline float slot_f32(const uint64_t *p) {
+  union {
+    uint32_t u;
+    float f;
+  } x = {(uint32_t)*p};
+  return x.f;
+}
+static inline double slot_f64(const uint64_t *p) {
+  union {
+    uint64_t u;
+    double f;
+  } x = {*p};
+  return x.f;
+}
+static inline uint64_t f32_slot(float f) {
+  union {
+    float f;
+    uint32_t u;
+  } x = {f};
+  return x.u;
+}
+static inline uint64_t f64_slot(double f) {
+  union {
+    double f;
+    uint64_t u;
+  } x = {f};
+  return x.u;
+}
+
+#define R_I32(i) ((uint32_t)fp[i])
+#define R_I64(i) (fp[i])
+#define R_F32(i) slot_f32(&fp[i])
+#define R_F64(i) slot_f64(&fp[i])
+#define W_I32(i, v) (fp[i] = (uint32_t)(v))
+#define W_I64(i, v) (fp[i] = (uint64_t)(v))
+#define W_F32(i, v) (fp[i] = f32_slot(v))
+#define W_F64(i, v) (fp[i] = f64_slot(v))
+#define IMM_I32(x) ((uint32_t)(x))
+#define IMM_I64(x) ((uint64_t)(int64_t)(int32_t)(x))
+
+/* ---- operation semantics ---- */
+
+static inline uint32_t rotl32(uint32_t a, uint32_t b) {
+  b &= 31;
+  return b ? (a << b) | (a >> (32 - b)) : a;
+}
+static inline uint32_t rotr32(uint32_t a, uint32_t b) {
+  b &= 31;
+  return b ? (a >> b) | (a << (32 - b)) : a;
+}
+static inline uint64_t rotl64(uint64_t a, uint64_t b) {
+  b &= 63;
+  return b ? (a << b) | (a >> (64 - b)) : a;
+}
+static inline uint64_t rotr64(uint64_t a, uint64_t b) {
+  b &= 63;
+  return b ? (a >> b) | (a << (64 - b)) : a;
+}
+
+#define E_i32_add(a, b) ((a) + (b))
+#define E_i32_sub(a, b) ((a) - (b))
+#define E_i32_mul(a, b) ((a) * (b))
+#define E_i32_and(a, b) ((a) & (b))
+#define E_i32_or(a, b) ((a) | (b))
+#define E_i32_xor(a, b) ((a) ^ (b))
+#define E_i32_shl(a, b) ((a) << ((b)&31))
+#define E_i32_shr_s(a, b) ((uint32_t)((int32_t)(a) >> ((b)&31)))
+#define E_i32_shr_u(a, b) ((a) >> ((b)&31))
+#define E_i32_rotl(a, b) rotl32(a, b)
+#define E_i32_rotr(a, b) rotr32(a, b)
+#define E_i64_add(a, b) ((a) + (b))
+#define E_i64_sub(a, b) ((a) - (b))
+#define E_i64_mul(a, b) ((a) * (b))
+#define E_i64_and(a, b) ((a) & (b))
+#define E_i64_or(a, b) ((a) | (b))
+#define E_i64_xor(a, b) ((a) ^ (b))
+#define E_i64_shl(a, b) ((a) << ((b)&63))
+#define E_i64_shr_s(a, b) ((uint64_t)((int64_t)(a) >> ((b)&63)))
+#define E_i64_shr_u(a, b) ((a) >> ((b)&63))
+#define E_i64_rotl(a, b) rotl64(a, b)
+#define E_i64_rotr(a, b) rotr64(a, b)
+
+#define E_i32_eq(a, b) ((a) == (b))
+#define E_i32_ne(a, b) ((a) != (b))
+#define E_i32_lt_s(a, b) ((int32_t)(a) < (int32_t)(b))
+#define E_i32_lt_u(a, b) ((a) < (b))
+#define E_i32_gt_s(a, b) ((int32_t)(a) > (int32_t)(b))
+#define E_i32_gt_u(a, b) ((a) > (b))
+#define E_i32_le_s(a, b) ((int32_t)(a) <= (int32_t)(b))
+#define E_i32_le_u(a, b) ((a) <= (b))
+#define E_i32_ge_s(a, b) ((int32_t)(a) >= (int32_t)(b))
+#define E_i32_ge_u(a, b) ((a) >= (b))
+#define E_i64_eq(a, b) ((a) == (b))
+#define E_i64_ne(a, b) ((a) != (b))
+#define E_i64_lt_s(a, b) ((int64_t)(a) < (int64_t)(b))
+#define E_i64_lt_u(a, b) ((a) < (b))
+#define E_i64_gt_s(a, b) ((int64_t)(a) > (int64_t)(b))
+#define E_i64_gt_u(a, b) ((a) > (b))
+#define E_i64_le_s(a, b) ((int64_t)(a) <= (int64_t)(b))
+#define E_i64_le_u(a, b) ((a) <= (b))
+#define E_i64_ge_s(a, b) ((int64_t)(a) >= (int64_t)(b))
+#define E_i64_ge_u(a, b) ((a) >= (b))
+
+/* Division: the checks are explicit (cheaper and more portable than SIGFPE). */
+#define E_i32_div_s(a, b)                                                                          \
+  ({                                                                                               \
+    if (UNLIKELY((b) == 0))                                                                        \
+      TRAP(INT_DIV_ZERO);                                                                          \
+    if (UNLIKELY((a) == 0x80000000u && (b) == 0xffffffffu))                                        \
+      TRAP(INT_OVERFLOW);                                                                          \
+    (uint32_t)((int32_t)(a) / (int32_t)(b));                                                       \
+  })
+#define E_i32_div_u(a, b)                                                                          \
+  ({                                                                                               \
+    if (UNLIKELY((b) == 0))                                                                        \
+      TRAP(INT_DIV_ZERO);                                                                          \
+    (a) / (b);                                                                                     \
+  })
+#define E_i32_rem_s(a, b)                                                                          \
+  ({                                                                                               \
+    if (UNLIKELY((b) == 0))                                                                        \
+      TRAP(INT_DIV_ZERO);                                                                          \
+    (b) == 0xffffffffu ? 0u : (uint32_t)((int32_t)(a) % (int32_t)(b));                             \
+  })
+#define E_i32_rem_u(a, b)                                                                          \
+  ({                                                                                               \
+    if (UNLIKELY((b) == 0))                                                                        \
+      TRAP(INT_DIV_ZERO);                                                                          \
+    (a) % (b);                                                                                     \
+  })
+#define E_i64_div_s(a, b)                                                                          \
+  ({                                                                                               \
+    if (UNLIKELY((b) == 0))                                                                        \
+      TRAP(INT_DIV_ZERO);                                                                          \
+    if (UNLIKELY((a) == 0x8000000000000000ull && (b) == ~0ull))                                    \
+      TRAP(INT_OVERFLOW);                                                                          \
+    (uint64_t)((int64_t)(a) / (int64_t)(b));                                                       \
+  })
+#define E_i64_div_u(a, b)                                                                          \
+  ({                                                                                               \
+    if (UNLIKELY((b) == 0))                                                                        \
+      TRAP(INT_DIV_ZERO);                                                                          \
+    (a) / (b);                                                                                     \
+  })
+#define E_i64_rem_s(a, b)                                                                          \
+  ({                                                                                               \
+    if (UNLIKELY((b) == 0))                                                                        \
+      TRAP(INT_DIV_ZERO);                                                                          \
+    (b) == ~0ull ? 0ull : (uint64_t)((int64_t)(a) % (int64_t)(b));                                 \
+  })
+#define E_i64_rem_u(a, b)                                                                          \
+  ({                                                                                               \
+    if (UNLIKELY((b) == 0))                                                                        \
+      TRAP(INT_DIV_ZERO);                                                                          \
+    (a) % (b);                                                                                     \
+  })
+
+/* min/max: NaN in, NaN out; -0 is less than +0. */
+static inline float fminf_wasm(float a, float b) {
+  if (a != a || b != b)
+    return a + b;
+  if (a == b)
+    return signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+static inline float fmaxf_wasm(float a, float b) {
+  if (a != a || b != b)
+    return a + b;
+  if (a == b)
+    return signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+static inline double fmin_wasm(double a, double b) {
+  if (a != a || b != b)
+    return a + b;
+  if (a == b)
+    return signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+static inline double fmax_wasm(double a, double b) {
+  if (a != a || b != b)
+    return a + b;
+  if (a == b)
+    return signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+/* abs, neg and copysign act on the sign bit only, so NaN payloads pass unchanged. */
+static inline float f32_bitop(float a, uint32_t mask, uint32_t set) {
+  union {
+    float f;
+    uint32_t u;
+  } x = {a};
+  x.u = (x.u & mask) | set;
+  return x.f;
+}
+static inline double f64_bitop(double a, uint64_t mask, uint64_t set) {
+  union {
+    double f;
+    uint64_t u;
+  } x = {a};
+  x.u = (x.u & mask) | set;
+  return x.f;
+}
+static inline float f32_copysign(float a, float b) {
+  return f32_bitop(a, 0x7fffffffu, (uint32_t)f32_slot(b) & 0x80000000u);
+}
+static inline double f64_copysign(double a, double b) {
+  return f64_bitop(a, 0x7fffffffffffffffull, f64_slot(b) & 0x8000000000000000ull);
+}
+
+#define E_f32_eq(a, b) ((a) == (b))
+#define E_f32_ne(a, b) ((a) != (b))
+#define E_f32_lt(a, b) ((a) < (b))
+#define E_f32_gt(a, b) ((a) > (b))
+#define E_f32_le(a, b) ((a) <= (b))
+#define E_f32_ge(a, b) ((a) >= (b))
+#define E_f64_eq(a, b) ((a) == (b))
+#define E_f64_ne(a, b) ((a) != (b))
+#define E_f64_lt(a, b) ((a) < (b))
+#define E_f64_gt(a, b) ((a) > (b))
+#define E_f64_le(a, b) ((a) <= (b))
+#define E_f64_ge(a, b) ((a) >= (b))
+#define E_f32_add(a, b) ((a) + (b))
+#define E_f32_sub(a, b) ((a) - (b))
+#define E_f32_mul(a, b) ((a) * (b))
+#define E_f32_div(a, b) ((a) / (b))
+#define E_f32_min(a, b) fminf_wasm(a, b)
+#define E_f32_max(a, b) fmaxf_wasm(a, b)
+#define E_f32_copysign(a, b) f32_copysign(a, b)
+#define E_f64_add(a, b) ((a) + (b))
+#define E_f64_sub(a, b) ((a) - (b))
+#define E_f64_mul(a, b) ((a) * (b))
+#define E_f64_div(a, b) ((a) / (b))
+#define E_f64_min(a, b) fmin_wasm(a, b)
+#define E_f64_max(a, b) fmax_wasm(a, b)
+#define E_f64_copysign(a, b) f64_copysign(a, b)
+
+#define E_i32_eqz(a) ((a) == 0)
+#define E_i64_eqz(a) ((a) == 0)
+#define E_i32_clz(a) ((a) ? (uint32_t)__builtin_clz(a) : 32u)
+#define E_i32_ctz(a) ((a) ? (uint32_t)__builtin_ctz(a) : 32u)
+#define E_i32_popcnt(a) ((uint32_t)__builtin_popcount(a))
+#define E_i64_clz(a) ((a) ? (uint64_t)__builtin_clzll(a) : 64u)
+#define E_i64_ctz(a) ((a) ? (uint64_t)__builtin_ctzll(a) : 64u)
+#define E_i64_popcnt(a) ((uint64_t)__builtin_popcountll(a))
+#define E_f32_abs(a) f32_bitop(a, 0x7fffffffu, 0)
+#define E_f32_neg(a) f32_bitop(a, 0x7fffffffu, 0x80000000u & ~(uint32_t)f32_slot(a))
+/* Rounding functions may hand a signalling NaN back unchanged; wasm wants it quieted. */
+#define QUIET(f, a) ((a) != (a) ? (a) + (a) : f(a))
+#define E_f32_ceil(a) QUIET(ceilf, a)
+#define E_f32_floor(a) QUIET(floorf, a)
+#define E_f32_trunc(a) QUIET(truncf, a)
+#define E_f32_nearest(a) QUIET(nearbyintf, a)
+#define E_f32_sqrt(a) sqrtf(a)
+#define E_f64_abs(a) f64_bitop(a, 0x7fffffffffffffffull, 0)
+#define E_f64_neg(a) f64_bitop(a, 0x7fffffffffffffffull, 0x8000000000000000ull & ~f64_slot(a))
+#define E_f64_ceil(a) QUIET(ceil, a)
+#define E_f64_floor(a) QUIET(floor, a)
+#define E_f64_trunc(a) QUIET(trunc, a)
+#define E_f64_nearest(a) QUIET(nearbyint, a)
+#define E_f64_sqrt(a) sqrt(a)
+
+/* Trapping float->int: NaN is an invalid conversion, out of range an overflow. The
+ * bounds are the exact open intervals of values that truncate into range. */
+#define TRUNC(a, lo, hi, T)                                                                        \
+  ({                                                                                               \
+    if (UNLIKELY((a) != (a)))                                                                      \
+      TRAP(INVALID_CONVERSION);                                                                    \
+    if (UNLIKELY(!((a) > (lo) && (a) < (hi))))                                                     \
+      TRAP(INT_OVERFLOW);                                                                          \
+    (T)(a);                                                                                        \
+  })
+#define E_i32_trunc_f32_s(a) (uint32_t) TRUNC(a, -2147483904.0f, 2147483648.0f, int32_t)
+#define E_i32_trunc_f32_u(a) TRUNC(a, -1.0f, 4294967296.0f, uint32_t)
+#define E_i32_trunc_f64_s(a) (uint32_t) TRUNC(a, -2147483649.0, 2147483648.0, int32_t)
+#define E_i32_trunc_f64_u(a) TRUNC(a, -1.0, 4294967296.0, uint32_t)
+#define E_i64_trunc_f32_s(a)                                                                       \
+  (uint64_t) TRUNC(a, -9223373136366403584.0f, 9223372036854775808.0f, int64_t)
+#define E_i64_trunc_f32_u(a) TRUNC(a, -1.0f, 18446744073709551616.0f, uint64_t)
+#define E_i64_trunc_f64_s(a)                                                                       \
+  (uint64_t) TRUNC(a, -9223372036854777856.0, 9223372036854775808.0, int64_t)
+#define E_i64_trunc_f64_u(a) TRUNC(a, -1.0, 18446744073709551616.0, uint64_t)
+
+/* Saturating float->int. */
+#define SAT(a, lo, hi, T, tmin, tmax)                                                              \
+  ((a) != (a) ? (T)0 : (a) <= (lo) ? (T)(tmin) : (a) >= (hi) ? (T)(tmax) : (T)(a))
+#define E_i32_trunc_sat_f32_s(a)                                                                   \
+  (uint32_t) SAT(a, -2147483904.0f, 2147483648.0f, int32_t, INT32_MIN, INT32_MAX)
+#define E_i32_trunc_sat_f32_u(a) SAT(a, -1.0f, 4294967296.0f, uint32_t, 0, UINT32_MAX)
+#define E_i32_trunc_sat_f64_s(a)                                                                   \
+  (uint32_t) SAT(a, -2147483649.0, 2147483648.0, int32_t, INT32_MIN, INT32_MAX)
+#define E_i32_trunc_sat_f64_u(a) SAT(a, -1.0, 4294967296.0, uint32_t, 0, UINT32_MAX)
+#define E_i64_trunc_sat_f32_s(a)                                                                   \
+  (uint64_t) SAT(a, -9223373136366403584.0f, 9223372036854775808.0f, int64_t, INT64_MIN, INT64_MAX)
+#define E_i64_trunc_sat_f32_u(a) SAT(a, -1.0f, 18446744073709551616.0f, uint64_t, 0, UINT64_MAX)
+#define E_i64_trunc_sat_f64_s(a)                                                                   \
+  (uint64_t) SAT(a, -9223372036854777856.0, 9223372036854775808.0, int64_t, INT64_MIN, INT64_MAX)
+#define E_i64_trunc_sat_f64_u(a) SAT(a, -1.0, 18446744073709551616.0, uint64_t, 0, UINT64_MAX)
+
+#define E_i64_extend_i32_s(a) ((uint64_t)(int64_t)(int32_t)(a))
+#define E_i64_extend_i32_u(a) ((uint64_t)(a))
+#define E_f32_convert_i32_s(a) ((float)(int32_t)(a))
+#define E_f32_convert_i32_u(a) ((float)(uint32_t)(a))
+#define E_f32_convert_i64_s(a) ((float)(int64_t)(a))
+#define E_f32_convert_i64_u(a) ((float)(uint64_t)(a))
+#define E_f32_demote_f64(a) ((float)(a))
+#define E_f64_convert_i32_s(a) ((double)(int32_t)(a))
+#define E_f64_convert_i32_u(a) ((double)(uint32_t)(a))
+#define E_f64_convert_i64_s(a) ((double)(int64_t)(a))
+#define E_f64_convert_i64_u(a) ((double)(uint64_t)(a))
+#define E_f64_promote_f32(a) ((double)(a))
+#define E_i32_extend8_s(a) ((uint32_t)(int32_t)(int8_t)(a))
+#define E_i32_extend16_s(a) ((uint32_t)(int32_t)(int16_t)(a))
+#define E_i64_extend8_s(a) ((uint64_t)(int64_t)(int8_t)(a))
+#define E_i64_extend16_s(a) ((uint64_t)(int64_t)(int16_t)(a))
+#define E_i64_extend32_s(a) ((uint64_t)(int64_t)(int32_t)(a))
+
+/* Loads and stores. Without ZH_BOUNDS_CHECKS the guard region does the checking. */
+#ifdef ZH_BOUNDS_CHECKS
+#define EA(addr_slot, off, size)                                                                   \
+  ({                                                                                               \
+    uint64_t ea_ = (uint64_t)(uint32_t)fp[addr_slot] + (uint64_t)(off);                            \
+    if (UNLIKELY(ea_ + (size) > mem_size))                                                         \
+      TRAP(MEMORY_OOB);                                                                            \
+    mem + ea_;                                                                                     \
+  })
+#else
+#define EA(addr_slot, off, size) (mem + (uint64_t)(uint32_t)fp[addr_slot] + (uint64_t)(off))
+#endif
+
+#define LD_l32(p) ((uint64_t) * (const u32u *)(p))
+#define LD_l64(p) (*(const u64u *)(p))
+#define LD_l8s32(p) ((uint64_t)(uint32_t)(int32_t) * (const int8_t *)(p))
+#define LD_l8u(p) ((uint64_t) * (const uint8_t *)(p))
+#define LD_l16s32(p) ((uint64_t)(uint32_t)(int32_t)(int16_t) * (const u16u *)(p))
+#define LD_l16u(p) ((uint64_t) * (const u16u *)(p))
+#define LD_l8s64(p) ((uint64_t)(int64_t) * (const int8_t *)(p))
+#define LD_l16s64(p) ((uint64_t)(int64_t)(int16_t) * (const u16u *)(p))
+#define LD_l32s64(p) ((uint64_t)(int64_t)(int32_t) * (const u32u *)(p))
+#define ST_s8(p, v) (*(uint8_t *)(p) = (uint8_t)(v))
+#define ST_s16(p, v) (*(u16u *)(p) = (uint16_t)(v))
+#define ST_s32(p, v) (*(u32u *)(p) = (uint32_t)(v))
+#define ST_s64(p, v) (*(u64u *)(p) = (uint64_t)(v))
+
+/* ---- slow paths kept out of the dispatch loop ---- */
+
+static zh_error *call_host(zh_store *s, zh_instance *caller_inst, const zh_func *f,
+                           uint64_t *args) {
+  zh_value argv[16], resv[16];
+  zh_value *a = argv, *r = resv;
+  if (f->nparams > 16 || f->nresults > 16) {
+    a = malloc(sizeof(zh_value) * (f->nparams + 1));
+    r = malloc(sizeof(zh_value) * (f->nresults + 1));
+    if (!a || !r) {
+      free(a == argv ? NULL : a);
+      free(r == resv ? NULL : r);
+      return zh_error_new(ZH_ERR_RESOURCE, "out of memory calling a host function");
+    }
+  }
+  for (uint32_t i = 0; i < f->nparams; i++)
+    a[i] = zh_slot_to_value(f->types[i], args[i]);
+  for (uint32_t i = 0; i < f->nresults; i++)
+    r[i] = zh_slot_to_value(f->types[f->nparams + i], 0);
+  zh_caller caller = {s, caller_inst};
+  zh_trap_scope *scope = zh_trap_current();
+  if (scope)
+    scope->in_host = 1;
+  zh_error *err = f->host(&caller, f->env, a, r);
+  if (scope)
+    scope->in_host = 0;
+  if (!err)
+    for (uint32_t i = 0; i < f->nresults; i++)
+      args[i] = zh_value_to_slot(&r[i]);
+  if (a != argv)
+    free(a);
+  if (r != resv)
+    free(r);
+  return err;
+}
+
+/* "<trap text>" plus a backtrace of the wasm frames, innermost first. */
+static zh_error *trap_error(zh_store *s, zh_trap_code code, const zh_frame *frames,
+                            uint32_t base_depth, uint32_t depth, zh_instance *inst) {
+  char buf[1024];
+  size_t n = 0;
+  buf[0] = 0;
+  const zh_instance *fi = inst;
+  for (uint32_t d = depth + 1, shown = 0; d-- > base_depth && shown < 12; shown++) {
+    const zh_code *c = frames[d].code;
+    const zh_module *m = fi ? fi->module : NULL;
+    const char *fname = (m && m->func_names && c) ? m->func_names[c->func_index] : NULL;
+    int w =
+        snprintf(buf + n, sizeof buf - n, "\n    #%u wasm function %u%s%s%s", shown,
+                 c ? c->func_index : 0, fname ? " '" : "", fname ? fname : "", fname ? "'" : "");
+    if (w < 0 || (size_t)w >= sizeof buf - n)
+      break;
+    n += (size_t)w;
+    fi = frames[d].inst; /* caller's instance */
+  }
+  (void)s;
+  return zh_error_trap_new(code, "wasm backtrace:%s", buf);
+}
+
+/* ---- the interpreter ---- */
+
+static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst, uint64_t *fp,
+                     const void *const **handlers_out) __attribute__((noinline, noclone));
+
+static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst, uint64_t *fp,
+                     const void *const **handlers_out) {
+  static const void *const handlers[ZH_OP_COUNT] = {
+#define H_RR_RI(name, ...) &&L_##name##_rr, &&L_##name##_ri,
+#define H_CMP(name, ...) &&L_##name##_rr, &&L_##name##_ri, &&L_br_##name##_rr, &&L_br_##name##_ri,
+#define H_ONE(name, ...) &&L_##name,
+      ZH_INT_BINOPS(H_RR_RI) ZH_INT_CMPS(H_CMP) ZH_OTHER_BINOPS(H_ONE) ZH_UNOPS(H_ONE)
+          ZH_LOADS(H_ONE) ZH_STORES(H_ONE) ZH_MISC_OPS(H_ONE)
+#undef H_RR_RI
+#undef H_CMP
+#undef H_ONE
+  };
+  if (handlers_out) {
+    *handlers_out = handlers;
+    return NULL;
+  }
+
+  zh_frame *const frames = s->frames;
+  const uint32_t base_depth = s->depth;
+  const uint32_t max_depth = s->max_depth;
+  uint64_t *const stack_end = s->stack_end;
+  uint32_t depth = base_depth;
+  zh_instance *inst = entry_inst;
+  uint8_t *mem = inst->memory ? inst->memory->base : NULL;
+#ifdef ZH_BOUNDS_CHECKS
+  uint64_t mem_size = inst->memory ? inst->memory->size : 0;
+#define RELOAD_MEM()                                                                               \
+  do {                                                                                             \
+    mem = inst->memory ? inst->memory->base : NULL;                                                \
+    mem_size = inst->memory ? inst->memory->size : 0;                                              \
+  } while (0)
+#else
+#define RELOAD_MEM() (mem = inst->memory ? inst->memory->base : NULL)
+#endif
+  zh_trap_code trap = ZH_TRAP_NONE;
+  zh_error *err = NULL;
+  const uint8_t *pc;
+
+  frames[depth].ret_pc = NULL;
+  frames[depth].fp = NULL;
+  frames[depth].inst = NULL;
+  frames[depth].code = entry;
+  for (uint32_t i = entry->nparams; i < entry->nlocals; i++)
+    fp[i] = 0;
+  pc = entry->ops;
+  DISPATCH();
+
+  /* ---- integer binary ops: dst, a, b | dst, a, imm ---- */
+#define DEF_INT_BINOP(name, opc, comm, T)                                                          \
+  L_##name##_rr : W_##T(O(0), E_##name(R_##T(O(1)), R_##T(O(2))));                                 \
+  NEXT(20);                                                                                        \
+  L_##name##_ri : W_##T(O(0), E_##name(R_##T(O(1)), IMM_##T(O(2))));                               \
+  NEXT(20);
+  ZH_INT_BINOPS(DEF_INT_BINOP)
+
+  /* ---- comparisons, and compare-and-branch: a, b, offset | a, imm, offset ---- */
+#define DEF_CMP(name, opc, swapped, negated, T)                                                    \
+  L_##name##_rr : W_I32(O(0), E_##name(R_##T(O(1)), R_##T(O(2))));                                 \
+  NEXT(20);                                                                                        \
+  L_##name##_ri : W_I32(O(0), E_##name(R_##T(O(1)), IMM_##T(O(2))));                               \
+  NEXT(20);                                                                                        \
+  L_br_##name##_rr : if (E_##name(R_##T(O(0)), R_##T(O(1)))) BRANCH(OS(2));                        \
+  NEXT(20);                                                                                        \
+  L_br_##name##_ri : if (E_##name(R_##T(O(0)), IMM_##T(O(1)))) BRANCH(OS(2));                      \
+  NEXT(20);
+  ZH_INT_CMPS(DEF_CMP)
+
+  /* ---- other binary ops: dst, a, b ---- */
+#define DEF_BINOP(name, opc, IN, OUT)                                                              \
+  L_##name : W_##OUT(O(0), E_##name(R_##IN(O(1)), R_##IN(O(2))));                                  \
+  NEXT(20);
+  ZH_OTHER_BINOPS(DEF_BINOP)
+
+  /* ---- unary ops: dst, src ---- */
+#define DEF_UNOP(name, opc, IN, OUT)                                                               \
+  L_##name : W_##OUT(O(0), E_##name(R_##IN(O(1))));                                                \
+  NEXT(16);
+  ZH_UNOPS(DEF_UNOP)
+
+  /* ---- memory: dst, addr, offset | addr, value, offset ---- */
+#define DEF_LOAD(name, size)                                                                       \
+  L_##name : fp[O(0)] = LD_##name(EA(O(1), O(2), size));                                           \
+  NEXT(20);
+  ZH_LOADS(DEF_LOAD)
+#define DEF_STORE(name, size)                                                                      \
+  L_##name : ST_##name(EA(O(0), O(2), size), fp[O(1)]);                                            \
+  NEXT(20);
+  ZH_STORES(DEF_STORE)
+
+  /* ---- moves and constants ---- */
+L_copy: /* dst, src */
+  fp[O(0)] = fp[O(1)];
+  NEXT(16);
+L_const32: /* dst, imm32 */
+  fp[O(0)] = O(1);
+  NEXT(16);
+L_const64: /* dst, imm64 */
+  fp[O(0)] = AT64(12);
+  NEXT(20);
+L_select: /* dst, a, b, cond */
+  fp[O(0)] = (uint32_t)fp[O(3)] ? fp[O(1)] : fp[O(2)];
+  NEXT(24);
+
+  /* ---- control ---- */
+L_unreachable:
+  TRAP(UNREACHABLE);
+L_br: /* offset */
+  BRANCH(OS(0));
+L_br_z: /* cond, offset */
+  if (!(uint32_t)fp[O(0)])
+    BRANCH(OS(1));
+  NEXT(16);
+L_br_nz:
+  if ((uint32_t)fp[O(0)])
+    BRANCH(OS(1));
+  NEXT(16);
+L_br_i64_z:
+  if (!fp[O(0)])
+    BRANCH(OS(1));
+  NEXT(16);
+L_br_i64_nz:
+  if (fp[O(0)])
+    BRANCH(OS(1));
+  NEXT(16);
+L_br_table : { /* index slot, n, offsets[n + 1] (the last is the default) */
+  uint32_t i = R_I32(O(0)), n = O(1);
+  BRANCH(OS(2 + (i < n ? i : n)));
+}
+
+L_ret1: /* src: the single result moves to slot 0 */
+  fp[0] = fp[O(0)];
+  /* fall through */
+L_ret : {
+  const zh_frame *fr = &frames[depth];
+  if (UNLIKELY(!fr->ret_pc))
+    goto done;
+  pc = fr->ret_pc;
+  fp = fr->fp;
+  depth--;
+  if (UNLIKELY(fr->inst != inst)) {
+    inst = fr->inst;
+    s->cur_inst = inst;
+    RELOAD_MEM();
+  }
+  DISPATCH();
+}
+
+L_call : { /* code pointer (8 bytes), frame base */
+  const zh_code *c = ATPTR(8);
+  uint64_t *nfp = fp + *(const u32u *)(pc + 16);
+  CHECK_INTERRUPT();
+  if (UNLIKELY(depth + 1 >= max_depth || nfp + c->frame_slots > stack_end))
+    goto exhausted;
+  zh_frame *fr = &frames[++depth];
+  fr->ret_pc = pc + 20;
+  fr->fp = fp;
+  fr->inst = inst;
+  fr->code = c;
+  for (uint32_t i = c->nparams; i < c->nlocals; i++)
+    nfp[i] = 0;
+  fp = nfp;
+  pc = c->ops;
+  DISPATCH();
+}
+
+  {
+    zh_func *f;
+    uint64_t *nfp;
+    const uint8_t *ret;
+  L_call_import: /* function index, frame base */
+    f = inst->funcs[O(0)];
+    nfp = fp + O(1);
+    ret = pc + 16;
+    CHECK_INTERRUPT();
+    goto call_func;
+  L_call_indirect : { /* canonical type id, table, frame base, index slot */
+    const zh_table *t = inst->tables[O(1)];
+    uint32_t ei = R_I32(O(3));
+    if (UNLIKELY(ei >= t->size))
+      TRAP(UNDEFINED_ELEMENT);
+    f = t->elems[ei];
+    if (UNLIKELY(!f))
+      TRAP(INDIRECT_NULL);
+    if (UNLIKELY(f->type_id != O(0)))
+      TRAP(SIGNATURE_MISMATCH);
+    nfp = fp + O(2);
+    ret = pc + 24;
+    CHECK_INTERRUPT();
+  }
+  call_func:
+    if (f->code) {
+      const zh_code *c = f->code;
+      if (UNLIKELY(depth + 1 >= max_depth || nfp + c->frame_slots > stack_end))
+        goto exhausted;
+      zh_frame *fr = &frames[++depth];
+      fr->ret_pc = ret;
+      fr->fp = fp;
+      fr->inst = inst;
+      fr->code = c;
+      for (uint32_t i = c->nparams; i < c->nlocals; i++)
+        nfp[i] = 0;
+      fp = nfp;
+      pc = c->ops;
+      if (f->inst != inst) {
+        inst = f->inst;
+        s->cur_inst = inst;
+        RELOAD_MEM();
+      }
+      DISPATCH();
+    }
+    uint32_t span = f->nparams > f->nresults ? f->nparams : f->nresults;
+    if (UNLIKELY(nfp + span + 1 > stack_end || depth + 1 >= max_depth))
+      goto exhausted;
+    s->host_sp = nfp + span;
+    s->depth = depth + 1;
+    err = call_host(s, inst, f, nfp);
+    s->depth = base_depth;
+    s->cur_inst = inst;
+    if (err)
+      goto done;
+    RELOAD_MEM();
+    pc = ret;
+    DISPATCH();
+  }
+
+  /* ---- globals ---- */
+L_global_get: /* dst, index */
+  fp[O(0)] = inst->globals[O(1)]->value[0];
+  NEXT(16);
+L_global_set: /* index, src */
+  inst->globals[O(0)]->value[0] = fp[O(1)];
+  NEXT(16);
+
+  /* ---- memory management ---- */
+L_memory_size: /* dst */
+  fp[O(0)] = (uint32_t)(inst->memory->size / ZH_PAGE_SIZE);
+  NEXT(12);
+L_memory_grow : { /* dst, delta slot */
+  int64_t old = zh_mem_grow(inst->memory, R_I32(O(1)));
+  fp[O(0)] = (uint32_t)(int32_t)old;
+  RELOAD_MEM();
+  NEXT(16);
+}
+L_memory_copy : { /* dst slot, src slot, len slot */
+  uint64_t d = R_I32(O(0)), sa = R_I32(O(1)), n = R_I32(O(2)), size = inst->memory->size;
+  if (UNLIKELY(d + n > size || sa + n > size))
+    TRAP(MEMORY_OOB);
+  memmove(inst->memory->base + d, inst->memory->base + sa, n);
+  NEXT(20);
+}
+L_memory_fill : { /* dst slot, value slot, len slot */
+  uint64_t d = R_I32(O(0)), n = R_I32(O(2));
+  if (UNLIKELY(d + n > inst->memory->size))
+    TRAP(MEMORY_OOB);
+  memset(inst->memory->base + d, (int)(uint8_t)fp[O(1)], n);
+  NEXT(20);
+}
+L_memory_init : { /* segment, dst slot, src slot, len slot */
+  uint32_t seg = O(0);
+  uint64_t d = R_I32(O(1)), sa = R_I32(O(2)), n = R_I32(O(3));
+  if (UNLIKELY(sa + n > inst->data_len[seg] || d + n > inst->memory->size))
+    TRAP(MEMORY_OOB);
+  if (n)
+    memcpy(inst->memory->base + d, inst->module->datas[seg].bytes + sa, n);
+  NEXT(24);
+}
+L_data_drop: /* segment */
+  inst->data_len[O(0)] = 0;
+  NEXT(12);
+
+  /* ---- tables and references ---- */
+L_table_get : { /* dst, table, index slot */
+  const zh_table *t = inst->tables[O(1)];
+  uint32_t i = R_I32(O(2));
+  if (UNLIKELY(i >= t->size))
+    TRAP(TABLE_OOB);
+  fp[O(0)] = (uintptr_t)t->elems[i];
+  NEXT(20);
+}
+L_table_set : { /* table, index slot, value slot */
+  zh_table *t = inst->tables[O(0)];
+  uint32_t i = R_I32(O(1));
+  if (UNLIKELY(i >= t->size))
+    TRAP(TABLE_OOB);
+  t->elems[i] = (void *)(uintptr_t)fp[O(2)];
+  NEXT(20);
+}
+L_table_size: /* dst, table */
+  fp[O(0)] = inst->tables[O(1)]->size;
+  NEXT(16);
+L_table_grow : { /* dst, table, init slot, delta slot */
+  int64_t old = zh_table_grow(inst->tables[O(1)], R_I32(O(3)), (void *)(uintptr_t)fp[O(2)]);
+  fp[O(0)] = (uint32_t)(int32_t)old;
+  NEXT(24);
+}
+L_table_fill : { /* table, index slot, value slot, len slot */
+  zh_table *t = inst->tables[O(0)];
+  uint64_t i = R_I32(O(1)), n = R_I32(O(3));
+  if (UNLIKELY(i + n > t->size))
+    TRAP(TABLE_OOB);
+  void *v = (void *)(uintptr_t)fp[O(2)];
+  for (uint64_t k = 0; k < n; k++)
+    t->elems[i + k] = v;
+  NEXT(24);
+}
+L_table_copy : { /* dst table, src table, dst slot, src slot, len slot */
+  zh_table *dt = inst->tables[O(0)];
+  const zh_table *st = inst->tables[O(1)];
+  uint64_t d = R_I32(O(2)), sa = R_I32(O(3)), n = R_I32(O(4));
+  if (UNLIKELY(d + n > dt->size || sa + n > st->size))
+    TRAP(TABLE_OOB);
+  memmove(dt->elems + d, st->elems + sa, n * sizeof(void *));
+  NEXT(28);
+}
+L_table_init : { /* table, segment, dst slot, src slot, len slot */
+  zh_table *t = inst->tables[O(0)];
+  uint32_t seg = O(1);
+  uint64_t d = R_I32(O(2)), sa = R_I32(O(3)), n = R_I32(O(4));
+  if (UNLIKELY(sa + n > inst->elem_len[seg] || d + n > t->size))
+    TRAP(TABLE_OOB);
+  if (n)
+    memcpy(t->elems + d, inst->elem_items[seg] + sa, n * sizeof(void *));
+  NEXT(28);
+}
+L_elem_drop: /* segment */
+  inst->elem_len[O(0)] = 0;
+  NEXT(12);
+L_ref_is_null: /* dst, src */
+  fp[O(0)] = fp[O(1)] == 0;
+  NEXT(16);
+L_ref_func: /* dst, function index */
+  fp[O(0)] = (uintptr_t)inst->funcs[O(1)];
+  NEXT(16);
+
+exhausted:
+  trap = ZH_TRAP_STACK_OVERFLOW;
+  goto trapped;
+#ifndef ZH_NO_INTERRUPT_CHECKS
+interrupted:
+  trap = ZH_TRAP_INTERRUPTED;
+  goto trapped;
+#endif
+trapped:
+  err = trap_error(s, trap, frames, base_depth, depth, inst);
+done:
+  return err;
+#undef RELOAD_MEM
+}
+
+const void *const *zh_interp_handlers(void) {
+  const void *const *h = NULL;
+  run(NULL, NULL, NULL, NULL, &h);
+  return h;
+}
+
+/* ---- entry from the host ---- */
+
+zh_error *zh_invoke(zh_store *s, zh_func *f, const uint64_t *args, uint64_t *results) {
+  uint32_t span = f->nparams > f->nresults ? f->nparams : f->nresults;
+  uint64_t *fp = s->host_depth ? s->host_sp : s->stack;
+  if (!fp || fp + span + 1 > s->stack_end)
+    return zh_error_trap_new(ZH_TRAP_STACK_OVERFLOW, NULL);
+  for (uint32_t i = 0; i < f->nparams; i++)
+    fp[i] = args[i];
+
+  zh_error *err;
+  if (!f->code) {
+    s->host_sp = fp + span;
+    err = call_host(s, NULL, f, fp);
+  } else {
+    if (s->depth + 1 >= s->max_depth)
+      return zh_error_trap_new(ZH_TRAP_STACK_OVERFLOW, NULL);
+    if (!zh_trap_prepare())
+      return zh_error_new(ZH_ERR_RESOURCE, "cannot install the signal handlers for traps");
+    zh_trap_scope scope;
+    zh_instance *volatile saved_inst = s->cur_inst;
+    volatile uint32_t saved_depth = s->depth;
+    zh_trap_enter(&scope, s);
+    s->host_depth++;
+    s->cur_inst = f->inst;
+    if (sigsetjmp(scope.env, 0) == 0) {
+      err = run(s, f->code, f->inst, fp, NULL);
+    } else {
+      /* A guest access faulted in the guard region. */
+      err = zh_error_trap_new(ZH_TRAP_MEMORY_OOB, NULL);
+    }
+    zh_trap_leave(&scope);
+    s->host_depth--;
+    s->depth = saved_depth;
+    s->cur_inst = saved_inst;
+  }
+  if (s->host_depth == 0)
+    atomic_store_explicit(&s->interrupt, 0, memory_order_relaxed);
+  if (err)
+    return err;
+  for (uint32_t i = 0; i < f->nresults; i++)
+    results[i] = fp[i];
+  return NULL;
+}
