@@ -1,0 +1,124 @@
+/* Stores: the value stack, the frame array, the list of owned objects, and the hooks
+ * for interruption and deadlines. */
+#include "wasm/error.h"
+#include "wasm/runtime.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The stack mapping: the slots rounded up to whole pages, then one inaccessible guard
+ * page so an interpreter bug that overruns stack_end faults instead of corrupting. */
+static size_t stack_map_bytes(const zh_engine *engine, size_t *guard_at) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t bytes = (size_t)engine->config.stack_slots * sizeof(uint64_t);
+  bytes = (bytes + page - 1) / page * page;
+  *guard_at = bytes;
+  return bytes + page;
+}
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "zh_store_interrupt must be async-signal-safe");
+
+zh_error *zh_store_new(zh_engine *engine, zh_store **out) {
+  if (!out)
+    return zh_error_new(ZH_ERR_USAGE, "zh_store_new: out is NULL");
+  *out = NULL;
+  if (!engine)
+    return zh_error_new(ZH_ERR_USAGE, "zh_store_new: engine is NULL");
+  zh_store *s = calloc(1, sizeof *s);
+  if (!s)
+    return zh_error_oom();
+  s->engine = engine;
+  atomic_init(&s->interrupt, 0);
+
+  size_t guard_at, total = stack_map_bytes(engine, &guard_at);
+  /* MAP_NORESERVE: the full stack is address space; only the used part becomes memory. */
+  void *stack =
+      mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (stack == MAP_FAILED) {
+    int e = errno;
+    free(s);
+    return zh_error_new(ZH_ERR_RESOURCE, "cannot map a %zu-byte value stack: %s", total,
+                        strerror(e));
+  }
+  if (mprotect((uint8_t *)stack + guard_at, total - guard_at, PROT_NONE) != 0) {
+    int e = errno;
+    munmap(stack, total);
+    free(s);
+    return zh_error_new(ZH_ERR_RESOURCE, "cannot protect the value stack guard: %s", strerror(e));
+  }
+  s->stack = stack;
+  s->stack_end = s->stack + engine->config.stack_slots;
+
+  s->max_depth = engine->config.max_call_depth;
+  s->frames = calloc(s->max_depth, sizeof *s->frames);
+  if (!s->frames) {
+    munmap(stack, total);
+    free(s);
+    return zh_error_new(ZH_ERR_RESOURCE, "cannot allocate %u call frames",
+                        (unsigned)engine->config.max_call_depth);
+  }
+  *out = s;
+  return NULL;
+}
+
+void zh_store_free(zh_store *store) {
+  if (!store)
+    return;
+  /* Unlink first, so the watchdog never touches a store being torn down. */
+  zh_engine_set_deadline(store->engine, store, 0);
+  /* The list is newest-first: objects go in reverse order of registration, so an
+   * object is released before anything it was built on (an instance before its memory
+   * imports, etc.). */
+  zh_owned *o = store->owned;
+  while (o) {
+    zh_owned *next = o->next;
+    o->release(o->obj);
+    free(o);
+    o = next;
+  }
+  store->owned = NULL;
+  size_t guard_at, total = stack_map_bytes(store->engine, &guard_at);
+  munmap(store->stack, total);
+  free(store->frames);
+  free(store);
+}
+
+bool zh_store_own(zh_store *store, void *obj, void (*release)(void *)) {
+  zh_owned *o = malloc(sizeof *o);
+  if (!o) {
+    release(obj);
+    return false;
+  }
+  o->next = store->owned;
+  o->release = release;
+  o->obj = obj;
+  store->owned = o;
+  return true;
+}
+
+void zh_store_set_data(zh_store *store, void *data) { store->data = data; }
+
+void *zh_store_data(const zh_store *store) { return store->data; }
+
+void zh_store_interrupt(zh_store *store) {
+  /* A lock-free atomic store: safe from signal handlers and any thread. */
+  if (store)
+    atomic_store_explicit(&store->interrupt, 1u, memory_order_release);
+}
+
+void zh_store_set_timeout(zh_store *store, uint64_t nanoseconds) {
+  if (!store)
+    return;
+  uint64_t deadline = 0;
+  if (nanoseconds != 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    deadline = nanoseconds > UINT64_MAX - now ? UINT64_MAX : now + nanoseconds;
+  }
+  zh_engine_set_deadline(store->engine, store, deadline);
+}
