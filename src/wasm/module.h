@@ -21,7 +21,8 @@ typedef struct zh_type {
   uint32_t nresults;
   uint8_t *types; /* nparams + nresults zh_valtype codes, params first */
   uint32_t id;    /* engine-wide canonical id: equal ids <=> equal types */
-  zh_valtype *valtypes; /* the same codes as zh_valtype, for zh_functype in the public API */
+  /* The same codes widened to zh_valtype, for zh_functype in the public API. */
+  zh_valtype *valtypes;
 } zh_type;
 
 /* A constant expression as WebAssembly 2.0 allows: one instruction then `end`. */
