@@ -1,0 +1,300 @@
+/* Validation of hand-built modules: exact statuses for representative valid, invalid and
+ * malformed function bodies and module components. */
+#include "testlib.h"
+#include "zerohop/engine.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growable byte buffer for assembling modules. */
+typedef struct buf {
+  uint8_t *b;
+  size_t n, cap;
+} buf;
+
+static void put(buf *o, const void *p, size_t n) {
+  if (o->n + n > o->cap) {
+    size_t cap = o->cap ? o->cap : 256;
+    while (cap < o->n + n)
+      cap *= 2;
+    uint8_t *nb = realloc(o->b, cap);
+    if (!nb)
+      abort();
+    o->b = nb;
+    o->cap = cap;
+  }
+  if (n)
+    memcpy(o->b + o->n, p, n);
+  o->n += n;
+}
+
+static void put_byte(buf *o, uint8_t x) { put(o, &x, 1); }
+
+static void put_u32(buf *o, uint32_t x) {
+  do {
+    uint8_t b = x & 0x7f;
+    x >>= 7;
+    put_byte(o, (uint8_t)(b | (x ? 0x80 : 0)));
+  } while (x);
+}
+
+static void section(buf *o, uint8_t id, const buf *content) {
+  put_byte(o, id);
+  put_u32(o, (uint32_t)content->n);
+  put(o, content->b, content->n);
+}
+
+/* Optional module parts around one function; raw section contents, empty when unused. */
+typedef struct parts {
+  const char *params, *results; /* the function's type as value-type bytes */
+  const uint8_t *body;          /* instructions including the final end */
+  size_t body_len;
+  const char *memory; /* memory section content, e.g. "\x01\x00\x01" */
+  size_t memory_len;
+  const char *global; /* global section content */
+  size_t global_len;
+  const char *exports; /* export section content */
+  size_t exports_len;
+  bool start; /* start section naming function 0 */
+} parts;
+
+static zh_engine *engine;
+
+static zh_status load(const uint8_t *bytes, size_t len, char *msg, size_t msg_size) {
+  zh_module *m = NULL;
+  zh_error *err = zh_module_new(engine, bytes, len, "test", &m);
+  zh_status st = err ? zh_error_status(err) : ZH_OK;
+  if (msg && msg_size) {
+    snprintf(msg, msg_size, "%s", err ? zh_error_message(err) : "");
+  }
+  zh_error_free(err);
+  zh_module_free(m);
+  return st;
+}
+
+static zh_status build(const parts *p, char *msg, size_t msg_size) {
+  buf o = {0}, s = {0};
+  put(&o, "\0asm\1\0\0\0", 8);
+  /* type section: one type */
+  size_t np = strlen(p->params), nr = strlen(p->results);
+  put_byte(&s, 1);
+  put_byte(&s, 0x60);
+  put_u32(&s, (uint32_t)np);
+  put(&s, p->params, np);
+  put_u32(&s, (uint32_t)nr);
+  put(&s, p->results, nr);
+  section(&o, 1, &s);
+  s.n = 0;
+  put(&s, "\x01\x00", 2); /* function section: one function of type 0 */
+  section(&o, 3, &s);
+  if (p->memory_len) {
+    s.n = 0;
+    put(&s, p->memory, p->memory_len);
+    section(&o, 5, &s);
+  }
+  if (p->global_len) {
+    s.n = 0;
+    put(&s, p->global, p->global_len);
+    section(&o, 6, &s);
+  }
+  if (p->exports_len) {
+    s.n = 0;
+    put(&s, p->exports, p->exports_len);
+    section(&o, 7, &s);
+  }
+  if (p->start) {
+    s.n = 0;
+    put_byte(&s, 0);
+    section(&o, 8, &s);
+  }
+  s.n = 0; /* code section: no locals, then the body */
+  buf f = {0};
+  put_byte(&f, 0);
+  put(&f, p->body, p->body_len);
+  put_byte(&s, 1);
+  put_u32(&s, (uint32_t)f.n);
+  put(&s, f.b, f.n);
+  section(&o, 10, &s);
+  zh_status st = load(o.b, o.n, msg, msg_size);
+  free(o.b);
+  free(s.b);
+  free(f.b);
+  return st;
+}
+
+/* One function of type params -> results with `body`; `mem` adds a one-page memory. */
+static zh_status func(const char *params, const char *results, bool mem, const char *body,
+                      size_t len) {
+  parts p = {params, results, (const uint8_t *)body, len, NULL, 0, NULL, 0, NULL, 0, false};
+  if (mem) {
+    p.memory = "\x01\x00\x01";
+    p.memory_len = 3;
+  }
+  return build(&p, NULL, 0);
+}
+
+#define BODY(s) s, sizeof(s) - 1
+#define I32 "\x7f"
+#define I64 "\x7e"
+
+static void test_bodies(void) {
+  /* (i32, i32) -> i32: local.get 0, local.get 1, i32.add */
+  CHECK_EQ_INT(func(I32 I32, I32, false, BODY("\x20\x00\x20\x01\x6a\x0b")), ZH_OK);
+  /* () -> i32 returning an i64 */
+  CHECK_EQ_INT(func("", I32, false, BODY("\x42\x00\x0b")), ZH_ERR_INVALID);
+  /* () -> i32 with nothing on the stack */
+  CHECK_EQ_INT(func("", I32, false, BODY("\x0b")), ZH_ERR_INVALID);
+  /* unreachable makes the stack polymorphic: unreachable, i32.add is fine */
+  CHECK_EQ_INT(func("", I32, false, BODY("\x00\x6a\x0b")), ZH_OK);
+  /* ... but a known operand still has to fit: unreachable, i64.const 0, i32.add */
+  CHECK_EQ_INT(func("", I32, false, BODY("\x00\x42\x00\x6a\x0b")), ZH_ERR_INVALID);
+  /* unknown local */
+  CHECK_EQ_INT(func(I32, "", false, BODY("\x20\x05\x1a\x0b")), ZH_ERR_INVALID);
+  /* memory instructions need a memory; alignment at most natural */
+  CHECK_EQ_INT(func("", I32, false, BODY("\x41\x00\x28\x02\x00\x0b")), ZH_ERR_INVALID);
+  CHECK_EQ_INT(func("", I32, true, BODY("\x41\x00\x28\x02\x00\x0b")), ZH_OK);
+  CHECK_EQ_INT(func("", I32, true, BODY("\x41\x00\x28\x03\x00\x0b")), ZH_ERR_INVALID);
+  /* memory.size's reserved byte must be zero: malformed, not invalid */
+  CHECK_EQ_INT(func("", I32, true, BODY("\x3f\x00\x0b")), ZH_OK);
+  CHECK_EQ_INT(func("", I32, true, BODY("\x3f\x01\x0b")), ZH_ERR_MALFORMED);
+  /* illegal opcodes, single-byte and 0xfc-prefixed */
+  CHECK_EQ_INT(func("", "", false, BODY("\x06\x0b")), ZH_ERR_MALFORMED);
+  CHECK_EQ_INT(func("", "", false, BODY("\xfc\x12\x0b")), ZH_ERR_MALFORMED);
+  /* SIMD is unsupported rather than malformed */
+  CHECK_EQ_INT(func("", "", false, BODY("\xfd\x0c\x0b")), ZH_ERR_INVALID);
+  /* br_table: targets must agree in arity */
+  CHECK_EQ_INT(func("", I32, false, BODY("\x02\x7f\x41\x01\x41\x00\x0e\x01\x00\x01\x0b\x0b")),
+               ZH_OK);
+  CHECK_EQ_INT(
+      func("", I32, false, BODY("\x02\x40\x41\x01\x41\x00\x0e\x01\x00\x01\x0b\x41\x00\x0b")),
+      ZH_ERR_INVALID);
+  /* if without else must leave its type unchanged: if (result i32) i32.const 2 end */
+  CHECK_EQ_INT(func("", I32, false, BODY("\x41\x01\x04\x7f\x41\x02\x0b\x0b")), ZH_ERR_INVALID);
+  CHECK_EQ_INT(func("", I32, false, BODY("\x41\x01\x04\x7f\x41\x02\x05\x41\x03\x0b\x0b")), ZH_OK);
+  /* untyped select rejects references; typed select needs exactly one type */
+  CHECK_EQ_INT(func("", "", false, BODY("\xd0\x70\xd0\x70\x41\x00\x1b\x1a\x0b")), ZH_ERR_INVALID);
+  CHECK_EQ_INT(func("", "", false, BODY("\xd0\x70\xd0\x70\x41\x00\x1c\x01\x70\x1a\x0b")), ZH_OK);
+  CHECK_EQ_INT(func("", "", false, BODY("\x41\x00\x41\x00\x41\x00\x1c\x02\x7f\x7f\x1a\x0b")),
+               ZH_ERR_INVALID);
+  /* ref.func needs a declared function */
+  CHECK_EQ_INT(func("", "", false, BODY("\xd2\x00\x1a\x0b")), ZH_ERR_INVALID);
+  /* structure: a missing inner end, else outside if, code after the final end */
+  CHECK_EQ_INT(func("", "", false, BODY("\x02\x40\x0b")), ZH_ERR_MALFORMED);
+  CHECK_EQ_INT(func("", "", false, BODY("\x05\x0b")), ZH_ERR_MALFORMED);
+  CHECK_EQ_INT(func("", "", false, BODY("\x0b\x01\x0b")), ZH_ERR_MALFORMED);
+  /* a malformed instruction after an invalid one still makes the module malformed */
+  CHECK_EQ_INT(func("", "", false, BODY("\x20\x05\x1a\x06\x0b")), ZH_ERR_MALFORMED);
+  /* LEB128 immediates: too long, and too large */
+  CHECK_EQ_INT(func("", "", false, BODY("\x41\x80\x80\x80\x80\x80\x00\x1a\x0b")), ZH_ERR_MALFORMED);
+  CHECK_EQ_INT(func("", "", false, BODY("\x41\x80\x80\x80\x80\x70\x1a\x0b")), ZH_ERR_MALFORMED);
+}
+
+static void test_message(void) {
+  char msg[256];
+  parts p = {"", I32, (const uint8_t *)"\x42\x00\x0b", 3, NULL, 0, NULL, 0, NULL, 0, false};
+  CHECK_EQ_INT(build(&p, msg, sizeof msg), ZH_ERR_INVALID);
+  CHECK(strstr(msg, "test: function 0 at offset 0x") == msg);
+  CHECK(strstr(msg, "type mismatch") != NULL);
+  CHECK(strstr(msg, "(in end)") != NULL);
+}
+
+/* Hostile nesting must neither recurse nor take quadratic time. */
+static void test_deep_nesting(void) {
+  enum { DEPTH = 200000 };
+  buf b = {0};
+  for (int i = 0; i < DEPTH; i++)
+    put(&b, "\x02\x40", 2);
+  for (int i = 0; i < DEPTH; i++)
+    put_byte(&b, 0x0b);
+  put_byte(&b, 0x0b);
+  parts p = {"", "", b.b, b.n, NULL, 0, NULL, 0, NULL, 0, false};
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
+  /* and a br_table over all of them */
+  b.n = 0;
+  for (int i = 0; i < DEPTH; i++)
+    put(&b, "\x02\x40", 2);
+  put(&b, "\x41\x00\x0e", 3);
+  put_u32(&b, DEPTH);
+  for (uint32_t i = 0; i <= DEPTH; i++)
+    put_u32(&b, i);
+  for (int i = 0; i <= DEPTH; i++)
+    put_byte(&b, 0x0b);
+  p.body = b.b;
+  p.body_len = b.n;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
+  free(b.b);
+}
+
+static void test_module_level(void) {
+  const uint8_t *end = (const uint8_t *)"\x0b";
+  parts p = {"", "", end, 1, NULL, 0, NULL, 0, NULL, 0, false};
+  /* memories: two of them, min > max, above 65536 pages */
+  p.memory = "\x02\x00\x01\x00\x01";
+  p.memory_len = 5;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_INVALID);
+  /* ... which does not hide a malformed body */
+  p.body = (const uint8_t *)"\x06\x0b";
+  p.body_len = 2;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_MALFORMED);
+  p.body = end;
+  p.body_len = 1;
+  p.memory = "\x01\x01\x02\x01";
+  p.memory_len = 4;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_INVALID);
+  p.memory = "\x01\x00\x81\x80\x04";
+  p.memory_len = 5;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_INVALID);
+  p.memory_len = 0;
+  /* duplicate export names */
+  p.exports = "\x02\x01"
+              "a\x00\x00\x01"
+              "a\x00\x00";
+  p.exports_len = 9;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_INVALID);
+  p.exports = "\x02\x01"
+              "a\x00\x00\x01"
+              "b\x00\x00";
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
+  /* exporting a function declares it for ref.func */
+  p.body = (const uint8_t *)"\xd2\x00\x1a\x0b";
+  p.body_len = 4;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
+  p.exports_len = 0;
+  p.body = end;
+  p.body_len = 1;
+  /* globals: initializer type, and global.set needs a mutable global */
+  p.global = "\x01\x7f\x00\x42\x00\x0b"; /* (global i32 (i64.const 0)) */
+  p.global_len = 6;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_INVALID);
+  p.global = "\x01\x7f\x00\x41\x00\x0b"; /* (global i32 (i32.const 0)) */
+  p.body = (const uint8_t *)"\x41\x01\x24\x00\x0b";
+  p.body_len = 5;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_INVALID);
+  p.global = "\x01\x7f\x01\x41\x00\x0b"; /* (global (mut i32) (i32.const 0)) */
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
+  p.global_len = 0;
+  p.body = end;
+  p.body_len = 1;
+  /* the start function must be [] -> [] */
+  p.start = true;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
+  p.params = I32;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_INVALID);
+}
+
+int main(void) {
+  zh_error *err = zh_engine_new(NULL, &engine);
+  CHECK(err == NULL);
+  if (err) {
+    zh_error_free(err);
+    TEST_SUMMARY();
+  }
+  test_bodies();
+  test_message();
+  test_deep_nesting();
+  test_module_level();
+  zh_engine_free(engine);
+  TEST_SUMMARY();
+}
