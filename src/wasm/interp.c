@@ -31,7 +31,17 @@ typedef const void *ptru __attribute__((aligned(1), may_alias));
 #define OS(n) ((int32_t)O(n))
 #define AT64(byte) (*(const u64u *)(pc + (byte)))
 #define ATPTR(byte) (*(const ptru *)(pc + (byte)))
+#ifdef ZH_OP_STATS
+/* Debug builds only: counts executed ops and op pairs to find fusion candidates. */
+static void op_stats_hit(const void *handler);
+#define DISPATCH()                                                                           \
+  do {                                                                                       \
+    op_stats_hit(*(const ptru *)pc);                                                         \
+    goto *(*(const ptru *)pc);                                                               \
+  } while (0)
+#else
 #define DISPATCH() goto *(*(const ptru *)pc)
+#endif
 #define NEXT(size)                                                                                 \
   do {                                                                                             \
     pc += (size);                                                                                  \
@@ -468,8 +478,14 @@ static zh_error *trap_error(zh_store *s, zh_trap_code code, const zh_frame *fram
 
 /* ---- the interpreter ---- */
 
+/* Never inlined or cloned: the handler table holds label addresses of this one body. */
+#if defined(__clang__)
+#define ZH_ONE_BODY __attribute__((noinline))
+#else
+#define ZH_ONE_BODY __attribute__((noinline, noclone))
+#endif
 static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst, uint64_t *fp,
-                     const void *const **handlers_out) __attribute__((noinline, noclone));
+                     const void *const **handlers_out) ZH_ONE_BODY;
 
 static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst, uint64_t *fp,
                      const void *const **handlers_out) {
@@ -825,6 +841,65 @@ const void *const *zh_interp_handlers(void) {
   run(NULL, NULL, NULL, NULL, &h);
   return h;
 }
+
+#ifdef ZH_OP_STATS
+static const char *const op_names[ZH_OP_COUNT] = {
+#define N_RR_RI(name, ...) #name "_rr", #name "_ri",
+#define N_CMP(name, ...) #name "_rr", #name "_ri", "br_" #name "_rr", "br_" #name "_ri",
+#define N_ONE(name, ...) #name,
+    ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE)
+        ZH_LOADS(N_ONE) ZH_STORES(N_ONE) ZH_MISC_OPS(N_ONE)};
+static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
+static int op_prev = -1;
+
+static void op_stats_dump(void) {
+  uint64_t total = 0;
+  for (int i = 0; i < ZH_OP_COUNT; i++)
+    total += op_counts[i];
+  fprintf(stderr, "op stats: %llu dispatches\n", (unsigned long long)total);
+  for (int k = 0; k < 25; k++) {
+    int best = 0;
+    for (int i = 1; i < ZH_OP_COUNT; i++)
+      if (op_counts[i] > op_counts[best])
+        best = i;
+    if (!op_counts[best])
+      break;
+    fprintf(stderr, "  %5.1f%% %s\n", 100.0 * (double)op_counts[best] / (double)total,
+            op_names[best]);
+    op_counts[best] = 0;
+  }
+  fprintf(stderr, "op pairs:\n");
+  for (int k = 0; k < 25; k++) {
+    int bi = 0, bj = 0;
+    for (int i = 0; i < ZH_OP_COUNT; i++)
+      for (int j = 0; j < ZH_OP_COUNT; j++)
+        if (pair_counts[i][j] > pair_counts[bi][bj])
+          bi = i, bj = j;
+    if (!pair_counts[bi][bj])
+      break;
+    fprintf(stderr, "  %5.1f%% %s -> %s\n", 100.0 * (double)pair_counts[bi][bj] / (double)total,
+            op_names[bi], op_names[bj]);
+    pair_counts[bi][bj] = 0;
+  }
+}
+
+static void op_stats_hit(const void *handler) {
+  const void *const *h = zh_interp_handlers();
+  static bool registered;
+  if (!registered) {
+    registered = true;
+    atexit(op_stats_dump);
+  }
+  for (int i = 0; i < ZH_OP_COUNT; i++)
+    if (h[i] == handler) {
+      op_counts[i]++;
+      if (op_prev >= 0)
+        pair_counts[op_prev][i]++;
+      op_prev = i;
+      return;
+    }
+}
+#endif
 
 /* ---- entry from the host ---- */
 
