@@ -1,0 +1,83 @@
+/* zerohop WASI: the `wasi_snapshot_preview1` host interface as a library.
+ *
+ * A zh_wasi_ctx is one guest "process": its arguments, environment, file descriptor
+ * table and the buffers that capture its output. zh_wasi_link() resolves a module's
+ * imports against it by creating host functions in a store; the ctx must outlive every
+ * call into instances linked to it. One thread uses a ctx at a time (like a store).
+ *
+ * Implemented so far: arguments, environment, clocks, random, stdio (fd 0-2 as host
+ * descriptors or in-memory buffers), proc_exit, sched_yield. Every other preview1 function
+ * links to a stub returning ENOSYS (52), so ordinary C programs load. Guest pointers are
+ * bounds-checked: a bad pointer yields errno FAULT (21) to the guest, never a host crash.
+ */
+#ifndef ZEROHOP_WASI_H
+#define ZEROHOP_WASI_H
+
+#include "zerohop/engine.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The import module name that zh_wasi_link() provides. */
+#define ZH_WASI_MODULE "wasi_snapshot_preview1"
+
+typedef struct zh_wasi_ctx zh_wasi_ctx;
+
+/* Where one of the guest's fds 0, 1, 2 goes. The zero value is ZH_WASI_STDIO_NULL, so a
+ * zero-initialised config gives the guest no access to host descriptors. */
+typedef enum zh_wasi_stdio_kind {
+  ZH_WASI_STDIO_NULL = 0, /* reads see end-of-file, writes are discarded */
+  ZH_WASI_STDIO_INHERIT,  /* the host's own descriptor 0, 1 or 2 */
+  ZH_WASI_STDIO_HOST_FD,  /* `host_fd`; borrowed: the caller keeps it open and closes it */
+  ZH_WASI_STDIO_CAPTURE,  /* output kept in memory: zh_wasi_stdout_captured() etc. */
+  ZH_WASI_STDIO_BUFFER,   /* input served from `data`/`len` (copied by zh_wasi_new) */
+} zh_wasi_stdio_kind;
+
+typedef struct zh_wasi_stdio {
+  zh_wasi_stdio_kind kind;
+  int host_fd;         /* ZH_WASI_STDIO_HOST_FD */
+  const uint8_t *data; /* ZH_WASI_STDIO_BUFFER */
+  size_t len;          /* ZH_WASI_STDIO_BUFFER */
+} zh_wasi_stdio;
+
+typedef struct zh_wasi_config {
+  const char *const *argv; /* argc strings; argv[0] is the program name the guest sees */
+  size_t argc;
+  const char *const *env; /* envc "KEY=VALUE" strings; nothing is inherited from the host */
+  size_t envc;
+  zh_wasi_stdio stdio[3]; /* guest fds 0 (stdin), 1 (stdout), 2 (stderr) */
+  /* Most bytes kept per capture buffer; past it fd_write reports NOSPC. 0: no limit. */
+  size_t capture_limit;
+} zh_wasi_config;
+
+/* Creates a context; all strings and buffers in `config` are copied. `config` may be NULL
+ * (no arguments, no environment, null stdio). On failure returns NULL and sets *err
+ * (ZH_ERR_USAGE for a bad config, ZH_ERR_RESOURCE when out of memory). */
+zh_wasi_ctx *zh_wasi_new(const zh_wasi_config *config, zh_error **err);
+void zh_wasi_free(zh_wasi_ctx *ctx); /* accepts NULL */
+
+/* Bytes captured so far for ZH_WASI_STDIO_CAPTURE stdout / stderr. The data is followed
+ * by a NUL (not counted in *len) so text can be used as a C string; it stays valid until
+ * the next guest write or zh_wasi_free. A stream that is not captured gives "" and 0. */
+const char *zh_wasi_stdout_captured(const zh_wasi_ctx *ctx, size_t *len);
+const char *zh_wasi_stderr_captured(const zh_wasi_ctx *ctx, size_t *len);
+
+/* Resolves every import of `m`: each `wasi_snapshot_preview1` function becomes a host
+ * function in `store` (env = ctx); `imports` must have room for zh_module_import_count(m)
+ * entries and is then ready for zh_instance_new. Any other import, an unknown WASI name
+ * or a mismatched signature gives ZH_ERR_UNLINKABLE naming "module.name". */
+zh_error *zh_wasi_link(zh_wasi_ctx *ctx, zh_store *store, const zh_module *m, zh_extern *imports);
+
+/* Resolves one import, for embedders that mix WASI with their own imports. Returns
+ * ZH_ERR_UNLINKABLE unless `imp` is a WASI function import this library knows. */
+zh_error *zh_wasi_link_import(zh_wasi_ctx *ctx, zh_store *store, const zh_import_info *imp,
+                              zh_extern *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,57 @@
+/* The zerohop command line: subcommands and their shared helpers. main.c dispatches to a
+ * table of subcommands; each lives in its own file (run.c, ...). */
+#ifndef ZH_CLI_H
+#define ZH_CLI_H
+
+#include "zerohop/engine.h"
+
+#include <stdio.h>
+
+#ifndef ZEROHOP_VERSION
+#define ZEROHOP_VERSION "0.1.0"
+#endif
+
+/* Exit statuses shared by the subcommands. */
+enum {
+  ZH_CLI_OK = 0,
+  ZH_CLI_FAIL = 1,   /* could not load, validate, link or instantiate */
+  ZH_CLI_USAGE = 2,  /* bad command line */
+  ZH_CLI_TRAP = 134, /* the guest trapped; like a native program's SIGABRT */
+};
+
+/* A subcommand gets the arguments after its own name. */
+typedef struct zh_cli_command {
+  const char *name;
+  const char *summary;
+  int (*main)(int argc, char **argv);
+  void (*help)(FILE *out);
+} zh_cli_command;
+
+/* ---- run.c ---- */
+int zh_cli_run_main(int argc, char **argv);
+void zh_cli_run_help(FILE *out);
+
+/* ---- values.c ---- */
+
+/* "i32", "f64", ... */
+const char *zh_cli_valtype_name(zh_valtype t);
+/* Parses a decimal command-line argument as a value of type t; false if it is not one.
+ * i32 accepts -2^31 .. 2^32-1 and i64 -2^63 .. 2^64-1 (the top half as unsigned). */
+bool zh_cli_parse_value(zh_valtype t, const char *s, zh_value *out);
+/* Prints a value on one line: integers signed decimal, floats in the shortest form that
+ * reads back exactly ("nan", "inf", "-0" included). */
+void zh_cli_print_value(FILE *out, const zh_value *v);
+
+/* ---- util.c ---- */
+
+/* Prints "zerohop: " and a printf-style message as exactly one line on stderr:
+ * control characters (e.g. newlines inside engine messages) become spaces. */
+void zh_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, but the message may continue on further lines (a trap's backtrace). */
+void zh_cli_error_lines(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints `problem`, the subcommand's usage line and a hint to stderr; returns 2. */
+int zh_cli_usage_error(const char *command, const char *usage, const char *problem);
+/* Reads a whole file into a malloc'd buffer; on failure returns false with errno set. */
+bool zh_cli_read_file(const char *path, unsigned char **data, size_t *len);
+
+#endif

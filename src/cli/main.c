@@ -1,0 +1,78 @@
+/* zerohop: the command-line entry point. Dispatches to subcommands (run.c, ...). */
+#include "cli.h"
+
+#include <string.h>
+
+static const zh_cli_command commands[] = {
+    {"run", "run a WebAssembly module with WASI", zh_cli_run_main, zh_cli_run_help},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "zerohop %s: a WebAssembly engine and application host\n"
+          "\n"
+          "Usage: zerohop COMMAND [OPTIONS] [ARGS...]\n"
+          "       zerohop help COMMAND\n"
+          "\n"
+          "Commands:\n",
+          ZEROHOP_VERSION);
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "  %-10s %s\n", "help", "show help for a command");
+  fprintf(out, "\n"
+               "Options:\n"
+               "  -h, --help     show this help\n"
+               "  -V, --version  show the version\n"
+               "\n"
+               "Example: zerohop run build/examples/hello.wasm a b\n");
+}
+
+static const zh_cli_command *find_command(const char *name) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+static int unknown_command(const char *name) {
+  fprintf(stderr, "zerohop: unknown command '%s'\n", name);
+  usage(stderr);
+  return ZH_CLI_USAGE;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return ZH_CLI_USAGE;
+  }
+  const char *arg = argv[1];
+  if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+    usage(stdout);
+    return ZH_CLI_OK;
+  }
+  if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
+    printf("zerohop %s\n", ZEROHOP_VERSION);
+    return ZH_CLI_OK;
+  }
+  if (strcmp(arg, "help") == 0) {
+    if (argc < 3) {
+      usage(stdout);
+      return ZH_CLI_OK;
+    }
+    const zh_cli_command *cmd = find_command(argv[2]);
+    if (cmd == NULL)
+      return unknown_command(argv[2]);
+    cmd->help(stdout);
+    return ZH_CLI_OK;
+  }
+  if (arg[0] == '-') {
+    fprintf(stderr, "zerohop: unknown option '%s'\n", arg);
+    usage(stderr);
+    return ZH_CLI_USAGE;
+  }
+  const zh_cli_command *cmd = find_command(arg);
+  if (cmd == NULL)
+    return unknown_command(arg);
+  return cmd->main(argc - 2, argv + 2);
+}

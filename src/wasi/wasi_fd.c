@@ -1,0 +1,481 @@
+/* WASI file descriptors: the fd table and the fd_* operations on it.
+ *
+ * This slice holds only fds 0-2 (stdio); each is a host descriptor, a capture buffer, an
+ * input buffer, or null. Every operation follows the same order as preview1 hosts do:
+ * look up the fd (BADF), check its rights (NOTCAPABLE), validate every guest pointer
+ * (FAULT) before any side effect, then act. */
+#include "wasi/wasi_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Rights of the stdio descriptors. No SEEK/TELL: wasi-libc's isatty() relies on that, and
+ * seeking a stream fails with SPIPE anyway. */
+#define STDIO_RIGHTS                                                                               \
+  (ZH_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | ZH_WASI_RIGHT_FD_FILESTAT_GET |                             \
+   ZH_WASI_RIGHT_POLL_FD_READWRITE)
+#define STDIN_RIGHTS (STDIO_RIGHTS | ZH_WASI_RIGHT_FD_READ)
+#define STDOUT_RIGHTS (STDIO_RIGHTS | ZH_WASI_RIGHT_FD_WRITE)
+
+/* Host iovecs handed to one readv(): well under any IOV_MAX. */
+#define MAX_HOST_IOV 64
+
+/* ---- setup ---- */
+
+static uint8_t host_filetype(const struct stat *st) {
+  if (S_ISCHR(st->st_mode))
+    return ZH_WASI_FILETYPE_CHARACTER_DEVICE;
+  if (S_ISREG(st->st_mode))
+    return ZH_WASI_FILETYPE_REGULAR_FILE;
+  if (S_ISDIR(st->st_mode))
+    return ZH_WASI_FILETYPE_DIRECTORY;
+  if (S_ISBLK(st->st_mode))
+    return ZH_WASI_FILETYPE_BLOCK_DEVICE;
+  if (S_ISSOCK(st->st_mode))
+    return ZH_WASI_FILETYPE_SOCKET_STREAM;
+  return ZH_WASI_FILETYPE_UNKNOWN; /* pipes: preview1 has no file type for them */
+}
+
+/* Fills a HOST entry from the host descriptor; false when it is not open. */
+static bool init_host(zh_wasi_fd *e, int host_fd) {
+  struct stat st;
+  if (host_fd < 0 || fstat(host_fd, &st) != 0)
+    return false;
+  e->kind = ZH_WASI_FD_HOST;
+  e->host_fd = host_fd;
+  e->filetype = host_filetype(&st);
+  e->may_sigpipe = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+  int fl = fcntl(host_fd, F_GETFL);
+  if (fl != -1) {
+    if (fl & O_APPEND)
+      e->fdflags |= ZH_WASI_FDFLAG_APPEND;
+    if (fl & O_NONBLOCK)
+      e->fdflags |= ZH_WASI_FDFLAG_NONBLOCK;
+    if ((fl & O_SYNC) == O_SYNC)
+      e->fdflags |= ZH_WASI_FDFLAG_SYNC;
+    else if (fl & O_DSYNC)
+      e->fdflags |= ZH_WASI_FDFLAG_DSYNC;
+  }
+  return true;
+}
+
+zh_error *zh_wasi_fd_init(zh_wasi_ctx *ctx, const zh_wasi_config *config) {
+  static const char *const names[3] = {"stdin", "stdout", "stderr"};
+  ctx->fds = calloc(3, sizeof *ctx->fds);
+  if (ctx->fds == NULL)
+    return zh_error_new(ZH_ERR_RESOURCE, "wasi: out of memory for the fd table");
+  ctx->nfds = 3;
+  ctx->capture_limit = config ? config->capture_limit : 0;
+  for (uint8_t slot = 0; slot < 3; slot++) {
+    zh_wasi_stdio io = {ZH_WASI_STDIO_NULL, -1, NULL, 0};
+    if (config)
+      io = config->stdio[slot];
+    zh_wasi_fd *e = &ctx->fds[slot];
+    e->host_fd = -1;
+    e->slot = slot;
+    e->rights_base = slot == 0 ? STDIN_RIGHTS : STDOUT_RIGHTS;
+    e->filetype = ZH_WASI_FILETYPE_CHARACTER_DEVICE;
+    switch (io.kind) {
+    case ZH_WASI_STDIO_NULL:
+      e->kind = ZH_WASI_FD_NULL;
+      break;
+    case ZH_WASI_STDIO_INHERIT:
+      /* A host stdio descriptor that is closed stays closed for the guest too. */
+      if (!init_host(e, slot))
+        memset(e, 0, sizeof *e);
+      break;
+    case ZH_WASI_STDIO_HOST_FD:
+      if (!init_host(e, io.host_fd))
+        return zh_error_new(ZH_ERR_USAGE, "wasi: %s: host fd %d is not open", names[slot],
+                            io.host_fd);
+      break;
+    case ZH_WASI_STDIO_CAPTURE:
+      if (slot == 0)
+        return zh_error_new(ZH_ERR_USAGE, "wasi: stdin cannot be a capture buffer");
+      e->kind = ZH_WASI_FD_CAPTURE;
+      break;
+    case ZH_WASI_STDIO_BUFFER:
+      if (slot != 0)
+        return zh_error_new(ZH_ERR_USAGE, "wasi: %s cannot be an input buffer", names[slot]);
+      if (io.len > 0 && io.data == NULL)
+        return zh_error_new(ZH_ERR_USAGE, "wasi: stdin buffer of %zu bytes has no data", io.len);
+      ctx->input = malloc(io.len ? io.len : 1);
+      if (ctx->input == NULL)
+        return zh_error_new(ZH_ERR_RESOURCE, "wasi: out of memory copying stdin");
+      if (io.len > 0)
+        memcpy(ctx->input, io.data, io.len);
+      ctx->input_len = io.len;
+      e->kind = ZH_WASI_FD_INPUT;
+      break;
+    default:
+      return zh_error_new(ZH_ERR_USAGE, "wasi: %s: unknown stdio kind %d", names[slot],
+                          (int)io.kind);
+    }
+  }
+  return NULL;
+}
+
+void zh_wasi_fd_fini(zh_wasi_ctx *ctx) {
+  for (uint32_t i = 0; i < ctx->nfds; i++) {
+    zh_wasi_fd *e = &ctx->fds[i];
+    if (e->kind == ZH_WASI_FD_HOST && e->owns_host_fd)
+      close(e->host_fd);
+  }
+  free(ctx->fds);
+  ctx->fds = NULL;
+  ctx->nfds = 0;
+  for (int i = 0; i < 3; i++)
+    free(ctx->captured[i].data);
+  memset(ctx->captured, 0, sizeof ctx->captured);
+  free(ctx->input);
+  ctx->input = NULL;
+}
+
+static zh_wasi_fd *fd_get(zh_wasi_ctx *ctx, uint32_t fd) {
+  if (fd >= ctx->nfds || ctx->fds[fd].kind == ZH_WASI_FD_CLOSED)
+    return NULL;
+  return &ctx->fds[fd];
+}
+
+/* Looks up `fd` and checks it holds `rights`; *out is set on success. */
+static uint16_t fd_lookup(zh_wasi_ctx *ctx, uint32_t fd, uint64_t rights, zh_wasi_fd **out) {
+  zh_wasi_fd *e = fd_get(ctx, fd);
+  if (e == NULL)
+    return ZH_WASI_EBADF;
+  if ((e->rights_base & rights) != rights)
+    return ZH_WASI_ENOTCAPABLE;
+  *out = e;
+  return ZH_WASI_ESUCCESS;
+}
+
+/* Checks an iovec array and every buffer it names; *total gets the summed length.
+ * The sum must fit the u32 result, as readv/writev refuse sums past SSIZE_MAX. */
+static uint16_t check_iovs(const zh_wasi_mem *m, uint32_t iovs, uint32_t n, uint64_t *total) {
+  if (!zh_wasi_span_ok(m, iovs, (uint64_t)n * ZH_WASI_IOVEC_SIZE))
+    return ZH_WASI_EFAULT;
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *iov = m->data + iovs + (uint64_t)i * ZH_WASI_IOVEC_SIZE;
+    uint32_t buf = zh_wasi_ld32(iov), len = zh_wasi_ld32(iov + 4);
+    if (!zh_wasi_span_ok(m, buf, len))
+      return ZH_WASI_EFAULT;
+    sum += len;
+    if (sum > UINT32_MAX)
+      return ZH_WASI_EINVAL;
+  }
+  *total = sum;
+  return ZH_WASI_ESUCCESS;
+}
+
+/* The i-th iovec, already validated by check_iovs. */
+static void iov_at(const zh_wasi_mem *m, uint32_t iovs, uint32_t i, uint32_t *buf, uint32_t *len) {
+  const uint8_t *iov = m->data + iovs + (uint64_t)i * ZH_WASI_IOVEC_SIZE;
+  *buf = zh_wasi_ld32(iov);
+  *len = zh_wasi_ld32(iov + 4);
+}
+
+/* ---- fd_write ---- */
+
+/* Writing to a closed pipe raises SIGPIPE, which would kill the embedding process. The
+ * signal is blocked for this thread during the write, and the one our write raised is
+ * consumed, so the guest just sees errno PIPE. Only pipes and sockets need this. */
+typedef struct sigpipe_guard {
+  bool active, was_pending;
+  sigset_t old;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g) {
+  sigset_t set, pending;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+  g->active = pthread_sigmask(SIG_BLOCK, &set, &g->old) == 0;
+}
+
+static void sigpipe_unblock(sigpipe_guard *g, bool got_epipe) {
+  if (!g->active)
+    return;
+  int saved = errno;
+  if (got_epipe && !g->was_pending) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    const struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == -1 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+  errno = saved;
+}
+
+/* Writes every byte, retrying short writes and EINTR. A failure after some bytes went
+ * out reports success with the count, as POSIX write does; the next call sees the error. */
+static uint16_t host_write(zh_wasi_fd *e, const zh_wasi_mem *m, uint32_t iovs, uint32_t n,
+                           uint64_t *written) {
+  sigpipe_guard guard;
+  memset(&guard, 0, sizeof guard);
+  if (e->may_sigpipe)
+    sigpipe_block(&guard);
+  uint64_t done = 0;
+  int err = 0;
+  for (uint32_t i = 0; i < n && err == 0; i++) {
+    uint32_t buf, len;
+    iov_at(m, iovs, i, &buf, &len);
+    size_t off = 0;
+    while (off < len) {
+      ssize_t w = write(e->host_fd, m->data + buf + off, len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0) {
+        err = w < 0 ? errno : EIO;
+        break;
+      }
+      off += (size_t)w;
+      done += (uint64_t)w;
+    }
+  }
+  if (e->may_sigpipe)
+    sigpipe_unblock(&guard, err == EPIPE);
+  *written = done;
+  return done > 0 ? ZH_WASI_ESUCCESS : zh_wasi_errno_from_host(err);
+}
+
+/* Appends up to the capture limit; a write that fits nothing reports NOSPC. */
+static uint16_t capture_write(zh_wasi_ctx *ctx, zh_wasi_fd *e, const zh_wasi_mem *m, uint32_t iovs,
+                              uint32_t n, uint64_t total, uint64_t *written) {
+  zh_wasi_buf *b = &ctx->captured[e->slot];
+  uint64_t take = total;
+  if (ctx->capture_limit != 0) {
+    uint64_t room = b->len < ctx->capture_limit ? ctx->capture_limit - b->len : 0;
+    if (take > room)
+      take = room;
+    if (take == 0 && total > 0)
+      return ZH_WASI_ENOSPC;
+  }
+  /* take <= 4 GiB and len is an existing allocation: len + take + 1 cannot wrap 64 bits. */
+  uint64_t need = (uint64_t)b->len + take + 1;
+  if (need > SIZE_MAX)
+    return ZH_WASI_ENOMEM;
+  if (need > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+      cap = cap > SIZE_MAX / 2 ? (size_t)need : cap * 2;
+    uint8_t *data = realloc(b->data, cap);
+    if (data == NULL)
+      return ZH_WASI_ENOMEM;
+    b->data = data;
+    b->cap = cap;
+  }
+  uint64_t left = take;
+  for (uint32_t i = 0; i < n && left > 0; i++) {
+    uint32_t buf, len;
+    iov_at(m, iovs, i, &buf, &len);
+    size_t chunk = len < left ? len : (size_t)left;
+    memcpy(b->data + b->len, m->data + buf, chunk);
+    b->len += chunk;
+    left -= chunk;
+  }
+  b->data[b->len] = 0;
+  *written = take;
+  return ZH_WASI_ESUCCESS;
+}
+
+uint16_t zh_wasi_fd_write(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
+                          uint32_t iovs_len, uint32_t nwritten_ptr) {
+  zh_wasi_fd *e;
+  uint16_t r = fd_lookup(ctx, fd, ZH_WASI_RIGHT_FD_WRITE, &e);
+  if (r != ZH_WASI_ESUCCESS)
+    return r;
+  uint64_t total;
+  if ((r = check_iovs(m, iovs, iovs_len, &total)) != ZH_WASI_ESUCCESS)
+    return r;
+  if (!zh_wasi_span_ok(m, nwritten_ptr, 4))
+    return ZH_WASI_EFAULT;
+  uint64_t written = 0;
+  switch (e->kind) {
+  case ZH_WASI_FD_NULL:
+    written = total;
+    break;
+  case ZH_WASI_FD_CAPTURE:
+    r = capture_write(ctx, e, m, iovs, iovs_len, total, &written);
+    break;
+  case ZH_WASI_FD_HOST:
+    r = host_write(e, m, iovs, iovs_len, &written);
+    break;
+  default:
+    r = ZH_WASI_EBADF;
+    break;
+  }
+  if (r == ZH_WASI_ESUCCESS)
+    zh_wasi_st32(m->data + nwritten_ptr, (uint32_t)written);
+  return r;
+}
+
+/* ---- fd_read ---- */
+
+/* One readv() over the first iovecs: a single host read, so a terminal or pipe that has
+ * some data returns it at once instead of blocking to fill every buffer. */
+static uint16_t host_read(zh_wasi_fd *e, const zh_wasi_mem *m, uint32_t iovs, uint32_t n,
+                          uint64_t *nread) {
+  struct iovec hv[MAX_HOST_IOV];
+  int cnt = 0;
+  for (uint32_t i = 0; i < n && cnt < MAX_HOST_IOV; i++) {
+    uint32_t buf, len;
+    iov_at(m, iovs, i, &buf, &len);
+    if (len == 0)
+      continue;
+    hv[cnt].iov_base = m->data + buf;
+    hv[cnt].iov_len = len;
+    cnt++;
+  }
+  *nread = 0;
+  if (cnt == 0)
+    return ZH_WASI_ESUCCESS;
+  for (;;) {
+    ssize_t got = readv(e->host_fd, hv, cnt);
+    if (got >= 0) {
+      *nread = (uint64_t)got;
+      return ZH_WASI_ESUCCESS;
+    }
+    if (errno != EINTR)
+      return zh_wasi_errno_from_host(errno);
+  }
+}
+
+static uint64_t input_read(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t iovs, uint32_t n) {
+  uint64_t done = 0;
+  for (uint32_t i = 0; i < n && ctx->input_pos < ctx->input_len; i++) {
+    uint32_t buf, len;
+    iov_at(m, iovs, i, &buf, &len);
+    size_t avail = ctx->input_len - ctx->input_pos;
+    size_t chunk = len < avail ? len : avail;
+    memcpy(m->data + buf, ctx->input + ctx->input_pos, chunk);
+    ctx->input_pos += chunk;
+    done += chunk;
+  }
+  return done;
+}
+
+uint16_t zh_wasi_fd_read(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
+                         uint32_t iovs_len, uint32_t nread_ptr) {
+  zh_wasi_fd *e;
+  uint16_t r = fd_lookup(ctx, fd, ZH_WASI_RIGHT_FD_READ, &e);
+  if (r != ZH_WASI_ESUCCESS)
+    return r;
+  uint64_t total;
+  if ((r = check_iovs(m, iovs, iovs_len, &total)) != ZH_WASI_ESUCCESS)
+    return r;
+  if (!zh_wasi_span_ok(m, nread_ptr, 4))
+    return ZH_WASI_EFAULT;
+  uint64_t nread = 0;
+  switch (e->kind) {
+  case ZH_WASI_FD_NULL:
+    break; /* end of file */
+  case ZH_WASI_FD_INPUT:
+    nread = input_read(ctx, m, iovs, iovs_len);
+    break;
+  case ZH_WASI_FD_HOST:
+    r = host_read(e, m, iovs, iovs_len, &nread);
+    break;
+  default:
+    r = ZH_WASI_EBADF;
+    break;
+  }
+  if (r == ZH_WASI_ESUCCESS)
+    zh_wasi_st32(m->data + nread_ptr, (uint32_t)nread);
+  return r;
+}
+
+/* ---- close, seek, tell, fdstat, prestat ---- */
+
+uint16_t zh_wasi_fd_close(zh_wasi_ctx *ctx, uint32_t fd) {
+  zh_wasi_fd *e = fd_get(ctx, fd);
+  if (e == NULL)
+    return ZH_WASI_EBADF;
+  /* Borrowed host descriptors (stdio) stay open for the host; only the guest loses them.
+   * Captured output stays readable through the ctx. */
+  if (e->kind == ZH_WASI_FD_HOST && e->owns_host_fd && close(e->host_fd) != 0 && errno != EINTR) {
+    int err = errno;
+    memset(e, 0, sizeof *e);
+    return zh_wasi_errno_from_host(err);
+  }
+  memset(e, 0, sizeof *e);
+  return ZH_WASI_ESUCCESS;
+}
+
+/* Every descriptor of this slice is a stream (terminal, pipe, buffer), never seekable,
+ * even when the host's stdout happens to be redirected to a file. */
+static bool fd_is_stream(const zh_wasi_fd *e) {
+  return e->kind == ZH_WASI_FD_NULL || e->kind == ZH_WASI_FD_HOST ||
+         e->kind == ZH_WASI_FD_CAPTURE || e->kind == ZH_WASI_FD_INPUT;
+}
+
+uint16_t zh_wasi_fd_seek(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, int64_t offset,
+                         uint32_t whence, uint32_t newoffset_ptr) {
+  (void)offset;
+  zh_wasi_fd *e = fd_get(ctx, fd);
+  if (e == NULL)
+    return ZH_WASI_EBADF;
+  if (fd_is_stream(e))
+    return ZH_WASI_ESPIPE;
+  if (whence > ZH_WASI_WHENCE_END)
+    return ZH_WASI_EINVAL;
+  if (!zh_wasi_span_ok(m, newoffset_ptr, 8))
+    return ZH_WASI_EFAULT;
+  return ZH_WASI_ENOSYS; /* seekable descriptors arrive with path_open */
+}
+
+uint16_t zh_wasi_fd_tell(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t offset_ptr) {
+  zh_wasi_fd *e = fd_get(ctx, fd);
+  if (e == NULL)
+    return ZH_WASI_EBADF;
+  if (fd_is_stream(e))
+    return ZH_WASI_ESPIPE;
+  if (!zh_wasi_span_ok(m, offset_ptr, 8))
+    return ZH_WASI_EFAULT;
+  return ZH_WASI_ENOSYS;
+}
+
+uint16_t zh_wasi_fd_fdstat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
+                               uint32_t stat_ptr) {
+  zh_wasi_fd *e = fd_get(ctx, fd);
+  if (e == NULL)
+    return ZH_WASI_EBADF;
+  if (!zh_wasi_span_ok(m, stat_ptr, ZH_WASI_FDSTAT_SIZE))
+    return ZH_WASI_EFAULT;
+  uint8_t *p = m->data + stat_ptr;
+  memset(p, 0, ZH_WASI_FDSTAT_SIZE); /* padding bytes too: no stale guest data */
+  p[0] = e->filetype;
+  zh_wasi_st16(p + 2, e->fdflags);
+  zh_wasi_st64(p + 8, e->rights_base);
+  zh_wasi_st64(p + 16, e->rights_inheriting);
+  return ZH_WASI_ESUCCESS;
+}
+
+/* No preopened directories yet: every fd answers BADF, which is how the guest's libc
+ * learns where its scan of preopens ends. */
+uint16_t zh_wasi_fd_prestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
+                                uint32_t prestat_ptr) {
+  (void)ctx;
+  (void)m;
+  (void)fd;
+  (void)prestat_ptr;
+  return ZH_WASI_EBADF;
+}
+
+uint16_t zh_wasi_fd_prestat_dir_name(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
+                                     uint32_t path, uint32_t path_len) {
+  (void)ctx;
+  (void)m;
+  (void)fd;
+  (void)path;
+  (void)path_len;
+  return ZH_WASI_EBADF;
+}
