@@ -224,6 +224,8 @@ void zh_store_set_timeout(zh_store *store, uint64_t nanoseconds);
 zh_error *zh_instance_new(zh_store *store, const zh_module *module, const zh_extern *imports,
                           size_t nimports, zh_instance **out);
 bool zh_instance_export(const zh_instance *inst, const char *name, zh_extern *out);
+/* The same for names given with a length: wasm names may contain U+0000. */
+bool zh_instance_export_n(const zh_instance *inst, const char *name, size_t len, zh_extern *out);
 zh_func *zh_instance_func(const zh_instance *inst, const char *name);       /* or NULL */
 zh_memory *zh_instance_memory(const zh_instance *inst, const char *name);   /* or NULL */
 const zh_module *zh_instance_module(const zh_instance *inst);

@@ -503,10 +503,13 @@ zh_error *zh_instance_new(zh_store *store, const zh_module *module, const zh_ext
 /* ---- exports ---- */
 
 bool zh_instance_export(const zh_instance *inst, const char *name, zh_extern *out) {
+  return name && zh_instance_export_n(inst, name, strlen(name), out);
+}
+
+bool zh_instance_export_n(const zh_instance *inst, const char *name, size_t len, zh_extern *out) {
   if (!inst || !name)
     return false;
   const zh_module *m = inst->module;
-  size_t len = strlen(name);
   for (uint32_t i = 0; i < m->nexports; i++) {
     const zh_export *e = &m->exports[i];
     if (e->name.len != len || memcmp(e->name.ptr, name, len) != 0)

@@ -573,7 +573,8 @@ static result run_action(script *s, const json_t *cmd, zh_error **err, zh_value 
     s->v128_skipped++;
     return R_SKIP;
   }
-  if (has_nul(jfield) || has_nul(json_object_get(action, "module"))) {
+  size_t field_len = json_string_length(jfield);
+  if (has_nul(json_object_get(action, "module"))) {
     s->nul_skipped++; /* not expressible through the NUL-terminated C API */
     return R_SKIP;
   }
@@ -588,7 +589,7 @@ static result run_action(script *s, const json_t *cmd, zh_error **err, zh_value 
 
   if (strcmp(type, "get") == 0) {
     zh_extern ext;
-    if (!zh_instance_export(inst, field, &ext) || ext.kind != ZH_EXTERN_GLOBAL)
+    if (!zh_instance_export_n(inst, field, field_len, &ext) || ext.kind != ZH_EXTERN_GLOBAL)
       return failf(s, cmd, "%s: no such global export", s->desc);
     *results = xrealloc(NULL, sizeof **results);
     (*results)[0] = zh_global_get(ext.of.global);
@@ -597,7 +598,10 @@ static result run_action(script *s, const json_t *cmd, zh_error **err, zh_value 
   }
   if (strcmp(type, "invoke") != 0) return failf(s, cmd, "unknown action type %s", type);
 
-  zh_func *f = zh_instance_func(inst, field);
+  zh_extern fx;
+  zh_func *f = zh_instance_export_n(inst, field, field_len, &fx) && fx.kind == ZH_EXTERN_FUNC
+                   ? fx.of.func
+                   : NULL;
   if (!f) return failf(s, cmd, "%s: no such function export", s->desc);
   size_t nargs = json_array_size(jargs);
   zh_value *args = nargs ? xrealloc(NULL, nargs * sizeof *args) : NULL;
