@@ -64,17 +64,29 @@ typedef struct compiler {
   uint32_t nlocals; /* params + declared locals = first temp slot */
   uint32_t nresults;
   bool oom;
-  /* Peephole state, valid only while nothing was emitted after the instruction. */
+  /* Peephole state about the last instruction emitted, cleared by any later emission and
+   * by every label (barrier), so that a fusion never reaches across a branch target. */
   size_t last_insn;     /* start of the last instruction */
   size_t last_dst;      /* field of its destination slot, or 0 */
   uint32_t last_height; /* stack height it wrote */
-  int last_cmp;         /* ZH_INT_CMPS index, CMP_EQZ32/64, or -1 */
-  uint32_t cmp_a, cmp_b;
-  bool cmp_imm;
+  int last_kind;        /* LK_*: what it was, for fusions that replace it */
+  int last_cmp;         /* LK_CMP: index into cmps */
+  uint32_t la, lb, lk;  /* its operands: slots, immediate or shift */
+  bool l_imm;           /* LK_CMP: lb is an immediate */
 } compiler;
 
-#define CMP_EQZ32 100
-#define CMP_EQZ64 101
+enum {
+  LK_NONE,
+  LK_CMP,     /* integer comparison */
+  LK_EQZ32,   /* i32.eqz of la */
+  LK_EQZ64,   /* i64.eqz of la */
+  LK_COPY,    /* copy */
+  LK_ADD_RI,  /* i32 la + lb(imm) */
+  LK_ADD_RR,  /* i32 la + lb */
+  LK_SHL_RI,  /* i32 la << lk */
+  LK_ADD_SHL, /* i32 la + (lb << lk) */
+  LK_LOAD64,  /* 64-bit load from la + lb(offset), plain mode */
+};
 
 /* ---- code buffer ---- */
 
@@ -112,7 +124,7 @@ static void put(compiler *c, const void *data, size_t n) {
 static void emit_op(compiler *c, zh_op op) {
   c->last_insn = c->len;
   c->last_dst = 0;
-  c->last_cmp = -1;
+  c->last_kind = LK_NONE;
   const void *addr = c->h[op];
   put(c, &addr, sizeof addr);
 }
@@ -122,6 +134,44 @@ static void emit_ptr(compiler *c, const void *p) { put(c, &p, sizeof p); }
 static void patch_u32(compiler *c, size_t at, uint32_t v) {
   if (!c->oom)
     memcpy(c->code + at, &v, 4);
+}
+
+/* A label may be bound at the current position: no fusion may reach back over it. */
+static void barrier(compiler *c) {
+  c->last_dst = 0;
+  c->last_kind = LK_NONE;
+}
+
+/* True when the last instruction produced the value at stack height h (still in its home
+ * slot) and may be replaced by a fused instruction. */
+static bool produced_last(const compiler *c, uint32_t h, int kind) {
+  return c->last_kind == kind && c->last_dst && c->last_height == h && h < c->height &&
+         c->stack[h].kind == K_HOME;
+}
+
+/* When the address at stack height h was just computed by an i32 add (of a register,
+ * an immediate or a shifted register), removes that add so the memory access can do it
+ * itself: returns the addressing mode (ops.h) and its operands, or 0. */
+static int take_address(compiler *c, uint32_t h, uint32_t ops[3]) {
+  int mode = produced_last(c, h, LK_ADD_RI)    ? 1
+             : produced_last(c, h, LK_ADD_RR)  ? 2
+             : produced_last(c, h, LK_ADD_SHL) ? 3
+                                               : 0;
+  if (mode) {
+    ops[0] = c->la, ops[1] = c->lb, ops[2] = c->lk;
+    c->len = c->last_insn;
+    barrier(c);
+  }
+  return mode;
+}
+
+static void emit_address(compiler *c, int mode, const uint32_t ops[3], uint32_t off) {
+  emit_u32(c, ops[0]);
+  if (mode >= 1)
+    emit_u32(c, ops[1]);
+  if (mode == 3)
+    emit_u32(c, ops[2]);
+  emit_u32(c, off);
 }
 
 /* Marks the instruction just emitted as producing the value at stack height h, with its
@@ -165,9 +215,19 @@ static void emit_const_to(compiler *c, uint32_t slot, uint64_t bits) {
 static void emit_copy(compiler *c, uint32_t dst, uint32_t src) {
   if (dst == src)
     return;
+  if (c->last_kind == LK_COPY && c->last_insn + 16 == c->len && !c->oom) {
+    /* Two copies in a row (rotating locals, moving block results) share one dispatch. */
+    const void *addr = c->h[ZH_OP_copy2];
+    memcpy(c->code + c->last_insn, &addr, sizeof addr);
+    emit_u32(c, dst);
+    emit_u32(c, src);
+    c->last_kind = LK_NONE;
+    return;
+  }
   emit_op(c, ZH_OP_copy);
   emit_u32(c, dst);
   emit_u32(c, src);
+  c->last_kind = LK_COPY;
 }
 
 /* Moves the value of entry `e` into slot `dst`. */
@@ -529,23 +589,23 @@ static void emit_return_on_branch(compiler *c) {
  * Returns the instruction start and sets *field to the offset to patch. */
 static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
   uint32_t h = c->height - 1;
-  bool fuse = c->last_cmp >= 0 && c->last_dst && c->last_height == h &&
-              c->stack[h].kind == K_HOME;
-  int kind = c->last_cmp;
-  uint32_t a = c->cmp_a, b = c->cmp_b;
-  bool imm = c->cmp_imm;
+  bool fuse = produced_last(c, h, LK_CMP) || produced_last(c, h, LK_EQZ32) ||
+              produced_last(c, h, LK_EQZ64);
+  int kind = c->last_kind, cmp = c->last_cmp;
+  uint32_t a = c->la, b = c->lb;
+  bool imm = c->l_imm;
   c->height--;
   size_t insn;
   if (fuse) {
     c->len = c->last_insn; /* drop the compare: the branch does it */
     insn = c->len;
-    if (kind == CMP_EQZ32 || kind == CMP_EQZ64) {
+    if (kind == LK_EQZ32 || kind == LK_EQZ64) {
       bool z = !negate; /* eqz true when zero */
-      emit_op(c, kind == CMP_EQZ32 ? (z ? ZH_OP_br_z : ZH_OP_br_nz)
-                                   : (z ? ZH_OP_br_i64_z : ZH_OP_br_i64_nz));
+      emit_op(c, kind == LK_EQZ32 ? (z ? ZH_OP_br_z : ZH_OP_br_nz)
+                                  : (z ? ZH_OP_br_i64_z : ZH_OP_br_i64_nz));
       emit_u32(c, a);
     } else {
-      const cmp_info *ci = &cmps[negate ? cmps[kind].negated : kind];
+      const cmp_info *ci = &cmps[negate ? cmps[cmp].negated : cmp];
       emit_op(c, imm ? ci->br_ri : ci->br_rr);
       emit_u32(c, a);
       emit_u32(c, b);
@@ -575,8 +635,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
   c->nlocals = ft->nparams + body->nlocals;
   c->nresults = ft->nresults;
   c->oom = false;
-  c->last_dst = 0;
-  c->last_cmp = -1;
+  barrier(c);
 
   if (!grow((void **)&c->ctrls, &c->ctrl_cap, 1, sizeof(ctrl)))
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
@@ -625,8 +684,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         c->oom = true;
         break;
       }
-      c->last_dst = 0; /* a label may be bound here: no peephole across it */
-      c->last_cmp = -1;
+      barrier(c); /* a loop label, or the branch to a block end, comes here */
       c->ctrls[c->nctrls++] = (ctrl){op == 0x03 ? C_LOOP : C_BLOCK, false, c->height - np,
                                      np, nr, c->len, SIZE_MAX, NO_FIXUP};
       break;
@@ -655,7 +713,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       /* The branch to else/end is remembered through a fixup record of its own. */
       c->fixups[c->nfixups] = (fixup){insn, field, NO_FIXUP};
       c->ctrls[c->nctrls - 1].else_insn = c->nfixups++;
-      c->last_dst = 0;
+      barrier(c);
       break;
     }
     case 0x05: { /* else */
@@ -672,8 +730,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       for (uint32_t i = 0; i < l->nparams; i++)
         push(c, K_HOME);
       l->unreachable = false;
-      c->last_dst = 0;
-      c->last_cmp = -1;
+      barrier(c);
       break;
     }
     case 0x0b: { /* end */
@@ -697,8 +754,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       c->nctrls--;
       for (uint32_t i = 0; i < nr; i++)
         push(c, K_HOME);
-      c->last_dst = 0;
-      c->last_cmp = -1;
+      barrier(c);
       break;
     }
     case 0x0c: { /* br */
@@ -736,8 +792,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
           emit_br(c, l);
         }
         patch_u32(c, field, (uint32_t)(int32_t)((int64_t)c->len - (int64_t)insn));
-        c->last_dst = 0;
-        c->last_cmp = -1;
+        barrier(c);
       }
       break;
     }
@@ -862,8 +917,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
           aliased = true;
       if (v.kind == K_HOME && !aliased && c->last_dst && c->last_height == h) {
         patch_u32(c, c->last_dst, x); /* the producer writes the local directly */
-        c->last_dst = 0;
-        c->last_cmp = -1;
+        barrier(c);
       } else if (!(v.kind == K_LOCAL && v.local == x)) {
         for (uint32_t i = 0; i < h; i++)
           if (c->stack[i].kind == K_LOCAL && c->stack[i].local == x)
@@ -1071,21 +1125,27 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
 
     default: {
       if (op >= 0x28 && op <= 0x35) { /* loads */
-        static const zh_op loads[] = {ZH_OP_l32,    ZH_OP_l64,    ZH_OP_l32,  ZH_OP_l64,
+        static const zh_op loads[] = {ZH_OP_l32,    ZH_OP_l64,    ZH_OP_l32,    ZH_OP_l64,
                                       ZH_OP_l8s32,  ZH_OP_l8u,    ZH_OP_l16s32, ZH_OP_l16u,
                                       ZH_OP_l8s64,  ZH_OP_l8u,    ZH_OP_l16s64, ZH_OP_l16u,
                                       ZH_OP_l32s64, ZH_OP_l32};
         rd_u32(&r);
         uint32_t off = rd_u32(&r);
         uint32_t h = c->height - 1;
-        uint32_t s = read_slot(c, h);
+        uint32_t addr[3];
+        int mode = take_address(c, h, addr);
+        if (!mode)
+          addr[0] = read_slot(c, h);
         c->stack[h].kind = K_HOME;
-        emit_op(c, loads[op - 0x28]);
+        emit_op(c, (zh_op)(loads[op - 0x28] + mode));
         size_t dst = c->len;
         emit_u32(c, home(c, h));
-        emit_u32(c, s);
-        emit_u32(c, off);
+        emit_address(c, mode, addr, off);
         mark_dst(c, dst, h);
+        if (op == 0x2b && mode == 0) { /* f64.load: may become an arithmetic operand */
+          c->last_kind = LK_LOAD64;
+          c->la = addr[0], c->lb = off;
+        }
         break;
       }
       if (op >= 0x36 && op <= 0x3e) { /* stores */
@@ -1094,13 +1154,46 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         rd_u32(&r);
         uint32_t off = rd_u32(&r);
         uint32_t h = c->height - 2;
-        uint32_t sa = read_slot(c, h), sv = read_slot(c, h + 1);
+        const entry *v = &c->stack[h + 1];
+        /* The address arithmetic can move into the store when the value needs no code of
+         * its own, or only a constant that does not overwrite the arithmetic's operands. */
+        uint32_t addr[3];
+        int mode = 0;
+        if (v->kind == K_LOCAL ||
+            (v->kind == K_CONST && c->la != home(c, h + 1) && c->lb != home(c, h + 1)))
+          mode = take_address(c, h, addr);
+        uint32_t sv = read_slot(c, h + 1);
+        if (!mode)
+          addr[0] = read_slot(c, h);
         c->height = h;
-        emit_op(c, stores[op - 0x36]);
-        emit_u32(c, sa);
+        emit_op(c, (zh_op)(stores[op - 0x36] + mode));
         emit_u32(c, sv);
-        emit_u32(c, off);
+        emit_address(c, mode, addr, off);
         break;
+      }
+      if (op >= 0xa0 && op <= 0xa2) { /* f64 add, sub, mul: fuse an operand's load */
+        uint32_t h = c->height - 2;
+        bool second = produced_last(c, h + 1, LK_LOAD64) && c->stack[h].kind != K_CONST;
+        bool first = !second && produced_last(c, h, LK_LOAD64) &&
+                     c->stack[h + 1].kind != K_CONST;
+        if (second || first) {
+          uint32_t la = c->la, off = c->lb;
+          c->len = c->last_insn;
+          barrier(c);
+          uint32_t other = read_slot(c, second ? h : h + 1);
+          static const zh_op fused[] = {ZH_OP_f64_add_m, ZH_OP_f64_sub_m, ZH_OP_f64_mul_m};
+          zh_op o = op == 0xa1 && first ? ZH_OP_f64_rsub_m : fused[op - 0xa0];
+          c->height = h;
+          push(c, K_HOME);
+          emit_op(c, o);
+          size_t dst = c->len;
+          emit_u32(c, home(c, h));
+          emit_u32(c, other);
+          emit_u32(c, la);
+          emit_u32(c, off);
+          mark_dst(c, dst, h);
+          break;
+        }
       }
       binop_info bi;
       if (lookup_binop(op, &bi)) {
@@ -1110,6 +1203,27 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         if (a.kind == K_CONST && b.kind == K_CONST && fold(op, a.bits, b.bits, &folded)) {
           c->height = h;
           push(c, K_CONST)->bits = folded;
+          break;
+        }
+        if (op == 0x6a && a.kind != K_CONST && b.kind != K_CONST &&
+            (produced_last(c, h + 1, LK_SHL_RI) || produced_last(c, h, LK_SHL_RI))) {
+          /* a + (x << k): array indexing, one instruction. */
+          bool second = produced_last(c, h + 1, LK_SHL_RI);
+          uint32_t x = c->la, k = c->lk;
+          c->len = c->last_insn;
+          barrier(c);
+          uint32_t other = read_slot(c, second ? h : h + 1);
+          c->height = h;
+          push(c, K_HOME);
+          emit_op(c, ZH_OP_i32_add_shl);
+          size_t dst = c->len;
+          emit_u32(c, home(c, h));
+          emit_u32(c, other);
+          emit_u32(c, x);
+          emit_u32(c, k);
+          mark_dst(c, dst, h);
+          c->last_kind = LK_ADD_SHL;
+          c->la = other, c->lb = x, c->lk = k;
           break;
         }
         uint32_t sa, sb;
@@ -1140,9 +1254,15 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         emit_u32(c, sa);
         emit_u32(c, sb);
         mark_dst(c, dst, h);
+        c->la = sa, c->lb = sb, c->l_imm = imm;
         if (cmp >= 0) {
+          c->last_kind = LK_CMP;
           c->last_cmp = cmp;
-          c->cmp_a = sa, c->cmp_b = sb, c->cmp_imm = imm;
+        } else if (op == 0x6a) {
+          c->last_kind = imm ? LK_ADD_RI : LK_ADD_RR;
+        } else if (op == 0x74 && imm) {
+          c->last_kind = LK_SHL_RI;
+          c->lk = sb & 31;
         }
         break;
       }
@@ -1176,8 +1296,8 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         emit_u32(c, s);
         mark_dst(c, dst, h);
         if (op == 0x45 || op == 0x50) {
-          c->last_cmp = op == 0x45 ? CMP_EQZ32 : CMP_EQZ64;
-          c->cmp_a = s;
+          c->last_kind = op == 0x45 ? LK_EQZ32 : LK_EQZ64;
+          c->la = s;
         }
         break;
       }

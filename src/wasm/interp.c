@@ -390,17 +390,23 @@ static inline double f64_copysign(double a, double b) {
 #define E_i64_extend16_s(a) ((uint64_t)(int64_t)(int16_t)(a))
 #define E_i64_extend32_s(a) ((uint64_t)(int64_t)(int32_t)(a))
 
-/* Loads and stores. Without ZH_BOUNDS_CHECKS the guard region does the checking. */
+/* Loads and stores. Addresses per ops.h's four modes; without ZH_BOUNDS_CHECKS the
+ * guard region does the checking. */
+#define ADDR(o) ((uint64_t)R_I32(O(o)) + O((o) + 1))
+#define ADDR_ri(o) ((uint64_t)(uint32_t)(R_I32(O(o)) + O((o) + 1)) + O((o) + 2))
+#define ADDR_rr(o) ((uint64_t)(uint32_t)(R_I32(O(o)) + R_I32(O((o) + 1))) + O((o) + 2))
+#define ADDR_rs(o)                                                                           \
+  ((uint64_t)(uint32_t)(R_I32(O(o)) + (R_I32(O((o) + 1)) << (O((o) + 2) & 31))) + O((o) + 3))
 #ifdef ZH_BOUNDS_CHECKS
-#define EA(addr_slot, off, size)                                                                   \
-  ({                                                                                               \
-    uint64_t ea_ = (uint64_t)(uint32_t)fp[addr_slot] + (uint64_t)(off);                            \
-    if (UNLIKELY(ea_ + (size) > mem_size))                                                         \
-      TRAP(MEMORY_OOB);                                                                            \
-    mem + ea_;                                                                                     \
+#define EA(addr, size)                                                                       \
+  ({                                                                                         \
+    uint64_t ea_ = (addr);                                                                   \
+    if (UNLIKELY(ea_ + (size) > mem_size))                                                   \
+      TRAP(MEMORY_OOB);                                                                      \
+    mem + ea_;                                                                               \
   })
 #else
-#define EA(addr_slot, off, size) (mem + (uint64_t)(uint32_t)fp[addr_slot] + (uint64_t)(off))
+#define EA(addr, size) (mem + (addr))
 #endif
 
 #define LD_l32(p) ((uint64_t) * (const u32u *)(p))
@@ -493,8 +499,10 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
 #define H_RR_RI(name, ...) &&L_##name##_rr, &&L_##name##_ri,
 #define H_CMP(name, ...) &&L_##name##_rr, &&L_##name##_ri, &&L_br_##name##_rr, &&L_br_##name##_ri,
 #define H_ONE(name, ...) &&L_##name,
+#define H_MEM(name, ...) &&L_##name, &&L_##name##_ri, &&L_##name##_rr, &&L_##name##_rs,
       ZH_INT_BINOPS(H_RR_RI) ZH_INT_CMPS(H_CMP) ZH_OTHER_BINOPS(H_ONE) ZH_UNOPS(H_ONE)
-          ZH_LOADS(H_ONE) ZH_STORES(H_ONE) ZH_MISC_OPS(H_ONE)
+          ZH_LOADS(H_MEM) ZH_STORES(H_MEM) ZH_MISC_OPS(H_ONE)
+#undef H_MEM
 #undef H_RR_RI
 #undef H_CMP
 #undef H_ONE
@@ -566,15 +574,50 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
   NEXT(16);
   ZH_UNOPS(DEF_UNOP)
 
-  /* ---- memory: dst, addr, offset | addr, value, offset ---- */
-#define DEF_LOAD(name, size)                                                                       \
-  L_##name : fp[O(0)] = LD_##name(EA(O(1), O(2), size));                                           \
-  NEXT(20);
+  /* ---- memory: dst or value, then the address fields of the mode ---- */
+#define DEF_LOAD(name, size)                                                                 \
+  L_##name : fp[O(0)] = LD_##name(EA(ADDR(1), size));                                        \
+  NEXT(20);                                                                                  \
+  L_##name##_ri : fp[O(0)] = LD_##name(EA(ADDR_ri(1), size));                                \
+  NEXT(24);                                                                                  \
+  L_##name##_rr : fp[O(0)] = LD_##name(EA(ADDR_rr(1), size));                                \
+  NEXT(24);                                                                                  \
+  L_##name##_rs : fp[O(0)] = LD_##name(EA(ADDR_rs(1), size));                                \
+  NEXT(28);
   ZH_LOADS(DEF_LOAD)
-#define DEF_STORE(name, size)                                                                      \
-  L_##name : ST_##name(EA(O(0), O(2), size), fp[O(1)]);                                            \
-  NEXT(20);
+#define DEF_STORE(name, size)                                                                \
+  L_##name : ST_##name(EA(ADDR(1), size), fp[O(0)]);                                         \
+  NEXT(20);                                                                                  \
+  L_##name##_ri : ST_##name(EA(ADDR_ri(1), size), fp[O(0)]);                                 \
+  NEXT(24);                                                                                  \
+  L_##name##_rr : ST_##name(EA(ADDR_rr(1), size), fp[O(0)]);                                 \
+  NEXT(24);                                                                                  \
+  L_##name##_rs : ST_##name(EA(ADDR_rs(1), size), fp[O(0)]);                                 \
+  NEXT(28);
   ZH_STORES(DEF_STORE)
+
+  /* ---- fused forms found by profiling (ZH_OP_STATS) ---- */
+L_copy2: /* dst1, src1, dst2, src2: two copies, in order */
+  fp[O(0)] = fp[O(1)];
+  fp[O(2)] = fp[O(3)];
+  NEXT(24);
+L_i32_add_shl: /* dst, a, b, k: a + (b << k), array indexing */
+  W_I32(O(0), R_I32(O(1)) + (R_I32(O(2)) << (O(3) & 31)));
+  NEXT(24);
+  /* f64 arithmetic with one operand loaded from memory: dst, a, addr, offset */
+#define LD_F64(o) slot_f64(&(uint64_t){*(const u64u *)EA(ADDR(o), 8)})
+L_f64_add_m:
+  W_F64(O(0), R_F64(O(1)) + LD_F64(2));
+  NEXT(24);
+L_f64_sub_m:
+  W_F64(O(0), R_F64(O(1)) - LD_F64(2));
+  NEXT(24);
+L_f64_rsub_m:
+  W_F64(O(0), LD_F64(2) - R_F64(O(1)));
+  NEXT(24);
+L_f64_mul_m:
+  W_F64(O(0), R_F64(O(1)) * LD_F64(2));
+  NEXT(24);
 
   /* ---- moves and constants ---- */
 L_copy: /* dst, src */
@@ -847,8 +890,9 @@ static const char *const op_names[ZH_OP_COUNT] = {
 #define N_RR_RI(name, ...) #name "_rr", #name "_ri",
 #define N_CMP(name, ...) #name "_rr", #name "_ri", "br_" #name "_rr", "br_" #name "_ri",
 #define N_ONE(name, ...) #name,
+#define N_MEM(name, ...) #name, #name "_ri", #name "_rr", #name "_rs",
     ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE)
-        ZH_LOADS(N_ONE) ZH_STORES(N_ONE) ZH_MISC_OPS(N_ONE)};
+        ZH_LOADS(N_MEM) ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE)};
 static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
 static int op_prev = -1;
 

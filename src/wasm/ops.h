@@ -156,8 +156,14 @@
   X(i64_trunc_sat_f64_s, 0xfc06, F64, I64)                                                   \
   X(i64_trunc_sat_f64_u, 0xfc07, F64, I64)
 
-/* X(name, wasm opcode, access bytes) — loads: dst, addr, offset. Results zero-extended
- * to 64 bits, so f32.load and i64.load32_u share l32, i32/i64 load8_u share l8u... */
+/* X(name, access bytes) — loads: dst, then an address. Results are zero-extended to 64
+ * bits, so f32.load and i64.load32_u share l32, i32/i64 load8_u share l8u...
+ * Every load and store comes in four addressing modes, so that the address arithmetic
+ * C compilers emit before an access runs inside it (with wasm's 32-bit wrap kept):
+ *   NAME     a, off          ea = a + off
+ *   NAME_ri  a, imm, off     ea = (u32)(a + imm) + off
+ *   NAME_rr  a, b, off       ea = (u32)(a + b) + off
+ *   NAME_rs  a, b, k, off    ea = (u32)(a + (b << k)) + off */
 #define ZH_LOADS(X)                                                                          \
   X(l32, 4)                                                                                  \
   X(l64, 8)                                                                                  \
@@ -169,7 +175,7 @@
   X(l16s64, 2)                                                                               \
   X(l32s64, 4)
 
-/* Stores: addr, value, offset. */
+/* Stores: value, then an address as for loads. */
 #define ZH_STORES(X)                                                                         \
   X(s8, 1)                                                                                   \
   X(s16, 2)                                                                                  \
@@ -179,6 +185,12 @@
 /* Everything else; operands are documented at each handler in interp.c. */
 #define ZH_MISC_OPS(X)                                                                       \
   X(copy)                                                                                    \
+  X(copy2)                                                                                   \
+  X(i32_add_shl)                                                                             \
+  X(f64_add_m)                                                                               \
+  X(f64_sub_m)                                                                               \
+  X(f64_rsub_m)                                                                              \
+  X(f64_mul_m)                                                                               \
   X(const32)                                                                                 \
   X(const64)                                                                                 \
   X(unreachable)                                                                             \
@@ -218,8 +230,10 @@ typedef enum zh_op {
 #define ZH_OP_CMP(name, ...)                                                                 \
   ZH_OP_##name##_rr, ZH_OP_##name##_ri, ZH_OP_br_##name##_rr, ZH_OP_br_##name##_ri,
 #define ZH_OP_ONE(name, ...) ZH_OP_##name,
+#define ZH_OP_MEM(name, ...) ZH_OP_##name, ZH_OP_##name##_ri, ZH_OP_##name##_rr, ZH_OP_##name##_rs,
   ZH_INT_BINOPS(ZH_OP_RR_RI) ZH_INT_CMPS(ZH_OP_CMP) ZH_OTHER_BINOPS(ZH_OP_ONE)
-      ZH_UNOPS(ZH_OP_ONE) ZH_LOADS(ZH_OP_ONE) ZH_STORES(ZH_OP_ONE) ZH_MISC_OPS(ZH_OP_ONE)
+      ZH_UNOPS(ZH_OP_ONE) ZH_LOADS(ZH_OP_MEM) ZH_STORES(ZH_OP_MEM) ZH_MISC_OPS(ZH_OP_ONE)
+#undef ZH_OP_MEM
 #undef ZH_OP_RR_RI
 #undef ZH_OP_CMP
 #undef ZH_OP_ONE
