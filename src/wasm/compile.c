@@ -73,6 +73,12 @@ typedef struct compiler {
   int last_cmp;         /* LK_CMP: index into cmps */
   uint32_t la, lb, lk;  /* its operands: slots, immediate or shift */
   bool l_imm;           /* LK_CMP: lb is an immediate */
+  /* Straight-line code at function entry, before any label: declared locals still hold
+   * the zero the call put there until their first write (`fresh`), so compilers'
+   * explicit zeroing of them is dropped. */
+  bool at_entry;
+  uint8_t *fresh;
+  uint32_t fresh_cap;
 } compiler;
 
 enum {
@@ -140,6 +146,7 @@ static void patch_u32(compiler *c, size_t at, uint32_t v) {
 static void barrier(compiler *c) {
   c->last_dst = 0;
   c->last_kind = LK_NONE;
+  c->at_entry = false;
 }
 
 /* True when the last instruction produced the value at stack height h (still in its home
@@ -636,6 +643,11 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
   c->nresults = ft->nresults;
   c->oom = false;
   barrier(c);
+  if (!grow((void **)&c->fresh, &c->fresh_cap, c->nlocals + 1, 1))
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
+  memset(c->fresh, 0, ft->nparams);
+  memset(c->fresh + ft->nparams, 1, body->nlocals);
+  c->at_entry = true;
 
   if (!grow((void **)&c->ctrls, &c->ctrl_cap, 1, sizeof(ctrl)))
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
@@ -911,6 +923,14 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       uint32_t x = rd_u32(&r);
       uint32_t h = c->height - 1;
       entry v = c->stack[h];
+      bool was_fresh = c->at_entry && c->fresh[x];
+      c->fresh[x] = 0;
+      if (was_fresh && v.kind == K_CONST && v.bits == 0) {
+        c->height--; /* the local is still zero: nothing to do */
+        if (op == 0x22)
+          push(c, K_CONST);
+        break;
+      }
       bool aliased = false;
       for (uint32_t i = 0; i < h; i++)
         if (c->stack[i].kind == K_LOCAL && c->stack[i].local == x)
@@ -1348,6 +1368,7 @@ zh_error *zh_compile_module(zh_module *m) {
   free(c.stack);
   free(c.ctrls);
   free(c.fixups);
+  free(c.fresh);
   return err;
 }
 
