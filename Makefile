@@ -1,6 +1,18 @@
-# zerohop build. `make` builds the library and the CLI (build/zerohop); `make check`
-# runs every test; `make spec`, `make bench`, `make asan-check`, `make lint`, `make fuzz`.
-# Sources are found by wildcard: a new .c file under src/<subsystem>/ joins the library.
+# zerohop build.
+#
+#   make demo        install dependencies, build, run the bundled example
+#   make test        install dependencies, run every test plain and under ASan/UBSan
+#   make             the library (build/libzerohop.a), the CLI (build/zerohop), the example
+#   make check       unit tests + spec suite; ends with "check: N passed, M failed"
+#   make spec        the official spec suite alone
+#   make asan-check  `make check` under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench       interpreter benchmarks against native code, instantiation, start-up
+#   make lint        clang-tidy + cppcheck over src/
+#   make format      clang-format in place; `make format-check` only reports
+#   make fuzz        builds and runs the libFuzzer harnesses in tests/fuzz/ (fuzz-build, fuzz-run)
+#
+# Sources are found by wildcard: a new .c file under src/<subsystem>/ joins the library, a
+# new tests/<subsystem>/test_*.c becomes a unit test, a new tests/guests/*.c a wasm guest.
 
 BUILD    ?= build
 CC       ?= cc
@@ -23,7 +35,8 @@ GUEST_SRC := $(sort $(wildcard tests/guests/*.c))
 GUEST_WASM := $(GUEST_SRC:tests/guests/%.c=$(BUILD)/guests/%.wasm)
 EXAMPLE_WASM := $(BUILD)/examples/hello.wasm
 
-.PHONY: all check unit spec guests examples bench asan-check lint format fuzz clean deps
+.PHONY: all check unit spec guests examples bench bench-build asan-check lint format \
+        format-check fuzz clean deps demo test
 
 all: $(BUILD)/zerohop $(BUILD)/libzerohop.a examples
 
@@ -38,6 +51,33 @@ $(BUILD)/libzerohop.a: $(LIB_OBJ)
 $(BUILD)/zerohop: $(CLI_OBJ) $(BUILD)/libzerohop.a
 	$(CC) $(CFLAGS_BASE) -o $@ $(CLI_OBJ) $(BUILD)/libzerohop.a $(LDLIBS_BASE)
 
+$(BUILD)/examples/%.wasm: examples/%.c
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_FLAGS) -o $@ $<
+
+examples: $(EXAMPLE_WASM)
+
+# ---- the two commands of the README ----
+
+deps:
+	@bash scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/zerohop run $(EXAMPLE_WASM) hello world
+
+# Everything, plain and sanitized; the last line sums both: "check: N passed, M failed".
+ASAN_BUILD := build-asan
+test: deps
+	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log
+	@status=0; \
+	$(MAKE) --no-print-directory check || status=1; \
+	$(MAKE) --no-print-directory asan-check || status=1; \
+	echo "== make test: all groups, plain and sanitized"; \
+	bash scripts/summarize.sh total check $(BUILD)/unit.log $(BUILD)/spec.log \
+	  $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log || status=1; \
+	exit $$status
+
 # ---- tests ----
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libzerohop.a tests/testlib.h
 	@mkdir -p $(dir $@)
@@ -50,26 +90,138 @@ $(BUILD)/guests/%.wasm: tests/guests/%.c
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(WASM_FLAGS) -o $@ $<
 
-$(BUILD)/examples/%.wasm: examples/%.c
-	@mkdir -p $(dir $@)
-	$(WASM_CC) $(WASM_FLAGS) -o $@ $<
-
-examples: $(EXAMPLE_WASM)
 guests: $(GUEST_WASM)
 
-unit: $(UNIT_BIN) $(BUILD)/zerohop guests
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ZH_BUILD=$(BUILD) $$t; done
+# Builds what it can (-k), then runs every unit test even after one fails; a test that did
+# not build, crashed or exited non-zero counts as a failure. Results go to $(BUILD)/unit.log.
+unit:
+	@mkdir -p $(BUILD) && : > $(BUILD)/unit.log
+	@status=0; \
+	$(MAKE) --no-print-directory -k $(UNIT_BIN) $(BUILD)/zerohop guests || status=1; \
+	for t in $(UNIT_BIN); do \
+	  echo "== $$t"; \
+	  ZH_BUILD=$(BUILD) bash scripts/summarize.sh run $(BUILD)/unit.log $$t || status=1; \
+	done; \
+	exit $$status
 
 SPEC_DIR ?= ../shared/testsuites/wasm-spec/json
 spec: $(BUILD)/spec_runner
-	$(BUILD)/spec_runner $(SPEC_DIR)
+	@rm -f $(BUILD)/spec.log
+	@bash scripts/summarize.sh run $(BUILD)/spec.log $(BUILD)/spec_runner $(SPEC_DIR)
 
-check: all unit spec
-	@echo "check: all test groups passed"
+# unit and spec both run even when one fails; a group that did not build counts as failed.
+CHECK_LABEL ?= check
+check:
+	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log
+	@status=0; \
+	$(MAKE) --no-print-directory all || status=1; \
+	$(MAKE) --no-print-directory unit || status=1; \
+	$(MAKE) --no-print-directory spec || status=1; \
+	bash scripts/summarize.sh total $(CHECK_LABEL) $(BUILD)/unit.log $(BUILD)/spec.log \
+	  || status=1; \
+	exit $$status
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan-check:
-	$(MAKE) BUILD=build-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT=-O1 CHECK_LABEL=asan-check \
+	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  check
+
+# ---- benchmarks (docs/PERFORMANCE.md) ----
+# Guest programs: compiled to wasm32-wasi and, as the reference, natively with gcc -O2.
+BENCH_GUESTS := fib sha256 crc32 nbody matmul mixed
+NATIVE_CC    ?= gcc
+NATIVE_FLAGS ?= -O2
+BENCH_WASM   := $(BENCH_GUESTS:%=$(BUILD)/bench/%.wasm)
+BENCH_NATIVE := $(BENCH_GUESTS:%=$(BUILD)/bench/%.native) $(BUILD)/bench/hello.native
+
+$(BUILD)/bench/%.wasm: bench/%.c
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_FLAGS) -o $@ $<
+
+$(BUILD)/bench/%.native: bench/%.c
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(NATIVE_FLAGS) -o $@ $< -lm
+
+$(BUILD)/bench/hello.native: examples/hello.c
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(NATIVE_FLAGS) -o $@ $<
+
+$(BUILD)/bench/instantiate: bench/instantiate.c $(BUILD)/libzerohop.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+
+bench-build: all $(BENCH_WASM) $(BENCH_NATIVE) $(BUILD)/bench/instantiate
+
+bench: bench-build
+	BUILD=$(BUILD) bash bench/run.sh $(BENCH_GUESTS)
+	BUILD=$(BUILD) bash bench/startup.sh
+	$(BUILD)/bench/instantiate
+
+# bench-interrupt: left for the interrupt/timeout work (not defined yet).
+
+# ---- lint and format ----
+LINT_SRC   := $(LIB_SRC) $(CLI_SRC)
+FORMAT_SRC := $(sort $(wildcard src/*/*.[ch] include/zerohop/*.h tests/*.h tests/*/*.c \
+                                bench/*.c examples/*.c))
+
+# Both tools run even when the first reports something; lint fails if either does.
+# cppcheck cannot parse GNU labels-as-values (the interpreter's computed-goto dispatch), so it
+# skips interp.c; clang-tidy still covers that file.
+CPPCHECK_SUPPRESS := --suppress=syntaxError:src/wasm/interp.c
+lint:
+	@status=0; \
+	echo "== clang-tidy"; \
+	clang-tidy --quiet $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -Iinclude -Isrc \
+	  -Wno-unknown-attributes || status=1; \
+	echo "== cppcheck"; \
+	cppcheck --quiet --std=c11 --enable=warning,performance,portability --error-exitcode=1 \
+	  --inline-suppr $(CPPCHECK_SUPPRESS) -D_GNU_SOURCE -Iinclude -Isrc src/ || status=1; \
+	exit $$status
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+# ---- fuzzing (tests/fuzz/README.md, docs/FUZZING.md) ----
+# Each tests/fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput. fuzz-build compiles the library
+# and the harnesses with FUZZ_CC under libFuzzer + ASan + UBSan into build-fuzz/; fuzz-run runs
+# each harness for FUZZ_SECONDS, one job at a time, with a writable corpus in
+# build-fuzz/corpus/NAME and the spec suite's files as read-only seeds. Crashes, leaks and
+# hangs land in build-fuzz/ (crash-*, leak-*, timeout-*, oom-*).
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?= -max_len=65536 -timeout=5 -rss_limit_mb=4096
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# interp.c uses GCC's noclone attribute, which clang warns about (an error under -Werror).
+FUZZ_EXTRA_CFLAGS ?= -Wno-unknown-attributes
+
+.PHONY: fuzz-build fuzz-run
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libzerohop.a
+	$(CC) $(CFLAGS_BASE) -Itests -fsanitize=fuzzer -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+
+fuzz-build:
+	@if [ -z "$(FUZZ_BIN)" ]; then echo "fuzz: no harnesses (tests/fuzz/fuzz_*.c)"; exit 0; fi; \
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 \
+	  SANITIZE="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" EXTRA_CFLAGS="$(FUZZ_EXTRA_CFLAGS)" \
+	  $(FUZZ_BIN)
+
+fuzz-run: fuzz-build
+	@set -e; for f in $(FUZZ_BIN); do \
+	  name=$$(basename $$f); corpus=$(FUZZ_BUILD)/corpus/$$name; mkdir -p $$corpus; \
+	  seeds=; if [ -d "$(SPEC_DIR)" ]; then seeds="$(SPEC_DIR)"; fi; \
+	  echo "== $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_BUILD)/ \
+	    $$corpus $$seeds; \
+	done
+
+fuzz: fuzz-run
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 

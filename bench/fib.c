@@ -1,0 +1,11 @@
+/* Recursive Fibonacci: call-heavy integer code. Usage: fib [N] (default 41). */
+#include <stdio.h>
+#include <stdlib.h>
+
+static unsigned fib(unsigned n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+
+int main(int argc, char **argv) {
+  unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 41;
+  printf("fib(%u) = %u\n", n, fib(n));
+  return 0;
+}
