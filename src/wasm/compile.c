@@ -395,12 +395,12 @@ static void skip_immediates(rd *r, uint8_t op) {
 typedef struct binop_info {
   uint16_t rr, ri;
   uint8_t comm, is64;
-  int8_t cmp; /* index into cmp_info, or -1 */
+  int cmp; /* index into cmp_info, or -1 */
 } binop_info;
 
 typedef struct cmp_info {
   uint16_t rr, ri, br_rr, br_ri;
-  int8_t swapped, negated;
+  int swapped, negated;
   uint8_t is64;
 } cmp_info;
 
@@ -826,7 +826,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       for (uint32_t i = 0; i <= n && !c->oom; i++) {
         ctrl *l = label(c, rd_u32(&tr));
         uint32_t arity = label_arity(l);
-        size_t field = table + 4 * i;
+        size_t field = table + (size_t)4 * i;
         if (l->kind != C_FUNC && in_place(c, l, arity)) {
           link_branch(c, l, insn, field);
         } else {

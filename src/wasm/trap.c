@@ -12,7 +12,7 @@
 static _Thread_local zh_trap_scope *tl_scope;
 static _Thread_local bool tl_altstack_ready;
 
-#define ZH_ALTSTACK_SIZE (64 * 1024)
+#define ZH_ALTSTACK_SIZE ((size_t)64 * 1024)
 
 static bool fault_is_ours(const zh_trap_scope *scope, uintptr_t addr) {
   if (!scope || scope->in_host || !scope->store)
