@@ -9,32 +9,32 @@
 
 static int zh_test_passed, zh_test_failed;
 
-#define CHECK(cond)                                                                          \
-  do {                                                                                       \
-    if (cond) {                                                                              \
-      zh_test_passed++;                                                                      \
-    } else {                                                                                 \
-      zh_test_failed++;                                                                      \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);              \
-    }                                                                                        \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (cond) {                                                                                    \
+      zh_test_passed++;                                                                            \
+    } else {                                                                                       \
+      zh_test_failed++;                                                                            \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                     \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                   \
-  do {                                                                                       \
-    long long zh_a_ = (long long)(a), zh_b_ = (long long)(b);                                \
-    if (zh_a_ == zh_b_) {                                                                    \
-      zh_test_passed++;                                                                      \
-    } else {                                                                                 \
-      zh_test_failed++;                                                                      \
-      fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, expected %s == %lld\n", __FILE__, \
-              __LINE__, #a, zh_a_, #b, zh_b_);                                               \
-    }                                                                                        \
+#define CHECK_EQ_INT(a, b)                                                                         \
+  do {                                                                                             \
+    long long zh_a_ = (long long)(a), zh_b_ = (long long)(b);                                      \
+    if (zh_a_ == zh_b_) {                                                                          \
+      zh_test_passed++;                                                                            \
+    } else {                                                                                       \
+      zh_test_failed++;                                                                            \
+      fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, expected %s == %lld\n", __FILE__,       \
+              __LINE__, #a, zh_a_, #b, zh_b_);                                                     \
+    }                                                                                              \
   } while (0)
 
-#define TEST_SUMMARY()                                                                       \
-  do {                                                                                       \
-    printf("%s: %d passed, %d failed\n", __FILE__, zh_test_passed, zh_test_failed);          \
-    return zh_test_failed ? 1 : 0;                                                           \
+#define TEST_SUMMARY()                                                                             \
+  do {                                                                                             \
+    printf("%s: %d passed, %d failed\n", __FILE__, zh_test_passed, zh_test_failed);                \
+    return zh_test_failed ? 1 : 0;                                                                 \
   } while (0)
 
 #endif

@@ -48,12 +48,12 @@ typedef enum zh_trap_code {
   ZH_TRAP_INT_DIV_ZERO,
   ZH_TRAP_INT_OVERFLOW,
   ZH_TRAP_INVALID_CONVERSION,
-  ZH_TRAP_INDIRECT_NULL,     /* call_indirect through a null element */
+  ZH_TRAP_INDIRECT_NULL,      /* call_indirect through a null element */
   ZH_TRAP_SIGNATURE_MISMATCH, /* call_indirect type mismatch */
-  ZH_TRAP_UNDEFINED_ELEMENT, /* call_indirect index past the table */
-  ZH_TRAP_STACK_OVERFLOW,    /* reported with status ZH_ERR_EXHAUSTION */
-  ZH_TRAP_INTERRUPTED,       /* reported with status ZH_ERR_INTERRUPTED */
-  ZH_TRAP_HOST,              /* a host function failed */
+  ZH_TRAP_UNDEFINED_ELEMENT,  /* call_indirect index past the table */
+  ZH_TRAP_STACK_OVERFLOW,     /* reported with status ZH_ERR_EXHAUSTION */
+  ZH_TRAP_INTERRUPTED,        /* reported with status ZH_ERR_INTERRUPTED */
+  ZH_TRAP_HOST,               /* a host function failed */
 } zh_trap_code;
 
 typedef struct zh_error zh_error;
@@ -226,8 +226,8 @@ zh_error *zh_instance_new(zh_store *store, const zh_module *module, const zh_ext
 bool zh_instance_export(const zh_instance *inst, const char *name, zh_extern *out);
 /* The same for names given with a length: wasm names may contain U+0000. */
 bool zh_instance_export_n(const zh_instance *inst, const char *name, size_t len, zh_extern *out);
-zh_func *zh_instance_func(const zh_instance *inst, const char *name);       /* or NULL */
-zh_memory *zh_instance_memory(const zh_instance *inst, const char *name);   /* or NULL */
+zh_func *zh_instance_func(const zh_instance *inst, const char *name);     /* or NULL */
+zh_memory *zh_instance_memory(const zh_instance *inst, const char *name); /* or NULL */
 const zh_module *zh_instance_module(const zh_instance *inst);
 
 /* ---- functions ------------------------------------------------------------------ */

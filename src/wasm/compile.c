@@ -337,11 +337,22 @@ static void block_type(const compiler *c, rd *r, uint32_t *np, uint32_t *nr) {
 /* Skips the immediates of an instruction in unreachable code. */
 static void skip_immediates(rd *r, uint8_t op) {
   switch (op) {
-  case 0x02: case 0x03: case 0x04:
+  case 0x02:
+  case 0x03:
+  case 0x04:
     rd_sleb(r);
     break;
-  case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
-  case 0x25: case 0x26: case 0xd2:
+  case 0x0c:
+  case 0x0d:
+  case 0x10:
+  case 0x20:
+  case 0x21:
+  case 0x22:
+  case 0x23:
+  case 0x24:
+  case 0x25:
+  case 0x26:
+  case 0xd2:
     rd_u32(r);
     break;
   case 0x0e: {
@@ -359,10 +370,13 @@ static void skip_immediates(rd *r, uint8_t op) {
       rd_u8(r);
     break;
   }
-  case 0x3f: case 0x40: case 0xd0:
+  case 0x3f:
+  case 0x40:
+  case 0xd0:
     rd_u8(r);
     break;
-  case 0x41: case 0x42:
+  case 0x41:
+  case 0x42:
     rd_sleb(r);
     break;
   case 0x43:
@@ -374,12 +388,28 @@ static void skip_immediates(rd *r, uint8_t op) {
   case 0xfc: {
     uint32_t sub = rd_u32(r);
     switch (sub) {
-    case 8: rd_u32(r), rd_u8(r); break;
-    case 9: case 13: case 15: case 16: case 17: rd_u32(r); break;
-    case 10: rd_u8(r), rd_u8(r); break;
-    case 11: rd_u8(r); break;
-    case 12: case 14: rd_u32(r), rd_u32(r); break;
-    default: break;
+    case 8:
+      rd_u32(r), rd_u8(r);
+      break;
+    case 9:
+    case 13:
+    case 15:
+    case 16:
+    case 17:
+      rd_u32(r);
+      break;
+    case 10:
+      rd_u8(r), rd_u8(r);
+      break;
+    case 11:
+      rd_u8(r);
+      break;
+    case 12:
+    case 14:
+      rd_u32(r), rd_u32(r);
+      break;
+    default:
+      break;
     }
     break;
   }
@@ -415,24 +445,25 @@ enum {
 };
 
 static const cmp_info cmps[CI_COUNT] = {
-#define CMP_ROW(name, opc, sw, neg, T)                                                       \
-  [CI_##name] = {ZH_OP_##name##_rr, ZH_OP_##name##_ri, ZH_OP_br_##name##_rr,                \
-                 ZH_OP_br_##name##_ri, CI_##sw, CI_##neg, IS64_##T},
+#define CMP_ROW(name, opc, sw, neg, T)                                                             \
+  [CI_##name] = {                                                                                  \
+      ZH_OP_##name##_rr, ZH_OP_##name##_ri, ZH_OP_br_##name##_rr, ZH_OP_br_##name##_ri, CI_##sw,   \
+      CI_##neg,          IS64_##T},
     ZH_INT_CMPS(CMP_ROW)
 #undef CMP_ROW
 };
 
 static bool lookup_binop(uint8_t opc, binop_info *out) {
   switch (opc) {
-#define BIN_CASE(name, opc_, comm_, T)                                                       \
-  case opc_:                                                                                 \
-    *out = (binop_info){ZH_OP_##name##_rr, ZH_OP_##name##_ri, comm_, IS64_##T, -1};          \
+#define BIN_CASE(name, opc_, comm_, T)                                                             \
+  case opc_:                                                                                       \
+    *out = (binop_info){ZH_OP_##name##_rr, ZH_OP_##name##_ri, comm_, IS64_##T, -1};                \
     return true;
     ZH_INT_BINOPS(BIN_CASE)
 #undef BIN_CASE
-#define CMP_CASE(name, opc_, sw, neg, T)                                                     \
-  case opc_:                                                                                 \
-    *out = (binop_info){ZH_OP_##name##_rr, ZH_OP_##name##_ri, 0, IS64_##T, CI_##name};      \
+#define CMP_CASE(name, opc_, sw, neg, T)                                                           \
+  case opc_:                                                                                       \
+    *out = (binop_info){ZH_OP_##name##_rr, ZH_OP_##name##_ri, 0, IS64_##T, CI_##name};             \
     return true;
     ZH_INT_CMPS(CMP_CASE)
 #undef CMP_CASE
@@ -443,8 +474,8 @@ static bool lookup_binop(uint8_t opc, binop_info *out) {
 
 static int lookup_other_binop(uint8_t opc) {
   switch (opc) {
-#define OB_CASE(name, opc_, IN, OUT)                                                         \
-  case opc_:                                                                                 \
+#define OB_CASE(name, opc_, IN, OUT)                                                               \
+  case opc_:                                                                                       \
     return ZH_OP_##name;
     ZH_OTHER_BINOPS(OB_CASE)
 #undef OB_CASE
@@ -455,8 +486,8 @@ static int lookup_other_binop(uint8_t opc) {
 
 static int lookup_unop(uint32_t opc) {
   switch (opc) {
-#define UN_CASE(name, opc_, IN, OUT)                                                         \
-  case opc_:                                                                                 \
+#define UN_CASE(name, opc_, IN, OUT)                                                               \
+  case opc_:                                                                                       \
     return ZH_OP_##name;
     ZH_UNOPS(UN_CASE)
 #undef UN_CASE
@@ -469,29 +500,74 @@ static int lookup_unop(uint32_t opc) {
 static bool fold(uint8_t opc, uint64_t a, uint64_t b, uint64_t *out) {
   uint32_t x = (uint32_t)a, y = (uint32_t)b;
   switch (opc) {
-  case 0x6a: *out = (uint32_t)(x + y); return true;
-  case 0x6b: *out = (uint32_t)(x - y); return true;
-  case 0x6c: *out = (uint32_t)(x * y); return true;
-  case 0x71: *out = x & y; return true;
-  case 0x72: *out = x | y; return true;
-  case 0x73: *out = x ^ y; return true;
-  case 0x74: *out = (uint32_t)(x << (y & 31)); return true;
-  case 0x76: *out = x >> (y & 31); return true;
-  case 0x7c: *out = a + b; return true;
-  case 0x7d: *out = a - b; return true;
-  case 0x7e: *out = a * b; return true;
-  case 0x83: *out = a & b; return true;
-  case 0x84: *out = a | b; return true;
-  case 0x85: *out = a ^ b; return true;
-  case 0x86: *out = a << (b & 63); return true;
-  case 0x88: *out = a >> (b & 63); return true;
-  case 0x46: *out = x == y; return true;
-  case 0x47: *out = x != y; return true;
-  case 0x49: *out = x < y; return true;
-  case 0x4b: *out = x > y; return true;
-  case 0x48: *out = (int32_t)x < (int32_t)y; return true;
-  case 0x4a: *out = (int32_t)x > (int32_t)y; return true;
-  default: return false;
+  case 0x6a:
+    *out = (uint32_t)(x + y);
+    return true;
+  case 0x6b:
+    *out = (uint32_t)(x - y);
+    return true;
+  case 0x6c:
+    *out = (uint32_t)(x * y);
+    return true;
+  case 0x71:
+    *out = x & y;
+    return true;
+  case 0x72:
+    *out = x | y;
+    return true;
+  case 0x73:
+    *out = x ^ y;
+    return true;
+  case 0x74:
+    *out = (uint32_t)(x << (y & 31));
+    return true;
+  case 0x76:
+    *out = x >> (y & 31);
+    return true;
+  case 0x7c:
+    *out = a + b;
+    return true;
+  case 0x7d:
+    *out = a - b;
+    return true;
+  case 0x7e:
+    *out = a * b;
+    return true;
+  case 0x83:
+    *out = a & b;
+    return true;
+  case 0x84:
+    *out = a | b;
+    return true;
+  case 0x85:
+    *out = a ^ b;
+    return true;
+  case 0x86:
+    *out = a << (b & 63);
+    return true;
+  case 0x88:
+    *out = a >> (b & 63);
+    return true;
+  case 0x46:
+    *out = x == y;
+    return true;
+  case 0x47:
+    *out = x != y;
+    return true;
+  case 0x49:
+    *out = x < y;
+    return true;
+  case 0x4b:
+    *out = x > y;
+    return true;
+  case 0x48:
+    *out = (int32_t)x < (int32_t)y;
+    return true;
+  case 0x4a:
+    *out = (int32_t)x > (int32_t)y;
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -502,9 +578,7 @@ static bool fits_imm(uint64_t bits, bool is64) {
 /* ---- branches ---- */
 
 static ctrl *label(compiler *c, uint32_t depth) { return &c->ctrls[c->nctrls - 1 - depth]; }
-static uint32_t label_arity(const ctrl *l) {
-  return l->kind == C_LOOP ? l->nparams : l->nresults;
-}
+static uint32_t label_arity(const ctrl *l) { return l->kind == C_LOOP ? l->nparams : l->nresults; }
 
 /* Makes the branch instruction starting at `insn`, whose offset field is at `field`,
  * reach label l: loops are behind us, block ends get a fixup. */
@@ -596,8 +670,8 @@ static void emit_return_on_branch(compiler *c) {
  * Returns the instruction start and sets *field to the offset to patch. */
 static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
   uint32_t h = c->height - 1;
-  bool fuse = produced_last(c, h, LK_CMP) || produced_last(c, h, LK_EQZ32) ||
-              produced_last(c, h, LK_EQZ64);
+  bool fuse =
+      produced_last(c, h, LK_CMP) || produced_last(c, h, LK_EQZ32) || produced_last(c, h, LK_EQZ64);
   int kind = c->last_kind, cmp = c->last_cmp;
   uint32_t a = c->la, b = c->lb;
   bool imm = c->l_imm;
@@ -651,8 +725,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
 
   if (!grow((void **)&c->ctrls, &c->ctrl_cap, 1, sizeof(ctrl)))
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
-  c->ctrls[c->nctrls++] =
-      (ctrl){C_FUNC, false, 0, 0, ft->nresults, 0, SIZE_MAX, NO_FIXUP};
+  c->ctrls[c->nctrls++] = (ctrl){C_FUNC, false, 0, 0, ft->nresults, 0, SIZE_MAX, NO_FIXUP};
   uint32_t dead_depth = 0; /* blocks opened inside unreachable code */
 
   while (r.p < r.end && c->nctrls > 0 && !c->oom) {
@@ -697,8 +770,8 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         break;
       }
       barrier(c); /* a loop label, or the branch to a block end, comes here */
-      c->ctrls[c->nctrls++] = (ctrl){op == 0x03 ? C_LOOP : C_BLOCK, false, c->height - np,
-                                     np, nr, c->len, SIZE_MAX, NO_FIXUP};
+      c->ctrls[c->nctrls++] = (ctrl){
+          op == 0x03 ? C_LOOP : C_BLOCK, false, c->height - np, np, nr, c->len, SIZE_MAX, NO_FIXUP};
       break;
     }
     case 0x04: { /* if */
@@ -716,8 +789,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         c->oom = true;
         break;
       }
-      c->ctrls[c->nctrls++] =
-          (ctrl){C_IF, false, c->height - np, np, nr, 0, insn, NO_FIXUP};
+      c->ctrls[c->nctrls++] = (ctrl){C_IF, false, c->height - np, np, nr, 0, insn, NO_FIXUP};
       if (!grow((void **)&c->fixups, &c->fixup_cap, c->nfixups + 1, sizeof(fixup))) {
         c->oom = true;
         break;
@@ -1037,7 +1109,10 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       if (c->stack[c->height - 1].kind == K_CONST)
         c->stack[c->height - 1].bits &= 0xffffffffu;
       break;
-    case 0xbc: case 0xbd: case 0xbe: case 0xbf: /* reinterpret: same bits */
+    case 0xbc:
+    case 0xbd:
+    case 0xbe:
+    case 0xbf: /* reinterpret: same bits */
       break;
 
     case 0xd0: /* ref.null */
@@ -1085,17 +1160,38 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       uint32_t imm1 = 0, imm2 = 0, k = 0;
       zh_op bop = ZH_OP_unreachable;
       switch (sub) {
-      case 8: imm1 = rd_u32(&r), rd_u8(&r), k = 3, bop = ZH_OP_memory_init; break;
-      case 9: imm1 = rd_u32(&r), bop = ZH_OP_data_drop; break;
-      case 10: rd_u8(&r), rd_u8(&r), k = 3, bop = ZH_OP_memory_copy; break;
-      case 11: rd_u8(&r), k = 3, bop = ZH_OP_memory_fill; break;
-      case 12: imm1 = rd_u32(&r), imm2 = rd_u32(&r), k = 3, bop = ZH_OP_table_init; break;
-      case 13: imm1 = rd_u32(&r), bop = ZH_OP_elem_drop; break;
-      case 14: imm1 = rd_u32(&r), imm2 = rd_u32(&r), k = 3, bop = ZH_OP_table_copy; break;
-      case 15: imm1 = rd_u32(&r), k = 2, bop = ZH_OP_table_grow; break;
-      case 16: imm1 = rd_u32(&r), bop = ZH_OP_table_size; break;
-      case 17: imm1 = rd_u32(&r), k = 3, bop = ZH_OP_table_fill; break;
-      default: break;
+      case 8:
+        imm1 = rd_u32(&r), rd_u8(&r), k = 3, bop = ZH_OP_memory_init;
+        break;
+      case 9:
+        imm1 = rd_u32(&r), bop = ZH_OP_data_drop;
+        break;
+      case 10:
+        rd_u8(&r), rd_u8(&r), k = 3, bop = ZH_OP_memory_copy;
+        break;
+      case 11:
+        rd_u8(&r), k = 3, bop = ZH_OP_memory_fill;
+        break;
+      case 12:
+        imm1 = rd_u32(&r), imm2 = rd_u32(&r), k = 3, bop = ZH_OP_table_init;
+        break;
+      case 13:
+        imm1 = rd_u32(&r), bop = ZH_OP_elem_drop;
+        break;
+      case 14:
+        imm1 = rd_u32(&r), imm2 = rd_u32(&r), k = 3, bop = ZH_OP_table_copy;
+        break;
+      case 15:
+        imm1 = rd_u32(&r), k = 2, bop = ZH_OP_table_grow;
+        break;
+      case 16:
+        imm1 = rd_u32(&r), bop = ZH_OP_table_size;
+        break;
+      case 17:
+        imm1 = rd_u32(&r), k = 3, bop = ZH_OP_table_fill;
+        break;
+      default:
+        break;
       }
       uint32_t h = c->height - k, slots[3] = {0, 0, 0};
       for (uint32_t i = 0; i < k; i++)
@@ -1106,10 +1202,12 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         emit_op(c, bop), emit_u32(c, imm1);
         emit_u32(c, slots[0]), emit_u32(c, slots[1]), emit_u32(c, slots[2]);
         break;
-      case 9: case 13: /* data.drop / elem.drop */
+      case 9:
+      case 13: /* data.drop / elem.drop */
         emit_op(c, bop), emit_u32(c, imm1);
         break;
-      case 10: case 11: /* memory.copy d s n, memory.fill d v n */
+      case 10:
+      case 11: /* memory.copy d s n, memory.fill d v n */
         emit_op(c, bop);
         emit_u32(c, slots[0]), emit_u32(c, slots[1]), emit_u32(c, slots[2]);
         break;
@@ -1145,9 +1243,9 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
 
     default: {
       if (op >= 0x28 && op <= 0x35) { /* loads */
-        static const zh_op loads[] = {ZH_OP_l32,    ZH_OP_l64,    ZH_OP_l32,    ZH_OP_l64,
-                                      ZH_OP_l8s32,  ZH_OP_l8u,    ZH_OP_l16s32, ZH_OP_l16u,
-                                      ZH_OP_l8s64,  ZH_OP_l8u,    ZH_OP_l16s64, ZH_OP_l16u,
+        static const zh_op loads[] = {ZH_OP_l32,    ZH_OP_l64, ZH_OP_l32,    ZH_OP_l64,
+                                      ZH_OP_l8s32,  ZH_OP_l8u, ZH_OP_l16s32, ZH_OP_l16u,
+                                      ZH_OP_l8s64,  ZH_OP_l8u, ZH_OP_l16s64, ZH_OP_l16u,
                                       ZH_OP_l32s64, ZH_OP_l32};
         rd_u32(&r);
         uint32_t off = rd_u32(&r);
@@ -1194,8 +1292,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       if (op >= 0xa0 && op <= 0xa2) { /* f64 add, sub, mul: fuse an operand's load */
         uint32_t h = c->height - 2;
         bool second = produced_last(c, h + 1, LK_LOAD64) && c->stack[h].kind != K_CONST;
-        bool first = !second && produced_last(c, h, LK_LOAD64) &&
-                     c->stack[h + 1].kind != K_CONST;
+        bool first = !second && produced_last(c, h, LK_LOAD64) && c->stack[h + 1].kind != K_CONST;
         if (second || first) {
           uint32_t la = c->la, off = c->lb;
           c->len = c->last_insn;
@@ -1253,8 +1350,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         if (b.kind == K_CONST && fits_imm(b.bits, bi.is64)) {
           sa = read_slot(c, h), sb = (uint32_t)b.bits, imm = true;
           o = (zh_op)bi.ri;
-        } else if (a.kind == K_CONST && fits_imm(a.bits, bi.is64) &&
-                   (bi.comm || cmp >= 0)) {
+        } else if (a.kind == K_CONST && fits_imm(a.bits, bi.is64) && (bi.comm || cmp >= 0)) {
           sa = read_slot(c, h + 1), sb = (uint32_t)a.bits, imm = true;
           if (cmp >= 0) {
             cmp = cmps[cmp].swapped;
@@ -1321,8 +1417,8 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         }
         break;
       }
-      return zh_error_new(ZH_ERR_INVALID, "function %u: opcode 0x%02x is not supported",
-                          func_index, op);
+      return zh_error_new(ZH_ERR_INVALID, "function %u: opcode 0x%02x is not supported", func_index,
+                          op);
     }
     }
   }

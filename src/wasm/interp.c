@@ -34,10 +34,10 @@ typedef const void *ptru __attribute__((aligned(1), may_alias));
 #ifdef ZH_OP_STATS
 /* Debug builds only: counts executed ops and op pairs to find fusion candidates. */
 static void op_stats_hit(const void *handler);
-#define DISPATCH()                                                                           \
-  do {                                                                                       \
-    op_stats_hit(*(const ptru *)pc);                                                         \
-    goto *(*(const ptru *)pc);                                                               \
+#define DISPATCH()                                                                                 \
+  do {                                                                                             \
+    op_stats_hit(*(const ptru *)pc);                                                               \
+    goto *(*(const ptru *)pc);                                                                     \
   } while (0)
 #else
 #define DISPATCH() goto *(*(const ptru *)pc)
@@ -395,15 +395,15 @@ static inline double f64_copysign(double a, double b) {
 #define ADDR(o) ((uint64_t)R_I32(O(o)) + O((o) + 1))
 #define ADDR_ri(o) ((uint64_t)(uint32_t)(R_I32(O(o)) + O((o) + 1)) + O((o) + 2))
 #define ADDR_rr(o) ((uint64_t)(uint32_t)(R_I32(O(o)) + R_I32(O((o) + 1))) + O((o) + 2))
-#define ADDR_rs(o)                                                                           \
+#define ADDR_rs(o)                                                                                 \
   ((uint64_t)(uint32_t)(R_I32(O(o)) + (R_I32(O((o) + 1)) << (O((o) + 2) & 31))) + O((o) + 3))
 #ifdef ZH_BOUNDS_CHECKS
-#define EA(addr, size)                                                                       \
-  ({                                                                                         \
-    uint64_t ea_ = (addr);                                                                   \
-    if (UNLIKELY(ea_ + (size) > mem_size))                                                   \
-      TRAP(MEMORY_OOB);                                                                      \
-    mem + ea_;                                                                               \
+#define EA(addr, size)                                                                             \
+  ({                                                                                               \
+    uint64_t ea_ = (addr);                                                                         \
+    if (UNLIKELY(ea_ + (size) > mem_size))                                                         \
+      TRAP(MEMORY_OOB);                                                                            \
+    mem + ea_;                                                                                     \
   })
 #else
 #define EA(addr, size) (mem + (addr))
@@ -460,8 +460,8 @@ static zh_error *call_host(zh_store *s, zh_instance *caller_inst, const zh_func 
 }
 
 /* "<trap text>" plus a backtrace of the wasm frames, innermost first. */
-static zh_error *trap_error(zh_store *s, zh_trap_code code, const zh_frame *frames,
-                            uint32_t base_depth, uint32_t depth, zh_instance *inst) {
+static zh_error *trap_error(zh_trap_code code, const zh_frame *frames, uint32_t base_depth,
+                            uint32_t depth, const zh_instance *inst) {
   char buf[1024];
   size_t n = 0;
   buf[0] = 0;
@@ -478,7 +478,6 @@ static zh_error *trap_error(zh_store *s, zh_trap_code code, const zh_frame *fram
     n += (size_t)w;
     fi = frames[d].inst; /* caller's instance */
   }
-  (void)s;
   return zh_error_trap_new(code, "wasm backtrace:%s", buf);
 }
 
@@ -537,6 +536,7 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
   frames[depth].fp = NULL;
   frames[depth].inst = NULL;
   frames[depth].code = entry;
+  s->cur_depth = depth;
   for (uint32_t i = entry->nparams; i < entry->nlocals; i++)
     fp[i] = 0;
   pc = entry->ops;
@@ -578,24 +578,24 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
   /* The analyzer sees `mem` NULL for instances without memory; validation admits memory
    * instructions only in modules that have one. */
   // NOLINTBEGIN(clang-analyzer-core.NullDereference)
-#define DEF_LOAD(name, size)                                                                 \
-  L_##name : fp[O(0)] = LD_##name(EA(ADDR(1), size));                                        \
-  NEXT(20);                                                                                  \
-  L_##name##_ri : fp[O(0)] = LD_##name(EA(ADDR_ri(1), size));                                \
-  NEXT(24);                                                                                  \
-  L_##name##_rr : fp[O(0)] = LD_##name(EA(ADDR_rr(1), size));                                \
-  NEXT(24);                                                                                  \
-  L_##name##_rs : fp[O(0)] = LD_##name(EA(ADDR_rs(1), size));                                \
+#define DEF_LOAD(name, size)                                                                       \
+  L_##name : fp[O(0)] = LD_##name(EA(ADDR(1), size));                                              \
+  NEXT(20);                                                                                        \
+  L_##name##_ri : fp[O(0)] = LD_##name(EA(ADDR_ri(1), size));                                      \
+  NEXT(24);                                                                                        \
+  L_##name##_rr : fp[O(0)] = LD_##name(EA(ADDR_rr(1), size));                                      \
+  NEXT(24);                                                                                        \
+  L_##name##_rs : fp[O(0)] = LD_##name(EA(ADDR_rs(1), size));                                      \
   NEXT(28);
   ZH_LOADS(DEF_LOAD)
-#define DEF_STORE(name, size)                                                                \
-  L_##name : ST_##name(EA(ADDR(1), size), fp[O(0)]);                                         \
-  NEXT(20);                                                                                  \
-  L_##name##_ri : ST_##name(EA(ADDR_ri(1), size), fp[O(0)]);                                 \
-  NEXT(24);                                                                                  \
-  L_##name##_rr : ST_##name(EA(ADDR_rr(1), size), fp[O(0)]);                                 \
-  NEXT(24);                                                                                  \
-  L_##name##_rs : ST_##name(EA(ADDR_rs(1), size), fp[O(0)]);                                 \
+#define DEF_STORE(name, size)                                                                      \
+  L_##name : ST_##name(EA(ADDR(1), size), fp[O(0)]);                                               \
+  NEXT(20);                                                                                        \
+  L_##name##_ri : ST_##name(EA(ADDR_ri(1), size), fp[O(0)]);                                       \
+  NEXT(24);                                                                                        \
+  L_##name##_rr : ST_##name(EA(ADDR_rr(1), size), fp[O(0)]);                                       \
+  NEXT(24);                                                                                        \
+  L_##name##_rs : ST_##name(EA(ADDR_rs(1), size), fp[O(0)]);                                       \
   NEXT(28);
   ZH_STORES(DEF_STORE)
 
@@ -672,7 +672,7 @@ L_ret : {
     goto done;
   pc = fr->ret_pc;
   fp = fr->fp;
-  depth--;
+  s->cur_depth = --depth;
   if (UNLIKELY(fr->inst != inst)) {
     inst = fr->inst;
     s->cur_inst = inst;
@@ -688,6 +688,7 @@ L_call : { /* code pointer (8 bytes), frame base */
   if (UNLIKELY(depth + 1 >= max_depth || nfp + c->frame_slots > stack_end))
     goto exhausted;
   zh_frame *fr = &frames[++depth];
+  s->cur_depth = depth;
   fr->ret_pc = pc + 20;
   fr->fp = fp;
   fr->inst = inst;
@@ -729,6 +730,7 @@ L_call : { /* code pointer (8 bytes), frame base */
       if (UNLIKELY(depth + 1 >= max_depth || nfp + c->frame_slots > stack_end))
         goto exhausted;
       zh_frame *fr = &frames[++depth];
+      s->cur_depth = depth;
       fr->ret_pc = ret;
       fr->fp = fp;
       fr->inst = inst;
@@ -752,6 +754,7 @@ L_call : { /* code pointer (8 bytes), frame base */
     err = call_host(s, inst, f, nfp);
     s->depth = base_depth;
     s->cur_inst = inst;
+    s->cur_depth = depth;
     if (err)
       goto done;
     RELOAD_MEM();
@@ -877,7 +880,7 @@ interrupted:
   goto trapped;
 #endif
 trapped:
-  err = trap_error(s, trap, frames, base_depth, depth, inst);
+  err = trap_error(trap, frames, base_depth, depth, inst);
 done:
   return err;
 #undef RELOAD_MEM
@@ -895,8 +898,8 @@ static const char *const op_names[ZH_OP_COUNT] = {
 #define N_CMP(name, ...) #name "_rr", #name "_ri", "br_" #name "_rr", "br_" #name "_ri",
 #define N_ONE(name, ...) #name,
 #define N_MEM(name, ...) #name, #name "_ri", #name "_rr", #name "_rs",
-    ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE)
-        ZH_LOADS(N_MEM) ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE)};
+    ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE) ZH_LOADS(N_MEM)
+        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE)};
 static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
 static int op_prev = -1;
 
@@ -977,8 +980,9 @@ zh_error *zh_invoke(zh_store *s, zh_func *f, const uint64_t *args, uint64_t *res
     if (sigsetjmp(scope.env, 0) == 0) {
       err = run(s, f->code, f->inst, fp, NULL);
     } else {
-      /* A guest access faulted in the guard region. */
-      err = zh_error_trap_new(ZH_TRAP_MEMORY_OOB, NULL);
+      /* A guest access faulted in the guard region: the interpreter kept cur_depth and
+       * cur_inst current, so the backtrace is still available. */
+      err = trap_error(ZH_TRAP_MEMORY_OOB, s->frames, saved_depth, s->cur_depth, s->cur_inst);
     }
     zh_trap_leave(&scope);
     s->host_depth--;

@@ -47,8 +47,8 @@ struct zh_memory {
 
 /* A frozen memory image for templates: a sealed memfd mapped copy-on-write. */
 typedef struct zh_mem_image {
-  int fd;            /* memfd holding `size` bytes */
-  uint64_t size;     /* bytes of the snapshot (whole pages) */
+  int fd;        /* memfd holding `size` bytes */
+  uint64_t size; /* bytes of the snapshot (whole pages) */
   uint64_t max_pages;
   bool has_max;
   uint64_t declared_max;

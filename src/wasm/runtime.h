@@ -3,9 +3,9 @@
 #ifndef ZH_WASM_RUNTIME_H
 #define ZH_WASM_RUNTIME_H
 
-#include "zerohop/engine.h"
-#include "wasm/module.h"
 #include "wasm/memory.h"
+#include "wasm/module.h"
+#include "zerohop/engine.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -59,14 +59,14 @@ void zh_engine_set_deadline(zh_engine *engine, struct zh_store *store, uint64_t 
 struct zh_code; /* compile.h */
 
 struct zh_func {
-  uint32_t type_id;     /* canonical id: call_indirect compares these */
+  uint32_t type_id; /* canonical id: call_indirect compares these */
   uint32_t nparams, nresults;
   const uint8_t *types; /* nparams + nresults value types */
   zh_instance *inst;    /* defining instance; NULL for host functions */
   struct zh_code *code; /* wasm functions: compiled body */
   zh_host_fn host;      /* host functions */
   void *env;
-  uint32_t index; /* function index within its module */
+  uint32_t index;             /* function index within its module */
   const zh_valtype *valtypes; /* `types` widened, for zh_func_type (objects.c) */
 };
 
@@ -76,7 +76,7 @@ struct zh_table {
   uint8_t elem; /* ZH_FUNCREF or ZH_EXTERNREF */
   uint32_t size;
   uint32_t max; /* declared max, or UINT32_MAX */
-  bool has_max;  /* a max was declared (import matching: max may be UINT32_MAX) */
+  bool has_max; /* a max was declared (import matching: max may be UINT32_MAX) */
   void **elems; /* zh_func * or externref pointers; NULL is null */
 };
 
@@ -108,9 +108,9 @@ struct zh_instance {
 /* One activation record of the interpreter, kept beside the value stack: where to
  * resume the caller, and what the callee is (for backtraces). */
 typedef struct zh_frame {
-  const uint8_t *ret_pc; /* NULL: return to the host */
-  uint64_t *fp;          /* caller's frame */
-  zh_instance *inst;     /* caller's instance */
+  const uint8_t *ret_pc;      /* NULL: return to the host */
+  uint64_t *fp;               /* caller's frame */
+  zh_instance *inst;          /* caller's instance */
   const struct zh_code *code; /* callee */
 } zh_frame;
 
@@ -129,10 +129,11 @@ struct zh_store {
   uint64_t *stack_end;
   zh_frame *frames;
   uint32_t max_depth;
-  uint32_t depth;      /* wasm frames live across nested host re-entries */
-  uint32_t host_depth; /* nested host->wasm entries */
-  uint64_t *host_sp;    /* while a host function runs: first free slot above wasm frames */
+  uint32_t depth;        /* wasm frames live across nested host re-entries */
+  uint32_t host_depth;   /* nested host->wasm entries */
+  uint64_t *host_sp;     /* while a host function runs: first free slot above wasm frames */
   zh_instance *cur_inst; /* instance executing now: the fault handler checks its memory */
+  uint32_t cur_depth;    /* innermost wasm frame now: backtraces of guard-page traps */
   zh_owned *owned;
   /* deadline watchdog */
   uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */

@@ -19,8 +19,8 @@
 
 #include "zerohop/engine.h"
 
-#define MAX_LOGGED 20                        /* failures printed per file without -v */
-#define ACTION_TIMEOUT_NS 10000000000ull     /* 10 s: a hung test must not hang the run */
+#define MAX_LOGGED 20                    /* failures printed per file without -v */
+#define ACTION_TIMEOUT_NS 10000000000ull /* 10 s: a hung test must not hang the run */
 
 typedef enum result { R_PASS, R_FAIL, R_SKIP } result;
 
@@ -29,9 +29,16 @@ typedef enum match_kind { M_EXACT, M_NAN_CANONICAL, M_NAN_ARITHMETIC, M_NON_NULL
 
 /* Command types, for the failure breakdown printed at the end. */
 static const char *const kCommandTypes[] = {
-    "module",           "register",          "action",           "assert_return",
-    "assert_trap",      "assert_exhaustion", "assert_invalid",   "assert_malformed",
-    "assert_unlinkable", "assert_uninstantiable",
+    "module",
+    "register",
+    "action",
+    "assert_return",
+    "assert_trap",
+    "assert_exhaustion",
+    "assert_invalid",
+    "assert_malformed",
+    "assert_unlinkable",
+    "assert_uninstantiable",
 };
 #define NTYPES (sizeof kCommandTypes / sizeof kCommandTypes[0])
 
@@ -63,8 +70,7 @@ typedef struct binding_list {
 /* The "spectest" host module, created lazily once per store. */
 typedef struct spectest {
   bool made;
-  zh_func *print, *print_i32, *print_i64, *print_f32, *print_f64, *print_i32_f32,
-      *print_f64_f64;
+  zh_func *print, *print_i32, *print_i64, *print_f32, *print_f64, *print_i32_f32, *print_f64_f64;
   zh_global *global_i32, *global_i64, *global_f32, *global_f64;
   zh_table *table;
   zh_memory *memory;
@@ -115,7 +121,8 @@ static bool ends_with(const char *s, const char *suffix) {
 
 static int type_slot(const char *type) {
   for (size_t i = 0; type && i < NTYPES; i++)
-    if (strcmp(type, kCommandTypes[i]) == 0) return (int)i;
+    if (strcmp(type, kCommandTypes[i]) == 0)
+      return (int)i;
   return (int)NTYPES;
 }
 
@@ -123,12 +130,14 @@ static int type_slot(const char *type) {
 static void appendf(char *buf, size_t n, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void appendf(char *buf, size_t n, size_t *len, const char *fmt, ...) {
-  if (*len >= n) return;
+  if (*len >= n)
+    return;
   va_list ap;
   va_start(ap, fmt);
   int k = vsnprintf(buf + *len, n - *len, fmt, ap);
   va_end(ap);
-  if (k > 0) *len = (size_t)k >= n - *len ? n - 1 : *len + (size_t)k;
+  if (k > 0)
+    *len = (size_t)k >= n - *len ? n - 1 : *len + (size_t)k;
 }
 
 /* Quotes an export name with control characters escaped (names.wast has plenty). */
@@ -147,8 +156,12 @@ static void append_value(char *buf, size_t n, size_t *len, const zh_value *v) {
   float f;
   double d;
   switch (v->type) {
-  case ZH_I32: appendf(buf, n, len, "i32:%" PRId32, v->of.i32); break;
-  case ZH_I64: appendf(buf, n, len, "i64:%" PRId64, v->of.i64); break;
+  case ZH_I32:
+    appendf(buf, n, len, "i32:%" PRId32, v->of.i32);
+    break;
+  case ZH_I64:
+    appendf(buf, n, len, "i64:%" PRId64, v->of.i64);
+    break;
   case ZH_F32:
     memcpy(&f, &v->of.f32_bits, sizeof f);
     appendf(buf, n, len, "f32:%.9g(0x%08" PRIx32 ")", (double)f, v->of.f32_bits);
@@ -170,8 +183,12 @@ static void append_value(char *buf, size_t n, size_t *len, const zh_value *v) {
     else
       appendf(buf, n, len, "externref:null");
     break;
-  case ZH_V128: appendf(buf, n, len, "v128"); break;
-  default: appendf(buf, n, len, "type 0x%02x", (unsigned)v->type); break;
+  case ZH_V128:
+    appendf(buf, n, len, "v128");
+    break;
+  default:
+    appendf(buf, n, len, "type 0x%02x", (unsigned)v->type);
+    break;
   }
 }
 
@@ -186,7 +203,8 @@ static result failf(script *s, const json_t *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static result failf(script *s, const json_t *cmd, const char *fmt, ...) {
   s->logged++;
-  if (!s->r->verbose && s->logged > MAX_LOGGED) return R_FAIL;
+  if (!s->r->verbose && s->logged > MAX_LOGGED)
+    return R_FAIL;
   const char *type = jstr(cmd, "type");
   fprintf(stderr, "%s:%ld: %s: ", s->source, cmd_line(cmd), type ? type : "?");
   va_list ap;
@@ -201,12 +219,15 @@ static result failf(script *s, const json_t *cmd, const char *fmt, ...) {
  * trap code's fixed text counts too, since messages may add detail around it. */
 static void check_text(script *s, const json_t *cmd, const zh_error *err) {
   const char *want = jstr(cmd, "text");
-  if (!s->r->verbose || !want || !err) return;
+  if (!s->r->verbose || !want || !err)
+    return;
   const char *msg = zh_error_message(err);
-  if (msg && strstr(msg, want)) return;
+  if (msg && strstr(msg, want))
+    return;
   zh_trap_code code = zh_error_trap(err);
   const char *trap = code != ZH_TRAP_NONE ? zh_trap_text(code) : NULL;
-  if (trap && strstr(trap, want)) return;
+  if (trap && strstr(trap, want))
+    return;
   const char *type = jstr(cmd, "type");
   fprintf(stderr, "%s:%ld: %s: warning: message \"%s\" does not contain \"%s\"\n", s->source,
           cmd_line(cmd), type ? type : "?", msg ? msg : "", want);
@@ -221,8 +242,8 @@ static const char *err_message(const zh_error *err) {
 
 /* Parses a script value {"type": T, "value": V}. Returns false with `why` set when the
  * value cannot be represented; *is_v128 tells the caller to skip rather than fail. */
-static bool parse_value(const json_t *j, zh_value *out, match_kind *kind, bool *is_v128,
-                        char *why, size_t n) {
+static bool parse_value(const json_t *j, zh_value *out, match_kind *kind, bool *is_v128, char *why,
+                        size_t n) {
   const char *type = jstr(j, "type");
   const char *text = jstr(j, "value");
   memset(out, 0, sizeof *out);
@@ -240,7 +261,8 @@ static bool parse_value(const json_t *j, zh_value *out, match_kind *kind, bool *
   bool is_ref = strcmp(type, "funcref") == 0 || strcmp(type, "externref") == 0;
   if (is_ref) {
     out->type = type[0] == 'f' ? ZH_FUNCREF : ZH_EXTERNREF;
-    if (text && strcmp(text, "null") == 0) return true; /* the union is already NULL */
+    if (text && strcmp(text, "null") == 0)
+      return true; /* the union is already NULL */
     if (!text || out->type == ZH_FUNCREF) {
       *kind = M_NON_NULL; /* ref.func (or a bare ref.extern): any non-null reference */
       return true;
@@ -298,43 +320,57 @@ static bool parse_value(const json_t *j, zh_value *out, match_kind *kind, bool *
 }
 
 static bool value_matches(const zh_value *got, const zh_value *want, match_kind kind) {
-  if (got->type != want->type) return false;
+  if (got->type != want->type)
+    return false;
   switch (kind) {
   case M_NAN_CANONICAL:
     /* Canonical NaN: quiet bit only, either sign. */
-    return got->type == ZH_F32 ? (got->of.f32_bits & 0x7fffffffu) == 0x7fc00000u
-                               : (got->of.f64_bits & 0x7fffffffffffffffull) ==
-                                     0x7ff8000000000000ull;
+    return got->type == ZH_F32
+               ? (got->of.f32_bits & 0x7fffffffu) == 0x7fc00000u
+               : (got->of.f64_bits & 0x7fffffffffffffffull) == 0x7ff8000000000000ull;
   case M_NAN_ARITHMETIC:
     /* Arithmetic NaN: exponent all ones and the quiet bit set, any payload. */
-    return got->type == ZH_F32 ? (got->of.f32_bits & 0x7fc00000u) == 0x7fc00000u
-                               : (got->of.f64_bits & 0x7ff8000000000000ull) ==
-                                     0x7ff8000000000000ull;
+    return got->type == ZH_F32
+               ? (got->of.f32_bits & 0x7fc00000u) == 0x7fc00000u
+               : (got->of.f64_bits & 0x7ff8000000000000ull) == 0x7ff8000000000000ull;
   case M_NON_NULL:
     return got->type == ZH_FUNCREF ? got->of.funcref != NULL : got->of.externref != NULL;
-  case M_EXACT: break;
+  case M_EXACT:
+    break;
   }
   switch (got->type) {
-  case ZH_I32: return got->of.i32 == want->of.i32;
-  case ZH_I64: return got->of.i64 == want->of.i64;
-  case ZH_F32: return got->of.f32_bits == want->of.f32_bits;
-  case ZH_F64: return got->of.f64_bits == want->of.f64_bits;
-  case ZH_FUNCREF: return got->of.funcref == want->of.funcref;
-  case ZH_EXTERNREF: return got->of.externref == want->of.externref;
-  default: return false;
+  case ZH_I32:
+    return got->of.i32 == want->of.i32;
+  case ZH_I64:
+    return got->of.i64 == want->of.i64;
+  case ZH_F32:
+    return got->of.f32_bits == want->of.f32_bits;
+  case ZH_F64:
+    return got->of.f64_bits == want->of.f64_bits;
+  case ZH_FUNCREF:
+    return got->of.funcref == want->of.funcref;
+  case ZH_EXTERNREF:
+    return got->of.externref == want->of.externref;
+  default:
+    return false;
   }
 }
 
-static void append_expected(char *buf, size_t n, size_t *len, const zh_value *v,
-                            match_kind kind) {
+static void append_expected(char *buf, size_t n, size_t *len, const zh_value *v, match_kind kind) {
   const char *t = v->type == ZH_F32 ? "f32" : v->type == ZH_F64 ? "f64" : "";
   switch (kind) {
-  case M_NAN_CANONICAL: appendf(buf, n, len, "%s:nan:canonical", t); break;
-  case M_NAN_ARITHMETIC: appendf(buf, n, len, "%s:nan:arithmetic", t); break;
+  case M_NAN_CANONICAL:
+    appendf(buf, n, len, "%s:nan:canonical", t);
+    break;
+  case M_NAN_ARITHMETIC:
+    appendf(buf, n, len, "%s:nan:arithmetic", t);
+    break;
   case M_NON_NULL:
     appendf(buf, n, len, "%s:non-null", v->type == ZH_FUNCREF ? "funcref" : "externref");
     break;
-  case M_EXACT: append_value(buf, n, len, v); break;
+  case M_EXACT:
+    append_value(buf, n, len, v);
+    break;
   }
 }
 
@@ -344,7 +380,8 @@ static bool list_has_v128(const json_t *list) {
   const json_t *v;
   json_array_foreach(list, i, v) {
     const char *t = jstr(v, "type");
-    if (t && strcmp(t, "v128") == 0) return true;
+    if (t && strcmp(t, "v128") == 0)
+      return true;
   }
   return false;
 }
@@ -362,7 +399,8 @@ static void bind(binding_list *l, const char *name, zh_instance *inst, bool skip
 /* The latest binding of `name`, since a later module or registration shadows earlier ones. */
 static const binding *lookup(const binding_list *l, const char *name) {
   for (size_t i = l->len; i-- > 0;)
-    if (strcmp(l->items[i].name, name) == 0) return &l->items[i];
+    if (strcmp(l->items[i].name, name) == 0)
+      return &l->items[i];
   return NULL;
 }
 
@@ -396,7 +434,8 @@ static zh_error *compile(script *s, const char *filename, zh_module **out) {
     }
     size_t k = fread(bytes + len, 1, cap - len, f);
     len += k;
-    if (k == 0) break;
+    if (k == 0)
+      break;
   }
   bool bad = ferror(f);
   fclose(f);
@@ -405,7 +444,8 @@ static zh_error *compile(script *s, const char *filename, zh_module **out) {
     err = zh_error_new(ZH_ERR_IO, "cannot read %s", path);
   } else {
     err = zh_module_new(s->r->engine, bytes, len, filename, out);
-    if (!err && *out) keep_module(s, *out);
+    if (!err && *out)
+      keep_module(s, *out);
   }
   free(bytes);
   free(path);
@@ -420,9 +460,8 @@ static zh_error *spectest_print(zh_caller *caller, void *env, const zh_value *ar
   return NULL; /* the suite only needs these to exist with the right types */
 }
 
-static const zh_valtype kI32[] = {ZH_I32}, kI64[] = {ZH_I64}, kF32[] = {ZH_F32},
-                        kF64[] = {ZH_F64}, kI32F32[] = {ZH_I32, ZH_F32},
-                        kF64F64[] = {ZH_F64, ZH_F64};
+static const zh_valtype kI32[] = {ZH_I32}, kI64[] = {ZH_I64}, kF32[] = {ZH_F32}, kF64[] = {ZH_F64},
+                        kI32F32[] = {ZH_I32, ZH_F32}, kF64F64[] = {ZH_F64, ZH_F64};
 
 static zh_func *spectest_func(zh_store *store, uint32_t n, const zh_valtype *params) {
   zh_functype t = {n, 0, params, NULL};
@@ -435,7 +474,8 @@ static zh_error *spectest_global(zh_store *store, zh_value v, zh_global **out) {
 
 static zh_error *make_spectest(script *s) {
   spectest *t = &s->st;
-  if (t->made) return NULL;
+  if (t->made)
+    return NULL;
   zh_store *st = s->store;
   t->print = spectest_func(st, 0, NULL);
   t->print_i32 = spectest_func(st, 1, kI32);
@@ -446,16 +486,23 @@ static zh_error *make_spectest(script *s) {
   t->print_f64_f64 = spectest_func(st, 2, kF64F64);
   zh_limits tl = {10, 20, true}, ml = {1, 2, true};
   zh_error *err = NULL;
-  if (!err) err = spectest_global(st, zh_i32(666), &t->global_i32);
-  if (!err) err = spectest_global(st, zh_i64(666), &t->global_i64);
-  if (!err) err = spectest_global(st, zh_f32(666.6f), &t->global_f32);
-  if (!err) err = spectest_global(st, zh_f64(666.6), &t->global_f64);
-  if (!err) err = zh_table_new(st, ZH_FUNCREF, &tl, &t->table);
-  if (!err) err = zh_memory_new(st, &ml, &t->memory);
+  if (!err)
+    err = spectest_global(st, zh_i32(666), &t->global_i32);
+  if (!err)
+    err = spectest_global(st, zh_i64(666), &t->global_i64);
+  if (!err)
+    err = spectest_global(st, zh_f32(666.6f), &t->global_f32);
+  if (!err)
+    err = spectest_global(st, zh_f64(666.6), &t->global_f64);
+  if (!err)
+    err = zh_table_new(st, ZH_FUNCREF, &tl, &t->table);
+  if (!err)
+    err = zh_memory_new(st, &ml, &t->memory);
   if (!err && !(t->print && t->print_i32 && t->print_i64 && t->print_f32 && t->print_f64 &&
                 t->print_i32_f32 && t->print_f64_f64))
     err = zh_error_new(ZH_ERR_RESOURCE, "spectest: cannot create host functions");
-  if (err) return err;
+  if (err)
+    return err;
   t->made = true;
   return NULL;
 }
@@ -524,8 +571,7 @@ static zh_error *instantiate(script *s, const zh_module *m, zh_instance **out) {
       found = !err && spectest_export(&s->st, info.name, &imports[i]);
     }
     if (!found && !err)
-      err = zh_error_new(ZH_ERR_UNLINKABLE, "unknown import \"%s\" \"%s\"", info.module,
-                         info.name);
+      err = zh_error_new(ZH_ERR_UNLINKABLE, "unknown import \"%s\" \"%s\"", info.module, info.name);
   }
   if (!err) {
     zh_store_set_timeout(s->store, ACTION_TIMEOUT_NS); /* start functions run code too */
@@ -539,19 +585,23 @@ static zh_error *instantiate(script *s, const zh_module *m, zh_instance **out) {
 /* ---- actions ------------------------------------------------------------------------------- */
 
 /* The instance an action or register names: action.module / register.name, or the current. */
-static result target_instance(script *s, const json_t *cmd, const char *name,
-                              zh_instance **out) {
+static result target_instance(script *s, const json_t *cmd, const char *name, zh_instance **out) {
   *out = NULL;
   if (name) {
     const binding *b = lookup(&s->named, name);
-    if (!b) return failf(s, cmd, "unknown module %s", name);
-    if (b->skipped) return R_SKIP;
-    if (!b->inst) return failf(s, cmd, "module %s failed to load", name);
+    if (!b)
+      return failf(s, cmd, "unknown module %s", name);
+    if (b->skipped)
+      return R_SKIP;
+    if (!b->inst)
+      return failf(s, cmd, "module %s failed to load", name);
     *out = b->inst;
     return R_PASS;
   }
-  if (s->current_skipped) return R_SKIP;
-  if (!s->current) return failf(s, cmd, "no module instantiated");
+  if (s->current_skipped)
+    return R_SKIP;
+  if (!s->current)
+    return failf(s, cmd, "no module instantiated");
   *out = s->current;
   return R_PASS;
 }
@@ -568,7 +618,8 @@ static result run_action(script *s, const json_t *cmd, zh_error **err, zh_value 
   const json_t *jfield = json_object_get(action, "field");
   const char *field = jstr(action, "field");
   const json_t *jargs = json_object_get(action, "args");
-  if (!type || !field) return failf(s, cmd, "malformed action");
+  if (!type || !field)
+    return failf(s, cmd, "malformed action");
   if (list_has_v128(jargs) || list_has_v128(json_object_get(cmd, "expected"))) {
     s->v128_skipped++;
     return R_SKIP;
@@ -580,7 +631,8 @@ static result run_action(script *s, const json_t *cmd, zh_error **err, zh_value 
   }
   zh_instance *inst;
   result r = target_instance(s, cmd, jstr(action, "module"), &inst);
-  if (r != R_PASS) return r;
+  if (r != R_PASS)
+    return r;
 
   size_t len = 0, n = sizeof s->desc;
   s->desc[0] = '\0';
@@ -596,13 +648,15 @@ static result run_action(script *s, const json_t *cmd, zh_error **err, zh_value 
     *nresults = 1;
     return R_PASS;
   }
-  if (strcmp(type, "invoke") != 0) return failf(s, cmd, "unknown action type %s", type);
+  if (strcmp(type, "invoke") != 0)
+    return failf(s, cmd, "unknown action type %s", type);
 
   zh_extern fx;
   zh_func *f = zh_instance_export_n(inst, field, field_len, &fx) && fx.kind == ZH_EXTERN_FUNC
                    ? fx.of.func
                    : NULL;
-  if (!f) return failf(s, cmd, "%s: no such function export", s->desc);
+  if (!f)
+    return failf(s, cmd, "%s: no such function export", s->desc);
   size_t nargs = json_array_size(jargs);
   zh_value *args = nargs ? xrealloc(NULL, nargs * sizeof *args) : NULL;
   appendf(s->desc, n, &len, "(");
@@ -647,10 +701,12 @@ static result cmd_module(script *s, const json_t *cmd) {
   const char *filename = jstr(cmd, "filename");
   s->current = NULL;
   s->current_skipped = false;
-  if (!filename) return failf(s, cmd, "no filename");
+  if (!filename)
+    return failf(s, cmd, "no filename");
   if (is_text_module(cmd)) {
     s->current_skipped = true; /* commands on it are skipped, not run against a stale one */
-    if (name) bind(&s->named, name, NULL, true);
+    if (name)
+      bind(&s->named, name, NULL, true);
     return R_SKIP;
   }
   zh_module *m;
@@ -663,22 +719,26 @@ static result cmd_module(script *s, const json_t *cmd) {
   } else {
     err = instantiate(s, m, &inst);
     if (err)
-      r = failf(s, cmd, "%s: instantiation: %s: %s", filename,
-                zh_status_text(zh_error_status(err)), err_message(err));
+      r = failf(s, cmd, "%s: instantiation: %s: %s", filename, zh_status_text(zh_error_status(err)),
+                err_message(err));
   }
   zh_error_free(err);
   s->current = inst;
-  if (name) bind(&s->named, name, inst, false);
+  if (name)
+    bind(&s->named, name, inst, false);
   return r;
 }
 
 static result cmd_register(script *s, const json_t *cmd) {
   const char *as = jstr(cmd, "as");
-  if (!as) return failf(s, cmd, "no \"as\" name");
+  if (!as)
+    return failf(s, cmd, "no \"as\" name");
   zh_instance *inst;
   result r = target_instance(s, cmd, jstr(cmd, "name"), &inst);
-  if (r == R_SKIP) bind(&s->registered, as, NULL, true);
-  if (r != R_PASS) return r;
+  if (r == R_SKIP)
+    bind(&s->registered, as, NULL, true);
+  if (r != R_PASS)
+    return r;
   bind(&s->registered, as, inst, false);
   return R_PASS;
 }
@@ -701,7 +761,8 @@ static result cmd_assert_return(script *s, const json_t *cmd) {
   zh_value *results;
   size_t n;
   result r = run_action(s, cmd, &err, &results, &n);
-  if (r != R_PASS) return r;
+  if (r != R_PASS)
+    return r;
   const json_t *expected = json_object_get(cmd, "expected");
   if (err) {
     r = failf(s, cmd, "%s: %s: %s", s->desc, zh_status_text(zh_error_status(err)),
@@ -755,7 +816,8 @@ static result cmd_assert_action_fails(script *s, const json_t *cmd, zh_status wa
   size_t n;
   result r = run_action(s, cmd, &err, &results, &n);
   free(results);
-  if (r != R_PASS) return r;
+  if (r != R_PASS)
+    return r;
   return expect_status(s, cmd, err, want, s->desc);
 }
 
@@ -764,11 +826,14 @@ static result cmd_assert_action_fails(script *s, const json_t *cmd, zh_status wa
 static result cmd_assert_module(script *s, const json_t *cmd, zh_status want_compile,
                                 zh_status want_inst) {
   const char *filename = jstr(cmd, "filename");
-  if (!filename) return failf(s, cmd, "no filename");
-  if (is_text_module(cmd)) return R_SKIP;
+  if (!filename)
+    return failf(s, cmd, "no filename");
+  if (is_text_module(cmd))
+    return R_SKIP;
   zh_module *m;
   zh_error *err = compile(s, filename, &m);
-  if (want_compile != ZH_OK) return expect_status(s, cmd, err, want_compile, filename);
+  if (want_compile != ZH_OK)
+    return expect_status(s, cmd, err, want_compile, filename);
   if (err) {
     result r = failf(s, cmd, "%s: %s: %s, expected it to compile", filename,
                      zh_status_text(zh_error_status(err)), err_message(err));
@@ -783,18 +848,25 @@ static result cmd_assert_module(script *s, const json_t *cmd, zh_status want_com
 
 static result run_command(script *s, const json_t *cmd) {
   const char *type = jstr(cmd, "type");
-  if (!type) return failf(s, cmd, "command without a type");
-  if (strcmp(type, "module") == 0) return cmd_module(s, cmd);
-  if (strcmp(type, "register") == 0) return cmd_register(s, cmd);
-  if (strcmp(type, "action") == 0) return cmd_action(s, cmd);
-  if (strcmp(type, "assert_return") == 0) return cmd_assert_return(s, cmd);
+  if (!type)
+    return failf(s, cmd, "command without a type");
+  if (strcmp(type, "module") == 0)
+    return cmd_module(s, cmd);
+  if (strcmp(type, "register") == 0)
+    return cmd_register(s, cmd);
+  if (strcmp(type, "action") == 0)
+    return cmd_action(s, cmd);
+  if (strcmp(type, "assert_return") == 0)
+    return cmd_assert_return(s, cmd);
   if (strcmp(type, "assert_trap") == 0) {
-    if (json_object_get(cmd, "action")) return cmd_assert_action_fails(s, cmd, ZH_ERR_TRAP);
+    if (json_object_get(cmd, "action"))
+      return cmd_assert_action_fails(s, cmd, ZH_ERR_TRAP);
     return cmd_assert_module(s, cmd, ZH_OK, ZH_ERR_TRAP); /* a start function that traps */
   }
   if (strcmp(type, "assert_exhaustion") == 0)
     return cmd_assert_action_fails(s, cmd, ZH_ERR_EXHAUSTION);
-  if (strcmp(type, "assert_invalid") == 0) return cmd_assert_module(s, cmd, ZH_ERR_INVALID, 0);
+  if (strcmp(type, "assert_invalid") == 0)
+    return cmd_assert_module(s, cmd, ZH_ERR_INVALID, 0);
   if (strcmp(type, "assert_malformed") == 0)
     return cmd_assert_module(s, cmd, ZH_ERR_MALFORMED, 0);
   if (strcmp(type, "assert_unlinkable") == 0)
@@ -809,7 +881,8 @@ static result run_command(script *s, const json_t *cmd) {
 static void note_skips(runner *r, const char *file, long n) {
   char item[300];
   int k = snprintf(item, sizeof item, "%s%s (%ld)", r->skip_notes_len ? ", " : "", file, n);
-  if (k <= 0) return;
+  if (k <= 0)
+    return;
   size_t add = (size_t)k < sizeof item ? (size_t)k : sizeof item - 1;
   r->skip_notes = xrealloc(r->skip_notes, r->skip_notes_len + add + 1);
   memcpy(r->skip_notes + r->skip_notes_len, item, add);
@@ -823,7 +896,8 @@ static void file_failure(runner *r, const char *file, const char *what) {
   printf("  %s: 1 failed of 1\n", file);
   r->failed++;
   r->failed_by_type[NTYPES]++;
-  if (r->stop_first) r->stop = true;
+  if (r->stop_first)
+    r->stop = true;
 }
 
 static void run_file(runner *r, const char *file) {
@@ -848,7 +922,8 @@ static void run_file(runner *r, const char *file) {
   }
   if (strncmp(file, "simd_", 5) == 0) { /* SIMD is out of scope: skip the whole file */
     r->skipped += (long)json_array_size(commands);
-    if (r->verbose) printf("  %s: skipped (simd)\n", file);
+    if (r->verbose)
+      printf("  %s: skipped (simd)\n", file);
     json_decref(doc);
     return;
   }
@@ -872,35 +947,42 @@ static void run_file(runner *r, const char *file) {
   const json_t *cmd;
   json_array_foreach(commands, i, cmd) {
     switch (run_command(&s, cmd)) {
-    case R_PASS: s.passed++; break;
-    case R_SKIP: s.skipped++; break;
+    case R_PASS:
+      s.passed++;
+      break;
+    case R_SKIP:
+      s.skipped++;
+      break;
     case R_FAIL:
       s.failed++;
       r->failed_by_type[type_slot(jstr(cmd, "type"))]++;
-      if (r->stop_first) r->stop = true;
+      if (r->stop_first)
+        r->stop = true;
       break;
     }
-    if (r->stop) break;
+    if (r->stop)
+      break;
   }
 
   zh_store_free(s.store); /* instances go first; the modules they use after */
-  for (size_t k = 0; k < s.nmodules; k++) zh_module_free(s.modules[k]);
+  for (size_t k = 0; k < s.nmodules; k++)
+    zh_module_free(s.modules[k]);
   free(s.modules);
   free(s.named.items);
   free(s.registered.items);
 
   if (!r->verbose && s.logged > MAX_LOGGED)
-    fprintf(stderr, "%s: %ld more failures not shown (use -v)\n", s.source,
-            s.logged - MAX_LOGGED);
+    fprintf(stderr, "%s: %ld more failures not shown (use -v)\n", s.source, s.logged - MAX_LOGGED);
   if (s.failed || r->verbose) {
     printf("  %s: %ld failed of %ld", file, s.failed, s.passed + s.failed);
-    if (s.skipped) printf(" (%ld skipped)", s.skipped);
+    if (s.skipped)
+      printf(" (%ld skipped)", s.skipped);
     printf("\n");
   }
-  if (s.v128_skipped) note_skips(r, file, s.v128_skipped);
+  if (s.v128_skipped)
+    note_skips(r, file, s.v128_skipped);
   if (s.nul_skipped)
-    fprintf(stderr, "%s: %ld command(s) skipped: export name contains NUL\n", file,
-            s.nul_skipped);
+    fprintf(stderr, "%s: %ld command(s) skipped: export name contains NUL\n", file, s.nul_skipped);
   r->passed += s.passed;
   r->failed += s.failed;
   r->skipped += s.skipped;
@@ -922,7 +1004,8 @@ static char **list_dir(const char *dir, size_t *count) {
   size_t n = 0, cap = 0;
   struct dirent *e;
   while ((e = readdir(d))) {
-    if (!ends_with(e->d_name, ".json")) continue;
+    if (!ends_with(e->d_name, ".json"))
+      continue;
     if (n == cap) {
       cap = cap ? 2 * cap : 256;
       names = xrealloc(names, cap * sizeof *names);
@@ -932,7 +1015,8 @@ static char **list_dir(const char *dir, size_t *count) {
     memcpy(names[n++], e->d_name, len);
   }
   closedir(d);
-  if (n) qsort(names, n, sizeof *names, cmp_str);
+  if (n)
+    qsort(names, n, sizeof *names, cmp_str);
   *count = n;
   return names ? names : xrealloc(NULL, 1);
 }
@@ -954,7 +1038,8 @@ int main(int argc, char **argv) {
     else
       return usage();
   }
-  if (i >= argc) return usage();
+  if (i >= argc)
+    return usage();
   r.dir = argv[i++];
 
   zh_error *err = zh_engine_new(NULL, &r.engine);
@@ -981,14 +1066,16 @@ int main(int argc, char **argv) {
       return 2;
     }
     for (size_t k = 0; k < n; k++) {
-      if (!r.stop) run_file(&r, names[k]);
+      if (!r.stop)
+        run_file(&r, names[k]);
       free(names[k]);
     }
     free(names);
   }
   zh_engine_free(r.engine);
 
-  if (r.skip_notes) printf("  v128 commands skipped in: %s\n", r.skip_notes);
+  if (r.skip_notes)
+    printf("  v128 commands skipped in: %s\n", r.skip_notes);
   free(r.skip_notes);
   if (r.failed) {
     fprintf(stderr, "failures by command type:");
