@@ -6,6 +6,7 @@
 #   make check       unit tests + spec suite; ends with "check: N passed, M failed"
 #   make spec        the official spec suite alone
 #   make asan-check  `make check` under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make spec-bounds the spec suite built with explicit bounds checks (-DZH_BOUNDS_CHECKS)
 #   make bench       interpreter benchmarks against native code, instantiation, start-up
 #   make bench-interrupt  what the interrupt checks on branches and calls cost
 #   make lint        clang-tidy + cppcheck over src/
@@ -37,7 +38,7 @@ GUEST_WASM := $(GUEST_SRC:tests/guests/%.c=$(BUILD)/guests/%.wasm)
 EXAMPLE_WASM := $(BUILD)/examples/hello.wasm
 
 .PHONY: all check unit spec guests examples bench bench-build asan-check lint format \
-        format-check fuzz clean deps demo test bench-interrupt
+        format-check fuzz clean deps demo test bench-interrupt spec-bounds
 
 all: $(BUILD)/zerohop $(BUILD)/libzerohop.a examples
 
@@ -69,15 +70,22 @@ demo: deps
 
 # Everything, plain and sanitized; the last line sums both: "check: N passed, M failed".
 ASAN_BUILD := build-asan
+BC_BUILD := build-bc
 test: deps
-	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log
+	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log \
+	  $(BC_BUILD)/spec.log
 	@status=0; \
 	$(MAKE) --no-print-directory check || status=1; \
 	$(MAKE) --no-print-directory asan-check || status=1; \
-	echo "== make test: all groups, plain and sanitized"; \
+	$(MAKE) --no-print-directory spec-bounds || status=1; \
+	echo "== make test: all groups, plain, sanitized and with explicit bounds checks"; \
 	bash scripts/summarize.sh total check $(BUILD)/unit.log $(BUILD)/spec.log \
-	  $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log || status=1; \
+	  $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log $(BC_BUILD)/spec.log || status=1; \
 	exit $$status
+
+# The spec suite with explicit bounds checks compiled in instead of guard pages.
+spec-bounds:
+	@$(MAKE) --no-print-directory BUILD=$(BC_BUILD) EXTRA_CFLAGS=-DZH_BOUNDS_CHECKS spec
 
 # ---- tests ----
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libzerohop.a tests/testlib.h
@@ -230,4 +238,4 @@ fuzz: fuzz-run
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-bc build-noint
