@@ -15,6 +15,7 @@
 
 #include "zerohop/engine.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,15 @@ typedef struct zh_wasi_stdio {
   size_t len;          /* ZH_WASI_STDIO_BUFFER */
 } zh_wasi_stdio;
 
+/* A directory the guest may use, and nothing outside it. */
+typedef struct zh_wasi_preopen {
+  const char *host_path;  /* directory on the host, opened by zh_wasi_new; or NULL and: */
+  int host_fd;            /* a directory descriptor the caller keeps (used when host_path
+                           * is NULL; zh_wasi_new duplicates it) */
+  const char *guest_path; /* the name the guest sees, e.g. "/data" or "." */
+  bool read_only;         /* no creating, writing, renaming or removing beneath it */
+} zh_wasi_preopen;
+
 typedef struct zh_wasi_config {
   const char *const *argv; /* argc strings; argv[0] is the program name the guest sees */
   size_t argc;
@@ -52,6 +62,11 @@ typedef struct zh_wasi_config {
   zh_wasi_stdio stdio[3]; /* guest fds 0 (stdin), 1 (stdout), 2 (stderr) */
   /* Most bytes kept per capture buffer; past it fd_write reports NOSPC. 0: no limit. */
   size_t capture_limit;
+  const zh_wasi_preopen *preopens; /* guest fds 3, 4, ... in this order */
+  size_t npreopens;
+  const int *sockets; /* listening or connected sockets the host opened, after the
+                       * preopens; borrowed (duplicated by zh_wasi_new) */
+  size_t nsockets;
 } zh_wasi_config;
 
 /* Creates a context; all strings and buffers in `config` are copied. `config` may be NULL
