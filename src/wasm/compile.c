@@ -73,6 +73,11 @@ typedef struct compiler {
   int last_cmp;         /* LK_CMP: index into cmps */
   uint32_t la, lb, lk;  /* its operands: slots, immediate or shift */
   bool l_imm;           /* LK_CMP: lb is an immediate */
+  uint32_t l_dst;       /* LK_ADD_RI: the slot it writes (a local once retargeted) */
+  /* The same about the instruction before it, for three-instruction fusions. */
+  size_t prev_insn;
+  int prev_kind;
+  uint32_t prev_la, prev_lb, prev_dst;
   /* Straight-line code at function entry, before any label: declared locals still hold
    * the zero the call put there until their first write (`fresh`), so compilers'
    * explicit zeroing of them is dropped. */
@@ -92,6 +97,7 @@ enum {
   LK_SHL_RI,  /* i32 la << lk */
   LK_ADD_SHL, /* i32 la + (lb << lk) */
   LK_LOAD64,  /* 64-bit load from la + lb(offset), plain mode */
+  LK_F64_ADD_M, /* f64 la + memory at lb + lk(offset) */
 };
 
 /* ---- code buffer ---- */
@@ -128,6 +134,9 @@ static void put(compiler *c, const void *data, size_t n) {
 }
 
 static void emit_op(compiler *c, zh_op op) {
+  c->prev_insn = c->last_insn;
+  c->prev_kind = c->last_kind;
+  c->prev_la = c->la, c->prev_lb = c->lb, c->prev_dst = c->l_dst;
   c->last_insn = c->len;
   c->last_dst = 0;
   c->last_kind = LK_NONE;
@@ -146,6 +155,7 @@ static void patch_u32(compiler *c, size_t at, uint32_t v) {
 static void barrier(compiler *c) {
   c->last_dst = 0;
   c->last_kind = LK_NONE;
+  c->prev_kind = LK_NONE;
   c->at_entry = false;
 }
 
@@ -686,7 +696,22 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
                                   : (z ? ZH_OP_br_i64_z : ZH_OP_br_i64_nz));
       emit_u32(c, a);
     } else {
-      const cmp_info *ci = &cmps[negate ? cmps[cmp].negated : cmp];
+      int taken = negate ? cmps[cmp].negated : cmp;
+      if (imm && cmp < 10 && c->prev_kind == LK_ADD_RI && c->prev_insn + 20 == insn &&
+          c->prev_dst == a) {
+        /* x = y + k; if (x CMP imm): a counted loop's increment, test and branch. */
+        uint32_t dst = c->prev_dst, src = c->prev_la, k = c->prev_lb;
+        c->len = insn = c->prev_insn;
+        emit_op(c, (zh_op)(ZH_OP_br_inc_i32_eq + taken));
+        emit_u32(c, dst);
+        emit_u32(c, src);
+        emit_u32(c, k);
+        emit_u32(c, b);
+        *field = c->len;
+        emit_u32(c, 0);
+        return insn;
+      }
+      const cmp_info *ci = &cmps[taken];
       emit_op(c, imm ? ci->br_ri : ci->br_rr);
       emit_u32(c, a);
       emit_u32(c, b);
@@ -904,6 +929,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         } else {
           /* A stub after the table does the moves, then branches. */
           patch_u32(c, field, (uint32_t)(c->len - insn));
+          barrier(c);
           if (l->kind == C_FUNC) {
             emit_return_on_branch(c);
           } else {
@@ -1009,7 +1035,11 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
           aliased = true;
       if (v.kind == K_HOME && !aliased && c->last_dst && c->last_height == h) {
         patch_u32(c, c->last_dst, x); /* the producer writes the local directly */
-        barrier(c);
+        c->last_dst = 0;
+        if (c->last_kind == LK_ADD_RI)
+          c->l_dst = x; /* still fusable into a loop branch that tests x */
+        else
+          c->last_kind = LK_NONE;
       } else if (!(v.kind == K_LOCAL && v.local == x)) {
         for (uint32_t i = 0; i < h; i++)
           if (c->stack[i].kind == K_LOCAL && c->stack[i].local == x)
@@ -1273,6 +1303,19 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         uint32_t off = rd_u32(&r);
         uint32_t h = c->height - 2;
         const entry *v = &c->stack[h + 1];
+        if (op == 0x39 && produced_last(c, h + 1, LK_F64_ADD_M) && c->stack[h].kind == K_LOCAL &&
+            c->stack[h].local == c->lb && c->lk == off) {
+          /* m[a] = x + m[a]: an in-place update of memory. */
+          uint32_t x = c->la, a = c->lb;
+          c->len = c->last_insn;
+          barrier(c);
+          c->height = h;
+          emit_op(c, ZH_OP_f64_addto_m);
+          emit_u32(c, x);
+          emit_u32(c, a);
+          emit_u32(c, off);
+          break;
+        }
         /* The address arithmetic can move into the store when the value needs no code of
          * its own, or only a constant that does not overwrite the arithmetic's operands. */
         uint32_t addr[3];
@@ -1309,6 +1352,10 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
           emit_u32(c, la);
           emit_u32(c, off);
           mark_dst(c, dst, h);
+          if (o == ZH_OP_f64_add_m) {
+            c->last_kind = LK_F64_ADD_M;
+            c->la = other, c->lb = la, c->lk = off;
+          }
           break;
         }
       }
@@ -1376,6 +1423,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
           c->last_cmp = cmp;
         } else if (op == 0x6a) {
           c->last_kind = imm ? LK_ADD_RI : LK_ADD_RR;
+          c->l_dst = home(c, h);
         } else if (op == 0x74 && imm) {
           c->last_kind = LK_SHL_RI;
           c->lk = sb & 31;

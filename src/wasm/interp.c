@@ -499,9 +499,11 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
 #define H_CMP(name, ...) &&L_##name##_rr, &&L_##name##_ri, &&L_br_##name##_rr, &&L_br_##name##_ri,
 #define H_ONE(name, ...) &&L_##name,
 #define H_MEM(name, ...) &&L_##name, &&L_##name##_ri, &&L_##name##_rr, &&L_##name##_rs,
+#define H_LOOP(name) &&L_br_inc_##name,
       ZH_INT_BINOPS(H_RR_RI) ZH_INT_CMPS(H_CMP) ZH_OTHER_BINOPS(H_ONE) ZH_UNOPS(H_ONE)
-          ZH_LOADS(H_MEM) ZH_STORES(H_MEM) ZH_MISC_OPS(H_ONE)
+          ZH_LOADS(H_MEM) ZH_STORES(H_MEM) ZH_MISC_OPS(H_ONE) ZH_LOOP_CMPS(H_LOOP)
 #undef H_MEM
+#undef H_LOOP
 #undef H_RR_RI
 #undef H_CMP
 #undef H_ONE
@@ -562,6 +564,17 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
   NEXT(20);
   ZH_INT_CMPS(DEF_CMP)
 
+  /* ---- loop control: dst, src, k, imm, offset ---- */
+#define DEF_LOOP(name)                                                                             \
+  L_br_inc_##name : {                                                                              \
+    uint32_t v = R_I32(O(1)) + O(2);                                                               \
+    W_I32(O(0), v);                                                                                \
+    if (E_##name(v, O(3)))                                                                         \
+      BRANCH(OS(4));                                                                               \
+    NEXT(28);                                                                                      \
+  }
+  ZH_LOOP_CMPS(DEF_LOOP)
+
   /* ---- other binary ops: dst, a, b ---- */
 #define DEF_BINOP(name, opc, IN, OUT)                                                              \
   L_##name : W_##OUT(O(0), E_##name(R_##IN(O(1)), R_##IN(O(2))));                                  \
@@ -621,6 +634,11 @@ L_f64_rsub_m:
 L_f64_mul_m:
   W_F64(O(0), R_F64(O(1)) * LD_F64(2));
   NEXT(24);
+L_f64_addto_m: { /* src, addr, offset: memory += src, the `c[i] += x` of loop nests */
+  uint8_t *p = EA(ADDR(1), 8);
+  *(u64u *)p = f64_slot(slot_f64(&(uint64_t){*(const u64u *)p}) + R_F64(O(0)));
+  NEXT(20);
+}
   // NOLINTEND(clang-analyzer-core.NullDereference)
 
   /* ---- moves and constants ---- */
@@ -898,8 +916,9 @@ static const char *const op_names[ZH_OP_COUNT] = {
 #define N_CMP(name, ...) #name "_rr", #name "_ri", "br_" #name "_rr", "br_" #name "_ri",
 #define N_ONE(name, ...) #name,
 #define N_MEM(name, ...) #name, #name "_ri", #name "_rr", #name "_rs",
+#define N_LOOP(name) "br_inc_" #name,
     ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE) ZH_LOADS(N_MEM)
-        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE)};
+        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP)};
 static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
 static int op_prev = -1;
 

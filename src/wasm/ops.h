@@ -61,6 +61,12 @@
   X(i64_ge_s, 0x59, i64_le_s, i64_lt_s, I64)                                                       \
   X(i64_ge_u, 0x5a, i64_le_u, i64_lt_u, I64)
 
+/* Loop control: `x = y + k; if (x CMP imm) branch`, the increment-test-branch that closes
+ * most counted loops, one instruction: dst, src, k, imm, offset. In ZH_INT_CMPS order. */
+#define ZH_LOOP_CMPS(X)                                                                            \
+  X(i32_eq) X(i32_ne) X(i32_lt_s) X(i32_lt_u) X(i32_gt_s) X(i32_gt_u) X(i32_le_s) X(i32_le_u)     \
+      X(i32_ge_s) X(i32_ge_u)
+
 /* X(name, wasm opcode, in, out) — register-only binary ops (traps, floats). */
 #define ZH_OTHER_BINOPS(X)                                                                         \
   X(i32_div_s, 0x6d, I32, I32)                                                                     \
@@ -191,6 +197,7 @@
   X(f64_sub_m)                                                                                     \
   X(f64_rsub_m)                                                                                    \
   X(f64_mul_m)                                                                                     \
+  X(f64_addto_m)                                                                                   \
   X(const32)                                                                                       \
   X(const64)                                                                                       \
   X(unreachable)                                                                                   \
@@ -231,9 +238,11 @@ typedef enum zh_op {
   ZH_OP_##name##_rr, ZH_OP_##name##_ri, ZH_OP_br_##name##_rr, ZH_OP_br_##name##_ri,
 #define ZH_OP_ONE(name, ...) ZH_OP_##name,
 #define ZH_OP_MEM(name, ...) ZH_OP_##name, ZH_OP_##name##_ri, ZH_OP_##name##_rr, ZH_OP_##name##_rs,
+#define ZH_OP_LOOP(name) ZH_OP_br_inc_##name,
   ZH_INT_BINOPS(ZH_OP_RR_RI) ZH_INT_CMPS(ZH_OP_CMP) ZH_OTHER_BINOPS(ZH_OP_ONE) ZH_UNOPS(ZH_OP_ONE)
-      ZH_LOADS(ZH_OP_MEM) ZH_STORES(ZH_OP_MEM) ZH_MISC_OPS(ZH_OP_ONE)
+      ZH_LOADS(ZH_OP_MEM) ZH_STORES(ZH_OP_MEM) ZH_MISC_OPS(ZH_OP_ONE) ZH_LOOP_CMPS(ZH_OP_LOOP)
 #undef ZH_OP_MEM
+#undef ZH_OP_LOOP
 #undef ZH_OP_RR_RI
 #undef ZH_OP_CMP
 #undef ZH_OP_ONE
