@@ -95,6 +95,7 @@ enum {
   LK_ADD_RI,  /* i32 la + lb(imm) */
   LK_ADD_RR,  /* i32 la + lb */
   LK_SHL_RI,  /* i32 la << lk */
+  LK_ROTL_RI, /* i32 rotl(la, lk) */
   LK_ADD_SHL, /* i32 la + (lb << lk) */
   LK_LOAD64,  /* 64-bit load from la + lb(offset), plain mode */
   LK_F64_ADD_M, /* f64 la + memory at lb + lk(offset) */
@@ -1369,26 +1370,36 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
           push(c, K_CONST)->bits = folded;
           break;
         }
-        if (op == 0x6a && a.kind != K_CONST && b.kind != K_CONST &&
-            (produced_last(c, h + 1, LK_SHL_RI) || produced_last(c, h, LK_SHL_RI))) {
-          /* a + (x << k): array indexing, one instruction. */
-          bool second = produced_last(c, h + 1, LK_SHL_RI);
-          uint32_t x = c->la, k = c->lk;
-          c->len = c->last_insn;
-          barrier(c);
-          uint32_t other = read_slot(c, second ? h : h + 1);
-          c->height = h;
-          push(c, K_HOME);
-          emit_op(c, ZH_OP_i32_add_shl);
-          size_t dst = c->len;
-          emit_u32(c, home(c, h));
-          emit_u32(c, other);
-          emit_u32(c, x);
-          emit_u32(c, k);
-          mark_dst(c, dst, h);
-          c->last_kind = LK_ADD_SHL;
-          c->la = other, c->lb = x, c->lk = k;
-          break;
+        /* An operand just computed by a shift, rotate or add joins this op: array
+         * indexing a + (x << k), hash rounds a ^ rotl(x, k), sums a + x + y. */
+        int inner = op == 0x6a ? LK_SHL_RI : op == 0x73 ? LK_ROTL_RI : LK_NONE;
+        if (inner != LK_NONE && a.kind != K_CONST && b.kind != K_CONST) {
+          if (op == 0x6a && !produced_last(c, h + 1, inner) && !produced_last(c, h, inner))
+            inner = LK_ADD_RR;
+          bool second = produced_last(c, h + 1, inner);
+          if (second || produced_last(c, h, inner)) {
+            uint32_t x = c->la, y = inner == LK_ADD_RR ? c->lb : c->lk;
+            zh_op o = inner == LK_SHL_RI    ? ZH_OP_i32_add_shl
+                      : inner == LK_ROTL_RI ? ZH_OP_i32_xor_rotl
+                                            : ZH_OP_i32_add3;
+            c->len = c->last_insn;
+            barrier(c);
+            uint32_t other = read_slot(c, second ? h : h + 1);
+            c->height = h;
+            push(c, K_HOME);
+            emit_op(c, o);
+            size_t dst = c->len;
+            emit_u32(c, home(c, h));
+            emit_u32(c, other);
+            emit_u32(c, x);
+            emit_u32(c, y);
+            mark_dst(c, dst, h);
+            if (o == ZH_OP_i32_add_shl) {
+              c->last_kind = LK_ADD_SHL;
+              c->la = other, c->lb = x, c->lk = y;
+            }
+            break;
+          }
         }
         uint32_t sa, sb;
         bool imm = false;
@@ -1424,8 +1435,8 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         } else if (op == 0x6a) {
           c->last_kind = imm ? LK_ADD_RI : LK_ADD_RR;
           c->l_dst = home(c, h);
-        } else if (op == 0x74 && imm) {
-          c->last_kind = LK_SHL_RI;
+        } else if ((op == 0x74 || op == 0x77) && imm) {
+          c->last_kind = op == 0x74 ? LK_SHL_RI : LK_ROTL_RI;
           c->lk = sb & 31;
         }
         break;

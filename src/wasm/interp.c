@@ -620,6 +620,12 @@ L_copy2: /* dst1, src1, dst2, src2: two copies, in order */
 L_i32_add_shl: /* dst, a, b, k: a + (b << k), array indexing */
   W_I32(O(0), R_I32(O(1)) + (R_I32(O(2)) << (O(3) & 31)));
   NEXT(24);
+L_i32_xor_rotl: /* dst, a, b, k: a ^ rotl(b, k), hash rounds */
+  W_I32(O(0), R_I32(O(1)) ^ rotl32(R_I32(O(2)), O(3)));
+  NEXT(24);
+L_i32_add3: /* dst, a, b, c: a + b + c */
+  W_I32(O(0), R_I32(O(1)) + R_I32(O(2)) + R_I32(O(3)));
+  NEXT(24);
   /* f64 arithmetic with one operand loaded from memory: dst, a, addr, offset */
 #define LD_F64(o) slot_f64(&(uint64_t){*(const u64u *)EA(ADDR(o), 8)})
 L_f64_add_m:

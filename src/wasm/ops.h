@@ -193,6 +193,8 @@
   X(copy)                                                                                          \
   X(copy2)                                                                                         \
   X(i32_add_shl)                                                                                   \
+  X(i32_xor_rotl)                                                                                  \
+  X(i32_add3)                                                                                      \
   X(f64_add_m)                                                                                     \
   X(f64_sub_m)                                                                                     \
   X(f64_rsub_m)                                                                                    \
