@@ -114,6 +114,9 @@ static inline zh_value zh_i64(int64_t v) {
   x.of.i64 = v;
   return x;
 }
+/* "i32", "funcref", ...; "?" for a value that is not a zh_valtype. */
+const char *zh_valtype_name(zh_valtype type);
+
 zh_value zh_f32(float v);
 zh_value zh_f64(double v);
 float zh_value_f32(const zh_value *v);

@@ -35,33 +35,13 @@ static void sb_printf(sbuf *sb, const char *fmt, ...) {
     sb->len = sb->cap; /* truncated: stays NUL-terminated */
 }
 
-static const char *valtype_name(uint8_t t) {
-  switch (t) {
-  case ZH_I32:
-    return "i32";
-  case ZH_I64:
-    return "i64";
-  case ZH_F32:
-    return "f32";
-  case ZH_F64:
-    return "f64";
-  case ZH_V128:
-    return "v128";
-  case ZH_FUNCREF:
-    return "funcref";
-  case ZH_EXTERNREF:
-    return "externref";
-  }
-  return "?";
-}
-
 static void sb_functype(sbuf *sb, const uint8_t *types, uint32_t np, uint32_t nr) {
   sb_printf(sb, "func [");
   for (uint32_t i = 0; i < np; i++)
-    sb_printf(sb, "%s%s", i ? " " : "", valtype_name(types[i]));
+    sb_printf(sb, "%s%s", i ? " " : "", zh_valtype_name((zh_valtype)types[i]));
   sb_printf(sb, "] -> [");
   for (uint32_t i = 0; i < nr; i++)
-    sb_printf(sb, "%s%s", i ? " " : "", valtype_name(types[np + i]));
+    sb_printf(sb, "%s%s", i ? " " : "", zh_valtype_name((zh_valtype)types[np + i]));
   sb_printf(sb, "]");
 }
 
@@ -79,7 +59,7 @@ static void sb_expected(sbuf *sb, const zh_module *m, const zh_import *im) {
     break;
   }
   case ZH_EXTERN_TABLE:
-    sb_printf(sb, "table %s ", valtype_name(im->desc.table.elem));
+    sb_printf(sb, "table %s ", zh_valtype_name((zh_valtype)im->desc.table.elem));
     sb_limits(sb, im->desc.table.limits.min, im->desc.table.limits.has_max,
               im->desc.table.limits.max);
     break;
@@ -89,7 +69,7 @@ static void sb_expected(sbuf *sb, const zh_module *m, const zh_import *im) {
     break;
   case ZH_EXTERN_GLOBAL:
     sb_printf(sb, "global %s%s", im->desc.global.mutable_ ? "mut " : "",
-              valtype_name(im->desc.global.type));
+              zh_valtype_name((zh_valtype)im->desc.global.type));
     break;
   }
 }
@@ -101,7 +81,7 @@ static void sb_actual(sbuf *sb, const zh_extern *ex) {
     sb_functype(sb, ex->of.func->types, ex->of.func->nparams, ex->of.func->nresults);
     return;
   case ZH_EXTERN_TABLE:
-    sb_printf(sb, "table %s ", valtype_name(ex->of.table->elem));
+    sb_printf(sb, "table %s ", zh_valtype_name((zh_valtype)ex->of.table->elem));
     sb_limits(sb, ex->of.table->size, ex->of.table->has_max, ex->of.table->max);
     return;
   case ZH_EXTERN_MEMORY:
@@ -111,7 +91,7 @@ static void sb_actual(sbuf *sb, const zh_extern *ex) {
     return;
   case ZH_EXTERN_GLOBAL:
     sb_printf(sb, "global %s%s", ex->of.global->mutable_ ? "mut " : "",
-              valtype_name(ex->of.global->type));
+              zh_valtype_name((zh_valtype)ex->of.global->type));
     return;
   }
   sb_printf(sb, "an extern of invalid kind %d", (int)ex->kind);

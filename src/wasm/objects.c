@@ -106,7 +106,7 @@ static bool valtype_ok(int t) {
   return false;
 }
 
-static const char *type_name(int t) {
+const char *zh_valtype_name(zh_valtype t) {
   switch (t) {
   case ZH_I32:
     return "i32";
@@ -123,7 +123,7 @@ static const char *type_name(int t) {
   case ZH_EXTERNREF:
     return "externref";
   }
-  return "an invalid type";
+  return "?";
 }
 
 static zh_error *oom(void) { return zh_error_new(ZH_ERR_RESOURCE, "out of memory"); }
@@ -200,7 +200,8 @@ zh_error *zh_func_call(zh_store *store, zh_func *func, const zh_value *args, siz
   for (size_t i = 0; i < nargs; i++) {
     if ((int)args[i].type != func->types[i])
       return zh_error_new(ZH_ERR_USAGE, "zh_func_call: argument %zu is %s, expected %s", i,
-                          type_name(args[i].type), type_name(func->types[i]));
+                          zh_valtype_name((zh_valtype)args[i].type),
+                          zh_valtype_name((zh_valtype)func->types[i]));
   }
   for (size_t i = 0; i < nargs + nresults; i++) {
     if (func->types[i] == ZH_V128)
@@ -380,7 +381,8 @@ zh_error *zh_table_get(const zh_table *table, uint32_t index, zh_value *out) {
 zh_error *zh_table_set(zh_table *table, uint32_t index, const zh_value *value) {
   if ((int)value->type != table->elem)
     return zh_error_new(ZH_ERR_USAGE, "zh_table_set: value is %s, table holds %s",
-                        type_name(value->type), type_name(table->elem));
+                        zh_valtype_name((zh_valtype)value->type),
+                        zh_valtype_name((zh_valtype)table->elem));
   if (index >= table->size)
     return zh_error_trap_new(ZH_TRAP_TABLE_OOB, "set at %u, table size %u", index, table->size);
   table->elems[index] = table->elem == ZH_FUNCREF ? (void *)value->of.funcref : value->of.externref;
@@ -441,7 +443,8 @@ zh_error *zh_global_set(zh_global *global, const zh_value *value) {
     return zh_error_new(ZH_ERR_USAGE, "zh_global_set: global is immutable");
   if ((int)value->type != global->type)
     return zh_error_new(ZH_ERR_USAGE, "zh_global_set: value is %s, global holds %s",
-                        type_name(value->type), type_name(global->type));
+                        zh_valtype_name((zh_valtype)value->type),
+                        zh_valtype_name((zh_valtype)global->type));
   if (value->type == ZH_V128) {
     memcpy(global->value, value->of.v128, sizeof global->value);
   } else {

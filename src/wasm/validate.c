@@ -91,27 +91,6 @@ typedef struct vstate {
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static const char *type_name(uint8_t t) {
-  switch (t) {
-  case ZH_I32:
-    return "i32";
-  case ZH_I64:
-    return "i64";
-  case ZH_F32:
-    return "f32";
-  case ZH_F64:
-    return "f64";
-  case ZH_V128:
-    return "v128";
-  case ZH_FUNCREF:
-    return "funcref";
-  case ZH_EXTERNREF:
-    return "externref";
-  default:
-    return "?";
-  }
-}
-
 static bool is_ref(uint8_t t) { return zh_is_reftype(t); }
 
 static vtypes single(uint8_t t) {
@@ -306,12 +285,14 @@ static inline uint8_t pop_expect(vstate *v, uint8_t want) {
   ctrl_frame *c = &v->ctrls[v->nctrls - 1];
   if (v->nvals == c->height) {
     if (!c->unreachable)
-      INVALID("type mismatch: expected %s but the stack is empty", type_name(want));
+      INVALID("type mismatch: expected %s but the stack is empty",
+              zh_valtype_name((zh_valtype)want));
     return T_UNKNOWN;
   }
   uint8_t got = v->vals[--v->nvals];
   if (got != want && got != T_UNKNOWN && want != T_UNKNOWN)
-    INVALID("type mismatch: expected %s, got %s", type_name(want), type_name(got));
+    INVALID("type mismatch: expected %s, got %s", zh_valtype_name((zh_valtype)want),
+            zh_valtype_name((zh_valtype)got));
   return got;
 }
 
@@ -617,7 +598,8 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
         INVALID("unknown elem segment %" PRIu32, a);
       else if (m->elems[a].type != m->tables[b].elem)
         INVALID("type mismatch: elem segment %" PRIu32 " holds %s, table %" PRIu32 " %s", a,
-                type_name(m->elems[a].type), b, type_name(m->tables[b].elem));
+                zh_valtype_name((zh_valtype)m->elems[a].type), b,
+                zh_valtype_name((zh_valtype)m->tables[b].elem));
       break;
     case IMM_ELEM:
       if (!rd_u32(v, &a))
@@ -636,7 +618,8 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
         INVALID("unknown table %" PRIu32, b);
       else if (m->tables[a].elem != m->tables[b].elem)
         INVALID("type mismatch: table %" PRIu32 " holds %s, table %" PRIu32 " %s", a,
-                type_name(m->tables[a].elem), b, type_name(m->tables[b].elem));
+                zh_valtype_name((zh_valtype)m->tables[a].elem), b,
+                zh_valtype_name((zh_valtype)m->tables[b].elem));
       break;
     }
 
@@ -775,7 +758,8 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
       if (is_ref(t1) || is_ref(t2))
         INVALID("type mismatch: select without a type needs numeric operands");
       else if (t1 != t2 && t1 != T_UNKNOWN && t2 != T_UNKNOWN)
-        INVALID("type mismatch: select operands %s and %s", type_name(t2), type_name(t1));
+        INVALID("type mismatch: select operands %s and %s", zh_valtype_name((zh_valtype)t2),
+                zh_valtype_name((zh_valtype)t1));
       push(v, t1 == T_UNKNOWN ? t2 : t1);
       break;
     }
@@ -832,7 +816,7 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
     case ZH_OPCODE_ref_is_null: {
       uint8_t t = pop_any(v);
       if (t != T_UNKNOWN && !is_ref(t))
-        INVALID("type mismatch: expected a reference, got %s", type_name(t));
+        INVALID("type mismatch: expected a reference, got %s", zh_valtype_name((zh_valtype)t));
       push(v, ZH_I32);
       break;
     }
@@ -890,7 +874,8 @@ static const char *check_const(const zh_module *m, const zh_const_expr *e, uint8
     return "constant expression required";
   }
   if (t != want) {
-    snprintf(buf, size, "type mismatch: expected %s, got %s", type_name(want), type_name(t));
+    snprintf(buf, size, "type mismatch: expected %s, got %s", zh_valtype_name((zh_valtype)want),
+             zh_valtype_name((zh_valtype)t));
     return buf;
   }
   return NULL;
@@ -1001,8 +986,9 @@ static void check_module(vstate *v) {
     if (e->table >= m->ntables)
       mod_fail(v, "elem", i, "unknown table %" PRIu32, e->table);
     else if (m->tables[e->table].elem != e->type)
-      mod_fail(v, "elem", i, "type mismatch: segment of %s for a table of %s", type_name(e->type),
-               type_name(m->tables[e->table].elem));
+      mod_fail(v, "elem", i, "type mismatch: segment of %s for a table of %s",
+               zh_valtype_name((zh_valtype)e->type),
+               zh_valtype_name((zh_valtype)m->tables[e->table].elem));
     if ((r = check_const(m, &e->offset, ZH_I32, buf, sizeof buf)))
       mod_fail(v, "elem", i, "offset: %s", r);
   }
