@@ -31,7 +31,7 @@ LIB_SRC  := $(sort $(wildcard src/wasm/*.c src/wasi/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
-UNIT_SRC := $(sort $(wildcard tests/wasm/test_*.c tests/wasi/test_*.c))
+UNIT_SRC := $(sort $(wildcard tests/wasm/test_*.c tests/wasi/test_*.c tests/cli/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 GUEST_SRC := $(sort $(wildcard tests/guests/*.c))
 GUEST_WASM := $(GUEST_SRC:tests/guests/%.c=$(BUILD)/guests/%.wasm)
@@ -57,7 +57,12 @@ $(BUILD)/examples/%.wasm: examples/%.c
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(WASM_FLAGS) -o $@ $<
 
-examples: $(EXAMPLE_WASM)
+# examples/embed.c is the embedding example: a native program linking the library.
+$(BUILD)/examples/embed: examples/embed.c $(BUILD)/libzerohop.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+
+examples: $(EXAMPLE_WASM) $(BUILD)/examples/embed
 
 # ---- the two commands of the README ----
 
@@ -73,14 +78,15 @@ ASAN_BUILD := build-asan
 BC_BUILD := build-bc
 test: deps
 	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log \
-	  $(BC_BUILD)/spec.log
+	  $(BC_BUILD)/spec.log $(BUILD)/wasi.log $(ASAN_BUILD)/wasi.log
 	@status=0; \
 	$(MAKE) --no-print-directory check || status=1; \
 	$(MAKE) --no-print-directory asan-check || status=1; \
 	$(MAKE) --no-print-directory spec-bounds || status=1; \
 	echo "== make test: all groups, plain, sanitized and with explicit bounds checks"; \
 	bash scripts/summarize.sh total check $(BUILD)/unit.log $(BUILD)/spec.log \
-	  $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log $(BC_BUILD)/spec.log || status=1; \
+	  $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log $(BC_BUILD)/spec.log \
+	  $(BUILD)/wasi.log $(ASAN_BUILD)/wasi.log || status=1; \
 	exit $$status
 
 # The spec suite with explicit bounds checks compiled in instead of guard pages.
@@ -121,13 +127,14 @@ spec: $(BUILD)/spec_runner
 # unit and spec both run even when one fails; a group that did not build counts as failed.
 CHECK_LABEL ?= check
 check:
-	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log
+	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log $(BUILD)/wasi.log
 	@status=0; \
 	$(MAKE) --no-print-directory all || status=1; \
 	$(MAKE) --no-print-directory unit || status=1; \
 	$(MAKE) --no-print-directory spec || status=1; \
+	$(MAKE) --no-print-directory wasi-suite || status=1; \
 	bash scripts/summarize.sh total $(CHECK_LABEL) $(BUILD)/unit.log $(BUILD)/spec.log \
-	  || status=1; \
+	  $(BUILD)/wasi.log || status=1; \
 	exit $$status
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -239,3 +246,17 @@ fuzz: fuzz-run
 
 clean:
 	rm -rf build build-asan build-fuzz build-bc build-noint
+
+# ---- the official WASI preview1 testsuite (tests/wasi/run_testsuite.c) ----
+# Runs every .wasm of the C and AssemblyScript suites against the library; fixtures are
+# copied to a scratch directory first. Results go to $(BUILD)/wasi.log for the totals.
+WASI_SUITE_DIR ?= ../shared/testsuites/wasi
+.PHONY: wasi-suite
+
+$(BUILD)/wasi_suite: tests/wasi/run_testsuite.c $(BUILD)/libzerohop.a
+	$(CC) $(CFLAGS_BASE) -Itests -o $@ $< $(BUILD)/libzerohop.a -ljansson $(LDLIBS_BASE)
+
+wasi-suite: $(BUILD)/wasi_suite
+	@rm -f $(BUILD)/wasi.log
+	@bash scripts/summarize.sh run $(BUILD)/wasi.log $(BUILD)/wasi_suite \
+	  $(WASI_SUITE_DIR)/c $(WASI_SUITE_DIR)/assemblyscript
