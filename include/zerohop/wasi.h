@@ -5,10 +5,20 @@
  * imports against it by creating host functions in a store; the ctx must outlive every
  * call into instances linked to it. One thread uses a ctx at a time (like a store).
  *
- * Implemented so far: arguments, environment, clocks, random, stdio (fd 0-2 as host
- * descriptors or in-memory buffers), proc_exit, sched_yield. Every other preview1 function
- * links to a stub returning ENOSYS (52), so ordinary C programs load. Guest pointers are
- * bounds-checked: a bad pointer yields errno FAULT (21) to the guest, never a host crash.
+ * All of preview1 is implemented with its witx errno semantics: arguments, environment,
+ * clocks, random, stdio (fd 0-2 as host descriptors or in-memory buffers), the fd_* and
+ * path_* families on preopened directories, poll_oneoff, proc_exit, sched_yield and
+ * sock_* on host-provided sockets; proc_raise answers ENOSYS (52) as modern runtimes do.
+ * Guest pointers are bounds-checked: a bad pointer yields errno FAULT (21) to the guest,
+ * never a host crash.
+ *
+ * Capabilities: the guest reaches the host filesystem only beneath its preopens. Paths
+ * are resolved component by component from the directory fd the guest names; "..",
+ * absolute paths and symlinks (absolute, or chains) that would leave it give NOTCAPABLE
+ * (76), more than 40 symlinks give LOOP (32), and rename/link between two different
+ * preopens give XDEV (75). A read-only preopen withholds every mutating right from itself
+ * and from what is opened beneath it (NOTCAPABLE). Rights are tracked per fd and only
+ * shrink. Host descriptors are close-on-exec and never visible to the guest.
  */
 #ifndef ZEROHOP_WASI_H
 #define ZEROHOP_WASI_H

@@ -103,6 +103,39 @@ WASI_HOST(fd_fdstat_get, zh_wasi_fd_fdstat_get(ctx, &m, U32(0), U32(1)))
 WASI_HOST(fd_prestat_get, zh_wasi_fd_prestat_get(ctx, &m, U32(0), U32(1)))
 WASI_HOST(fd_prestat_dir_name, zh_wasi_fd_prestat_dir_name(ctx, &m, U32(0), U32(1), U32(2)))
 WASI_HOST(random_get, zh_wasi_random_get(&m, U32(0), U32(1)))
+WASI_HOST(fd_advise, zh_wasi_fd_advise(ctx, U32(0), U64(1), U64(2), U32(3)))
+WASI_HOST(fd_allocate, zh_wasi_fd_allocate(ctx, U32(0), U64(1), U64(2)))
+WASI_HOST(fd_datasync, zh_wasi_fd_datasync(ctx, U32(0)))
+WASI_HOST(fd_sync, zh_wasi_fd_sync(ctx, U32(0)))
+WASI_HOST(fd_fdstat_set_flags, zh_wasi_fd_fdstat_set_flags(ctx, U32(0), U32(1)))
+WASI_HOST(fd_fdstat_set_rights, zh_wasi_fd_fdstat_set_rights(ctx, U32(0), U64(1), U64(2)))
+WASI_HOST(fd_filestat_get, zh_wasi_fd_filestat_get(ctx, &m, U32(0), U32(1)))
+WASI_HOST(fd_filestat_set_size, zh_wasi_fd_filestat_set_size(ctx, U32(0), U64(1)))
+WASI_HOST(fd_filestat_set_times, zh_wasi_fd_filestat_set_times(ctx, U32(0), U64(1), U64(2), U32(3)))
+WASI_HOST(fd_pread, zh_wasi_fd_pread(ctx, &m, U32(0), U32(1), U32(2), U64(3), U32(4)))
+WASI_HOST(fd_pwrite, zh_wasi_fd_pwrite(ctx, &m, U32(0), U32(1), U32(2), U64(3), U32(4)))
+WASI_HOST(fd_readdir, zh_wasi_fd_readdir(ctx, &m, U32(0), U32(1), U32(2), U64(3), U32(4)))
+WASI_HOST(fd_renumber, zh_wasi_fd_renumber(ctx, U32(0), U32(1)))
+WASI_HOST(path_create_directory, zh_wasi_path_create_directory(ctx, &m, U32(0), U32(1), U32(2)))
+WASI_HOST(path_filestat_get,
+          zh_wasi_path_filestat_get(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4)))
+WASI_HOST(path_filestat_set_times, zh_wasi_path_filestat_set_times(ctx, &m, U32(0), U32(1), U32(2),
+                                                                   U32(3), U64(4), U64(5), U32(6)))
+WASI_HOST(path_link,
+          zh_wasi_path_link(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4), U32(5), U32(6)))
+WASI_HOST(path_open, zh_wasi_path_open(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4), U64(5),
+                                       U64(6), U32(7), U32(8)))
+WASI_HOST(path_readlink,
+          zh_wasi_path_readlink(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4), U32(5)))
+WASI_HOST(path_remove_directory, zh_wasi_path_remove_directory(ctx, &m, U32(0), U32(1), U32(2)))
+WASI_HOST(path_rename, zh_wasi_path_rename(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4), U32(5)))
+WASI_HOST(path_symlink, zh_wasi_path_symlink(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4)))
+WASI_HOST(path_unlink_file, zh_wasi_path_unlink_file(ctx, &m, U32(0), U32(1), U32(2)))
+WASI_HOST(poll_oneoff, zh_wasi_poll_oneoff(ctx, &m, U32(0), U32(1), U32(2), U32(3)))
+WASI_HOST(sock_accept, zh_wasi_sock_accept(ctx, &m, U32(0), U32(1), U32(2)))
+WASI_HOST(sock_recv, zh_wasi_sock_recv(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4), U32(5)))
+WASI_HOST(sock_send, zh_wasi_sock_send(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4)))
+WASI_HOST(sock_shutdown, zh_wasi_sock_shutdown(ctx, U32(0), U32(1)))
 WASI_HOST(sched_yield, zh_wasi_sched_yield())
 
 /* proc_exit has no result: it unwinds the whole call with ZH_ERR_EXIT. */
@@ -114,7 +147,8 @@ static zh_error *host_proc_exit(zh_caller *caller, void *env, const zh_value *ar
   return zh_error_exit((int)U32(0));
 }
 
-/* Everything not implemented yet: the guest's libc turns 52 into ENOSYS. */
+/* proc_raise: preview1 hosts do not deliver signals (modern runtimes answer ENOSYS too);
+ * the guest's libc turns 52 into ENOSYS. */
 static zh_error *host_nosys(zh_caller *caller, void *env, const zh_value *args, zh_value *results) {
   (void)caller;
   (void)env;
@@ -149,46 +183,46 @@ static const wasi_fn wasi_fns[] = {
     {"environ_sizes_get", P(I, I), 1, host_environ_sizes_get},
     {"clock_res_get", P(I, I), 1, host_clock_res_get},
     {"clock_time_get", P(I, L, I), 1, host_clock_time_get},
-    {"fd_advise", P(I, L, L, I), 1, host_nosys},
-    {"fd_allocate", P(I, L, L), 1, host_nosys},
+    {"fd_advise", P(I, L, L, I), 1, host_fd_advise},
+    {"fd_allocate", P(I, L, L), 1, host_fd_allocate},
     {"fd_close", P(I), 1, host_fd_close},
-    {"fd_datasync", P(I), 1, host_nosys},
+    {"fd_datasync", P(I), 1, host_fd_datasync},
     {"fd_fdstat_get", P(I, I), 1, host_fd_fdstat_get},
-    {"fd_fdstat_set_flags", P(I, I), 1, host_nosys},
-    {"fd_fdstat_set_rights", P(I, L, L), 1, host_nosys},
-    {"fd_filestat_get", P(I, I), 1, host_nosys},
-    {"fd_filestat_set_size", P(I, L), 1, host_nosys},
-    {"fd_filestat_set_times", P(I, L, L, I), 1, host_nosys},
-    {"fd_pread", P(I, I, I, L, I), 1, host_nosys},
+    {"fd_fdstat_set_flags", P(I, I), 1, host_fd_fdstat_set_flags},
+    {"fd_fdstat_set_rights", P(I, L, L), 1, host_fd_fdstat_set_rights},
+    {"fd_filestat_get", P(I, I), 1, host_fd_filestat_get},
+    {"fd_filestat_set_size", P(I, L), 1, host_fd_filestat_set_size},
+    {"fd_filestat_set_times", P(I, L, L, I), 1, host_fd_filestat_set_times},
+    {"fd_pread", P(I, I, I, L, I), 1, host_fd_pread},
     {"fd_prestat_get", P(I, I), 1, host_fd_prestat_get},
     {"fd_prestat_dir_name", P(I, I, I), 1, host_fd_prestat_dir_name},
-    {"fd_pwrite", P(I, I, I, L, I), 1, host_nosys},
+    {"fd_pwrite", P(I, I, I, L, I), 1, host_fd_pwrite},
     {"fd_read", P(I, I, I, I), 1, host_fd_read},
-    {"fd_readdir", P(I, I, I, L, I), 1, host_nosys},
-    {"fd_renumber", P(I, I), 1, host_nosys},
+    {"fd_readdir", P(I, I, I, L, I), 1, host_fd_readdir},
+    {"fd_renumber", P(I, I), 1, host_fd_renumber},
     {"fd_seek", P(I, L, I, I), 1, host_fd_seek},
-    {"fd_sync", P(I), 1, host_nosys},
+    {"fd_sync", P(I), 1, host_fd_sync},
     {"fd_tell", P(I, I), 1, host_fd_tell},
     {"fd_write", P(I, I, I, I), 1, host_fd_write},
-    {"path_create_directory", P(I, I, I), 1, host_nosys},
-    {"path_filestat_get", P(I, I, I, I, I), 1, host_nosys},
-    {"path_filestat_set_times", P(I, I, I, I, L, L, I), 1, host_nosys},
-    {"path_link", P(I, I, I, I, I, I, I), 1, host_nosys},
-    {"path_open", P(I, I, I, I, I, L, L, I, I), 1, host_nosys},
-    {"path_readlink", P(I, I, I, I, I, I), 1, host_nosys},
-    {"path_remove_directory", P(I, I, I), 1, host_nosys},
-    {"path_rename", P(I, I, I, I, I, I), 1, host_nosys},
-    {"path_symlink", P(I, I, I, I, I), 1, host_nosys},
-    {"path_unlink_file", P(I, I, I), 1, host_nosys},
-    {"poll_oneoff", P(I, I, I, I), 1, host_nosys},
+    {"path_create_directory", P(I, I, I), 1, host_path_create_directory},
+    {"path_filestat_get", P(I, I, I, I, I), 1, host_path_filestat_get},
+    {"path_filestat_set_times", P(I, I, I, I, L, L, I), 1, host_path_filestat_set_times},
+    {"path_link", P(I, I, I, I, I, I, I), 1, host_path_link},
+    {"path_open", P(I, I, I, I, I, L, L, I, I), 1, host_path_open},
+    {"path_readlink", P(I, I, I, I, I, I), 1, host_path_readlink},
+    {"path_remove_directory", P(I, I, I), 1, host_path_remove_directory},
+    {"path_rename", P(I, I, I, I, I, I), 1, host_path_rename},
+    {"path_symlink", P(I, I, I, I, I), 1, host_path_symlink},
+    {"path_unlink_file", P(I, I, I), 1, host_path_unlink_file},
+    {"poll_oneoff", P(I, I, I, I), 1, host_poll_oneoff},
     {"proc_exit", P(I), 0, host_proc_exit},
     {"proc_raise", P(I), 1, host_nosys},
     {"sched_yield", NULL, 0, 1, host_sched_yield},
     {"random_get", P(I, I), 1, host_random_get},
-    {"sock_accept", P(I, I, I), 1, host_nosys},
-    {"sock_recv", P(I, I, I, I, I, I), 1, host_nosys},
-    {"sock_send", P(I, I, I, I, I), 1, host_nosys},
-    {"sock_shutdown", P(I, I), 1, host_nosys},
+    {"sock_accept", P(I, I, I), 1, host_sock_accept},
+    {"sock_recv", P(I, I, I, I, I, I), 1, host_sock_recv},
+    {"sock_send", P(I, I, I, I, I), 1, host_sock_send},
+    {"sock_shutdown", P(I, I), 1, host_sock_shutdown},
 };
 
 #undef I

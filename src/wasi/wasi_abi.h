@@ -121,6 +121,34 @@ enum {
 #define ZH_WASI_RIGHT_SOCK_SHUTDOWN (UINT64_C(1) << 28)
 #define ZH_WASI_RIGHT_SOCK_ACCEPT (UINT64_C(1) << 29)
 
+/* Every right a file may hold, every right a directory may hold. */
+#define ZH_WASI_RIGHTS_FILE                                                                        \
+  (ZH_WASI_RIGHT_FD_DATASYNC | ZH_WASI_RIGHT_FD_READ | ZH_WASI_RIGHT_FD_SEEK |                     \
+   ZH_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | ZH_WASI_RIGHT_FD_SYNC | ZH_WASI_RIGHT_FD_TELL |             \
+   ZH_WASI_RIGHT_FD_WRITE | ZH_WASI_RIGHT_FD_ADVISE | ZH_WASI_RIGHT_FD_ALLOCATE |                  \
+   ZH_WASI_RIGHT_FD_FILESTAT_GET | ZH_WASI_RIGHT_FD_FILESTAT_SET_SIZE |                            \
+   ZH_WASI_RIGHT_FD_FILESTAT_SET_TIMES | ZH_WASI_RIGHT_POLL_FD_READWRITE)
+#define ZH_WASI_RIGHTS_DIR                                                                         \
+  (ZH_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | ZH_WASI_RIGHT_FD_SYNC | ZH_WASI_RIGHT_FD_ADVISE |           \
+   ZH_WASI_RIGHT_PATH_CREATE_DIRECTORY | ZH_WASI_RIGHT_PATH_CREATE_FILE |                          \
+   ZH_WASI_RIGHT_PATH_LINK_SOURCE | ZH_WASI_RIGHT_PATH_LINK_TARGET | ZH_WASI_RIGHT_PATH_OPEN |     \
+   ZH_WASI_RIGHT_FD_READDIR | ZH_WASI_RIGHT_PATH_READLINK | ZH_WASI_RIGHT_PATH_RENAME_SOURCE |     \
+   ZH_WASI_RIGHT_PATH_RENAME_TARGET | ZH_WASI_RIGHT_PATH_FILESTAT_GET |                            \
+   ZH_WASI_RIGHT_PATH_FILESTAT_SET_SIZE | ZH_WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                  \
+   ZH_WASI_RIGHT_FD_FILESTAT_GET | ZH_WASI_RIGHT_FD_FILESTAT_SET_TIMES |                           \
+   ZH_WASI_RIGHT_PATH_SYMLINK | ZH_WASI_RIGHT_PATH_REMOVE_DIRECTORY |                              \
+   ZH_WASI_RIGHT_PATH_UNLINK_FILE)
+/* What a read-only preopen withholds, from itself and from everything opened beneath it. */
+#define ZH_WASI_RIGHTS_MUTATING                                                                    \
+  (ZH_WASI_RIGHT_FD_DATASYNC | ZH_WASI_RIGHT_FD_WRITE | ZH_WASI_RIGHT_FD_ALLOCATE |                \
+   ZH_WASI_RIGHT_PATH_CREATE_DIRECTORY | ZH_WASI_RIGHT_PATH_CREATE_FILE |                          \
+   ZH_WASI_RIGHT_PATH_LINK_SOURCE | ZH_WASI_RIGHT_PATH_LINK_TARGET |                               \
+   ZH_WASI_RIGHT_PATH_RENAME_SOURCE | ZH_WASI_RIGHT_PATH_RENAME_TARGET |                           \
+   ZH_WASI_RIGHT_PATH_FILESTAT_SET_SIZE | ZH_WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                  \
+   ZH_WASI_RIGHT_FD_FILESTAT_SET_SIZE | ZH_WASI_RIGHT_FD_FILESTAT_SET_TIMES |                      \
+   ZH_WASI_RIGHT_PATH_SYMLINK | ZH_WASI_RIGHT_PATH_REMOVE_DIRECTORY |                              \
+   ZH_WASI_RIGHT_PATH_UNLINK_FILE)
+
 /* ---- file types, fd flags, whence, clocks ---- */
 enum {
   ZH_WASI_FILETYPE_UNKNOWN = 0,
@@ -148,10 +176,45 @@ enum {
   ZH_WASI_CLOCK_THREAD_CPUTIME = 3,
 };
 
+#define ZH_WASI_OFLAG_CREAT 0x1u
+#define ZH_WASI_OFLAG_DIRECTORY 0x2u
+#define ZH_WASI_OFLAG_EXCL 0x4u
+#define ZH_WASI_OFLAG_TRUNC 0x8u
+
+#define ZH_WASI_LOOKUP_SYMLINK_FOLLOW 0x1u
+
+#define ZH_WASI_FSTFLAG_ATIM 0x1u
+#define ZH_WASI_FSTFLAG_ATIM_NOW 0x2u
+#define ZH_WASI_FSTFLAG_MTIM 0x4u
+#define ZH_WASI_FSTFLAG_MTIM_NOW 0x8u
+
+enum {
+  ZH_WASI_EVENTTYPE_CLOCK = 0,
+  ZH_WASI_EVENTTYPE_FD_READ = 1,
+  ZH_WASI_EVENTTYPE_FD_WRITE = 2,
+};
+#define ZH_WASI_SUBCLOCK_ABSTIME 0x1u
+#define ZH_WASI_EVENT_FD_HANGUP 0x1u
+
+#define ZH_WASI_RIFLAG_PEEK 0x1u
+#define ZH_WASI_RIFLAG_WAITALL 0x2u
+#define ZH_WASI_ROFLAG_DATA_TRUNCATED 0x1u
+#define ZH_WASI_SDFLAG_RD 0x1u
+#define ZH_WASI_SDFLAG_WR 0x2u
+
 /* ---- struct layouts (sizes and field offsets in guest memory) ---- */
 #define ZH_WASI_IOVEC_SIZE 8u   /* buf: u32 @0, buf_len: u32 @4 (iovec and ciovec) */
 #define ZH_WASI_FDSTAT_SIZE 24u /* filetype u8 @0, flags u16 @2, base u64 @8, inh. u64 @16 */
 #define ZH_WASI_PRESTAT_SIZE 8u /* tag u8 @0, pr_name_len u32 @4 */
+/* dev u64 @0, ino @8, filetype u8 @16, nlink u64 @24, size @32, atim @40, mtim @48, ctim @56 */
+#define ZH_WASI_FILESTAT_SIZE 64u
+/* d_next u64 @0, d_ino u64 @8, d_namlen u32 @16, d_type u8 @20; the name follows */
+#define ZH_WASI_DIRENT_SIZE 24u
+/* userdata u64 @0, tag u8 @8; clock: id u32 @16, timeout u64 @24, precision u64 @32,
+ * flags u16 @40; fd_read / fd_write: fd u32 @16 */
+#define ZH_WASI_SUBSCRIPTION_SIZE 48u
+/* userdata u64 @0, error u16 @8, type u8 @10, nbytes u64 @16, flags u16 @24 */
+#define ZH_WASI_EVENT_SIZE 32u
 
 /* ---- guest memory ---- */
 
@@ -171,6 +234,12 @@ static inline bool zh_wasi_span_ok(const zh_wasi_mem *m, uint32_t ptr, uint64_t 
 static inline uint32_t zh_wasi_ld32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
+
+static inline uint64_t zh_wasi_ld64(const uint8_t *p) {
+  return (uint64_t)zh_wasi_ld32(p) | (uint64_t)zh_wasi_ld32(p + 4) << 32;
+}
+
+static inline uint16_t zh_wasi_ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
 static inline void zh_wasi_st16(uint8_t *p, uint16_t v) {
   p[0] = (uint8_t)v;

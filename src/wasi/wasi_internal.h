@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* NUL-terminated strings laid out as args_get / environ_get hand them to the guest. */
 typedef struct zh_wasi_strings {
@@ -33,17 +34,35 @@ typedef enum zh_wasi_fd_kind {
   ZH_WASI_FD_INPUT,      /* reads consume ctx->input */
 } zh_wasi_fd_kind;
 
+/* A directory listing snapshot for fd_readdir: taken at cookie 0, so later cookies
+ * index a stable list even while the guest adds and removes entries. */
+typedef struct zh_wasi_dirent {
+  uint64_t ino;
+  uint8_t type; /* ZH_WASI_FILETYPE_* */
+  uint32_t namelen;
+  char *name;
+} zh_wasi_dirent;
+
+typedef struct zh_wasi_dirlist {
+  zh_wasi_dirent *ents;
+  uint32_t count;
+} zh_wasi_dirlist;
+
 /* One guest descriptor. Rights gate every operation (NOTCAPABLE when missing); the
- * table grows when path_open and preopens arrive. */
+ * table grows when path_open and sock_accept add entries. */
 typedef struct zh_wasi_fd {
   zh_wasi_fd_kind kind;
   uint8_t filetype; /* ZH_WASI_FILETYPE_* reported by fd_fdstat_get */
   uint16_t fdflags; /* ZH_WASI_FDFLAG_* */
   uint64_t rights_base, rights_inheriting;
-  int host_fd;       /* ZH_WASI_FD_HOST */
-  bool owns_host_fd; /* close host_fd with the entry; stdio descriptors are borrowed */
-  bool may_sigpipe;  /* host_fd is a pipe or socket: writes must not raise SIGPIPE */
-  uint8_t slot;      /* ZH_WASI_FD_CAPTURE: index into ctx->captured */
+  int host_fd;          /* ZH_WASI_FD_HOST */
+  bool owns_host_fd;    /* close host_fd with the entry; stdio descriptors are borrowed */
+  bool may_sigpipe;     /* host_fd is a pipe or socket: writes must not raise SIGPIPE */
+  bool stream;          /* stdio, sockets: never seekable (SPIPE) */
+  uint8_t slot;         /* ZH_WASI_FD_CAPTURE: index into ctx->captured */
+  uint32_t root;        /* 1 + index of the preopen this directory or file lies beneath; 0: none */
+  char *preopen;        /* a preopen's guest name (fd_prestat_*), NULL otherwise */
+  zh_wasi_dirlist *dir; /* fd_readdir snapshot, NULL until the first readdir */
 } zh_wasi_fd;
 
 struct zh_wasi_ctx {
@@ -79,6 +98,90 @@ uint16_t zh_wasi_fd_prestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t
                                 uint32_t prestat_ptr);
 uint16_t zh_wasi_fd_prestat_dir_name(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                      uint32_t path, uint32_t path_len);
+
+/* Looks up `fd` and checks it holds `rights`; *out is set on success. */
+uint16_t zh_wasi_fd_lookup(zh_wasi_ctx *ctx, uint32_t fd, uint64_t rights, zh_wasi_fd **out);
+/* A free guest fd number (the table may move: refetch entries afterwards). */
+uint16_t zh_wasi_fd_alloc(zh_wasi_ctx *ctx, uint32_t *out);
+/* Releases what an entry owns (host fd, names, listing) and marks it closed. */
+void zh_wasi_fd_release(zh_wasi_fd *e);
+/* Checks an iovec array and every buffer it names; *total gets the summed length. */
+uint16_t zh_wasi_check_iovs(const zh_wasi_mem *m, uint32_t iovs, uint32_t n, uint64_t *total);
+/* Up to `max` host iovecs for the guest's (validated) iovecs; returns the count. */
+int zh_wasi_host_iovs(const zh_wasi_mem *m, uint32_t iovs, uint32_t n, struct iovec *out, int max);
+uint8_t zh_wasi_host_filetype(unsigned mode);
+struct stat;
+struct timespec;
+/* Writes a preview1 filestat (ZH_WASI_FILESTAT_SIZE bytes, already bounds-checked). */
+void zh_wasi_put_filestat(uint8_t *p, const struct stat *st);
+/* The utimensat() times for preview1 fstflags; INVAL for contradicting flags. */
+uint16_t zh_wasi_times(uint64_t atim, uint64_t mtim, uint32_t fst_flags, struct timespec ts[2]);
+
+uint16_t zh_wasi_fd_advise(zh_wasi_ctx *ctx, uint32_t fd, uint64_t off, uint64_t len,
+                           uint32_t advice);
+uint16_t zh_wasi_fd_allocate(zh_wasi_ctx *ctx, uint32_t fd, uint64_t off, uint64_t len);
+uint16_t zh_wasi_fd_datasync(zh_wasi_ctx *ctx, uint32_t fd);
+uint16_t zh_wasi_fd_sync(zh_wasi_ctx *ctx, uint32_t fd);
+uint16_t zh_wasi_fd_fdstat_set_flags(zh_wasi_ctx *ctx, uint32_t fd, uint32_t flags);
+uint16_t zh_wasi_fd_fdstat_set_rights(zh_wasi_ctx *ctx, uint32_t fd, uint64_t base,
+                                      uint64_t inheriting);
+uint16_t zh_wasi_fd_filestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t buf);
+uint16_t zh_wasi_fd_filestat_set_size(zh_wasi_ctx *ctx, uint32_t fd, uint64_t size);
+uint16_t zh_wasi_fd_filestat_set_times(zh_wasi_ctx *ctx, uint32_t fd, uint64_t atim, uint64_t mtim,
+                                       uint32_t fst_flags);
+uint16_t zh_wasi_fd_pread(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
+                          uint32_t iovs_len, uint64_t offset, uint32_t nread_ptr);
+uint16_t zh_wasi_fd_pwrite(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
+                           uint32_t iovs_len, uint64_t offset, uint32_t nwritten_ptr);
+uint16_t zh_wasi_fd_readdir(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t buf,
+                            uint32_t buf_len, uint64_t cookie, uint32_t bufused_ptr);
+uint16_t zh_wasi_fd_renumber(zh_wasi_ctx *ctx, uint32_t from, uint32_t to);
+
+/* ---- wasi_path.c ---- */
+
+uint16_t zh_wasi_path_create_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
+                                       uint32_t path, uint32_t path_len);
+uint16_t zh_wasi_path_filestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
+                                   uint32_t flags, uint32_t path, uint32_t path_len, uint32_t buf);
+uint16_t zh_wasi_path_filestat_set_times(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
+                                         uint32_t flags, uint32_t path, uint32_t path_len,
+                                         uint64_t atim, uint64_t mtim, uint32_t fst_flags);
+uint16_t zh_wasi_path_link(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t old_fd,
+                           uint32_t old_flags, uint32_t old_path, uint32_t old_len, uint32_t new_fd,
+                           uint32_t new_path, uint32_t new_len);
+uint16_t zh_wasi_path_open(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t dirflags,
+                           uint32_t path, uint32_t path_len, uint32_t oflags, uint64_t base,
+                           uint64_t inheriting, uint32_t fdflags, uint32_t fd_ptr);
+uint16_t zh_wasi_path_readlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t path,
+                               uint32_t path_len, uint32_t buf, uint32_t buf_len,
+                               uint32_t bufused_ptr);
+uint16_t zh_wasi_path_remove_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
+                                       uint32_t path, uint32_t path_len);
+uint16_t zh_wasi_path_rename(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t old_path,
+                             uint32_t old_len, uint32_t new_fd, uint32_t new_path,
+                             uint32_t new_len);
+uint16_t zh_wasi_path_symlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t old_path,
+                              uint32_t old_len, uint32_t fd, uint32_t new_path, uint32_t new_len);
+uint16_t zh_wasi_path_unlink_file(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
+                                  uint32_t path, uint32_t path_len);
+
+/* ---- wasi_poll.c ---- */
+
+uint16_t zh_wasi_poll_oneoff(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t in, uint32_t out,
+                             uint32_t nsubs, uint32_t nevents_ptr);
+uint16_t zh_wasi_sock_accept(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t flags,
+                             uint32_t fd_ptr);
+uint16_t zh_wasi_sock_recv(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
+                           uint32_t iovs_len, uint32_t flags, uint32_t len_ptr,
+                           uint32_t oflags_ptr);
+uint16_t zh_wasi_sock_send(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
+                           uint32_t iovs_len, uint32_t flags, uint32_t len_ptr);
+uint16_t zh_wasi_sock_shutdown(zh_wasi_ctx *ctx, uint32_t fd, uint32_t how);
+/* Rights of a socket descriptor (configured or accepted). */
+#define ZH_WASI_SOCKET_RIGHTS                                                                      \
+  (ZH_WASI_RIGHT_FD_READ | ZH_WASI_RIGHT_FD_WRITE | ZH_WASI_RIGHT_FD_FDSTAT_SET_FLAGS |            \
+   ZH_WASI_RIGHT_FD_FILESTAT_GET | ZH_WASI_RIGHT_POLL_FD_READWRITE | ZH_WASI_RIGHT_SOCK_SHUTDOWN | \
+   ZH_WASI_RIGHT_SOCK_ACCEPT)
 
 /* ---- wasi_proc.c ---- */
 

@@ -300,21 +300,23 @@ static void test_nosys_guest(void) {
   if (!run_guest("wasi_nosys", cfg, &r))
     return;
   CHECK_EQ_INT(r.status, ZH_OK);
-  /* Every line ends in "=52". */
+  /* These functions are implemented now (tests/wasi/test_wasi_fs.c checks their errnos);
+   * none may answer ENOSYS. The guest's fd_renumber(1, 2) closes its own stdout, so only
+   * what was flushed before it is captured. */
   int lines = 0, nosys = 0;
   for (const char *p = r.out; p && *p;) {
     const char *nl = strchr(p, '\n');
     if (nl == NULL)
       break;
     lines++;
-    if (nl - p >= 3 && strncmp(nl - 3, "=52", 3) == 0)
+    if (nl - p >= 3 && strncmp(nl - 3, "=52", 3) == 0) {
       nosys++;
-    else
       fprintf(stderr, "wasi_nosys: %.*s\n", (int)(nl - p), p);
+    }
     p = nl + 1;
   }
-  CHECK_EQ_INT(lines, 28);
-  CHECK_EQ_INT(nosys, lines);
+  CHECK(lines <= 28);
+  CHECK_EQ_INT(nosys, 0);
   run_result_free(&r);
 }
 
@@ -608,7 +610,7 @@ static void test_host_calls(void) {
   if (f) {
     err = zh_func_call(store, f, a4, 4, res, 1);
     zh_error_free(err);
-    CHECK_EQ_INT(res[0].of.i32, 52);
+    CHECK_EQ_INT(res[0].of.i32, 28); /* no subscriptions: INVAL before touching memory */
   }
 done:
   if (store)
