@@ -14,9 +14,10 @@
 /* Exit statuses shared by the subcommands. */
 enum {
   ZH_CLI_OK = 0,
-  ZH_CLI_FAIL = 1,   /* could not load, validate, link or instantiate */
-  ZH_CLI_USAGE = 2,  /* bad command line */
-  ZH_CLI_TRAP = 134, /* the guest trapped; like a native program's SIGABRT */
+  ZH_CLI_FAIL = 1,      /* could not load, validate, link or instantiate */
+  ZH_CLI_USAGE = 2,     /* bad command line */
+  ZH_CLI_TIMEOUT = 124, /* the guest ran past --timeout; as timeout(1) reports it */
+  ZH_CLI_TRAP = 134,    /* the guest trapped; like a native program's SIGABRT */
 };
 
 /* A subcommand gets the arguments after its own name. */
@@ -42,6 +43,14 @@ bool zh_cli_parse_value(zh_valtype t, const char *s, zh_value *out);
  * reads back exactly ("nan", "inf", "-0" included). */
 void zh_cli_print_value(FILE *out, const zh_value *v);
 
+/* ---- units.c ---- */
+
+/* A positive decimal number with a unit: ns, us, ms, s, m or h; a bare number is seconds
+ * ("100ms", "1.5s", "2"). Truncated to whole nanoseconds; false if malformed or too big. */
+bool zh_cli_parse_duration(const char *s, uint64_t *ns);
+/* Bytes, or a decimal number with K/KiB, M/MiB or G/GiB (powers of 1024): "64KiB", "1.5G". */
+bool zh_cli_parse_size(const char *s, uint64_t *bytes);
+
 /* ---- util.c ---- */
 
 /* Prints "zerohop: " and a printf-style message as exactly one line on stderr:
@@ -49,9 +58,21 @@ void zh_cli_print_value(FILE *out, const zh_value *v);
 void zh_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, but the message may continue on further lines (a trap's backtrace). */
 void zh_cli_error_lines(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints `problem`, the subcommand's usage line and a hint to stderr; returns 2. */
+/* Prints `problem` with the subcommand's short usage and a pointer to its help, as one
+ * line on stderr; returns 2. */
 int zh_cli_usage_error(const char *command, const char *usage, const char *problem);
 /* Reads a whole file into a malloc'd buffer; on failure returns false with errno set. */
 bool zh_cli_read_file(const char *path, unsigned char **data, size_t *len);
+
+/* A whole file's bytes: mapped when it is a regular file, read otherwise. */
+typedef struct zh_cli_file {
+  const unsigned char *data;
+  size_t len;
+  bool mapped;
+} zh_cli_file;
+/* Opens and maps (or reads) `path`; on failure returns false with errno set. */
+bool zh_cli_map_file(const char *path, zh_cli_file *f);
+/* Releases what zh_cli_map_file gave; the zero value is fine. */
+void zh_cli_unmap_file(zh_cli_file *f);
 
 #endif

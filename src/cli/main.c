@@ -25,6 +25,10 @@ static void usage(FILE *out) {
                "  -h, --help     show this help\n"
                "  -V, --version  show the version\n"
                "\n"
+               "Exit status: 0 on success, 2 for a usage error; `zerohop run` also exits with\n"
+               "the guest's proc_exit code, 1 when the module cannot be loaded, 124 when\n"
+               "--timeout expires and 134 when the guest traps ('zerohop help run' has details).\n"
+               "\n"
                "Example: zerohop run build/examples/hello.wasm a b\n");
 }
 
@@ -35,9 +39,9 @@ static const zh_cli_command *find_command(const char *name) {
   return NULL;
 }
 
+/* One line, like the subcommands' usage errors. */
 static int unknown_command(const char *name) {
-  fprintf(stderr, "zerohop: unknown command '%s'\n", name);
-  usage(stderr);
+  zh_cli_error("unknown command '%s'; 'zerohop --help' lists the commands", name);
   return ZH_CLI_USAGE;
 }
 
@@ -67,8 +71,7 @@ int main(int argc, char **argv) {
     return ZH_CLI_OK;
   }
   if (arg[0] == '-') {
-    fprintf(stderr, "zerohop: unknown option '%s'\n", arg);
-    usage(stderr);
+    zh_cli_error("unknown option '%s'; 'zerohop --help' lists the options", arg);
     return ZH_CLI_USAGE;
   }
   const zh_cli_command *cmd = find_command(arg);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,8 +41,8 @@ void zh_cli_error_lines(const char *fmt, ...) {
 }
 
 int zh_cli_usage_error(const char *command, const char *usage, const char *problem) {
-  fprintf(stderr, "zerohop: %s\nUsage: %s\nTry 'zerohop help %s' for more information.\n", problem,
-          usage, command);
+  /* One line, so that scripts and logs see the whole complaint together. */
+  zh_cli_error("%s. Usage: %s; 'zerohop help %s' lists the options", problem, usage, command);
   return ZH_CLI_USAGE;
 }
 
@@ -53,10 +54,12 @@ bool zh_cli_read_file(const char *path, unsigned char **data, size_t *len) {
     return false;
   /* Size the buffer from fstat when it is a regular file; pipes just grow. */
   struct stat st;
-  size_t cap = 65536;
+  size_t cap = 65536, expect = SIZE_MAX;
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      (uint64_t)st.st_size < SIZE_MAX)
-    cap = (size_t)st.st_size + 1;
+      (uint64_t)st.st_size < SIZE_MAX) {
+    expect = (size_t)st.st_size;
+    cap = expect + 1;
+  }
   unsigned char *buf = malloc(cap);
   size_t n = 0;
   int err = buf ? 0 : ENOMEM;
@@ -74,12 +77,15 @@ bool zh_cli_read_file(const char *path, unsigned char **data, size_t *len) {
     ssize_t got = read(fd, buf + n, cap - n);
     if (got < 0 && errno == EINTR)
       continue;
-    if (got < 0)
+    if (got < 0) {
       err = errno;
-    else if (got == 0)
       break;
-    else
-      n += (size_t)got;
+    }
+    if (got == 0)
+      break;
+    n += (size_t)got;
+    if (n == expect)
+      break; /* the whole regular file in one read: skip the read that would see EOF */
   }
   close(fd);
   if (err != 0) {
@@ -90,4 +96,41 @@ bool zh_cli_read_file(const char *path, unsigned char **data, size_t *len) {
   *data = buf;
   *len = n;
   return true;
+}
+
+bool zh_cli_map_file(const char *path, zh_cli_file *f) {
+  memset(f, 0, sizeof *f);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  /* A regular file is mapped: the module is copied by zh_module_new anyway, and mapping
+   * the page cache saves read()'s copy into fresh pages (and faulting those pages in).
+   * MAP_POPULATE maps every page in one go instead of one fault per page. */
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (uint64_t)st.st_size < SIZE_MAX) {
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p != MAP_FAILED) {
+      close(fd);
+      f->data = p;
+      f->len = (size_t)st.st_size;
+      f->mapped = true;
+      return true;
+    }
+  }
+  close(fd);
+  /* Pipes, devices, empty files and failed maps: read into memory. */
+  unsigned char *data;
+  if (!zh_cli_read_file(path, &data, &f->len))
+    return false;
+  f->data = data;
+  return true;
+}
+
+void zh_cli_unmap_file(zh_cli_file *f) {
+  if (f->mapped)
+    munmap((void *)f->data, f->len);
+  else
+    free((void *)f->data);
+  memset(f, 0, sizeof *f);
 }
