@@ -161,6 +161,9 @@ typedef struct zh_engine_config {
   uint32_t max_memory_pages; /* per memory, 64 KiB pages; 0 means 65536 (4 GiB) */
   uint32_t max_call_depth;   /* wasm frames per store; 0 means 20000 */
   uint32_t stack_slots;      /* 8-byte value slots per store stack; 0 means 1 Mi */
+  /* Deadline for the start function that zh_template_new runs in its private store (no
+   * other deadline can reach it): ZH_ERR_INTERRUPTED past it. 0 means none. */
+  uint64_t template_start_timeout_ns;
 } zh_engine_config;
 
 zh_error *zh_engine_new(const zh_engine_config *config, zh_engine **out); /* config may be NULL */

@@ -88,16 +88,16 @@ typedef struct compiler {
 
 enum {
   LK_NONE,
-  LK_CMP,     /* integer comparison */
-  LK_EQZ32,   /* i32.eqz of la */
-  LK_EQZ64,   /* i64.eqz of la */
-  LK_COPY,    /* copy */
-  LK_ADD_RI,  /* i32 la + lb(imm) */
-  LK_ADD_RR,  /* i32 la + lb */
-  LK_SHL_RI,  /* i32 la << lk */
-  LK_ROTL_RI, /* i32 rotl(la, lk) */
-  LK_ADD_SHL, /* i32 la + (lb << lk) */
-  LK_LOAD64,  /* 64-bit load from la + lb(offset), plain mode */
+  LK_CMP,       /* integer comparison */
+  LK_EQZ32,     /* i32.eqz of la */
+  LK_EQZ64,     /* i64.eqz of la */
+  LK_COPY,      /* copy */
+  LK_ADD_RI,    /* i32 la + lb(imm) */
+  LK_ADD_RR,    /* i32 la + lb */
+  LK_SHL_RI,    /* i32 la << lk */
+  LK_ROTL_RI,   /* i32 rotl(la, lk) */
+  LK_ADD_SHL,   /* i32 la + (lb << lk) */
+  LK_LOAD64,    /* 64-bit load from la + lb(offset), plain mode */
   LK_F64_ADD_M, /* f64 la + memory at lb + lk(offset) */
 };
 

@@ -207,7 +207,7 @@ static uint64_t fire_expired(zh_engine *engine) {
   while (*link) {
     zh_store *s = *link;
     if (s->deadline_ns <= now) {
-      zh_store_interrupt(s);
+      atomic_fetch_or_explicit(&s->interrupt, ZH_INTERRUPT_DEADLINE, memory_order_release);
       s->deadline_ns = 0;
       *link = s->next_deadline;
       s->next_deadline = NULL;

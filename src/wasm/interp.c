@@ -640,7 +640,7 @@ L_f64_rsub_m:
 L_f64_mul_m:
   W_F64(O(0), R_F64(O(1)) * LD_F64(2));
   NEXT(24);
-L_f64_addto_m: { /* src, addr, offset: memory += src, the `c[i] += x` of loop nests */
+L_f64_addto_m : { /* src, addr, offset: memory += src, the `c[i] += x` of loop nests */
   uint8_t *p = EA(ADDR(1), 8);
   *(u64u *)p = f64_slot(slot_f64(&(uint64_t){*(const u64u *)p}) + R_F64(O(0)));
   NEXT(20);

@@ -121,10 +121,16 @@ typedef struct zh_owned {
   void *obj;
 } zh_owned;
 
+/* Interrupt flag bits: an explicit request stays until a call ends; a deadline's is
+ * withdrawn when a new deadline is armed, so one that expired between calls is not
+ * charged to the next call. */
+#define ZH_INTERRUPT_REQUEST 1u
+#define ZH_INTERRUPT_DEADLINE 2u
+
 struct zh_store {
   zh_engine *engine;
   void *data;
-  atomic_uint interrupt; /* nonzero: stop at the next back-edge or call */
+  atomic_uint interrupt; /* nonzero: stop at the next back-edge or call (ZH_INTERRUPT_*) */
   uint64_t *stack;       /* value slots */
   uint64_t *stack_end;
   zh_frame *frames;

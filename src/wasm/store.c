@@ -107,7 +107,7 @@ void *zh_store_data(const zh_store *store) { return store->data; }
 void zh_store_interrupt(zh_store *store) {
   /* A lock-free atomic store: safe from signal handlers and any thread. */
   if (store)
-    atomic_store_explicit(&store->interrupt, 1u, memory_order_release);
+    atomic_fetch_or_explicit(&store->interrupt, ZH_INTERRUPT_REQUEST, memory_order_release);
 }
 
 void zh_store_set_timeout(zh_store *store, uint64_t nanoseconds) {
@@ -120,5 +120,6 @@ void zh_store_set_timeout(zh_store *store, uint64_t nanoseconds) {
     uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     deadline = nanoseconds > UINT64_MAX - now ? UINT64_MAX : now + nanoseconds;
   }
+  atomic_fetch_and_explicit(&store->interrupt, ~ZH_INTERRUPT_DEADLINE, memory_order_relaxed);
   zh_engine_set_deadline(store->engine, store, deadline);
 }

@@ -75,7 +75,11 @@ zh_error *zh_template_new(zh_engine *engine, const zh_module *module, const zh_e
     return err;
   }
   zh_instance *inst;
+  /* The private store is out of the caller's reach: the engine's limit bounds the start. */
+  if (engine->config.template_start_timeout_ns)
+    zh_store_set_timeout(tpl->store, engine->config.template_start_timeout_ns);
   err = zh_instance_new(tpl->store, module, imports, nimports, &inst);
+  zh_store_set_timeout(tpl->store, 0);
   if (err) {
     zh_template_free(tpl);
     return zh_error_prefix(err, "template");

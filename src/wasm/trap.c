@@ -24,21 +24,33 @@ static bool fault_is_ours(const zh_trap_scope *scope, uintptr_t addr) {
   return addr >= lo && addr - lo < ZH_MEM_RESERVE + ZH_MEM_GUARD;
 }
 
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+static bool handlers_ok;
+/* The handlers that were installed before ours (the embedder's, a sanitizer's): faults
+ * that are not wasm traps go to them. Written once, under handlers_once. */
+static struct sigaction prev_segv, prev_bus;
+
 static void on_fault(int sig, siginfo_t *info, void *uctx) {
-  (void)uctx;
   zh_trap_scope *scope = tl_scope;
   if (fault_is_ours(scope, (uintptr_t)info->si_addr))
     siglongjmp(scope->env, 1);
-  /* Not a wasm access: let the fault take its normal course on return. */
+  /* Not a wasm access: hand it to whoever handled it before us. */
+  const struct sigaction *prev = sig == SIGBUS ? &prev_bus : &prev_segv;
+  if ((prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction) {
+    prev->sa_sigaction(sig, info, uctx);
+    return;
+  }
+  if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+    prev->sa_handler(sig);
+    return;
+  }
+  /* Default action: restore it; returning re-executes the access, which then kills. */
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   sigaction(sig, &dfl, NULL);
 }
-
-static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
-static bool handlers_ok;
 
 static void install_handlers(void) {
   struct sigaction sa;
@@ -48,7 +60,7 @@ static void install_handlers(void) {
    * signal must not stay blocked afterwards. */
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
-  handlers_ok = sigaction(SIGSEGV, &sa, NULL) == 0 && sigaction(SIGBUS, &sa, NULL) == 0;
+  handlers_ok = sigaction(SIGSEGV, &sa, &prev_segv) == 0 && sigaction(SIGBUS, &sa, &prev_bus) == 0;
 }
 
 bool zh_trap_prepare(void) {

@@ -153,7 +153,10 @@ static void wrap_fault_handlers(void) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  zh_engine_config cfg = {.max_memory_pages = 256, .max_call_depth = 2000, .stack_slots = 1u << 16};
+  zh_engine_config cfg = {.max_memory_pages = 256,
+                          .max_call_depth = 2000,
+                          .stack_slots = 1u << 16,
+                          .template_start_timeout_ns = 20u * 1000 * 1000};
   zh_error *err = zh_engine_new(&cfg, &g_engine);
   if (err) {
     fprintf(stderr, "fuzz_module: zh_engine_new: %s\n", zh_error_message(err));
@@ -363,31 +366,8 @@ static void run_exports(zh_store *store, const zh_module *m, zh_instance *inst, 
 
 /* ---- templates ---- */
 
-/* Whether a well-formed binary has a start section (id 8). */
-static bool has_start_section(const uint8_t *p, size_t n) {
-  size_t i = 8;
-  while (i < n) {
-    uint8_t id = p[i++];
-    uint32_t len = 0;
-    for (unsigned shift = 0;; shift += 7) {
-      if (i >= n || shift > 28)
-        return false;
-      uint8_t b = p[i++];
-      len |= (uint32_t)(b & 0x7f) << shift;
-      if (!(b & 0x80))
-        break;
-    }
-    if (id == 8)
-      return true;
-    if (len > n - i)
-      return false;
-    i += len;
-  }
-  return false;
-}
-
-/* zh_template_new instantiates in a private store, where no deadline can be armed: a
- * start function that loops would hang, so modules with a start section are left out. */
+/* zh_template_new instantiates in a private store; the engine's template_start_timeout_ns
+ * (20 ms here) bounds a start function that loops. */
 static void run_template(zh_store *store, const zh_module *m, const zh_extern *imports,
                          size_t nimports, unsigned first8) {
   zh_template *tpl = NULL;
@@ -463,7 +443,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < nimports; i++)
       if (imports[i].kind != ZH_EXTERN_FUNC)
         all_funcs = false;
-    if ((flags & FLAG_TEMPLATE) && all_funcs && !has_start_section(data, size))
+    if ((flags & FLAG_TEMPLATE) && all_funcs)
       run_template(store, m, imports, nimports, flags >> FLAG_FIRST_SHIFT);
   }
   zh_store_free(store); /* before the host environments its functions point at */

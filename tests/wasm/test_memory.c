@@ -93,7 +93,7 @@ static bool faults_on_read(const volatile uint8_t *p) {
 }
 
 static zh_engine *new_engine(uint32_t max_pages) {
-  zh_engine_config cfg = {max_pages, 0, 0};
+  zh_engine_config cfg = {.max_memory_pages = max_pages};
   zh_engine *e = NULL;
   zh_error *err = zh_engine_new(&cfg, &e);
   CHECK(err == NULL && e != NULL);
@@ -503,7 +503,7 @@ static void test_engine_config(void) {
   CHECK_EQ_INT(e->config.max_call_depth, 20000);
   CHECK_EQ_INT(e->config.stack_slots, 1u << 20);
   zh_engine_free(e);
-  zh_engine_config cfg = {100, 50, 4096};
+  zh_engine_config cfg = {.max_memory_pages = 100, .max_call_depth = 50, .stack_slots = 4096};
   CHECK(zh_engine_new(&cfg, &e) == NULL);
   CHECK_EQ_INT(e->config.max_memory_pages, 100);
   CHECK_EQ_INT(e->config.max_call_depth, 50);
@@ -523,7 +523,7 @@ static void log_release(void *obj) {
 }
 
 static void test_store_basics(void) {
-  zh_engine_config cfg = {0, 100, 1000};
+  zh_engine_config cfg = {.max_call_depth = 100, .stack_slots = 1000};
   zh_engine *e = NULL;
   CHECK(zh_engine_new(&cfg, &e) == NULL);
   zh_store *s = NULL;
@@ -582,8 +582,8 @@ static void test_deadlines(void) {
   zh_store_set_timeout(s4, 20 * 1000000ull);
   CHECK(e->watchdog_running);
   sleep_ms(100);
-  CHECK_EQ_INT(atomic_load(&s2->interrupt), 1);
-  CHECK_EQ_INT(atomic_load(&s4->interrupt), 1);
+  CHECK_EQ_INT(atomic_load(&s2->interrupt), ZH_INTERRUPT_DEADLINE);
+  CHECK_EQ_INT(atomic_load(&s4->interrupt), ZH_INTERRUPT_DEADLINE);
   CHECK_EQ_INT(atomic_load(&s3->interrupt), 0);
   CHECK_EQ_INT(atomic_load(&s1->interrupt), 0);
   pthread_mutex_lock(&e->lock);
@@ -591,7 +591,7 @@ static void test_deadlines(void) {
   CHECK_EQ_INT(s2->deadline_ns, 0);
   pthread_mutex_unlock(&e->lock);
   sleep_ms(200);
-  CHECK_EQ_INT(atomic_load(&s1->interrupt), 1);
+  CHECK_EQ_INT(atomic_load(&s1->interrupt), ZH_INTERRUPT_DEADLINE);
 
   /* Re-arming replaces the old deadline; freeing an armed store unlinks it. */
   atomic_store(&s2->interrupt, 0);

@@ -1085,6 +1085,45 @@ static void test_interrupt(fixture *fx) {
   zh_store_set_timeout(fx->s, 0);
   sleep_ms(40);
   returns(fx, "cind", ARGS(zh_i32(0)), 3);
+  /* A deadline that expired between calls is not charged to the next one once a new
+   * deadline is armed. */
+  zh_store_set_timeout(fx->s, 10u * 1000 * 1000);
+  sleep_ms(40);
+  zh_store_set_timeout(fx->s, 1000u * 1000 * 1000);
+  returns(fx, "cind", ARGS(zh_i32(0)), 3);
+  zh_store_set_timeout(fx->s, 0);
+}
+
+/* zh_template_new runs the start function in a private store; the engine's
+ * template_start_timeout_ns is what stops one that never returns. */
+static void test_template_start_timeout(void) {
+  zh_engine_config cfg = {.template_start_timeout_ns = 50u * 1000 * 1000};
+  zh_engine *engine = NULL;
+  zh_error *err = zh_engine_new(&cfg, &engine);
+  CHECK(err == NULL);
+  if (err) {
+    zh_error_free(err);
+    return;
+  }
+  wmod m;
+  wm_init(&m);
+  m.start = wm_func(&m, ":", "", NULL, "03 40 0c 00 0b 0b"); /* loop br 0 end */
+  buf bytes = wm_finish(&m);
+  zh_module *mod = load(engine, &bytes, "start-loop");
+  buf_free(&bytes);
+  if (mod) {
+    zh_template *tpl = NULL;
+    double t0 = now_ms();
+    err = zh_template_new(engine, mod, NULL, 0, &tpl);
+    double ms = now_ms() - t0;
+    CHECK(tpl == NULL);
+    CHECK(err != NULL && zh_error_status(err) == ZH_ERR_INTERRUPTED);
+    CHECK(ms >= 45 && ms <= 1500);
+    zh_error_free(err);
+    zh_template_free(tpl);
+    zh_module_free(mod);
+  }
+  zh_engine_free(engine);
 }
 
 static void test_host_errors(fixture *fx) {
@@ -1222,10 +1261,11 @@ static void test_start_trap(fixture *fx, zh_engine *engine) {
 int main(void) {
   alarm(60); /* a loop that is never interrupted must not hang the suite */
   test_trap_texts();
+  test_template_start_timeout();
 
   const uint32_t max_depth = 5000, small_slots = 8192;
-  zh_engine_config cfg = {0, max_depth, 0};
-  zh_engine_config small_cfg = {0, 20000, small_slots};
+  zh_engine_config cfg = {.max_call_depth = max_depth};
+  zh_engine_config small_cfg = {.max_call_depth = 20000, .stack_slots = small_slots};
   zh_engine *engine = NULL, *small_engine = NULL;
   zh_error *err = zh_engine_new(&cfg, &engine);
   if (!err)
