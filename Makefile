@@ -27,11 +27,12 @@ LDLIBS_BASE := -lpthread -lm
 WASM_CC    ?= clang
 WASM_FLAGS ?= --target=wasm32-wasi --sysroot=/usr -O2
 
-LIB_SRC  := $(sort $(wildcard src/wasm/*.c src/wasi/*.c))
+LIB_SRC  := $(sort $(wildcard src/wasm/*.c src/wasi/*.c src/wit/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
-UNIT_SRC := $(sort $(wildcard tests/wasm/test_*.c tests/wasi/test_*.c tests/cli/test_*.c))
+UNIT_SRC := $(sort $(wildcard tests/wasm/test_*.c tests/wasi/test_*.c tests/cli/test_*.c \
+                              tests/wit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 GUEST_SRC := $(sort $(wildcard tests/guests/*.c))
 GUEST_WASM := $(GUEST_SRC:tests/guests/%.c=$(BUILD)/guests/%.wasm)
@@ -50,8 +51,11 @@ $(BUILD)/libzerohop.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# The CLI links statically: the dynamic loader was about a sixth of `zerohop run hello.wasm`
+# (docs/PERFORMANCE.md). Sanitizer builds need the dynamic runtime.
+CLI_LDFLAGS ?= $(if $(SANITIZE),,-static)
 $(BUILD)/zerohop: $(CLI_OBJ) $(BUILD)/libzerohop.a
-	$(CC) $(CFLAGS_BASE) -o $@ $(CLI_OBJ) $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+	$(CC) $(CFLAGS_BASE) $(CLI_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzerohop.a $(LDLIBS_BASE)
 
 $(BUILD)/examples/%.wasm: examples/%.c
 	@mkdir -p $(dir $@)
