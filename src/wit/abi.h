@@ -1,0 +1,118 @@
+/* The canonical ABI (component-model design/mvp/CanonicalABI.md) for the wasm32 build target:
+ * layout, flattening, core signatures and names, and lifting/lowering between zh_val and a
+ * guest's linear memory or flat core values. Internal to the library. */
+#ifndef ZH_WIT_ABI_H
+#define ZH_WIT_ABI_H
+
+#include "zerohop/engine.h"
+#include "zerohop/val.h"
+#include "zerohop/wit.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZH_ABI_MAX_FLAT_PARAMS 16
+#define ZH_ABI_MAX_FLAT_RESULTS 1
+/* Spec limits: a string's bytes and a list's bytes must stay below these. */
+#define ZH_ABI_MAX_STRING_BYTES 0x7fffffffu
+
+/* Follows aliases to the defining type. */
+const zh_wit_type *zh_abi_unalias(const zh_wit_type *t);
+/* The kind after despecialization: tuple -> record, enum/option/result -> variant. */
+zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t);
+/* Number of cases of a variant-like type (variant, enum, option 2, result 2). */
+size_t zh_abi_case_count(const zh_wit_type *t);
+/* The payload type of case i, or NULL. */
+const zh_wit_type *zh_abi_case_type(const zh_wit_type *t, size_t i);
+/* Bytes of the discriminant for n cases: 1, 2 or 4. */
+uint32_t zh_abi_disc_size(size_t ncases);
+/* Number of i32 words of a flags type (legacy layout, any number of flags). */
+uint32_t zh_abi_flags_words(size_t nflags);
+
+uint32_t zh_abi_align(const zh_wit_type *t);
+uint32_t zh_abi_size(const zh_wit_type *t);
+/* Offset of the payload of a variant-like type. */
+uint32_t zh_abi_payload_offset(const zh_wit_type *t);
+
+/* Flattens t into out[*n..]: returns false once more than `cap` values would be needed
+ * (then *n is unspecified). */
+bool zh_abi_flatten(const zh_wit_type *t, zh_valtype *out, size_t cap, size_t *n);
+
+/* The core signature of a WIT function. `lower` is the import side (canon lower: results
+ * past the limit go through an extra pointer parameter); otherwise the export side (canon
+ * lift: returned through a pointer). params_indirect/results_indirect say which happened. */
+typedef struct zh_abi_sig {
+  zh_valtype params[ZH_ABI_MAX_FLAT_PARAMS + 1];
+  zh_valtype results[ZH_ABI_MAX_FLAT_RESULTS];
+  uint32_t nparams, nresults;
+  bool params_indirect, results_indirect;
+  uint32_t nflat_params; /* params when flat (nparams without the return pointer) */
+} zh_abi_sig;
+void zh_abi_signature(const zh_wit_func *f, bool lower, zh_abi_sig *sig);
+
+/* Core export name of a function: "iface#func" (iface qualified, or NULL for world-level
+ * functions: just the function's ABI name). Writes at most `cap` bytes; returns false if
+ * truncated. The post-return function is "cabi_post_" + that name. */
+bool zh_abi_export_name(const char *iface, const zh_wit_func *f, char *buf, size_t cap);
+/* Core import module of an interface: its qualified name, or "$root" for world-level. */
+const char *zh_abi_import_module(const char *iface);
+
+/* ---- lifting and lowering ---- */
+
+/* Resource handles of one guest instance. The adapter owns it (component.c). */
+typedef struct zh_abi_handle {
+  const zh_wit_type *rt; /* the resource type; NULL for a free slot */
+  uint64_t rep;
+  bool own;
+  uint32_t lends; /* borrows of this handle outstanding in a call */
+  uint32_t next_free;
+} zh_abi_handle;
+
+typedef struct zh_abi_table {
+  zh_abi_handle *h; /* index 0 is never used: handle 0 is invalid */
+  uint32_t len, cap, free_head;
+} zh_abi_table;
+
+/* A borrow handed to a guest for the duration of one call (dropped at call end). */
+typedef struct zh_abi_cx {
+  zh_store *store;
+  zh_memory *mem;      /* NULL if the guest exports no memory */
+  zh_func *realloc;    /* NULL if the guest exports no cabi_realloc */
+  zh_abi_table *table; /* the guest's handles */
+  const char *what;    /* the function, for messages */
+  uint32_t *borrows;   /* handles created for borrows during this call, released at end */
+  uint32_t nborrows, borrows_cap;
+} zh_abi_cx;
+
+/* Traps with "WHAT: message". */
+zh_error *zh_abi_trap(const zh_abi_cx *cx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+zh_error *zh_abi_usage(const zh_abi_cx *cx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Loads a value of type t at ptr in guest memory (lift). */
+zh_error *zh_abi_load(zh_abi_cx *cx, const zh_wit_type *t, uint32_t ptr, zh_val *out);
+/* Lifts from flat core values vals[*i..] (types as the values carry them). */
+zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *vals, size_t n,
+                           size_t *i, zh_val *out);
+/* Stores v at ptr in guest memory (lower); allocates through cabi_realloc as needed. */
+zh_error *zh_abi_store(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr);
+/* Lowers v to flat core values at out[*i..] (room for the flattened count is the caller's). */
+zh_error *zh_abi_lower_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, zh_value *out,
+                            size_t *i);
+/* Calls the guest's cabi_realloc(0, 0, align, size) and checks the result. */
+zh_error *zh_abi_alloc(zh_abi_cx *cx, uint32_t align, uint32_t size, uint32_t *ptr);
+/* Checks [ptr, ptr + len) against the guest memory and ptr against `align`. */
+zh_error *zh_abi_check_range(zh_abi_cx *cx, const char *what, uint64_t ptr, uint64_t len,
+                             uint32_t align);
+
+/* Handle table operations (lift.c). */
+zh_error *zh_abi_handle_new(zh_abi_cx *cx, const zh_wit_type *rt, uint64_t rep, bool own,
+                            uint32_t *out);
+void zh_abi_table_free(zh_abi_table *t);
+
+/* Bytes of one element of a raw number list (val.c); 0 for other kinds. */
+size_t zh_val_raw_size(zh_wit_type_kind k);
+
+#endif
