@@ -8,7 +8,10 @@
 
 #include <string.h>
 
-#define MAX_FLAGS 32
+/* Current WIT caps flags at 32; the canonical ABI's original layout (one i32 per 32 flags)
+ * handles any number, and component-to-component contracts with wide permission sets use
+ * it, so more are accepted, up to a bound that keeps a flags value small. */
+#define MAX_FLAGS 1024
 
 static const zh_wit_type k_prims[] = {
     [ZH_WIT_BOOL] = {.kind = ZH_WIT_BOOL},     [ZH_WIT_S8] = {.kind = ZH_WIT_S8},

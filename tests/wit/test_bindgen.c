@@ -531,6 +531,20 @@ static void round_trip(zh_component *c, host *h) {
   }
   zh_val_drop(&r);
 
+  /* flags with 40 members: two i32 words in the canonical layout */
+  zh_val_flags(&a[0], 40);
+  zh_val_flag_set(&a[0], 0, true);
+  zh_val_flag_set(&a[0], 33, true);
+  zh_val_flag_set(&a[0], 39, true);
+  if (call(c, API, "flip-perms", a, 1, &r)) {
+    CHECK(!zh_val_flag(&r, 0) && zh_val_flag(&r, 1) && zh_val_flag(&r, 31));
+    CHECK(zh_val_flag(&r, 32) && !zh_val_flag(&r, 33) && zh_val_flag(&r, 38));
+    CHECK(!zh_val_flag(&r, 39));
+  } else {
+    CHECK(!"flip-perms");
+  }
+  zh_val_drop(&r);
+
   zh_val_list(&a[0], 3);
   zh_val_list_items(&a[0])[0] = zh_val_s64(1);
   zh_val_list_items(&a[0])[1] = zh_val_s64(-2);
@@ -649,7 +663,7 @@ int main(void) {
   if (m && wit) {
     const zh_wit_world *w = zh_wit_find_world(zh_wit_root(wit), "guest");
     size_t nfuncs = check_names(m, w);
-    CHECK_EQ_INT(nfuncs, 26); /* 14 + 1 imported, 10 + 1 exported */
+    CHECK_EQ_INT(nfuncs, 27); /* 14 + 1 imported, 11 + 1 exported */
     host h = {0};
     zh_component *c = bind(store, m, w, &h);
     CHECK(c != NULL);

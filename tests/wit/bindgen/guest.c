@@ -78,6 +78,12 @@ void guest_api_flip(guest_types_many_t m, guest_types_small_t s, guest_types_col
   ret->f2 = (guest_types_color_t)((c + 1) % 3);
 }
 
+/* Flags wider than 32 (40 here): every flag inverted. */
+void guest_api_flip_perms(guest_types_perms_t *p, guest_types_perms_t *ret) {
+  for (unsigned i = 0; i < 40; i++)
+    guest_types_perms_set(ret, i, !guest_types_perms_has(p, i));
+}
+
 int64_t guest_api_sum(guest_list_s64_t *xs) {
   int64_t s = 0;
   for (size_t i = 0; i < xs->len; i++)
