@@ -264,3 +264,14 @@ wasi-suite: $(BUILD)/wasi_suite
 	@rm -f $(BUILD)/wasi.log
 	@bash scripts/summarize.sh run $(BUILD)/wasi.log $(BUILD)/wasi_suite \
 	  $(WASI_SUITE_DIR)/c $(WASI_SUITE_DIR)/assemblyscript
+
+# ---- component calls (bench/call.c, docs/PERFORMANCE.md "Component calls") ----
+# Guest A -> guest B through the link adapter (0 B, 1 KiB, 64 KiB lists), host -> guest, and a
+# loopback Redis PING as the reference when redis-server is installed.
+.PHONY: bench-call
+$(BUILD)/bench/call: bench/call.c $(BUILD)/libzerohop.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+
+bench-call: $(BUILD)/bench/call $(BUILD)/guests/link_a.wasm $(BUILD)/guests/link_b.wasm
+	$(BUILD)/bench/call $(BUILD)
