@@ -91,9 +91,8 @@ uint16_t zh_wasi_fd_allocate(zh_wasi_ctx *ctx, uint32_t fd, uint64_t off, uint64
     /* Filesystems without fallocate: growing the size is what the guest can observe. */
     struct stat st;
     err = 0;
-    if (fstat(e->host_fd, &st) != 0)
-      err = errno;
-    else if ((uint64_t)st.st_size < off + len && ftruncate(e->host_fd, (off_t)(off + len)) != 0)
+    if (fstat(e->host_fd, &st) != 0 ||
+        ((uint64_t)st.st_size < off + len && ftruncate(e->host_fd, (off_t)(off + len)) != 0))
       err = errno;
   }
   return zh_wasi_errno_from_host(err);
@@ -298,14 +297,15 @@ static void dirlist_free(zh_wasi_dirlist *l) {
 /* Reads the whole directory through a fresh descriptor, so the guest's fd offset and any
  * earlier stream do not matter. */
 static uint16_t dirlist_read(int dirfd, zh_wasi_dirlist **out) {
+  *out = NULL;
   int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return zh_wasi_errno_from_host(errno);
+    return zh_wasi_errno_failed(errno);
   DIR *d = fdopendir(fd);
   if (d == NULL) {
     int err = errno;
     close(fd);
-    return zh_wasi_errno_from_host(err);
+    return zh_wasi_errno_failed(err);
   }
   zh_wasi_dirlist *l = calloc(1, sizeof *l);
   uint32_t cap = 0;
@@ -325,6 +325,7 @@ static uint16_t dirlist_read(int dirfd, zh_wasi_dirlist **out) {
         r = ZH_WASI_ENOMEM;
         break;
       }
+      memset(ne + cap, 0, (size_t)(ncap - cap) * sizeof *ne); /* unused slots stay empty */
       l->ents = ne;
       cap = ncap;
     }
@@ -389,7 +390,8 @@ uint16_t zh_wasi_fd_readdir(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
     used += n;
     room = buf_len - used;
     n = room < ent->namelen ? room : ent->namelen;
-    memcpy(out + used, ent->name, n);
+    if (n > 0) /* an empty slot (name NULL) or a full buffer copies nothing */
+      memcpy(out + used, ent->name, n);
     used += n;
   }
   zh_wasi_st32(m->data + bufused_ptr, used);

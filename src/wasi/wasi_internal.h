@@ -78,6 +78,13 @@ struct zh_wasi_ctx {
 /* Maps a host errno value to its preview1 counterpart (EIO when there is none). */
 uint16_t zh_wasi_errno_from_host(int host_errno);
 
+/* The error of a host call that failed: never ESUCCESS, so a caller that returns early never
+ * reports success with its outputs unset (a failure that left errno at 0 becomes EIO). */
+static inline uint16_t zh_wasi_errno_failed(int host_errno) {
+  uint16_t r = zh_wasi_errno_from_host(host_errno);
+  return r != ZH_WASI_ESUCCESS ? r : ZH_WASI_EIO;
+}
+
 /* ---- wasi_fd.c ---- */
 
 /* Sets up fds 0-2 from the config; NULL on success. */

@@ -68,9 +68,10 @@ static void stack_fini(fdstack *s, size_t keep_top) {
   free(s->fds);
 }
 
-/* Replaces `*rest` with target + "/" + tail (or target alone, keeping a trailing '/'). */
-static uint16_t splice_link(char **rest, const char *target, size_t tlen, const char *tail,
+/* Builds target + "/" + tail (or target alone, keeping a trailing '/') into `*out`. */
+static uint16_t splice_link(char **out, const char *target, size_t tlen, const char *tail,
                             bool trailing) {
+  *out = NULL;
   if (tlen == 0)
     return ZH_WASI_ENOENT;
   if (target[0] == '/')
@@ -86,8 +87,7 @@ static uint16_t splice_link(char **rest, const char *target, size_t tlen, const 
   if (taillen > 0 || trailing)
     p[n++] = '/';
   memcpy(p + n, tail, taillen + 1);
-  free(*rest);
-  *rest = p;
+  *out = p;
   return ZH_WASI_ESUCCESS;
 }
 
@@ -140,7 +140,7 @@ static uint16_t resolve(int base, const char *path, bool follow, resolved *out) 
         fd = openat(top, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         err = errno;
         if (fd < 0 && err != ENOTDIR && err != ELOOP) {
-          r = zh_wasi_errno_from_host(err);
+          r = zh_wasi_errno_failed(err);
           break;
         }
       }
@@ -159,14 +159,17 @@ static uint16_t resolve(int base, const char *path, bool follow, resolved *out) 
           break;
         }
         rest[end] = saved;
-        if ((r = splice_link(&rest, link, (size_t)n, rest + next, trailing)) != ZH_WASI_ESUCCESS)
+        char *spliced = NULL;
+        if ((r = splice_link(&spliced, link, (size_t)n, rest + next, trailing)) != ZH_WASI_ESUCCESS)
           break;
+        free(rest);
+        rest = spliced;
         pos = 0;
         continue;
       }
       if (!final) {
         if (fd < 0) {
-          r = zh_wasi_errno_from_host(err);
+          r = zh_wasi_errno_failed(err);
           break;
         }
         if (!stack_push(&st, fd)) {
@@ -340,9 +343,7 @@ uint16_t zh_wasi_path_link(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t old_
     return r;
   if (!zh_wasi_span_ok(m, old_path, old_len) || !zh_wasi_span_ok(m, new_path, new_len))
     return ZH_WASI_EFAULT;
-  resolved a, b;
-  b.name = NULL;
-  b.owned = false;
+  resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
   r = resolve_guest(m, h1, old_path, old_len, old_flags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &a);
   if (r == ZH_WASI_ESUCCESS)
     r = resolve_guest(m, h2, new_path, new_len, false, &b);
@@ -363,9 +364,7 @@ uint16_t zh_wasi_path_rename(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd
     return r;
   if (!zh_wasi_span_ok(m, old_path, old_len) || !zh_wasi_span_ok(m, new_path, new_len))
     return ZH_WASI_EFAULT;
-  resolved a, b;
-  b.name = NULL;
-  b.owned = false;
+  resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
   r = resolve_guest(m, h1, old_path, old_len, false, &a);
   if (r == ZH_WASI_ESUCCESS)
     r = resolve_guest(m, h2, new_path, new_len, false, &b);

@@ -37,16 +37,22 @@ zh_error *zh_abi_handle_new(zh_abi_cx *cx, const zh_wit_type *rt, uint64_t rep, 
   return NULL;
 }
 
-static zh_error *handle_get(zh_abi_cx *cx, uint32_t i, const zh_wit_type *rt, zh_abi_handle **out) {
+/* The live handle `i` of resource type `rt` (any type when rt is NULL); NULL with *err set
+ * to a trap otherwise. */
+static zh_abi_handle *handle_get(zh_abi_cx *cx, uint32_t i, const zh_wit_type *rt, zh_error **err) {
+  *err = NULL;
   zh_abi_table *t = cx->table;
-  if (!t || i == 0 || i >= t->len || !t->h[i].rt)
-    return zh_abi_trap(cx, "unknown resource handle %u (dangling or never created)", i);
-  if (rt && t->h[i].rt != rt)
-    return zh_abi_trap(cx, "resource handle %u is a %s, not a %s", i,
+  if (!t || i == 0 || i >= t->len || !t->h[i].rt) {
+    *err = zh_abi_trap(cx, "unknown resource handle %u (dangling or never created)", i);
+    return NULL;
+  }
+  if (rt && t->h[i].rt != rt) {
+    *err = zh_abi_trap(cx, "resource handle %u is a %s, not a %s", i,
                        t->h[i].rt->name ? t->h[i].rt->name : "resource",
                        rt->name ? rt->name : "resource");
-  *out = &t->h[i];
-  return NULL;
+    return NULL;
+  }
+  return &t->h[i];
 }
 
 static void handle_free(zh_abi_table *t, uint32_t i) {
@@ -62,9 +68,9 @@ void zh_abi_table_free(zh_abi_table *t) {
 
 /* own<R> leaves the guest: the handle goes away and the host gets the representation. */
 static zh_error *lift_own(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_val *out) {
-  zh_abi_handle *h = NULL;
-  zh_error *err = handle_get(cx, i, zh_abi_unalias(t->elem), &h);
-  if (err)
+  zh_error *err = NULL;
+  zh_abi_handle *h = handle_get(cx, i, zh_abi_unalias(t->elem), &err);
+  if (!h)
     return err;
   if (!h->own)
     return zh_abi_trap(cx, "handle %u is borrowed, but own<%s> was expected", i,
@@ -77,9 +83,9 @@ static zh_error *lift_own(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_va
 }
 
 static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_val *out) {
-  zh_abi_handle *h = NULL;
-  zh_error *err = handle_get(cx, i, zh_abi_unalias(t->elem), &h);
-  if (err)
+  zh_error *err = NULL;
+  zh_abi_handle *h = handle_get(cx, i, zh_abi_unalias(t->elem), &err);
+  if (!h)
     return err;
   *out = zh_val_borrow(h->rep);
   return NULL;

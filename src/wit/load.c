@@ -51,7 +51,7 @@ static zh_error *add_group(loader *l, ast_file **files, size_t n, const char *wh
       if (!named_in) {
         pkg->name = b->name;
         named_in = files[i]->name;
-      } else if (strcmp(pkg->name.ns, b->name.ns) || strcmp(pkg->name.pkg, b->name.pkg) ||
+      } else if (strcmp(pkg->name.ns, b->name.ns) != 0 || strcmp(pkg->name.pkg, b->name.pkg) != 0 ||
                  !same_opt(pkg->name.version, b->name.version)) {
         return wit_error(b->name.pos, "package `%s:%s%s%s` does not match the one declared in %s",
                          b->name.ns, b->name.pkg, b->name.version ? "@" : "",
@@ -83,8 +83,11 @@ static zh_error *add_group(loader *l, ast_file **files, size_t n, const char *wh
 
 /* Builds the zh_wit from the loader's packages; root NULL means the last package. */
 static zh_error *finish(loader *l, wit_src_pkg *root, zh_wit **out) {
-  if (!root)
+  if (!root) {
+    if (l->pkgs.len == 0)
+      return zh_error_new(ZH_ERR_INVALID, "no WIT package to load");
     root = l->pkgs.items[l->pkgs.len - 1];
+  }
   zh_wit *wit = calloc(1, sizeof *wit);
   if (!wit)
     return wit_oom();

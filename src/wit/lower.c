@@ -87,6 +87,8 @@ static zh_error *store_bytes(zh_abi_cx *cx, const void *src, size_t len, uint32_
 static zh_error *store_at(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr);
 
 static zh_error *lower_string(zh_abi_cx *cx, const zh_val *v, uint32_t *ptr, uint32_t *len) {
+  *ptr = 0;
+  *len = 0;
   if (v->of.str.len > ZH_ABI_MAX_STRING_BYTES)
     return zh_abi_usage(cx, "string of %zu bytes is too long", v->of.str.len);
   if (!host_utf8_ok((const uint8_t *)v->of.str.data, v->of.str.len))

@@ -9,22 +9,20 @@
 #include <stdio.h>
 #include <string.h>
 
-bool rfail(resolver *r, wit_pos pos, const char *fmt, ...) {
+void rreport(resolver *r, wit_pos pos, const char *fmt, ...) {
   if (r->err)
-    return false;
+    return;
   char msg[384];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   r->err = wit_error(pos, "%s", msg);
-  return false;
 }
 
-bool room(resolver *r) {
+void rreport_oom(resolver *r) {
   if (!r->err)
     r->err = wit_oom();
-  return false;
 }
 
 bool rdepth_enter(resolver *r, wit_pos pos) {
@@ -72,11 +70,15 @@ static const wit_map_entry *package_item(const rpkg *p, const char *name) {
 /* The package named by a path, or NULL (error set). */
 static rpkg *path_package(resolver *r, const ast_path *path) {
   const char *key = pkg_key(r, path->ns, path->pkg, path->version);
-  if (!key)
-    return room(r), NULL;
+  if (!key) {
+    rreport_oom(r);
+    return NULL;
+  }
   const wit_map_entry *e = wit_map_get(&r->pkg_map, key);
-  if (!e)
-    return rfail(r, path->pos, "package `%s` is not defined", key), NULL;
+  if (!e) {
+    rreport(r, path->pos, "package `%s` is not defined", key);
+    return NULL;
+  }
   return e->value;
 }
 
@@ -161,7 +163,6 @@ bool resolve_path_world(resolver *r, rpkg *pkg, ast_body *body, const ast_path *
     if (e->tag == ITEM_IFACE)
       return rfail(r, path->pos, "`%s` is an interface, not a world", path->name);
     *out = e->value;
-    pkg = target;
   }
   if (iface || !*out)
     return rfail(r, path->pos, "`%s` is an interface, not a world", path->name);
@@ -169,6 +170,7 @@ bool resolve_path_world(resolver *r, rpkg *pkg, ast_body *body, const ast_path *
 }
 
 bool resolve_iface(resolver *r, rpkg *pkg, ast_iface *ai, wit_pos ref, zh_wit_interface **out) {
+  *out = NULL;
   if (ai->state == AS_DONE) {
     *out = ai->model;
     return true;
@@ -347,7 +349,7 @@ zh_error *wit_resolve(zh_wit *wit, wit_arena *ast, wit_src_pkg **pkgs, size_t np
   r.m = &wit->arena;
   r.ast = ast;
   r.pkgs = wit_alloc(ast, (npkgs ? npkgs : 1) * sizeof *r.pkgs);
-  wit->packages = wit_alloc(r.m, (npkgs ? npkgs : 1) * sizeof *wit->packages);
+  wit->packages = wit_alloc(r.m, (npkgs ? npkgs : 1) * sizeof(const zh_wit_package *));
   if (!r.pkgs || !wit->packages)
     return wit_oom();
   r.npkgs = npkgs;

@@ -53,8 +53,13 @@ typedef struct scope {
   wit_vec deps;  /* zh_wit_interface* named by `use` items, each once */
 } scope;
 
-bool rfail(resolver *r, wit_pos pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-bool room(resolver *r);
+/* Records the first error. rfail also yields false; it is a macro so the result is visibly
+ * false at every call site (the analyzer does not look into variadic functions). */
+void rreport(resolver *r, wit_pos pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define rfail(r, pos, ...) (rreport((r), (pos), __VA_ARGS__), false)
+/* Records "out of memory" (unless an error is there already); room also yields false. */
+void rreport_oom(resolver *r);
+#define room(r) (rreport_oom(r), false)
 
 /* Enters a chain link (depth bound) / leaves it. */
 bool rdepth_enter(resolver *r, wit_pos pos);

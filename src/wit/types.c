@@ -39,7 +39,7 @@ static zh_wit_type *new_type(resolver *r, zh_wit_type_kind kind) {
   if (t)
     t->kind = kind;
   else
-    room(r);
+    rreport_oom(r);
   return t;
 }
 
@@ -340,6 +340,9 @@ static const zh_wit_type *find_borrow(const zh_wit_type *t, int depth) {
 
 bool scope_func(resolver *r, scope *s, const ast_func *f, const zh_wit_type *resource,
                 zh_wit_func **out) {
+  *out = NULL;
+  if (f->kind != ZH_WIT_FUNC_FREESTANDING && !resource)
+    return rfail(r, f->pos, "`%s` must be declared inside a resource", f->name);
   zh_wit_func *fn = wit_alloc(r->m, sizeof *fn);
   if (!fn)
     return room(r);
@@ -420,7 +423,8 @@ bool scope_func(resolver *r, scope *s, const ast_func *f, const zh_wit_type *res
 static bool resource_funcs(resolver *r, scope *s, const ast_typedef *def) {
   const wit_map_entry *e = wit_map_get(&s->names, def->name);
   zh_wit_type *res = ((tdef *)e->value)->type;
-  const zh_wit_func **funcs = wit_alloc(r->m, (def->nfuncs ? def->nfuncs : 1) * sizeof *funcs);
+  const zh_wit_func **funcs =
+      wit_alloc(r->m, (def->nfuncs ? def->nfuncs : 1) * sizeof(const zh_wit_func *));
   if (!funcs)
     return room(r);
   wit_map seen = {0};

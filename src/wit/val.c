@@ -81,7 +81,6 @@ void zh_val_drop(zh_val *v) {
     return v;                                                                                      \
   }
 SCALAR(zh_val_bool, ZH_WIT_BOOL, bool, b)
-SCALAR(zh_val_s8, ZH_WIT_S8, int8_t, s)
 SCALAR(zh_val_s16, ZH_WIT_S16, int16_t, s)
 SCALAR(zh_val_s32, ZH_WIT_S32, int32_t, s)
 SCALAR(zh_val_s64, ZH_WIT_S64, int64_t, s)
@@ -95,6 +94,13 @@ SCALAR(zh_val_char, ZH_WIT_CHAR, uint32_t, ch)
 SCALAR(zh_val_own, ZH_WIT_OWN, uint64_t, res.rep)
 SCALAR(zh_val_borrow, ZH_WIT_BORROW, uint64_t, res.rep)
 #undef SCALAR
+
+zh_val zh_val_s8(int8_t x) {
+  zh_val v = empty();
+  v.kind = ZH_WIT_S8;
+  v.of.s = (int64_t)x; /* sign-extends, as s8 means */
+  return v;
+}
 
 zh_val zh_val_enum(uint32_t index) {
   zh_val v = empty();
@@ -325,6 +331,8 @@ zh_error *zh_val_clone(const zh_val *v, zh_val *out) {
 static zh_val list_at(const zh_val *l, size_t i) {
   if (l->of.list.items)
     return l->of.list.items[i];
+  if (!l->of.list.raw)
+    return empty(); /* a list without storage has no elements */
   const uint8_t *p = (const uint8_t *)l->of.list.raw + i * zh_val_raw_size(l->of.list.raw_elem);
   zh_val v = empty();
   v.kind = l->of.list.raw_elem;
@@ -332,7 +340,7 @@ static zh_val list_at(const zh_val *l, size_t i) {
   case ZH_WIT_S8: {
     int8_t x;
     memcpy(&x, p, 1);
-    v.of.s = x;
+    v.of.s = (int64_t)x; /* sign-extends, as s8 means */
   } break;
   case ZH_WIT_S16: {
     int16_t x;
@@ -373,6 +381,18 @@ static zh_val list_at(const zh_val *l, size_t i) {
   return v;
 }
 
+static uint32_t f32_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+static uint64_t f64_bits(double d) {
+  uint64_t u;
+  memcpy(&u, &d, sizeof u);
+  return u;
+}
+
 bool zh_val_equal(const zh_val *a, const zh_val *b) {
   if (a->kind != b->kind)
     return false;
@@ -389,10 +409,10 @@ bool zh_val_equal(const zh_val *a, const zh_val *b) {
   case ZH_WIT_U32:
   case ZH_WIT_U64:
     return a->of.u == b->of.u;
-  case ZH_WIT_F32:
-    return memcmp(&a->of.f32, &b->of.f32, 4) == 0;
+  case ZH_WIT_F32: /* bit patterns: NaN equals itself, -0 differs from +0 */
+    return f32_bits(a->of.f32) == f32_bits(b->of.f32);
   case ZH_WIT_F64:
-    return memcmp(&a->of.f64, &b->of.f64, 8) == 0;
+    return f64_bits(a->of.f64) == f64_bits(b->of.f64);
   case ZH_WIT_CHAR:
     return a->of.ch == b->of.ch;
   case ZH_WIT_STRING:

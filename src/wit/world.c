@@ -24,9 +24,11 @@ typedef struct welab {
   item_list imports, exports;
 } welab;
 
+/* items and origin grow together in append, before a name can be found: a hit always has
+ * both (the origin check makes that explicit). */
 static zh_wit_world_item *find(item_list *l, const char *name) {
   const wit_map_entry *e = wit_map_get(&l->names, name);
-  return e ? &l->items[(uintptr_t)e->value - 1] : NULL;
+  return e && l->items && l->origin ? &l->items[(uintptr_t)e->value - 1] : NULL;
 }
 
 static size_t index_of(item_list *l, const zh_wit_world_item *it) {
