@@ -124,7 +124,9 @@ static const char *snake(gen *g, const char *s, bool upper) {
   char buf[256];
   size_t n = 0;
   for (; *s && n + 2 < sizeof buf; s++) {
-    char ch = *s == '-' ? '_' : *s;
+    char ch = *s;
+    if (ch == '-')
+      ch = '_';
     if (upper && ch >= 'a' && ch <= 'z')
       ch = (char)(ch - 'a' + 'A');
     else if (!upper && ch >= 'A' && ch <= 'Z')
@@ -1080,13 +1082,15 @@ static bool write_file(const char *dir, const char *name, const char *data, size
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
-  if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-    snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
-    if (f)
-      fclose(f);
-    return false;
+  bool ok = f && fwrite(data, 1, len, f) == len;
+  int saved = errno;
+  if (f && fclose(f) != 0 && ok) { /* a failed flush is a failed write; close only once */
+    ok = false;
+    saved = errno;
   }
-  return true;
+  if (!ok)
+    snprintf(err, errcap, "cannot write %s: %s", path, strerror(saved));
+  return ok;
 }
 
 /* ---- the command ---- */
@@ -1176,9 +1180,14 @@ int zh_cli_bindgen_main(int argc, char **argv) {
   gen g = {.world = world};
   snprintf(g.w, sizeof g.w, "%s", world->name);
   for (char *p = g.w; *p; p++)
-    *p = *p == '-' ? '_' : *p;
-  for (size_t i = 0; i < sizeof g.W; i++)
-    g.W[i] = (char)(g.w[i] >= 'a' && g.w[i] <= 'z' ? g.w[i] - 'a' + 'A' : g.w[i]);
+    if (*p == '-')
+      *p = '_';
+  static const char upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  for (size_t i = 0; i < sizeof g.W; i++) {
+    g.W[i] = g.w[i];
+    if (g.w[i] >= 'a' && g.w[i] <= 'z')
+      g.W[i] = upper[g.w[i] - 'a'];
+  }
   char *hbuf = NULL, *cbuf = NULL;
   size_t hlen = 0, clen = 0;
   g.h = open_memstream(&hbuf, &hlen);

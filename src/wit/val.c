@@ -278,6 +278,8 @@ void zh_val_flag_set(zh_val *v, size_t i, bool on) {
 
 zh_error *zh_val_clone(const zh_val *v, zh_val *out) {
   zh_error *err = NULL;
+  if (!v || !out)
+    return zh_error_new(ZH_ERR_USAGE, "zh_val_clone: value and out are required");
   switch (v->kind) {
   case ZH_WIT_STRING:
     return zh_val_string(out, v->of.str.data, v->of.str.len);
@@ -286,6 +288,8 @@ zh_error *zh_val_clone(const zh_val *v, zh_val *out) {
       return zh_val_list_raw(out, v->of.list.raw_elem, v->of.list.raw, v->of.list.len);
     if ((err = zh_val_list(out, v->of.list.len)))
       return err;
+    if (v->of.list.len && !out->of.list.items)
+      return zh_error_new(ZH_ERR_RESOURCE, "out of memory cloning a list");
     for (size_t i = 0; i < v->of.list.len; i++)
       if ((err = zh_val_clone(&v->of.list.items[i], &out->of.list.items[i])))
         break;
@@ -294,6 +298,8 @@ zh_error *zh_val_clone(const zh_val *v, zh_val *out) {
   case ZH_WIT_TUPLE:
     if ((err = aggregate(out, v->kind, v->of.agg.n)))
       return err;
+    if (v->of.agg.n && !out->of.agg.fields)
+      return zh_error_new(ZH_ERR_RESOURCE, "out of memory cloning a record");
     for (size_t i = 0; i < v->of.agg.n; i++)
       if ((err = zh_val_clone(&v->of.agg.fields[i], &out->of.agg.fields[i])))
         break;
@@ -315,7 +321,7 @@ zh_error *zh_val_clone(const zh_val *v, zh_val *out) {
     if ((err = zh_val_flags(out, v->of.flags.nbits)))
       return err;
     out->of.flags.small = v->of.flags.small;
-    if (v->of.flags.words)
+    if (v->of.flags.words && out->of.flags.words)
       memcpy(out->of.flags.words, v->of.flags.words, (v->of.flags.nbits + 31) / 32 * 4);
     break;
   default:
