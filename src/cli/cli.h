@@ -38,8 +38,6 @@ void zh_cli_bindgen_help(FILE *out);
 
 /* ---- values.c ---- */
 
-/* "i32", "f64", ... */
-const char *zh_cli_valtype_name(zh_valtype t);
 /* Parses a decimal command-line argument as a value of type t; false if it is not one.
  * i32 accepts -2^31 .. 2^32-1 and i64 -2^63 .. 2^64-1 (the top half as unsigned). */
 bool zh_cli_parse_value(zh_valtype t, const char *s, zh_value *out);

@@ -367,7 +367,7 @@ static int invoke(zh_store *store, zh_func *fn, const run_opts *o) {
     if (!zh_cli_parse_value(ft.params[i], o->args[i], &args[i])) {
       status = usage_error("argument %u of '%s': '%s' is not a%s %s", i + 1, o->invoke, o->args[i],
                            ft.params[i] == ZH_I32 || ft.params[i] == ZH_I64 ? "n" : "",
-                           zh_cli_valtype_name(ft.params[i]));
+                           zh_valtype_name(ft.params[i]));
       goto done;
     }
   }

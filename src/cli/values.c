@@ -8,26 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *zh_cli_valtype_name(zh_valtype t) {
-  switch (t) {
-  case ZH_I32:
-    return "i32";
-  case ZH_I64:
-    return "i64";
-  case ZH_F32:
-    return "f32";
-  case ZH_F64:
-    return "f64";
-  case ZH_V128:
-    return "v128";
-  case ZH_FUNCREF:
-    return "funcref";
-  case ZH_EXTERNREF:
-    return "externref";
-  }
-  return "unknown";
-}
-
 /* A decimal integer in [min, max]. strto(u)ll would also take leading spaces, an empty
  * string, or wrap "-1" to unsigned, so those edges are checked here. */
 static bool parse_int(const char *s, int64_t min, uint64_t max, uint64_t *bits) {
