@@ -20,8 +20,19 @@
  * ("ns:pkg/iface@1.0.0#func: ...") and the side at fault ("caller"/"callee"). Once B traps
  * or breaks the ABI the link refuses further calls: B's instance must not run again.
  *
- * Not supported (rejected at link time with ZH_ERR_UNLINKABLE): resources (own/borrow),
- * futures, streams, async functions; string encodings other than UTF-8.
+ * Resources defined by B (own/borrow of a resource of an interface B exports) link through a
+ * zh_link_callee: it provides B's canonical built-ins "[resource-new]R", "[resource-rep]R"
+ * and "[resource-drop]R" (core module "[export]IFACE") on a handle table of B's own, and
+ * runs B's "IFACE#[dtor]R" export, if any, when an own handle is dropped. Following
+ * CanonicalABI.md, A's handles hold B's reps: own<R> returned by B moves out of B's table
+ * into A's (A gets a fresh index); borrow<R> from A reaches B as the rep itself (B implements
+ * R), A's entry being lent for the call; own<R> from A moves into B's table as a new handle;
+ * A's "[resource-drop]R" removes A's entry and runs B's destructor. Dangling, moved,
+ * double-dropped or lent handles of A trap naming the function, B and its table untouched.
+ *
+ * Not supported (rejected at link time with ZH_ERR_UNLINKABLE): resources without a
+ * zh_link_callee, resources that A defines, futures, streams, async functions; string
+ * encodings other than UTF-8.
  */
 #ifndef ZEROHOP_LINK_H
 #define ZEROHOP_LINK_H
@@ -29,6 +40,7 @@
 #include "zerohop/engine.h"
 #include "zerohop/wit.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -60,6 +72,28 @@ zh_error *zh_link_func(zh_store *store, zh_instance *b, const char *iface,
 zh_error *zh_link_imports(zh_store *store, const zh_module *a, const zh_wit_world *a_world,
                           zh_instance *b, const zh_wit_world *b_world, zh_extern *imports,
                           size_t nimports, size_t *nlinked);
+
+/* B's side of resource links; owned by the store. */
+typedef struct zh_link_callee zh_link_callee;
+
+/* Sets imports[i] for every import of B's module `b` from a module "[export]IFACE" (IFACE an
+ * interface `b_world` exports): the resource built-ins. Anything else there, or a wrong core
+ * signature, fails with ZH_ERR_UNLINKABLE before any import is set. Then instantiate B and
+ * call zh_link_callee_bind. */
+zh_error *zh_link_callee_new(zh_store *store, const zh_module *b, const zh_wit_world *b_world,
+                             zh_extern *imports, size_t nimports, zh_link_callee **out);
+zh_error *zh_link_callee_bind(zh_link_callee *callee, zh_instance *b);
+/* B trapped or broke the ABI: every link to it refuses calls (a "fence"). */
+bool zh_link_callee_broken(const zh_link_callee *callee);
+/* Live handles in B's own table (resources B created and still holds, or received). */
+size_t zh_link_callee_handles(const zh_link_callee *callee);
+
+/* zh_link_imports to the bound callee, with resources: own/borrow of B's resources pass,
+ * and A's "[resource-drop]R" imports are linked too. Each call gives the new A instance a
+ * fresh handle table; several A instances may link to one B. */
+zh_error *zh_link_imports_callee(zh_store *store, const zh_module *a, const zh_wit_world *a_world,
+                                 zh_link_callee *callee, const zh_wit_world *b_world,
+                                 zh_extern *imports, size_t nimports, size_t *nlinked);
 
 #ifdef __cplusplus
 }

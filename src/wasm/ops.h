@@ -65,8 +65,8 @@
  * most counted loops, one instruction: dst, src, k, imm, offset. In ZH_INT_CMPS order. */
 #define ZH_LOOP_CMPS(X)                                                                            \
   X(i32_eq)                                                                                        \
-  X(i32_ne) X(i32_lt_s) X(i32_lt_u) X(i32_gt_s) X(i32_gt_u) X(i32_le_s) X(i32_le_u) X(i32_ge_s)    \
-      X(i32_ge_u)
+  X(i32_ne)                                                                                        \
+  X(i32_lt_s) X(i32_lt_u) X(i32_gt_s) X(i32_gt_u) X(i32_le_s) X(i32_le_u) X(i32_ge_s) X(i32_ge_u)
 
 /* X(name, wasm opcode, in, out) — register-only binary ops (traps, floats). */
 #define ZH_OTHER_BINOPS(X)                                                                         \

@@ -129,6 +129,7 @@ typedef struct mismatch {
   char where[160];
   const zh_wit_type *exp, *imp; /* the innermost pair that differs */
   const char *unsupported;      /* a kind the linker cannot carry */
+  bool resources;               /* own/borrow can be carried (a zh_link_callee is known) */
 } mismatch;
 
 static bool differ(mismatch *m, const zh_wit_type *e, const zh_wit_type *i, const char *fmt, ...)
@@ -148,6 +149,22 @@ static bool differ(mismatch *m, const zh_wit_type *e, const zh_wit_type *i, cons
 
 static bool type_eq(const zh_wit_type *e, const zh_wit_type *i, mismatch *m);
 
+/* The same resource on both sides. A's import and B's export name one interface (the link
+ * pairs them by qualified name), so a resource is identified by interface and name; two
+ * WIT models of the same package then agree without sharing pointers. */
+static bool res_same(const zh_wit_type *x, const zh_wit_type *y) {
+  x = zh_abi_unalias(x);
+  y = zh_abi_unalias(y);
+  if (x == y)
+    return true;
+  if (x->kind != ZH_WIT_RESOURCE || y->kind != ZH_WIT_RESOURCE || !x->name || !y->name ||
+      strcmp(x->name, y->name) != 0)
+    return false;
+  const char *qx = x->interface ? x->interface->qualified : NULL;
+  const char *qy = y->interface ? y->interface->qualified : NULL;
+  return qx && qy && strcmp(qx, qy) == 0;
+}
+
 static bool opt_eq(const zh_wit_type *e, const zh_wit_type *i, mismatch *m) {
   if (!e && !i)
     return true;
@@ -166,6 +183,13 @@ static bool type_eq(const zh_wit_type *e0, const zh_wit_type *i0, mismatch *m) {
   switch (e->kind) {
   case ZH_WIT_OWN:
   case ZH_WIT_BORROW:
+    if (m->resources) {
+      if (!res_same(e->elem, i->elem))
+        return differ(m, e0, i0, NULL);
+      return true;
+    }
+    m->unsupported = zh_wit_type_kind_name(e->kind);
+    return differ(m, e0, i0, NULL);
   case ZH_WIT_RESOURCE:
   case ZH_WIT_FUTURE:
   case ZH_WIT_STREAM:
@@ -220,11 +244,13 @@ static bool type_eq(const zh_wit_type *e0, const zh_wit_type *i0, mismatch *m) {
   }
 }
 
-zh_error *zh_link_check(const char *iface, const zh_wit_func *imp, const zh_wit_func *exp) {
+static zh_error *link_check(const char *iface, const zh_wit_func *imp, const zh_wit_func *exp,
+                            bool resources) {
   if (!imp || !exp)
     return zh_error_new(ZH_ERR_USAGE, "zh_link_check: no function type");
   mismatch m;
   memset(&m, 0, sizeof m);
+  m.resources = resources;
   char head[96] = "";
   bool ok = imp->nparams == exp->nparams && (imp->result == NULL) == (exp->result == NULL);
   if (imp->is_async || exp->is_async) {
@@ -268,7 +294,91 @@ zh_error *zh_link_check(const char *iface, const zh_wit_func *imp, const zh_wit_
                       iface ? iface : "", iface ? "#" : "", fn, eb, ib, detail);
 }
 
+zh_error *zh_link_check(const char *iface, const zh_wit_func *imp, const zh_wit_func *exp) {
+  return link_check(iface, imp, exp, false);
+}
+
 /* ---- the adapter ---- */
+
+/* B's side of resource links: the handles of B's own resources (canonical ABI: the table of
+ * the implementing instance), filled by B's [resource-new] and by own<R> lowered into B. */
+struct zh_link_callee {
+  zh_store *store;
+  zh_instance *b; /* set by zh_link_callee_bind */
+  zh_abi_table table;
+  bool broken; /* B trapped or broke the ABI: no link may enter it again */
+};
+
+/* One caller instance's side: A's handles. A never implements the resources it gets from
+ * B, so every entry is an own<R> whose rep is B's (lift_own/lower_own move only the rep). */
+typedef struct link_res {
+  zh_link_callee *cal;
+  zh_abi_table table;
+} link_res;
+
+static void callee_release(void *p) {
+  zh_link_callee *cal = p;
+  zh_abi_table_free(&cal->table);
+  free(cal);
+}
+
+static void res_release(void *p) {
+  link_res *lr = p;
+  zh_abi_table_free(&lr->table);
+  free(lr);
+}
+
+/* The live handle i of table t, or NULL. */
+static zh_abi_handle *handle_at(zh_abi_table *t, uint32_t i) {
+  return i && i < t->len && t->h[i].rt ? &t->h[i] : NULL;
+}
+
+static void handle_free(zh_abi_table *t, uint32_t i) {
+  t->h[i].rt = NULL;
+  t->h[i].next_free = t->free_head;
+  t->free_head = i;
+}
+
+static zh_error *handle_add(zh_abi_table *t, const char *what, const zh_wit_type *rt, uint64_t rep,
+                            uint32_t *out) {
+  zh_abi_cx cx;
+  memset(&cx, 0, sizeof cx);
+  cx.table = t;
+  cx.what = what;
+  return zh_abi_handle_new(&cx, rt, rep, true, out);
+}
+
+/* Runs B's "IFACE#[dtor]R" on rep, if B exports one (CanonicalABI.md: rt.dtor). A trap in it
+ * is B's fault and fences B. */
+static zh_error *run_dtor(zh_link_callee *cal, const zh_wit_type *rt, uint64_t rep,
+                          const char *what) {
+  rt = zh_abi_unalias(rt);
+  char name[300];
+  const char *q = rt->interface && rt->interface->qualified ? rt->interface->qualified : "";
+  snprintf(name, sizeof name, "%s%s[dtor]%s", q, q[0] ? "#" : "", rt->name ? rt->name : "");
+  zh_func *d = cal->b ? zh_instance_func(cal->b, name) : NULL;
+  if (!d)
+    return NULL;
+  zh_functype ft;
+  zh_func_type(d, &ft);
+  if (ft.nparams != 1 || ft.nresults != 0 || ft.params[0] != ZH_I32) {
+    cal->broken = true;
+    return zh_error_new(ZH_ERR_TRAP, "%s: the callee's %s has the wrong signature", what, name);
+  }
+  uint64_t in[1] = {(uint32_t)rep}, out[1] = {0};
+  zh_error *err = zh_invoke(cal->store, d, in, out);
+  if (err) {
+    cal->broken = true;
+    return zh_error_prefix(err, "%s: in the callee's destructor", what);
+  }
+  return NULL;
+}
+
+/* A's handles lent to B during one call (lift_borrow's add_lender), returned at call end. */
+typedef struct lends {
+  uint32_t *idx;
+  uint32_t n, cap;
+} lends;
 
 typedef struct link_fn {
   char name[256]; /* core export name of B's function; messages start with it */
@@ -283,6 +393,7 @@ typedef struct link_fn {
   /* A's cabi_realloc, looked up once per calling instance */
   zh_instance *a_inst;
   zh_func *a_realloc;
+  link_res *res; /* handles, when linked with a zh_link_callee; NULL otherwise */
 } link_fn;
 
 /* One direction of a copy: from `src` memory into `dst` memory. Two passes over the same
@@ -298,7 +409,9 @@ typedef struct cp {
   zh_store *store;
   side src, dst;
   bool copy;
-  bool dst_fault; /* the error came from dst (its cabi_realloc) rather than src's data */
+  bool dst_fault;   /* the error came from dst (its cabi_realloc) rather than src's data */
+  bool from_callee; /* src is B (results), else A (arguments) */
+  lends *lent;      /* A's handles borrowed by this call */
 } cp;
 
 static zh_error *trap(const cp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -473,6 +586,81 @@ static bool has_ptrs(const zh_wit_type *t) {
   }
 }
 
+/* A handle of type t (own or borrow) read from src, converted for dst (CanonicalABI.md).
+ * A -> B, own: lift_own removes A's entry, lower_own adds an own handle to B's table.
+ * A -> B, borrow: lift_borrow lends A's entry for the call; lower_borrow into the
+ * implementing instance passes the rep itself. B -> A, own: B's entry moves to A's table.
+ * The validation pass only checks. */
+static zh_error *xfer(cp *c, const zh_wit_type *t, uint32_t h, uint32_t *out) {
+  link_res *lr = c->lf->res;
+  const zh_wit_type *rt = zh_abi_unalias(t->elem);
+  bool own = t->kind == ZH_WIT_OWN;
+  const char *rn = rt->name ? rt->name : "resource";
+  if (!lr)
+    return trap(c, "resource handle without a resource link");
+  if (!own && c->from_callee)
+    return trap(c, "borrow<%s> from the callee in a result", rn);
+  zh_abi_table *st = c->from_callee ? &lr->cal->table : &lr->table;
+  zh_abi_handle *e = handle_at(st, h);
+  if (!e)
+    return trap(c, "unknown %s handle %u from the %s (dangling, moved or never created)", rn, h,
+                c->src.who);
+  if (!res_same(e->rt, rt))
+    return trap(c, "handle %u from the %s is not a %s", h, c->src.who, rn);
+  if (own && !e->own)
+    return trap(c, "handle %u from the %s is a borrow, not an own<%s>", h, c->src.who, rn);
+  if (own && e->lends)
+    return trap(c, "handle %u from the %s is lent out and cannot be moved", h, c->src.who);
+  if (!c->copy)
+    return NULL;
+  if (!own) {
+    lends *l = c->lent;
+    if (l->n == l->cap) {
+      uint32_t cap = l->cap ? l->cap * 2 : 8;
+      uint32_t *p = realloc(l->idx, cap * sizeof *p);
+      if (!p)
+        return zh_error_new(ZH_ERR_RESOURCE, "%s: out of memory", c->lf->name);
+      l->idx = p;
+      l->cap = cap;
+    }
+    l->idx[l->n++] = h;
+    e->lends++;
+    *out = (uint32_t)e->rep;
+    return NULL;
+  }
+  const zh_wit_type *ert = e->rt;
+  uint64_t rep = e->rep;
+  handle_free(st, h);
+  return handle_add(c->from_callee ? &lr->table : &lr->cal->table, c->lf->name, ert, rep, out);
+}
+
+/* Holds an own or borrow handle (only a borrow if `borrow`) somewhere, in a list too. */
+static bool has_handles_of(const zh_wit_type *t, bool borrow) {
+  t = zh_abi_unalias(t);
+  switch (zh_abi_despecialize(t)) {
+  case ZH_WIT_OWN:
+    return !borrow;
+  case ZH_WIT_BORROW:
+    return true;
+  case ZH_WIT_LIST:
+    return has_handles_of(t->elem, borrow);
+  case ZH_WIT_RECORD:
+    for (size_t i = 0; i < t->nfields; i++)
+      if (has_handles_of(t->fields[i].type, borrow))
+        return true;
+    return false;
+  case ZH_WIT_VARIANT:
+    for (size_t i = 0, n = zh_abi_case_count(t); i < n; i++)
+      if (zh_abi_case_type(t, i) && has_handles_of(zh_abi_case_type(t, i), borrow))
+        return true;
+    return false;
+  default:
+    return false;
+  }
+}
+
+static bool has_handles(const zh_wit_type *t) { return has_handles_of(t, false); }
+
 static zh_error *copy_mem(cp *c, const zh_wit_type *t, uint32_t s, uint32_t d);
 
 /* A string or list whose (ptr, len) was read from src: checked, then (copy pass) allocated
@@ -590,6 +778,15 @@ static zh_error *copy_mem(cp *c, const zh_wit_type *t, uint32_t s, uint32_t d) {
       return NULL;
     uint32_t po = zh_abi_payload_offset(t);
     return copy_mem(c, ct, s + po, d + po);
+  }
+  case ZH_WIT_OWN:
+  case ZH_WIT_BORROW: {
+    uint32_t h = 0;
+    if ((err = xfer(c, t, ld32(sp), &h)))
+      return err;
+    if (c->copy)
+      st32(zh_memory_data(c->dst.mem) + d, h);
+    return NULL;
   }
   case ZH_WIT_FLAGS: {
     uint32_t size = zh_abi_size(t);
@@ -709,6 +906,15 @@ static zh_error *copy_flat(cp *c, const zh_wit_type *t, const zh_value *in, size
     *o = base_o + (nj - 1);
     return NULL;
   }
+  case ZH_WIT_OWN:
+  case ZH_WIT_BORROW: {
+    uint32_t h = 0;
+    (*i)++;
+    if ((err = xfer(c, t, (uint32_t)v.of.i32, &h)))
+      return err;
+    out[(*o)++] = zh_i32((int32_t)h);
+    return NULL;
+  }
   case ZH_WIT_FLAGS: {
     uint32_t words = zh_abi_flags_words(t->nfields);
     for (uint32_t k = 0; k < words; k++) {
@@ -754,6 +960,8 @@ static void params_layout(const zh_wit_func *f, uint32_t *size, uint32_t *align)
 /* Marks B unusable when the failure is B's, and returns err. */
 static zh_error *callee_fault(link_fn *lf, zh_error *err) {
   lf->b_broken = true;
+  if (lf->res)
+    lf->res->cal->broken = true;
   return err;
 }
 
@@ -775,11 +983,11 @@ static bool post_sig(const zh_func *f, const zh_abi_sig *sig) {
   return true;
 }
 
-static zh_error *adapter(zh_caller *caller, void *env, const zh_value *args, zh_value *results) {
-  link_fn *lf = env;
+static zh_error *adapter_call(zh_caller *caller, link_fn *lf, lends *lent, const zh_value *args,
+                              zh_value *results) {
   const zh_wit_func *f = lf->f;
   zh_store *store = zh_caller_store(caller);
-  if (lf->b_broken)
+  if (lf->b_broken || (lf->res && lf->res->cal->broken))
     return zh_error_new(ZH_ERR_TRAP, "%s: the callee trapped earlier and cannot be entered",
                         lf->name);
   zh_instance *ai = zh_caller_instance(caller);
@@ -791,11 +999,11 @@ static zh_error *adapter(zh_caller *caller, void *env, const zh_value *args, zh_
   }
   side a = {zh_caller_memory(caller), lf->a_realloc, "caller"};
   side b = {lf->b_mem, lf->b_realloc, "callee"};
-  cp c = {lf, store, a, b, false, false};
+  cp c = {lf, store, a, b, false, false, false, lent};
   zh_error *err, *caller_err = NULL;
 
   /* Arguments: A -> B. Validate all of A's data first when copying allocates in B. */
-  zh_value bargs[ZH_ABI_MAX_FLAT_PARAMS + 1];
+  zh_value bargs[ZH_ABI_MAX_FLAT_PARAMS + 1] = {{0}}; /* every slot B's signature reads is set */
   if (!lf->isig.params_indirect) {
     size_t i = 0, o = 0;
     if (lf->params_ptrs) {
@@ -829,7 +1037,7 @@ static zh_error *adapter(zh_caller *caller, void *env, const zh_value *args, zh_
 
   /* Results: B -> A. */
   if (f->result) {
-    cp r = {lf, store, b, a, false, false};
+    cp r = {lf, store, b, a, false, false, true, lent};
     if (!lf->esig.results_indirect) {
       size_t i = 0, o = 0;
       r.copy = true; /* scalars only: nothing to allocate, checks happen as it goes */
@@ -865,6 +1073,22 @@ static zh_error *adapter(zh_caller *caller, void *env, const zh_value *args, zh_
   return caller_err;
 }
 
+static zh_error *adapter(zh_caller *caller, void *env, const zh_value *args, zh_value *results) {
+  link_fn *lf = env;
+  lends lent = {NULL, 0, 0};
+  zh_error *err = adapter_call(caller, lf, &lent, args, results);
+  /* The call is over (or failed): the borrows of A's handles end (CanonicalABI.md: the
+   * subtask's lenders). A handle leaves A's table only through A itself, which cannot run
+   * during the call, so every lent entry is still there. */
+  for (uint32_t k = 0; k < lent.n; k++) {
+    zh_abi_handle *h = handle_at(&lf->res->table, lent.idx[k]);
+    if (h && h->lends)
+      h->lends--;
+  }
+  free(lent.idx);
+  return err;
+}
+
 /* ---- link time ---- */
 
 static bool sig_eq(const zh_abi_sig *s, const zh_functype *t) {
@@ -879,16 +1103,21 @@ static bool sig_eq(const zh_abi_sig *s, const zh_functype *t) {
   return true;
 }
 
-zh_error *zh_link_func(zh_store *store, zh_instance *b, const char *iface,
-                       const zh_wit_func *import_type, const zh_wit_func *export_type,
-                       zh_func **out) {
+static zh_error *link_func(zh_store *store, zh_instance *b, const char *iface,
+                           const zh_wit_func *import_type, const zh_wit_func *export_type,
+                           link_res *res, zh_func **out) {
   if (out)
     *out = NULL;
   if (!store || !b || !out)
     return zh_error_new(ZH_ERR_USAGE, "zh_link_func: store, callee instance and out are required");
-  zh_error *err = zh_link_check(iface, import_type, export_type);
+  zh_error *err = link_check(iface, import_type, export_type, res != NULL);
   if (err)
     return err;
+  /* WIT forbids borrow<R> in results; a model built by hand might still carry one. */
+  if (export_type->result && has_handles_of(export_type->result, true))
+    return zh_error_new(ZH_ERR_UNLINKABLE, "cannot link %s%s%s: borrow in a result",
+                        iface ? iface : "", iface ? "#" : "",
+                        export_type->abi_name ? export_type->abi_name : export_type->name);
   link_fn *lf = calloc(1, sizeof *lf);
   if (!lf)
     return zh_error_new(ZH_ERR_RESOURCE, "zh_link_func: out of memory");
@@ -899,15 +1128,22 @@ zh_error *zh_link_func(zh_store *store, zh_instance *b, const char *iface,
   snprintf(lf->post, sizeof lf->post, "cabi_post_%s", lf->name);
   lf->f = export_type;
   lf->b = b;
+  lf->res = res;
   zh_abi_signature(import_type, true, &lf->isig);
   zh_abi_signature(export_type, false, &lf->esig);
   lf->b_func = zh_instance_func(b, lf->name);
   lf->b_realloc = zh_instance_func(b, "cabi_realloc");
   lf->b_post = zh_instance_func(b, lf->post);
   lf->b_mem = zh_instance_memory(b, "memory");
-  for (size_t k = 0; k < export_type->nparams; k++)
-    lf->params_ptrs |= has_ptrs(export_type->params[k].type);
-  bool need_mem = lf->params_ptrs || lf->esig.params_indirect || lf->esig.results_indirect;
+  /* Handles are validated first like pointers: all of A's are checked before any moves out
+   * of its table. They need no memory of B's, though. */
+  bool ptrs = false;
+  for (size_t k = 0; k < export_type->nparams; k++) {
+    ptrs |= has_ptrs(export_type->params[k].type);
+    lf->params_ptrs |= has_handles(export_type->params[k].type);
+  }
+  lf->params_ptrs |= ptrs;
+  bool need_mem = ptrs || lf->esig.params_indirect || lf->esig.results_indirect;
   zh_functype ft;
   if (!lf->b_func)
     err = zh_error_new(ZH_ERR_UNLINKABLE, "cannot link %s: the callee exports no such function",
@@ -930,7 +1166,7 @@ zh_error *zh_link_func(zh_store *store, zh_instance *b, const char *iface,
                        lf->name, lf->post);
   else if (need_mem && !lf->b_mem)
     err = zh_error_new(ZH_ERR_UNLINKABLE, "cannot link %s: the callee exports no memory", lf->name);
-  else if ((lf->params_ptrs || lf->esig.params_indirect) && !lf->b_realloc)
+  else if ((ptrs || lf->esig.params_indirect) && !lf->b_realloc)
     err = zh_error_new(ZH_ERR_UNLINKABLE, "cannot link %s: the callee exports no cabi_realloc",
                        lf->name);
   if (err) {
@@ -947,6 +1183,186 @@ zh_error *zh_link_func(zh_store *store, zh_instance *b, const char *iface,
     return zh_error_new(ZH_ERR_RESOURCE, "zh_link_func: out of memory");
   *out = fn;
   return NULL;
+}
+
+zh_error *zh_link_func(zh_store *store, zh_instance *b, const char *iface,
+                       const zh_wit_func *import_type, const zh_wit_func *export_type,
+                       zh_func **out) {
+  return link_func(store, b, iface, import_type, export_type, NULL, out);
+}
+
+/* ---- resource built-ins ---- */
+
+enum { OP_NEW, OP_REP, OP_DROP };
+
+/* One [resource-new]/[resource-rep]/[resource-drop] import: B's (on its own resources, in
+ * module "[export]IFACE") or A's drop (res set). */
+typedef struct builtin {
+  char what[300]; /* "IFACE#[resource-drop]R", for messages */
+  int op;
+  const zh_wit_type *rt; /* B's resource type */
+  zh_link_callee *cal;
+  link_res *res; /* A's drop only */
+} builtin;
+
+static zh_error *builtin_trap(const builtin *bi, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static zh_error *builtin_trap(const builtin *bi, const char *fmt, ...) {
+  char msg[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return zh_error_new(ZH_ERR_TRAP, "%s: %s", bi->what, msg);
+}
+
+static zh_error *builtin_call(zh_caller *caller, void *env, const zh_value *args,
+                              zh_value *results) {
+  (void)caller;
+  builtin *bi = env;
+  zh_abi_table *t = bi->res ? &bi->res->table : &bi->cal->table;
+  uint32_t i = (uint32_t)args[0].of.i32;
+  if (bi->op == OP_NEW) {
+    uint32_t h = 0;
+    zh_error *err = handle_add(t, bi->what, bi->rt, (uint32_t)args[0].of.i32, &h);
+    results[0] = zh_i32((int32_t)h);
+    return err;
+  }
+  zh_abi_handle *e = handle_at(t, i);
+  if (!e)
+    return builtin_trap(bi, "unknown resource handle %u (dangling, dropped or never created)", i);
+  if (!res_same(e->rt, bi->rt))
+    return builtin_trap(bi, "resource handle %u is not a %s", i, bi->rt->name);
+  if (bi->op == OP_REP) {
+    results[0] = zh_i32((int32_t)(uint32_t)e->rep);
+    return NULL;
+  }
+  if (e->lends)
+    return builtin_trap(bi, "resource handle %u is dropped while it is lent out", i);
+  zh_abi_handle h = *e;
+  handle_free(t, i);
+  if (!h.own)
+    return NULL;
+  /* A's drop runs B's code: not once B is fenced. B's own drop runs inside B. */
+  if (bi->res && bi->cal->broken)
+    return builtin_trap(bi, "the callee trapped earlier and cannot be entered");
+  return run_dtor(bi->cal, h.rt, h.rep, bi->what);
+}
+
+/* The resource R of "[resource-drop]R" etc. in interface `in`, or NULL. */
+static const zh_wit_type *builtin_res(const zh_wit_interface *in, const char *name, int *op) {
+  static const char *const pre[] = {"[resource-new]", "[resource-rep]", "[resource-drop]"};
+  for (int k = 0; k < 3; k++) {
+    size_t l = strlen(pre[k]);
+    if (strncmp(name, pre[k], l) == 0) {
+      *op = k;
+      const zh_wit_type *rt = in ? zh_wit_interface_type(in, name + l) : NULL;
+      rt = rt ? zh_abi_unalias(rt) : NULL;
+      return rt && rt->kind == ZH_WIT_RESOURCE ? rt : NULL;
+    }
+  }
+  return NULL;
+}
+
+static zh_error *builtin_new(zh_store *store, zh_link_callee *cal, link_res *res, int op,
+                             const zh_wit_type *rt, const char *iface, const zh_import_info *imp,
+                             zh_func **out) {
+  zh_valtype i32 = ZH_I32;
+  zh_functype want = {1, op == OP_DROP ? 0u : 1u, &i32, &i32};
+  if (imp->kind != ZH_EXTERN_FUNC || imp->func.nparams != want.nparams ||
+      imp->func.nresults != want.nresults || imp->func.params[0] != ZH_I32 ||
+      (want.nresults && imp->func.results[0] != ZH_I32))
+    return zh_error_new(ZH_ERR_UNLINKABLE, "cannot link %s#%s: wrong core signature", iface,
+                        imp->name);
+  if (!out)
+    return NULL;
+  builtin *bi = calloc(1, sizeof *bi);
+  if (!bi)
+    return zh_error_new(ZH_ERR_RESOURCE, "link: out of memory");
+  snprintf(bi->what, sizeof bi->what, "%s#%s", iface, imp->name);
+  bi->op = op;
+  bi->rt = rt;
+  bi->cal = cal;
+  bi->res = res;
+  zh_func *fn = zh_func_new_host(store, &want, builtin_call, bi);
+  if (!fn) {
+    free(bi);
+    return zh_error_new(ZH_ERR_RESOURCE, "link: cannot create the host function");
+  }
+  if (!zh_store_own(store, bi, free))
+    return zh_error_new(ZH_ERR_RESOURCE, "link: out of memory");
+  *out = fn;
+  return NULL;
+}
+
+static const zh_wit_interface *world_export_iface(const zh_wit_world *w, const char *q) {
+  for (size_t k = 0; k < w->nexports; k++)
+    if (w->exports[k].kind == ZH_WIT_ITEM_INTERFACE && w->exports[k].iface->qualified &&
+        strcmp(w->exports[k].iface->qualified, q) == 0)
+      return w->exports[k].iface;
+  return NULL;
+}
+
+zh_error *zh_link_callee_new(zh_store *store, const zh_module *b, const zh_wit_world *b_world,
+                             zh_extern *imports, size_t nimports, zh_link_callee **out) {
+  if (out)
+    *out = NULL;
+  if (!store || !b || !b_world || !out || (nimports && !imports))
+    return zh_error_new(ZH_ERR_USAGE, "zh_link_callee_new: missing argument");
+  size_t n = zh_module_import_count(b);
+  if (nimports != n)
+    return zh_error_new(ZH_ERR_USAGE, "zh_link_callee_new: the module has %zu imports, got %zu", n,
+                        nimports);
+  static const char ex[] = "[export]";
+  zh_link_callee *cal = calloc(1, sizeof *cal);
+  if (!cal)
+    return zh_error_new(ZH_ERR_RESOURCE, "zh_link_callee_new: out of memory");
+  cal->store = store;
+  if (!zh_store_own(store, cal, callee_release))
+    return zh_error_new(ZH_ERR_RESOURCE, "zh_link_callee_new: out of memory");
+  /* Pass 0 checks every import, pass 1 creates: nothing is set unless all are good. */
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < n; i++) {
+      zh_import_info imp;
+      zh_module_import(b, i, &imp);
+      if (strncmp(imp.module, ex, sizeof ex - 1) != 0)
+        continue;
+      const char *q = imp.module + sizeof ex - 1;
+      int op = -1;
+      const zh_wit_type *rt = builtin_res(world_export_iface(b_world, q), imp.name, &op);
+      if (!rt)
+        return zh_error_new(ZH_ERR_UNLINKABLE,
+                            "cannot link %s#%s: the callee's world exports no such resource "
+                            "built-in",
+                            imp.module, imp.name);
+      zh_error *err =
+          builtin_new(store, cal, NULL, op, rt, q, &imp, pass ? &imports[i].of.func : NULL);
+      if (err)
+        return err;
+      if (pass)
+        imports[i].kind = ZH_EXTERN_FUNC;
+    }
+  }
+  *out = cal;
+  return NULL;
+}
+
+zh_error *zh_link_callee_bind(zh_link_callee *cal, zh_instance *b) {
+  if (!cal || !b)
+    return zh_error_new(ZH_ERR_USAGE, "zh_link_callee_bind: missing argument");
+  if (b->store != cal->store)
+    return zh_error_new(ZH_ERR_USAGE, "zh_link_callee_bind: the instance belongs to another store");
+  cal->b = b;
+  return NULL;
+}
+
+bool zh_link_callee_broken(const zh_link_callee *cal) { return cal && cal->broken; }
+
+size_t zh_link_callee_handles(const zh_link_callee *cal) {
+  size_t k = 0;
+  for (uint32_t i = 1; cal && i < cal->table.len; i++)
+    k += cal->table.h[i].rt != NULL;
+  return k;
 }
 
 /* The WIT function behind A's core import (module, name) in world w, or NULL if the import
@@ -989,21 +1405,57 @@ static const zh_wit_func *world_export_func(const zh_wit_world *w, const char *i
   return NULL;
 }
 
-zh_error *zh_link_imports(zh_store *store, const zh_module *a, const zh_wit_world *a_world,
-                          zh_instance *b, const zh_wit_world *b_world, zh_extern *imports,
-                          size_t nimports, size_t *nlinked) {
+static const zh_wit_interface *world_import_iface(const zh_wit_world *w, const char *q) {
+  for (size_t k = 0; k < w->nimports; k++)
+    if (w->imports[k].kind == ZH_WIT_ITEM_INTERFACE && w->imports[k].iface->qualified &&
+        strcmp(w->imports[k].iface->qualified, q) == 0)
+      return w->imports[k].iface;
+  return NULL;
+}
+
+/* A's "[resource-drop]R" of an imported interface: checked (out NULL) or created. */
+static zh_error *link_drop(zh_store *store, const zh_wit_world *a_world,
+                           const zh_wit_world *b_world, zh_link_callee *cal, link_res *res,
+                           const char *iface, const zh_import_info *imp, zh_func **out) {
+  int op = -1;
+  const zh_wit_type *art = builtin_res(world_import_iface(a_world, iface), imp->name, &op);
+  const zh_wit_type *brt = builtin_res(world_export_iface(b_world, iface), imp->name, &op);
+  if (!art || !brt || op != OP_DROP || !res_same(art, brt))
+    return zh_error_new(ZH_ERR_UNLINKABLE, "cannot link %s#%s: %s", iface, imp->name,
+                        op != OP_DROP ? "only [resource-drop] can be imported for a resource of "
+                                        "another instance"
+                                      : "no such resource on both sides");
+  return builtin_new(store, cal, res, OP_DROP, brt, iface, imp, out);
+}
+
+static zh_error *link_imports(zh_store *store, const zh_module *a, const zh_wit_world *a_world,
+                              zh_instance *b, const zh_wit_world *b_world, zh_link_callee *cal,
+                              zh_extern *imports, size_t nimports, size_t *nlinked) {
   if (nlinked)
     *nlinked = 0;
   if (!store || !a || !a_world || !b || !b_world || (nimports && !imports))
     return zh_error_new(ZH_ERR_USAGE, "zh_link_imports: missing argument");
+  link_res *res = NULL;
   size_t n = zh_module_import_count(a);
   if (nimports != n)
     return zh_error_new(ZH_ERR_USAGE,
                         "zh_link_imports: the module has %zu imports, got room "
                         "for %zu",
                         n, nimports);
+  if (cal && (cal->b != b || cal->store != store))
+    return zh_error_new(ZH_ERR_USAGE,
+                        "zh_link_imports_callee: bind the callee first, in the same store");
   /* Check every WIT import before creating anything. */
   for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1 && cal) {
+      /* A's handle table, shared by every function of this link and A's drops. */
+      res = calloc(1, sizeof *res);
+      if (!res)
+        return zh_error_new(ZH_ERR_RESOURCE, "zh_link_imports: out of memory");
+      res->cal = cal;
+      if (!zh_store_own(store, res, res_release))
+        return zh_error_new(ZH_ERR_RESOURCE, "zh_link_imports: out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
       zh_import_info imp;
       zh_module_import(a, i, &imp);
@@ -1012,6 +1464,20 @@ zh_error *zh_link_imports(zh_store *store, const zh_module *a, const zh_wit_worl
       const zh_wit_func *want = world_import_func(a_world, imp.module, imp.name, &iface, &is_wit);
       if (!is_wit)
         continue;
+      if (!want && cal && iface && imp.name[0] == '[') {
+        zh_func *fn = NULL;
+        zh_error *err =
+            link_drop(store, a_world, b_world, cal, res, iface, &imp, pass ? &fn : NULL);
+        if (err)
+          return err;
+        if (pass) {
+          imports[i].kind = ZH_EXTERN_FUNC;
+          imports[i].of.func = fn;
+          if (nlinked)
+            (*nlinked)++;
+        }
+        continue;
+      }
       if (!want)
         return zh_error_new(ZH_ERR_UNLINKABLE,
                             "cannot link %s#%s: the caller's world has no "
@@ -1024,7 +1490,7 @@ zh_error *zh_link_imports(zh_store *store, const zh_module *a, const zh_wit_worl
       zh_error *err;
       if (pass == 0) {
         zh_abi_sig sig;
-        if ((err = zh_link_check(iface, want, have)))
+        if ((err = link_check(iface, want, have, cal != NULL)))
           return err;
         zh_abi_signature(want, true, &sig);
         if (imp.kind != ZH_EXTERN_FUNC || !sig_eq(&sig, &imp.func))
@@ -1035,7 +1501,7 @@ zh_error *zh_link_imports(zh_store *store, const zh_module *a, const zh_wit_worl
         continue;
       }
       zh_func *fn;
-      if ((err = zh_link_func(store, b, iface, want, have, &fn)))
+      if ((err = link_func(store, b, iface, want, have, res, &fn)))
         return err;
       imports[i].kind = ZH_EXTERN_FUNC;
       imports[i].of.func = fn;
@@ -1044,4 +1510,18 @@ zh_error *zh_link_imports(zh_store *store, const zh_module *a, const zh_wit_worl
     }
   }
   return NULL;
+}
+
+zh_error *zh_link_imports(zh_store *store, const zh_module *a, const zh_wit_world *a_world,
+                          zh_instance *b, const zh_wit_world *b_world, zh_extern *imports,
+                          size_t nimports, size_t *nlinked) {
+  return link_imports(store, a, a_world, b, b_world, NULL, imports, nimports, nlinked);
+}
+
+zh_error *zh_link_imports_callee(zh_store *store, const zh_module *a, const zh_wit_world *a_world,
+                                 zh_link_callee *callee, const zh_wit_world *b_world,
+                                 zh_extern *imports, size_t nimports, size_t *nlinked) {
+  if (!callee)
+    return zh_error_new(ZH_ERR_USAGE, "zh_link_imports_callee: no callee");
+  return link_imports(store, a, a_world, callee->b, b_world, callee, imports, nimports, nlinked);
 }
