@@ -98,7 +98,7 @@ spec-bounds:
 	@$(MAKE) --no-print-directory BUILD=$(BC_BUILD) EXTRA_CFLAGS=-DZH_BOUNDS_CHECKS spec
 
 # ---- tests ----
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libzerohop.a tests/testlib.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libzerohop.a tests/testlib.h tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -Itests -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
 
@@ -257,7 +257,7 @@ clean:
 WASI_SUITE_DIR ?= ../shared/testsuites/wasi
 .PHONY: wasi-suite
 
-$(BUILD)/wasi_suite: tests/wasi/run_testsuite.c $(BUILD)/libzerohop.a
+$(BUILD)/wasi_suite: tests/wasi/run_testsuite.c $(BUILD)/libzerohop.a tests/testutil.h
 	$(CC) $(CFLAGS_BASE) -Itests -o $@ $< $(BUILD)/libzerohop.a -ljansson $(LDLIBS_BASE)
 
 wasi-suite: $(BUILD)/wasi_suite

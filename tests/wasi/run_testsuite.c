@@ -8,6 +8,7 @@
  * are copied to a scratch directory first, since the shared tree is read-only and tests
  * write (and leave *.cleanup files) there. Prints one line per failure, then
  * "wasi: N passed, M failed"; exits 1 when anything failed. */
+#include "testutil.h"
 #include "zerohop/engine.h"
 #include "zerohop/wasi.h"
 
@@ -25,42 +26,12 @@
 
 #define TEST_TIMEOUT_NS (10ull * 1000000000ull)
 
-static bool read_file(const char *path, uint8_t **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return false;
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf != NULL) {
-    if (n == cap) {
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (nb == NULL) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    if (got == 0)
-      break;
-    n += got;
-  }
-  fclose(f);
-  if (buf == NULL)
-    return false;
-  *data = buf;
-  *len = n;
-  return true;
-}
-
 /* ---- scratch copies of the fixtures ---- */
 
 static bool copy_file(const char *from, const char *to, mode_t mode) {
   uint8_t *data;
   size_t len;
-  if (!read_file(from, &data, &len))
+  if (!zh_test_read_file(from, &data, &len))
     return false;
   int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode & 0777) | 0600);
   bool ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
@@ -276,7 +247,7 @@ static bool run_test(const char *dir, const char *file, char *why, size_t whylen
     snprintf(why, whylen, "out of memory");
     goto done;
   }
-  if (!read_file(path, &bytes, &len)) {
+  if (!zh_test_read_file(path, &bytes, &len)) {
     snprintf(why, whylen, "cannot read %.900s", path);
     goto done;
   }

@@ -2,6 +2,7 @@
  * config checks, host calls without memory) and the `zerohop` CLI binary.
  * Needs `make guests`; the build directory comes from $ZH_BUILD (default "build"). */
 #include "testlib.h"
+#include "testutil.h"
 #include "zerohop/engine.h"
 #include "zerohop/wasi.h"
 
@@ -14,37 +15,6 @@
 static const char *build_dir;
 
 /* ---- helpers ---- */
-
-static bool read_all(const char *path, uint8_t **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return false;
-  size_t cap = 4096, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf != NULL) {
-    if (n == cap) { /* grow first, so a NUL always fits after the data */
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (nb == NULL) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0)
-      break;
-  }
-  fclose(f);
-  if (buf == NULL)
-    return false;
-  buf[n] = 0; /* text files are used as strings */
-  *data = buf;
-  *len = n;
-  return true;
-}
 
 static bool write_all(const char *path, const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
@@ -98,7 +68,7 @@ static bool run_guest(const char *name, zh_wasi_config cfg, run_result *r) {
   guest_path(path, sizeof path, name);
   uint8_t *bytes = NULL;
   size_t len = 0;
-  if (!read_all(path, &bytes, &len)) {
+  if (!zh_test_read_file(path, &bytes, &len)) {
     fprintf(stderr, "cannot read %s (run `make guests`)\n", path);
     CHECK(!"guest missing");
     return false;
@@ -638,8 +608,8 @@ static void cli(const char *args, cli_result *r) {
   r->status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   size_t len;
   uint8_t *data;
-  r->out = read_all(out_path, &data, &len) ? (char *)data : NULL;
-  r->err = read_all(err_path, &data, &len) ? (char *)data : NULL;
+  r->out = zh_test_read_file(out_path, &data, &len) ? (char *)data : NULL;
+  r->err = zh_test_read_file(err_path, &data, &len) ? (char *)data : NULL;
   remove(out_path);
   remove(err_path);
 }

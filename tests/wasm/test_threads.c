@@ -3,6 +3,7 @@
  * Each thread's results must equal the single-threaded ones.
  * Needs `make guests`; the build directory comes from $ZH_BUILD (default "build"). */
 #include "testlib.h"
+#include "testutil.h"
 #include "zerohop/engine.h"
 #include "zerohop/wasi.h"
 
@@ -73,30 +74,13 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = n > 0 ? malloc((size_t)n) : NULL;
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
 int main(void) {
-  const char *build = getenv("ZH_BUILD") ? getenv("ZH_BUILD") : "build";
+  const char *build = zh_test_build_dir();
   char path[512];
   snprintf(path, sizeof path, "%s/guests/threads_work.wasm", build);
   size_t len = 0;
-  uint8_t *bytes = read_file(path, &len);
-  CHECK(bytes != NULL);
+  uint8_t *bytes = NULL;
+  CHECK(zh_test_read_file(path, &bytes, &len));
   if (!bytes)
     TEST_SUMMARY();
 

@@ -3,12 +3,12 @@
  * hostile guests (tests/guests/abi_hostile.c) that must trap only their own instance.
  * Needs `make guests`; the build directory comes from $ZH_BUILD (default "build"). */
 #include "testlib.h"
+#include "testutil.h"
 #include "wit/abi.h"
 #include "zerohop/component.h"
 
 #include <stdint.h>
 
-static const char *build_dir = "build";
 static zh_store *g_store;
 
 /* ---- WIT ---- */
@@ -81,42 +81,6 @@ static const char *bad_wit = "package t:bad@1.0.0;\n"
                              "world bad { import host; export api; }\n";
 
 /* ---- set-up ---- */
-
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
-static zh_module *load_guest(zh_engine *engine, const char *name) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/guests/%s.wasm", build_dir, name);
-  size_t len;
-  uint8_t *bytes = read_file(path, &len);
-  if (!bytes) {
-    fprintf(stderr, "cannot read %s (run `make guests`)\n", path);
-    return NULL;
-  }
-  zh_module *m = NULL;
-  zh_error *err = zh_module_new(engine, bytes, len, path, &m);
-  free(bytes);
-  if (err) {
-    fprintf(stderr, "%s\n", zh_error_message(err));
-    zh_error_free(err);
-  }
-  return m;
-}
 
 static zh_error *proc_exit(zh_caller *c, void *env, const zh_value *args, zh_value *res) {
   (void)c, (void)env, (void)res;
@@ -757,8 +721,6 @@ static void test_vals(void) {
 }
 
 int main(void) {
-  if (getenv("ZH_BUILD"))
-    build_dir = getenv("ZH_BUILD");
   make_wit();
   test_vals();
   zh_wit *wit = NULL, *badwit = NULL;
@@ -784,7 +746,8 @@ int main(void) {
   static const zh_valtype i32 = ZH_I32;
   zh_functype ft = {1, 0, &i32, NULL};
   w.exit_fn = zh_func_new_host(w.store, &ft, proc_exit, NULL);
-  zh_module *m = load_guest(engine, "abi_types"), *bad = load_guest(engine, "abi_hostile");
+  zh_module *m = zh_test_load_guest(engine, "abi_types"),
+            *bad = zh_test_load_guest(engine, "abi_hostile");
   CHECK(m && bad);
   if (m && bad) {
     host_state hs = {0};

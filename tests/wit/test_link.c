@@ -4,11 +4,10 @@
  * other instance and the host stay usable; a type mismatch is refused at link time.
  * Needs `make guests`; the build directory comes from $ZH_BUILD (default "build"). */
 #include "testlib.h"
+#include "testutil.h"
 #include "zerohop/link.h"
 
 #include <stdint.h>
-
-static const char *build_dir = "build";
 
 #define API "t:link/api@1.0.0"
 
@@ -68,42 +67,6 @@ static zh_wit *parse(int variant) {
     zh_error_free(err);
   }
   return w;
-}
-
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
-static zh_module *load_guest(zh_engine *engine, const char *name) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/guests/%s.wasm", build_dir, name);
-  size_t len;
-  uint8_t *bytes = read_file(path, &len);
-  if (!bytes) {
-    fprintf(stderr, "cannot read %s (run `make guests`)\n", path);
-    return NULL;
-  }
-  zh_module *m = NULL;
-  zh_error *err = zh_module_new(engine, bytes, len, path, &m);
-  free(bytes);
-  if (err) {
-    fprintf(stderr, "%s\n", zh_error_message(err));
-    zh_error_free(err);
-  }
-  return m;
 }
 
 /* WASI imports of the guests (proc_exit from the dummy main) must never be called. */
@@ -403,13 +366,11 @@ static void test_direct(env *e) {
 }
 
 int main(void) {
-  if (getenv("ZH_BUILD"))
-    build_dir = getenv("ZH_BUILD");
   env e;
   memset(&e, 0, sizeof e);
   CHECK(zh_engine_new(NULL, &e.engine) == NULL);
-  e.ma = load_guest(e.engine, "link_a");
-  e.mb = load_guest(e.engine, "link_b");
+  e.ma = zh_test_load_guest(e.engine, "link_a");
+  e.mb = zh_test_load_guest(e.engine, "link_b");
   e.wit = parse(0);
   make_flags();
   CHECK(e.ma && e.mb && e.wit);

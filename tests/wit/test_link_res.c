@@ -5,11 +5,10 @@
  * exactly once. A's misuse of handles traps naming the function and leaves B usable by a
  * fresh A. Needs `make guests`; the build directory comes from $ZH_BUILD (default "build"). */
 #include "testlib.h"
+#include "testutil.h"
 #include "zerohop/link.h"
 
 #include <stdint.h>
-
-static const char *build_dir = "build";
 
 static const char res_wit[] = "package t:res@1.0.0;\n"
                               "interface api {\n"
@@ -23,31 +22,6 @@ static const char res_wit[] = "package t:res@1.0.0;\n"
                               "}\n"
                               "world callee { export api; }\n"
                               "world caller { import api; }\n";
-
-static zh_module *load_guest(zh_engine *engine, const char *name) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/guests/%s.wasm", build_dir, name);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "cannot read %s (run `make guests`)\n", path);
-    return NULL;
-  }
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
-  fclose(f);
-  zh_module *m = NULL;
-  if (got == (size_t)n) {
-    zh_error *err = zh_module_new(engine, buf, got, path, &m);
-    if (err)
-      fprintf(stderr, "%s\n", zh_error_message(err));
-    zh_error_free(err);
-  }
-  free(buf);
-  return m;
-}
 
 /* WASI imports of the guests (proc_exit from the dummy main) must never be called. */
 static zh_error *no_wasi(zh_caller *c, void *env, const zh_value *a, zh_value *r) {
@@ -243,13 +217,11 @@ static void test_unlinkable(env *e) {
 }
 
 int main(void) {
-  if (getenv("ZH_BUILD"))
-    build_dir = getenv("ZH_BUILD");
   env e;
   memset(&e, 0, sizeof e);
   CHECK(zh_engine_new(NULL, &e.engine) == NULL);
-  e.ma = load_guest(e.engine, "linkres_a");
-  e.mb = load_guest(e.engine, "linkres_b");
+  e.ma = zh_test_load_guest(e.engine, "linkres_a");
+  e.mb = zh_test_load_guest(e.engine, "linkres_b");
   CHECK(ok(zh_wit_parse_string("res.wit", res_wit, &e.wit), "wit"));
   CHECK(e.ma && e.mb && e.wit);
   if (e.ma && e.mb && e.wit) {
