@@ -38,8 +38,8 @@ void zh_cli_bindgen_help(FILE *out) {
           "  -h, --help    show this help\n"
           "\n"
           "Exit status: 0 on success, 1 when the WIT does not load, the world is unknown or\n"
-          "uses what C bindings do not support (exported resources, futures, streams), or a\n"
-          "file cannot be written; 2 for a usage error.\n");
+          "uses what C bindings do not support (futures, streams), or a file cannot be\n"
+          "written; 2 for a usage error.\n");
 }
 
 /* ---- generator state ---- */
@@ -194,6 +194,18 @@ static bool is_own(const zh_wit_type *t) {
   return is_bare_resource(t) || unalias(t)->kind == ZH_WIT_OWN;
 }
 
+/* A resource of an interface the world exports: the guest implements it. */
+static bool is_exported_resource(gen *g, const zh_wit_type *r) {
+  bool imported = true;
+  return r->interface && item_of(g, r->interface, &imported) && !imported;
+}
+
+/* borrow<R> of an exported resource: in the implementing guest it is the rep, R's struct. */
+static bool is_rep_borrow(gen *g, const zh_wit_type *t) {
+  t = unalias(t);
+  return t->kind == ZH_WIT_BORROW && is_exported_resource(g, unalias(t->elem));
+}
+
 static const char *prim_name(zh_wit_type_kind k) {
   switch (k) {
   case ZH_WIT_BOOL:
@@ -260,6 +272,8 @@ static const char *ctype(gen *g, const zh_wit_type *t) {
   t = unuse(t);
   if (t->kind == ZH_WIT_OWN || t->kind == ZH_WIT_BORROW || is_bare_resource(t)) {
     const zh_wit_type *r = handle_resource(t);
+    if (!is_own(t) && is_exported_resource(g, r))
+      return str(g, "%s_%s_t *", owner_prefix(g, r), snake(g, r->name, false));
     return str(g, "%s_%s_%s_t", owner_prefix(g, r), is_own(t) ? "own" : "borrow",
                snake(g, r->name, false));
   }
@@ -346,6 +360,52 @@ static void emit_free_decl(gen *g, const zh_wit_type *t, const char *cname) {
   fprintf(g->h, "void %s(%s *ptr);\n", free_name(g, t), cname);
 }
 
+/* A resource the guest implements (CanonicalABI.md): the user defines struct PFX_R (the rep)
+ * and PFX_R_destructor; handles come from the [resource-new]/[resource-rep]/[resource-drop]
+ * built-ins of core module "[export]IFACE", and the glue exports "IFACE#[dtor]R". */
+static void emit_exported_resource(gen *g, const zh_wit_type *r, const char *iface, const char *pfx,
+                                   const char *rn, const char *own) {
+  const char *rt = str(g, "%s_%s_t", pfx, rn), *fn = str(g, "%s_%s", pfx, rn);
+  const char *imp = str(g, "__wasm_import_%s", fn);
+  fprintf(g->h,
+          "\n/* resource %s (exported): this guest implements it. Define struct %s, the rep\n"
+          " * (%s), and implement the constructor (it returns a new rep), the methods (self\n"
+          " * is the rep: borrow<%s> in exported functions is %s *) and\n"
+          " * %s_destructor, which the host calls once the last own handle is dropped.\n"
+          " * own<%s> values are handles: %s_new makes one for a rep, %s_rep gets a\n"
+          " * handle's rep, %s_drop_own drops one this guest holds. */\n"
+          "typedef struct %s %s;\n"
+          "typedef struct %s {\n  int32_t __handle;\n} %s;\n"
+          "%s %s_new(%s *rep);\n"
+          "%s *%s_rep(%s handle);\n"
+          "void %s_drop_own(%s handle);\n"
+          "/* Implement it: free the rep. */\n"
+          "void %s_destructor(%s *rep);\n",
+          r->name, fn, rt, r->name, rt, fn, r->name, fn, fn, fn, fn, rt, own, own, own, fn, rt, rt,
+          fn, own, fn, own, fn, rt);
+  char dtor[512];
+  snprintf(dtor, sizeof dtor, "%s#[dtor]%s", iface, r->name);
+  fprintf(g->c,
+          "\n__attribute__((__import_module__(\"[export]%s\"), "
+          "__import_name__(\"[resource-new]%s\")))\n"
+          "extern int32_t %s_new(int32_t);\n"
+          "__attribute__((__import_module__(\"[export]%s\"), "
+          "__import_name__(\"[resource-rep]%s\")))\n"
+          "extern int32_t %s_rep(int32_t);\n"
+          "__attribute__((__import_module__(\"[export]%s\"), "
+          "__import_name__(\"[resource-drop]%s\")))\n"
+          "extern void %s_drop(int32_t);\n"
+          "%s %s_new(%s *rep) { return (%s){%s_new((int32_t)(uintptr_t)rep)}; }\n"
+          "%s *%s_rep(%s handle) {\n"
+          "  return (%s *)(uintptr_t)(uint32_t)%s_rep(handle.__handle);\n}\n"
+          "void %s_drop_own(%s handle) { %s_drop(handle.__handle); }\n"
+          "\n__attribute__((__export_name__(\"%s\")))\n"
+          "void __wasm_export_%s_dtor(int32_t rep) {\n"
+          "  %s_destructor((%s *)(uintptr_t)(uint32_t)rep);\n}\n",
+          iface, r->name, imp, iface, r->name, imp, iface, r->name, imp, own, fn, rt, own, imp, rt,
+          fn, own, rt, imp, fn, own, imp, dtor, fn, fn, rt);
+}
+
 /* The resource's handle types, and the drop function for imported resources. */
 static void emit_resource(gen *g, const zh_wit_type *r) {
   const char *pfx = owner_prefix(g, r), *rn = snake(g, r->name, false);
@@ -354,8 +414,12 @@ static void emit_resource(gen *g, const zh_wit_type *r) {
     return;
   bool imported = true;
   const zh_wit_world_item *it = r->interface ? item_of(g, r->interface, &imported) : NULL;
-  if (!imported || (r->interface && !it)) {
-    fail(g, "resource %s: exported resources are not supported by the C bindings yet", r->name);
+  if (r->interface && !it) {
+    fail(g, "resource %s: its interface is neither imported nor exported by the world", r->name);
+    return;
+  }
+  if (!imported) {
+    emit_exported_resource(g, r, it->name, pfx, rn, own);
     return;
   }
   const char *module = it ? it->name : "$root";
@@ -638,6 +702,10 @@ static const char *disc_member(const zh_wit_type *u) {
 /* Statements that store the C value `e` of type t into the slots. */
 static void lower_flat(gen *g, FILE *o, int ind, const zh_wit_type *t, const char *e, slots *s) {
   const zh_wit_type *u = unalias(t);
+  if (is_rep_borrow(g, u)) {
+    put_slot(g, o, ind, s, ZH_I32, str(g, "(int32_t)(uintptr_t)(%s)", e));
+    return;
+  }
   if (u->kind == ZH_WIT_RESOURCE || u->kind == ZH_WIT_OWN || u->kind == ZH_WIT_BORROW) {
     put_slot(g, o, ind, s, ZH_I32, str(g, "(%s).__handle", e));
     return;
@@ -699,6 +767,11 @@ static void lower_flat(gen *g, FILE *o, int ind, const zh_wit_type *t, const cha
 /* Statements that set the C lvalue `e` of type t from the slots. */
 static void lift_flat(gen *g, FILE *o, int ind, const zh_wit_type *t, const char *e, slots *s) {
   const zh_wit_type *u = unalias(t);
+  if (is_rep_borrow(g, u)) {
+    fprintf(o, "%*s%s = (%s)(uintptr_t)(uint32_t)(%s);\n", ind, "", e, ctype(g, u),
+            get_slot(g, s, ZH_I32));
+    return;
+  }
   if (u->kind == ZH_WIT_RESOURCE || u->kind == ZH_WIT_OWN || u->kind == ZH_WIT_BORROW) {
     fprintf(o, "%*s(%s).__handle = %s;\n", ind, "", e, get_slot(g, s, ZH_I32));
     return;
@@ -788,12 +861,18 @@ static const char *func_cname(gen *g, const char *prefix, const zh_wit_func *f) 
 /* The C prototype: scalars by value, the rest by pointer; a compound result through `ret`. */
 static const char *prototype(gen *g, const zh_wit_func *f, const char *cname, bool is_import) {
   const char *ret = f->result && is_scalar(f->result) ? ctype(g, f->result) : "void";
-  const char *s = str(g, "%s %s(", ret, cname);
+  if (!is_import && f->kind == ZH_WIT_FUNC_CONSTRUCTOR) { /* returns the new rep */
+    const zh_wit_type *r = unalias(f->resource);
+    ret = str(g, "%s_%s_t *", owner_prefix(g, r), snake(g, r->name, false));
+  }
+  const char *s = str(g, "%s%s%s(", ret, ret[strlen(ret) - 1] == '*' ? "" : " ", cname);
   bool any = false;
   for (size_t i = 0; i < f->nparams; i++, any = true) {
     const zh_wit_type *t = f->params[i].type;
     const char *name = ident(g, f->params[i].name);
-    s = is_scalar(t) ? str(g, "%s%s%s %s", s, any ? ", " : "", ctype(g, t), name)
+    const char *ct = ctype(g, t);
+    s = is_scalar(t) ? str(g, "%s%s%s%s%s", s, any ? ", " : "", ct,
+                           ct[strlen(ct) - 1] == '*' ? "" : " ", name)
                      : str(g, "%s%s%s%s *%s", s, any ? ", " : "", is_import ? "const " : "",
                            ctype(g, t), name);
   }
@@ -886,11 +965,9 @@ static void emit_import(gen *g, const char *module, const char *prefix, const zh
 }
 
 static void emit_export(gen *g, const char *iface, const char *prefix, const zh_wit_func *f) {
-  if (f->resource) {
-    fail(g, "%s: exported resources are not supported by the C bindings yet", f->abi_name);
-    return;
-  }
   emit_func_types(g, f);
+  if (f->resource && !g->err[0])
+    emit_type(g, f->resource);
   if (g->err[0])
     return;
   const char *cname = func_cname(g, prefix, f);
@@ -954,7 +1031,11 @@ static void emit_export(gen *g, const char *iface, const char *prefix, const zh_
     return;
   }
   fprintf(g->c, "  %s zh_r0 = 0;\n", core_ctype(sig.results[0]));
-  if (is_scalar(f->result)) {
+  if (f->kind == ZH_WIT_FUNC_CONSTRUCTOR) { /* a handle for the rep the user made */
+    const zh_wit_type *r = unalias(f->resource);
+    fprintf(g->c, "  %s zh_ret = %s_%s_new(%s));\n", ctype(g, f->result), owner_prefix(g, r),
+            snake(g, r->name, false), call);
+  } else if (is_scalar(f->result)) {
     fprintf(g->c, "  %s zh_ret = %s);\n", ctype(g, f->result), call);
   } else {
     fprintf(g->c, "  %s zh_ret;\n  memset(&zh_ret, 0, sizeof zh_ret);\n  %s%s&zh_ret);\n",
