@@ -225,6 +225,9 @@ void zh_store_interrupt(zh_store *store);
 /* Arms a deadline: calls running after `nanoseconds` from now are interrupted.
  * 0 disarms. Uses one watchdog thread per engine. */
 void zh_store_set_timeout(zh_store *store, uint64_t nanoseconds);
+/* True when an interrupt or an expired deadline is pending: host functions that block (a
+ * sleep, a wait for input) poll it to give up early with ZH_ERR_INTERRUPTED. */
+bool zh_store_interrupt_pending(const zh_store *store);
 
 /* `imports` are in the module's import order (zh_module_import). */
 zh_error *zh_instance_new(zh_store *store, const zh_module *module, const zh_extern *imports,

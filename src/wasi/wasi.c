@@ -131,7 +131,18 @@ WASI_HOST(path_remove_directory, zh_wasi_path_remove_directory(ctx, &m, U32(0), 
 WASI_HOST(path_rename, zh_wasi_path_rename(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4), U32(5)))
 WASI_HOST(path_symlink, zh_wasi_path_symlink(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4)))
 WASI_HOST(path_unlink_file, zh_wasi_path_unlink_file(ctx, &m, U32(0), U32(1), U32(2)))
-WASI_HOST(poll_oneoff, zh_wasi_poll_oneoff(ctx, &m, U32(0), U32(1), U32(2), U32(3)))
+/* poll_oneoff can wait for a long time: an interrupt of the caller's store ends the call. */
+static zh_error *host_poll_oneoff(zh_caller *caller, void *env, const zh_value *args,
+                                  zh_value *results) {
+  zh_wasi_ctx *ctx = env;
+  zh_wasi_mem m = caller_mem(caller);
+  uint16_t r =
+      zh_wasi_poll_oneoff(ctx, &m, zh_caller_store(caller), U32(0), U32(1), U32(2), U32(3));
+  if (r == ZH_WASI_POLL_INTERRUPTED)
+    return zh_error_new(ZH_ERR_INTERRUPTED, "interrupted while waiting in poll_oneoff");
+  results[0] = zh_i32((int32_t)r);
+  return NULL;
+}
 WASI_HOST(sock_accept, zh_wasi_sock_accept(ctx, &m, U32(0), U32(1), U32(2)))
 WASI_HOST(sock_recv, zh_wasi_sock_recv(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4), U32(5)))
 WASI_HOST(sock_send, zh_wasi_sock_send(ctx, &m, U32(0), U32(1), U32(2), U32(3), U32(4)))

@@ -174,8 +174,11 @@ uint16_t zh_wasi_path_unlink_file(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32
 
 /* ---- wasi_poll.c ---- */
 
-uint16_t zh_wasi_poll_oneoff(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t in, uint32_t out,
-                             uint32_t nsubs, uint32_t nevents_ptr);
+/* poll_oneoff gave up because `store` has an interrupt pending (not a WASI errno). */
+#define ZH_WASI_POLL_INTERRUPTED 0xffffu
+/* Waits are cut into slices so that an interrupt of `store` (may be NULL) is seen. */
+uint16_t zh_wasi_poll_oneoff(zh_wasi_ctx *ctx, const zh_wasi_mem *m, const zh_store *store,
+                             uint32_t in, uint32_t out, uint32_t nsubs, uint32_t nevents_ptr);
 uint16_t zh_wasi_sock_accept(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t flags,
                              uint32_t fd_ptr);
 uint16_t zh_wasi_sock_recv(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,

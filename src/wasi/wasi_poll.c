@@ -73,8 +73,10 @@ static uint64_t readable(int fd) {
   return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (uint64_t)n : 0;
 }
 
-uint16_t zh_wasi_poll_oneoff(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t in, uint32_t out,
-                             uint32_t nsubs, uint32_t nevents_ptr) {
+#define ZH_WASI_WAIT_SLICE_NS ((uint64_t)10 * 1000 * 1000)
+
+uint16_t zh_wasi_poll_oneoff(zh_wasi_ctx *ctx, const zh_wasi_mem *m, const zh_store *store,
+                             uint32_t in, uint32_t out, uint32_t nsubs, uint32_t nevents_ptr) {
   if (nsubs == 0)
     return ZH_WASI_EINVAL; /* would wait forever */
   if (!zh_wasi_span_ok(m, in, (uint64_t)nsubs * ZH_WASI_SUBSCRIPTION_SIZE) ||
@@ -148,6 +150,14 @@ uint16_t zh_wasi_poll_oneoff(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t in
       else if (subs[i].deadline - now < wait)
         wait = subs[i].deadline - now;
     }
+    if (zh_store_interrupt_pending(store)) {
+      result = ZH_WASI_POLL_INTERRUPTED;
+      break;
+    }
+    /* With a store to answer to, wait at most a slice at a time: its deadline or an
+     * interrupt must be able to end a long sleep or a wait for input. */
+    if (store && wait > ZH_WASI_WAIT_SLICE_NS)
+      wait = ZH_WASI_WAIT_SLICE_NS;
     struct timespec ts = {0, 0}, *tsp = &ts;
     if (!immediate && !clock_fired) {
       if (wait == UINT64_MAX)

@@ -110,6 +110,10 @@ void zh_store_interrupt(zh_store *store) {
     atomic_fetch_or_explicit(&store->interrupt, ZH_INTERRUPT_REQUEST, memory_order_release);
 }
 
+bool zh_store_interrupt_pending(const zh_store *store) {
+  return store && atomic_load_explicit(&((zh_store *)store)->interrupt, memory_order_acquire) != 0;
+}
+
 void zh_store_set_timeout(zh_store *store, uint64_t nanoseconds) {
   if (!store)
     return;

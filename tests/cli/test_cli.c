@@ -221,6 +221,21 @@ static void test_timeout(void) {
   CHECK(o.ms < 1000.0);
   CHECK(strstr(o.err, "interrupted") != NULL && count_lines(o.err) == 1);
 
+  /* A guest asleep in poll_oneoff: the wait is cut into slices that watch the store's
+   * deadline, so it ends well before the CLI's backstop (deadline + 100 ms) would. */
+  const char *asleep[] = {"run", "--timeout", "100ms", print, "sleep", "10", NULL};
+  best = 1e9;
+  for (int attempt = 0; attempt < 3 && best >= 180.0; attempt++) {
+    run_opts_cli(asleep, &(spawn_opts){.limit_ms = 5000}, &o);
+    if (o.ms < best)
+      best = o.ms;
+  }
+  printf("test_cli: --timeout 100ms on a guest sleeping 10 s: exit %d after %.1f ms\n", o.status,
+         best);
+  expect_run(asleep, &o, 124, "");
+  CHECK(best >= 100.0 && best < 180.0);
+  CHECK(strstr(o.err, "poll_oneoff") != NULL);
+
   /* A deadline that is not reached changes nothing, and costs no waiting at exit. */
   const char *quick[] = {"run", "--timeout", "1m", print, "exit", "0", NULL};
   run_cli(quick, &o);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <wasi/api.h>
 
 static void floats(void) {
@@ -78,6 +79,9 @@ int main(int argc, char **argv) {
     while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
       total += n;
     printf("read %zu bytes\n", total);
+  } else if (strcmp(mode, "sleep") == 0 && argc > 2) {
+    sleep((unsigned)atoi(argv[2])); /* poll_oneoff with a clock subscription */
+    printf("slept\n");
   } else if (strcmp(mode, "cat") == 0 && argc > 2) {
     return cat(argv[2]);
   } else {
