@@ -95,7 +95,16 @@ WASI_HOST(environ_sizes_get, zh_wasi_strings_sizes_get(&ctx->env, &m, U32(0), U3
 WASI_HOST(clock_res_get, zh_wasi_clock_res_get(&m, U32(0), U32(1)))
 WASI_HOST(clock_time_get, zh_wasi_clock_time_get(&m, U32(0), U64(1), U32(2)))
 WASI_HOST(fd_write, zh_wasi_fd_write(ctx, &m, U32(0), U32(1), U32(2), U32(3)))
-WASI_HOST(fd_read, zh_wasi_fd_read(ctx, &m, U32(0), U32(1), U32(2), U32(3)))
+/* Reads can wait on a pipe: an interrupt of the caller's store ends the call. */
+static zh_error *host_fd_read(zh_caller *caller, void *env, const zh_value *args,
+                              zh_value *results) {
+  zh_wasi_mem m = caller_mem(caller);
+  uint16_t r = zh_wasi_fd_read(env, &m, zh_caller_store(caller), U32(0), U32(1), U32(2), U32(3));
+  if (r == ZH_WASI_INTERRUPTED)
+    return zh_error_new(ZH_ERR_INTERRUPTED, "interrupted while waiting in fd_read");
+  results[0] = zh_i32((int32_t)r);
+  return NULL;
+}
 WASI_HOST(fd_close, zh_wasi_fd_close(ctx, U32(0)))
 WASI_HOST(fd_seek, zh_wasi_fd_seek(ctx, &m, U32(0), args[1].of.i64, U32(2), U32(3)))
 WASI_HOST(fd_tell, zh_wasi_fd_tell(ctx, &m, U32(0), U32(1)))
@@ -138,7 +147,7 @@ static zh_error *host_poll_oneoff(zh_caller *caller, void *env, const zh_value *
   zh_wasi_mem m = caller_mem(caller);
   uint16_t r =
       zh_wasi_poll_oneoff(ctx, &m, zh_caller_store(caller), U32(0), U32(1), U32(2), U32(3));
-  if (r == ZH_WASI_POLL_INTERRUPTED)
+  if (r == ZH_WASI_INTERRUPTED)
     return zh_error_new(ZH_ERR_INTERRUPTED, "interrupted while waiting in poll_oneoff");
   results[0] = zh_i32((int32_t)r);
   return NULL;

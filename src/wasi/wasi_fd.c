@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -450,13 +451,24 @@ int zh_wasi_host_iovs(const zh_wasi_mem *m, uint32_t iovs, uint32_t n, struct io
 
 /* One readv() over the first iovecs: a single host read, so a terminal or pipe that has
  * some data returns it at once instead of blocking to fill every buffer. */
-static uint16_t host_read(zh_wasi_fd *e, const zh_wasi_mem *m, uint32_t iovs, uint32_t n,
-                          uint64_t *nread) {
+static uint16_t host_read(zh_wasi_fd *e, const zh_wasi_mem *m, const zh_store *store, uint32_t iovs,
+                          uint32_t n, uint64_t *nread) {
   struct iovec hv[MAX_HOST_IOV];
   int cnt = zh_wasi_host_iovs(m, iovs, n, hv, MAX_HOST_IOV);
   *nread = 0;
   if (cnt == 0)
     return ZH_WASI_ESUCCESS;
+  /* Wait for data in 10 ms slices, so that the store's deadline or an interrupt can end a
+   * read from a pipe or socket that nobody writes to. Regular files are always ready; a
+   * non-blocking descriptor must not wait at all. */
+  while (store && !(e->fdflags & ZH_WASI_FDFLAG_NONBLOCK)) {
+    struct pollfd p = {.fd = e->host_fd, .events = POLLIN};
+    int ready = poll(&p, 1, 10);
+    if (ready > 0 || (ready < 0 && errno != EINTR))
+      break; /* data, end of file, or an error that readv will report */
+    if (zh_store_interrupt_pending(store))
+      return ZH_WASI_INTERRUPTED;
+  }
   for (;;) {
     ssize_t got = readv(e->host_fd, hv, cnt);
     if (got >= 0) {
@@ -482,8 +494,8 @@ static uint64_t input_read(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t iovs
   return done;
 }
 
-uint16_t zh_wasi_fd_read(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
-                         uint32_t iovs_len, uint32_t nread_ptr) {
+uint16_t zh_wasi_fd_read(zh_wasi_ctx *ctx, const zh_wasi_mem *m, const zh_store *store, uint32_t fd,
+                         uint32_t iovs, uint32_t iovs_len, uint32_t nread_ptr) {
   zh_wasi_fd *e;
   uint16_t r = zh_wasi_fd_lookup(ctx, fd, ZH_WASI_RIGHT_FD_READ, &e);
   if (r != ZH_WASI_ESUCCESS)
@@ -501,7 +513,7 @@ uint16_t zh_wasi_fd_read(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, ui
     nread = input_read(ctx, m, iovs, iovs_len);
     break;
   case ZH_WASI_FD_HOST:
-    r = host_read(e, m, iovs, iovs_len, &nread);
+    r = host_read(e, m, store, iovs, iovs_len, &nread);
     break;
   default:
     r = ZH_WASI_EBADF;

@@ -93,8 +93,9 @@ void zh_wasi_fd_fini(zh_wasi_ctx *ctx);
 
 uint16_t zh_wasi_fd_write(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
                           uint32_t iovs_len, uint32_t nwritten_ptr);
-uint16_t zh_wasi_fd_read(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t iovs,
-                         uint32_t iovs_len, uint32_t nread_ptr);
+/* Reads from a host descriptor wait in slices that watch `store` (may be NULL). */
+uint16_t zh_wasi_fd_read(zh_wasi_ctx *ctx, const zh_wasi_mem *m, const zh_store *store, uint32_t fd,
+                         uint32_t iovs, uint32_t iovs_len, uint32_t nread_ptr);
 uint16_t zh_wasi_fd_close(zh_wasi_ctx *ctx, uint32_t fd);
 uint16_t zh_wasi_fd_seek(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, int64_t offset,
                          uint32_t whence, uint32_t newoffset_ptr);
@@ -174,8 +175,9 @@ uint16_t zh_wasi_path_unlink_file(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32
 
 /* ---- wasi_poll.c ---- */
 
-/* poll_oneoff gave up because `store` has an interrupt pending (not a WASI errno). */
-#define ZH_WASI_POLL_INTERRUPTED 0xffffu
+/* A wait gave up because its store has an interrupt pending (not a WASI errno): the host
+ * wrapper turns it into ZH_ERR_INTERRUPTED. */
+#define ZH_WASI_INTERRUPTED 0xffffu
 /* Waits are cut into slices so that an interrupt of `store` (may be NULL) is seen. */
 uint16_t zh_wasi_poll_oneoff(zh_wasi_ctx *ctx, const zh_wasi_mem *m, const zh_store *store,
                              uint32_t in, uint32_t out, uint32_t nsubs, uint32_t nevents_ptr);

@@ -151,7 +151,7 @@ uint16_t zh_wasi_poll_oneoff(zh_wasi_ctx *ctx, const zh_wasi_mem *m, const zh_st
         wait = subs[i].deadline - now;
     }
     if (zh_store_interrupt_pending(store)) {
-      result = ZH_WASI_POLL_INTERRUPTED;
+      result = ZH_WASI_INTERRUPTED;
       break;
     }
     /* With a store to answer to, wait at most a slice at a time: its deadline or an

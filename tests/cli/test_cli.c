@@ -211,15 +211,21 @@ static void test_timeout(void) {
   expect_run(frac, &o, 124, "looping\n");
   CHECK(o.ms >= 150.0);
 
-  /* A guest blocked in a host call (reading a pipe nobody writes) never reaches a loop
-   * back-edge; the CLI's backstop ends it shortly after the deadline. */
+  /* A guest blocked reading a pipe nobody writes: fd_read waits in slices that watch the
+   * deadline, so it ends well before the CLI's backstop (deadline + 100 ms) would. */
   const char *blocked[] = {"run", "--timeout", "100ms", print, "stdin", NULL};
-  run_opts_cli(blocked, &(spawn_opts){.stdin_pipe = true, .limit_ms = 5000}, &o);
+  best = 1e9;
+  for (int attempt = 0; attempt < 3 && best >= 180.0; attempt++) {
+    run_opts_cli(blocked, &(spawn_opts){.stdin_pipe = true, .limit_ms = 5000}, &o);
+    if (o.ms < best)
+      best = o.ms;
+  }
   printf("test_cli: --timeout 100ms on a guest blocked reading stdin: exit %d after %.1f ms\n",
-         o.status, o.ms);
+         o.status, best);
   expect_run(blocked, &o, 124, "");
-  CHECK(o.ms < 1000.0);
-  CHECK(strstr(o.err, "interrupted") != NULL && count_lines(o.err) == 1);
+  CHECK(best >= 100.0 && best < 180.0);
+  CHECK(strstr(o.err, "interrupted") != NULL && strstr(o.err, "fd_read") != NULL);
+  CHECK(count_lines(o.err) == 1);
 
   /* A guest asleep in poll_oneoff: the wait is cut into slices that watch the store's
    * deadline, so it ends well before the CLI's backstop (deadline + 100 ms) would. */
