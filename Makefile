@@ -98,7 +98,7 @@ spec-bounds:
 	@$(MAKE) --no-print-directory BUILD=$(BC_BUILD) EXTRA_CFLAGS=-DZH_BOUNDS_CHECKS spec
 
 # ---- tests ----
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libzerohop.a tests/testlib.h tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libzerohop.a tests/testlib.h tests/testutil.h tests/wit/guest_build.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -Itests -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
 

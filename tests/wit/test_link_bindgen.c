@@ -6,107 +6,19 @@
  * bit per case it found right. Memory of both guests must not grow over repeated runs. A
  * callee built against a WIT whose record field is renamed must be refused at link time,
  * before any code runs. Needs clang. */
+#include "guest_build.h"
 #include "testlib.h"
 #include "zerohop/link.h"
 #include "zerohop/wasi.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 static const char *build_dir = "build";
-static char tmp[64];
 static const char *LB = "tests/wit/linkbg";
 static const char *STORE = "zh:lb/store@1.0.0";
 
 enum { RUN_ALL = 0x1ff }; /* caller.c: nine cases */
-
-/* Runs a shell command; returns its exit status; stderr goes to tmp/err.txt. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...) {
-  char cmd[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  char full[2200];
-  snprintf(full, sizeof full, "%s 2>%s/err.txt", cmd, tmp);
-  int st = system(full);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static uint8_t *slurp(const char *path, size_t *len);
-
-/* Prints the stderr of the last run(). */
-static void show_err(void) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/err.txt", tmp);
-  size_t n = 0;
-  uint8_t *s = slurp(path, &n);
-  if (s)
-    fprintf(stderr, "%.*s", (int)(n < 4000 ? n : 4000), (const char *)s);
-  free(s);
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
-#define WASM_CC "clang --target=wasm32-wasi --sysroot=/usr -O2 -std=c11"
-#define STRICT "-Wall -Wextra -Werror"
-
-/* Generates bindings for `world` of the package in `wit` into tmp/gen_NAME, compiles them with
- * tests/wit/linkbg/SRC.c (and `defs`) into tmp/NAME.wasm; returns whether all went well. */
-static bool build_guest(const char *cli, const char *wit, const char *world, const char *name,
-                        const char *src, const char *defs) {
-  int st = run("%s bindgen c --wit %s --world %s --out %s/gen_%s", cli, wit, world, tmp, name);
-  if (st != 0)
-    show_err();
-  CHECK_EQ_INT(st, 0);
-  /* The glue alone must compile warning-free (docs/BINDGEN.md). */
-  st = run(WASM_CC " " STRICT " -c -o /dev/null %s/gen_%s/%s.c", tmp, name, world);
-  if (st != 0) {
-    fprintf(stderr, "generated %s.c is not warning-free:\n", world);
-    show_err();
-  }
-  CHECK_EQ_INT(st, 0);
-  st = run(WASM_CC " -mexec-model=reactor " STRICT " %s -I%s/gen_%s -o %s/%s.wasm "
-                   "%s/gen_%s/%s.c %s/%s.c",
-           defs, tmp, name, tmp, name, tmp, name, world, LB, src);
-  if (st != 0)
-    show_err();
-  CHECK_EQ_INT(st, 0);
-  return st == 0;
-}
-
-static zh_module *load_module(zh_engine *engine, const char *name) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/%s.wasm", tmp, name);
-  size_t len = 0;
-  uint8_t *bytes = slurp(path, &len);
-  zh_module *m = NULL;
-  zh_error *err = bytes ? zh_module_new(engine, bytes, len, path, &m) : NULL;
-  if (err)
-    fprintf(stderr, "%s: %s\n", path, zh_error_message(err));
-  CHECK(bytes && !err);
-  zh_error_free(err);
-  free(bytes);
-  return m;
-}
 
 static zh_wit *load_wit(const char *dir) {
   zh_wit *w = NULL;
@@ -283,9 +195,9 @@ int main(void) {
                renamed, wit, renamed, renamed);
   CHECK_EQ_INT(st, 0);
 
-  bool built = build_guest(cli, wit, "caller", "caller", "caller", "");
-  built &= build_guest(cli, wit, "callee", "callee", "callee", "");
-  built &= build_guest(cli, renamed, "callee", "callee_r", "callee", "-DLINKBG_RENAMED");
+  bool built = build_guest(cli, wit, "caller", "caller", LB, "caller", "");
+  built &= build_guest(cli, wit, "callee", "callee", LB, "callee", "");
+  built &= build_guest(cli, renamed, "callee", "callee_r", LB, "callee", "-DLINKBG_RENAMED");
 
   env e = {0};
   zh_wit *w = load_wit(wit), *wr = load_wit(renamed);

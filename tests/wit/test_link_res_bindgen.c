@@ -7,100 +7,16 @@
  * passed by borrow, moved back to B by own and dropped; B counts constructions and
  * destructor calls, so each counter must die exactly once. A's misuse of handles (dangling,
  * double-dropped, moved, forged) traps naming the function and leaves B usable. Needs clang. */
+#include "guest_build.h"
 #include "testlib.h"
 #include "zerohop/link.h"
 #include "zerohop/wasi.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 static const char *build_dir = "build";
-static char tmp[64];
 static const char *LR = "tests/wit/linkres";
-
-/* Runs a shell command; returns its exit status; stderr goes to tmp/err.txt. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...) {
-  char cmd[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  char full[2200];
-  snprintf(full, sizeof full, "%s 2>%s/err.txt", cmd, tmp);
-  int st = system(full);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
-/* Prints the stderr of the last run(). */
-static void show_err(void) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/err.txt", tmp);
-  size_t n = 0;
-  uint8_t *s = slurp(path, &n);
-  if (s)
-    fprintf(stderr, "%.*s", (int)(n < 4000 ? n : 4000), (const char *)s);
-  free(s);
-}
-
-#define WASM_CC "clang --target=wasm32-wasi --sysroot=/usr -O2 -std=c11"
-#define STRICT "-Wall -Wextra -Werror"
-
-/* Generates bindings for `world` into tmp/gen_WORLD and compiles them with
- * tests/wit/linkres/WORLD.c into tmp/WORLD.wasm. */
-static bool build_guest(const char *cli, const char *world) {
-  int st = run("%s bindgen c --wit %s/wit --world %s --out %s/gen_%s", cli, LR, world, tmp, world);
-  if (st != 0)
-    show_err();
-  CHECK_EQ_INT(st, 0);
-  st = run(WASM_CC " " STRICT " -c -o /dev/null %s/gen_%s/%s.c", tmp, world, world);
-  if (st != 0) {
-    fprintf(stderr, "generated %s.c is not warning-free:\n", world);
-    show_err();
-  }
-  CHECK_EQ_INT(st, 0);
-  st = run(WASM_CC " -mexec-model=reactor " STRICT " -I%s/gen_%s -o %s/%s.wasm %s/gen_%s/%s.c "
-                   "%s/%s.c",
-           tmp, world, tmp, world, tmp, world, world, LR, world);
-  if (st != 0)
-    show_err();
-  CHECK_EQ_INT(st, 0);
-  return st == 0;
-}
-
-static zh_module *load_module(zh_engine *engine, const char *name) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/%s.wasm", tmp, name);
-  size_t len = 0;
-  uint8_t *bytes = slurp(path, &len);
-  zh_module *m = NULL;
-  zh_error *err = bytes ? zh_module_new(engine, bytes, len, path, &m) : NULL;
-  if (err)
-    fprintf(stderr, "%s: %s\n", path, zh_error_message(err));
-  CHECK(bytes && !err);
-  zh_error_free(err);
-  free(bytes);
-  return m;
-}
 
 static bool ok(zh_error *err, const char *what) {
   if (err)
@@ -280,8 +196,10 @@ int main(void) {
   char cli[512], wit[128];
   snprintf(cli, sizeof cli, "%s/zerohop", build_dir);
   snprintf(wit, sizeof wit, "%s/wit", LR);
-  bool built = build_guest(cli, "callee");
-  built &= build_guest(cli, "caller");
+  char wit_dir[128];
+  snprintf(wit_dir, sizeof wit_dir, "%s/wit", LR);
+  bool built = build_guest(cli, wit_dir, "callee", "callee", LR, "callee", "");
+  built &= build_guest(cli, wit_dir, "caller", "caller", LR, "caller", "");
 
   env e;
   memset(&e, 0, sizeof e);
