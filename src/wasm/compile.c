@@ -291,6 +291,25 @@ static uint32_t read_slot(compiler *c, uint32_t i) {
   return home(c, i);
 }
 
+/* Replaces the last instruction, which produced one operand of the binary op at stack
+ * heights h, h + 1 (the second if `second`), by `o dst, other, x, y` that does both. The
+ * new instruction is recorded with la/lb/lk = other, x, y for further fusions. */
+static void fuse_last(compiler *c, uint32_t h, bool second, zh_op o, uint32_t x, uint32_t y) {
+  c->len = c->last_insn;
+  barrier(c);
+  uint32_t other = read_slot(c, second ? h : h + 1); /* a local or a home slot: no code */
+  c->height = h;
+  push(c, K_HOME);
+  emit_op(c, o);
+  size_t dst = c->len;
+  emit_u32(c, home(c, h));
+  emit_u32(c, other);
+  emit_u32(c, x);
+  emit_u32(c, y);
+  mark_dst(c, dst, h);
+  c->la = other, c->lb = x, c->lk = y;
+}
+
 /* ---- immediates ---- */
 
 typedef struct rd {
@@ -1338,25 +1357,11 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         bool second = produced_last(c, h + 1, LK_LOAD64) && c->stack[h].kind != K_CONST;
         bool first = !second && produced_last(c, h, LK_LOAD64) && c->stack[h + 1].kind != K_CONST;
         if (second || first) {
-          uint32_t la = c->la, off = c->lb;
-          c->len = c->last_insn;
-          barrier(c);
-          uint32_t other = read_slot(c, second ? h : h + 1);
           static const zh_op fused[] = {ZH_OP_f64_add_m, ZH_OP_f64_sub_m, ZH_OP_f64_mul_m};
           zh_op o = op == 0xa1 && first ? ZH_OP_f64_rsub_m : fused[op - 0xa0];
-          c->height = h;
-          push(c, K_HOME);
-          emit_op(c, o);
-          size_t dst = c->len;
-          emit_u32(c, home(c, h));
-          emit_u32(c, other);
-          emit_u32(c, la);
-          emit_u32(c, off);
-          mark_dst(c, dst, h);
-          if (o == ZH_OP_f64_add_m) {
+          fuse_last(c, h, second, o, c->la, c->lb); /* the load's address and offset */
+          if (o == ZH_OP_f64_add_m)
             c->last_kind = LK_F64_ADD_M;
-            c->la = other, c->lb = la, c->lk = off;
-          }
           break;
         }
       }
@@ -1378,26 +1383,12 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
             inner = LK_ADD_RR;
           bool second = produced_last(c, h + 1, inner);
           if (second || produced_last(c, h, inner)) {
-            uint32_t x = c->la, y = inner == LK_ADD_RR ? c->lb : c->lk;
             zh_op o = inner == LK_SHL_RI    ? ZH_OP_i32_add_shl
                       : inner == LK_ROTL_RI ? ZH_OP_i32_xor_rotl
                                             : ZH_OP_i32_add3;
-            c->len = c->last_insn;
-            barrier(c);
-            uint32_t other = read_slot(c, second ? h : h + 1);
-            c->height = h;
-            push(c, K_HOME);
-            emit_op(c, o);
-            size_t dst = c->len;
-            emit_u32(c, home(c, h));
-            emit_u32(c, other);
-            emit_u32(c, x);
-            emit_u32(c, y);
-            mark_dst(c, dst, h);
-            if (o == ZH_OP_i32_add_shl) {
+            fuse_last(c, h, second, o, c->la, inner == LK_ADD_RR ? c->lb : c->lk);
+            if (o == ZH_OP_i32_add_shl)
               c->last_kind = LK_ADD_SHL;
-              c->la = other, c->lb = x, c->lk = y;
-            }
             break;
           }
         }
