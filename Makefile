@@ -15,6 +15,8 @@
 #
 # Sources are found by wildcard: a new .c file under src/<subsystem>/ joins the library, a
 # new tests/<subsystem>/test_*.c becomes a unit test, a new tests/guests/*.c a wasm guest.
+# A subsystem's own targets and libraries go in a fragment mk/<subsystem>.mk, included at
+# the end of this file.
 
 BUILD    ?= build
 CC       ?= cc
@@ -22,17 +24,18 @@ OPT      ?= -O2
 SANITIZE ?=
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fno-strict-aliasing \
                -Iinclude -Isrc $(OPT) $(SANITIZE) $(EXTRA_CFLAGS)
-LDLIBS_BASE := -lpthread -lm
+# Subsystems append the Debian libraries they need to LDLIBS_EXTRA in their mk/*.mk fragment.
+LDLIBS_EXTRA :=
+LDLIBS_BASE = $(LDLIBS_EXTRA) -lpthread -lm
 
 WASM_CC    ?= clang
 WASM_FLAGS ?= --target=wasm32-wasi --sysroot=/usr -O2
 
-LIB_SRC  := $(sort $(wildcard src/wasm/*.c src/wasi/*.c src/wit/*.c))
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
-UNIT_SRC := $(sort $(wildcard tests/wasm/test_*.c tests/wasi/test_*.c tests/cli/test_*.c \
-                              tests/wit/test_*.c))
+UNIT_SRC := $(sort $(wildcard tests/*/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 GUEST_SRC := $(sort $(wildcard tests/guests/*.c))
 GUEST_WASM := $(GUEST_SRC:tests/guests/%.c=$(BUILD)/guests/%.wasm)
@@ -90,7 +93,8 @@ test: deps
 	echo "== make test: all groups, plain, sanitized and with explicit bounds checks"; \
 	bash scripts/summarize.sh total check $(BUILD)/unit.log $(BUILD)/spec.log \
 	  $(ASAN_BUILD)/unit.log $(ASAN_BUILD)/spec.log $(BC_BUILD)/spec.log \
-	  $(BUILD)/wasi.log $(ASAN_BUILD)/wasi.log || status=1; \
+	  $(BUILD)/wasi.log $(ASAN_BUILD)/wasi.log $(EXTRA_CHECKS:%=$(BUILD)/%.log) \
+	  $(EXTRA_CHECKS:%=$(ASAN_BUILD)/%.log) || status=1; \
 	exit $$status
 
 # The spec suite with explicit bounds checks compiled in instead of guard pages.
@@ -130,15 +134,19 @@ spec: $(BUILD)/spec_runner
 
 # unit and spec both run even when one fails; a group that did not build counts as failed.
 CHECK_LABEL ?= check
+# Fragments add test groups to EXTRA_CHECKS: each name G is a make target that writes its
+# "N passed, M failed" lines to $(BUILD)/G.log.
+EXTRA_CHECKS :=
 check:
-	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log $(BUILD)/wasi.log
+	@rm -f $(BUILD)/unit.log $(BUILD)/spec.log $(BUILD)/wasi.log $(EXTRA_CHECKS:%=$(BUILD)/%.log)
 	@status=0; \
 	$(MAKE) --no-print-directory all || status=1; \
 	$(MAKE) --no-print-directory unit || status=1; \
 	$(MAKE) --no-print-directory spec || status=1; \
 	$(MAKE) --no-print-directory wasi-suite || status=1; \
+	for g in $(EXTRA_CHECKS); do $(MAKE) --no-print-directory $$g || status=1; done; \
 	bash scripts/summarize.sh total $(CHECK_LABEL) $(BUILD)/unit.log $(BUILD)/spec.log \
-	  $(BUILD)/wasi.log || status=1; \
+	  $(BUILD)/wasi.log $(EXTRA_CHECKS:%=$(BUILD)/%.log) || status=1; \
 	exit $$status
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -275,3 +283,6 @@ $(BUILD)/bench/call: bench/call.c $(BUILD)/libzerohop.a
 
 bench-call: $(BUILD)/bench/call $(BUILD)/guests/link_a.wasm $(BUILD)/guests/link_b.wasm
 	$(BUILD)/bench/call $(BUILD)
+
+# ---- subsystem fragments (targets, LDLIBS_EXTRA, extra test groups) ----
+-include $(sort $(wildcard mk/*.mk))

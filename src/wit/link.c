@@ -353,18 +353,27 @@ static zh_error *handle_add(zh_abi_table *t, const char *what, const zh_wit_type
 static zh_error *run_dtor(zh_link_callee *cal, const zh_wit_type *rt, uint64_t rep,
                           const char *what) {
   rt = zh_abi_unalias(rt);
-  char name[300];
+  /* The export name is as long as the qualified names make it: built on the heap, never cut
+   * (a cut name would find no destructor and skip it silently). */
   const char *q = rt->interface && rt->interface->qualified ? rt->interface->qualified : "";
-  snprintf(name, sizeof name, "%s%s[dtor]%s", q, q[0] ? "#" : "", rt->name ? rt->name : "");
+  char *name = NULL;
+  if (asprintf(&name, "%s%s[dtor]%s", q, q[0] ? "#" : "", rt->name ? rt->name : "") < 0)
+    return zh_error_oom();
   zh_func *d = cal->b ? zh_instance_func(cal->b, name) : NULL;
-  if (!d)
+  if (!d) {
+    free(name);
     return NULL;
+  }
   zh_functype ft;
   zh_func_type(d, &ft);
   if (ft.nparams != 1 || ft.nresults != 0 || ft.params[0] != ZH_I32) {
     cal->broken = true;
-    return zh_error_new(ZH_ERR_TRAP, "%s: the callee's %s has the wrong signature", what, name);
+    zh_error *err =
+        zh_error_new(ZH_ERR_TRAP, "%s: the callee's %s has the wrong signature", what, name);
+    free(name);
+    return err;
   }
+  free(name);
   uint64_t in[1] = {(uint32_t)rep}, out[1] = {0};
   zh_error *err = zh_invoke(cal->store, d, in, out);
   if (err) {
