@@ -257,6 +257,11 @@ bool zh_abi_export_name(const char *iface, const zh_wit_func *f, char *buf, size
   return w >= 0 && (size_t)w < cap;
 }
 
+size_t zh_abi_export_name_len(const char *iface, const zh_wit_func *f) {
+  const char *fn = f->abi_name ? f->abi_name : f->name;
+  return (iface ? strlen(iface) + 1 : 0) + strlen(fn);
+}
+
 const char *zh_abi_import_module(const char *iface) { return iface ? iface : "$root"; }
 
 static zh_error *vmake(zh_status st, const zh_abi_cx *cx, const char *fmt, va_list ap) {

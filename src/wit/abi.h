@@ -55,6 +55,9 @@ void zh_abi_signature(const zh_wit_func *f, bool lower, zh_abi_sig *sig);
  * functions: just the function's ABI name). Writes at most `cap` bytes; returns false if
  * truncated. The post-return function is "cabi_post_" + that name. */
 bool zh_abi_export_name(const char *iface, const zh_wit_func *f, char *buf, size_t cap);
+/* Bytes of that name, without the NUL: callers size their buffer with it, so no name is ever
+ * cut short. */
+size_t zh_abi_export_name_len(const char *iface, const zh_wit_func *f);
 /* Core import module of an interface: its qualified name, or "$root" for world-level. */
 const char *zh_abi_import_module(const char *iface);
 

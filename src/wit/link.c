@@ -390,8 +390,8 @@ typedef struct lends {
 } lends;
 
 typedef struct link_fn {
-  char name[256]; /* core export name of B's function; messages start with it */
-  char post[272];
+  char *name; /* core export name of B's function; messages start with it */
+  char *post; /* "cabi_post_" + name; both stored after the struct, whatever their length */
   const zh_wit_func *f; /* the export's type (equal to the import's) */
   zh_abi_sig isig, esig;
   zh_instance *b;
@@ -1127,14 +1127,16 @@ static zh_error *link_func(zh_store *store, zh_instance *b, const char *iface,
     return zh_error_new(ZH_ERR_UNLINKABLE, "cannot link %s%s%s: borrow in a result",
                         iface ? iface : "", iface ? "#" : "",
                         export_type->abi_name ? export_type->abi_name : export_type->name);
-  link_fn *lf = calloc(1, sizeof *lf);
+  static const char post_prefix[] = "cabi_post_";
+  size_t nl = zh_abi_export_name_len(iface, export_type);
+  link_fn *lf = calloc(1, sizeof *lf + (nl + 1) + (sizeof post_prefix - 1 + nl + 1));
   if (!lf)
     return zh_error_new(ZH_ERR_RESOURCE, "zh_link_func: out of memory");
-  if (!zh_abi_export_name(iface, export_type, lf->name, sizeof lf->name)) {
-    free(lf);
-    return zh_error_new(ZH_ERR_USAGE, "zh_link_func: export name too long");
-  }
-  snprintf(lf->post, sizeof lf->post, "cabi_post_%s", lf->name);
+  lf->name = (char *)(lf + 1);
+  lf->post = lf->name + nl + 1;
+  zh_abi_export_name(iface, export_type, lf->name, nl + 1);
+  memcpy(lf->post, post_prefix, sizeof post_prefix - 1);
+  memcpy(lf->post + sizeof post_prefix - 1, lf->name, nl + 1);
   lf->f = export_type;
   lf->b = b;
   lf->res = res;
@@ -1207,7 +1209,7 @@ enum { OP_NEW, OP_REP, OP_DROP };
 /* One [resource-new]/[resource-rep]/[resource-drop] import: B's (on its own resources, in
  * module "[export]IFACE") or A's drop (res set). */
 typedef struct builtin {
-  char what[300]; /* "IFACE#[resource-drop]R", for messages */
+  char *what; /* "IFACE#[resource-drop]R", for messages; stored after the struct */
   int op;
   const zh_wit_type *rt; /* B's resource type */
   zh_link_callee *cal;
@@ -1285,10 +1287,12 @@ static zh_error *builtin_new(zh_store *store, zh_link_callee *cal, link_res *res
                         imp->name);
   if (!out)
     return NULL;
-  builtin *bi = calloc(1, sizeof *bi);
+  size_t wl = strlen(iface) + 1 + strlen(imp->name);
+  builtin *bi = calloc(1, sizeof *bi + wl + 1);
   if (!bi)
     return zh_error_new(ZH_ERR_RESOURCE, "link: out of memory");
-  snprintf(bi->what, sizeof bi->what, "%s#%s", iface, imp->name);
+  bi->what = (char *)(bi + 1);
+  snprintf(bi->what, wl + 1, "%s#%s", iface, imp->name);
   bi->op = op;
   bi->rt = rt;
   bi->cal = cal;

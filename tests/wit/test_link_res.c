@@ -10,18 +10,28 @@
 
 #include <stdint.h>
 
-static const char res_wit[] = "package t:res@1.0.0;\n"
-                              "interface api {\n"
-                              "  resource counter {\n"
-                              "    constructor(start: u32);\n"
-                              "    add: func(n: u32);\n"
-                              "    get: func() -> u32;\n"
-                              "  }\n"
-                              "  total: func(c: borrow<counter>) -> u32;\n"
-                              "  consume: func(c: counter) -> u32;\n"
-                              "}\n"
-                              "world callee { export api; }\n"
-                              "world caller { import api; }\n";
+/* The test's WIT, with the interface named `iface` ("api", or a long name). */
+static const char res_wit_fmt[] = "package t:res@1.0.0;\n"
+                                  "interface %s {\n"
+                                  "  resource counter {\n"
+                                  "    constructor(start: u32);\n"
+                                  "    add: func(n: u32);\n"
+                                  "    get: func() -> u32;\n"
+                                  "  }\n"
+                                  "  total: func(c: borrow<counter>) -> u32;\n"
+                                  "  consume: func(c: counter) -> u32;\n"
+                                  "}\n"
+                                  "world callee { export %s; }\n"
+                                  "world caller { import %s; }\n";
+
+/* The interface name of tests/guests/linkres_{a,b}_long.c: with its package, over 300 bytes, so
+ * the destructor's export name "t:res/LONG@1.0.0#[dtor]counter" is longer still. */
+#define LONG_IFACE                                                                                 \
+  "segment00-segment01-segment02-segment03-segment04-segment05-segment06-segment07-segment08-"     \
+  "segment09-segment10-segment11-segment12-segment13-segment14-segment15-segment16-segment17-"     \
+  "segment18-segment19-segment20-segment21-segment22-segment23-segment24-segment25-segment26-"     \
+  "segment27-segment28-segment29-segment30-segment31-segment32-segment33-segment34-segment35-"     \
+  "segment36-segment37-segment38-segment39"
 
 /* WASI imports of the guests (proc_exit from the dummy main) must never be called. */
 static zh_error *no_wasi(zh_caller *c, void *env, const zh_value *a, zh_value *r) {
@@ -216,29 +226,45 @@ static void test_unlinkable(env *e) {
   zh_error_free(err);
 }
 
+/* Loads guests `a` and `b` built for interface `iface` and parses the WIT for it. */
+static bool setup(env *e, const char *a, const char *b, const char *iface) {
+  memset(e, 0, sizeof *e);
+  CHECK(zh_engine_new(NULL, &e->engine) == NULL);
+  e->ma = zh_test_load_guest(e->engine, a);
+  e->mb = zh_test_load_guest(e->engine, b);
+  char wit[4096];
+  snprintf(wit, sizeof wit, res_wit_fmt, iface, iface, iface);
+  CHECK(ok(zh_wit_parse_string("res.wit", wit, &e->wit), "wit"));
+  CHECK(e->ma && e->mb && e->wit);
+  if (!e->ma || !e->mb || !e->wit)
+    return false;
+  e->caller = zh_wit_find_world(zh_wit_root(e->wit), "caller");
+  e->callee = zh_wit_find_world(zh_wit_root(e->wit), "callee");
+  return make_b(e) && e->b;
+}
+
+static void teardown(env *e) {
+  zh_store_free(e->store);
+  zh_wit_free(e->wit);
+  zh_module_free(e->ma);
+  zh_module_free(e->mb);
+  zh_engine_free(e->engine);
+}
+
 int main(void) {
   env e;
-  memset(&e, 0, sizeof e);
-  CHECK(zh_engine_new(NULL, &e.engine) == NULL);
-  e.ma = zh_test_load_guest(e.engine, "linkres_a");
-  e.mb = zh_test_load_guest(e.engine, "linkres_b");
-  CHECK(ok(zh_wit_parse_string("res.wit", res_wit, &e.wit), "wit"));
-  CHECK(e.ma && e.mb && e.wit);
-  if (e.ma && e.mb && e.wit) {
-    e.caller = zh_wit_find_world(zh_wit_root(e.wit), "caller");
-    e.callee = zh_wit_find_world(zh_wit_root(e.wit), "callee");
-    CHECK(make_b(&e));
-    if (e.b) {
-      test_flow(&e);
-      test_hostile(&e);
-      test_unlinkable(&e);
-      test_hostile_callee(&e);
-    }
-    zh_store_free(e.store);
+  if (setup(&e, "linkres_a", "linkres_b", "api")) {
+    test_flow(&e);
+    test_hostile(&e);
+    test_unlinkable(&e);
+    test_hostile_callee(&e);
   }
-  zh_wit_free(e.wit);
-  zh_module_free(e.ma);
-  zh_module_free(e.mb);
-  zh_engine_free(e.engine);
+  teardown(&e);
+  /* A qualified name longer than any fixed buffer: each counter's destructor still runs
+   * (test_flow counts them). */
+  CHECK(strlen("t:res/" LONG_IFACE "@1.0.0#[dtor]counter") > 300);
+  if (setup(&e, "linkres_a_long", "linkres_b_long", LONG_IFACE))
+    test_flow(&e);
+  teardown(&e);
   TEST_SUMMARY();
 }
