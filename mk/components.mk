@@ -8,6 +8,8 @@
 #   c-NAME.wasm     tests/components/c/NAME.c: Debian's clang builds a wasm32-wasi core module,
 #                   `jco new --wasi-command` wraps it with jco's preview1 adapter
 #   js-NAME.wasm    tests/components/js/NAME.js: componentize-js's CLI, world wasi:http/proxy@0.2.10
+#   c-http-hello.wasm tests/components/c-http/hello.c: a wasi:http handler in C, its bindings
+#                   from `zerohop bindgen c`, wrapped by `jco new` (no adapter: no libc I/O)
 #   spin-hello.wasm tests/components/spin-js/: the Spin JS SDK's j2w
 #
 # The outputs live in build/components/ whatever BUILD is, so the sanitizer build reuses them:
@@ -29,7 +31,7 @@ WASI_DEPS := cli clocks filesystem http io random sockets
 COMP_C_NAMES  := $(sort $(basename $(notdir $(wildcard tests/components/c/*.c))))
 COMP_JS_NAMES := $(sort $(basename $(notdir $(wildcard tests/components/js/*.js))))
 COMP_WASM := $(COMP_C_NAMES:%=$(COMP_DIR)/c-%.wasm) $(COMP_JS_NAMES:%=$(COMP_DIR)/js-%.wasm) \
-             $(COMP_DIR)/spin-hello.wasm
+             $(COMP_DIR)/c-http-hello.wasm $(COMP_DIR)/spin-hello.wasm
 COMP_WIT  := $(COMP_WASM:.wasm=.wit)
 
 .PHONY: components wasi-p2-wrap components-check npm-deps
@@ -57,6 +59,29 @@ $(COMP_DIR)/c-exit.wasm: $(COMP_OBJ)/c/exit.embedded.wasm $(NPM_STAMP)
 
 $(COMP_DIR)/c-%.wasm: $(COMP_OBJ)/c/%.core.wasm $(NPM_STAMP)
 	$(JCO) new $< --wasi-command -o $@
+
+# ---- the C HTTP handler ----
+# No npm package generates C bindings (jco's are JavaScript; wit-bindgen is not on npm), so
+# zerohop's own `bindgen c` does, from the 0.2.12 WIT that jco ships. It is the plain build's
+# CLI whatever BUILD is: the bindings do not depend on how zerohop is compiled.
+HTTP_WIT := $(COMP_OBJ)/c-http/wit
+$(COMP_OBJ)/c-http/http_hello.c: tests/components/c-http/world.wit $(NPM_STAMP)
+	@$(MAKE) --no-print-directory BUILD=build build/zerohop
+	@rm -rf $(HTTP_WIT) && mkdir -p $(HTTP_WIT)/deps
+	cp $< $(HTTP_WIT)/world.wit
+	for p in $(WASI_DEPS); do ln -sfn $(CURDIR)/$(JCO_WIT)/0.2.12/wasi-$$p $(HTTP_WIT)/deps/wasi-$$p; done
+	build/zerohop bindgen c --wit $(HTTP_WIT) --world http-hello --out $(COMP_OBJ)/c-http
+
+$(COMP_OBJ)/c-http/hello.core.wasm: tests/components/c-http/hello.c $(COMP_OBJ)/c-http/http_hello.c
+	$(WASM_CC) $(WASM_FLAGS) -mexec-model=reactor -I$(COMP_OBJ)/c-http -o $@ $^
+
+$(COMP_OBJ)/c-http/hello.embedded.wasm: $(COMP_OBJ)/c-http/hello.core.wasm \
+                                        tests/components/c-http/world.wit tests/components/embed.mjs
+	node tests/components/embed.mjs $< tests/components/c-http/world.wit http-hello $@ \
+	  $(foreach p,$(WASI_DEPS),$(JCO_WIT)/0.2.12/wasi-$(p)/package.wit)
+
+$(COMP_DIR)/c-http-hello.wasm: $(COMP_OBJ)/c-http/hello.embedded.wasm $(NPM_STAMP)
+	$(JCO) new $< -o $@
 
 # ---- componentize-js HTTP handlers ----
 # StarlingMonkey exports wasi:http/incoming-handler@0.2.10, and no npm package ships the 0.2.10

@@ -56,6 +56,7 @@ for src in "$root"/tests/components/js/*.js; do
   component "js-$(basename "$src" .js)" "export wasi:http/incoming-handler@0.2.10;" \
     "import wasi:http/types@0.2.10;" "import wasi:http/outgoing-handler@0.2.10;"
 done
+component c-http-hello "export wasi:http/incoming-handler@0.2.12;" "import wasi:http/types@0.2.12;"
 component spin-hello "export wasi:http/incoming-handler@0.2.3;" "import wasi:http/types@0.2.3;"
 
 # ---- the C commands do what their tests will expect, under jco's runtime ----
