@@ -1,8 +1,37 @@
 #!/usr/bin/env bash
-# Installs every Debian package that zerohop's build, tests, lint, fuzzing and benchmarks need.
-# Idempotent: when all of them are already installed it does nothing (no apt-get at all), so a
+# Installs every Debian package that zerohop's build, tests, lint, fuzzing and benchmarks need,
+# then the pinned npm toolchains that build the test components (package.json, `npm ci`).
+# Idempotent: when all of them are already installed it does nothing (no apt-get, no npm), so a
 # repeat run takes a few milliseconds. Runs as root, or through sudo otherwise.
+#
+#   scripts/deps.sh              Debian packages, then npm packages
+#   scripts/deps.sh --npm-only   npm packages only (make's rule for node_modules)
 set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+npm_only=false
+if [[ "${1:-}" == "--npm-only" ]]; then npm_only=true; fi
+
+# The pinned npm packages: `npm ci` when node_modules is missing or older than the lock file.
+# npm rewrites node_modules/.package-lock.json on every install, so it dates node_modules.
+install_npm() {
+  local stamp=$root/node_modules/.package-lock.json
+  if [[ -f "$stamp" && ! "$root/package-lock.json" -nt "$stamp" ]]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "deps.sh: npm is missing: run scripts/deps.sh without --npm-only" >&2
+    return 1
+  fi
+  echo "deps.sh: npm ci (package-lock.json)"
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$stamp"
+}
+
+if $npm_only; then
+  install_npm
+  exit 0
+fi
 
 packages=(
   build-essential gcc make                      # the C toolchain
@@ -16,6 +45,11 @@ packages=(
   python3                                       # helper scripts
   redis-server                                  # host-side services used by later tests
 )
+# Node.js and npm run the component toolchains. Debian's only when the machine has no node or
+# npm of its own: Debian's npm would not install beside another vendor's nodejs.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 # One dpkg-query for all of them; a package dpkg has never heard of is simply not listed.
 declare -A installed=()
@@ -29,6 +63,7 @@ for pkg in "${packages[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
+  install_npm
   exit 0
 fi
 
@@ -45,3 +80,4 @@ echo "deps.sh: installing ${missing[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_npm
