@@ -129,7 +129,7 @@ static zh_error *open_listener(zh_http_server *s, const char *addr) {
   freeaddrinfo(res);
   if (fd < 0)
     return zh_error_new(ZH_ERR_IO, "http: %s on %s: %s", step, addr, strerror(saved));
-  struct sockaddr_storage ss;
+  struct sockaddr_storage ss = {0};
   socklen_t sl = sizeof ss;
   getsockname(fd, (struct sockaddr *)&ss, &sl);
   format_addr((struct sockaddr *)&ss, s->address, sizeof s->address, &s->port);
@@ -163,7 +163,7 @@ static void *worker_main(void *arg) {
     s->conn_fd[wa.index] = fd;
     pthread_mutex_unlock(&s->mu);
     if (ok) {
-      struct sockaddr_storage ss;
+      struct sockaddr_storage ss = {0};
       socklen_t sl = sizeof ss;
       if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
         format_addr((struct sockaddr *)&ss, conn.client, sizeof conn.client, NULL);
