@@ -68,7 +68,9 @@ typedef struct zh_http_header {
 typedef void (*zh_http_handler)(zh_http_request *req, void *env);
 
 typedef struct zh_http_config {
-  const char *addr; /* "127.0.0.1:8080", "[::1]:0", "0.0.0.0:80"; port 0 picks one */
+  /* "127.0.0.1:8080", "[::1]:0", "0.0.0.0:80", "localhost:8080": numeric (no resolver);
+   * port 0 picks one */
+  const char *addr;
   zh_http_handler handler;
   void *env; /* passed to every call of handler */
   uint32_t max_header_bytes;

@@ -104,7 +104,8 @@ static bool head_complete(const char *buf, size_t len, size_t from) {
   return false;
 }
 
-enum head_result { HEAD_OK, HEAD_CLOSE };
+/* HEAD_ANSWERED: an error response went out and the client may still be sending. */
+enum head_result { HEAD_OK, HEAD_CLOSE, HEAD_ANSWERED };
 
 /* Reads and parses the next head into c->in[0..head_len). Answers errors itself. */
 static enum head_result read_head(zh_http_conn *c, zh_http_head *head) {
@@ -132,21 +133,23 @@ static enum head_result read_head(zh_http_conn *c, zh_http_head *head) {
         char detail[160];
         snprintf(detail, sizeof detail, "%zu:%zu: %s", line, col, perr.reason);
         zh_http_send_simple(c, perr.status, detail, false);
-        return HEAD_CLOSE;
+        return HEAD_ANSWERED;
       }
       if (avail == max) {
         char detail[96];
         snprintf(detail, sizeof detail, "request head larger than %zu bytes", max);
         zh_http_send_simple(c, 431, detail, false);
-        return HEAD_CLOSE;
+        return HEAD_ANSWERED;
       }
     }
     scanned = avail > 2 ? avail - 2 : 0;
     bool idle = avail == 0;
     ssize_t n = recv_some(c, c->in + c->in_end, max - c->in_end,
                           idle ? idle_deadline : head_deadline, idle);
-    if (n == -2 && !idle)
+    if (n == -2 && !idle) {
       zh_http_send_simple(c, 408, "request head not received in time", false);
+      return HEAD_ANSWERED;
+    }
     if (n <= 0)
       return HEAD_CLOSE;
     c->in_end += (size_t)n;
@@ -408,33 +411,61 @@ static bool drain_body(zh_http_request *req) {
   return true;
 }
 
+/* Closing a socket with unread input makes the kernel send a reset, which can destroy
+ * the response still in flight to the client (an error answer to a request whose body
+ * was not read). So the write side is shut first and the input read and dropped until
+ * the client closes, for a bounded time and amount. */
+static void linger(zh_http_conn *c) {
+  shutdown(c->fd, SHUT_WR);
+  uint64_t deadline = zh_http_now_ns() + (uint64_t)ZH_HTTP_LINGER_MS * 1000000u;
+  size_t dropped = 0;
+  while (dropped < ZH_HTTP_LINGER_BYTES) {
+    ssize_t n = recv_some(c, c->in, c->in_cap, deadline, true); /* a stop ends it */
+    if (n <= 0)
+      return;
+    dropped += (size_t)n;
+  }
+}
+
+/* One request on the connection: false when the connection is done. */
+static bool serve_one(zh_http_conn *c, bool *answered) {
+  zh_http_server *s = c->server;
+  zh_http_head head;
+  enum head_result hr = read_head(c, &head);
+  if (hr != HEAD_OK) {
+    *answered = hr == HEAD_ANSWERED;
+    return false;
+  }
+  c->in_start = c->head_len;
+  zh_http_request req;
+  const char *why = NULL;
+  int status = setup_request(c, &head, &req, &why);
+  *answered = true;
+  if (status) {
+    zh_http_send_simple(c, status, why, false);
+    return false;
+  }
+  s->config.handler(&req, s->config.env);
+  bool keep = zh_http_response_after_handler(&req);
+  if (keep && req.state == ZH_HTTP_RESP_FINISHED)
+    keep = drain_body(&req);
+  if (!keep)
+    return false;
+  /* Pipelined bytes move to the front for the next head. */
+  size_t rest = c->in_end - c->in_start;
+  memmove(c->in, c->in + c->in_start, rest);
+  c->in_start = 0;
+  c->in_end = rest;
+  c->head_len = 0;
+  return true;
+}
+
 void zh_http_conn_serve(zh_http_conn *c, int fd) {
   c->fd = fd;
   c->in_start = c->in_end = c->head_len = 0;
-  zh_http_server *s = c->server;
-  for (;;) {
-    zh_http_head head;
-    if (read_head(c, &head) != HEAD_OK)
-      return;
-    c->in_start = c->head_len;
-    zh_http_request req;
-    const char *why = NULL;
-    int status = setup_request(c, &head, &req, &why);
-    if (status) {
-      zh_http_send_simple(c, status, why, false);
-      return;
-    }
-    s->config.handler(&req, s->config.env);
-    bool keep = zh_http_response_after_handler(&req);
-    if (keep && req.state == ZH_HTTP_RESP_FINISHED)
-      keep = drain_body(&req);
-    if (!keep)
-      return;
-    /* Pipelined bytes move to the front for the next head. */
-    size_t rest = c->in_end - c->in_start;
-    memmove(c->in, c->in + c->in_start, rest);
-    c->in_start = 0;
-    c->in_end = rest;
-    c->head_len = 0;
+  bool answered = false;
+  while (serve_one(c, &answered)) {
   }
+  if (answered)
+    linger(c);
 }

@@ -19,6 +19,11 @@
 /* Unread request body a finished request may leave: the server reads and drops up to this
  * much to keep the connection; more, and it closes instead. */
 #define ZH_HTTP_DRAIN_BYTES (256u << 10)
+/* After the last response on a connection the server closes, it reads and drops what the
+ * client still sends, for up to this long and this much, so that the close does not turn
+ * into a reset that destroys the response (http_conn.c, linger). */
+#define ZH_HTTP_LINGER_MS 2000u
+#define ZH_HTTP_LINGER_BYTES (1u << 20)
 
 struct zh_http_server {
   zh_http_config config; /* defaults applied; addr points at address[] */

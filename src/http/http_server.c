@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -98,37 +97,55 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t cap, uint16
     *port = (uint16_t)p;
 }
 
-static zh_error *open_listener(zh_http_server *s, const char *addr) {
+/* Numeric addresses only (and "localhost"): no resolver, so the static CLI needs no NSS
+ * libraries at run time. */
+static zh_error *parse_sockaddr(const char *addr, struct sockaddr_storage *ss, socklen_t *len) {
   char host[256], port[8];
   zh_error *err = split_addr(addr, host, sizeof host, port, sizeof port);
   if (err)
     return err;
-  struct addrinfo hints = {
-      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-  struct addrinfo *res = NULL;
-  int gai = getaddrinfo(host, port, &hints, &res);
-  if (gai)
-    return zh_error_new(ZH_ERR_IO, "http: cannot resolve '%s': %s", addr, gai_strerror(gai));
-  int fd = -1, saved = 0;
-  const char *step = "socket";
-  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    if (fd < 0) {
-      saved = errno;
-      continue;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
-      break;
-    saved = errno;
-    step = "bind/listen";
-    close(fd);
-    fd = -1;
+  uint16_t p = (uint16_t)atoi(port);
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *in = (struct sockaddr_in *)(void *)ss;
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
+  if (strcmp(host, "localhost") == 0)
+    snprintf(host, sizeof host, "127.0.0.1");
+  if (addr[0] != '[' && inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons(p);
+    *len = sizeof *in;
+    return NULL;
   }
-  freeaddrinfo(res);
+  if (addr[0] == '[' && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(p);
+    *len = sizeof *in6;
+    return NULL;
+  }
+  return zh_error_new(ZH_ERR_USAGE,
+                      "http: bad address '%s': expected IPv4:PORT, [IPv6]:PORT or localhost:PORT",
+                      addr);
+}
+
+static zh_error *open_listener(zh_http_server *s, const char *addr) {
+  struct sockaddr_storage sa;
+  socklen_t sa_len = 0;
+  zh_error *err = parse_sockaddr(addr, &sa, &sa_len);
+  if (err)
+    return err;
+  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
+    return zh_error_new(ZH_ERR_IO, "http: socket for %s: %s", addr, strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (sa.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  const char *step = "bind";
+  if (bind(fd, (struct sockaddr *)&sa, sa_len) != 0 || (step = "listen", listen(fd, 1024)) != 0) {
+    int saved = errno;
+    close(fd);
     return zh_error_new(ZH_ERR_IO, "http: %s on %s: %s", step, addr, strerror(saved));
+  }
   struct sockaddr_storage ss = {0};
   socklen_t sl = sizeof ss;
   getsockname(fd, (struct sockaddr *)&ss, &sl);

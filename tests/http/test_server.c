@@ -723,7 +723,8 @@ static void test_addresses(void) {
     CHECK(zh_http_server_port(s) != 0);
     zh_http_server_free(s);
   }
-  const char *bad[] = {"127.0.0.1", "127.0.0.1:99999", "::1:80", "[::1]80", ":80", "1.2.3.4:x"};
+  const char *bad[] = {"127.0.0.1", "127.0.0.1:99999", "::1:80",         "[::1]80", ":80",
+                       "1.2.3.4:x", "example.com:80",  "[127.0.0.1]:80", "1.2.3:80"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     cfg.addr = bad[i];
     err = zh_http_server_start(&cfg, &s);
