@@ -44,6 +44,7 @@ packages=(
   clang-tidy cppcheck clang-format              # make lint, make format
   python3                                       # helper scripts
   redis-server                                  # host-side services used by later tests
+  nginx wrk curl libmicrohttpd-dev              # make bench-http: reference servers, load
 )
 # Node.js and npm run the component toolchains. Debian's only when the machine has no node or
 # npm of its own: Debian's npm would not install beside another vendor's nodejs.

@@ -1,0 +1,124 @@
+/* The server's internal objects: the server (listener and worker pool, http_server.c), a
+ * connection as one worker serves it (reading heads and bodies, http_conn.c), and the
+ * request the handler sees, whose response side is http_response.c. */
+#ifndef ZH_HTTP_INTERNAL_H
+#define ZH_HTTP_INTERNAL_H
+
+#include "http/http_parse.h"
+#include "zerohop/http_server.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <time.h>
+
+/* Bytes of body that a connection reads ahead (chunked framing, leftovers) and that a
+ * response collects before it goes out: one buffer each, per connection. */
+#define ZH_HTTP_BODY_BUFFER 16384u
+/* Unread request body a finished request may leave: the server reads and drops up to this
+ * much to keep the connection; more, and it closes instead. */
+#define ZH_HTTP_DRAIN_BYTES (256u << 10)
+/* After the last response on a connection the server closes, it reads and drops what the
+ * client still sends, for up to this long and this much, so that the close does not turn
+ * into a reset that destroys the response (http_conn.c, linger). */
+#define ZH_HTTP_LINGER_MS 2000u
+#define ZH_HTTP_LINGER_BYTES (1u << 20)
+
+struct zh_http_server {
+  zh_http_config config; /* defaults applied; addr points at address[] */
+  int listen_fd;         /* owned; closed by the listener thread when it ends */
+  int stop_pipe[2];      /* written once at stop; stays readable so every poll sees it */
+  char address[80];      /* "ip:port" as bound */
+  uint16_t port;
+  pthread_t listener;
+  bool listener_running;
+
+  pthread_mutex_t mu;  /* guards everything below */
+  pthread_cond_t work; /* a connection was queued, or stop */
+  pthread_cond_t idle; /* a connection ended (stop waits on it) */
+  bool stopping;
+  bool stopped;
+  int *queue; /* accepted fds waiting for a worker, ring of max_connections */
+  size_t q_head, q_len;
+  pthread_t *threads; /* max_connections slots, nthreads used */
+  int *conn_fd;       /* per worker: its connection's fd or -1; closed under mu */
+  size_t nthreads, nidle, nbusy;
+};
+
+/* One connection, as its worker serves it; the buffers are the worker's and are reused
+ * for the next connection. */
+typedef struct zh_http_conn {
+  zh_http_server *server;
+  int fd;
+  char client[80];
+  /* Input: the current head at in[0..head_len) stays put while its handler runs; unread
+   * bytes (body, pipelined requests) are in[in_start..in_end). */
+  char *in;
+  size_t in_cap, head_len, in_start, in_end;
+  zh_http_header *headers; /* max_headers entries */
+  /* Output: the response head being built, then the body bytes not yet sent. */
+  char *out;
+  size_t out_len, out_cap;
+  char *body;
+  size_t body_len;
+  char date[40]; /* the Date field's value, recomputed once a second */
+  time_t date_sec;
+} zh_http_conn;
+
+enum zh_http_resp_state {
+  ZH_HTTP_RESP_NONE,      /* nothing yet */
+  ZH_HTTP_RESP_STARTED,   /* head built, nothing sent */
+  ZH_HTTP_RESP_STREAMING, /* head sent, body going out */
+  ZH_HTTP_RESP_FINISHED,
+  ZH_HTTP_RESP_BROKEN /* a send failed: the connection closes after the handler */
+};
+
+enum zh_http_body_kind { ZH_HTTP_BODY_NONE, ZH_HTTP_BODY_LENGTH, ZH_HTTP_BODY_CHUNKED };
+
+struct zh_http_request {
+  zh_http_conn *conn;
+  zh_http_request_info info;
+  bool keep_alive; /* what the client asked for and the version allows */
+  bool is_head;
+  /* request body */
+  enum zh_http_body_kind body_kind;
+  uint64_t body_left; /* ZH_HTTP_BODY_LENGTH: bytes still to come */
+  uint64_t body_read;
+  zh_http_chunked chunked;
+  bool body_eof;
+  bool expect_continue, continue_sent;
+  int failed_status;
+  /* response */
+  enum zh_http_resp_state state;
+  int status;
+  bool has_length; /* the handler named a Content-Length */
+  uint64_t length, written;
+  bool no_body;           /* HEAD, 204, 304 */
+  bool chunked_out;       /* body framed as chunks */
+  bool close_after;       /* the connection closes after this response */
+  size_t head_fields_end; /* out[0..this) holds status line and fields, no blank line */
+};
+
+uint64_t zh_http_now_ns(void);
+/* Sends every byte of iov[0..n) (it may modify iov), waiting while the socket is full, up
+ * to deadline_ns: 0 sent, -1 the peer is gone or an error, -2 the deadline passed. */
+int zh_http_send_all(int fd, struct iovec *iov, int n, uint64_t deadline_ns);
+/* Status text for a code ("Not Found"), "Unknown" for codes it does not list. */
+const char *zh_http_reason(int status);
+/* Sends a short plain-text error response, best effort, with `Connection: close` unless
+ * keep is set. */
+void zh_http_send_simple(zh_http_conn *c, int status, const char *detail, bool keep);
+/* The Date field's value, for now. */
+const char *zh_http_date(zh_http_conn *c);
+
+/* Serves one accepted connection until it closes (does not close fd). */
+void zh_http_conn_serve(zh_http_conn *c, int fd);
+bool zh_http_conn_init(zh_http_conn *c, zh_http_server *server);
+void zh_http_conn_release(zh_http_conn *c);
+
+/* Called by the connection after its handler returns: pushes out or ends what the handler
+ * left unfinished. True when the connection can serve another request. */
+bool zh_http_response_after_handler(zh_http_request *req);
+
+#endif
