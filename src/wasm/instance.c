@@ -534,3 +534,10 @@ zh_memory *zh_instance_memory(const zh_instance *inst, const char *name) {
 }
 
 const zh_module *zh_instance_module(const zh_instance *inst) { return inst ? inst->module : NULL; }
+
+void zh_instance_set_data(zh_instance *inst, void *data) {
+  if (inst)
+    inst->data = data;
+}
+
+void *zh_instance_data(const zh_instance *inst) { return inst ? inst->data : NULL; }

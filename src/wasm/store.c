@@ -65,6 +65,16 @@ zh_error *zh_store_new(zh_engine *engine, zh_store **out) {
   return NULL;
 }
 
+void zh_store_truncate(zh_store *store, uint64_t keep) {
+  while (store->nowned > keep) {
+    zh_owned *o = store->owned;
+    store->owned = o->next;
+    store->nowned--;
+    o->release(o->obj);
+    free(o);
+  }
+}
+
 void zh_store_free(zh_store *store) {
   if (!store)
     return;
@@ -73,14 +83,7 @@ void zh_store_free(zh_store *store) {
   /* The list is newest-first: objects go in reverse order of registration, so an
    * object is released before anything it was built on (an instance before its memory
    * imports, etc.). */
-  zh_owned *o = store->owned;
-  while (o) {
-    zh_owned *next = o->next;
-    o->release(o->obj);
-    free(o);
-    o = next;
-  }
-  store->owned = NULL;
+  zh_store_truncate(store, 0);
   size_t guard_at, total = stack_map_bytes(store->engine, &guard_at);
   munmap(store->stack, total);
   free(store->frames);
@@ -97,7 +100,25 @@ bool zh_store_own(zh_store *store, void *obj, void (*release)(void *)) {
   o->release = release;
   o->obj = obj;
   store->owned = o;
+  store->nowned++;
   return true;
+}
+
+zh_mark zh_store_mark(const zh_store *store) { return store ? store->nowned : 0; }
+
+zh_error *zh_store_release_to(zh_store *store, zh_mark mark) {
+  if (!store)
+    return zh_error_new(ZH_ERR_USAGE, "zh_store_release_to: store is NULL");
+  /* A running call may hold frames in, or references to, what would be released. */
+  if (store->depth || store->host_depth)
+    return zh_error_new(ZH_ERR_USAGE, "zh_store_release_to: a call is running in the store");
+  if (mark > store->nowned)
+    return zh_error_new(ZH_ERR_USAGE,
+                        "zh_store_release_to: mark %llu is newer than the store (%llu objects): "
+                        "it was already released",
+                        (unsigned long long)mark, (unsigned long long)store->nowned);
+  zh_store_truncate(store, mark);
+  return NULL;
 }
 
 void zh_store_set_data(zh_store *store, void *data) { store->data = data; }
