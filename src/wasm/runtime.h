@@ -43,6 +43,7 @@ struct zh_engine {
   zh_type_entry *type_chunks[ZH_TYPE_NCHUNKS];
   uint32_t *type_hash; /* open addressing; UINT32_MAX = empty */
   uint32_t type_hash_cap;
+  uint64_t snapshot_ids; /* last id given to a snapshot (under `lock`): keys block caches */
 };
 
 /* Interns a function type; returns its canonical id or UINT32_MAX on allocation failure. */
@@ -142,6 +143,10 @@ struct zh_store {
   zh_instance *cur_inst; /* instance executing now: the fault handler checks its memory */
   uint32_t cur_depth;    /* innermost wasm frame now: backtraces of guard-page traps */
   zh_owned *owned;
+  /* Blocks of released snapshot copies, kept for the next copy of the same snapshot
+   * member (snapshot.c): their function structs are still valid at that address. */
+  struct zh_inst_block *block_cache;
+  uint32_t nblock_cache;
   uint64_t nowned; /* length of `owned`: zh_store_mark tokens count from the oldest */
   /* deadline watchdog */
   uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */

@@ -8,7 +8,13 @@
  * segment) is then relocated: a pointer into original block j becomes the same offset in
  * copy j. Pointers outside every block (host functions, functions of instances outside
  * the group, externrefs) are kept. The members are validated once, when the snapshot is
- * made, so stamping trusts them. */
+ * made, so stamping trusts them.
+ *
+ * Most of a big module's block is its function structs (72 bytes each: 0.9 MB for 12,500
+ * functions), which never change once made. So a released copy's block goes to a small
+ * cache in its store, and the next copy of the same member in that store reuses it: its
+ * functions are already right for that address, and only the rest is copied again. A
+ * server worker that stamps and rolls back per request copies about a tenth as much. */
 #include "wasm/error.h"
 #include "wasm/objects.h"
 
@@ -28,8 +34,12 @@ typedef struct snap_range {
   uint32_t member;
 } snap_range;
 
+/* Released copies kept per store; a group's members are a few, so a few dozen suffice. */
+#define BLOCK_CACHE_MAX 32u
+
 struct zh_snapshot {
   zh_engine *engine;
+  uint64_t id;     /* unique in the engine: keys the stores' block caches */
   zh_store *store; /* owns the originals */
   uint32_t n;
   snap_member *members;
@@ -248,6 +258,9 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
     return zh_error_oom();
   s->engine = store->engine;
   s->n = (uint32_t)n;
+  pthread_mutex_lock(&s->engine->lock);
+  s->id = ++s->engine->snapshot_ids;
+  pthread_mutex_unlock(&s->engine->lock);
   err = snapshot_describe(s, insts);
   if (!err)
     err = snapshot_images(s);
@@ -272,15 +285,54 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
 
 /* ---- stamping ---- */
 
+/* The release hook of copies: tables and memory go, the block waits in the store's cache
+ * (or is freed when the cache is full). */
+static void copy_release(void *obj) {
+  zh_inst_block *b = obj;
+  zh_inst_release_parts(b);
+  zh_store *store = b->inst.store;
+  if (store->nblock_cache >= BLOCK_CACHE_MAX) {
+    free(b);
+    return;
+  }
+  b->cache_next = store->block_cache;
+  store->block_cache = b;
+  store->nblock_cache++;
+}
+
+/* A cached block of member k of this snapshot, or NULL. */
+static zh_inst_block *cache_take(const zh_snapshot *s, uint32_t k, zh_store *store) {
+  for (zh_inst_block **at = &store->block_cache; *at; at = &(*at)->cache_next) {
+    zh_inst_block *b = *at;
+    if (b->snap_id == s->id && b->snap_member == k) {
+      *at = b->cache_next;
+      store->nblock_cache--;
+      return b;
+    }
+  }
+  return NULL;
+}
+
 /* Copy of member k's block, registered with `store`, detached from the original's
- * separately allocated parts (table elements, memory region). */
-static zh_error *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store, zh_instance **out) {
+ * separately allocated parts (table elements, memory region). `*fresh` is false when a
+ * cached block was reused: its function structs and own `funcs` entries are in place. */
+static zh_error *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store, zh_instance **out,
+                            bool *fresh) {
   const snap_member *mb = &s->members[k];
   const zh_inst_layout *l = &mb->layout;
-  zh_inst_block *b = malloc(l->size);
-  if (!b)
-    return zh_error_oom();
-  memcpy(b, mb->tb, l->size);
+  zh_inst_block *b = cache_take(s, k, store);
+  *fresh = b == NULL;
+  if (b) {
+    /* Everything but the function index space and the function structs, which the
+     * layout puts between the header and the tables. */
+    memcpy(b, mb->tb, l->funcs);
+    memcpy((char *)b + l->tables, (const char *)mb->tb + l->tables, l->size - l->tables);
+  } else {
+    b = malloc(l->size);
+    if (!b)
+      return zh_error_oom();
+    memcpy(b, mb->tb, l->size);
+  }
   zh_inst_carve(b, mb->tb->inst.module, l);
   for (uint32_t t = 0; t < l->nown_tables; t++) {
     b->own_tables[t].elems = NULL;
@@ -291,7 +343,10 @@ static zh_error *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store, z
   b->inst.store = store;
   b->inst.memory = NULL;
   b->inst.data = NULL;
-  if (!zh_store_own(store, b, zh_inst_release))
+  b->snap_id = s->id;
+  b->snap_member = k;
+  b->cache_next = NULL;
+  if (!zh_store_own(store, b, copy_release))
     return zh_error_oom();
   *out = &b->inst;
   return NULL;
@@ -324,7 +379,8 @@ static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *cons
 }
 
 /* Everything of copy k but its tables and memory. */
-static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *copies) {
+static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *copies,
+                          bool fresh) {
   const zh_inst_block *tb = s->members[k].tb;
   zh_inst_block *b = (zh_inst_block *)copies[k];
   zh_instance *inst = &b->inst;
@@ -332,7 +388,7 @@ static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *
   const zh_inst_layout *l = &s->members[k].layout;
   for (uint32_t i = 0; i < m->nfunc_imports; i++)
     inst->funcs[i] = reloc(s, copies, tb->inst.funcs[i]);
-  for (uint32_t i = 0; i < l->nown_funcs; i++) {
+  for (uint32_t i = 0; fresh && i < l->nown_funcs; i++) {
     inst->own_funcs[i].inst = inst;
     inst->funcs[m->nfunc_imports + i] = &inst->own_funcs[i];
   }
@@ -379,11 +435,17 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
     return zh_error_new(ZH_ERR_USAGE, "zh_snapshot_instantiate: the snapshot owns that store");
   zh_mark mark = zh_store_mark(store);
   zh_error *err = NULL;
-  /* All blocks first: relocation needs every copy's address. `out` holds them. */
-  for (uint32_t k = 0; k < snap->n && !err; k++)
-    err = copy_block(snap, k, store, &out[k]);
+  /* All blocks first: relocation needs every copy's address. `out` holds them. Groups
+   * are small; larger ones take the slower path of re-aiming every function struct. */
+  bool fresh_small[16];
   for (uint32_t k = 0; k < snap->n && !err; k++) {
-    relocate_refs(snap, k, out);
+    bool fresh = true;
+    err = copy_block(snap, k, store, &out[k], &fresh);
+    if (k < 16)
+      fresh_small[k] = fresh;
+  }
+  for (uint32_t k = 0; k < snap->n && !err; k++) {
+    relocate_refs(snap, k, out, k < 16 ? fresh_small[k] : true);
     err = copy_tables(snap, k, out);
     if (!err)
       err = attach_memory(snap, k, out);

@@ -1,7 +1,7 @@
 /* Stores: the value stack, the frame array, the list of owned objects, and the hooks
  * for interruption and deadlines. */
 #include "wasm/error.h"
-#include "wasm/runtime.h"
+#include "wasm/objects.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +84,11 @@ void zh_store_free(zh_store *store) {
    * object is released before anything it was built on (an instance before its memory
    * imports, etc.). */
   zh_store_truncate(store, 0);
+  while (store->block_cache) {
+    struct zh_inst_block *next = store->block_cache->cache_next;
+    free(store->block_cache);
+    store->block_cache = next;
+  }
   size_t guard_at, total = stack_map_bytes(store->engine, &guard_at);
   munmap(store->stack, total);
   free(store->frames);
