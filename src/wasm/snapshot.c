@@ -21,9 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* For relocating a funcref table fast: which member each element points into. */
+#define WHO_NONE 255u /* a null, host or outside function; also: groups past 254 members */
+
 typedef struct snap_member {
   const zh_inst_block *tb; /* the original, never run again */
   zh_inst_layout layout;
+  uint8_t **who;  /* per own table: NULL, or one byte per element (member or WHO_NONE) */
   bool has_image; /* the member defines its memory: `image` holds it */
   zh_mem_image image;
 } snap_member;
@@ -49,12 +53,23 @@ struct zh_snapshot {
 
 size_t zh_snapshot_count(const zh_snapshot *snap) { return snap ? snap->n : 0; }
 
+static void free_who(snap_member *mb) {
+  if (!mb->who)
+    return;
+  for (uint32_t t = 0; t < mb->layout.nown_tables; t++)
+    free(mb->who[t]);
+  free(mb->who);
+  mb->who = NULL;
+}
+
 void zh_snapshot_free(zh_snapshot *snap) {
   if (!snap)
     return;
-  for (uint32_t k = 0; k < snap->n; k++)
+  for (uint32_t k = 0; k < snap->n; k++) {
     if (snap->members[k].has_image)
       zh_mem_image_release(&snap->members[k].image);
+    free_who(&snap->members[k]);
+  }
   zh_store_free(snap->store);
   free(snap->members);
   free(snap->ranges);
@@ -194,6 +209,29 @@ static zh_error *check_group(zh_store *store, zh_instance *const *insts, size_t 
   return NULL;
 }
 
+/* Which member each element of the member's funcref tables points into. */
+static bool describe_tables(const zh_snapshot *s, snap_member *mb) {
+  if (mb->layout.nown_tables == 0)
+    return true;
+  mb->who = calloc(mb->layout.nown_tables, sizeof *mb->who);
+  if (!mb->who)
+    return false;
+  for (uint32_t t = 0; t < mb->layout.nown_tables; t++) {
+    const zh_table *tab = &mb->tb->own_tables[t];
+    if (tab->elem != ZH_FUNCREF || tab->size == 0)
+      continue;
+    uint8_t *w = malloc(tab->size);
+    if (!w)
+      return false;
+    for (uint32_t i = 0; i < tab->size; i++) {
+      int64_t j = member_at(s, tab->elems[i]);
+      w[i] = j < 0 ? WHO_NONE : (uint8_t)j;
+    }
+    mb->who[t] = w;
+  }
+  return true;
+}
+
 /* Members, ranges and checks; no state of the originals changes. */
 static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
   s->members = calloc(s->n, sizeof *s->members);
@@ -218,6 +256,11 @@ static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
     zh_error *err = check_member_imports(s, k);
     if (err)
       return err;
+  }
+  if (s->n < WHO_NONE) {
+    for (uint32_t k = 0; k < s->n; k++)
+      if (!describe_tables(s, &s->members[k]))
+        return zh_error_oom();
   }
   return NULL;
 }
@@ -265,6 +308,8 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
   if (!err)
     err = snapshot_images(s);
   if (err) {
+    for (uint32_t k = 0; k < s->n && s->members; k++)
+      free_who(&s->members[k]);
     free(s->members);
     free(s->ranges);
     free(s);
@@ -352,8 +397,18 @@ static zh_error *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store, z
   return NULL;
 }
 
-static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *const *copies) {
-  const zh_inst_block *tb = s->members[k].tb;
+/* Copies `n` funcref elements, moving each by its member's displacement (none for
+ * WHO_NONE): a table of thousands is one pass without lookups. */
+static void reloc_elems(void **dst, void *const *src, const uint8_t *who, uint32_t n,
+                        const uintptr_t *delta) {
+  for (uint32_t i = 0; i < n; i++)
+    dst[i] = (void *)((uintptr_t)src[i] + delta[who[i]]);
+}
+
+static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *const *copies,
+                             const uintptr_t *delta) {
+  const snap_member *mb = &s->members[k];
+  const zh_inst_block *tb = mb->tb;
   zh_inst_block *b = (zh_inst_block *)copies[k];
   const zh_module *m = tb->inst.module;
   for (uint32_t i = 0; i < m->ntable_imports; i++)
@@ -366,7 +421,9 @@ static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *cons
       dst->elems = malloc((size_t)src->size * sizeof(void *));
       if (!dst->elems)
         return zh_error_oom();
-      if (src->elem == ZH_FUNCREF) {
+      if (mb->who && mb->who[t]) {
+        reloc_elems(dst->elems, src->elems, mb->who[t], src->size, delta);
+      } else if (src->elem == ZH_FUNCREF) {
         for (uint32_t i = 0; i < src->size; i++)
           dst->elems[i] = reloc(s, copies, src->elems[i]);
       } else {
@@ -438,15 +495,18 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
   /* All blocks first: relocation needs every copy's address. `out` holds them. Groups
    * are small; larger ones take the slower path of re-aiming every function struct. */
   bool fresh_small[16];
+  uintptr_t delta[WHO_NONE + 1] = {0}; /* by member; unsigned wrap-around does the sign */
   for (uint32_t k = 0; k < snap->n && !err; k++) {
     bool fresh = true;
     err = copy_block(snap, k, store, &out[k], &fresh);
     if (k < 16)
       fresh_small[k] = fresh;
+    if (!err && k < WHO_NONE)
+      delta[k] = (uintptr_t)out[k] - (uintptr_t)snap->members[k].tb;
   }
   for (uint32_t k = 0; k < snap->n && !err; k++) {
     relocate_refs(snap, k, out, k < 16 ? fresh_small[k] : true);
-    err = copy_tables(snap, k, out);
+    err = copy_tables(snap, k, out, delta);
     if (!err)
       err = attach_memory(snap, k, out);
   }
