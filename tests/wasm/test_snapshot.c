@@ -340,6 +340,133 @@ static void test_threads(fixture *fx, const zh_snapshot *snap) {
   }
 }
 
+/* A snapshot of the group as make_group leaves it; with `bumps`, B's bump runs that many
+ * times first (mem[16] = 7 + bumps, g = 5 + bumps). */
+static zh_snapshot *make_snapshot(fixture *fx, int bumps) {
+  zh_instance *g[3];
+  zh_store *s = make_group(fx, g);
+  if (!s)
+    return NULL;
+  bool good = true;
+  for (int i = 0; i < bumps; i++)
+    call0(s, g[1], "bump", &good);
+  zh_snapshot *snap = NULL;
+  if (!good || !ok(zh_snapshot_new(s, g, 3, &snap))) {
+    zh_store_free(s);
+    return NULL;
+  }
+  return snap;
+}
+
+/* The next bump of a fresh copy of a snapshot made after `bumps` bumps. */
+static int32_t first_bump(int bumps) { return (8 + bumps) * 1000 + 6 + bumps; }
+
+/* Copies of different snapshots alternate in one store: the blocks a store keeps from
+ * released copies go only to copies of the same member of the same snapshot, also after
+ * that snapshot is freed and another takes its place. */
+static void test_alternating(fixture *fx) {
+  zh_snapshot *s1 = make_snapshot(fx, 0), *s2 = make_snapshot(fx, 1);
+  zh_store *s = NULL;
+  CHECK(s1 && s2 && ok(zh_store_new(fx->engine, &s)));
+  if (!s1 || !s2 || !s) {
+    zh_snapshot_free(s1);
+    zh_snapshot_free(s2);
+    zh_store_free(s);
+    return;
+  }
+  /* A one-instance snapshot of another module: its member 0 is not A. */
+  zh_store *xs = NULL;
+  zh_instance *xi = NULL;
+  zh_snapshot *sx = NULL;
+  CHECK(ok(zh_store_new(fx->engine, &xs)) && ok(zh_instance_new(xs, fx->x, NULL, 0, &xi)) &&
+        ok(zh_snapshot_new(xs, &xi, 1, &sx)));
+  if (!sx)
+    zh_store_free(xs);
+  int fails = 0;
+  bool good = true;
+  for (int i = 0; i < 200; i++) {
+    zh_snapshot *snap = i % 3 == 1 ? s2 : s1;
+    zh_mark m = zh_store_mark(s);
+    zh_instance *c[3];
+    if (sx && i % 2 == 0) {
+      zh_instance *cx;
+      fails += !ok(zh_snapshot_instantiate(sx, s, &cx));
+      fails += cx == NULL || call0(s, cx, "f", &good).of.i32 != 1;
+      fails += !ok(zh_store_release_to(s, m));
+    }
+    if (!ok(zh_snapshot_instantiate(snap, s, c))) {
+      fails++;
+      break;
+    }
+    fails += call0(s, c[1], "bump", &good).of.i32 != first_bump(snap == s2);
+    fails += table_at(c[0], 1) != zh_instance_func(c[1], "idb");
+    fails += call_i(s, c[0], "call", 2, &good) != 8 + (snap == s2);
+    fails += !ok(zh_store_release_to(s, m));
+  }
+  CHECK_EQ_INT(fails, 0);
+  CHECK(good);
+  /* s1 goes while the store keeps blocks of its copies; a new snapshot may even reuse its
+   * address. Its copies are still built right. */
+  zh_snapshot_free(s1);
+  zh_snapshot *s3 = make_snapshot(fx, 2);
+  CHECK(s3 != NULL);
+  for (int i = 0; s3 && i < 20; i++) {
+    zh_mark m = zh_store_mark(s);
+    zh_instance *c[3];
+    if (!ok(zh_snapshot_instantiate(s3, s, c))) {
+      fails++;
+      break;
+    }
+    fails += call0(s, c[1], "bump", &good).of.i32 != first_bump(2);
+    fails += table_at(c[0], 2) != zh_instance_func(c[0], "ida");
+    fails += !ok(zh_store_release_to(s, m));
+  }
+  CHECK_EQ_INT(fails, 0);
+  zh_snapshot_free(s3);
+  zh_snapshot_free(s2);
+  zh_snapshot_free(sx);
+  zh_store_free(s);
+}
+
+/* Imported globals from outside the group: an immutable one is shared, a mutable one is
+ * refused. */
+static void test_outside_globals(fixture *fx) {
+  zh_module *m = wat_module(fx->engine,
+                            "(module (import \"x\" \"g\" (global i32))\n"
+                            "  (func (export \"get\") (result i32) (global.get 0)))",
+                            "imm.wat");
+  zh_module *mm =
+      wat_module(fx->engine, "(module (import \"x\" \"g\" (global (mut i32))))", "mut.wat");
+  zh_store *s = NULL, *t = NULL;
+  CHECK(m && mm && ok(zh_store_new(fx->engine, &s)) && ok(zh_store_new(fx->engine, &t)));
+  zh_global *gi = NULL, *gm = NULL;
+  zh_value v = zh_i32(42);
+  zh_instance *a = NULL, *b = NULL;
+  if (m && mm && s && t && ok(zh_global_new(fx->ext_store, &v, false, &gi)) &&
+      ok(zh_global_new(fx->ext_store, &v, true, &gm))) {
+    zh_extern ei = {ZH_EXTERN_GLOBAL, {.global = gi}}, em = {ZH_EXTERN_GLOBAL, {.global = gm}};
+    CHECK(ok(zh_instance_new(s, m, &ei, 1, &a)));
+    CHECK(ok(zh_instance_new(s, mm, &em, 1, &b)));
+    zh_snapshot *snap = NULL;
+    zh_instance *both[2] = {a, b};
+    CHECK(fails_with(zh_snapshot_new(s, both, 2, &snap), ZH_ERR_UNLINKABLE,
+                     "instance 1 imports global \"x\".\"g\" from outside the group"));
+    if (ok(zh_snapshot_new(s, &a, 1, &snap))) {
+      s = NULL; /* the snapshot owns it */
+      zh_instance *c;
+      bool good = true;
+      CHECK(ok(zh_snapshot_instantiate(snap, t, &c)));
+      CHECK_EQ_INT(call0(t, c, "get", &good).of.i32, 42);
+      CHECK(good);
+      zh_snapshot_free(snap);
+    }
+  }
+  zh_store_free(s);
+  zh_store_free(t);
+  zh_module_free(m);
+  zh_module_free(mm);
+}
+
 static void test_refusals(fixture *fx) {
   zh_instance *g[3];
   zh_store *s = make_group(fx, g);
@@ -407,6 +534,8 @@ int main(void) {
       zh_snapshot_free(snap);
     }
     test_refusals(&fx);
+    test_alternating(&fx);
+    test_outside_globals(&fx);
   }
   zh_store_free(fx.ext_store);
   zh_module_free(fx.a);
