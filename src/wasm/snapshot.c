@@ -269,7 +269,7 @@ static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
 static zh_error *snapshot_images(zh_snapshot *s) {
   for (uint32_t k = 0; k < s->n; k++) {
     snap_member *mb = &s->members[k];
-    const zh_memory *mem = mb->tb->own_memory;
+    const zh_memory *mem = mb->tb ? mb->tb->own_memory : NULL;
     if (!mem)
       continue;
     zh_error *err = zh_mem_snapshot(mem, &mb->image);
@@ -277,7 +277,6 @@ static zh_error *snapshot_images(zh_snapshot *s) {
       for (uint32_t j = 0; j < k; j++)
         if (s->members[j].has_image)
           zh_mem_image_release(&s->members[j].image);
-      memset(s->members, 0, s->n * sizeof *s->members);
       return zh_error_prefix(err, "snapshot of instance %u", k);
     }
     mb->has_image = true;
@@ -319,7 +318,7 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
    * memory pointers keep their values, which relocation needs; a zeroed memory is safe to
    * release again when the store goes. */
   for (uint32_t k = 0; k < s->n; k++) {
-    zh_memory *mem = ((zh_inst_block *)s->members[k].tb)->own_memory;
+    zh_memory *mem = ((zh_inst_block *)insts[k])->own_memory;
     if (mem)
       zh_mem_release(mem);
   }

@@ -60,11 +60,16 @@ zh_error *zh_template_new(zh_engine *engine, const zh_module *module, const zh_e
     zh_store_set_timeout(store, engine->config.template_start_timeout_ns);
   err = zh_instance_new(store, module, imports, nimports, &inst);
   zh_store_set_timeout(store, 0);
-  zh_template *tpl = NULL;
-  if (!err && !(tpl = calloc(1, sizeof *tpl)))
-    err = zh_error_oom();
-  if (!err)
-    err = zh_snapshot_new(store, &inst, 1, &tpl->snap);
+  if (err) {
+    zh_store_free(store);
+    return zh_error_prefix(err, "template");
+  }
+  zh_template *tpl = calloc(1, sizeof *tpl);
+  if (!tpl) {
+    zh_store_free(store);
+    return zh_error_oom();
+  }
+  err = zh_snapshot_new(store, &inst, 1, &tpl->snap);
   if (err) {
     free(tpl);
     zh_store_free(store);
