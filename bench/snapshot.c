@@ -338,6 +338,19 @@ static double run_case(zh_engine *engine, const group_def *g, int iters) {
     stamp[i] = b - a;
     cycle[i] = e - a;
   }
+  /* Cold: each copy into a new store, so no released block is there to reuse. */
+  double *cold = malloc(sizeof(double) * REF_ITERS * 4);
+  if (!cold)
+    die("out of memory");
+  for (int i = 0; i < REF_ITERS * 4; i++) {
+    zh_store *cs;
+    check(zh_store_new(engine, &cs), "store");
+    zh_instance *c[4];
+    double a = now_us();
+    check(zh_snapshot_instantiate(snap, cs, c), "stamp");
+    cold[i] = now_us() - a;
+    zh_store_free(cs);
+  }
   for (int i = 0; i < REF_ITERS; i++) {
     zh_mark m = zh_store_mark(s);
     zh_instance *c[4];
@@ -354,6 +367,9 @@ static double run_case(zh_engine *engine, const group_def *g, int iters) {
   printf("snapshot: %s: stamp median %.1f us, p99 %.1f us; stamp+release median %.1f us; "
          "plain instantiate median %.1f us (%.0fx the stamp)\n",
          g->label, med, p99, cmed, pmed, pmed / med);
+  printf("snapshot: %s: cold stamp (fresh store each time) median %.1f us\n", g->label,
+         pct(cold, REF_ITERS * 4, 0.5));
+  free(cold);
   free(stamp);
   free(cycle);
   free(plain);
