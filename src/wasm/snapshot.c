@@ -377,7 +377,14 @@ static zh_error *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store, z
       return zh_error_oom();
     memcpy(b, mb->tb, l->size);
   }
-  zh_inst_carve(b, mb->tb->inst.module, l);
+  const zh_module *m = mb->tb->inst.module;
+  zh_inst_carve(b, m, l);
+  /* Function structs are set before the block can reach the cache (a failed stamp
+   * releases it at once), so a cached block always has them right. */
+  for (uint32_t i = 0; *fresh && i < l->nown_funcs; i++) {
+    b->inst.own_funcs[i].inst = &b->inst;
+    b->inst.funcs[m->nfunc_imports + i] = &b->inst.own_funcs[i];
+  }
   for (uint32_t t = 0; t < l->nown_tables; t++) {
     b->own_tables[t].elems = NULL;
     b->own_tables[t].size = 0;
@@ -434,9 +441,8 @@ static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *cons
   return NULL;
 }
 
-/* Everything of copy k but its tables and memory. */
-static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *copies,
-                          bool fresh) {
+/* Everything of copy k but its own functions, tables and memory. */
+static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *copies) {
   const zh_inst_block *tb = s->members[k].tb;
   zh_inst_block *b = (zh_inst_block *)copies[k];
   zh_instance *inst = &b->inst;
@@ -444,10 +450,6 @@ static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *
   const zh_inst_layout *l = &s->members[k].layout;
   for (uint32_t i = 0; i < m->nfunc_imports; i++)
     inst->funcs[i] = reloc(s, copies, tb->inst.funcs[i]);
-  for (uint32_t i = 0; fresh && i < l->nown_funcs; i++) {
-    inst->own_funcs[i].inst = inst;
-    inst->funcs[m->nfunc_imports + i] = &inst->own_funcs[i];
-  }
   for (uint32_t i = 0; i < m->nglobal_imports; i++)
     inst->globals[i] = reloc(s, copies, tb->inst.globals[i]);
   for (uint32_t i = 0; i < l->nown_globals; i++) {
@@ -491,20 +493,16 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
     return zh_error_new(ZH_ERR_USAGE, "zh_snapshot_instantiate: the snapshot owns that store");
   zh_mark mark = zh_store_mark(store);
   zh_error *err = NULL;
-  /* All blocks first: relocation needs every copy's address. `out` holds them. Groups
-   * are small; larger ones take the slower path of re-aiming every function struct. */
-  bool fresh_small[16];
+  /* All blocks first: relocation needs every copy's address. `out` holds them. */
   uintptr_t delta[WHO_NONE + 1] = {0}; /* by member; unsigned wrap-around does the sign */
   for (uint32_t k = 0; k < snap->n && !err; k++) {
-    bool fresh = true;
+    bool fresh;
     err = copy_block(snap, k, store, &out[k], &fresh);
-    if (k < 16)
-      fresh_small[k] = fresh;
     if (!err && k < WHO_NONE)
       delta[k] = (uintptr_t)out[k] - (uintptr_t)snap->members[k].tb;
   }
   for (uint32_t k = 0; k < snap->n && !err; k++) {
-    relocate_refs(snap, k, out, k < 16 ? fresh_small[k] : true);
+    relocate_refs(snap, k, out);
     err = copy_tables(snap, k, out, delta);
     if (!err)
       err = attach_memory(snap, k, out);
