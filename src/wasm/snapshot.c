@@ -358,14 +358,13 @@ static zh_inst_block *cache_take(const zh_snapshot *s, uint32_t k, zh_store *sto
 }
 
 /* Copy of member k's block, registered with `store`, detached from the original's
- * separately allocated parts (table elements, memory region). `*fresh` is false when a
- * cached block was reused: its function structs and own `funcs` entries are in place. */
-static zh_error *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store, zh_instance **out,
-                            bool *fresh) {
+ * separately allocated parts (table elements, memory region); NULL when out of memory. A
+ * block reused from the cache has its function structs and own `funcs` entries in place. */
+static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store) {
   const snap_member *mb = &s->members[k];
   const zh_inst_layout *l = &mb->layout;
   zh_inst_block *b = cache_take(s, k, store);
-  *fresh = b == NULL;
+  bool fresh = b == NULL;
   if (b) {
     /* Everything but the function index space and the function structs, which the
      * layout puts between the header and the tables. */
@@ -374,14 +373,14 @@ static zh_error *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store, z
   } else {
     b = malloc(l->size);
     if (!b)
-      return zh_error_oom();
+      return NULL;
     memcpy(b, mb->tb, l->size);
   }
   const zh_module *m = mb->tb->inst.module;
   zh_inst_carve(b, m, l);
   /* Function structs are set before the block can reach the cache (a failed stamp
    * releases it at once), so a cached block always has them right. */
-  for (uint32_t i = 0; *fresh && i < l->nown_funcs; i++) {
+  for (uint32_t i = 0; fresh && i < l->nown_funcs; i++) {
     b->inst.own_funcs[i].inst = &b->inst;
     b->inst.funcs[m->nfunc_imports + i] = &b->inst.own_funcs[i];
   }
@@ -398,9 +397,8 @@ static zh_error *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store, z
   b->snap_member = k;
   b->cache_next = NULL;
   if (!zh_store_own(store, b, copy_release))
-    return zh_error_oom();
-  *out = &b->inst;
-  return NULL;
+    return NULL; /* released (to the cache) already */
+  return b;
 }
 
 /* Copies `n` funcref elements, moving each by its member's displacement (none for
@@ -446,7 +444,7 @@ static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *
   const zh_inst_block *tb = s->members[k].tb;
   zh_inst_block *b = (zh_inst_block *)copies[k];
   zh_instance *inst = &b->inst;
-  const zh_module *m = inst->module;
+  const zh_module *m = tb->inst.module;
   const zh_inst_layout *l = &s->members[k].layout;
   for (uint32_t i = 0; i < m->nfunc_imports; i++)
     inst->funcs[i] = reloc(s, copies, tb->inst.funcs[i]);
@@ -492,16 +490,19 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
   if (store == snap->store)
     return zh_error_new(ZH_ERR_USAGE, "zh_snapshot_instantiate: the snapshot owns that store");
   zh_mark mark = zh_store_mark(store);
-  zh_error *err = NULL;
   /* All blocks first: relocation needs every copy's address. `out` holds them. */
   uintptr_t delta[WHO_NONE + 1] = {0}; /* by member; unsigned wrap-around does the sign */
-  for (uint32_t k = 0; k < snap->n && !err; k++) {
-    bool fresh;
-    err = copy_block(snap, k, store, &out[k], &fresh);
-    if (!err && k < WHO_NONE)
-      delta[k] = (uintptr_t)out[k] - (uintptr_t)snap->members[k].tb;
+  bool blocks = true;
+  for (uint32_t k = 0; k < snap->n && blocks; k++) {
+    zh_inst_block *b = copy_block(snap, k, store);
+    blocks = b != NULL;
+    if (b)
+      out[k] = &b->inst;
+    if (b && k < WHO_NONE)
+      delta[k] = (uintptr_t)b - (uintptr_t)snap->members[k].tb;
   }
-  for (uint32_t k = 0; k < snap->n && !err; k++) {
+  zh_error *err = blocks ? NULL : zh_error_oom();
+  for (uint32_t k = 0; blocks && k < snap->n && !err; k++) {
     relocate_refs(snap, k, out);
     err = copy_tables(snap, k, out, delta);
     if (!err)
