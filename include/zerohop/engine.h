@@ -324,7 +324,10 @@ typedef struct zh_snapshot zh_snapshot;
 zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, zh_snapshot **out);
 /* Creates copies of the group's `n` instances in `store` (out[k] copies insts[k]); every
  * reference between members is aimed at the copies. Memories map the snapshot's images
- * copy-on-write; tables and globals are copied. On failure nothing is left in `store`. */
+ * copy-on-write; tables and globals are copied. On failure nothing is left in `store`.
+ * When copies are released (zh_store_release_to), the store keeps up to 32 of their
+ * instance blocks for the next copies of the same snapshot, which then skip re-making
+ * their function structs; zh_store_free frees them. */
 zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_instance **out);
 size_t zh_snapshot_count(const zh_snapshot *snap);
 void zh_snapshot_free(zh_snapshot *snap);

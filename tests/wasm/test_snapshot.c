@@ -467,6 +467,55 @@ static void test_outside_globals(fixture *fx) {
   zh_module_free(mm);
 }
 
+/* A group past 254 members takes the lookup path for table elements: each member's table
+ * holds its own function, and member k > 0 also imports member k-1's function. */
+static void test_large_group(fixture *fx) {
+  enum { N = 300 };
+  zh_module *m0 = wat_module(fx->engine,
+                             "(module (table (export \"tab\") 2 funcref)\n"
+                             "  (func $f (export \"f\") (result i32) (i32.const 1))\n"
+                             "  (elem (i32.const 0) func $f $f))",
+                             "first.wat");
+  zh_module *mk = wat_module(fx->engine,
+                             "(module (import \"p\" \"f\" (func $p (result i32)))\n"
+                             "  (table (export \"tab\") 2 funcref)\n"
+                             "  (func $f (export \"f\") (result i32) (i32.add (call $p) (i32.const "
+                             "1)))\n"
+                             "  (elem (i32.const 0) func $f $p))",
+                             "next.wat");
+  zh_store *s = NULL, *t = NULL;
+  static zh_instance *g[N], *c[N];
+  bool built = m0 && mk && ok(zh_store_new(fx->engine, &s)) && ok(zh_store_new(fx->engine, &t));
+  for (int k = 0; built && k < N; k++) {
+    zh_extern imp = {ZH_EXTERN_FUNC, {.func = k ? zh_instance_func(g[k - 1], "f") : NULL}};
+    built = ok(zh_instance_new(s, k ? mk : m0, &imp, k ? 1 : 0, &g[k]));
+  }
+  CHECK(built);
+  zh_snapshot *snap = NULL;
+  if (built && ok(zh_snapshot_new(s, g, N, &snap))) {
+    s = NULL;
+    for (int round = 0; round < 3; round++) {
+      zh_mark mark = zh_store_mark(t);
+      CHECK(ok(zh_snapshot_instantiate(snap, t, c)));
+      int fails = 0;
+      for (int k = 0; k < N; k++) {
+        fails += table_at(c[k], 0) != zh_instance_func(c[k], "f");
+        fails += k > 0 && table_at(c[k], 1) != zh_instance_func(c[k - 1], "f");
+      }
+      CHECK_EQ_INT(fails, 0);
+      bool good = true;
+      CHECK_EQ_INT(call0(t, c[N - 1], "f", &good).of.i32, N);
+      CHECK(good);
+      CHECK(ok(zh_store_release_to(t, mark)));
+    }
+    zh_snapshot_free(snap);
+  }
+  zh_store_free(s);
+  zh_store_free(t);
+  zh_module_free(m0);
+  zh_module_free(mk);
+}
+
 static void test_refusals(fixture *fx) {
   zh_instance *g[3];
   zh_store *s = make_group(fx, g);
@@ -536,6 +585,7 @@ int main(void) {
     test_refusals(&fx);
     test_alternating(&fx);
     test_outside_globals(&fx);
+    test_large_group(&fx);
   }
   zh_store_free(fx.ext_store);
   zh_module_free(fx.a);
