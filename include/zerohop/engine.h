@@ -313,10 +313,10 @@ typedef struct zh_snapshot zh_snapshot;
 
 /* Snapshots `n` instances of `store`, listed in instantiation order: instance k may import
  * memories, tables, globals and functions exported by instances before it in the list,
- * host functions, and functions of instances outside the group (those stay shared by all
- * copies, mutable state included, and must outlive the snapshot). Tables, globals and
- * element segments may hold references to any member's functions (a later member filling
- * an earlier one's table). Any other import of a memory, table or global is refused
+ * host functions, and functions of instances outside the group in other stores (those
+ * stay shared by all copies, mutable state included, and must outlive the snapshot). Tables,
+ * globals and element segments may hold references to any member's functions (a later member
+ * filling an earlier one's table). Any other import of a memory, table or global is refused
  * (ZH_ERR_UNLINKABLE): it would be state the copies share.
  * On success the snapshot owns `store` and frees it; nothing else may use it afterwards.
  * On failure the caller keeps the store, unchanged. The snapshot is immutable: threads

@@ -150,6 +150,44 @@ static int64_t definer(const zh_snapshot *s, zh_extern_kind kind, const void *p)
   return -1;
 }
 
+/* A wasm function of an instance outside the group but in the snapshot's store: that
+ * store becomes the snapshot's, nothing may run there, and the instance's memory may be
+ * a member's (released by the snapshot). */
+static bool stranded(const zh_snapshot *s, const zh_func *f) {
+  return f && f->inst && f->inst->store == s->members[0].tb->inst.store &&
+         definer(s, ZH_EXTERN_FUNC, f) < 0;
+}
+
+static zh_error *stranded_error(uint32_t k, const char *where, uint32_t index) {
+  return zh_error_new(ZH_ERR_UNLINKABLE,
+                      "snapshot: instance %u's %s %u refers to a function of an instance "
+                      "outside the group in the same store: add that instance to the group, "
+                      "or make it in another store",
+                      k, where, index);
+}
+
+/* Function references held by member k (tables, globals, live element segments) point
+ * at members, host functions or instances of other stores. */
+static zh_error *check_member_refs(const zh_snapshot *s, uint32_t k) {
+  const zh_inst_block *tb = s->members[k].tb;
+  const zh_module *m = tb->inst.module;
+  for (uint32_t t = 0; t < tb->nown_tables; t++) {
+    const zh_table *tab = &tb->own_tables[t];
+    for (uint32_t i = 0; tab->elem == ZH_FUNCREF && i < tab->size; i++)
+      if (stranded(s, tab->elems[i]))
+        return stranded_error(k, "table", m->ntable_imports + t);
+  }
+  for (uint32_t g = 0; g < s->members[k].layout.nown_globals; g++)
+    if (tb->own_globals[g].type == ZH_FUNCREF &&
+        stranded(s, (const zh_func *)(uintptr_t)tb->own_globals[g].value[0]))
+      return stranded_error(k, "global", m->nglobal_imports + g);
+  for (uint32_t e = 0; e < m->nelems; e++)
+    for (uint32_t i = 0; m->elems[e].type == ZH_FUNCREF && i < tb->inst.elem_len[e]; i++)
+      if (stranded(s, tb->inst.elem_items[e][i]))
+        return stranded_error(k, "element segment", e);
+  return NULL;
+}
+
 /* Every import of member k comes from an earlier member, or is a function (or an
  * immutable global) from outside that all copies may share. */
 static zh_error *check_member_imports(const zh_snapshot *s, uint32_t k) {
@@ -163,7 +201,7 @@ static zh_error *check_member_imports(const zh_snapshot *s, uint32_t k) {
     switch (im->kind) {
     case ZH_EXTERN_FUNC:
       obj = inst->funcs[nf++];
-      shareable = true;
+      shareable = !stranded(s, obj);
       break;
     case ZH_EXTERN_TABLE:
       obj = inst->tables[nt++];
@@ -178,6 +216,12 @@ static zh_error *check_member_imports(const zh_snapshot *s, uint32_t k) {
       break;
     }
     int64_t j = definer(s, im->kind, obj);
+    if (im->kind == ZH_EXTERN_FUNC && !shareable)
+      return zh_error_new(ZH_ERR_UNLINKABLE,
+                          "snapshot: instance %u imports function \"%s\".\"%s\" from an "
+                          "instance outside the group in the same store: add that instance "
+                          "to the group, or make it in another store",
+                          k, im->module_cstr, im->name_cstr);
     if (j < 0 && !shareable)
       return zh_error_new(ZH_ERR_UNLINKABLE,
                           "snapshot: instance %u imports %s \"%s\".\"%s\" from outside the "
@@ -254,6 +298,8 @@ static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
   qsort(s->ranges, s->n, sizeof *s->ranges, cmp_range);
   for (uint32_t k = 0; k < s->n; k++) {
     zh_error *err = check_member_imports(s, k);
+    if (!err)
+      err = check_member_refs(s, k);
     if (err)
       return err;
   }

@@ -516,6 +516,57 @@ static void test_large_group(fixture *fx) {
   zh_module_free(mk);
 }
 
+/* Instances outside the group in the snapshot's own store: the store becomes the
+ * snapshot's, so their functions are refused, as imports and as references in tables. */
+static void test_same_store(fixture *fx) {
+  zh_module *imp = wat_module(fx->engine,
+                              "(module (import \"p\" \"f\" (func $p (result i32)))\n"
+                              "  (func (export \"g\") (result i32) (call $p)))",
+                              "imp.wat");
+  zh_store *s = NULL;
+  zh_instance *xi = NULL, *a = NULL, *u = NULL;
+  CHECK(imp && ok(zh_store_new(fx->engine, &s)) && ok(zh_instance_new(s, fx->x, NULL, 0, &xi)) &&
+        ok(zh_instance_new(s, fx->a, NULL, 0, &a)));
+  if (!imp || !a) {
+    zh_store_free(s);
+    zh_module_free(imp);
+    return;
+  }
+  zh_extern fx_f = {ZH_EXTERN_FUNC, {.func = zh_instance_func(xi, "f")}};
+  CHECK(ok(zh_instance_new(s, imp, &fx_f, 1, &u)));
+  zh_snapshot *snap = NULL;
+  CHECK(fails_with(zh_snapshot_new(s, &u, 1, &snap), ZH_ERR_UNLINKABLE,
+                   "instance 0 imports function \"p\".\"f\" from an instance outside the "
+                   "group in the same store"));
+  zh_extern tab;
+  zh_value ref = {ZH_FUNCREF, {.funcref = zh_instance_func(xi, "f")}};
+  CHECK(zh_instance_export(a, "tab", &tab) && ok(zh_table_set(tab.of.table, 3, &ref)));
+  CHECK(fails_with(zh_snapshot_new(s, &a, 1, &snap), ZH_ERR_UNLINKABLE,
+                   "instance 0's table 0 refers to a function of an instance outside the "
+                   "group in the same store"));
+  /* With X in the group, both are fine, and the copies call X's copy. */
+  zh_instance *grp[3] = {xi, a, u};
+  CHECK(ok(zh_snapshot_new(s, grp, 3, &snap)));
+  if (snap) {
+    zh_store *t;
+    zh_instance *c[3];
+    if (ok(zh_store_new(fx->engine, &t))) {
+      CHECK(ok(zh_snapshot_instantiate(snap, t, c)));
+      bool good = true;
+      CHECK(table_at(c[1], 3) == zh_instance_func(c[0], "f"));
+      CHECK_EQ_INT(call0(t, c[2], "g", &good).of.i32, 1);
+      CHECK_EQ_INT(call0(t, c[2], "g", &good).of.i32, 2);
+      CHECK_EQ_INT(call0(t, c[0], "f", &good).of.i32, 3);
+      CHECK(good);
+      zh_store_free(t);
+    }
+    zh_snapshot_free(snap);
+  } else {
+    zh_store_free(s);
+  }
+  zh_module_free(imp);
+}
+
 static void test_refusals(fixture *fx) {
   zh_instance *g[3];
   zh_store *s = make_group(fx, g);
@@ -586,6 +637,7 @@ int main(void) {
     test_alternating(&fx);
     test_outside_globals(&fx);
     test_large_group(&fx);
+    test_same_store(&fx);
   }
   zh_store_free(fx.ext_store);
   zh_module_free(fx.a);
