@@ -9,6 +9,8 @@
  *               objects created in it.
  *   zh_template a pre-initialised instance image (memory, globals, tables after the
  *               start function) from which fresh instances are created cheaply.
+ *   zh_snapshot the same for a group of instances that link to each other (the core
+ *               instances of a component): immutable, shared by threads.
  *
  * Errors are values: every fallible call returns a zh_error * (NULL on success) that
  * the caller owns and frees with zh_error_free(). The library never exits or aborts.
@@ -229,6 +231,15 @@ void zh_store_set_timeout(zh_store *store, uint64_t nanoseconds);
  * sleep, a wait for input) poll it to give up early with ZH_ERR_INTERRUPTED. */
 bool zh_store_interrupt_pending(const zh_store *store);
 
+/* Mark and rollback, for a long-lived store (one per worker thread) that makes objects per
+ * request: zh_store_release_to frees every object created after the mark, newest first,
+ * leaving older ones alive. The caller makes sure no older object still refers to a
+ * released one (a funcref stored into an older table, say). ZH_ERR_USAGE while a call
+ * runs in the store, or for a mark newer than the store's current state. */
+typedef uint64_t zh_mark;
+zh_mark zh_store_mark(const zh_store *store);
+zh_error *zh_store_release_to(zh_store *store, zh_mark mark);
+
 /* `imports` are in the module's import order (zh_module_import). */
 zh_error *zh_instance_new(zh_store *store, const zh_module *module, const zh_extern *imports,
                           size_t nimports, zh_instance **out);
@@ -238,6 +249,10 @@ bool zh_instance_export_n(const zh_instance *inst, const char *name, size_t len,
 zh_func *zh_instance_func(const zh_instance *inst, const char *name);     /* or NULL */
 zh_memory *zh_instance_memory(const zh_instance *inst, const char *name); /* or NULL */
 const zh_module *zh_instance_module(const zh_instance *inst);
+/* The embedder's pointer for this instance (NULL until set; NULL in stamped copies): a
+ * host function finds it through zh_caller_instance. */
+void zh_instance_set_data(zh_instance *inst, void *data);
+void *zh_instance_data(const zh_instance *inst);
 
 /* ---- functions ------------------------------------------------------------------ */
 
@@ -291,6 +306,31 @@ zh_error *zh_template_new(zh_engine *engine, const zh_module *module, const zh_e
 /* A fresh instance in `store` whose state equals the snapshot; memory is copy-on-write. */
 zh_error *zh_template_instantiate(const zh_template *tpl, zh_store *store, zh_instance **out);
 void zh_template_free(zh_template *tpl);
+
+/* ---- snapshots of instance groups ------------------------------------------------- */
+
+typedef struct zh_snapshot zh_snapshot;
+
+/* Snapshots `n` instances of `store`, listed in instantiation order: instance k may import
+ * memories, tables, globals and functions exported by instances before it in the list,
+ * host functions, and functions of instances outside the group in other stores (those
+ * stay shared by all copies, mutable state included, and must outlive the snapshot). Tables,
+ * globals and element segments may hold references to any member's functions (a later member
+ * filling an earlier one's table). Any other import of a memory, table or global is refused
+ * (ZH_ERR_UNLINKABLE): it would be state the copies share.
+ * On success the snapshot owns `store` and frees it; nothing else may use it afterwards.
+ * On failure the caller keeps the store, unchanged. The snapshot is immutable: threads
+ * may instantiate it concurrently, each into its own store. */
+zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, zh_snapshot **out);
+/* Creates copies of the group's `n` instances in `store` (out[k] copies insts[k]); every
+ * reference between members is aimed at the copies. Memories map the snapshot's images
+ * copy-on-write; tables and globals are copied. On failure nothing is left in `store`.
+ * When copies are released (zh_store_release_to), the store keeps up to 32 of their
+ * instance blocks for the next copies of the same snapshot, which then skip re-making
+ * their function structs; zh_store_free frees them. */
+zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_instance **out);
+size_t zh_snapshot_count(const zh_snapshot *snap);
+void zh_snapshot_free(zh_snapshot *snap);
 
 #ifdef __cplusplus
 }

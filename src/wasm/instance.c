@@ -243,14 +243,20 @@ void zh_inst_carve(zh_inst_block *b, const zh_module *m, const zh_inst_layout *l
   }
 }
 
+void zh_inst_release_parts(zh_inst_block *b) {
+  for (uint32_t i = 0; i < b->nown_tables; i++) {
+    free(b->own_tables[i].elems);
+    b->own_tables[i].elems = NULL;
+  }
+  if (b->own_memory)
+    zh_mem_release(b->own_memory);
+}
+
 void zh_inst_release(void *obj) {
   zh_inst_block *b = obj;
   if (!b)
     return;
-  for (uint32_t i = 0; i < b->nown_tables; i++)
-    free(b->own_tables[i].elems);
-  if (b->own_memory)
-    zh_mem_release(b->own_memory);
+  zh_inst_release_parts(b);
   free(b);
 }
 
@@ -534,3 +540,10 @@ zh_memory *zh_instance_memory(const zh_instance *inst, const char *name) {
 }
 
 const zh_module *zh_instance_module(const zh_instance *inst) { return inst ? inst->module : NULL; }
+
+void zh_instance_set_data(zh_instance *inst, void *data) {
+  if (inst)
+    inst->data = data;
+}
+
+void *zh_instance_data(const zh_instance *inst) { return inst ? inst->data : NULL; }

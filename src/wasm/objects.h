@@ -41,6 +41,10 @@ typedef struct zh_inst_block {
   zh_memory *own_memory;  /* inside the block, or NULL */
   zh_global *own_globals; /* inside the block */
   void **elem_storage;    /* backing store for inst.elem_items */
+  /* Copies of snapshot members: which one (id 0: not a copy), and the store's cache link. */
+  uint64_t snap_id;
+  uint32_t snap_member;
+  struct zh_inst_block *cache_next;
 } zh_inst_block;
 
 /* Computes the block layout for `module`. Fails (false) only on size overflow. */
@@ -50,5 +54,7 @@ void zh_inst_carve(zh_inst_block *b, const zh_module *module, const zh_inst_layo
 /* The store release hook for instance blocks: frees table elements, the memory region
  * and the block. Safe on a block that was only partially initialised (zeroed parts). */
 void zh_inst_release(void *obj);
+/* The same without freeing the block itself. */
+void zh_inst_release_parts(zh_inst_block *b);
 
 #endif

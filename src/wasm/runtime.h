@@ -43,6 +43,7 @@ struct zh_engine {
   zh_type_entry *type_chunks[ZH_TYPE_NCHUNKS];
   uint32_t *type_hash; /* open addressing; UINT32_MAX = empty */
   uint32_t type_hash_cap;
+  uint64_t snapshot_ids; /* last id given to a snapshot (under `lock`): keys block caches */
 };
 
 /* Interns a function type; returns its canonical id or UINT32_MAX on allocation failure. */
@@ -101,6 +102,7 @@ struct zh_instance {
   void ***elem_items;
   uint32_t *elem_len;
   uint32_t *data_len; /* 0 once dropped */
+  void *data;         /* embedder's, zh_instance_set_data; NULL in stamped copies */
 };
 
 /* ---- stores ---- */
@@ -141,6 +143,11 @@ struct zh_store {
   zh_instance *cur_inst; /* instance executing now: the fault handler checks its memory */
   uint32_t cur_depth;    /* innermost wasm frame now: backtraces of guard-page traps */
   zh_owned *owned;
+  /* Blocks of released snapshot copies, kept for the next copy of the same snapshot
+   * member (snapshot.c): their function structs are still valid at that address. */
+  struct zh_inst_block *block_cache;
+  uint32_t nblock_cache;
+  uint64_t nowned; /* length of `owned`: zh_store_mark tokens count from the oldest */
   /* deadline watchdog */
   uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
   struct zh_store *next_deadline;
@@ -155,6 +162,9 @@ struct zh_caller {
 /* Registers `obj` to be released with the store; returns false on allocation failure
  * (the object is then released at once). */
 bool zh_store_own(zh_store *store, void *obj, void (*release)(void *));
+/* Releases owned objects newest first until `keep` remain (zh_store_release_to without
+ * its checks: for undoing a half-built object nobody can reference yet). */
+void zh_store_truncate(zh_store *store, uint64_t keep);
 
 /* Runs `func` with args/results as raw 8-byte slots (interp.c). Handles traps, signals,
  * stack exhaustion and interruption; the store must not be in use by another thread. */
