@@ -13,3 +13,9 @@ $(BUILD)/bench/simd.scalar.wasm: bench/simd.c
 bench-simd: $(BUILD)/zerohop $(BUILD)/bench/simd.simd.wasm $(BUILD)/bench/simd.scalar.wasm \
             $(BUILD)/bench/simd.native
 	BUILD=$(BUILD) bash bench/simd.sh
+
+# The spec suite against the portable SIMD semantics (simd.h without SSE2 intrinsics).
+SIMD_PORTABLE_BUILD := build-simd-portable
+.PHONY: spec-simd-portable
+spec-simd-portable:
+	@$(MAKE) --no-print-directory BUILD=$(SIMD_PORTABLE_BUILD) EXTRA_CFLAGS=-DZH_SIMD_PORTABLE spec
