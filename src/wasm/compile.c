@@ -114,6 +114,9 @@ enum {
   LK_ADD_SHL,   /* i32 la + (lb << lk) */
   LK_LOAD64,    /* 64-bit load from la + lb(offset), plain mode */
   LK_F64_ADD_M, /* f64 la + memory at lb + lk(offset) */
+  LK_LOADV,     /* v128.load from la + lb(offset), plain mode */
+  LK_FMUL32,    /* f32x4.mul of la, lb */
+  LK_FMUL64,    /* f64x2.mul of la, lb */
 };
 
 /* ---- code buffer ---- */
@@ -306,6 +309,15 @@ static void flush(compiler *c, uint32_t i) {
   entry *e = &c->stack[i];
   if (e->kind == K_HOME)
     return;
+  if (e->kind == K_CONST && e->half == H_LO && i + 1 < c->height &&
+      c->stack[i + 1].kind == K_CONST) { /* a v128 constant: one instruction */
+    emit_op(c, ZH_OP_v_v128_const);
+    emit_u32(c, home(c, i));
+    emit_u64(c, e->bits);
+    emit_u64(c, c->stack[i + 1].bits);
+    e->kind = c->stack[i + 1].kind = K_HOME;
+    return;
+  }
   emit_move(c, e, home(c, i), home(c, i));
   e->kind = K_HOME;
 }
@@ -450,6 +462,16 @@ static const uint8_t k_fd_shape[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_SHAPE_)};
 #define FD_OP_(code, id, ...) [code] = ZH_OP_v_##id,
 static const uint16_t k_fd_op[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_OP_)};
 #undef FD_OP_
+/* The fused forms (ops.h): binary ops with a memory operand, shifts by a constant; 0 if
+ * the instruction has none. */
+#define ZH_V128_MEM_BIN_BIN(id) [ZH_OPCODE_FD_##id] = ZH_OP_vm_##id,
+#define FD_VM_(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
+static const uint16_t k_fd_vm_op[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_VM_)};
+#undef FD_VM_
+#undef ZH_V128_MEM_BIN_BIN
+#define FD_VI_(id) [ZH_OPCODE_FD_##id] = ZH_OP_vi_##id,
+static const uint16_t k_fd_vi_op[ZH_FD_COUNT] = {ZH_V128_SHIFTS(FD_VI_)};
+#undef FD_VI_
 
 /* Skips the immediates of an instruction in unreachable code. */
 static void skip_immediates(rd *r, uint8_t op) {
@@ -882,6 +904,95 @@ static void set_local_v(compiler *c, uint32_t x, bool tee) {
   }
 }
 
+/* v128.load / v128.store with the address arithmetic just before it folded in, as
+ * scalar loads and stores do (ops.h's addressing modes). */
+static void mem_v128(compiler *c, bool store, uint32_t h, uint32_t off) {
+  static const zh_op loads[] = {ZH_OP_v_v128_load, ZH_OP_v128_load_ri, ZH_OP_v128_load_rr,
+                                ZH_OP_v128_load_rs};
+  static const zh_op stores[] = {ZH_OP_v_v128_store, ZH_OP_v128_store_ri, ZH_OP_v128_store_rr,
+                                 ZH_OP_v128_store_rs};
+  uint32_t addr[3];
+  int mode = 0;
+  if (!store) {
+    mode = take_address(c, h, addr);
+    if (!mode)
+      addr[0] = read_slot(c, h);
+    c->height = h;
+    push_home(c, ZH_V128);
+    emit_op(c, loads[mode]);
+    size_t dst = c->len;
+    emit_u32(c, home(c, h));
+    emit_address(c, mode, addr, off);
+    mark_dst(c, dst, h);
+    if (mode == 0) { /* may become a binary op's memory operand */
+      c->last_kind = LK_LOADV;
+      c->la = addr[0], c->lb = off;
+    }
+    return;
+  }
+  /* As for scalar stores: the address arithmetic moves into the store only when the value
+   * needs no code, or a constant that does not overwrite the arithmetic's operands. */
+  const entry *v = &c->stack[h + 1];
+  if (v->kind == K_LOCAL ||
+      (v->kind == K_CONST && c->la != home(c, h + 1) && c->lb != home(c, h + 1) &&
+       c->la != home(c, h + 2) && c->lb != home(c, h + 2)))
+    mode = take_address(c, h, addr);
+  uint32_t sv = read_v(c, h + 1);
+  if (!mode)
+    addr[0] = read_slot(c, h);
+  c->height = h;
+  emit_op(c, stores[mode]);
+  emit_u32(c, sv);
+  emit_address(c, mode, addr, off);
+}
+
+/* Fusions of a binary SIMD op (operands at h and h + 2) with the instruction just before
+ * it: a plain v128.load that produced the second operand becomes a memory operand, and a
+ * float multiply that produced either operand of an add becomes a multiply-add. Returns
+ * false when neither applies. */
+static bool fuse_simd_bin(compiler *c, uint32_t sub, uint32_t h) {
+  bool add32 = sub == ZH_OPCODE_FD_f32x4_add, add64 = sub == ZH_OPCODE_FD_f64x2_add;
+  if (add32 || add64) {
+    int lk = add32 ? LK_FMUL32 : LK_FMUL64;
+    bool second = produced_last(c, h + 2, lk);
+    /* The product as first operand: the second must need no code, which could overwrite
+     * the multiply's operands once it is undone. */
+    if (second || (produced_last(c, h, lk) && c->stack[h + 2].kind != K_CONST)) {
+      uint32_t x = c->la, y = c->lb;
+      c->len = c->last_insn;
+      barrier(c);
+      uint32_t other = read_v(c, second ? h : h + 2);
+      c->height = h;
+      push_home(c, ZH_V128);
+      emit_op(c, add32 ? ZH_OP_f32x4_muladd : ZH_OP_f64x2_muladd);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, x);
+      emit_u32(c, y);
+      emit_u32(c, other);
+      mark_dst(c, dst, h);
+      return true;
+    }
+  }
+  if (k_fd_vm_op[sub] && produced_last(c, h + 2, LK_LOADV)) {
+    uint32_t addr = c->la, off = c->lb;
+    c->len = c->last_insn;
+    barrier(c);
+    uint32_t a = read_v(c, h); /* a constant goes to home(h): not the load's address */
+    c->height = h;
+    push_home(c, ZH_V128);
+    emit_op(c, (zh_op)k_fd_vm_op[sub]);
+    size_t dst = c->len;
+    emit_u32(c, home(c, h));
+    emit_u32(c, a);
+    emit_u32(c, addr);
+    emit_u32(c, off);
+    mark_dst(c, dst, h);
+    return true;
+  }
+  return false;
+}
+
 /* One 0xfd instruction: pops its operands (scalars one entry, v128 two), emits the
  * instruction by shape and pushes its result. */
 static void compile_simd(compiler *c, rd *r) {
@@ -914,6 +1025,25 @@ static void compile_simd(compiler *c, rd *r) {
       [SH_LOADLANE] = 3, [SH_STORE] = 3,   [SH_STORELANE] = 3};
   uint32_t h = c->height - nin[shape];
   uint32_t s[3] = {0, 0, 0};
+  if (sub == ZH_OPCODE_FD_v128_load || sub == ZH_OPCODE_FD_v128_store) {
+    mem_v128(c, sub == ZH_OPCODE_FD_v128_store, h, off);
+    return;
+  }
+  if (shape == SH_BIN && fuse_simd_bin(c, sub, h))
+    return;
+  if (shape == SH_SHIFT && c->stack[h + 2].kind == K_CONST) {
+    uint32_t count = (uint32_t)c->stack[h + 2].bits;
+    s[0] = read_v(c, h);
+    c->height = h;
+    push_home(c, ZH_V128);
+    emit_op(c, (zh_op)k_fd_vi_op[sub]);
+    size_t dst = c->len;
+    emit_u32(c, home(c, h));
+    emit_u32(c, s[0]);
+    emit_u32(c, count);
+    mark_dst(c, dst, h);
+    return;
+  }
   switch (shape) {
   case SH_UN:
   case SH_TEST:
@@ -990,6 +1120,10 @@ static void compile_simd(compiler *c, rd *r) {
     break;
   }
   mark_dst(c, dst, h);
+  if (sub == ZH_OPCODE_FD_f32x4_mul || sub == ZH_OPCODE_FD_f64x2_mul) {
+    c->last_kind = sub == ZH_OPCODE_FD_f32x4_mul ? LK_FMUL32 : LK_FMUL64;
+    c->la = s[0], c->lb = s[1];
+  }
 }
 
 /* ---- the translation loop ---- */

@@ -505,10 +505,16 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
 #define H_MEM(name, ...) &&L_##name, &&L_##name##_ri, &&L_##name##_rr, &&L_##name##_rs,
 #define H_LOOP(name) &&L_br_inc_##name,
 #define H_SIMD(code, id, ...) &&L_v_##id,
+#define H_VI(id) &&L_vi_##id,
+#define ZH_V128_MEM_BIN_BIN(id) &&L_vm_##id,
+#define H_VM(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
       ZH_INT_BINOPS(H_RR_RI) ZH_INT_CMPS(H_CMP) ZH_OTHER_BINOPS(H_ONE) ZH_UNOPS(H_ONE)
           ZH_LOADS(H_MEM) ZH_STORES(H_MEM) ZH_MISC_OPS(H_ONE) ZH_LOOP_CMPS(H_LOOP)
-              ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD)
+              ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD) ZH_V128_SHIFTS(H_VI) ZH_OPCODES_FD(H_VM)
 #undef H_SIMD
+#undef H_VI
+#undef H_VM
+#undef ZH_V128_MEM_BIN_BIN
 #undef H_MEM
 #undef H_LOOP
 #undef H_RR_RI
@@ -913,6 +919,46 @@ L_global_set_v: /* index, src */
 L_select_v: /* dst, a, b, cond */
   W_V(O(0), (uint32_t)fp[O(3)] ? R_V(O(1)) : R_V(O(2)));
   NEXT(24);
+  // NOLINTBEGIN(clang-analyzer-core.NullDereference)
+  /* v128.load and v128.store in the three addressing modes beyond the plain one (ops.h):
+   * dst or value, then the mode's address fields. */
+L_v128_load_ri:
+  W_V(O(0), zh_v_get(EA(ADDR_ri(1), 16)));
+  NEXT(24);
+L_v128_load_rr:
+  W_V(O(0), zh_v_get(EA(ADDR_rr(1), 16)));
+  NEXT(24);
+L_v128_load_rs:
+  W_V(O(0), zh_v_get(EA(ADDR_rs(1), 16)));
+  NEXT(28);
+L_v128_store_ri:
+  zh_v_put(EA(ADDR_ri(1), 16), R_V(O(0)));
+  NEXT(24);
+L_v128_store_rr:
+  zh_v_put(EA(ADDR_rr(1), 16), R_V(O(0)));
+  NEXT(24);
+L_v128_store_rs:
+  zh_v_put(EA(ADDR_rs(1), 16), R_V(O(0)));
+  NEXT(28);
+  /* Binary ops with the second operand in memory: dst, a, addr, offset. */
+#define ZH_V128_MEM_BIN_BIN(id)                                                                    \
+  L_vm_##id : W_V(O(0), zh_v_##id(R_V(O(1)), zh_v_get(EA(ADDR(2), 16))));                          \
+  NEXT(24);
+#define DEF_VM(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
+  ZH_OPCODES_FD(DEF_VM)
+#undef ZH_V128_MEM_BIN_BIN
+  // NOLINTEND(clang-analyzer-core.NullDereference)
+  /* Shifts by a constant count: dst, a, count. */
+#define DEF_VI(id)                                                                                 \
+  L_vi_##id : W_V(O(0), zh_v_##id(R_V(O(1)), O(2)));                                               \
+  NEXT(20);
+  ZH_V128_SHIFTS(DEF_VI)
+L_f32x4_muladd: /* dst, a, b, c: a * b + c, rounded after each operation as wasm does */
+  W_V(O(0), zh_v_f32x4_add(zh_v_f32x4_mul(R_V(O(1)), R_V(O(2))), R_V(O(3))));
+  NEXT(24);
+L_f64x2_muladd:
+  W_V(O(0), zh_v_f64x2_add(zh_v_f64x2_mul(R_V(O(1)), R_V(O(2))), R_V(O(3))));
+  NEXT(24);
   /* The SIMD instructions, by shape (opcodes_simd.h); semantics in simd.h. */
 #define SZ_IMM_MEMARG_1 1
 #define SZ_IMM_MEMARG_2 2
@@ -999,9 +1045,13 @@ static const char *const op_names[ZH_OP_COUNT] = {
 #define N_MEM(name, ...) #name, #name "_ri", #name "_rr", #name "_rs",
 #define N_LOOP(name) "br_inc_" #name,
 #define N_SIMD(code, id, text, ...) text,
+#define N_VI(id) #id "_imm",
+#define ZH_V128_MEM_BIN_BIN(id) #id "_m",
+#define N_VM(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
     ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE) ZH_LOADS(N_MEM)
         ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP) ZH_V128_OPS(N_ONE)
-            ZH_OPCODES_FD(N_SIMD)};
+            ZH_OPCODES_FD(N_SIMD) ZH_V128_SHIFTS(N_VI) ZH_OPCODES_FD(N_VM)};
+#undef ZH_V128_MEM_BIN_BIN
 static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
 static int op_prev = -1;
 

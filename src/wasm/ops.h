@@ -242,7 +242,47 @@
 #define ZH_V128_OPS(X)                                                                             \
   X(global_get_v)                                                                                  \
   X(global_set_v)                                                                                  \
-  X(select_v)
+  X(select_v)                                                                                      \
+  X(v128_load_ri)                                                                                  \
+  X(v128_load_rr)                                                                                  \
+  X(v128_load_rs)                                                                                  \
+  X(v128_store_ri)                                                                                 \
+  X(v128_store_rr)                                                                                 \
+  X(v128_store_rs)                                                                                 \
+  X(f32x4_muladd)                                                                                  \
+  X(f64x2_muladd)
+
+/* SIMD shifts by a constant count: X(ident of opcodes_simd.h) -> ZH_OP_vi_<ident>. */
+#define ZH_V128_SHIFTS(X)                                                                          \
+  X(i8x16_shl)                                                                                     \
+  X(i8x16_shr_s)                                                                                   \
+  X(i8x16_shr_u)                                                                                   \
+  X(i16x8_shl)                                                                                     \
+  X(i16x8_shr_s)                                                                                   \
+  X(i16x8_shr_u)                                                                                   \
+  X(i32x4_shl)                                                                                     \
+  X(i32x4_shr_s)                                                                                   \
+  X(i32x4_shr_u)                                                                                   \
+  X(i64x2_shl)                                                                                     \
+  X(i64x2_shr_s)                                                                                   \
+  X(i64x2_shr_u)
+
+/* Every binary SIMD op (shape BIN) also has a form whose second operand is loaded from
+ * memory, ZH_OP_vm_<ident>: dst, a, addr, offset. ZH_V128_MEM_BINOPS(X) calls X(ident)
+ * for those. */
+#define ZH_V128_MEM_BIN_UN(id)
+#define ZH_V128_MEM_BIN_TERN(id)
+#define ZH_V128_MEM_BIN_TEST(id)
+#define ZH_V128_MEM_BIN_SPLAT(id)
+#define ZH_V128_MEM_BIN_SHIFT(id)
+#define ZH_V128_MEM_BIN_EXTRACT(id)
+#define ZH_V128_MEM_BIN_REPLACE(id)
+#define ZH_V128_MEM_BIN_SHUFFLE(id)
+#define ZH_V128_MEM_BIN_CONST(id)
+#define ZH_V128_MEM_BIN_LOAD(id)
+#define ZH_V128_MEM_BIN_LOADLANE(id)
+#define ZH_V128_MEM_BIN_STORE(id)
+#define ZH_V128_MEM_BIN_STORELANE(id)
 
 typedef enum zh_op {
 #define ZH_OP_RR_RI(name, ...) ZH_OP_##name##_rr, ZH_OP_##name##_ri,
@@ -252,16 +292,23 @@ typedef enum zh_op {
 #define ZH_OP_MEM(name, ...) ZH_OP_##name, ZH_OP_##name##_ri, ZH_OP_##name##_rr, ZH_OP_##name##_rs,
 #define ZH_OP_LOOP(name) ZH_OP_br_inc_##name,
 #define ZH_OP_SIMD(code, id, ...) ZH_OP_v_##id,
+#define ZH_OP_VI(id) ZH_OP_vi_##id,
+#define ZH_V128_MEM_BIN_BIN(id) ZH_OP_vm_##id,
+#define ZH_OP_VM(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
   ZH_INT_BINOPS(ZH_OP_RR_RI) ZH_INT_CMPS(ZH_OP_CMP) ZH_OTHER_BINOPS(ZH_OP_ONE) ZH_UNOPS(ZH_OP_ONE)
       ZH_LOADS(ZH_OP_MEM) ZH_STORES(ZH_OP_MEM) ZH_MISC_OPS(ZH_OP_ONE) ZH_LOOP_CMPS(ZH_OP_LOOP)
-          ZH_V128_OPS(ZH_OP_ONE) ZH_OPCODES_FD(ZH_OP_SIMD)
+          ZH_V128_OPS(ZH_OP_ONE) ZH_OPCODES_FD(ZH_OP_SIMD) ZH_V128_SHIFTS(ZH_OP_VI)
+              ZH_OPCODES_FD(ZH_OP_VM)
 #undef ZH_OP_SIMD
+#undef ZH_OP_VI
+#undef ZH_OP_VM
+#undef ZH_V128_MEM_BIN_BIN
 #undef ZH_OP_MEM
 #undef ZH_OP_LOOP
 #undef ZH_OP_RR_RI
 #undef ZH_OP_CMP
 #undef ZH_OP_ONE
-              ZH_OP_COUNT
+                  ZH_OP_COUNT
 } zh_op;
 
 /* The handler address of every op (interp.c). */
