@@ -189,7 +189,7 @@ static bool rd_fail(vstate *v) {
 
 static inline bool rd_byte(vstate *v, uint8_t *out) { return zh_read_u8(&v->r, out) || rd_fail(v); }
 
-static inline bool rd_u32(vstate *v, uint32_t *out) {
+__attribute__((always_inline)) static inline bool rd_u32(vstate *v, uint32_t *out) {
   if (v->r.p < v->r.end && *v->r.p < 0x80) { /* the common one-byte case */
     *out = *v->r.p++;
     return true;
