@@ -464,11 +464,9 @@ static const uint16_t k_fd_op[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_OP_)};
 #undef FD_OP_
 /* The fused forms (ops.h): binary ops with a memory operand, shifts by a constant; 0 if
  * the instruction has none. */
-#define ZH_V128_MEM_BIN_BIN(id) [ZH_OPCODE_FD_##id] = ZH_OP_vm_##id,
-#define FD_VM_(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
-static const uint16_t k_fd_vm_op[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_VM_)};
+#define FD_VM_(id) [ZH_OPCODE_FD_##id] = ZH_OP_vm_##id,
+static const uint16_t k_fd_vm_op[ZH_FD_COUNT] = {ZH_V128_MEM_BINOPS(FD_VM_)};
 #undef FD_VM_
-#undef ZH_V128_MEM_BIN_BIN
 #define FD_VI_(id) [ZH_OPCODE_FD_##id] = ZH_OP_vi_##id,
 static const uint16_t k_fd_vi_op[ZH_FD_COUNT] = {ZH_V128_SHIFTS(FD_VI_)};
 #undef FD_VI_

@@ -506,15 +506,13 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
 #define H_LOOP(name) &&L_br_inc_##name,
 #define H_SIMD(code, id, ...) &&L_v_##id,
 #define H_VI(id) &&L_vi_##id,
-#define ZH_V128_MEM_BIN_BIN(id) &&L_vm_##id,
-#define H_VM(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
+#define H_VM(id) &&L_vm_##id,
       ZH_INT_BINOPS(H_RR_RI) ZH_INT_CMPS(H_CMP) ZH_OTHER_BINOPS(H_ONE) ZH_UNOPS(H_ONE)
           ZH_LOADS(H_MEM) ZH_STORES(H_MEM) ZH_MISC_OPS(H_ONE) ZH_LOOP_CMPS(H_LOOP)
-              ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD) ZH_V128_SHIFTS(H_VI) ZH_OPCODES_FD(H_VM)
+              ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD) ZH_V128_SHIFTS(H_VI) ZH_V128_MEM_BINOPS(H_VM)
 #undef H_SIMD
 #undef H_VI
 #undef H_VM
-#undef ZH_V128_MEM_BIN_BIN
 #undef H_MEM
 #undef H_LOOP
 #undef H_RR_RI
@@ -941,12 +939,10 @@ L_v128_store_rs:
   zh_v_put(EA(ADDR_rs(1), 16), R_V(O(0)));
   NEXT(28);
   /* Binary ops with the second operand in memory: dst, a, addr, offset. */
-#define ZH_V128_MEM_BIN_BIN(id)                                                                    \
+#define DEF_VM(id)                                                                                 \
   L_vm_##id : W_V(O(0), zh_v_##id(R_V(O(1)), zh_v_get(EA(ADDR(2), 16))));                          \
   NEXT(24);
-#define DEF_VM(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
-  ZH_OPCODES_FD(DEF_VM)
-#undef ZH_V128_MEM_BIN_BIN
+  ZH_V128_MEM_BINOPS(DEF_VM)
   // NOLINTEND(clang-analyzer-core.NullDereference)
   /* Shifts by a constant count: dst, a, count. */
 #define DEF_VI(id)                                                                                 \
@@ -1046,12 +1042,10 @@ static const char *const op_names[ZH_OP_COUNT] = {
 #define N_LOOP(name) "br_inc_" #name,
 #define N_SIMD(code, id, text, ...) text,
 #define N_VI(id) #id "_imm",
-#define ZH_V128_MEM_BIN_BIN(id) #id "_m",
-#define N_VM(code, id, text, imm, sig, shape) ZH_V128_MEM_BIN_##shape(id)
+#define N_VM(id) #id "_m",
     ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE) ZH_LOADS(N_MEM)
         ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP) ZH_V128_OPS(N_ONE)
-            ZH_OPCODES_FD(N_SIMD) ZH_V128_SHIFTS(N_VI) ZH_OPCODES_FD(N_VM)};
-#undef ZH_V128_MEM_BIN_BIN
+            ZH_OPCODES_FD(N_SIMD) ZH_V128_SHIFTS(N_VI) ZH_V128_MEM_BINOPS(N_VM)};
 static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
 static int op_prev = -1;
 
