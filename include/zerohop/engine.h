@@ -102,7 +102,7 @@ typedef struct zh_value {
     uint64_t f64_bits;
     zh_func *funcref; /* NULL is ref.null func */
     void *externref;  /* NULL is ref.null extern */
-    uint8_t v128[16];
+    uint8_t v128[16]; /* lane i of an iNxM vector at byte i*N/8, little endian */
   } of;
 } zh_value;
 

@@ -12,10 +12,17 @@
  * two constants fold, and a comparison (or eqz) followed by br_if or if becomes one
  * compare-and-branch instruction.
  *
+ * A v128 takes two adjacent slots, and two abstract stack entries (its halves, marked
+ * H_LO and H_HI) that move together: both are in their homes, both alias the two slots of
+ * one local, or both are constants. Locals are numbered by slot, so a v128 local shifts
+ * the slots of the locals after it. SIMD instructions (opcodes_simd.h) are emitted by
+ * shape: the destination, then the operand slots, then the immediates.
+ *
  * Input is validated, so this pass trusts types and indices. */
 #include "wasm/compile.h"
 
 #include "wasm/error.h"
+#include "wasm/opcodes.h"
 #include "wasm/ops.h"
 #include "wasm/runtime.h"
 
@@ -24,8 +31,11 @@
 
 enum { K_HOME, K_LOCAL, K_CONST };
 
+enum { H_NONE, H_LO, H_HI }; /* which half of a v128 an entry is */
+
 typedef struct entry {
   uint8_t kind;
+  uint8_t half;
   uint32_t local; /* K_LOCAL: the local's slot */
   uint64_t bits;  /* K_CONST */
 } entry;
@@ -35,11 +45,13 @@ enum { C_BLOCK, C_LOOP, C_IF, C_FUNC };
 typedef struct ctrl {
   uint8_t kind;
   bool unreachable;
-  uint32_t height; /* stack height below the block's params */
-  uint32_t nparams, nresults;
-  size_t loop_pc;   /* C_LOOP: where the loop starts */
-  size_t else_insn; /* C_IF: fixup record of the branch to else/end; SIZE_MAX: none */
-  uint32_t fixups;  /* head of the list of forward branches to this block's end */
+  uint32_t height;                /* stack height below the block's params */
+  uint32_t nparams, nresults;     /* in slots */
+  const uint8_t *ptypes, *rtypes; /* value types of params and results */
+  uint32_t npv, nrv;              /* their counts */
+  size_t loop_pc;                 /* C_LOOP: where the loop starts */
+  size_t else_insn;               /* C_IF: fixup record of the branch to else/end; SIZE_MAX: none */
+  uint32_t fixups;                /* head of the list of forward branches to this block's end */
 } ctrl;
 
 typedef struct fixup {
@@ -61,7 +73,10 @@ typedef struct compiler {
   uint32_t nctrls, ctrl_cap;
   fixup *fixups;
   uint32_t nfixups, fixup_cap;
-  uint32_t nlocals; /* params + declared locals = first temp slot */
+  uint32_t nlocals; /* slots of params + declared locals = first temp slot */
+  uint32_t *lslot;  /* local index -> its (first) slot */
+  uint8_t *ltype;   /* local index -> value type */
+  uint32_t lcap, ltype_cap;
   uint32_t nresults;
   bool oom;
   /* Peephole state about the last instruction emitted, cleared by any later emission and
@@ -99,6 +114,9 @@ enum {
   LK_ADD_SHL,   /* i32 la + (lb << lk) */
   LK_LOAD64,    /* 64-bit load from la + lb(offset), plain mode */
   LK_F64_ADD_M, /* f64 la + memory at lb + lk(offset) */
+  LK_LOADV,     /* v128.load from la + lb(offset), plain mode */
+  LK_FMUL32,    /* f32x4.mul of la, lb */
+  LK_FMUL64,    /* f64x2.mul of la, lb */
 };
 
 /* ---- code buffer ---- */
@@ -213,9 +231,32 @@ static entry *push(compiler *c, uint8_t kind) {
   if (c->height > c->max_height)
     c->max_height = c->height;
   e->kind = kind;
+  e->half = H_NONE;
   e->local = 0;
   e->bits = 0;
   return e;
+}
+
+/* Pushes a value of type t in its home: one entry, or two halves for a v128. */
+static void push_home(compiler *c, uint8_t t) {
+  if (t == ZH_V128) {
+    push(c, K_HOME)->half = H_LO;
+    push(c, K_HOME)->half = H_HI;
+  } else {
+    push(c, K_HOME);
+  }
+}
+
+static void push_types(compiler *c, const uint8_t *types, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    push_home(c, types[i]);
+}
+
+static uint32_t slots_of(const uint8_t *types, uint32_t n) {
+  uint32_t k = n;
+  for (uint32_t i = 0; i < n; i++)
+    k += types[i] == ZH_V128;
+  return k;
 }
 
 static void emit_const_to(compiler *c, uint32_t slot, uint64_t bits) {
@@ -268,6 +309,15 @@ static void flush(compiler *c, uint32_t i) {
   entry *e = &c->stack[i];
   if (e->kind == K_HOME)
     return;
+  if (e->kind == K_CONST && e->half == H_LO && i + 1 < c->height &&
+      c->stack[i + 1].kind == K_CONST) { /* a v128 constant: one instruction */
+    emit_op(c, ZH_OP_v_v128_const);
+    emit_u32(c, home(c, i));
+    emit_u64(c, e->bits);
+    emit_u64(c, c->stack[i + 1].bits);
+    e->kind = c->stack[i + 1].kind = K_HOME;
+    return;
+  }
   emit_move(c, e, home(c, i), home(c, i));
   e->kind = K_HOME;
 }
@@ -288,6 +338,17 @@ static uint32_t read_slot(compiler *c, uint32_t i) {
     return e->local;
   if (e->kind == K_CONST)
     flush(c, i);
+  return home(c, i);
+}
+
+/* The first slot of the v128 whose low half is entry i: both halves of a local, or the
+ * entry's home (constants are materialised there). */
+static uint32_t read_v(compiler *c, uint32_t i) {
+  entry *lo = &c->stack[i], *hi = &c->stack[i + 1];
+  if (lo->kind == K_LOCAL && hi->kind == K_LOCAL && hi->local == lo->local + 1)
+    return lo->local;
+  flush(c, i);
+  flush(c, i + 1);
   return home(c, i);
 }
 
@@ -352,17 +413,63 @@ static uint64_t rd_fixed(rd *r, unsigned n) {
   return v;
 }
 
-static void block_type(const compiler *c, rd *r, uint32_t *np, uint32_t *nr) {
+/* Storage for single-result block types. */
+static const uint8_t k_valtypes[] = {ZH_I32,  ZH_I64,     ZH_F32,      ZH_F64,
+                                     ZH_V128, ZH_FUNCREF, ZH_EXTERNREF};
+
+/* Reads a block type into a control entry's types and slot counts. */
+static void block_type(const compiler *c, rd *r, ctrl *l) {
+  const uint8_t *p = r->p;
   int64_t bt = rd_sleb(r);
-  if (bt == -64) { /* 0x40: empty */
-    *np = 0, *nr = 0;
-  } else if (bt < 0) { /* a value type */
-    *np = 0, *nr = 1;
-  } else {
+  l->ptypes = l->rtypes = NULL;
+  l->npv = l->nrv = 0;
+  if (bt >= 0) {
     const zh_type *t = &c->m->types[bt];
-    *np = t->nparams, *nr = t->nresults;
+    l->ptypes = t->types, l->npv = t->nparams;
+    l->rtypes = t->types + t->nparams, l->nrv = t->nresults;
+  } else if (bt != -64) { /* a value type (0x40 is empty) */
+    for (size_t i = 0; i < sizeof k_valtypes; i++)
+      if (k_valtypes[i] == *p)
+        l->rtypes = &k_valtypes[i], l->nrv = 1;
   }
+  l->nparams = slots_of(l->ptypes, l->npv);
+  l->nresults = slots_of(l->rtypes, l->nrv);
 }
+
+/* Immediate kinds and shapes of the SIMD instructions. */
+enum {
+  SH_UN,
+  SH_BIN,
+  SH_TERN,
+  SH_TEST,
+  SH_SPLAT,
+  SH_SHIFT,
+  SH_EXTRACT,
+  SH_REPLACE,
+  SH_SHUFFLE,
+  SH_CONST,
+  SH_LOAD,
+  SH_LOADLANE,
+  SH_STORE,
+  SH_STORELANE,
+};
+#define FD_IMM_(code, id, text, imm, sig, shape) [code] = imm,
+static const zh_imm k_fd_imm[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_IMM_)};
+#undef FD_IMM_
+#define FD_SHAPE_(code, id, text, imm, sig, shape) [code] = SH_##shape,
+static const uint8_t k_fd_shape[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_SHAPE_)};
+#undef FD_SHAPE_
+#define FD_OP_(code, id, ...) [code] = ZH_OP_v_##id,
+static const uint16_t k_fd_op[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_OP_)};
+#undef FD_OP_
+/* The fused forms (ops.h): binary ops with a memory operand, shifts by a constant; 0 if
+ * the instruction has none. */
+#define FD_VM_(id) [ZH_OPCODE_FD_##id] = ZH_OP_vm_##id,
+static const uint16_t k_fd_vm_op[ZH_FD_COUNT] = {ZH_V128_MEM_BINOPS(FD_VM_)};
+#undef FD_VM_
+#define FD_VI_(id) [ZH_OPCODE_FD_##id] = ZH_OP_vi_##id,
+static const uint16_t k_fd_vi_op[ZH_FD_COUNT] = {ZH_V128_SHIFTS(FD_VI_)};
+#undef FD_VI_
 
 /* Skips the immediates of an instruction in unreachable code. */
 static void skip_immediates(rd *r, uint8_t op) {
@@ -415,6 +522,17 @@ static void skip_immediates(rd *r, uint8_t op) {
   case 0x44:
     rd_fixed(r, 8);
     break;
+  case 0xfd: {
+    uint32_t sub = rd_u32(r);
+    zh_imm imm = sub < ZH_FD_COUNT ? k_fd_imm[sub] : IMM_NONE;
+    if (zh_imm_is_memarg(imm))
+      rd_u32(r), rd_u32(r);
+    if (zh_imm_lanes(imm))
+      rd_u8(r);
+    if (imm == IMM_V128 || imm == IMM_SHUFFLE)
+      r->p = r->end - r->p < 16 ? r->end : r->p + 16;
+    break;
+  }
   case 0xfc: {
     uint32_t sub = rd_u32(r);
     switch (sub) {
@@ -747,6 +865,265 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
   return insn;
 }
 
+/* ---- v128 locals and SIMD instructions ---- */
+
+/* local.set / local.tee of the v128 local at slots x, x + 1. */
+static void set_local_v(compiler *c, uint32_t x, bool tee) {
+  uint32_t h = c->height - 2;
+  entry lo = c->stack[h], hi = c->stack[h + 1];
+  bool was_fresh = c->at_entry && c->fresh[x] && c->fresh[x + 1];
+  c->fresh[x] = c->fresh[x + 1] = 0;
+  if (was_fresh && lo.kind == K_CONST && hi.kind == K_CONST && (lo.bits | hi.bits) == 0) {
+    c->height = h; /* the local is still zero */
+  } else {
+    bool aliased = false;
+    for (uint32_t i = 0; i < h; i++)
+      if (c->stack[i].kind == K_LOCAL && (c->stack[i].local == x || c->stack[i].local == x + 1))
+        aliased = true;
+    if (lo.kind == K_HOME && hi.kind == K_HOME && !aliased && c->last_dst && c->last_height == h) {
+      patch_u32(c, c->last_dst, x); /* the producer writes the local directly */
+      c->last_dst = 0;
+      c->last_kind = LK_NONE;
+    } else if (!(lo.kind == K_LOCAL && lo.local == x)) {
+      for (uint32_t i = 0; i < h; i++)
+        if (c->stack[i].kind == K_LOCAL && (c->stack[i].local == x || c->stack[i].local == x + 1))
+          flush(c, i);
+      emit_move(c, &lo, home(c, h), x);
+      emit_move(c, &hi, home(c, h + 1), x + 1);
+    }
+    c->height = h;
+  }
+  if (tee) {
+    bool k = lo.kind == K_CONST;
+    entry *e = push(c, k ? K_CONST : K_LOCAL);
+    e->local = x, e->bits = lo.bits, e->half = H_LO;
+    e = push(c, k ? K_CONST : K_LOCAL);
+    e->local = x + 1, e->bits = hi.bits, e->half = H_HI;
+  }
+}
+
+/* v128.load / v128.store with the address arithmetic just before it folded in, as
+ * scalar loads and stores do (ops.h's addressing modes). */
+static void mem_v128(compiler *c, bool store, uint32_t h, uint32_t off) {
+  static const zh_op loads[] = {ZH_OP_v_v128_load, ZH_OP_v128_load_ri, ZH_OP_v128_load_rr,
+                                ZH_OP_v128_load_rs};
+  static const zh_op stores[] = {ZH_OP_v_v128_store, ZH_OP_v128_store_ri, ZH_OP_v128_store_rr,
+                                 ZH_OP_v128_store_rs};
+  uint32_t addr[3];
+  int mode = 0;
+  if (!store) {
+    mode = take_address(c, h, addr);
+    if (!mode)
+      addr[0] = read_slot(c, h);
+    c->height = h;
+    push_home(c, ZH_V128);
+    emit_op(c, loads[mode]);
+    size_t dst = c->len;
+    emit_u32(c, home(c, h));
+    emit_address(c, mode, addr, off);
+    mark_dst(c, dst, h);
+    if (mode == 0) { /* may become a binary op's memory operand */
+      c->last_kind = LK_LOADV;
+      c->la = addr[0], c->lb = off;
+    }
+    return;
+  }
+  /* As for scalar stores: the address arithmetic moves into the store only when the value
+   * needs no code, or a constant that does not overwrite the arithmetic's operands. */
+  const entry *v = &c->stack[h + 1];
+  if (v->kind == K_LOCAL ||
+      (v->kind == K_CONST && c->la != home(c, h + 1) && c->lb != home(c, h + 1) &&
+       c->la != home(c, h + 2) && c->lb != home(c, h + 2)))
+    mode = take_address(c, h, addr);
+  uint32_t sv = read_v(c, h + 1);
+  if (!mode)
+    addr[0] = read_slot(c, h);
+  c->height = h;
+  emit_op(c, stores[mode]);
+  emit_u32(c, sv);
+  emit_address(c, mode, addr, off);
+}
+
+/* Fusions of a binary SIMD op (operands at h and h + 2) with the instruction just before
+ * it: a plain v128.load that produced the second operand becomes a memory operand, and a
+ * float multiply that produced either operand of an add becomes a multiply-add. Returns
+ * false when neither applies. */
+static bool fuse_simd_bin(compiler *c, uint32_t sub, uint32_t h) {
+  bool add32 = sub == ZH_OPCODE_FD_f32x4_add, add64 = sub == ZH_OPCODE_FD_f64x2_add;
+  if (add32 || add64) {
+    int lk = add32 ? LK_FMUL32 : LK_FMUL64;
+    bool second = produced_last(c, h + 2, lk);
+    /* The product as first operand: the second must need no code, which could overwrite
+     * the multiply's operands once it is undone. */
+    if (second || (produced_last(c, h, lk) && c->stack[h + 2].kind != K_CONST)) {
+      uint32_t x = c->la, y = c->lb;
+      c->len = c->last_insn;
+      barrier(c);
+      uint32_t other = read_v(c, second ? h : h + 2);
+      c->height = h;
+      push_home(c, ZH_V128);
+      emit_op(c, add32 ? ZH_OP_f32x4_muladd : ZH_OP_f64x2_muladd);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, x);
+      emit_u32(c, y);
+      emit_u32(c, other);
+      mark_dst(c, dst, h);
+      return true;
+    }
+  }
+  if (k_fd_vm_op[sub] && produced_last(c, h + 2, LK_LOADV)) {
+    uint32_t addr = c->la, off = c->lb;
+    c->len = c->last_insn;
+    barrier(c);
+    uint32_t a = read_v(c, h); /* a constant goes to home(h): not the load's address */
+    c->height = h;
+    push_home(c, ZH_V128);
+    emit_op(c, (zh_op)k_fd_vm_op[sub]);
+    size_t dst = c->len;
+    emit_u32(c, home(c, h));
+    emit_u32(c, a);
+    emit_u32(c, addr);
+    emit_u32(c, off);
+    mark_dst(c, dst, h);
+    return true;
+  }
+  return false;
+}
+
+/* One 0xfd instruction: pops its operands (scalars one entry, v128 two), emits the
+ * instruction by shape and pushes its result. */
+static void compile_simd(compiler *c, rd *r) {
+  uint32_t sub = rd_u32(r);
+  zh_imm imm = k_fd_imm[sub];
+  int shape = k_fd_shape[sub];
+  uint32_t align_log2 = 0, off = 0, lane = 0;
+  if (zh_imm_is_memarg(imm))
+    align_log2 = rd_u32(r), off = rd_u32(r);
+  (void)align_log2;
+  if (zh_imm_lanes(imm))
+    lane = rd_u8(r);
+  const uint8_t *bytes = r->p;
+  if (imm == IMM_V128 || imm == IMM_SHUFFLE)
+    r->p += 16;
+  if (shape == SH_CONST) {
+    uint64_t lo, hi;
+    memcpy(&lo, bytes, 8);
+    memcpy(&hi, bytes + 8, 8);
+    entry *e = push(c, K_CONST);
+    e->bits = lo, e->half = H_LO;
+    e = push(c, K_CONST);
+    e->bits = hi, e->half = H_HI;
+    return;
+  }
+  /* Operand entries, bottom first: v128 operands are two entries. */
+  static const uint8_t nin[] = {
+      [SH_UN] = 2,       [SH_BIN] = 4,     [SH_TERN] = 6,     [SH_TEST] = 2,    [SH_SPLAT] = 1,
+      [SH_SHIFT] = 3,    [SH_EXTRACT] = 2, [SH_REPLACE] = 3,  [SH_SHUFFLE] = 4, [SH_LOAD] = 1,
+      [SH_LOADLANE] = 3, [SH_STORE] = 3,   [SH_STORELANE] = 3};
+  uint32_t h = c->height - nin[shape];
+  uint32_t s[3] = {0, 0, 0};
+  if (sub == ZH_OPCODE_FD_v128_load || sub == ZH_OPCODE_FD_v128_store) {
+    mem_v128(c, sub == ZH_OPCODE_FD_v128_store, h, off);
+    return;
+  }
+  if (shape == SH_BIN && fuse_simd_bin(c, sub, h))
+    return;
+  if (shape == SH_SHIFT && c->stack[h + 2].kind == K_CONST) {
+    uint32_t count = (uint32_t)c->stack[h + 2].bits;
+    s[0] = read_v(c, h);
+    c->height = h;
+    push_home(c, ZH_V128);
+    emit_op(c, (zh_op)k_fd_vi_op[sub]);
+    size_t dst = c->len;
+    emit_u32(c, home(c, h));
+    emit_u32(c, s[0]);
+    emit_u32(c, count);
+    mark_dst(c, dst, h);
+    return;
+  }
+  switch (shape) {
+  case SH_UN:
+  case SH_TEST:
+  case SH_EXTRACT:
+    s[0] = read_v(c, h);
+    break;
+  case SH_BIN:
+  case SH_SHUFFLE:
+    s[0] = read_v(c, h), s[1] = read_v(c, h + 2);
+    break;
+  case SH_TERN:
+    s[0] = read_v(c, h), s[1] = read_v(c, h + 2), s[2] = read_v(c, h + 4);
+    break;
+  case SH_SPLAT:
+  case SH_LOAD:
+    s[0] = read_slot(c, h);
+    break;
+  case SH_SHIFT:
+  case SH_REPLACE:
+    s[0] = read_v(c, h), s[1] = read_slot(c, h + 2);
+    break;
+  case SH_LOADLANE:
+  case SH_STORE:
+  case SH_STORELANE:
+    s[0] = read_slot(c, h), s[1] = read_v(c, h + 1); /* address, vector */
+    break;
+  default:
+    break;
+  }
+  c->height = h;
+  bool stores = shape == SH_STORE || shape == SH_STORELANE;
+  bool scalar_out = shape == SH_TEST || shape == SH_EXTRACT;
+  if (!stores) {
+    if (scalar_out)
+      push(c, K_HOME);
+    else
+      push_home(c, ZH_V128);
+  }
+  emit_op(c, (zh_op)k_fd_op[sub]);
+  size_t dst = c->len;
+  switch (shape) {
+  case SH_STORE:
+  case SH_STORELANE:
+    emit_u32(c, s[1]);
+    emit_u32(c, s[0]);
+    emit_u32(c, off);
+    if (shape == SH_STORELANE)
+      emit_u32(c, lane);
+    return;
+  case SH_LOAD:
+    emit_u32(c, home(c, h));
+    emit_u32(c, s[0]);
+    emit_u32(c, off);
+    break;
+  case SH_LOADLANE:
+    emit_u32(c, home(c, h));
+    emit_u32(c, s[1]);
+    emit_u32(c, s[0]);
+    emit_u32(c, off);
+    emit_u32(c, lane);
+    break;
+  default:
+    emit_u32(c, home(c, h));
+    emit_u32(c, s[0]);
+    if (shape == SH_BIN || shape == SH_TERN || shape == SH_SHIFT || shape == SH_REPLACE ||
+        shape == SH_SHUFFLE)
+      emit_u32(c, s[1]);
+    if (shape == SH_TERN)
+      emit_u32(c, s[2]);
+    if (shape == SH_EXTRACT || shape == SH_REPLACE)
+      emit_u32(c, lane);
+    if (shape == SH_SHUFFLE)
+      put(c, bytes, 16);
+    break;
+  }
+  mark_dst(c, dst, h);
+  if (sub == ZH_OPCODE_FD_f32x4_mul || sub == ZH_OPCODE_FD_f64x2_mul) {
+    c->last_kind = sub == ZH_OPCODE_FD_f32x4_mul ? LK_FMUL32 : LK_FMUL64;
+    c->la = s[0], c->lb = s[1];
+  }
+}
+
 /* ---- the translation loop ---- */
 
 static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
@@ -758,19 +1135,39 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
   c->len = 0;
   c->height = c->max_height = 0;
   c->nctrls = c->nfixups = 0;
-  c->nlocals = ft->nparams + body->nlocals;
-  c->nresults = ft->nresults;
+  uint32_t nl = ft->nparams + body->nlocals; /* locals, params included */
+  if (!grow((void **)&c->lslot, &c->lcap, nl + 1, sizeof(uint32_t)) ||
+      !grow((void **)&c->ltype, &c->ltype_cap, nl + 1, 1))
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
+  uint32_t slot = 0, param_slots = 0;
+  for (uint32_t i = 0; i < nl; i++) {
+    uint8_t t = i < ft->nparams ? ft->types[i] : body->local_types[i - ft->nparams];
+    if (i == ft->nparams)
+      param_slots = slot;
+    c->lslot[i] = slot;
+    c->ltype[i] = t;
+    slot += t == ZH_V128 ? 2 : 1;
+  }
+  if (nl == ft->nparams)
+    param_slots = slot;
+  c->nlocals = slot;
+  c->nresults = slots_of(ft->types + ft->nparams, ft->nresults);
   c->oom = false;
   barrier(c);
   if (!grow((void **)&c->fresh, &c->fresh_cap, c->nlocals + 1, 1))
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
-  memset(c->fresh, 0, ft->nparams);
-  memset(c->fresh + ft->nparams, 1, body->nlocals);
+  memset(c->fresh, 0, param_slots);
+  memset(c->fresh + param_slots, 1, c->nlocals - param_slots);
   c->at_entry = true;
 
   if (!grow((void **)&c->ctrls, &c->ctrl_cap, 1, sizeof(ctrl)))
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
-  c->ctrls[c->nctrls++] = (ctrl){C_FUNC, false, 0, 0, ft->nresults, 0, SIZE_MAX, NO_FIXUP};
+  c->ctrls[c->nctrls++] = (ctrl){.kind = C_FUNC,
+                                 .nresults = c->nresults,
+                                 .rtypes = ft->types + ft->nparams,
+                                 .nrv = ft->nresults,
+                                 .else_insn = SIZE_MAX,
+                                 .fixups = NO_FIXUP};
   uint32_t dead_depth = 0; /* blocks opened inside unreachable code */
 
   while (r.p < r.end && c->nctrls > 0 && !c->oom) {
@@ -805,8 +1202,9 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
 
     case 0x02:   /* block */
     case 0x03: { /* loop */
-      uint32_t np, nr;
-      block_type(c, &r, &np, &nr);
+      ctrl nb = {.kind = op == 0x03 ? C_LOOP : C_BLOCK, .else_insn = SIZE_MAX, .fixups = NO_FIXUP};
+      block_type(c, &r, &nb);
+      uint32_t np = nb.nparams;
       flush_locals(c);
       for (uint32_t i = c->height - np; i < c->height; i++)
         flush(c, i);
@@ -815,13 +1213,15 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         break;
       }
       barrier(c); /* a loop label, or the branch to a block end, comes here */
-      c->ctrls[c->nctrls++] = (ctrl){
-          op == 0x03 ? C_LOOP : C_BLOCK, false, c->height - np, np, nr, c->len, SIZE_MAX, NO_FIXUP};
+      nb.height = c->height - np;
+      nb.loop_pc = c->len;
+      c->ctrls[c->nctrls++] = nb;
       break;
     }
     case 0x04: { /* if */
-      uint32_t np, nr;
-      block_type(c, &r, &np, &nr);
+      ctrl nb = {.kind = C_IF, .fixups = NO_FIXUP};
+      block_type(c, &r, &nb);
+      uint32_t np = nb.nparams;
       /* The condition is on top, above the params. Flush everything below it first;
        * the flush code runs before the branch, on both paths. */
       uint32_t h = c->height - 1;
@@ -834,7 +1234,9 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         c->oom = true;
         break;
       }
-      c->ctrls[c->nctrls++] = (ctrl){C_IF, false, c->height - np, np, nr, 0, insn, NO_FIXUP};
+      nb.height = c->height - np;
+      nb.else_insn = insn;
+      c->ctrls[c->nctrls++] = nb;
       if (!grow((void **)&c->fixups, &c->fixup_cap, c->nfixups + 1, sizeof(fixup))) {
         c->oom = true;
         break;
@@ -856,8 +1258,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       patch_u32(c, ef->field, (uint32_t)(int32_t)((int64_t)c->len - (int64_t)ef->insn));
       l->else_insn = SIZE_MAX;
       c->height = l->height;
-      for (uint32_t i = 0; i < l->nparams; i++)
-        push(c, K_HOME);
+      push_types(c, l->ptypes, l->npv);
       l->unreachable = false;
       barrier(c);
       break;
@@ -879,10 +1280,8 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       }
       patch_fixups(c, l->fixups, c->len);
       c->height = l->height;
-      uint32_t nr = l->nresults;
       c->nctrls--;
-      for (uint32_t i = 0; i < nr; i++)
-        push(c, K_HOME);
+      push_types(c, l->rtypes, l->nrv);
       barrier(c);
       break;
     }
@@ -980,7 +1379,7 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       if (op == 0x11) {
         c->height--; /* the index: read after the args are in place */
       }
-      uint32_t base = c->height - t->nparams;
+      uint32_t base = c->height - slots_of(t->types, t->nparams);
       for (uint32_t i = base; i < c->height; i++)
         flush(c, i);
       if (op == 0x11) {
@@ -1002,13 +1401,12 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         emit_u32(c, home(c, base));
       }
       c->height = base;
-      for (uint32_t i = 0; i < t->nresults; i++)
-        push(c, K_HOME);
+      push_types(c, t->types + t->nparams, t->nresults);
       break;
     }
 
     case 0x1a: /* drop */
-      c->height--;
+      c->height -= c->stack[c->height - 1].half == H_HI ? 2 : 1;
       break;
     case 0x1b:   /* select */
     case 0x1c: { /* select t */
@@ -1016,6 +1414,18 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         uint32_t n = rd_u32(&r);
         for (uint32_t i = 0; i < n; i++)
           rd_u8(&r);
+      }
+      if (c->stack[c->height - 2].half == H_HI) { /* v128 operands */
+        uint32_t h = c->height - 5;
+        uint32_t sa = read_v(c, h), sb = read_v(c, h + 2), sc = read_slot(c, h + 4);
+        c->height = h;
+        push_home(c, ZH_V128);
+        emit_op(c, ZH_OP_select_v);
+        emit_u32(c, home(c, h));
+        emit_u32(c, sa);
+        emit_u32(c, sb);
+        emit_u32(c, sc);
+        break;
       }
       uint32_t h = c->height - 3;
       uint32_t sa = read_slot(c, h), sb = read_slot(c, h + 1), sc = read_slot(c, h + 2);
@@ -1032,13 +1442,25 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
     }
 
     case 0x20: { /* local.get */
+      uint32_t x = rd_u32(&r);
       entry *e = push(c, K_LOCAL);
-      e->local = rd_u32(&r);
+      e->local = c->lslot[x];
+      if (c->ltype[x] == ZH_V128) {
+        e->half = H_LO;
+        e = push(c, K_LOCAL);
+        e->local = c->lslot[x] + 1;
+        e->half = H_HI;
+      }
       break;
     }
     case 0x21:   /* local.set */
     case 0x22: { /* local.tee */
-      uint32_t x = rd_u32(&r);
+      uint32_t xi = rd_u32(&r);
+      if (c->ltype[xi] == ZH_V128) {
+        set_local_v(c, c->lslot[xi], op == 0x22);
+        break;
+      }
+      uint32_t x = c->lslot[xi];
       uint32_t h = c->height - 1;
       entry v = c->stack[h];
       bool was_fresh = c->at_entry && c->fresh[x];
@@ -1077,6 +1499,13 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
     case 0x23: { /* global.get */
       uint32_t g = rd_u32(&r);
       uint32_t h = c->height;
+      if (m->global_types[g].type == ZH_V128) {
+        push_home(c, ZH_V128);
+        emit_op(c, ZH_OP_global_get_v);
+        emit_u32(c, home(c, h));
+        emit_u32(c, g);
+        break;
+      }
       push(c, K_HOME);
       emit_op(c, ZH_OP_global_get);
       size_t dst = c->len;
@@ -1087,6 +1516,14 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
     }
     case 0x24: { /* global.set */
       uint32_t g = rd_u32(&r);
+      if (m->global_types[g].type == ZH_V128) {
+        uint32_t s = read_v(c, c->height - 2);
+        c->height -= 2;
+        emit_op(c, ZH_OP_global_set_v);
+        emit_u32(c, g);
+        emit_u32(c, s);
+        break;
+      }
       uint32_t s = read_slot(c, c->height - 1);
       c->height--;
       emit_op(c, ZH_OP_global_set);
@@ -1191,6 +1628,10 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       mark_dst(c, dst, h);
       break;
     }
+
+    case 0xfd:
+      compile_simd(c, &r);
+      break;
 
     case 0xfc: {
       uint32_t sub = rd_u32(&r);
@@ -1481,12 +1922,12 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
   memcpy(out->ops, c->code, c->len);
   out->len = c->len;
   out->func_index = func_index;
-  out->nparams = ft->nparams;
-  out->nresults = ft->nresults;
+  out->nparams = slots_of(ft->types, ft->nparams);
+  out->nresults = c->nresults;
   out->nlocals = c->nlocals;
   uint32_t span = c->nlocals + c->max_height;
-  if (span < ft->nresults)
-    span = ft->nresults;
+  if (span < c->nresults)
+    span = c->nresults;
   out->frame_slots = span + 1;
   return NULL;
 }
@@ -1515,6 +1956,8 @@ zh_error *zh_compile_module(zh_module *m) {
   free(c.ctrls);
   free(c.fixups);
   free(c.fresh);
+  free(c.lslot);
+  free(c.ltype);
   return err;
 }
 

@@ -11,6 +11,7 @@
 #include "wasm/objects.h"
 #include "wasm/ops.h"
 #include "wasm/runtime.h"
+#include "wasm/simd.h"
 #include "wasm/trap.h"
 
 #include <math.h>
@@ -110,6 +111,8 @@ static inline uint64_t f64_slot(double f) {
 #define W_I64(i, v) (fp[i] = (uint64_t)(v))
 #define W_F32(i, v) (fp[i] = f32_slot(v))
 #define W_F64(i, v) (fp[i] = f64_slot(v))
+#define R_V(i) zh_v_get(&fp[i])
+#define W_V(i, v) zh_v_put(&fp[i], (v))
 #define IMM_I32(x) ((uint32_t)(x))
 #define IMM_I64(x) ((uint64_t)(int64_t)(int32_t)(x))
 
@@ -438,8 +441,7 @@ static zh_error *call_host(zh_store *s, zh_instance *caller_inst, const zh_func 
       return zh_error_new(ZH_ERR_RESOURCE, "out of memory calling a host function");
     }
   }
-  for (uint32_t i = 0; i < f->nparams; i++)
-    a[i] = zh_slot_to_value(f->types[i], args[i]);
+  zh_slots_to_values(f->types, f->nparams, args, a);
   for (uint32_t i = 0; i < f->nresults; i++)
     r[i] = zh_slot_to_value(f->types[f->nparams + i], 0);
   zh_caller caller = {s, caller_inst};
@@ -449,9 +451,11 @@ static zh_error *call_host(zh_store *s, zh_instance *caller_inst, const zh_func 
   zh_error *err = f->host(&caller, f->env, a, r);
   if (scope)
     scope->in_host = 0;
-  if (!err)
-    for (uint32_t i = 0; i < f->nresults; i++)
-      args[i] = zh_value_to_slot(&r[i]);
+  if (!err) {
+    for (uint32_t i = 0; i < f->nresults; i++) /* a host may have changed a type: keep it */
+      r[i].type = (zh_valtype)f->types[f->nparams + i];
+    zh_values_to_slots(r, f->nresults, args);
+  }
   if (a != argv)
     free(a);
   if (r != resv)
@@ -500,8 +504,15 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
 #define H_ONE(name, ...) &&L_##name,
 #define H_MEM(name, ...) &&L_##name, &&L_##name##_ri, &&L_##name##_rr, &&L_##name##_rs,
 #define H_LOOP(name) &&L_br_inc_##name,
+#define H_SIMD(code, id, ...) &&L_v_##id,
+#define H_VI(id) &&L_vi_##id,
+#define H_VM(id) &&L_vm_##id,
       ZH_INT_BINOPS(H_RR_RI) ZH_INT_CMPS(H_CMP) ZH_OTHER_BINOPS(H_ONE) ZH_UNOPS(H_ONE)
           ZH_LOADS(H_MEM) ZH_STORES(H_MEM) ZH_MISC_OPS(H_ONE) ZH_LOOP_CMPS(H_LOOP)
+              ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD) ZH_V128_SHIFTS(H_VI) ZH_V128_MEM_BINOPS(H_VM)
+#undef H_SIMD
+#undef H_VI
+#undef H_VM
 #undef H_MEM
 #undef H_LOOP
 #undef H_RR_RI
@@ -770,7 +781,9 @@ L_call : { /* code pointer (8 bytes), frame base */
       }
       DISPATCH();
     }
-    uint32_t span = f->nparams > f->nresults ? f->nparams : f->nresults;
+    uint32_t np = zh_slots_of(f->types, f->nparams);
+    uint32_t nr = zh_slots_of(f->types + f->nparams, f->nresults);
+    uint32_t span = np > nr ? np : nr;
     if (UNLIKELY(nfp + span + 1 > stack_end || depth + 1 >= max_depth))
       goto exhausted;
     s->host_sp = nfp + span;
@@ -894,6 +907,110 @@ L_ref_is_null: /* dst, src */
 L_ref_func: /* dst, function index */
   fp[O(0)] = (uintptr_t)inst->funcs[O(1)];
   NEXT(16);
+  /* ---- v128: two slots each, named by the first ---- */
+L_global_get_v: /* dst, index */
+  W_V(O(0), zh_v_get(inst->globals[O(1)]->value));
+  NEXT(16);
+L_global_set_v: /* index, src */
+  zh_v_put(inst->globals[O(0)]->value, R_V(O(1)));
+  NEXT(16);
+L_select_v: /* dst, a, b, cond */
+  W_V(O(0), (uint32_t)fp[O(3)] ? R_V(O(1)) : R_V(O(2)));
+  NEXT(24);
+  // NOLINTBEGIN(clang-analyzer-core.NullDereference)
+  /* v128.load and v128.store in the three addressing modes beyond the plain one (ops.h):
+   * dst or value, then the mode's address fields. */
+L_v128_load_ri:
+  W_V(O(0), zh_v_get(EA(ADDR_ri(1), 16)));
+  NEXT(24);
+L_v128_load_rr:
+  W_V(O(0), zh_v_get(EA(ADDR_rr(1), 16)));
+  NEXT(24);
+L_v128_load_rs:
+  W_V(O(0), zh_v_get(EA(ADDR_rs(1), 16)));
+  NEXT(28);
+L_v128_store_ri:
+  zh_v_put(EA(ADDR_ri(1), 16), R_V(O(0)));
+  NEXT(24);
+L_v128_store_rr:
+  zh_v_put(EA(ADDR_rr(1), 16), R_V(O(0)));
+  NEXT(24);
+L_v128_store_rs:
+  zh_v_put(EA(ADDR_rs(1), 16), R_V(O(0)));
+  NEXT(28);
+  /* Binary ops with the second operand in memory: dst, a, addr, offset. */
+#define DEF_VM(id)                                                                                 \
+  L_vm_##id : W_V(O(0), zh_v_##id(R_V(O(1)), zh_v_get(EA(ADDR(2), 16))));                          \
+  NEXT(24);
+  ZH_V128_MEM_BINOPS(DEF_VM)
+  // NOLINTEND(clang-analyzer-core.NullDereference)
+  /* Shifts by a constant count: dst, a, count. */
+#define DEF_VI(id)                                                                                 \
+  L_vi_##id : W_V(O(0), zh_v_##id(R_V(O(1)), O(2)));                                               \
+  NEXT(20);
+  ZH_V128_SHIFTS(DEF_VI)
+L_f32x4_muladd: /* dst, a, b, c: a * b + c, rounded after each operation as wasm does */
+  W_V(O(0), zh_v_f32x4_add(zh_v_f32x4_mul(R_V(O(1)), R_V(O(2))), R_V(O(3))));
+  NEXT(24);
+L_f64x2_muladd:
+  W_V(O(0), zh_v_f64x2_add(zh_v_f64x2_mul(R_V(O(1)), R_V(O(2))), R_V(O(3))));
+  NEXT(24);
+  /* The SIMD instructions, by shape (opcodes_simd.h); semantics in simd.h. */
+#define SZ_IMM_MEMARG_1 1
+#define SZ_IMM_MEMARG_2 2
+#define SZ_IMM_MEMARG_4 4
+#define SZ_IMM_MEMARG_8 8
+#define SZ_IMM_MEMARG_16 16
+#define SZ_IMM_MEMLANE_1 1
+#define SZ_IMM_MEMLANE_2 2
+#define SZ_IMM_MEMLANE_4 4
+#define SZ_IMM_MEMLANE_8 8
+#define SH_UN(id, imm) /* dst, a */                                                                \
+  W_V(O(0), zh_v_##id(R_V(O(1))));                                                                 \
+  NEXT(16);
+#define SH_BIN(id, imm) /* dst, a, b */                                                            \
+  W_V(O(0), zh_v_##id(R_V(O(1)), R_V(O(2))));                                                      \
+  NEXT(20);
+#define SH_TERN(id, imm) /* dst, a, b, c */                                                        \
+  W_V(O(0), zh_v_##id(R_V(O(1)), R_V(O(2)), R_V(O(3))));                                           \
+  NEXT(24);
+#define SH_TEST(id, imm) /* dst, a */                                                              \
+  W_I32(O(0), zh_v_##id(R_V(O(1))));                                                               \
+  NEXT(16);
+#define SH_SPLAT(id, imm) /* dst, scalar */                                                        \
+  W_V(O(0), zh_v_##id(fp[O(1)]));                                                                  \
+  NEXT(16);
+#define SH_SHIFT(id, imm) /* dst, a, count */                                                      \
+  W_V(O(0), zh_v_##id(R_V(O(1)), R_I32(O(2))));                                                    \
+  NEXT(20);
+#define SH_EXTRACT(id, imm) /* dst, a, lane */                                                     \
+  fp[O(0)] = zh_v_##id(R_V(O(1)), O(2));                                                           \
+  NEXT(20);
+#define SH_REPLACE(id, imm) /* dst, a, scalar, lane */                                             \
+  W_V(O(0), zh_v_##id(R_V(O(1)), fp[O(2)], O(3)));                                                 \
+  NEXT(24);
+#define SH_SHUFFLE(id, imm) /* dst, a, b, 16 lane bytes */                                         \
+  W_V(O(0), zh_v_##id(R_V(O(1)), R_V(O(2)), pc + 20));                                             \
+  NEXT(36);
+#define SH_CONST(id, imm) /* dst, 16 bytes */                                                      \
+  W_V(O(0), zh_v_##id(pc + 12));                                                                   \
+  NEXT(28);
+#define SH_LOAD(id, imm) /* dst, addr, offset */                                                   \
+  W_V(O(0), zh_v_##id(EA(ADDR(1), SZ_##imm)));                                                     \
+  NEXT(20);
+#define SH_LOADLANE(id, imm) /* dst, v, addr, offset, lane */                                      \
+  W_V(O(0), zh_v_##id(R_V(O(1)), EA(ADDR(2), SZ_##imm), O(4)));                                    \
+  NEXT(28);
+#define SH_STORE(id, imm) /* v, addr, offset */                                                    \
+  zh_v_##id(EA(ADDR(1), SZ_##imm), R_V(O(0)));                                                     \
+  NEXT(20);
+#define SH_STORELANE(id, imm) /* v, addr, offset, lane */                                          \
+  zh_v_##id(EA(ADDR(1), SZ_##imm), R_V(O(0)), O(3));                                               \
+  NEXT(24);
+#define DEF_SIMD(code, id, text, imm, sig, shape) L_v_##id : SH_##shape(id, imm)
+  // NOLINTBEGIN(clang-analyzer-core.NullDereference)
+  ZH_OPCODES_FD(DEF_SIMD)
+  // NOLINTEND(clang-analyzer-core.NullDereference)
 
 exhausted:
   trap = ZH_TRAP_STACK_OVERFLOW;
@@ -923,8 +1040,12 @@ static const char *const op_names[ZH_OP_COUNT] = {
 #define N_ONE(name, ...) #name,
 #define N_MEM(name, ...) #name, #name "_ri", #name "_rr", #name "_rs",
 #define N_LOOP(name) "br_inc_" #name,
+#define N_SIMD(code, id, text, ...) text,
+#define N_VI(id) #id "_imm",
+#define N_VM(id) #id "_m",
     ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE) ZH_LOADS(N_MEM)
-        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP)};
+        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP) ZH_V128_OPS(N_ONE)
+            ZH_OPCODES_FD(N_SIMD) ZH_V128_SHIFTS(N_VI) ZH_V128_MEM_BINOPS(N_VM)};
 static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
 static int op_prev = -1;
 
@@ -980,11 +1101,14 @@ static void op_stats_hit(const void *handler) {
 /* ---- entry from the host ---- */
 
 zh_error *zh_invoke(zh_store *s, zh_func *f, const uint64_t *args, uint64_t *results) {
-  uint32_t span = f->nparams > f->nresults ? f->nparams : f->nresults;
+  uint32_t np = zh_slots_of(f->types, f->nparams);
+  uint32_t span = zh_slots_of(f->types + f->nparams, f->nresults);
+  if (span < np)
+    span = np;
   uint64_t *fp = s->host_depth ? s->host_sp : s->stack;
   if (!fp || fp + span + 1 > s->stack_end)
     return zh_error_trap_new(ZH_TRAP_STACK_OVERFLOW, NULL);
-  for (uint32_t i = 0; i < f->nparams; i++)
+  for (uint32_t i = 0; i < np; i++)
     fp[i] = args[i];
 
   zh_error *err;
@@ -1018,7 +1142,7 @@ zh_error *zh_invoke(zh_store *s, zh_func *f, const uint64_t *args, uint64_t *res
     atomic_store_explicit(&s->interrupt, 0, memory_order_relaxed);
   if (err)
     return err;
-  for (uint32_t i = 0; i < f->nresults; i++)
+  for (uint32_t i = 0, nr = zh_slots_of(f->types + f->nparams, f->nresults); i < nr; i++)
     results[i] = fp[i];
   return NULL;
 }

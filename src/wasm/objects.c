@@ -87,6 +87,29 @@ zh_value zh_slot_to_value(uint8_t type, uint64_t slot) {
   return x;
 }
 
+uint32_t zh_values_to_slots(const zh_value *v, uint32_t n, uint64_t *slots) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (v[i].type == ZH_V128) {
+      memcpy(&slots[k], v[i].of.v128, 16);
+      k += 2;
+    } else {
+      slots[k++] = zh_value_to_slot(&v[i]);
+    }
+  }
+  return k;
+}
+
+uint32_t zh_slots_to_values(const uint8_t *types, uint32_t n, const uint64_t *slots, zh_value *v) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    v[i] = zh_slot_to_value(types[i], slots[k++]);
+    if (types[i] == ZH_V128)
+      memcpy(v[i].of.v128 + 8, &slots[k++], 8);
+  }
+  return k;
+}
+
 static void valtypes_widen(zh_valtype *dst, const uint8_t *src, uint32_t n) {
   for (uint32_t i = 0; i < n; i++)
     dst[i] = (zh_valtype)src[i];
@@ -203,29 +226,21 @@ zh_error *zh_func_call(zh_store *store, zh_func *func, const zh_value *args, siz
                           zh_valtype_name((zh_valtype)args[i].type),
                           zh_valtype_name((zh_valtype)func->types[i]));
   }
-  for (size_t i = 0; i < nargs + nresults; i++) {
-    if (func->types[i] == ZH_V128)
-      return zh_error_new(ZH_ERR_USAGE, "zh_func_call: v128 %s are not supported",
-                          i < nargs ? "arguments" : "results");
-  }
   uint64_t inline_slots[CALL_INLINE_SLOTS];
   uint64_t *slots = inline_slots;
-  size_t nslots = nargs + nresults;
+  size_t nin = zh_slots_of(func->types, (uint32_t)nargs);
+  size_t nslots = nin + zh_slots_of(func->types + nargs, (uint32_t)nresults);
   if (nslots > CALL_INLINE_SLOTS) {
     slots = malloc(nslots * sizeof *slots);
     if (!slots)
       return oom();
   }
-  uint64_t *in = slots, *res = slots + nargs;
-  for (size_t i = 0; i < nargs; i++)
-    in[i] = zh_value_to_slot(&args[i]);
-  for (size_t i = 0; i < nresults; i++)
-    res[i] = 0;
+  uint64_t *in = slots, *res = slots + nin;
+  zh_values_to_slots(args, (uint32_t)nargs, in);
+  memset(res, 0, (nslots - nin) * sizeof *res);
   zh_error *err = zh_invoke(store, func, in, res);
-  if (!err) {
-    for (size_t i = 0; i < nresults; i++)
-      results[i] = zh_slot_to_value(func->types[nargs + i], res[i]);
-  }
+  if (!err)
+    zh_slots_to_values(func->types + nargs, (uint32_t)nresults, res, results);
   if (slots != inline_slots)
     free(slots);
   return err;

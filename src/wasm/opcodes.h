@@ -1,4 +1,4 @@
-/* The WebAssembly 2.0 instruction set (without SIMD) as X-macro tables.
+/* The WebAssembly 2.0 instruction set as X-macro tables (SIMD in opcodes_simd.h).
  *
  *   ZH_OPCODES(X)    single-byte opcodes 0x00-0xd2
  *   ZH_OPCODES_FC(X) the 0xfc-prefixed opcodes; the code is the u32 LEB128 after 0xfc
@@ -43,6 +43,17 @@ typedef enum zh_imm {
   IMM_TABLE_INIT,    /* u32 elem index, u32 table index */
   IMM_ELEM,          /* u32 elem index */
   IMM_TABLE_COPY,    /* u32 destination table index, u32 source table index */
+  IMM_MEMARG_16,     /* memarg of a 16-byte access (SIMD) */
+  IMM_MEMLANE_1,     /* memarg of a 1-byte access, then a lane index byte (< 16) */
+  IMM_MEMLANE_2,     /* ... 2-byte, lane < 8 */
+  IMM_MEMLANE_4,     /* ... 4-byte, lane < 4 */
+  IMM_MEMLANE_8,     /* ... 8-byte, lane < 2 */
+  IMM_LANE_2,        /* one lane index byte, < 2 */
+  IMM_LANE_4,        /* ... < 4 */
+  IMM_LANE_8,        /* ... < 8 */
+  IMM_LANE_16,       /* ... < 16 */
+  IMM_V128,          /* 16 bytes, little endian */
+  IMM_SHUFFLE,       /* 16 lane index bytes, each < 32 */
 } zh_imm;
 
 /* Fixed signatures: X(sig, nparams, param0, param1, param2, result or 0). Parameters are
@@ -81,7 +92,25 @@ typedef enum zh_imm {
   X(SIG_IL_0, 2, ZH_I32, ZH_I64, 0, 0)                                                             \
   X(SIG_IF_0, 2, ZH_I32, ZH_F32, 0, 0)                                                             \
   X(SIG_ID_0, 2, ZH_I32, ZH_F64, 0, 0)                                                             \
-  X(SIG_III_0, 3, ZH_I32, ZH_I32, ZH_I32, 0)
+  X(SIG_III_0, 3, ZH_I32, ZH_I32, ZH_I32, 0)                                                       \
+  X(SIG_0_V, 0, 0, 0, 0, ZH_V128)                                                                  \
+  X(SIG_I_V, 1, ZH_I32, 0, 0, ZH_V128)                                                             \
+  X(SIG_L_V, 1, ZH_I64, 0, 0, ZH_V128)                                                             \
+  X(SIG_F_V, 1, ZH_F32, 0, 0, ZH_V128)                                                             \
+  X(SIG_D_V, 1, ZH_F64, 0, 0, ZH_V128)                                                             \
+  X(SIG_V_V, 1, ZH_V128, 0, 0, ZH_V128)                                                            \
+  X(SIG_V_I, 1, ZH_V128, 0, 0, ZH_I32)                                                             \
+  X(SIG_V_L, 1, ZH_V128, 0, 0, ZH_I64)                                                             \
+  X(SIG_V_F, 1, ZH_V128, 0, 0, ZH_F32)                                                             \
+  X(SIG_V_D, 1, ZH_V128, 0, 0, ZH_F64)                                                             \
+  X(SIG_VV_V, 2, ZH_V128, ZH_V128, 0, ZH_V128)                                                     \
+  X(SIG_VI_V, 2, ZH_V128, ZH_I32, 0, ZH_V128)                                                      \
+  X(SIG_VL_V, 2, ZH_V128, ZH_I64, 0, ZH_V128)                                                      \
+  X(SIG_VF_V, 2, ZH_V128, ZH_F32, 0, ZH_V128)                                                      \
+  X(SIG_VD_V, 2, ZH_V128, ZH_F64, 0, ZH_V128)                                                      \
+  X(SIG_IV_V, 2, ZH_I32, ZH_V128, 0, ZH_V128)                                                      \
+  X(SIG_IV_0, 2, ZH_I32, ZH_V128, 0, 0)                                                            \
+  X(SIG_VVV_V, 3, ZH_V128, ZH_V128, ZH_V128, ZH_V128)
 
 #define ZH_SIG_ENUM_(sig, n, p0, p1, p2, r) sig,
 typedef enum zh_sig { ZH_SIGS(ZH_SIG_ENUM_) ZH_SIG_COUNT } zh_sig;
@@ -286,7 +315,6 @@ typedef enum zh_sig { ZH_SIGS(ZH_SIG_ENUM_) ZH_SIG_COUNT } zh_sig;
 
 /* The 0xfc prefix: saturating truncation, bulk memory and table instructions. */
 #define ZH_PREFIX_FC 0xfc
-#define ZH_PREFIX_SIMD 0xfd /* not supported */
 
 #define ZH_OPCODES_FC(X)                                                                           \
   X(0, i32_trunc_sat_f32_s, "i32.trunc_sat_f32_s", IMM_NONE, SIG_F_I)                              \
@@ -321,11 +349,52 @@ enum { ZH_OPCODES_FC(ZH_OPCODE_FC_ENUM_) };
 
 /* Natural alignment (log2 of the access width in bytes) of a memarg immediate kind. */
 static inline unsigned zh_imm_natural_align(zh_imm imm) {
-  return imm == IMM_MEMARG_8 ? 3u : imm == IMM_MEMARG_4 ? 2u : imm == IMM_MEMARG_2 ? 1u : 0u;
+  switch (imm) {
+  case IMM_MEMARG_16:
+    return 4u;
+  case IMM_MEMARG_8:
+  case IMM_MEMLANE_8:
+    return 3u;
+  case IMM_MEMARG_4:
+  case IMM_MEMLANE_4:
+    return 2u;
+  case IMM_MEMARG_2:
+  case IMM_MEMLANE_2:
+    return 1u;
+  default:
+    return 0u;
+  }
 }
 
 static inline int zh_imm_is_memarg(zh_imm imm) {
-  return imm >= IMM_MEMARG_1 && imm <= IMM_MEMARG_8;
+  return (imm >= IMM_MEMARG_1 && imm <= IMM_MEMARG_8) ||
+         (imm >= IMM_MEMARG_16 && imm <= IMM_MEMLANE_8);
 }
+
+/* The number of lanes a lane index immediate may name (0: the kind has no lane). */
+static inline unsigned zh_imm_lanes(zh_imm imm) {
+  switch (imm) {
+  case IMM_MEMLANE_1:
+  case IMM_LANE_16:
+    return 16u;
+  case IMM_MEMLANE_2:
+  case IMM_LANE_8:
+    return 8u;
+  case IMM_MEMLANE_4:
+  case IMM_LANE_4:
+    return 4u;
+  case IMM_MEMLANE_8:
+  case IMM_LANE_2:
+    return 2u;
+  default:
+    return 0u;
+  }
+}
+
+#include "wasm/opcodes_simd.h"
+
+#define ZH_OPCODE_FD_ENUM_(code, id, name, imm, sig, shape) ZH_OPCODE_FD_##id = (code),
+enum { ZH_OPCODES_FD(ZH_OPCODE_FD_ENUM_) };
+#undef ZH_OPCODE_FD_ENUM_
 
 #endif

@@ -3,12 +3,15 @@
  * Every instruction is an 8-byte handler address followed by packed 32-bit operands
  * (slot indices, immediates, branch offsets relative to the instruction's start) and,
  * for 64-bit immediates, 8-byte fields. Slot operands index 8-byte cells from the frame
- * pointer; results of 32-bit types are stored zero-extended.
+ * pointer; results of 32-bit types are stored zero-extended. A v128 takes two adjacent
+ * slots, named by the first.
  *
  * Lists are X-macros so that the op enum, the handler table and the compiler's opcode
  * maps stay in step: a list entry without a handler fails to compile. */
 #ifndef ZH_WASM_OPS_H
 #define ZH_WASM_OPS_H
+
+#include "wasm/opcodes_simd.h"
 
 /* Operand types: I32 (uint32_t), I64 (uint64_t), F32 (float), F64 (double). */
 
@@ -235,6 +238,55 @@
   X(ref_is_null)                                                                                   \
   X(ref_func)
 
+/* v128 moves and the SIMD instructions' fused forms; operands at each handler. */
+#define ZH_V128_OPS(X)                                                                             \
+  X(global_get_v)                                                                                  \
+  X(global_set_v)                                                                                  \
+  X(select_v)                                                                                      \
+  X(v128_load_ri)                                                                                  \
+  X(v128_load_rr)                                                                                  \
+  X(v128_load_rs)                                                                                  \
+  X(v128_store_ri)                                                                                 \
+  X(v128_store_rr)                                                                                 \
+  X(v128_store_rs)                                                                                 \
+  X(f32x4_muladd)                                                                                  \
+  X(f64x2_muladd)
+
+/* SIMD shifts by a constant count: X(ident of opcodes_simd.h) -> ZH_OP_vi_<ident>. */
+#define ZH_V128_SHIFTS(X)                                                                          \
+  X(i8x16_shl)                                                                                     \
+  X(i8x16_shr_s)                                                                                   \
+  X(i8x16_shr_u)                                                                                   \
+  X(i16x8_shl)                                                                                     \
+  X(i16x8_shr_s)                                                                                   \
+  X(i16x8_shr_u)                                                                                   \
+  X(i32x4_shl)                                                                                     \
+  X(i32x4_shr_s)                                                                                   \
+  X(i32x4_shr_u)                                                                                   \
+  X(i64x2_shl)                                                                                     \
+  X(i64x2_shr_s)                                                                                   \
+  X(i64x2_shr_u)
+
+/* Binary SIMD ops that also come with the second operand loaded from memory,
+ * ZH_OP_vm_<ident>: dst, a, addr, offset. Only the common arithmetic: every handler added
+ * to the interpreter's one function costs the others registers (fib's call path spilled
+ * two with a memory form for all 100 binary ops). */
+#define ZH_V128_MEM_BINOPS(X)                                                                      \
+  X(v128_and)                                                                                      \
+  X(v128_or)                                                                                       \
+  X(v128_xor)                                                                                      \
+  X(i8x16_add)                                                                                     \
+  X(i16x8_add)                                                                                     \
+  X(i32x4_add)                                                                                     \
+  X(i32x4_sub)                                                                                     \
+  X(i32x4_mul)                                                                                     \
+  X(f32x4_add)                                                                                     \
+  X(f32x4_sub)                                                                                     \
+  X(f32x4_mul)                                                                                     \
+  X(f64x2_add)                                                                                     \
+  X(f64x2_sub)                                                                                     \
+  X(f64x2_mul)
+
 typedef enum zh_op {
 #define ZH_OP_RR_RI(name, ...) ZH_OP_##name##_rr, ZH_OP_##name##_ri,
 #define ZH_OP_CMP(name, ...)                                                                       \
@@ -242,14 +294,22 @@ typedef enum zh_op {
 #define ZH_OP_ONE(name, ...) ZH_OP_##name,
 #define ZH_OP_MEM(name, ...) ZH_OP_##name, ZH_OP_##name##_ri, ZH_OP_##name##_rr, ZH_OP_##name##_rs,
 #define ZH_OP_LOOP(name) ZH_OP_br_inc_##name,
+#define ZH_OP_SIMD(code, id, ...) ZH_OP_v_##id,
+#define ZH_OP_VI(id) ZH_OP_vi_##id,
+#define ZH_OP_VM(id) ZH_OP_vm_##id,
   ZH_INT_BINOPS(ZH_OP_RR_RI) ZH_INT_CMPS(ZH_OP_CMP) ZH_OTHER_BINOPS(ZH_OP_ONE) ZH_UNOPS(ZH_OP_ONE)
       ZH_LOADS(ZH_OP_MEM) ZH_STORES(ZH_OP_MEM) ZH_MISC_OPS(ZH_OP_ONE) ZH_LOOP_CMPS(ZH_OP_LOOP)
+          ZH_V128_OPS(ZH_OP_ONE) ZH_OPCODES_FD(ZH_OP_SIMD) ZH_V128_SHIFTS(ZH_OP_VI)
+              ZH_V128_MEM_BINOPS(ZH_OP_VM)
+#undef ZH_OP_SIMD
+#undef ZH_OP_VI
+#undef ZH_OP_VM
 #undef ZH_OP_MEM
 #undef ZH_OP_LOOP
 #undef ZH_OP_RR_RI
 #undef ZH_OP_CMP
 #undef ZH_OP_ONE
-          ZH_OP_COUNT
+                  ZH_OP_COUNT
 } zh_op;
 
 /* The handler address of every op (interp.c). */

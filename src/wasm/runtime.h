@@ -166,12 +166,24 @@ bool zh_store_own(zh_store *store, void *obj, void (*release)(void *));
  * its checks: for undoing a half-built object nobody can reference yet). */
 void zh_store_truncate(zh_store *store, uint64_t keep);
 
-/* Runs `func` with args/results as raw 8-byte slots (interp.c). Handles traps, signals,
- * stack exhaustion and interruption; the store must not be in use by another thread. */
+/* Runs `func` with args/results as raw 8-byte slots, a v128 in two (interp.c). Handles traps,
+ * signals, stack exhaustion and interruption; the store must not be in use by another thread. */
 zh_error *zh_invoke(zh_store *store, zh_func *func, const uint64_t *args, uint64_t *results);
 
-/* Converts between typed values and slots. */
+/* Slots that n values of these types take: a v128 takes two, anything else one. */
+static inline uint32_t zh_slots_of(const uint8_t *types, uint32_t n) {
+  uint32_t k = n;
+  for (uint32_t i = 0; i < n; i++)
+    k += types[i] == ZH_V128;
+  return k;
+}
+
+/* Converts between typed values and slots (a v128's low half; see zh_values_to_slots). */
 uint64_t zh_value_to_slot(const zh_value *v);
 zh_value zh_slot_to_value(uint8_t type, uint64_t slot);
+/* The same for n values laid out as a call's slots, v128s in two slots each (objects.c).
+ * Both return the number of slots. */
+uint32_t zh_values_to_slots(const zh_value *v, uint32_t n, uint64_t *slots);
+uint32_t zh_slots_to_values(const uint8_t *types, uint32_t n, const uint64_t *slots, zh_value *v);
 
 #endif

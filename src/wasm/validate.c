@@ -47,6 +47,9 @@ typedef struct op_info {
 static const op_info k_ops[256] = {ZH_OPCODES(OP_ROW_)};
 static const op_info k_ops_fc[ZH_FC_COUNT] = {ZH_OPCODES_FC(OP_ROW_)};
 #undef OP_ROW_
+#define OP_ROW_FD_(code, id, text, imm, sig, shape) [code] = {text, imm, sig},
+static const op_info k_ops_fd[ZH_FD_COUNT] = {ZH_OPCODES_FD(OP_ROW_FD_)};
+#undef OP_ROW_FD_
 
 typedef struct sig_info {
   uint8_t n;
@@ -186,7 +189,7 @@ static bool rd_fail(vstate *v) {
 
 static inline bool rd_byte(vstate *v, uint8_t *out) { return zh_read_u8(&v->r, out) || rd_fail(v); }
 
-static inline bool rd_u32(vstate *v, uint32_t *out) {
+__attribute__((always_inline)) static inline bool rd_u32(vstate *v, uint32_t *out) {
   if (v->r.p < v->r.end && *v->r.p < 0x80) { /* the common one-byte case */
     *out = *v->r.p++;
     return true;
@@ -213,6 +216,16 @@ static bool rd_zero(vstate *v) {
     MALFORMED("zero byte expected");
     return false;
   }
+  return true;
+}
+
+/* A lane index byte, which must name one of `lanes` lanes. */
+static bool rd_lane(vstate *v, unsigned lanes) {
+  uint8_t b = 0;
+  if (!rd_byte(v, &b))
+    return false;
+  if (b >= lanes)
+    INVALID("invalid lane index %u (of %u lanes)", b, lanes);
   return true;
 }
 
@@ -431,9 +444,15 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
       info = &k_ops_fc[sub];
       code = 0x100 + sub;
     } else if (op == ZH_PREFIX_SIMD) {
-      /* Not malformed, just beyond this engine; the rest of the body cannot be decoded. */
-      INVALID("SIMD not supported");
-      return;
+      uint32_t sub = 0;
+      if (!rd_u32(v, &sub))
+        return;
+      if (sub >= ZH_FD_COUNT || !k_ops_fd[sub].name) {
+        MALFORMED("illegal opcode 0xfd %" PRIu32, sub);
+        return;
+      }
+      info = &k_ops_fd[sub];
+      code = 0x200 + sub;
     } else {
       info = &k_ops[op];
       if (!info->name) {
@@ -515,6 +534,11 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
     case IMM_MEMARG_2:
     case IMM_MEMARG_4:
     case IMM_MEMARG_8:
+    case IMM_MEMARG_16:
+    case IMM_MEMLANE_1:
+    case IMM_MEMLANE_2:
+    case IMM_MEMLANE_4:
+    case IMM_MEMLANE_8:
       if (!rd_u32(v, &a))
         return;
       if (a >= 32) { /* bit 6 would select a memory index: not in 2.0 */
@@ -522,6 +546,8 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
         return;
       }
       if (!rd_u32(v, &b))
+        return;
+      if (zh_imm_lanes((zh_imm)info->imm) && !rd_lane(v, zh_imm_lanes((zh_imm)info->imm)))
         return;
       if (!v->typing)
         break;
@@ -580,6 +606,22 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
         INVALID("unknown memory 0");
       else if (a >= (m->has_data_count ? m->data_count : m->ndatas))
         INVALID("unknown data segment %" PRIu32, a);
+      break;
+    case IMM_LANE_2:
+    case IMM_LANE_4:
+    case IMM_LANE_8:
+    case IMM_LANE_16:
+      if (!rd_lane(v, zh_imm_lanes((zh_imm)info->imm)))
+        return;
+      break;
+    case IMM_V128:
+      if (!rd_skip(v, 16))
+        return;
+      break;
+    case IMM_SHUFFLE:
+      for (int k = 0; k < 16; k++)
+        if (!rd_lane(v, 32))
+          return;
       break;
     case IMM_MEMORY_COPY:
       if (!rd_zero(v) || !rd_zero(v))

@@ -59,6 +59,7 @@ static zh_engine *g_engine;
 #define NSTATUS (ZH_ERR_IO + 1)
 static struct {
   unsigned long inputs, module[NSTATUS], instance[NSTATUS], call[NSTATUS], templates, host_calls;
+  unsigned long simd_modules, v128_calls; /* compiled modules with a 0xfd opcode; v128 calls */
 } g_stats;
 
 static void count(unsigned long *by_status, const zh_error *err) {
@@ -78,6 +79,8 @@ static void print_counts(const char *what, const unsigned long *by_status) {
 static void print_stats(void) {
   fprintf(stderr, "fuzz_module stats: %lu inputs, %lu templates instantiated, %lu host calls\n",
           g_stats.inputs, g_stats.templates, g_stats.host_calls);
+  fprintf(stderr, "  simd      %lu compiled modules with 0xfd bytes, %lu calls with v128 types\n",
+          g_stats.simd_modules, g_stats.v128_calls);
   print_counts("module", g_stats.module);
   print_counts("instance", g_stats.instance);
   print_counts("call", g_stats.call);
@@ -293,6 +296,11 @@ static zh_error *call_func(zh_store *store, zh_func *f, bool arm_deadline) {
     return NULL;
   for (uint32_t i = 0; i < ft.nparams; i++)
     vals[i] = zero_value(ft.params[i]);
+  for (uint32_t i = 0; i < ft.nparams + ft.nresults; i++)
+    if ((i < ft.nparams ? ft.params[i] : ft.results[i - ft.nparams]) == ZH_V128) {
+      g_stats.v128_calls++;
+      break;
+    }
   if (arm_deadline)
     zh_store_set_timeout(store, DEADLINE_NS);
   zh_error *err = zh_func_call(store, f, vals, ft.nparams, vals + ft.nparams, ft.nresults);
@@ -408,6 +416,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     zh_error_free(err);
     return 0;
   }
+  if (memchr(data, 0xfd, size)) /* a rough count: the SIMD prefix, or just the byte */
+    g_stats.simd_modules++;
   /* Module introspection. */
   for (size_t i = 0; i < zh_module_custom_count(m); i++) {
     const char *name;

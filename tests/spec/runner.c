@@ -27,6 +27,13 @@ typedef enum result { R_PASS, R_FAIL, R_SKIP } result;
 /* How an expected value matches an actual one. */
 typedef enum match_kind { M_EXACT, M_NAN_CANONICAL, M_NAN_ARITHMETIC, M_NON_NULL } match_kind;
 
+/* How a v128 is compared: lane by lane, each lane exactly or as a NaN class. */
+typedef struct lanes {
+  unsigned bytes; /* lane width: 1, 2, 4 or 8; 0 for values that are not v128 */
+  bool is_float;
+  match_kind kind[16];
+} lanes;
+
 /* Command types, for the failure breakdown printed at the end. */
 static const char *const kCommandTypes[] = {
     "module",
@@ -50,8 +57,6 @@ typedef struct runner {
   zh_engine *engine;
   long passed, failed, skipped;
   long failed_by_type[NTYPES + 1]; /* last slot: unknown types and file-level errors */
-  char *skip_notes;                /* "a.json (3), b.json (1)" for v128 skips */
-  size_t skip_notes_len;
 } runner;
 
 /* A name bound to an instance: a module's "$name", or a registered import namespace.
@@ -88,7 +93,7 @@ typedef struct script {
   zh_module **modules; /* every compiled module, freed after the store (instances use them) */
   size_t nmodules, cap_modules;
   spectest st;
-  long passed, failed, skipped, v128_skipped, nul_skipped;
+  long passed, failed, skipped, nul_skipped;
   long logged;
   char desc[512]; /* description of the current action, for messages */
 } script;
@@ -184,7 +189,9 @@ static void append_value(char *buf, size_t n, size_t *len, const zh_value *v) {
       appendf(buf, n, len, "externref:null");
     break;
   case ZH_V128:
-    appendf(buf, n, len, "v128");
+    appendf(buf, n, len, "v128:0x");
+    for (int i = 15; i >= 0; i--)
+      appendf(buf, n, len, "%02x", v->of.v128[i]);
     break;
   default:
     appendf(buf, n, len, "type 0x%02x", (unsigned)v->type);
@@ -240,24 +247,83 @@ static const char *err_message(const zh_error *err) {
 
 /* ---- values ----------------------------------------------------------------------------- */
 
+/* A v128 {"type": "v128", "lane_type": "i32", "value": ["1", ...]}: each lane is the decimal
+ * of its bits (negative tolerated), or a NaN class for float lanes. */
+static bool parse_v128(const json_t *j, zh_value *out, lanes *ln, char *why, size_t n) {
+  static const struct {
+    const char *name;
+    unsigned bytes;
+    bool is_float;
+  } kinds[] = {{"i8", 1, false},  {"i16", 2, false}, {"i32", 4, false},
+               {"i64", 8, false}, {"f32", 4, true},  {"f64", 8, true}};
+  const char *lt = jstr(j, "lane_type");
+  const json_t *vals = json_object_get(j, "value");
+  out->type = ZH_V128;
+  for (size_t k = 0; lt && k < sizeof kinds / sizeof kinds[0]; k++)
+    if (strcmp(lt, kinds[k].name) == 0)
+      ln->bytes = kinds[k].bytes, ln->is_float = kinds[k].is_float;
+  if (!ln->bytes || !json_is_array(vals) || json_array_size(vals) != 16 / ln->bytes) {
+    snprintf(why, n, "bad v128 value (lane type %s)", lt ? lt : "missing");
+    return false;
+  }
+  for (unsigned i = 0; i < 16 / ln->bytes; i++) {
+    const char *text = json_string_value(json_array_get(vals, i));
+    if (!text) {
+      snprintf(why, n, "v128 lane %u is not a string", i);
+      return false;
+    }
+    if (ln->is_float && strncmp(text, "nan:", 4) == 0) {
+      ln->kind[i] = strcmp(text, "nan:canonical") == 0    ? M_NAN_CANONICAL
+                    : strcmp(text, "nan:arithmetic") == 0 ? M_NAN_ARITHMETIC
+                                                          : M_NON_NULL;
+      if (ln->kind[i] == M_NON_NULL) {
+        snprintf(why, n, "unknown NaN class %s", text);
+        return false;
+      }
+      continue;
+    }
+    errno = 0;
+    char *end;
+    uint64_t bits = text[0] == '-' ? (uint64_t)strtoll(text, &end, 10) : strtoull(text, &end, 10);
+    if (errno || end == text || *end) {
+      snprintf(why, n, "bad v128 lane \"%s\"", text);
+      return false;
+    }
+    memcpy(out->of.v128 + i * ln->bytes, &bits, ln->bytes); /* little-endian host */
+  }
+  return true;
+}
+
+/* Lane i of a v128 as bits. */
+static uint64_t lane_bits(const zh_value *v, unsigned bytes, unsigned i) {
+  uint64_t x = 0;
+  memcpy(&x, v->of.v128 + i * bytes, bytes);
+  return x;
+}
+
+static bool nan_matches(uint64_t bits, unsigned bytes, match_kind kind) {
+  if (bytes == 4)
+    return kind == M_NAN_CANONICAL ? (bits & 0x7fffffffu) == 0x7fc00000u
+                                   : (bits & 0x7fc00000u) == 0x7fc00000u;
+  return kind == M_NAN_CANONICAL ? (bits & 0x7fffffffffffffffull) == 0x7ff8000000000000ull
+                                 : (bits & 0x7ff8000000000000ull) == 0x7ff8000000000000ull;
+}
+
 /* Parses a script value {"type": T, "value": V}. Returns false with `why` set when the
  * value cannot be represented; *is_v128 tells the caller to skip rather than fail. */
-static bool parse_value(const json_t *j, zh_value *out, match_kind *kind, bool *is_v128, char *why,
+static bool parse_value(const json_t *j, zh_value *out, match_kind *kind, lanes *ln, char *why,
                         size_t n) {
   const char *type = jstr(j, "type");
   const char *text = jstr(j, "value");
   memset(out, 0, sizeof *out);
+  memset(ln, 0, sizeof *ln);
   *kind = M_EXACT;
-  *is_v128 = false;
   if (!type) {
     snprintf(why, n, "value without a type");
     return false;
   }
-  if (strcmp(type, "v128") == 0) {
-    *is_v128 = true;
-    snprintf(why, n, "v128 value");
-    return false;
-  }
+  if (strcmp(type, "v128") == 0)
+    return parse_v128(j, out, ln, why, n);
   bool is_ref = strcmp(type, "funcref") == 0 || strcmp(type, "externref") == 0;
   if (is_ref) {
     out->type = type[0] == 'f' ? ZH_FUNCREF : ZH_EXTERNREF;
@@ -319,9 +385,19 @@ static bool parse_value(const json_t *j, zh_value *out, match_kind *kind, bool *
   return true;
 }
 
-static bool value_matches(const zh_value *got, const zh_value *want, match_kind kind) {
+static bool value_matches(const zh_value *got, const zh_value *want, match_kind kind,
+                          const lanes *ln) {
   if (got->type != want->type)
     return false;
+  if (got->type == ZH_V128) {
+    for (unsigned i = 0; i < 16 / ln->bytes; i++) {
+      uint64_t g = lane_bits(got, ln->bytes, i);
+      if (ln->kind[i] == M_EXACT ? g != lane_bits(want, ln->bytes, i)
+                                 : !nan_matches(g, ln->bytes, ln->kind[i]))
+        return false;
+    }
+    return true;
+  }
   switch (kind) {
   case M_NAN_CANONICAL:
     /* Canonical NaN: quiet bit only, either sign. */
@@ -356,7 +432,27 @@ static bool value_matches(const zh_value *got, const zh_value *want, match_kind 
   }
 }
 
-static void append_expected(char *buf, size_t n, size_t *len, const zh_value *v, match_kind kind) {
+/* A v128 as its lanes of the expected lane type (i32 lanes when there is none). */
+static void append_v128(char *buf, size_t n, size_t *len, const zh_value *v, const lanes *ln) {
+  unsigned bytes = ln && ln->bytes ? ln->bytes : 4;
+  appendf(buf, n, len, "v128:i%u[", bytes * 8);
+  for (unsigned i = 0; i < 16 / bytes; i++) {
+    appendf(buf, n, len, "%s", i ? " " : "");
+    if (ln && ln->bytes && ln->kind[i] != M_EXACT)
+      appendf(buf, n, len, "%s",
+              ln->kind[i] == M_NAN_CANONICAL ? "nan:canonical" : "nan:arithmetic");
+    else
+      appendf(buf, n, len, "0x%" PRIx64, lane_bits(v, bytes, i));
+  }
+  appendf(buf, n, len, "]");
+}
+
+static void append_expected(char *buf, size_t n, size_t *len, const zh_value *v, match_kind kind,
+                            const lanes *ln) {
+  if (v->type == ZH_V128) {
+    append_v128(buf, n, len, v, ln);
+    return;
+  }
   const char *t = v->type == ZH_F32 ? "f32" : v->type == ZH_F64 ? "f64" : "";
   switch (kind) {
   case M_NAN_CANONICAL:
@@ -372,18 +468,6 @@ static void append_expected(char *buf, size_t n, size_t *len, const zh_value *v,
     append_value(buf, n, len, v);
     break;
   }
-}
-
-/* True when any value in the list has type v128: such commands are skipped. */
-static bool list_has_v128(const json_t *list) {
-  size_t i;
-  const json_t *v;
-  json_array_foreach(list, i, v) {
-    const char *t = jstr(v, "type");
-    if (t && strcmp(t, "v128") == 0)
-      return true;
-  }
-  return false;
 }
 
 /* ---- bindings and modules ------------------------------------------------------------------ */
@@ -620,10 +704,6 @@ static result run_action(script *s, const json_t *cmd, zh_error **err, zh_value 
   const json_t *jargs = json_object_get(action, "args");
   if (!type || !field)
     return failf(s, cmd, "malformed action");
-  if (list_has_v128(jargs) || list_has_v128(json_object_get(cmd, "expected"))) {
-    s->v128_skipped++;
-    return R_SKIP;
-  }
   size_t field_len = json_string_length(jfield);
   if (has_nul(json_object_get(action, "module"))) {
     s->nul_skipped++; /* not expressible through the NUL-terminated C API */
@@ -662,9 +742,9 @@ static result run_action(script *s, const json_t *cmd, zh_error **err, zh_value 
   appendf(s->desc, n, &len, "(");
   for (size_t i = 0; i < nargs; i++) {
     match_kind kind;
-    bool v128;
+    lanes ln;
     char why[128];
-    if (!parse_value(json_array_get(jargs, i), &args[i], &kind, &v128, why, sizeof why) ||
+    if (!parse_value(json_array_get(jargs, i), &args[i], &kind, &ln, why, sizeof why) ||
         kind != M_EXACT) {
       free(args);
       return failf(s, cmd, "%s: argument %zu: %s", s->desc, i,
@@ -773,17 +853,20 @@ static result cmd_assert_return(script *s, const json_t *cmd) {
     for (size_t i = 0; i < n && r == R_PASS; i++) {
       zh_value want;
       match_kind kind;
-      bool v128;
+      lanes ln;
       char why[128];
-      if (!parse_value(json_array_get(expected, i), &want, &kind, &v128, why, sizeof why)) {
+      if (!parse_value(json_array_get(expected, i), &want, &kind, &ln, why, sizeof why)) {
         r = failf(s, cmd, "%s: expected result %zu: %s", s->desc, i, why);
-      } else if (!value_matches(&results[i], &want, kind)) {
-        char msg[256];
+      } else if (!value_matches(&results[i], &want, kind, &ln)) {
+        char msg[512];
         size_t len = 0;
         appendf(msg, sizeof msg, &len, "got ");
-        append_value(msg, sizeof msg, &len, &results[i]);
+        if (results[i].type == ZH_V128)
+          append_v128(msg, sizeof msg, &len, &results[i], &ln);
+        else
+          append_value(msg, sizeof msg, &len, &results[i]);
         appendf(msg, sizeof msg, &len, ", expected ");
-        append_expected(msg, sizeof msg, &len, &want, kind);
+        append_expected(msg, sizeof msg, &len, &want, kind, &ln);
         r = failf(s, cmd, "%s: result %zu: %s", s->desc, i, msg);
       }
     }
@@ -878,18 +961,6 @@ static result run_command(script *s, const json_t *cmd) {
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
-static void note_skips(runner *r, const char *file, long n) {
-  char item[300];
-  int k = snprintf(item, sizeof item, "%s%s (%ld)", r->skip_notes_len ? ", " : "", file, n);
-  if (k <= 0)
-    return;
-  size_t add = (size_t)k < sizeof item ? (size_t)k : sizeof item - 1;
-  r->skip_notes = xrealloc(r->skip_notes, r->skip_notes_len + add + 1);
-  memcpy(r->skip_notes + r->skip_notes_len, item, add);
-  r->skip_notes_len += add;
-  r->skip_notes[r->skip_notes_len] = '\0';
-}
-
 /* A failure that concerns the whole file, not a command. */
 static void file_failure(runner *r, const char *file, const char *what) {
   fprintf(stderr, "%s: %s\n", file, what);
@@ -917,13 +988,6 @@ static void run_file(runner *r, const char *file) {
   const json_t *commands = json_object_get(doc, "commands");
   if (!json_is_array(commands)) {
     file_failure(r, file, "no \"commands\" array");
-    json_decref(doc);
-    return;
-  }
-  if (strncmp(file, "simd_", 5) == 0) { /* SIMD is out of scope: skip the whole file */
-    r->skipped += (long)json_array_size(commands);
-    if (r->verbose)
-      printf("  %s: skipped (simd)\n", file);
     json_decref(doc);
     return;
   }
@@ -979,8 +1043,6 @@ static void run_file(runner *r, const char *file) {
       printf(" (%ld skipped)", s.skipped);
     printf("\n");
   }
-  if (s.v128_skipped)
-    note_skips(r, file, s.v128_skipped);
   if (s.nul_skipped)
     fprintf(stderr, "%s: %ld command(s) skipped: export name contains NUL\n", file, s.nul_skipped);
   r->passed += s.passed;
@@ -1074,9 +1136,6 @@ int main(int argc, char **argv) {
   }
   zh_engine_free(r.engine);
 
-  if (r.skip_notes)
-    printf("  v128 commands skipped in: %s\n", r.skip_notes);
-  free(r.skip_notes);
   if (r.failed) {
     fprintf(stderr, "failures by command type:");
     for (size_t k = 0; k <= NTYPES; k++)

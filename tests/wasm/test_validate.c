@@ -162,8 +162,21 @@ static void test_bodies(void) {
   /* illegal opcodes, single-byte and 0xfc-prefixed */
   CHECK_EQ_INT(func("", "", false, BODY("\x06\x0b")), ZH_ERR_MALFORMED);
   CHECK_EQ_INT(func("", "", false, BODY("\xfc\x12\x0b")), ZH_ERR_MALFORMED);
-  /* SIMD is unsupported rather than malformed */
-  CHECK_EQ_INT(func("", "", false, BODY("\xfd\x0c\x0b")), ZH_ERR_INVALID);
+  /* SIMD: v128.const, a truncated immediate, an illegal 0xfd opcode, lane indices */
+#define V128_ZERO "\xfd\x0c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+  CHECK_EQ_INT(func("", "", false, BODY(V128_ZERO "\x1a\x0b")), ZH_OK);
+  CHECK_EQ_INT(func("", "", false, BODY("\xfd\x0c\x0b")), ZH_ERR_MALFORMED);
+  CHECK_EQ_INT(func("", "", false, BODY("\x41\x00\xfd\x9a\x01\x1a\x0b")), ZH_ERR_MALFORMED);
+  CHECK_EQ_INT(func("", I32, false, BODY(V128_ZERO "\xfd\x1b\x03\x0b")), ZH_OK);
+  CHECK_EQ_INT(func("", I32, false, BODY(V128_ZERO "\xfd\x1b\x04\x0b")), ZH_ERR_INVALID);
+  /* v128 operands are typed: i32x4.add of an i32 and a v128 */
+  CHECK_EQ_INT(func("", "", false, BODY("\x41\x00" V128_ZERO "\xfd\xae\x01\x1a\x0b")),
+               ZH_ERR_INVALID);
+  /* v128.load: alignment up to 16 bytes (2**4), and a memory */
+  CHECK_EQ_INT(func("", "", true, BODY("\x41\x00\xfd\x00\x04\x00\x1a\x0b")), ZH_OK);
+  CHECK_EQ_INT(func("", "", true, BODY("\x41\x00\xfd\x00\x05\x00\x1a\x0b")), ZH_ERR_INVALID);
+  CHECK_EQ_INT(func("", "", false, BODY("\x41\x00\xfd\x00\x04\x00\x1a\x0b")), ZH_ERR_INVALID);
+#undef V128_ZERO
   /* br_table: targets must agree in arity */
   CHECK_EQ_INT(func("", I32, false, BODY("\x02\x7f\x41\x01\x41\x00\x0e\x01\x00\x01\x0b\x0b")),
                ZH_OK);
