@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Real-world WASI programs that nobody here wrote, run with `zerohop run` and checked
+# against output known in advance (issue 8). Both come from npm (package.json, installed
+# into node_modules/ by `npm ci`):
+#   - Yosys (@yowasp/yosys, 30 MB of wasm): prints its version; synthesises a 16x16
+#     multiply-accumulate to gates, evaluates the netlist (1234 * 5678 + 42 = 7006694) and
+#     prints its statistics; reports a syntax error with file and line.
+#   - Clang and wasm-ld (@yowasp/clang, one 75 MB multi-call module): compile and link a C
+#     program against the wasi-libc the package ships; that program then runs under zerohop
+#     and prints values computed by hand; a compile error is reported with line:col.
+# yosys_mac.expected holds Yosys's statistics as Node.js's node:wasi runs the same command
+# (bench/realworld.mjs); the eval line is arithmetic. Ends with "realworld: N passed, M failed".
+# Usage: ZH_BUILD=build bash tests/realworld/run.sh
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+B=${ZH_BUILD:-build}
+ZH=$B/zerohop
+HERE=tests/realworld
+YOSYS_GEN=node_modules/@yowasp/yosys/gen
+LLVM_GEN=node_modules/@yowasp/clang/gen
+YOSYS=$YOSYS_GEN/yosys.core.wasm
+LLVM=$LLVM_GEN/llvm.core.wasm
+OUT=$B/realworld
+passed=0
+failed=0
+
+ok() {
+  passed=$((passed + 1))
+  echo "ok   $1"
+}
+fail() {
+  failed=$((failed + 1))
+  echo "FAIL $1: $2"
+}
+finish() {
+  echo "realworld: $passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+  exit
+}
+
+for f in "$ZH" "$YOSYS" "$LLVM"; do
+  if [[ ! -f "$f" ]]; then
+    fail setup "$f is missing (make $B/zerohop; npm ci)"
+    finish
+  fi
+done
+
+# The files each package keeps outside its wasm, unpacked once per package version: Yosys's
+# share/ tree (inside a JavaScript module) and Clang's /usr (headers, wasi-libc, builtins).
+mkdir -p "$OUT"
+if [[ ! -f "$OUT/yosys-share/share/techmap.v" || "$YOSYS_GEN/resources-yosys.js" -nt "$OUT/yosys-share" ]]; then
+  rm -rf "$OUT/yosys-share"
+  node "$HERE/yosys_share.mjs" "$YOSYS_GEN" "$OUT/yosys-share" || fail setup "unpacking Yosys's share/"
+fi
+if [[ ! -f "$OUT/clang-usr/lib/wasm32-wasip1/crt1-command.o" || "$LLVM_GEN/llvm-resources.tar" -nt "$OUT/clang-usr" ]]; then
+  rm -rf "$OUT/clang-usr" && mkdir -p "$OUT/clang-usr"
+  tar -xf "$LLVM_GEN/llvm-resources.tar" -C "$OUT/clang-usr" || fail setup "unpacking Clang's /usr"
+fi
+[[ $failed -eq 0 ]] || finish
+
+scratch=$(mktemp -d "$OUT/run.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+cp "$HERE/mac.v" "$HERE/bad.v" "$HERE/prog.c" "$HERE/bad.c" "$scratch/"
+mkdir -p "$scratch/tmp"
+
+# run NAME WANT_STATUS ZEROHOP-ARGS...: runs zerohop with stdout and stderr kept in
+# $scratch/NAME.out and .err; checks the exit status.
+run() {
+  local name=$1 want=$2
+  shift 2
+  "$ZH" run "$@" >"$scratch/$name.out" 2>"$scratch/$name.err"
+  local status=$?
+  if [[ $status -ne $want ]]; then
+    fail "$name" "exit status $status, want $want; stderr: $(head -c 400 "$scratch/$name.err")"
+    return 1
+  fi
+}
+
+# same NAME FILE WANT_TEXT: FILE's content is exactly WANT_TEXT.
+same() {
+  local got
+  got=$(cat "$2" 2>/dev/null)
+  if [[ "$got" == "$3" ]]; then
+    ok "$1"
+  else
+    fail "$1" "$(diff <(printf '%s\n' "$3") <(printf '%s\n' "$got") | head -20)"
+  fi
+}
+
+# ---- Yosys ----
+YDIRS=(--dir "$scratch::/work" --dir "$scratch/tmp::/tmp" --dir "$OUT/yosys-share/share::/share")
+run yosys_version 0 "$YOSYS" -V &&
+  same yosys_version "$scratch/yosys_version.out" \
+    "Yosys 0.55 (git sha1 60f126cd0, ccache clang 18.1.3 -O3 -flto -flto)"
+
+run yosys_mac 0 "${YDIRS[@]}" "$YOSYS" -q -p 'read_verilog /work/mac.v; synth -top mac -noabc;
+    tee -q -o /work/mac.txt eval -set a 1234 -set b 5678 -set c 42 -show y;
+    tee -q -a /work/mac.txt stat' &&
+  same yosys_mac "$scratch/mac.txt" "$(cat "$HERE/yosys_mac.expected")"
+
+run yosys_error 1 "${YDIRS[@]}" "$YOSYS" -q -p 'read_verilog /work/bad.v' &&
+  same yosys_error "$scratch/yosys_error.err" "/work/bad.v:2: ERROR: syntax error, unexpected ';'"
+
+# ---- Clang and wasm-ld: the two steps `clang -###` lists, since WASI cannot spawn ----
+CDIRS=(--dir "$OUT/clang-usr::/usr" --dir "$scratch::/work")
+CC1=(clang -cc1 -triple wasm32-unknown-wasip1 -O2 -emit-obj -resource-dir /usr -isysroot /usr
+  -internal-isystem /usr/include -internal-isystem /usr/include/wasm32-wasip1)
+run clang_compile 0 "${CDIRS[@]}" "$LLVM" "${CC1[@]}" -o /work/prog.o -x c /work/prog.c &&
+  ok clang_compile
+run wasm_ld 0 "${CDIRS[@]}" "$LLVM" wasm-ld -m wasm32 -L/usr/lib/wasm32-wasip1 \
+  /usr/lib/wasm32-wasip1/crt1-command.o /work/prog.o -lc \
+  /usr/lib/wasm32-unknown-wasip1/libclang_rt.builtins.a -o /work/prog.wasm && ok wasm_ld
+if [[ -f "$scratch/prog.wasm" ]]; then
+  run clang_program 3 "$scratch/prog.wasm" first second &&
+    same clang_program "$scratch/clang_program.out" "fib(30)=832040
+sorted=1 3 7 19 42 88
+strlen=7 pi=3.14159
+argc=3 last=second"
+else
+  fail clang_program "no prog.wasm"
+fi
+run clang_error 1 "${CDIRS[@]}" "$LLVM" "${CC1[@]}" -o /work/bad.o -x c /work/bad.c &&
+  same clang_error "$scratch/clang_error.err" "/work/bad.c:2:10: error: use of undeclared identifier 'undeclared'
+    2 |   return undeclared + 1;
+      |          ^~~~~~~~~~
+1 error generated."
+
+finish
