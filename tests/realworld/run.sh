@@ -16,11 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 B=${ZH_BUILD:-build}
 ZH=$B/zerohop
 HERE=tests/realworld
-YOSYS_GEN=node_modules/@yowasp/yosys/gen
-LLVM_GEN=node_modules/@yowasp/clang/gen
-YOSYS=$YOSYS_GEN/yosys.core.wasm
-LLVM=$LLVM_GEN/llvm.core.wasm
-OUT=$B/realworld
+source "$HERE/setup.sh"
 passed=0
 failed=0
 
@@ -38,24 +34,8 @@ finish() {
   exit
 }
 
-for f in "$ZH" "$YOSYS" "$LLVM"; do
-  if [[ ! -f "$f" ]]; then
-    fail setup "$f is missing (make $B/zerohop; npm ci)"
-    finish
-  fi
-done
-
-# The files each package keeps outside its wasm, unpacked once per package version: Yosys's
-# share/ tree (inside a JavaScript module) and Clang's /usr (headers, wasi-libc, builtins).
-mkdir -p "$OUT"
-if [[ ! -f "$OUT/yosys-share/share/techmap.v" || "$YOSYS_GEN/resources-yosys.js" -nt "$OUT/yosys-share" ]]; then
-  rm -rf "$OUT/yosys-share"
-  node "$HERE/yosys_share.mjs" "$YOSYS_GEN" "$OUT/yosys-share" || fail setup "unpacking Yosys's share/"
-fi
-if [[ ! -f "$OUT/clang-usr/lib/wasm32-wasip1/crt1-command.o" || "$LLVM_GEN/llvm-resources.tar" -nt "$OUT/clang-usr" ]]; then
-  rm -rf "$OUT/clang-usr" && mkdir -p "$OUT/clang-usr"
-  tar -xf "$LLVM_GEN/llvm-resources.tar" -C "$OUT/clang-usr" || fail setup "unpacking Clang's /usr"
-fi
+[[ -f $ZH ]] || fail setup "$ZH is missing (make $ZH)"
+why=$(realworld_unpack 2>&1) || fail setup "$why"
 [[ $failed -eq 0 ]] || finish
 
 scratch=$(mktemp -d "$OUT/run.XXXXXX")
@@ -88,28 +68,22 @@ same() {
 }
 
 # ---- Yosys ----
-YDIRS=(--dir "$scratch::/work" --dir "$scratch/tmp::/tmp" --dir "$OUT/yosys-share/share::/share")
+YDIRS=(--dir "$scratch::/work" --dir "$scratch/tmp::/tmp" --dir "$YOSYS_SHARE::/share")
 run yosys_version 0 "$YOSYS" -V &&
   same yosys_version "$scratch/yosys_version.out" \
     "Yosys 0.55 (git sha1 60f126cd0, ccache clang 18.1.3 -O3 -flto -flto)"
 
-run yosys_mac 0 "${YDIRS[@]}" "$YOSYS" -q -p 'read_verilog /work/mac.v; synth -top mac -noabc;
-    tee -q -o /work/mac.txt eval -set a 1234 -set b 5678 -set c 42 -show y;
-    tee -q -a /work/mac.txt stat' &&
+run yosys_mac 0 "${YDIRS[@]}" "$YOSYS" -q -p "$MAC_SCRIPT" &&
   same yosys_mac "$scratch/mac.txt" "$(cat "$HERE/yosys_mac.expected")"
 
 run yosys_error 1 "${YDIRS[@]}" "$YOSYS" -q -p 'read_verilog /work/bad.v' &&
   same yosys_error "$scratch/yosys_error.err" "/work/bad.v:2: ERROR: syntax error, unexpected ';'"
 
-# ---- Clang and wasm-ld: the two steps `clang -###` lists, since WASI cannot spawn ----
-CDIRS=(--dir "$OUT/clang-usr::/usr" --dir "$scratch::/work")
-CC1=(clang -cc1 -triple wasm32-unknown-wasip1 -O2 -emit-obj -resource-dir /usr -isysroot /usr
-  -internal-isystem /usr/include -internal-isystem /usr/include/wasm32-wasip1)
+# ---- Clang and wasm-ld: the two steps of `clang -O2 prog.c` (setup.sh) ----
+CDIRS=(--dir "$CLANG_USR::/usr" --dir "$scratch::/work")
 run clang_compile 0 "${CDIRS[@]}" "$LLVM" "${CC1[@]}" -o /work/prog.o -x c /work/prog.c &&
   ok clang_compile
-run wasm_ld 0 "${CDIRS[@]}" "$LLVM" wasm-ld -m wasm32 -L/usr/lib/wasm32-wasip1 \
-  /usr/lib/wasm32-wasip1/crt1-command.o /work/prog.o -lc \
-  /usr/lib/wasm32-unknown-wasip1/libclang_rt.builtins.a -o /work/prog.wasm && ok wasm_ld
+run wasm_ld 0 "${CDIRS[@]}" "$LLVM" "${LD[@]}" && ok wasm_ld
 if [[ -f "$scratch/prog.wasm" ]]; then
   run clang_program 3 "$scratch/prog.wasm" first second &&
     same clang_program "$scratch/clang_program.out" "fib(30)=832040
