@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Real-world programs (tests/realworld): each run under `zerohop run` against Node.js's
+# node:wasi (V8, a JIT: bench/realworld.mjs) in the same run, alternately RW_RUNS times
+# each; medians of wall time, the ratio zerohop / node, and each side's peak resident
+# memory (/usr/bin/time, one more run each). Every run's output must match the first.
+#
+#   yosys_synth   Yosys synthesises and evaluates a 16x16 multiply-accumulate
+#   clang_cc1     Clang compiles tests/realworld/prog.c at -O2 to a wasm object
+#   wasm_ld       wasm-ld links that object with wasi-libc
+#   start_llvm    `clang --version` from the 75 MB module: returns at once, so this is the
+#                 cost of starting a big module (read, decode, validate, compile, instantiate)
+#   start_yosys   `yosys -V` from the 30 MB module, the same
+#
+#   BUILD=build RW_RUNS=5 bash bench/realworld.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source bench/lib.sh
+B=${BUILD:-build}
+source tests/realworld/setup.sh
+RW_RUNS=${RW_RUNS:-5}
+zerohop=$B/zerohop
+[[ -x $zerohop ]] || die "$zerohop is missing (make $zerohop)"
+command -v node >/dev/null || die "node is missing"
+why=$(realworld_unpack 2>&1) || die "$why"
+
+BENCH_TMP=$(mktemp -d)
+trap 'rm -rf "$BENCH_TMP"' EXIT
+work=$BENCH_TMP/work
+mkdir -p "$work/tmp"
+cp tests/realworld/mac.v tests/realworld/prog.c "$work/"
+# wasm-ld needs the object before its own runs start.
+"$zerohop" run --dir "$CLANG_USR::/usr" --dir "$work::/work" "$LLVM" "${CC1[@]}" \
+  -o /work/prog.o -x c /work/prog.c || die "clang_cc1: cannot compile prog.c"
+
+# The output a case leaves behind: its stdout and, when it writes one, its file.
+snapshot() {
+  local name=$1 out=$2
+  case $name in
+  yosys_synth) cat "$work/mac.txt" >>"$out" ;;
+  clang_cc1) cksum <"$work/prog.o" >>"$out" ;;
+  wasm_ld) cksum <"$work/prog.wasm" >>"$out" ;;
+  esac
+}
+
+# case_args NAME: sets dirs (pre-opens as HOST::GUEST) and args (module and arguments).
+case_args() {
+  case $1 in
+  yosys_synth)
+    dirs=("$work::/work" "$work/tmp::/tmp" "$YOSYS_SHARE::/share")
+    args=("$YOSYS" -q -p "$MAC_SCRIPT")
+    ;;
+  clang_cc1)
+    dirs=("$CLANG_USR::/usr" "$work::/work")
+    args=("$LLVM" "${CC1[@]}" -o /work/prog.o -x c /work/prog.c)
+    ;;
+  wasm_ld)
+    dirs=("$CLANG_USR::/usr" "$work::/work")
+    args=("$LLVM" "${LD[@]}")
+    ;;
+  start_llvm)
+    dirs=()
+    args=("$LLVM" clang --version)
+    ;;
+  start_yosys)
+    dirs=()
+    args=("$YOSYS" -V)
+    ;;
+  esac
+}
+
+# runner zerohop|node: the command prefix that runs a module with the pre-opens in $dirs.
+runner() {
+  local d
+  cmd=()
+  if [[ $1 == zerohop ]]; then
+    cmd=("$zerohop" run)
+    for d in ${dirs[@]+"${dirs[@]}"}; do cmd+=(--dir "$d"); done
+  else
+    cmd=(node --no-warnings bench/realworld.mjs)
+    for d in ${dirs[@]+"${dirs[@]}"}; do cmd+=(--dir "$d"); done
+  fi
+}
+
+# peak_rss_mib CMD...: the peak resident set of one run, in MiB.
+peak_rss_mib() {
+  /usr/bin/time -f '%M' -o "$BENCH_TMP/rss" "$@" >/dev/null 2>&1 || die "'$*' failed"
+  awk '{ printf "%.0f\n", $1 / 1024 }' "$BENCH_TMP/rss"
+}
+
+printf '%-12s %10s %10s %7s %9s %9s\n' case zerohop node ratio "zh MiB" "node MiB"
+for name in yosys_synth clang_cc1 wasm_ld start_llvm start_yosys; do
+  case_args "$name"
+  zt=() nt=()
+  for ((i = 1; i <= RW_RUNS; i++)); do
+    for side in zerohop node; do
+      runner "$side"
+      out=$BENCH_TMP/$name.$side.$i.out
+      t=$(time_run "$out" "${cmd[@]}" "${args[@]}")
+      snapshot "$name" "$out"
+      if [[ $side == zerohop ]]; then zt+=("$t"); else nt+=("$t"); fi
+    done
+  done
+  for f in "$BENCH_TMP/$name".*.out; do
+    cmp -s "$BENCH_TMP/$name.zerohop.1.out" "$f" || die "$name: $(basename "$f") differs"
+  done
+  runner zerohop
+  zr=$(peak_rss_mib "${cmd[@]}" "${args[@]}")
+  runner node
+  nr=$(peak_rss_mib "${cmd[@]}" "${args[@]}")
+  z=$(median "${zt[@]}") n=$(median "${nt[@]}")
+  awk -v name="$name" -v z="$z" -v n="$n" -v zr="$zr" -v nr="$nr" 'BEGIN {
+    printf "%-12s %9.3fs %9.3fs %6.2fx %9d %9d\n", name, z, n, z / n, zr, nr }'
+done
+for m in "$LLVM" "$YOSYS"; do
+  awk -v m="$(basename "$m")" -v s="$(stat -c %s "$m")" 'BEGIN {
+    printf "module %s: %.1f MiB\n", m, s / 1048576 }'
+done
