@@ -35,6 +35,7 @@ typedef struct resolved {
   int dirfd;     /* the directory holding `name` */
   bool owned;    /* dirfd was opened by the resolver */
   bool must_dir; /* the path (or the last link spliced in) ended in '/' */
+  bool dotdot;   /* the last component was "..": `name` is then "." of the directory above */
   char *name;    /* one component, never containing '/'; "." is the directory itself */
 } resolved;
 
@@ -146,6 +147,7 @@ static uint16_t resolve(int base, const char *path, unsigned mode, resolved *out
         break;
       }
       close(st.fds[--st.n]);
+      out->dotdot = final;
     } else {
       bool is_link = false;
       int fd = -1, err = 0;
@@ -466,8 +468,9 @@ uint16_t zh_wasi_path_remove_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, u
    * a symlink (which is not followed), NOENT when missing. */
   uint16_t r =
       path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_REMOVE_DIRECTORY, path, path_len, RES_ENTRY, &rp);
+  /* Linux refuses "x/.." as NOTEMPTY (and "x/." as INVAL, which rmdir(".") answers). */
   if (r == ZH_WASI_ESUCCESS)
-    r = host_result(unlinkat(rp.dirfd, rp.name, AT_REMOVEDIR));
+    r = rp.dotdot ? ZH_WASI_ENOTEMPTY : host_result(unlinkat(rp.dirfd, rp.name, AT_REMOVEDIR));
   resolved_fini(&rp);
   return r;
 }
