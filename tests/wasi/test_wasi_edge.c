@@ -71,6 +71,9 @@ static const edge_case cases[] = {
     {"open:w d", EISDIR},
     {"open:rw ld/", EISDIR},
     {"open:wd ld", EISDIR},
+    {"open:wd f", ENOTDIR},
+    {"open:wd dangling", ENOENT},
+    {"open:wdn ld", ENOTDIR},
     /* link and symlink, other shapes */
     {"link f/ new3", ENOTDIR},
     {"link lf/ new3", ENOTDIR},
@@ -130,6 +133,7 @@ static const edge_case cases[] = {
     {"utimes dangling", ENOENT},
     {"lutimes dangling/", ENOENT},
     {"lutimes ld/", 0},
+    {"lutimes dangling", 0},
     /* readlink */
     {"readlink f", EINVAL},
     {"readlink lf/", ENOTDIR},
