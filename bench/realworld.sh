@@ -7,17 +7,21 @@
 #   yosys_synth   Yosys synthesises and evaluates a 16x16 multiply-accumulate
 #   clang_cc1     Clang compiles tests/realworld/prog.c at -O2 to a wasm object
 #   wasm_ld       wasm-ld links that object with wasi-libc
+#   clangxx_cc1   Clang compiles bench/realworld.cc (C++17: <iostream>, <map>, <vector>,
+#                 <algorithm>) at -O2: mostly running compiler code, little start-up
 #   start_llvm    `clang --version` from the 75 MB module: returns at once, so this is the
 #                 cost of starting a big module (read, decode, validate, compile, instantiate)
 #   start_yosys   `yosys -V` from the 30 MB module, the same
 #
-#   BUILD=build RW_RUNS=5 bash bench/realworld.sh
+#   BUILD=build RW_RUNS=5 RW_RUNS_HEAVY=3 bash bench/realworld.sh
+# (clangxx_cc1 takes about 20 s a run under zerohop, so it runs RW_RUNS_HEAVY times.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source bench/lib.sh
 B=${BUILD:-build}
 source tests/realworld/setup.sh
 RW_RUNS=${RW_RUNS:-5}
+RW_RUNS_HEAVY=${RW_RUNS_HEAVY:-3}
 zerohop=$B/zerohop
 [[ -x $zerohop ]] || die "$zerohop is missing (make $zerohop)"
 command -v node >/dev/null || die "node is missing"
@@ -27,7 +31,7 @@ BENCH_TMP=$(mktemp -d)
 trap 'rm -rf "$BENCH_TMP"' EXIT
 work=$BENCH_TMP/work
 mkdir -p "$work/tmp"
-cp tests/realworld/mac.v tests/realworld/prog.c "$work/"
+cp tests/realworld/mac.v tests/realworld/prog.c bench/realworld.cc "$work/"
 # wasm-ld needs the object before its own runs start.
 "$zerohop" run --dir "$CLANG_USR::/usr" --dir "$work::/work" "$LLVM" "${CC1[@]}" \
   -o /work/prog.o -x c /work/prog.c || die "clang_cc1: cannot compile prog.c"
@@ -39,6 +43,7 @@ snapshot() {
   yosys_synth) cat "$work/mac.txt" >>"$out" ;;
   clang_cc1) cksum <"$work/prog.o" >>"$out" ;;
   wasm_ld) cksum <"$work/prog.wasm" >>"$out" ;;
+  clangxx_cc1) cksum <"$work/realworld.o" >>"$out" ;;
   esac
 }
 
@@ -56,6 +61,14 @@ case_args() {
   wasm_ld)
     dirs=("$CLANG_USR::/usr" "$work::/work")
     args=("$LLVM" "${LD[@]}")
+    ;;
+  clangxx_cc1)
+    dirs=("$CLANG_USR::/usr" "$work::/work")
+    args=("$LLVM" clang++ -cc1 -triple wasm32-unknown-wasip1 -O2 -emit-obj -resource-dir /usr
+      -isysroot /usr -internal-isystem /usr/include/wasm32-wasip1/c++/v1
+      -internal-isystem /usr/include/c++/v1 -internal-isystem /usr/include
+      -internal-isystem /usr/include/wasm32-wasip1 -std=c++17 -o /work/realworld.o
+      -x c++ /work/realworld.cc)
     ;;
   start_llvm)
     dirs=()
@@ -88,10 +101,11 @@ peak_rss_mib() {
 }
 
 printf '%-12s %10s %10s %7s %9s %9s\n' case zerohop node ratio "zh MiB" "node MiB"
-for name in yosys_synth clang_cc1 wasm_ld start_llvm start_yosys; do
+for name in yosys_synth clang_cc1 wasm_ld clangxx_cc1 start_llvm start_yosys; do
   case_args "$name"
-  zt=() nt=()
-  for ((i = 1; i <= RW_RUNS; i++)); do
+  zt=() nt=() runs=$RW_RUNS
+  [[ $name != clangxx_cc1 ]] || runs=$RW_RUNS_HEAVY
+  for ((i = 1; i <= runs; i++)); do
     for side in zerohop node; do
       runner "$side"
       out=$BENCH_TMP/$name.$side.$i.out
