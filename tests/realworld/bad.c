@@ -1,3 +1,1 @@
-int main(void) {
-  return undeclared + 1;
-}
+int main(void) { return undeclared + 1; }

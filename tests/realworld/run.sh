@@ -94,9 +94,9 @@ else
   fail clang_program "no prog.wasm"
 fi
 run clang_error 1 "${CDIRS[@]}" "$LLVM" "${CC1[@]}" -o /work/bad.o -x c /work/bad.c &&
-  same clang_error "$scratch/clang_error.err" "/work/bad.c:2:10: error: use of undeclared identifier 'undeclared'
-    2 |   return undeclared + 1;
-      |          ^~~~~~~~~~
+  same clang_error "$scratch/clang_error.err" "/work/bad.c:1:25: error: use of undeclared identifier 'undeclared'
+    1 | int main(void) { return undeclared + 1; }
+      |                         ^~~~~~~~~~
 1 error generated."
 
 finish
