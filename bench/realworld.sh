@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real-world programs (tests/realworld): each run under `zerohop run` against Node.js's
 # node:wasi (V8, a JIT: bench/realworld.mjs) in the same run, alternately RW_RUNS times
-# each; medians of wall time, the ratio zerohop / node, and each side's peak resident
-# memory (/usr/bin/time, one more run each). Every run's output must match the first.
+# each; medians of wall time, the ratio zerohop / node, and from one more run of each under
+# /usr/bin/time its CPU time (user + system: V8 compiles on background threads, zerohop uses
+# one) and peak resident memory. Every run's output must match the first.
 #
 #   yosys_synth   Yosys synthesises and evaluates a 16x16 multiply-accumulate
 #   clang_cc1     Clang compiles tests/realworld/prog.c at -O2 to a wasm object
@@ -64,11 +65,7 @@ case_args() {
     ;;
   clangxx_cc1)
     dirs=("$CLANG_USR::/usr" "$work::/work")
-    args=("$LLVM" clang++ -cc1 -triple wasm32-unknown-wasip1 -O2 -emit-obj -resource-dir /usr
-      -isysroot /usr -internal-isystem /usr/include/wasm32-wasip1/c++/v1
-      -internal-isystem /usr/include/c++/v1 -internal-isystem /usr/include
-      -internal-isystem /usr/include/wasm32-wasip1 -std=c++17 -o /work/realworld.o
-      -x c++ /work/realworld.cc)
+    args=("$LLVM" "${CXX1[@]}" -o /work/realworld.o -x c++ /work/realworld.cc)
     ;;
   start_llvm)
     dirs=()
@@ -94,13 +91,14 @@ runner() {
   fi
 }
 
-# peak_rss_mib CMD...: the peak resident set of one run, in MiB.
-peak_rss_mib() {
-  /usr/bin/time -f '%M' -o "$BENCH_TMP/rss" "$@" >/dev/null 2>&1 || die "'$*' failed"
-  awk '{ printf "%.0f\n", $1 / 1024 }' "$BENCH_TMP/rss"
+# cpu_rss CMD...: "CPU-seconds peak-MiB" of one run.
+cpu_rss() {
+  /usr/bin/time -f '%U %S %M' -o "$BENCH_TMP/rss" "$@" >/dev/null 2>&1 || die "'$*' failed"
+  awk '{ printf "%.2f %.0f\n", $1 + $2, $3 / 1024 }' "$BENCH_TMP/rss"
 }
 
-printf '%-12s %10s %10s %7s %9s %9s\n' case zerohop node ratio "zh MiB" "node MiB"
+printf '%-12s %10s %10s %7s %8s %8s %7s %7s\n' case zerohop node ratio "zh cpu" "nd cpu" \
+  "zh MiB" "nd MiB"
 for name in yosys_synth clang_cc1 wasm_ld clangxx_cc1 start_llvm start_yosys; do
   case_args "$name"
   zt=() nt=() runs=$RW_RUNS
@@ -118,12 +116,14 @@ for name in yosys_synth clang_cc1 wasm_ld clangxx_cc1 start_llvm start_yosys; do
     cmp -s "$BENCH_TMP/$name.zerohop.1.out" "$f" || die "$name: $(basename "$f") differs"
   done
   runner zerohop
-  zr=$(peak_rss_mib "${cmd[@]}" "${args[@]}")
+  zcr=$(cpu_rss "${cmd[@]}" "${args[@]}")
   runner node
-  nr=$(peak_rss_mib "${cmd[@]}" "${args[@]}")
+  ncr=$(cpu_rss "${cmd[@]}" "${args[@]}")
+  read -r zc zr <<<"$zcr"
+  read -r nc nr <<<"$ncr"
   z=$(median "${zt[@]}") n=$(median "${nt[@]}")
-  awk -v name="$name" -v z="$z" -v n="$n" -v zr="$zr" -v nr="$nr" 'BEGIN {
-    printf "%-12s %9.3fs %9.3fs %6.2fx %9d %9d\n", name, z, n, z / n, zr, nr }'
+  awk -v name="$name" -v z="$z" -v n="$n" -v zc="$zc" -v nc="$nc" -v zr="$zr" -v nr="$nr" 'BEGIN {
+    printf "%-12s %9.3fs %9.3fs %6.2fx %7.2fs %7.2fs %7d %7d\n", name, z, n, z / n, zc, nc, zr, nr }'
 done
 for m in "$LLVM" "$YOSYS"; do
   awk -v m="$(basename "$m")" -v s="$(stat -c %s "$m")" 'BEGIN {

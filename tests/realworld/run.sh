@@ -8,6 +8,8 @@
 #   - Clang and wasm-ld (@yowasp/clang, one 75 MB multi-call module): compile and link a C
 #     program against the wasi-libc the package ships; that program then runs under zerohop
 #     and prints values computed by hand; a compile error is reported with line:col.
+#   - zerohop's own limits on them: --timeout ends a C++ compile (exit 124), --max-memory
+#     below Yosys's initial memory refuses to start it (exit 1).
 # yosys_mac.expected holds Yosys's statistics as Node.js's node:wasi runs the same command
 # (bench/realworld.mjs); the eval line is arithmetic. Ends with "realworld: N passed, M failed".
 # Usage: ZH_BUILD=build bash tests/realworld/run.sh
@@ -98,5 +100,16 @@ run clang_error 1 "${CDIRS[@]}" "$LLVM" "${CC1[@]}" -o /work/bad.o -x c /work/ba
     1 | int main(void) { return undeclared + 1; }
       |                         ^~~~~~~~~~
 1 error generated."
+
+# ---- the CLI's limits on a big module: a deadline ends Clang mid-compile, a memory cap
+# below the module's own minimum refuses it at instantiation ----
+cp bench/realworld.cc "$scratch/"
+run clang_timeout 124 --timeout 300ms "${CDIRS[@]}" "$LLVM" "${CXX1[@]}" -o /work/cc.o \
+  -x c++ /work/realworld.cc &&
+  same clang_timeout <(head -n 1 "$scratch/clang_timeout.err") \
+    "zerohop: $LLVM: interrupted: time limit of 300ms reached; wasm backtrace:"
+run yosys_memory 1 --max-memory 8MiB "$YOSYS" -V &&
+  same yosys_memory "$scratch/yosys_memory.err" \
+    "zerohop: $YOSYS: memory of 210 pages exceeds the limit of 128 pages"
 
 finish

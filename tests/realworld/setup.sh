@@ -13,6 +13,10 @@ CLANG_USR=$OUT/clang-usr
 # driver's subprocesses, so the test and the benchmark run each step themselves).
 CC1=(clang -cc1 -triple wasm32-unknown-wasip1 -O2 -emit-obj -resource-dir /usr -isysroot /usr
   -internal-isystem /usr/include -internal-isystem /usr/include/wasm32-wasip1)
+# The same for C++ (`clang++ -O2 -std=c++17 -c`), without exceptions.
+CXX1=(clang++ -cc1 -triple wasm32-unknown-wasip1 -O2 -emit-obj -resource-dir /usr -isysroot /usr
+  -internal-isystem /usr/include/wasm32-wasip1/c++/v1 -internal-isystem /usr/include/c++/v1
+  -internal-isystem /usr/include -internal-isystem /usr/include/wasm32-wasip1 -std=c++17)
 # The link step: wasi-libc's start file, the object, libc, compiler builtins.
 LD=(wasm-ld -m wasm32 -L/usr/lib/wasm32-wasip1 /usr/lib/wasm32-wasip1/crt1-command.o
   /work/prog.o -lc /usr/lib/wasm32-unknown-wasip1/libclang_rt.builtins.a -o /work/prog.wasm)
