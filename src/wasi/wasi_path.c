@@ -10,7 +10,12 @@
  * absolute target is NOTCAPABLE, as is an absolute guest path. What comes out is a
  * directory descriptor and one final name without any '/', and every final operation
  * uses the *at() call with "no follow" semantics, so a symlink swapped in after the
- * check cannot redirect it outside either. */
+ * check cannot redirect it outside either.
+ *
+ * A trailing '/' follows Linux (tests/wasi/test_wasi_edge.c checks each case against the
+ * kernel): a lookup (stat, open, readlink) follows a final symlink and wants a directory,
+ * while an operation on the entry itself (mkdir, rmdir, unlink, link, symlink, rename)
+ * neither follows nor checks, and decides what the slash means on its own. */
 #include "wasi/wasi_internal.h"
 
 #include <errno.h>
@@ -29,9 +34,18 @@
 typedef struct resolved {
   int dirfd;     /* the directory holding `name` */
   bool owned;    /* dirfd was opened by the resolver */
-  bool must_dir; /* the path ended in '/': the object must be a directory */
+  bool must_dir; /* the path (or the last link spliced in) ended in '/' */
+  bool dotdot;   /* the last component was "..": `name` is then "." of the directory above */
   char *name;    /* one component, never containing '/'; "." is the directory itself */
 } resolved;
+
+/* How resolve() treats the final component. */
+enum {
+  RES_FOLLOW = 1, /* follow a final symlink */
+  RES_ENTRY = 2,  /* the operation acts on the entry: a trailing '/' neither follows a final
+                   * symlink nor checks for a directory */
+  RES_NOCHECK = 4 /* follow on a trailing '/' but leave the directory check to the caller */
+};
 
 static void resolved_fini(resolved *r) {
   if (r->owned)
@@ -91,7 +105,7 @@ static uint16_t splice_link(char **out, const char *target, size_t tlen, const c
   return ZH_WASI_ESUCCESS;
 }
 
-static uint16_t resolve(int base, const char *path, bool follow, resolved *out) {
+static uint16_t resolve(int base, const char *path, unsigned mode, resolved *out) {
   memset(out, 0, sizeof *out);
   out->dirfd = -1;
   if (path[0] == 0)
@@ -133,6 +147,7 @@ static uint16_t resolve(int base, const char *path, bool follow, resolved *out) 
         break;
       }
       close(st.fds[--st.n]);
+      out->dotdot = final;
     } else {
       bool is_link = false;
       int fd = -1, err = 0;
@@ -145,7 +160,8 @@ static uint16_t resolve(int base, const char *path, bool follow, resolved *out) 
         }
       }
       ssize_t n = -1;
-      if (fd < 0 && (!final || follow || trailing)) {
+      bool follow = (mode & RES_FOLLOW) || (trailing && !(mode & RES_ENTRY));
+      if (fd < 0 && (!final || follow)) {
         n = readlinkat(top, comp, link, sizeof link);
         is_link = n >= 0;
         if (n >= (ssize_t)sizeof link) {
@@ -186,7 +202,8 @@ static uint16_t resolve(int base, const char *path, bool follow, resolved *out) 
         if (trailing) {
           struct stat sb;
           out->must_dir = true;
-          if (fstatat(top, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode)) {
+          if (!(mode & (RES_ENTRY | RES_NOCHECK)) &&
+              fstatat(top, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode)) {
             r = ZH_WASI_ENOTDIR;
             break;
           }
@@ -245,21 +262,21 @@ static uint16_t copy_path(const zh_wasi_mem *m, uint32_t ptr, uint32_t len, char
 }
 
 static uint16_t resolve_guest(const zh_wasi_mem *m, int base, uint32_t ptr, uint32_t len,
-                              bool follow, resolved *out) {
+                              unsigned mode, resolved *out) {
   char *path = NULL;
   out->dirfd = -1;
   out->owned = false;
   out->name = NULL;
   uint16_t r = copy_path(m, ptr, len, &path);
   if (r == ZH_WASI_ESUCCESS)
-    r = resolve(base, path, follow, out);
+    r = resolve(base, path, mode, out);
   free(path);
   return r;
 }
 
 /* Looks up a directory fd with `rights`, checks the path span and resolves it. */
 static uint16_t path_at(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint64_t rights,
-                        uint32_t path, uint32_t len, bool follow, resolved *out) {
+                        uint32_t path, uint32_t len, unsigned mode, resolved *out) {
   zh_wasi_fd *e;
   out->dirfd = -1;
   out->owned = false;
@@ -269,11 +286,23 @@ static uint16_t path_at(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uin
     return r;
   if (!zh_wasi_span_ok(m, path, len))
     return ZH_WASI_EFAULT;
-  return resolve_guest(m, e->host_fd, path, len, follow, out);
+  return resolve_guest(m, e->host_fd, path, len, mode, out);
 }
 
 static uint16_t host_result(int rc) {
   return rc == 0 ? ZH_WASI_ESUCCESS : zh_wasi_errno_from_host(errno);
+}
+
+static unsigned follow_mode(uint32_t lookupflags) {
+  return (lookupflags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW) ? RES_FOLLOW : 0;
+}
+
+/* A new name for link or symlink ending in '/': Linux creates nothing but a directory
+ * that way, so the name is EXIST when taken (whatever it is) and NOENT otherwise. */
+static uint16_t new_name_slash(const resolved *rp) {
+  struct stat sb;
+  return fstatat(rp->dirfd, rp->name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? ZH_WASI_EEXIST
+                                                                     : ZH_WASI_ENOENT;
 }
 
 /* ---- operations ---- */
@@ -281,7 +310,8 @@ static uint16_t host_result(int rc) {
 uint16_t zh_wasi_path_create_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                        uint32_t path, uint32_t path_len) {
   resolved rp;
-  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_CREATE_DIRECTORY, path, path_len, false, &rp);
+  uint16_t r =
+      path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_CREATE_DIRECTORY, path, path_len, RES_ENTRY, &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(mkdirat(rp.dirfd, rp.name, 0777));
   resolved_fini(&rp);
@@ -291,8 +321,8 @@ uint16_t zh_wasi_path_create_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, u
 uint16_t zh_wasi_path_filestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                    uint32_t flags, uint32_t path, uint32_t path_len, uint32_t buf) {
   resolved rp;
-  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_FILESTAT_GET, path, path_len,
-                       flags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &rp);
+  uint16_t r =
+      path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_FILESTAT_GET, path, path_len, follow_mode(flags), &rp);
   if (r == ZH_WASI_ESUCCESS && !zh_wasi_span_ok(m, buf, ZH_WASI_FILESTAT_SIZE))
     r = ZH_WASI_EFAULT;
   struct stat st;
@@ -309,7 +339,7 @@ uint16_t zh_wasi_path_filestat_set_times(zh_wasi_ctx *ctx, const zh_wasi_mem *m,
   struct timespec ts[2];
   resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_FILESTAT_SET_TIMES, path, path_len,
-                       flags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &rp);
+                       follow_mode(flags), &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = zh_wasi_times(atim, mtim, fst_flags, ts);
   if (r == ZH_WASI_ESUCCESS)
@@ -344,11 +374,11 @@ uint16_t zh_wasi_path_link(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t old_
   if (!zh_wasi_span_ok(m, old_path, old_len) || !zh_wasi_span_ok(m, new_path, new_len))
     return ZH_WASI_EFAULT;
   resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
-  r = resolve_guest(m, h1, old_path, old_len, old_flags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &a);
+  r = resolve_guest(m, h1, old_path, old_len, follow_mode(old_flags), &a);
   if (r == ZH_WASI_ESUCCESS)
-    r = resolve_guest(m, h2, new_path, new_len, false, &b);
+    r = resolve_guest(m, h2, new_path, new_len, RES_ENTRY, &b);
   if (r == ZH_WASI_ESUCCESS)
-    r = host_result(linkat(a.dirfd, a.name, b.dirfd, b.name, 0));
+    r = b.must_dir ? new_name_slash(&b) : host_result(linkat(a.dirfd, a.name, b.dirfd, b.name, 0));
   resolved_fini(&a);
   resolved_fini(&b);
   return r;
@@ -365,9 +395,15 @@ uint16_t zh_wasi_path_rename(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd
   if (!zh_wasi_span_ok(m, old_path, old_len) || !zh_wasi_span_ok(m, new_path, new_len))
     return ZH_WASI_EFAULT;
   resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
-  r = resolve_guest(m, h1, old_path, old_len, false, &a);
+  r = resolve_guest(m, h1, old_path, old_len, RES_ENTRY, &a);
   if (r == ZH_WASI_ESUCCESS)
-    r = resolve_guest(m, h2, new_path, new_len, false, &b);
+    r = resolve_guest(m, h2, new_path, new_len, RES_ENTRY, &b);
+  /* A '/' after either name moves only a directory (a symlink to one is not one). */
+  struct stat sb;
+  if (r == ZH_WASI_ESUCCESS && (a.must_dir || b.must_dir))
+    r = fstatat(a.dirfd, a.name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ? zh_wasi_errno_from_host(errno)
+        : S_ISDIR(sb.st_mode)                                   ? ZH_WASI_ESUCCESS
+                                                                : ZH_WASI_ENOTDIR;
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(renameat(a.dirfd, a.name, b.dirfd, b.name));
   resolved_fini(&a);
@@ -393,9 +429,9 @@ uint16_t zh_wasi_path_symlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t o
     return ZH_WASI_ENOTCAPABLE;
   }
   resolved rp;
-  r = resolve_guest(m, e->host_fd, new_path, new_len, false, &rp);
+  r = resolve_guest(m, e->host_fd, new_path, new_len, RES_ENTRY, &rp);
   if (r == ZH_WASI_ESUCCESS)
-    r = host_result(symlinkat(target, rp.dirfd, rp.name));
+    r = rp.must_dir ? new_name_slash(&rp) : host_result(symlinkat(target, rp.dirfd, rp.name));
   resolved_fini(&rp);
   free(target);
   return r;
@@ -405,7 +441,7 @@ uint16_t zh_wasi_path_readlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t 
                                uint32_t path_len, uint32_t buf, uint32_t buf_len,
                                uint32_t bufused_ptr) {
   resolved rp;
-  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_READLINK, path, path_len, false, &rp);
+  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_READLINK, path, path_len, 0, &rp);
   if (r == ZH_WASI_ESUCCESS &&
       (!zh_wasi_span_ok(m, buf, buf_len) || !zh_wasi_span_ok(m, bufused_ptr, 4)))
     r = ZH_WASI_EFAULT;
@@ -428,9 +464,13 @@ uint16_t zh_wasi_path_readlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t 
 uint16_t zh_wasi_path_remove_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                        uint32_t path, uint32_t path_len) {
   resolved rp;
-  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_REMOVE_DIRECTORY, path, path_len, false, &rp);
+  /* rmdir(2) of the bare name answers a trailing '/' as Linux does: NOTDIR for a file or
+   * a symlink (which is not followed), NOENT when missing. */
+  uint16_t r =
+      path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_REMOVE_DIRECTORY, path, path_len, RES_ENTRY, &rp);
+  /* Linux refuses "x/.." as NOTEMPTY (and "x/." as INVAL, which rmdir(".") answers). */
   if (r == ZH_WASI_ESUCCESS)
-    r = host_result(unlinkat(rp.dirfd, rp.name, AT_REMOVEDIR));
+    r = rp.dotdot ? ZH_WASI_ENOTEMPTY : host_result(unlinkat(rp.dirfd, rp.name, AT_REMOVEDIR));
   resolved_fini(&rp);
   return r;
 }
@@ -438,9 +478,16 @@ uint16_t zh_wasi_path_remove_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, u
 uint16_t zh_wasi_path_unlink_file(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                   uint32_t path, uint32_t path_len) {
   resolved rp;
-  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_UNLINK_FILE, path, path_len, false, &rp);
-  if (r == ZH_WASI_ESUCCESS)
-    r = rp.must_dir ? ZH_WASI_EISDIR : host_result(unlinkat(rp.dirfd, rp.name, 0));
+  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_UNLINK_FILE, path, path_len, RES_ENTRY, &rp);
+  /* With a trailing '/' nothing is removed: ISDIR for a directory, NOTDIR for anything
+   * else (a symlink is not followed), NOENT when missing. */
+  struct stat sb;
+  if (r == ZH_WASI_ESUCCESS && rp.must_dir)
+    r = fstatat(rp.dirfd, rp.name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ? zh_wasi_errno_from_host(errno)
+        : S_ISDIR(sb.st_mode)                                     ? ZH_WASI_EISDIR
+                                                                  : ZH_WASI_ENOTDIR;
+  else if (r == ZH_WASI_ESUCCESS)
+    r = host_result(unlinkat(rp.dirfd, rp.name, 0));
   resolved_fini(&rp);
   return r;
 }
@@ -476,9 +523,11 @@ uint16_t zh_wasi_path_open(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, 
 
   int flags = O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
   bool rd = (nbase & READ_RIGHTS) != 0, wr = (nbase & WRITE_RIGHTS) != 0;
+  /* O_DIRECTORY keeps fd_write (only): the host then answers ISDIR, as Linux does for
+   * a directory opened for writing, and NOTDIR for a file. */
   if (oflags & ZH_WASI_OFLAG_DIRECTORY) {
     flags |= O_DIRECTORY;
-    wr = false;
+    wr = (nbase & ZH_WASI_RIGHT_FD_WRITE) != 0;
   }
   flags |= rd && wr ? O_RDWR : wr ? O_WRONLY : O_RDONLY;
   if (oflags & ZH_WASI_OFLAG_CREAT)
@@ -497,7 +546,15 @@ uint16_t zh_wasi_path_open(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, 
     flags |= O_DSYNC;
 
   resolved rp;
-  r = resolve_guest(m, dirhost, path, path_len, dirflags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &rp);
+  /* O_CREAT|O_EXCL never follows a final symlink: a dangling one is EXIST, as in Linux. */
+  bool creat = (oflags & ZH_WASI_OFLAG_CREAT) != 0;
+  unsigned mode = creat ? RES_NOCHECK : 0;
+  if (!(creat && (oflags & ZH_WASI_OFLAG_EXCL)))
+    mode |= follow_mode(dirflags);
+  r = resolve_guest(m, dirhost, path, path_len, mode, &rp);
+  /* Creating through a trailing '/' is ISDIR before anything else, as in Linux. */
+  if (r == ZH_WASI_ESUCCESS && creat && rp.must_dir)
+    r = ZH_WASI_EISDIR;
   if (r != ZH_WASI_ESUCCESS) {
     resolved_fini(&rp);
     return r;

@@ -12,8 +12,10 @@
 #define RO 5
 #define ALL ((__wasi_rights_t)-1)
 
+/* Every right, except fd_write for a directory (which Linux, and so WASI, refuses: ISDIR). */
 static int open_at(int dir, const char *path, int follow, int oflags, __wasi_fd_t *fd) {
-  return __wasi_path_open(dir, follow ? __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW : 0, path, oflags, ALL,
+  __wasi_rights_t base = oflags & __WASI_OFLAGS_DIRECTORY ? ALL & ~__WASI_RIGHTS_FD_WRITE : ALL;
+  return __wasi_path_open(dir, follow ? __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW : 0, path, oflags, base,
                           ALL, 0, fd);
 }
 
