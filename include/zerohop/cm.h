@@ -1,0 +1,41 @@
+/* zerohop component binaries: decode, validate, instantiate and call components (the
+ * component model's binary format, layer 1, version 0x0d), the stable (WASI 0.2) model.
+ *
+ * (zh_component in component.h is different: a core module bound to a WIT world by its
+ * export names. A zh_cm_component is a component binary.)
+ *
+ * Flow: zh_cm_component_new() decodes, validates and compiles every embedded core module
+ * once; the result is immutable and can be instantiated any number of times.
+ *
+ * Errors are values. A malformed binary is ZH_ERR_MALFORMED, an invalid one ZH_ERR_INVALID;
+ * both messages are one line naming the file, the section and the byte offset:
+ *   "app.wasm: component section 7 (canon) at offset 0x1a3: unknown canon opcode 0x30"
+ * Async built-ins and other gated features are refused as invalid, naming the feature.
+ */
+#ifndef ZEROHOP_CM_H
+#define ZEROHOP_CM_H
+
+#include "zerohop/engine.h"
+#include "zerohop/val.h"
+#include "zerohop/wit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zh_cm_component zh_cm_component;
+
+/* Decodes and validates a component binary and compiles its core modules with `engine`
+ * (which must outlive the component). `name` is used in messages (may be NULL). The bytes
+ * are not kept. */
+zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
+                              zh_cm_component **out);
+void zh_cm_component_free(zh_cm_component *comp); /* accepts NULL */
+
+/* True if the 8 bytes at `bytes` start a component binary (rather than a core module). */
+bool zh_cm_is_component(const uint8_t *bytes, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
