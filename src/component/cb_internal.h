@@ -173,7 +173,7 @@ typedef enum cb_def_kind {
   CB_DEF_ALIAS_EXPORT,     /* sort, index: instance, name */
   CB_DEF_ALIAS_CORE_EXPORT,
   CB_DEF_ALIAS_OUTER, /* sort, count, index */
-  CB_DEF_TYPE,        /* type: resources get a fresh runtime identity per instance */
+  CB_DEF_TYPE,        /* a resource type: type; index: destructor core func + 1, or 0 */
   CB_DEF_CANON,
   CB_DEF_START,
   CB_DEF_IMPORT,

@@ -1135,6 +1135,7 @@ static bool rd_type(parser *p, scope *sc, const cb_type **out) {
       return false;
     t->kind = CB_T_RESOURCE;
     t->val = r;
+    cb_def d = {.kind = CB_DEF_TYPE, .type = t};
     if (has) {
       uint32_t f;
       size_t foff = zh_reader_offset(p->r);
@@ -1145,8 +1146,9 @@ static bool rd_type(parser *p, scope *sc, const cb_type **out) {
         return false;
       if (fe->func->nparams != 1 || fe->func->params[0] != ZH_I32 || fe->func->nresults != 0)
         return INVALID(p, foff, "wrong signature for a destructor: expected (func (param i32))");
+      d.index = f + 1;
     }
-    return push(p, &sc->defined_res, r);
+    return add_def(p, sc, &d) && push(p, &sc->defined_res, r);
   }
   case 0x3e:
     return INVALID(p, off, "async resource destructors are an async feature (not supported)");

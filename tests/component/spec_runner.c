@@ -31,7 +31,8 @@ typedef struct runner {
 /* A named definition or instance of one script. */
 typedef struct binding {
   const char *name;
-  zh_cm_component *comp; /* definitions */
+  zh_cm_component *comp; /* definitions (owned) */
+  zh_cm_instance *inst;  /* instances (owned) */
   bool skipped;          /* gated: everything depending on it is skipped */
   bool broken;           /* failed to load: dependants fail */
 } binding;
@@ -43,6 +44,8 @@ typedef struct script {
   binding *defs;
   size_t ndefs, cap;
   bool cur_skipped, cur_broken, have_cur;
+  zh_cm_instance *cur;
+  zh_store *store;
   long logged;
 } script;
 
@@ -132,6 +135,236 @@ static void add_def(script *s, binding b) {
   s->defs[s->ndefs++] = b;
 }
 
+/* ---- values: the suite's JSON encoding <-> zh_val ---- */
+
+static bool utf8_scalar(const char *s, uint32_t *out) {
+  const unsigned char *u = (const unsigned char *)s;
+  uint32_t c = u[0];
+  int n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+  if (n)
+    c &= 0x3fu >> n;
+  for (int i = 1; i <= n; i++) {
+    if ((u[i] & 0xc0) != 0x80)
+      return false;
+    c = c << 6 | (u[i] & 0x3fu);
+  }
+  *out = c;
+  return u[n + 1] == 0;
+}
+
+static const zh_wit_field *field_named(const zh_wit_type *t, const char *name, uint32_t *idx) {
+  for (size_t i = 0; i < t->nfields; i++)
+    if (t->fields[i].name && !strcmp(t->fields[i].name, name)) {
+      *idx = (uint32_t)i;
+      return &t->fields[i];
+    }
+  return NULL;
+}
+
+/* Builds the value of type t that `j` ({"type":..., "value":...} or a bare value) encodes;
+ * false when it does not fit the type. */
+static bool to_val(json_t *j, const zh_wit_type *t, zh_val *out) {
+  *out = zh_val_bool(false);
+  t = zh_wit_type_unalias(t);
+  if (!t)
+    return false;
+  json_t *v = json_is_object(j) && json_object_get(j, "type") ? json_object_get(j, "value") : j;
+  const char *str = json_string_value(v);
+  switch (t->kind) {
+  case ZH_WIT_BOOL:
+    *out = zh_val_bool(json_is_true(v));
+    return json_is_boolean(v);
+  case ZH_WIT_S8:
+  case ZH_WIT_S16:
+  case ZH_WIT_S32:
+  case ZH_WIT_S64:
+    if (!str)
+      return false;
+    out->kind = t->kind;
+    out->of.s = strtoll(str, NULL, 10);
+    return true;
+  case ZH_WIT_U8:
+  case ZH_WIT_U16:
+  case ZH_WIT_U32:
+  case ZH_WIT_U64:
+    if (!str)
+      return false;
+    out->kind = t->kind;
+    out->of.u = strtoull(str, NULL, 10);
+    return true;
+  case ZH_WIT_F32: {
+    if (!str)
+      return false;
+    uint32_t bits = (uint32_t)strtoul(str, NULL, 10);
+    float f;
+    memcpy(&f, &bits, 4);
+    *out = zh_val_f32(f);
+    return true;
+  }
+  case ZH_WIT_F64: {
+    if (!str)
+      return false;
+    uint64_t bits = strtoull(str, NULL, 10);
+    double d;
+    memcpy(&d, &bits, 8);
+    *out = zh_val_f64(d);
+    return true;
+  }
+  case ZH_WIT_CHAR: {
+    uint32_t c;
+    if (!str || !utf8_scalar(str, &c))
+      return false;
+    *out = zh_val_char(c);
+    return true;
+  }
+  case ZH_WIT_STRING:
+    return str && !zh_val_string(out, str, json_string_length(v));
+  case ZH_WIT_LIST: {
+    size_t n = json_array_size(v);
+    if (!json_is_array(v) || zh_val_list(out, n))
+      return false;
+    zh_val *items = zh_val_list_items(out);
+    for (size_t i = 0; i < n; i++)
+      if (!to_val(json_array_get(v, i), t->elem, &items[i]))
+        return false;
+    return true;
+  }
+  case ZH_WIT_TUPLE:
+  case ZH_WIT_RECORD: {
+    size_t n = json_array_size(v);
+    if (!json_is_array(v) || n != t->nfields ||
+        (t->kind == ZH_WIT_TUPLE ? zh_val_tuple(out, n) : zh_val_record(out, n)))
+      return false;
+    zh_val *f = zh_val_fields(out);
+    for (size_t i = 0; i < n; i++) {
+      json_t *e = json_array_get(v, i);
+      if (t->kind == ZH_WIT_RECORD)
+        e = json_array_get(e, 1);
+      if (!to_val(e, t->fields[i].type, &f[i]))
+        return false;
+    }
+    return true;
+  }
+  case ZH_WIT_VARIANT: {
+    uint32_t idx;
+    const char *cname = json_string_value(json_object_get(v, "case"));
+    const zh_wit_field *c = cname ? field_named(t, cname, &idx) : NULL;
+    if (!c)
+      return false;
+    zh_val pl, *pp = NULL;
+    if (c->type) {
+      if (!to_val(json_object_get(v, "payload"), c->type, &pl)) {
+        zh_val_drop(&pl);
+        return false;
+      }
+      pp = &pl;
+    }
+    return !zh_val_variant(out, idx, pp);
+  }
+  case ZH_WIT_ENUM: {
+    uint32_t idx;
+    if (!str || !field_named(t, str, &idx))
+      return false;
+    *out = zh_val_enum(idx);
+    return true;
+  }
+  case ZH_WIT_OPTION: {
+    if (json_is_null(v)) {
+      *out = zh_val_none();
+      return true;
+    }
+    zh_val pl;
+    if (!to_val(v, t->elem, &pl)) {
+      zh_val_drop(&pl);
+      return false;
+    }
+    return !zh_val_some(out, &pl);
+  }
+  case ZH_WIT_RESULT: {
+    json_t *ok = json_object_get(v, "Ok"), *er = json_object_get(v, "Err");
+    const zh_wit_type *pt = ok ? t->elem : t->err;
+    json_t *pj = ok ? ok : er;
+    if (!pj)
+      return false;
+    zh_val pl, *pp = NULL;
+    if (pt && !json_is_null(pj)) {
+      if (!to_val(pj, pt, &pl)) {
+        zh_val_drop(&pl);
+        return false;
+      }
+      pp = &pl;
+    }
+    return ok ? !zh_val_ok(out, pp) : !zh_val_err(out, pp);
+  }
+  case ZH_WIT_FLAGS: {
+    if (!json_is_array(v) || zh_val_flags(out, t->nfields))
+      return false;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+      uint32_t idx;
+      const char *fname = json_string_value(json_array_get(v, i));
+      if (!fname || !field_named(t, fname, &idx))
+        return false;
+      zh_val_flag_set(out, idx, true);
+    }
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
+static zh_cm_instance *target(script *s, json_t *action, bool *skipped) {
+  const char *mod = json_string_value(json_object_get(action, "module"));
+  *skipped = s->cur_skipped;
+  if (!mod)
+    return s->cur;
+  binding *b = find_def(s, mod);
+  *skipped = b && b->skipped;
+  return b ? b->inst : NULL;
+}
+
+/* Runs an invoke action; *result is set on success. */
+static zh_error *invoke(script *s, zh_cm_instance *inst, json_t *action, const zh_wit_func **ft,
+                        zh_val *result) {
+  *result = zh_val_bool(false);
+  const char *field = json_string_value(json_object_get(action, "field"));
+  zh_cm_func *f = inst && field ? zh_cm_instance_func(inst, NULL, field) : NULL;
+  if (!f)
+    return zh_error_new(ZH_ERR_USAGE, "no exported function `%s`", field ? field : "?");
+  *ft = zh_cm_func_type(f);
+  json_t *jargs = json_object_get(action, "args");
+  size_t n = json_array_size(jargs);
+  zh_val *args = calloc(n + 1, sizeof *args);
+  if (!args)
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+  zh_error *err = NULL;
+  if (n != (*ft)->nparams)
+    err = zh_error_new(ZH_ERR_USAGE, "%zu arguments for %zu parameters", n, (*ft)->nparams);
+  for (size_t i = 0; i < n && !err; i++)
+    if (!to_val(json_array_get(jargs, i), (*ft)->params[i].type, &args[i]))
+      err = zh_error_new(ZH_ERR_USAGE, "argument %zu does not fit its type", i);
+  if (!err) {
+    zh_store_set_timeout(s->store, 10000000000ull); /* a hung test must not hang the run */
+    err = zh_cm_func_call(inst, f, args, n, result);
+  }
+  for (size_t i = 0; i < n; i++)
+    zh_val_drop(&args[i]);
+  free(args);
+  return err;
+}
+
+static zh_cm_instance *instantiate_def(script *s, zh_cm_component *c, long line, const char *what) {
+  zh_cm_instance *inst = NULL;
+  zh_error *err = zh_cm_instantiate(c, s->store, &inst);
+  if (err) {
+    fail_msg(s, line, "%s: %s", what, zh_error_message(err));
+    zh_error_free(err);
+    return NULL;
+  }
+  s->r->passed++;
+  return inst;
+}
+
 static void run_command(script *s, json_t *cmd) {
   runner *r = s->r;
   const char *type = json_string_value(json_object_get(cmd, "type"));
@@ -155,16 +388,15 @@ static void run_command(script *s, json_t *cmd) {
       } else if (def) {
         r->passed++;
       } else {
-        /* Instantiation of components is not implemented yet: decoding and validation
-         * passed, the instance does not exist. */
-        fail_msg(s, line, "component: instantiation not implemented");
-        b.broken = true;
+        b.inst = instantiate_def(s, b.comp, line, type);
+        b.broken = !b.inst;
       }
     }
     if (!def) {
       s->have_cur = true;
       s->cur_skipped = b.skipped;
       s->cur_broken = b.broken;
+      s->cur = b.inst;
     }
     add_def(s, b);
     return;
@@ -177,29 +409,69 @@ static void run_command(script *s, json_t *cmd) {
       r->skipped++;
       s->cur_skipped = true;
       s->cur_broken = false;
-    } else {
-      fail_msg(s, line, "component_instance: instantiation not implemented");
+    } else if (!d->comp) {
+      fail_msg(s, line, "component_instance: the definition did not load");
       s->cur_skipped = false;
       s->cur_broken = true;
+      s->cur = NULL;
+    } else {
+      s->cur = instantiate_def(s, d->comp, line, type);
+      s->cur_skipped = false;
+      s->cur_broken = !s->cur;
     }
     const char *iname = json_string_value(json_object_get(cmd, "instance"));
-    binding b = {.name = iname, .skipped = s->cur_skipped, .broken = s->cur_broken};
+    binding b = {.name = iname, .skipped = s->cur_skipped, .broken = s->cur_broken, .inst = s->cur};
     add_def(s, b);
     return;
   }
   if (!strcmp(type, "assert_return") || !strcmp(type, "assert_trap") || !strcmp(type, "action")) {
     json_t *action = json_object_get(cmd, "action");
-    const char *mod = json_string_value(json_object_get(action, "module"));
-    bool skipped = s->cur_skipped;
-    if (mod) {
-      binding *b = find_def(s, mod);
-      skipped = b && b->skipped;
-    }
+    bool skipped;
+    zh_cm_instance *inst = target(s, action, &skipped);
     if (skipped) {
       r->skipped++;
       return;
     }
-    fail_msg(s, line, "%s: instantiation not implemented", type);
+    if (!inst) {
+      fail_msg(s, line, "%s: no instance", type);
+      return;
+    }
+    const zh_wit_func *ft = NULL;
+    zh_val res;
+    zh_error *err = invoke(s, inst, action, &ft, &res);
+    if (!strcmp(type, "assert_trap")) {
+      if (err && zh_error_status(err) != ZH_ERR_USAGE)
+        r->passed++;
+      else
+        fail_msg(s, line, "assert_trap: %s, expected a trap \"%s\"",
+                 err ? zh_error_message(err) : "returned",
+                 json_string_value(json_object_get(cmd, "text")));
+    } else if (err) {
+      fail_msg(s, line, "%s: %s", type, zh_error_message(err));
+    } else if (!strcmp(type, "action")) {
+      r->passed++;
+    } else {
+      json_t *exp = json_object_get(cmd, "expected");
+      size_t ne = json_array_size(exp);
+      zh_val want;
+      if (ne != (ft->result ? 1u : 0u)) {
+        fail_msg(s, line, "assert_return: %zu results expected, the function has %d", ne,
+                 ft->result ? 1 : 0);
+      } else if (!ne) {
+        r->passed++;
+      } else if (!to_val(json_array_get(exp, 0), ft->result, &want)) {
+        fail_msg(s, line, "assert_return: expected value does not fit the result type");
+        zh_val_drop(&want);
+      } else {
+        if (zh_val_equal(&want, &res))
+          r->passed++;
+        else
+          fail_msg(s, line, "assert_return: result differs from the expected value");
+        zh_val_drop(&want);
+      }
+    }
+    zh_val_drop(&res);
+    zh_error_free(err);
     return;
   }
   if (!strcmp(type, "assert_invalid") || !strcmp(type, "assert_malformed") ||
@@ -247,12 +519,23 @@ static void run_script(runner *r, const char *group, const char *file) {
     return;
   }
   script s = {.r = r, .file = path, .group = group};
+  zh_error *serr = zh_store_new(r->engine, &s.store);
+  if (serr) {
+    fprintf(stderr, "%s: %s\n", path, zh_error_message(serr));
+    zh_error_free(serr);
+    r->failed++;
+    json_decref(doc);
+    return;
+  }
   json_t *cmds = json_object_get(doc, "commands");
   size_t i;
   json_t *cmd;
   json_array_foreach(cmds, i, cmd) run_command(&s, cmd);
   for (size_t k = 0; k < s.ndefs; k++)
+    zh_cm_instance_free(s.defs[k].inst);
+  for (size_t k = 0; k < s.ndefs; k++)
     zh_cm_component_free(s.defs[k].comp);
+  zh_store_free(s.store);
   free(s.defs);
   json_decref(doc);
 }

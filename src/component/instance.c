@@ -1,0 +1,731 @@
+/* Instantiation of component binaries and calls into them.
+ *
+ * One function, instantiate(), walks a component's definitions in order and builds the
+ * runtime index spaces (core functions, tables, memories, globals, modules, core instances,
+ * functions, components, instances); nested components are instantiated by the same walk,
+ * with their arguments as imports. Types have no runtime form, except that a resource
+ * definition records its destructor.
+ *
+ * Each component instance (`env`) owns a handle table and the reentrance flags of the
+ * Canonical ABI: `may_enter` is cleared while one of its lifted functions runs, so a call
+ * back into it traps; a trap poisons it, so every later call into it fails. Values cross
+ * between instances as zh_val: canon lower lifts the caller's arguments, the callee's canon
+ * lift lowers them into the callee, and the result goes back the same way.
+ *
+ * Memory: runtime objects live in the instance's arena; core instances and host functions
+ * belong to the store; handle tables and the environment list are freed with the instance.
+ */
+#include "component/cb_internal.h"
+
+#include "wasm/error.h"
+#include "wit/abi.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rt_env rt_env;
+typedef struct rt_inst rt_inst;
+typedef struct rt_core_inst rt_core_inst;
+
+/* A component-level function: a core function lifted by some instance. */
+struct zh_cm_func {
+  const zh_wit_func *type;
+  const zh_wit_type *params_tuple; /* the parameters as one tuple, when passed in memory */
+  zh_func *core;
+  zh_memory *mem;
+  zh_func *realloc, *post_return;
+  rt_env *env; /* the instance that lifted it */
+  const char *name;
+};
+
+typedef struct rt_item {
+  cb_sort sort;
+  union {
+    zh_extern core; /* core func, table, memory, global */
+    const zh_module *module;
+    rt_core_inst *ci;
+    zh_cm_func *func;
+    rt_inst *inst;
+    struct rt_comp *comp;
+  } u;
+} rt_item;
+
+typedef struct rt_named {
+  const char *name;
+  rt_item item;
+} rt_named;
+
+struct rt_core_inst {
+  zh_instance *inst; /* instantiated module, or NULL for an inline one */
+  size_t n;
+  const char **names;
+  zh_extern *items;
+};
+
+struct rt_inst {
+  size_t n;
+  rt_named *exports;
+};
+
+typedef struct rt_comp {
+  const cb_component *def;
+  rt_env *env; /* where it was defined: outer aliases resolve there */
+} rt_comp;
+
+typedef struct rt_space {
+  rt_item *items;
+  size_t len, cap;
+} rt_space;
+
+struct rt_env {
+  rt_env *parent; /* lexically enclosing instance */
+  rt_env *next_all;
+  const cb_component *def;
+  rt_space space[CB_NSORTS];
+  zh_abi_table table;
+  bool may_enter;
+  bool poisoned;
+  rt_inst exports;
+};
+
+/* A resource type defined by some instance: its destructor. */
+typedef struct rt_res {
+  const zh_wit_type *rt;
+  zh_func *dtor; /* or NULL */
+  rt_env *env;
+  struct rt_res *next;
+} rt_res;
+
+struct zh_cm_instance {
+  const zh_cm_component *comp;
+  zh_store *store;
+  wit_arena arena;
+  rt_env *envs; /* every environment, for freeing */
+  rt_env *root;
+  rt_res *resources;
+};
+
+/* What a canon lower or resource built-in needs at call time. */
+typedef struct rt_lower {
+  zh_cm_instance *top;
+  zh_cm_func *callee;
+  rt_env *caller;
+  zh_memory *mem;
+  zh_func *realloc;
+  const zh_wit_type *params_tuple;
+} rt_lower;
+
+typedef struct rt_resfn {
+  zh_cm_instance *top;
+  rt_env *env;
+  const zh_wit_type *rt;
+  cb_canon_kind kind;
+} rt_resfn;
+
+static zh_error *oom_err(void) { return zh_error_new(ZH_ERR_RESOURCE, "out of memory"); }
+
+static bool space_push(rt_space *s, rt_item it) {
+  if (s->len == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 8;
+    rt_item *n = realloc(s->items, cap * sizeof *n);
+    if (!n)
+      return false;
+    s->items = n;
+    s->cap = cap;
+  }
+  s->items[s->len++] = it;
+  return true;
+}
+
+/* Sorts with no runtime form. */
+static bool sort_static(cb_sort s) { return s == CB_TYPE || s == CB_CORE_TYPE || s == CB_VALUE; }
+
+static zh_error *push_item(rt_env *e, rt_item it) {
+  if (sort_static(it.sort))
+    return NULL;
+  return space_push(&e->space[it.sort], it) ? NULL : oom_err();
+}
+
+/* Validation guarantees the index is in range; this check only guards against a mismatch
+ * between the validator's and the runtime's bookkeeping. */
+static zh_error *get_item(rt_env *e, cb_sort s, uint32_t idx, rt_item *out) {
+  memset(out, 0, sizeof *out);
+  if (idx >= e->space[s].len)
+    return zh_error_new(ZH_ERR_INVALID, "internal: %s index %u has no runtime item",
+                        cb_sort_name(s), idx);
+  *out = e->space[s].items[idx];
+  return NULL;
+}
+
+static bool core_inst_export(const rt_core_inst *ci, const char *name, zh_extern *out) {
+  if (ci->inst)
+    return zh_instance_export(ci->inst, name, out);
+  for (size_t i = 0; i < ci->n; i++)
+    if (!strcmp(ci->names[i], name)) {
+      *out = ci->items[i];
+      return true;
+    }
+  return false;
+}
+
+static const rt_named *inst_export(const rt_inst *in, const char *name) {
+  for (size_t i = 0; i < in->n; i++)
+    if (!strcmp(in->exports[i].name, name))
+      return &in->exports[i];
+  return NULL;
+}
+
+/* ---- calls ---- */
+
+static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) & ~(a - 1); }
+
+static void cx_for(zh_abi_cx *cx, zh_store *store, zh_memory *mem, zh_func *realloc_fn, rt_env *env,
+                   const char *what) {
+  memset(cx, 0, sizeof *cx);
+  cx->store = store;
+  cx->mem = mem;
+  cx->realloc = realloc_fn;
+  cx->table = &env->table;
+  cx->what = what;
+}
+
+static void end_borrows(rt_env *env, zh_abi_cx *cx) {
+  zh_abi_table *t = &env->table;
+  for (uint32_t k = 0; k < cx->nborrows; k++) {
+    uint32_t i = cx->borrows[k];
+    if (i < t->len && t->h[i].rt && !t->h[i].own) {
+      t->h[i].rt = NULL;
+      t->h[i].next_free = t->free_head;
+      t->free_head = i;
+    }
+  }
+  free(cx->borrows);
+  cx->borrows = NULL;
+  cx->nborrows = cx->borrows_cap = 0;
+}
+
+/* canon lift: lowers `args` into the callee, runs it, lifts the result, runs post-return. */
+static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args, zh_val *result) {
+  rt_env *env = f->env;
+  *result = zh_val_bool(false);
+  if (env->poisoned)
+    return zh_error_trap_new(ZH_TRAP_HOST,
+                             "%s: cannot enter component instance (it trapped "
+                             "before)",
+                             f->name);
+  if (!env->may_enter)
+    return zh_error_trap_new(ZH_TRAP_HOST, "%s: cannot enter component instance (reentrance)",
+                             f->name);
+  const zh_wit_func *ft = f->type;
+  zh_abi_sig sig;
+  zh_abi_signature(ft, false, &sig);
+  zh_abi_cx cx;
+  cx_for(&cx, store, f->mem, f->realloc, env, f->name);
+  zh_value core_args[ZH_ABI_MAX_FLAT_PARAMS + 1], core_res[ZH_ABI_MAX_FLAT_RESULTS];
+  zh_error *err = NULL;
+  env->may_enter = false;
+  if (!sig.params_indirect) {
+    size_t k = 0;
+    for (size_t i = 0; i < ft->nparams && !err; i++)
+      err = zh_abi_lower_flat(&cx, ft->params[i].type, &args[i], core_args, &k);
+  } else {
+    uint32_t ptr, off = 0;
+    err = zh_abi_alloc(&cx, zh_abi_align(f->params_tuple), zh_abi_size(f->params_tuple), &ptr);
+    for (size_t i = 0; i < ft->nparams && !err; i++) {
+      off = align_to(off, zh_abi_align(ft->params[i].type));
+      err = zh_abi_store(&cx, ft->params[i].type, &args[i], ptr + off);
+      off += zh_abi_size(ft->params[i].type);
+    }
+    core_args[0] = zh_i32((int32_t)ptr);
+  }
+  if (!err)
+    err = zh_func_call(store, f->core, core_args, sig.nparams, core_res, sig.nresults);
+  if (!err && ft->result) {
+    if (!sig.results_indirect) {
+      size_t k = 0;
+      err = zh_abi_lift_flat(&cx, ft->result, core_res, sig.nresults, &k, result);
+    } else {
+      err = zh_abi_load(&cx, ft->result, (uint32_t)core_res[0].of.i32, result);
+    }
+  }
+  if (!err && f->post_return)
+    err = zh_func_call(store, f->post_return, core_res, sig.nresults, NULL, 0);
+  end_borrows(env, &cx);
+  if (err) {
+    zh_val_drop(result);
+    /* The guest stopped midway (or broke the ABI): it must not run again. */
+    env->poisoned = true;
+  }
+  env->may_enter = true;
+  return err;
+}
+
+/* canon lower: the guest calls a component function through a core function. */
+static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
+                            zh_value *results) {
+  rt_lower *L = envp;
+  zh_store *store = zh_caller_store(caller);
+  const zh_wit_func *ft = L->callee->type;
+  zh_abi_sig sig;
+  zh_abi_signature(ft, true, &sig);
+  zh_abi_cx cx;
+  cx_for(&cx, store, L->mem, L->realloc, L->caller, L->callee->name);
+  zh_val *vals = calloc(ft->nparams + 1, sizeof *vals);
+  if (!vals)
+    return oom_err();
+  zh_error *err = NULL;
+  if (!sig.params_indirect) {
+    size_t k = 0;
+    for (size_t i = 0; i < ft->nparams && !err; i++)
+      err = zh_abi_lift_flat(&cx, ft->params[i].type, args, sig.nflat_params, &k, &vals[i]);
+  } else {
+    uint32_t ptr = (uint32_t)args[0].of.i32, off = 0;
+    err = zh_abi_check_range(&cx, "parameters", ptr, zh_abi_size(L->params_tuple),
+                             zh_abi_align(L->params_tuple));
+    for (size_t i = 0; i < ft->nparams && !err; i++) {
+      off = align_to(off, zh_abi_align(ft->params[i].type));
+      err = zh_abi_load(&cx, ft->params[i].type, ptr + off, &vals[i]);
+      off += zh_abi_size(ft->params[i].type);
+    }
+  }
+  zh_val res = zh_val_bool(false);
+  if (!err)
+    err = call_lifted(store, L->callee, vals, &res);
+  if (!err && ft->result) {
+    if (sig.results_indirect) {
+      uint32_t retptr = (uint32_t)args[sig.nparams - 1].of.i32;
+      err = zh_abi_check_range(&cx, "result pointer", retptr, zh_abi_size(ft->result),
+                               zh_abi_align(ft->result));
+      if (!err)
+        err = zh_abi_store(&cx, ft->result, &res, retptr);
+    } else {
+      size_t k = 0;
+      err = zh_abi_lower_flat(&cx, ft->result, &res, results, &k);
+    }
+  }
+  zh_val_drop(&res);
+  for (size_t i = 0; i < ft->nparams; i++)
+    zh_val_drop(&vals[i]);
+  free(vals);
+  free(cx.borrows);
+  if (err)
+    L->caller->poisoned = true;
+  return err;
+}
+
+static rt_res *find_res(zh_cm_instance *top, const zh_wit_type *rt) {
+  for (rt_res *r = top->resources; r; r = r->next)
+    if (r->rt == rt)
+      return r;
+  return NULL;
+}
+
+/* canon resource.new / resource.drop / resource.rep. */
+static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, zh_value *results) {
+  rt_resfn *R = envp;
+  zh_store *store = zh_caller_store(caller);
+  zh_abi_cx cx;
+  cx_for(&cx, store, NULL, NULL, R->env, "resource built-in");
+  zh_abi_table *t = &R->env->table;
+  uint32_t i = (uint32_t)args[0].of.i32;
+  if (R->kind == CB_CANON_RESOURCE_NEW) {
+    uint32_t h;
+    zh_error *err = zh_abi_handle_new(&cx, R->rt, (uint32_t)args[0].of.i32, true, &h);
+    if (err)
+      return err;
+    results[0] = zh_i32((int32_t)h);
+    return NULL;
+  }
+  if (i == 0 || i >= t->len || !t->h[i].rt)
+    return zh_error_trap_new(ZH_TRAP_HOST, "unknown handle index %u", i);
+  if (t->h[i].rt != R->rt)
+    return zh_error_trap_new(ZH_TRAP_HOST, "handle index %u used with the wrong type", i);
+  if (R->kind == CB_CANON_RESOURCE_REP) {
+    results[0] = zh_i32((int32_t)t->h[i].rep);
+    return NULL;
+  }
+  zh_abi_handle h = t->h[i];
+  if (h.lends)
+    return zh_error_trap_new(ZH_TRAP_HOST, "cannot remove owned resource while borrowed");
+  t->h[i].rt = NULL;
+  t->h[i].next_free = t->free_head;
+  t->free_head = i;
+  if (h.own) {
+    rt_res *r = find_res(R->top, R->rt);
+    if (r && r->dtor) {
+      zh_value a = zh_i32((int32_t)h.rep);
+      return zh_func_call(store, r->dtor, &a, 1, NULL, 0);
+    }
+  }
+  return NULL;
+}
+
+/* ---- instantiation ---- */
+
+static const zh_wit_type *params_tuple(zh_cm_instance *top, const zh_wit_func *f) {
+  zh_wit_type *t = wit_alloc(&top->arena, sizeof *t);
+  zh_wit_field *fl = wit_alloc(&top->arena, (f->nparams + 1) * sizeof *fl);
+  if (!t || !fl)
+    return NULL;
+  for (size_t i = 0; i < f->nparams; i++)
+    fl[i].type = f->params[i].type;
+  t->kind = ZH_WIT_TUPLE;
+  t->nfields = f->nparams;
+  t->fields = fl;
+  return t;
+}
+
+static zh_error *instantiate(zh_cm_instance *top, const cb_component *def, rt_env *parent,
+                             const rt_named *args, size_t nargs, rt_env **out);
+
+static zh_error *def_core_instantiate(zh_cm_instance *top, rt_env *e, const cb_def *d) {
+  rt_item m = {0};
+  zh_error *err = get_item(e, CB_CORE_MODULE, d->index, &m);
+  if (err)
+    return err;
+  size_t n = zh_module_import_count(m.u.module);
+  zh_extern *imports = calloc(n + 1, sizeof *imports);
+  if (!imports)
+    return oom_err();
+  for (size_t i = 0; i < n && !err; i++) {
+    zh_import_info info;
+    zh_module_import(m.u.module, i, &info);
+    const cb_arg *a = NULL;
+    for (size_t j = 0; j < d->nargs; j++)
+      if (!strcmp(d->args[j].name, info.module))
+        a = &d->args[j];
+    rt_item ci = {0};
+    if (!a)
+      err = zh_error_new(ZH_ERR_UNLINKABLE, "missing module instantiation argument `%s`",
+                         info.module);
+    else if (!(err = get_item(e, CB_CORE_INSTANCE, a->item.idx, &ci)) &&
+             !core_inst_export(ci.u.ci, info.name, &imports[i]))
+      err = zh_error_new(ZH_ERR_UNLINKABLE, "instance `%s` does not export `%s`", info.module,
+                         info.name);
+  }
+  zh_instance *inst = NULL;
+  if (!err)
+    err = zh_instance_new(top->store, m.u.module, imports, n, &inst);
+  free(imports);
+  if (err)
+    return err;
+  rt_core_inst *ci = wit_alloc(&top->arena, sizeof *ci);
+  if (!ci)
+    return oom_err();
+  ci->inst = inst;
+  return push_item(e, (rt_item){.sort = CB_CORE_INSTANCE, .u.ci = ci});
+}
+
+static zh_error *def_core_inline(zh_cm_instance *top, rt_env *e, const cb_def *d) {
+  rt_core_inst *ci = wit_alloc(&top->arena, sizeof *ci);
+  const char **names = wit_alloc(&top->arena, (d->nargs + 1) * sizeof *names);
+  zh_extern *items = wit_alloc(&top->arena, (d->nargs + 1) * sizeof *items);
+  if (!ci || !names || !items)
+    return oom_err();
+  for (size_t i = 0; i < d->nargs; i++) {
+    rt_item it;
+    zh_error *err = get_item(e, d->args[i].item.sort, d->args[i].item.idx, &it);
+    if (err)
+      return err;
+    names[i] = d->args[i].name;
+    items[i] = it.u.core;
+  }
+  ci->n = d->nargs;
+  ci->names = names;
+  ci->items = items;
+  return push_item(e, (rt_item){.sort = CB_CORE_INSTANCE, .u.ci = ci});
+}
+
+static zh_error *collect_args(zh_cm_instance *top, rt_env *e, const cb_def *d, rt_named **out,
+                              size_t *n) {
+  rt_named *v = wit_alloc(&top->arena, (d->nargs + 1) * sizeof *v);
+  if (!v)
+    return oom_err();
+  size_t k = 0;
+  for (size_t i = 0; i < d->nargs; i++) {
+    if (sort_static(d->args[i].item.sort))
+      continue;
+    zh_error *err = get_item(e, d->args[i].item.sort, d->args[i].item.idx, &v[k].item);
+    if (err)
+      return err;
+    v[k++].name = d->args[i].name;
+  }
+  *out = v;
+  *n = k;
+  return NULL;
+}
+
+static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
+  zh_error *err;
+  rt_item it;
+  zh_memory *mem = NULL;
+  zh_func *realloc_fn = NULL, *post = NULL;
+  if (d->opts.has_memory) {
+    if ((err = get_item(e, CB_CORE_MEMORY, d->opts.memory, &it)))
+      return err;
+    mem = it.u.core.of.memory;
+  }
+  if (d->opts.has_realloc) {
+    if ((err = get_item(e, CB_CORE_FUNC, d->opts.realloc, &it)))
+      return err;
+    realloc_fn = it.u.core.of.func;
+  }
+  if (d->opts.has_post_return) {
+    if ((err = get_item(e, CB_CORE_FUNC, d->opts.post_return, &it)))
+      return err;
+    post = it.u.core.of.func;
+  }
+  switch (d->canon) {
+  case CB_CANON_LIFT: {
+    if ((err = get_item(e, CB_CORE_FUNC, d->index, &it)))
+      return err;
+    zh_cm_func *f = wit_alloc(&top->arena, sizeof *f);
+    if (!f)
+      return oom_err();
+    f->type = d->type->func;
+    f->params_tuple = params_tuple(top, f->type);
+    f->core = it.u.core.of.func;
+    f->mem = mem;
+    f->realloc = realloc_fn;
+    f->post_return = post;
+    f->env = e;
+    f->name = "lifted function";
+    if (!f->params_tuple)
+      return oom_err();
+    return push_item(e, (rt_item){.sort = CB_FUNC, .u.func = f});
+  }
+  case CB_CANON_LOWER: {
+    if ((err = get_item(e, CB_FUNC, d->index, &it)))
+      return err;
+    rt_lower *L = wit_alloc(&top->arena, sizeof *L);
+    if (!L)
+      return oom_err();
+    L->top = top;
+    L->callee = it.u.func;
+    L->caller = e;
+    L->mem = mem;
+    L->realloc = realloc_fn;
+    L->params_tuple = it.u.func->params_tuple;
+    zh_abi_sig sig;
+    zh_abi_signature(it.u.func->type, true, &sig);
+    zh_functype ft = {sig.nparams, sig.nresults, sig.params, sig.results};
+    zh_func *hf = zh_func_new_host(top->store, &ft, lower_host, L);
+    if (!hf)
+      return oom_err();
+    return push_item(
+        e, (rt_item){.sort = CB_CORE_FUNC, .u.core = {.kind = ZH_EXTERN_FUNC, .of.func = hf}});
+  }
+  default: {
+    rt_resfn *R = wit_alloc(&top->arena, sizeof *R);
+    if (!R)
+      return oom_err();
+    R->top = top;
+    R->env = e;
+    R->rt = d->type->val;
+    R->kind = d->canon;
+    static const zh_valtype i32[1] = {ZH_I32};
+    zh_functype ft = {1, d->canon == CB_CANON_RESOURCE_DROP ? 0 : 1, i32, i32};
+    zh_func *hf = zh_func_new_host(top->store, &ft, res_host, R);
+    if (!hf)
+      return oom_err();
+    return push_item(
+        e, (rt_item){.sort = CB_CORE_FUNC, .u.core = {.kind = ZH_EXTERN_FUNC, .of.func = hf}});
+  }
+  }
+}
+
+static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const rt_named *args,
+                         size_t nargs) {
+  zh_error *err = NULL;
+  rt_item it = {0};
+  switch (d->kind) {
+  case CB_DEF_CORE_MODULE:
+    return push_item(e, (rt_item){.sort = CB_CORE_MODULE, .u.module = e->def->modules[d->index]});
+  case CB_DEF_CORE_INSTANTIATE:
+    return def_core_instantiate(top, e, d);
+  case CB_DEF_CORE_INLINE:
+    return def_core_inline(top, e, d);
+  case CB_DEF_CORE_TYPE:
+    return NULL;
+  case CB_DEF_COMPONENT: {
+    rt_comp *c = wit_alloc(&top->arena, sizeof *c);
+    if (!c)
+      return oom_err();
+    c->def = e->def->children[d->index];
+    c->env = e;
+    return push_item(e, (rt_item){.sort = CB_COMPONENT, .u.comp = c});
+  }
+  case CB_DEF_INSTANTIATE: {
+    rt_named *v;
+    size_t n;
+    rt_env *child;
+    if ((err = get_item(e, CB_COMPONENT, d->index, &it)) ||
+        (err = collect_args(top, e, d, &v, &n)) ||
+        (err = instantiate(top, it.u.comp->def, it.u.comp->env, v, n, &child)))
+      return err;
+    return push_item(e, (rt_item){.sort = CB_INSTANCE, .u.inst = &child->exports});
+  }
+  case CB_DEF_INLINE_INSTANCE: {
+    rt_inst *in = wit_alloc(&top->arena, sizeof *in);
+    if (!in || (err = collect_args(top, e, d, &in->exports, &in->n)))
+      return err ? err : oom_err();
+    return push_item(e, (rt_item){.sort = CB_INSTANCE, .u.inst = in});
+  }
+  case CB_DEF_ALIAS_EXPORT: {
+    if (sort_static(d->sort))
+      return NULL;
+    if ((err = get_item(e, CB_INSTANCE, d->index, &it)))
+      return err;
+    const rt_named *x = inst_export(it.u.inst, d->name);
+    if (!x)
+      return zh_error_new(ZH_ERR_UNLINKABLE, "instance has no export `%s`", d->name);
+    return push_item(e, x->item);
+  }
+  case CB_DEF_ALIAS_CORE_EXPORT: {
+    if ((err = get_item(e, CB_CORE_INSTANCE, d->index, &it)))
+      return err;
+    rt_item x = {.sort = d->sort};
+    if (!core_inst_export(it.u.ci, d->name, &x.u.core))
+      return zh_error_new(ZH_ERR_UNLINKABLE, "core instance has no export `%s`", d->name);
+    return push_item(e, x);
+  }
+  case CB_DEF_ALIAS_OUTER: {
+    if (sort_static(d->sort))
+      return NULL;
+    rt_env *o = e;
+    for (uint32_t i = 0; i < d->count && o; i++)
+      o = o->parent;
+    if (!o)
+      return zh_error_new(ZH_ERR_INVALID, "internal: outer alias beyond the outermost instance");
+    if ((err = get_item(o, d->sort, d->index, &it)))
+      return err;
+    return push_item(e, it);
+  }
+  case CB_DEF_TYPE: {
+    rt_res *r = wit_alloc(&top->arena, sizeof *r);
+    if (!r)
+      return oom_err();
+    r->rt = d->type->val;
+    r->env = e;
+    if (d->index) {
+      if ((err = get_item(e, CB_CORE_FUNC, d->index - 1, &it)))
+        return err;
+      r->dtor = it.u.core.of.func;
+    }
+    r->next = top->resources;
+    top->resources = r;
+    return NULL;
+  }
+  case CB_DEF_CANON:
+    return def_canon(top, e, d);
+  case CB_DEF_START: {
+    if ((err = get_item(e, CB_FUNC, d->index, &it)))
+      return err;
+    zh_val res;
+    err = call_lifted(top->store, it.u.func, NULL, &res);
+    zh_val_drop(&res);
+    return err;
+  }
+  case CB_DEF_IMPORT: {
+    if (sort_static(d->sort))
+      return NULL;
+    for (size_t i = 0; i < nargs; i++)
+      if (!strcmp(args[i].name, d->name))
+        return push_item(e, args[i].item);
+    return zh_error_new(ZH_ERR_UNLINKABLE, "missing import `%s` (%s)", d->name,
+                        cb_sort_name(d->sort));
+  }
+  case CB_DEF_EXPORT: {
+    if (sort_static(d->sort))
+      return NULL;
+    if ((err = get_item(e, d->sort, d->index, &it)))
+      return err;
+    rt_inst *x = &e->exports;
+    rt_named *n = wit_alloc(&top->arena, (x->n + 1) * sizeof *n);
+    if (!n)
+      return oom_err();
+    if (x->n)
+      memcpy(n, x->exports, x->n * sizeof *n);
+    n[x->n].name = d->name;
+    n[x->n].item = it;
+    if (it.sort == CB_FUNC && it.u.func->name && !strcmp(it.u.func->name, "lifted function"))
+      it.u.func->name = d->name;
+    x->exports = n;
+    x->n++;
+    return push_item(e, it);
+  }
+  }
+  return NULL;
+}
+
+static zh_error *instantiate(zh_cm_instance *top, const cb_component *def, rt_env *parent,
+                             const rt_named *args, size_t nargs, rt_env **out) {
+  rt_env *e = wit_alloc(&top->arena, sizeof *e);
+  if (!e)
+    return oom_err();
+  e->parent = parent;
+  e->def = def;
+  e->may_enter = true;
+  e->next_all = top->envs;
+  top->envs = e;
+  for (size_t i = 0; i < def->ndefs; i++) {
+    zh_error *err = run_def(top, e, &def->defs[i], args, nargs);
+    if (err)
+      return err;
+  }
+  *out = e;
+  return NULL;
+}
+
+zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_instance **out) {
+  *out = NULL;
+  zh_cm_instance *in = calloc(1, sizeof *in);
+  if (!in)
+    return zh_error_oom();
+  in->comp = comp;
+  in->store = store;
+  zh_error *err = instantiate(in, comp->root, NULL, NULL, 0, &in->root);
+  if (err) {
+    zh_cm_instance_free(in);
+    return zh_error_prefix(err, "%s: instantiation", comp->file);
+  }
+  *out = in;
+  return NULL;
+}
+
+void zh_cm_instance_free(zh_cm_instance *in) {
+  if (!in)
+    return;
+  for (rt_env *e = in->envs; e; e = e->next_all) {
+    for (int s = 0; s < CB_NSORTS; s++)
+      free(e->space[s].items);
+    zh_abi_table_free(&e->table);
+  }
+  wit_arena_free(&in->arena);
+  free(in);
+}
+
+zh_cm_func *zh_cm_instance_func(zh_cm_instance *in, const char *iface, const char *func) {
+  const rt_inst *x = &in->root->exports;
+  if (iface) {
+    const rt_named *i = inst_export(x, iface);
+    if (!i || i->item.sort != CB_INSTANCE)
+      return NULL;
+    x = i->item.u.inst;
+  }
+  const rt_named *f = inst_export(x, func);
+  return f && f->item.sort == CB_FUNC ? f->item.u.func : NULL;
+}
+
+const zh_wit_func *zh_cm_func_type(const zh_cm_func *f) { return f->type; }
+
+zh_error *zh_cm_func_call(zh_cm_instance *in, zh_cm_func *f, const zh_val *args, size_t nargs,
+                          zh_val *result) {
+  *result = zh_val_bool(false);
+  if (nargs != f->type->nparams)
+    return zh_error_new(ZH_ERR_USAGE, "%s: %zu arguments given, %zu expected", f->name, nargs,
+                        f->type->nparams);
+  return call_lifted(in->store, f, args, result);
+}
