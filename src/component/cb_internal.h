@@ -160,6 +160,7 @@ typedef struct cb_sortidx {
 typedef struct cb_arg {
   const char *name;
   cb_sortidx item;
+  const cb_type *type; /* sort type: the type passed (resources get their runtime identity) */
 } cb_arg;
 
 typedef enum cb_def_kind {
@@ -190,7 +191,9 @@ typedef struct cb_def {
   cb_arg *args;
   cb_canon_kind canon;
   cb_opts opts;
-  const cb_type *type; /* lift: the func type; resource.*: the resource's cb_type; TYPE */
+  /* lift/lower: the func type; resource.*, TYPE: the resource; import, export, export alias:
+   * the item's type (types and instances); instantiate: the instance's type */
+  const cb_type *type;
   uint32_t nstart_args;
   uint32_t *start_args;
   uint32_t nstart_results;
@@ -234,6 +237,7 @@ typedef struct cb_subst {
 } cb_subst;
 bool cb_subst_add(wit_arena *a, cb_subst *s, const zh_wit_type *from, const zh_wit_type *to);
 const zh_wit_type *cb_subst_val(wit_arena *a, const cb_subst *s, const zh_wit_type *t, int depth);
+const zh_wit_func *cb_subst_func(wit_arena *a, const cb_subst *s, const zh_wit_func *f);
 const cb_type *cb_subst_type(wit_arena *a, const cb_subst *s, const cb_type *t, int depth);
 cb_ext cb_subst_ext(wit_arena *a, const cb_subst *s, cb_ext e, int depth);
 /* Is `a` a subtype of `b` (a may be used where b is expected)? On false, *why says what

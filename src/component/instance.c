@@ -49,6 +49,7 @@ typedef struct rt_item {
     zh_cm_func *func;
     rt_inst *inst;
     struct rt_comp *comp;
+    const zh_wit_type *res; /* type: the runtime resource, or NULL for other types */
   } u;
 } rt_item;
 
@@ -88,6 +89,8 @@ struct rt_env {
   bool may_enter;
   bool poisoned;
   rt_inst exports;
+  /* Static resource types (as validation saw them) -> this instance's runtime ones. */
+  cb_subst map;
 };
 
 /* A resource type defined by some instance: its destructor. */
@@ -110,6 +113,7 @@ struct zh_cm_instance {
 /* What a canon lower or resource built-in needs at call time. */
 typedef struct rt_lower {
   zh_cm_instance *top;
+  const zh_wit_func *type; /* the caller's view, in its runtime resources */
   zh_cm_func *callee;
   rt_env *caller;
   zh_memory *mem;
@@ -139,11 +143,12 @@ static bool space_push(rt_space *s, rt_item it) {
   return true;
 }
 
-/* Sorts with no runtime form. */
-static bool sort_static(cb_sort s) { return s == CB_TYPE || s == CB_CORE_TYPE || s == CB_VALUE; }
+/* Sorts with no runtime form. Types only matter as resources, which the instance's `map`
+ * tracks, so the type index space is not kept at runtime. */
+static bool sort_static(cb_sort s) { return s == CB_CORE_TYPE || s == CB_VALUE; }
 
 static zh_error *push_item(rt_env *e, rt_item it) {
-  if (sort_static(it.sort))
+  if (sort_static(it.sort) || it.sort == CB_TYPE)
     return NULL;
   return space_push(&e->space[it.sort], it) ? NULL : oom_err();
 }
@@ -174,6 +179,47 @@ static const rt_named *inst_export(const rt_inst *in, const char *name) {
   for (size_t i = 0; i < in->n; i++)
     if (!strcmp(in->exports[i].name, name))
       return &in->exports[i];
+  return NULL;
+}
+
+/* ---- runtime resource identities ---- */
+
+static const zh_wit_type *resolve(const rt_env *e, const zh_wit_type *r) {
+  for (size_t i = e->map.n; i-- > 0;)
+    if (e->map.from[i] == r)
+      return e->map.to[i];
+  return r;
+}
+
+static const zh_wit_type *type_res(const rt_env *e, const cb_type *t) {
+  return t && t->kind == CB_T_RESOURCE ? resolve(e, t->val) : NULL;
+}
+
+static zh_error *map_res(zh_cm_instance *top, rt_env *e, const zh_wit_type *from,
+                         const zh_wit_type *to) {
+  if (!from || !to || from == to)
+    return NULL;
+  return cb_subst_add(&top->arena, &e->map, from, to) ? NULL : oom_err();
+}
+
+/* Binds the resources a statically typed instance exports to the runtime instance's. */
+static zh_error *map_instance(zh_cm_instance *top, rt_env *e, const cb_type *t, const rt_inst *in,
+                              int depth) {
+  if (!t || !in || depth > CB_MAX_DEPTH)
+    return NULL;
+  for (size_t i = 0; i < t->nexports; i++) {
+    const cb_named *x = &t->exports[i];
+    const rt_named *r = inst_export(in, x->name);
+    if (!r || !x->ext.type)
+      continue;
+    zh_error *err = NULL;
+    if (x->ext.sort == CB_TYPE && x->ext.type->kind == CB_T_RESOURCE && r->item.sort == CB_TYPE)
+      err = map_res(top, e, x->ext.type->val, r->item.u.res);
+    else if (x->ext.sort == CB_INSTANCE && r->item.sort == CB_INSTANCE)
+      err = map_instance(top, e, x->ext.type, r->item.u.inst, depth + 1);
+    if (err)
+      return err;
+  }
   return NULL;
 }
 
@@ -267,7 +313,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                             zh_value *results) {
   rt_lower *L = envp;
   zh_store *store = zh_caller_store(caller);
-  const zh_wit_func *ft = L->callee->type;
+  const zh_wit_func *ft = L->type;
   zh_abi_sig sig;
   zh_abi_signature(ft, true, &sig);
   zh_abi_cx cx;
@@ -447,6 +493,11 @@ static zh_error *collect_args(zh_cm_instance *top, rt_env *e, const cb_def *d, r
   for (size_t i = 0; i < d->nargs; i++) {
     if (sort_static(d->args[i].item.sort))
       continue;
+    if (d->args[i].item.sort == CB_TYPE) {
+      v[k].item = (rt_item){.sort = CB_TYPE, .u.res = type_res(e, d->args[i].type)};
+      v[k++].name = d->args[i].name;
+      continue;
+    }
     zh_error *err = get_item(e, d->args[i].item.sort, d->args[i].item.idx, &v[k].item);
     if (err)
       return err;
@@ -484,7 +535,9 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     zh_cm_func *f = wit_alloc(&top->arena, sizeof *f);
     if (!f)
       return oom_err();
-    f->type = d->type->func;
+    f->type = cb_subst_func(&top->arena, &e->map, d->type->func);
+    if (!f->type)
+      return oom_err();
     f->params_tuple = params_tuple(top, f->type);
     f->core = it.u.core.of.func;
     f->mem = mem;
@@ -503,13 +556,16 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     if (!L)
       return oom_err();
     L->top = top;
+    L->type = cb_subst_func(&top->arena, &e->map, d->type->func);
     L->callee = it.u.func;
     L->caller = e;
     L->mem = mem;
     L->realloc = realloc_fn;
-    L->params_tuple = it.u.func->params_tuple;
+    L->params_tuple = L->type ? params_tuple(top, L->type) : NULL;
+    if (!L->params_tuple)
+      return oom_err();
     zh_abi_sig sig;
-    zh_abi_signature(it.u.func->type, true, &sig);
+    zh_abi_signature(L->type, true, &sig);
     zh_functype ft = {sig.nparams, sig.nresults, sig.params, sig.results};
     zh_func *hf = zh_func_new_host(top->store, &ft, lower_host, L);
     if (!hf)
@@ -523,7 +579,7 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
       return oom_err();
     R->top = top;
     R->env = e;
-    R->rt = d->type->val;
+    R->rt = resolve(e, d->type->val);
     R->kind = d->canon;
     static const zh_valtype i32[1] = {ZH_I32};
     zh_functype ft = {1, d->canon == CB_CANON_RESOURCE_DROP ? 0 : 1, i32, i32};
@@ -563,7 +619,8 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
     rt_env *child;
     if ((err = get_item(e, CB_COMPONENT, d->index, &it)) ||
         (err = collect_args(top, e, d, &v, &n)) ||
-        (err = instantiate(top, it.u.comp->def, it.u.comp->env, v, n, &child)))
+        (err = instantiate(top, it.u.comp->def, it.u.comp->env, v, n, &child)) ||
+        (err = map_instance(top, e, d->type, &child->exports, 0)))
       return err;
     return push_item(e, (rt_item){.sort = CB_INSTANCE, .u.inst = &child->exports});
   }
@@ -581,6 +638,12 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
     const rt_named *x = inst_export(it.u.inst, d->name);
     if (!x)
       return zh_error_new(ZH_ERR_UNLINKABLE, "instance has no export `%s`", d->name);
+    if (d->sort == CB_TYPE && d->type && d->type->kind == CB_T_RESOURCE)
+      err = map_res(top, e, d->type->val, x->item.u.res);
+    else if (d->sort == CB_INSTANCE)
+      err = map_instance(top, e, d->type, x->item.u.inst, 0);
+    if (err)
+      return err;
     return push_item(e, x->item);
   }
   case CB_DEF_ALIAS_CORE_EXPORT: {
@@ -607,7 +670,14 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
     rt_res *r = wit_alloc(&top->arena, sizeof *r);
     if (!r)
       return oom_err();
-    r->rt = d->type->val;
+    /* Resource types are generative: each instance gets its own identity. */
+    zh_wit_type *fresh = wit_alloc(&top->arena, sizeof *fresh);
+    if (!fresh)
+      return oom_err();
+    *fresh = *d->type->val;
+    if ((err = map_res(top, e, d->type->val, fresh)))
+      return err;
+    r->rt = fresh;
     r->env = e;
     if (d->index) {
       if ((err = get_item(e, CB_CORE_FUNC, d->index - 1, &it)))
@@ -631,16 +701,26 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
   case CB_DEF_IMPORT: {
     if (sort_static(d->sort))
       return NULL;
-    for (size_t i = 0; i < nargs; i++)
-      if (!strcmp(args[i].name, d->name))
-        return push_item(e, args[i].item);
+    for (size_t i = 0; i < nargs; i++) {
+      if (strcmp(args[i].name, d->name))
+        continue;
+      if (d->sort == CB_TYPE && d->type && d->type->kind == CB_T_RESOURCE)
+        err = map_res(top, e, d->type->val, args[i].item.u.res);
+      else if (d->sort == CB_INSTANCE && args[i].item.sort == CB_INSTANCE)
+        err = map_instance(top, e, d->type, args[i].item.u.inst, 0);
+      if (err)
+        return err;
+      return push_item(e, args[i].item);
+    }
     return zh_error_new(ZH_ERR_UNLINKABLE, "missing import `%s` (%s)", d->name,
                         cb_sort_name(d->sort));
   }
   case CB_DEF_EXPORT: {
     if (sort_static(d->sort))
       return NULL;
-    if ((err = get_item(e, d->sort, d->index, &it)))
+    if (d->sort == CB_TYPE)
+      it = (rt_item){.sort = CB_TYPE, .u.res = type_res(e, d->type)};
+    else if ((err = get_item(e, d->sort, d->index, &it)))
       return err;
     rt_inst *x = &e->exports;
     rt_named *n = wit_alloc(&top->arena, (x->n + 1) * sizeof *n);

@@ -1249,6 +1249,7 @@ static bool rd_alias(parser *p, scope *sc, cb_def *d) {
     d->kind = CB_DEF_ALIAS_EXPORT;
     d->index = i;
     d->name = name;
+    d->type = x->ext.type;
     if (s == CB_TYPE && x->ext.type && x->ext.type->kind == CB_T_RESOURCE &&
         !pvec_has(&sc->visible_res, x->ext.type->val) &&
         !push(p, &sc->visible_res, x->ext.type->val))
@@ -1816,6 +1817,7 @@ static bool rd_instance(parser *p, scope *sc) {
       if (!rd_name(p, &args[i].name) || !rd_sortidx(p, sc, &args[i].item, &item, aoff) ||
           !item_ext(p, args[i].item.sort, item, &exts[i], aoff))
         return false;
+      args[i].type = exts[i].type;
       for (uint32_t j = 0; j < i; j++)
         if (!strcmp(args[j].name, args[i].name))
           return INVALID(p, aoff,
@@ -1881,6 +1883,7 @@ static bool rd_instance(parser *p, scope *sc) {
     *it = *fresh;
     it->exported_res.n = 0;
     d.kind = CB_DEF_INSTANTIATE;
+    d.type = it;
     d.index = ci;
     d.nargs = n;
     d.args = args;
@@ -1901,6 +1904,7 @@ static bool rd_instance(parser *p, scope *sc) {
         return false;
       if (!add_name(p, &names, args[i].name, &e, false, aoff))
         return false;
+      args[i].type = e.type;
       it->exports[i].name = args[i].name;
       it->exports[i].ext = e;
     }
@@ -2078,7 +2082,7 @@ static bool rd_import(parser *p, scope *sc) {
   }
   if (!declare(p, sc, name, &e, true, off))
     return false;
-  cb_def d = {.kind = CB_DEF_IMPORT, .sort = e.sort, .name = name};
+  cb_def d = {.kind = CB_DEF_IMPORT, .sort = e.sort, .name = name, .type = e.type};
   return add_def(p, sc, &d) && push(p, &sc->space[e.sort], ext_item(&e));
 }
 
@@ -2116,6 +2120,8 @@ static bool rd_export(parser *p, scope *sc) {
   if (!declare(p, sc, name, &e, false, off))
     return false;
   cb_def d = {.kind = CB_DEF_EXPORT, .sort = si.sort, .index = si.idx, .name = name};
+  if (si.sort == CB_TYPE)
+    d.type = item;
   return add_def(p, sc, &d) && push(p, &sc->space[si.sort], ext_item(&e));
 }
 

@@ -161,7 +161,9 @@ const zh_wit_type *cb_subst_val(wit_arena *a, const cb_subst *s, const zh_wit_ty
   return n;
 }
 
-static const zh_wit_func *subst_func(wit_arena *a, const cb_subst *s, const zh_wit_func *f) {
+const zh_wit_func *cb_subst_func(wit_arena *a, const cb_subst *s, const zh_wit_func *f) {
+  if (!s || s->n == 0)
+    return f;
   zh_wit_func *n = wit_alloc(a, sizeof *n);
   zh_wit_field *p = f->nparams ? wit_alloc(a, f->nparams * sizeof *p) : NULL;
   if (!n || (f->nparams && !p))
@@ -205,7 +207,7 @@ const cb_type *cb_subst_type(wit_arena *a, const cb_subst *s, const cb_type *t, 
       n->kind = CB_T_RESOURCE;
     break;
   case CB_T_FUNC:
-    n->func = subst_func(a, s, t->func);
+    n->func = cb_subst_func(a, s, t->func);
     break;
   case CB_T_COMPONENT:
   case CB_T_INSTANCE:
