@@ -655,7 +655,7 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
     return push_item(e, x);
   }
   case CB_DEF_ALIAS_OUTER: {
-    if (sort_static(d->sort))
+    if (sort_static(d->sort) || d->sort == CB_TYPE)
       return NULL;
     rt_env *o = e;
     for (uint32_t i = 0; i < d->count && o; i++)

@@ -142,14 +142,15 @@ const char *cb_name_check(const char *name, bool import, cb_name_info *info) {
   return cb_label_valid(name) ? NULL : "is not a valid extern name";
 }
 
-/* Names conflict when equal ignoring ASCII case, and annotated names also conflict with the
- * plain name they annotate ("[constructor]a" with "a", "[method]a.b" with "a.b"). */
+/* Strong uniqueness (Explainer.md, "Name uniqueness"): names are compared ignoring ASCII
+ * case, and `[method]r.f` / `[static]r.f` by their label after the dot, so they conflict
+ * with a plain `f`; `[constructor]r` keeps its annotation and does not conflict with `r`. */
 static void strong_key(const char *s, char *out, size_t cap) {
   const char *p = s;
-  if (strncmp(p, "[constructor]", 13) == 0)
-    p += 13;
-  else if (strncmp(p, "[method]", 8) == 0 || strncmp(p, "[static]", 8) == 0)
-    p += 8;
+  if (strncmp(p, "[method]", 8) == 0 || strncmp(p, "[static]", 8) == 0) {
+    const char *dot = strchr(p + 8, '.');
+    p = dot ? dot + 1 : p + 8;
+  }
   size_t i = 0;
   for (; p[i] && i + 1 < cap; i++)
     out[i] = (char)tolower((unsigned char)p[i]);

@@ -1299,15 +1299,18 @@ static bool rd_alias(parser *p, scope *sc, cb_def *d) {
     if (idx >= o->space[s].len)
       return INVALID(p, off, "%s index %u out of bounds in the outer scope", cb_sort_name(s), idx);
     const void *item = o->space[s].items[idx];
-    if (s == CB_TYPE && ct > 0) {
+    bool crosses_component = false;
+    for (scope *q = sc; q != o; q = q->parent)
+      crosses_component |= q->kind == SC_COMPONENT;
+    if (s == CB_TYPE && crosses_component) {
+      /* Resources are generative: a nested component cannot name its parent's. */
       const cb_type *t = item;
       pvec res = {0};
       collect_type_res(t, &res, p, 0);
       for (size_t j = 0; j < res.len; j++)
         if (!intro_res(t, res.items[j]))
-          return INVALID(p, off,
-                         "refers to resources not defined in the current component "
-                         "(outer aliases of resource types are not allowed)");
+          return INVALID(p, off, "refers to resources not defined in the current component "
+                                 "(outer aliases of resource types are not allowed)");
     }
     if ((s == CB_CORE_MODULE || s == CB_COMPONENT) && ct > 0) {
       /* Only through component boundaries, which the runtime can follow. */
@@ -1843,6 +1846,8 @@ static bool rd_instance(parser *p, scope *sc) {
         bool abstract = false;
         for (size_t j = 0; j < ct->imported_res.n; j++)
           abstract |= ct->imported_res.items[j] == im->ext.type->val;
+        for (size_t j = 0; j < s.n; j++)
+          abstract &= s.from[j] != im->ext.type->val; /* an `eq` of an earlier import */
         if (abstract) {
           if (!cb_subst_add(p->a, &s, im->ext.type->val, ae->type->val))
             return oom(p);
