@@ -185,6 +185,7 @@ static const rt_named *inst_export(const rt_inst *in, const char *name) {
 /* ---- runtime resource identities ---- */
 
 static const zh_wit_type *resolve(const rt_env *e, const zh_wit_type *r) {
+  r = zh_wit_type_unalias(r);
   for (size_t i = e->map.n; i-- > 0;)
     if (e->map.from[i] == r)
       return e->map.to[i];
@@ -197,6 +198,8 @@ static const zh_wit_type *type_res(const rt_env *e, const cb_type *t) {
 
 static zh_error *map_res(zh_cm_instance *top, rt_env *e, const zh_wit_type *from,
                          const zh_wit_type *to) {
+  from = zh_wit_type_unalias(from);
+  to = zh_wit_type_unalias(to);
   if (!from || !to || from == to)
     return NULL;
   return cb_subst_add(&top->arena, &e->map, from, to) ? NULL : oom_err();
@@ -674,7 +677,7 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
     zh_wit_type *fresh = wit_alloc(&top->arena, sizeof *fresh);
     if (!fresh)
       return oom_err();
-    *fresh = *d->type->val;
+    *fresh = *zh_wit_type_unalias(d->type->val);
     if ((err = map_res(top, e, d->type->val, fresh)))
       return err;
     r->rt = fresh;

@@ -50,6 +50,7 @@ typedef struct parser {
   zh_reader *r; /* current reader; offsets are file offsets */
   unsigned secid;
   zh_error *err;
+  pvec named; /* named types: see named_ok() */
 } parser;
 
 static const char *const kSectionNames[] = {
@@ -790,7 +791,7 @@ static bool rd_externdesc(parser *p, scope *sc, cb_ext *e) {
       t->kind = CB_T_RESOURCE;
       t->val = r;
       e->type = t;
-      return true;
+      return push(p, &p->named, r);
     }
     p->r->p--;
     return malformed(p, "invalid leading byte (0x%x) for type bound", b);
@@ -854,6 +855,7 @@ static void collect_ext_res(const cb_ext *e, pvec *out, parser *p, int depth) {
 /* Resources that an instance/component type itself introduces (its exported resource types
  * and, for component types, its imported ones) are not free in it. */
 static bool intro_res(const cb_type *t, const zh_wit_type *r) {
+  r = zh_wit_type_unalias(r);
   if (!t || (t->kind != CB_T_COMPONENT && t->kind != CB_T_INSTANCE))
     return false;
   for (size_t i = 0; i < t->exported_res.n; i++)
@@ -889,6 +891,8 @@ static const cb_type *freshen(parser *p, const cb_type *t, const cb_reslist *res
     if (!r)
       return NULL;
     r->name = res->items[i]->name;
+    if (!push(p, &p->named, r))
+      return NULL;
     if (!cb_subst_add(p->a, &s, res->items[i], r)) {
       oom(p);
       return NULL;
@@ -928,10 +932,11 @@ static bool add_name(parser *p, scope *sc, const char *name, const cb_ext *e, bo
     const zh_wit_func *f = e->type->func;
     if (info.kind == CB_NAME_CONSTRUCTOR) {
       const zh_wit_type *res = zh_wit_type_unalias(f->result);
-      bool ok = res && res->kind == ZH_WIT_OWN && res->elem == rt->val;
+      const zh_wit_type *want = zh_wit_type_unalias(rt->val);
+      bool ok = res && res->kind == ZH_WIT_OWN && zh_wit_type_unalias(res->elem) == want;
       if (res && res->kind == ZH_WIT_RESULT && res->elem) {
         const zh_wit_type *ok_t = zh_wit_type_unalias(res->elem);
-        ok = ok_t->kind == ZH_WIT_OWN && ok_t->elem == rt->val;
+        ok = ok_t->kind == ZH_WIT_OWN && zh_wit_type_unalias(ok_t->elem) == want;
       }
       if (!ok)
         return INVALID(p, off, "function `%s` should return `(own $T)`", name);
@@ -960,35 +965,112 @@ static bool add_name(parser *p, scope *sc, const char *name, const cb_ext *e, bo
   return push(p, v, n);
 }
 
+/* External visibility (Explainer.md, "External visibility of types"): the type of an import
+ * or export may mention a record, variant, enum, flags or resource type only through a name
+ * that an import or export gave it. Such names are alias nodes (ZH_WIT_ALIAS) in p->named;
+ * resources declared `(sub resource)` are named by their declaration. */
+static bool named_ok(parser *p, const zh_wit_type *t, int depth);
+
+static bool named_children_ok(parser *p, const zh_wit_type *t, int depth) {
+  if (depth > CB_MAX_DEPTH)
+    return true;
+  if (t->kind == ZH_WIT_OWN || t->kind == ZH_WIT_BORROW)
+    return named_ok(p, t->elem, depth + 1);
+  if (t->elem && !named_ok(p, t->elem, depth + 1))
+    return false;
+  if (t->err && !named_ok(p, t->err, depth + 1))
+    return false;
+  for (size_t i = 0; i < t->nfields; i++)
+    if (t->fields[i].type && !named_ok(p, t->fields[i].type, depth + 1))
+      return false;
+  return true;
+}
+
+static bool named_ok(parser *p, const zh_wit_type *t, int depth) {
+  if (!t || depth > CB_MAX_DEPTH)
+    return true;
+  if (pvec_has(&p->named, t))
+    return true;
+  if (t->kind == ZH_WIT_ALIAS)
+    return named_ok(p, t->elem, depth + 1);
+  switch (t->kind) {
+  case ZH_WIT_RECORD:
+  case ZH_WIT_VARIANT:
+  case ZH_WIT_ENUM:
+  case ZH_WIT_FLAGS:
+  case ZH_WIT_RESOURCE:
+    return false;
+  default:
+    return named_children_ok(p, t, depth);
+  }
+}
+
+static bool ext_named_ok(parser *p, const cb_ext *e, int depth) {
+  if (depth > CB_MAX_DEPTH)
+    return true;
+  if (e->sort == CB_VALUE)
+    return named_ok(p, e->val, depth);
+  const cb_type *t = e->type;
+  if (!t)
+    return true;
+  switch (t->kind) {
+  case CB_T_VAL:
+  case CB_T_RESOURCE: {
+    /* The type being named: its own definition is fine, what it mentions must be named. */
+    const zh_wit_type *v = zh_wit_type_unalias(t->val);
+    return !v || v->kind == ZH_WIT_RESOURCE || named_children_ok(p, v, depth);
+  }
+  case CB_T_FUNC:
+    for (size_t i = 0; i < t->func->nparams; i++)
+      if (!named_ok(p, t->func->params[i].type, depth + 1))
+        return false;
+    return named_ok(p, t->func->result, depth + 1);
+  case CB_T_COMPONENT:
+  case CB_T_INSTANCE:
+    for (size_t i = 0; i < t->nimports; i++)
+      if (!ext_named_ok(p, &t->imports[i].ext, depth + 1))
+        return false;
+    for (size_t i = 0; i < t->nexports; i++)
+      if (!ext_named_ok(p, &t->exports[i].ext, depth + 1))
+        return false;
+    return true;
+  }
+  return true;
+}
+
 /* Import or export declaration in any scope: adds to names, index spaces, resources. */
 static bool declare(parser *p, scope *sc, const char *name, cb_ext *e, bool import, size_t off) {
-  if (e->sort == CB_TYPE && e->type && e->type->kind == CB_T_RESOURCE) {
-    bool fresh =
-        !pvec_has(&sc->visible_res, e->type->val) && !pvec_has(&sc->defined_res, e->type->val);
-    zh_wit_type *r = (zh_wit_type *)e->type->val;
-    if (!r->name)
-      r->name = name;
-    if (fresh && !push(p, import ? &sc->imported_res : &sc->exported_res, r))
+  if (!ext_named_ok(p, e, 0))
+    return INVALID(p, off,
+                   "%s not valid to be used as %s (`%s` mentions a type that has no "
+                   "imported or exported name)",
+                   e->sort == CB_FUNC       ? "func"
+                   : e->sort == CB_TYPE     ? "type"
+                   : e->sort == CB_INSTANCE ? "instance"
+                                            : cb_sort_name(e->sort),
+                   import ? "import" : "export", name);
+  if (e->sort == CB_TYPE && e->type &&
+      (e->type->kind == CB_T_RESOURCE || e->type->kind == CB_T_VAL)) {
+    zh_wit_type *r = (zh_wit_type *)zh_wit_type_unalias(e->type->val);
+    if (e->type->kind == CB_T_RESOURCE) {
+      bool fresh = !pvec_has(&sc->visible_res, r);
+      if (!r->name)
+        r->name = name;
+      if (fresh && !push(p, import ? &sc->imported_res : &sc->exported_res, r))
+        return false;
+    }
+    /* The new index is a name for the type: an alias node, so uses through it are named. */
+    zh_wit_type *al = new_val(p, ZH_WIT_ALIAS);
+    cb_type *nt = wit_alloc(p->a, sizeof *nt);
+    if (!al || !nt)
+      return oom(p);
+    al->elem = e->type->val;
+    al->name = name;
+    *nt = *e->type;
+    nt->val = al;
+    e->type = nt;
+    if (!push(p, &p->named, al))
       return false;
-  }
-  if (!import) {
-    /* Every resource the export's type mentions must have been imported or exported. */
-    pvec res = {0};
-    collect_ext_res(e, &res, p, 0);
-    for (size_t i = 0; i < res.len; i++) {
-      const zh_wit_type *r = res.items[i];
-      if (pvec_has(&sc->visible_res, r) || intro_res(e->type, r) ||
-          (e->sort == CB_TYPE && e->type && e->type->val == r))
-        continue;
-      return INVALID(p, off,
-                     "export `%s` refers to a resource type that is not exported or "
-                     "imported (type not valid to be used as export)",
-                     name);
-    }
-    if (e->sort == CB_FUNC && e->type) {
-      for (size_t i = 0; i < e->type->func->nparams; i++)
-        (void)i;
-    }
   }
   if (!add_name(p, sc, name, e, import, off))
     return false;
@@ -1251,8 +1333,8 @@ static bool rd_alias(parser *p, scope *sc, cb_def *d) {
     d->name = name;
     d->type = x->ext.type;
     if (s == CB_TYPE && x->ext.type && x->ext.type->kind == CB_T_RESOURCE &&
-        !pvec_has(&sc->visible_res, x->ext.type->val) &&
-        !push(p, &sc->visible_res, x->ext.type->val))
+        !pvec_has(&sc->visible_res, zh_wit_type_unalias(x->ext.type->val)) &&
+        !push(p, &sc->visible_res, zh_wit_type_unalias(x->ext.type->val)))
       return false;
     return push(p, &sc->space[s], ext_item(&x->ext)) && add_def(p, sc, d);
   }
@@ -1309,8 +1391,9 @@ static bool rd_alias(parser *p, scope *sc, cb_def *d) {
       collect_type_res(t, &res, p, 0);
       for (size_t j = 0; j < res.len; j++)
         if (!intro_res(t, res.items[j]))
-          return INVALID(p, off, "refers to resources not defined in the current component "
-                                 "(outer aliases of resource types are not allowed)");
+          return INVALID(p, off,
+                         "refers to resources not defined in the current component "
+                         "(outer aliases of resource types are not allowed)");
     }
     if ((s == CB_CORE_MODULE || s == CB_COMPONENT) && ct > 0) {
       /* Only through component boundaries, which the runtime can follow. */
@@ -1585,7 +1668,7 @@ static bool rd_canon(parser *p, scope *sc) {
       return false;
     if (rt->kind != CB_T_RESOURCE)
       return INVALID(p, off, "type index %u is not a resource type", ti);
-    if (k != 0x03 && !pvec_has(&sc->defined_res, rt->val))
+    if (k != 0x03 && !pvec_has(&sc->defined_res, zh_wit_type_unalias(rt->val)))
       return INVALID(p, off, "resource.%s requires a resource type defined in this component",
                      k == 0x02 ? "new" : "rep");
     static const zh_valtype i32[1] = {ZH_I32};
@@ -1841,15 +1924,16 @@ static bool rd_instance(parser *p, scope *sc) {
       cb_ext want = cb_subst_ext(p->a, &s, im->ext, 0);
       if (want.sort == CB_TYPE && want.type && want.type->kind == CB_T_RESOURCE &&
           ae->sort == CB_TYPE && ae->type && ae->type->kind == CB_T_RESOURCE &&
-          want.type->val != ae->type->val) {
+          zh_wit_type_unalias(want.type->val) != zh_wit_type_unalias(ae->type->val)) {
         /* An abstract (sub resource) import takes whatever resource is given. */
         bool abstract = false;
         for (size_t j = 0; j < ct->imported_res.n; j++)
-          abstract |= ct->imported_res.items[j] == im->ext.type->val;
-        for (size_t j = 0; j < s.n; j++)
-          abstract &= s.from[j] != im->ext.type->val; /* an `eq` of an earlier import */
+          abstract |= ct->imported_res.items[j] == zh_wit_type_unalias(im->ext.type->val);
+        for (size_t j = 0; j < s.n; j++) /* an `eq` of an earlier import */
+          abstract &= s.from[j] != zh_wit_type_unalias(im->ext.type->val);
         if (abstract) {
-          if (!cb_subst_add(p->a, &s, im->ext.type->val, ae->type->val))
+          if (!cb_subst_add(p->a, &s, zh_wit_type_unalias(im->ext.type->val),
+                            zh_wit_type_unalias(ae->type->val)))
             return oom(p);
           continue;
         }
@@ -1863,8 +1947,10 @@ static bool rd_instance(parser *p, scope *sc) {
           for (size_t q = 0; q < ae->type->nexports; q++) {
             const cb_named *xe = &ae->type->exports[q];
             if (!strcmp(xe->name, we->name) && xe->ext.sort == CB_TYPE && xe->ext.type &&
-                xe->ext.type->kind == CB_T_RESOURCE && xe->ext.type->val != we->ext.type->val &&
-                !cb_subst_add(p->a, &s, we->ext.type->val, xe->ext.type->val))
+                xe->ext.type->kind == CB_T_RESOURCE &&
+                zh_wit_type_unalias(xe->ext.type->val) != zh_wit_type_unalias(we->ext.type->val) &&
+                !cb_subst_add(p->a, &s, zh_wit_type_unalias(we->ext.type->val),
+                              zh_wit_type_unalias(xe->ext.type->val)))
               return oom(p);
           }
         }

@@ -119,7 +119,10 @@ static const zh_wit_type *subst_lookup(const cb_subst *s, const zh_wit_type *t) 
 const zh_wit_type *cb_subst_val(wit_arena *a, const cb_subst *s, const zh_wit_type *t, int depth) {
   if (!t || !s || s->n == 0)
     return t;
-  t = zh_wit_type_unalias(t);
+  if (t->kind == ZH_WIT_ALIAS) {
+    const zh_wit_type *u = cb_subst_val(a, s, t->elem, depth + 1);
+    return u == t->elem ? t : u;
+  }
   if (depth > CB_MAX_DEPTH)
     return t;
   if (t->kind == ZH_WIT_RESOURCE) {
@@ -308,8 +311,9 @@ static bool named_sub(wit_arena *ar, const cb_named *av, size_t an, const cb_nam
     cb_ext be = cb_subst_ext(ar, &s, bv[i].ext, depth + 1);
     if (be.sort == CB_TYPE && x->ext.sort == CB_TYPE && be.type && x->ext.type &&
         be.type->kind == CB_T_RESOURCE && x->ext.type->kind == CB_T_RESOURCE &&
-        be.type->val != x->ext.type->val) {
-      if (!cb_subst_add(ar, &s, be.type->val, x->ext.type->val))
+        zh_wit_type_unalias(be.type->val) != zh_wit_type_unalias(x->ext.type->val)) {
+      if (!cb_subst_add(ar, &s, zh_wit_type_unalias(be.type->val),
+                        zh_wit_type_unalias(x->ext.type->val)))
         return false;
       continue;
     }
