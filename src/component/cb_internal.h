@@ -132,6 +132,7 @@ struct cb_type {
   cb_named *exports;
   cb_reslist imported_res; /* COMPONENT: resources its imports introduce */
   cb_reslist exported_res; /* COMPONENT, INSTANCE: fresh resources its exports introduce */
+  cb_reslist named;        /* COMPONENT, INSTANCE: types its declarations name */
 };
 
 /* ---- definitions, in order, for instantiation ---- */

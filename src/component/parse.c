@@ -40,6 +40,9 @@ struct scope {
   pvec visible_res;      /* resources introduced by imports and exports */
   pvec defined_res;      /* resources defined here (canon resource.new/rep need one) */
   pvec imported_res, exported_res;
+  /* Names for external visibility: what imports named (usable by imports and exports) and
+   * what exports named (usable by later exports only). */
+  pvec named_imp, named_exp;
   int depth;
 };
 
@@ -50,7 +53,6 @@ typedef struct parser {
   zh_reader *r; /* current reader; offsets are file offsets */
   unsigned secid;
   zh_error *err;
-  pvec named; /* named types: see named_ok() */
 } parser;
 
 static const char *const kSectionNames[] = {
@@ -791,7 +793,7 @@ static bool rd_externdesc(parser *p, scope *sc, cb_ext *e) {
       t->kind = CB_T_RESOURCE;
       t->val = r;
       e->type = t;
-      return push(p, &p->named, r);
+      return true;
     }
     p->r->p--;
     return malformed(p, "invalid leading byte (0x%x) for type bound", b);
@@ -886,19 +888,35 @@ static const cb_type *freshen(parser *p, const cb_type *t, const cb_reslist *res
   if (!res->n)
     return t;
   cb_subst s = {0};
+  pvec fresh_named = {0};
   for (size_t i = 0; i < res->n; i++) {
     zh_wit_type *r = new_val(p, ZH_WIT_RESOURCE);
     if (!r)
       return NULL;
     r->name = res->items[i]->name;
-    if (!push(p, &p->named, r))
+    if (!push(p, &fresh_named, r))
       return NULL;
     if (!cb_subst_add(p->a, &s, res->items[i], r)) {
       oom(p);
       return NULL;
     }
   }
-  return cb_subst_type(p->a, &s, t, 0);
+  const cb_type *st = cb_subst_type(p->a, &s, t, 0);
+  cb_type *nt = st ? wit_alloc(p->a, sizeof *nt) : NULL;
+  const zh_wit_type **named =
+      nt ? wit_alloc(p->a, (t->named.n + fresh_named.len + 1) * sizeof *named) : NULL;
+  if (!named) {
+    oom(p);
+    return NULL;
+  }
+  *nt = *st;
+  if (t->named.n)
+    memcpy(named, t->named.items, t->named.n * sizeof *named);
+  for (size_t i = 0; i < fresh_named.len; i++)
+    named[t->named.n + i] = fresh_named.items[i];
+  nt->named.items = named;
+  nt->named.n = t->named.n + fresh_named.len;
+  return nt;
 }
 
 /* Validates a name against its scope and adds it; `import` chooses the list. */
@@ -967,32 +985,44 @@ static bool add_name(parser *p, scope *sc, const char *name, const cb_ext *e, bo
 
 /* External visibility (Explainer.md, "External visibility of types"): the type of an import
  * or export may mention a record, variant, enum, flags or resource type only through a name
- * that an import or export gave it. Such names are alias nodes (ZH_WIT_ALIAS) in p->named;
- * resources declared `(sub resource)` are named by their declaration. */
-static bool named_ok(parser *p, const zh_wit_type *t, int depth);
+ * that an import or export gave it. Such names are alias nodes (ZH_WIT_ALIAS) and resources
+ * declared `(sub resource)`, kept per scope; an instance or component type brings its own. */
+typedef struct name_chain {
+  const void *const *items;
+  size_t n;
+  const struct name_chain *next;
+} name_chain;
 
-static bool named_children_ok(parser *p, const zh_wit_type *t, int depth) {
+static bool chain_has(const name_chain *c, const void *t) {
+  for (; c; c = c->next)
+    for (size_t i = 0; i < c->n; i++)
+      if (c->items[i] == t)
+        return true;
+  return false;
+}
+
+static bool named_ok(const name_chain *c, const zh_wit_type *t, int depth);
+
+static bool named_children_ok(const name_chain *c, const zh_wit_type *t, int depth) {
   if (depth > CB_MAX_DEPTH)
     return true;
-  if (t->kind == ZH_WIT_OWN || t->kind == ZH_WIT_BORROW)
-    return named_ok(p, t->elem, depth + 1);
-  if (t->elem && !named_ok(p, t->elem, depth + 1))
+  if (t->elem && !named_ok(c, t->elem, depth + 1))
     return false;
-  if (t->err && !named_ok(p, t->err, depth + 1))
+  if (t->err && !named_ok(c, t->err, depth + 1))
     return false;
   for (size_t i = 0; i < t->nfields; i++)
-    if (t->fields[i].type && !named_ok(p, t->fields[i].type, depth + 1))
+    if (t->fields[i].type && !named_ok(c, t->fields[i].type, depth + 1))
       return false;
   return true;
 }
 
-static bool named_ok(parser *p, const zh_wit_type *t, int depth) {
+static bool named_ok(const name_chain *c, const zh_wit_type *t, int depth) {
   if (!t || depth > CB_MAX_DEPTH)
     return true;
-  if (pvec_has(&p->named, t))
+  if (chain_has(c, t))
     return true;
   if (t->kind == ZH_WIT_ALIAS)
-    return named_ok(p, t->elem, depth + 1);
+    return named_ok(c, t->elem, depth + 1);
   switch (t->kind) {
   case ZH_WIT_RECORD:
   case ZH_WIT_VARIANT:
@@ -1001,15 +1031,15 @@ static bool named_ok(parser *p, const zh_wit_type *t, int depth) {
   case ZH_WIT_RESOURCE:
     return false;
   default:
-    return named_children_ok(p, t, depth);
+    return named_children_ok(c, t, depth);
   }
 }
 
-static bool ext_named_ok(parser *p, const cb_ext *e, int depth) {
+static bool ext_named_ok(const name_chain *c, const cb_ext *e, int depth) {
   if (depth > CB_MAX_DEPTH)
     return true;
   if (e->sort == CB_VALUE)
-    return named_ok(p, e->val, depth);
+    return named_ok(c, e->val, depth);
   const cb_type *t = e->type;
   if (!t)
     return true;
@@ -1018,29 +1048,75 @@ static bool ext_named_ok(parser *p, const cb_ext *e, int depth) {
   case CB_T_RESOURCE: {
     /* The type being named: its own definition is fine, what it mentions must be named. */
     const zh_wit_type *v = zh_wit_type_unalias(t->val);
-    return !v || v->kind == ZH_WIT_RESOURCE || named_children_ok(p, v, depth);
+    return !v || v->kind == ZH_WIT_RESOURCE || named_children_ok(c, v, depth);
   }
   case CB_T_FUNC:
     for (size_t i = 0; i < t->func->nparams; i++)
-      if (!named_ok(p, t->func->params[i].type, depth + 1))
+      if (!named_ok(c, t->func->params[i].type, depth + 1))
         return false;
-    return named_ok(p, t->func->result, depth + 1);
+    return named_ok(c, t->func->result, depth + 1);
   case CB_T_COMPONENT:
-  case CB_T_INSTANCE:
+  case CB_T_INSTANCE: {
+    name_chain inner = {(const void *const *)t->named.items, t->named.n, c};
     for (size_t i = 0; i < t->nimports; i++)
-      if (!ext_named_ok(p, &t->imports[i].ext, depth + 1))
+      if (!ext_named_ok(&inner, &t->imports[i].ext, depth + 1))
         return false;
     for (size_t i = 0; i < t->nexports; i++)
-      if (!ext_named_ok(p, &t->exports[i].ext, depth + 1))
+      if (!ext_named_ok(&inner, &t->exports[i].ext, depth + 1))
         return false;
     return true;
+  }
   }
   return true;
 }
 
+/* A name for a type: an alias node that uses through the new index go through. */
+static cb_type *name_type(parser *p, const cb_type *t, const char *name, pvec *named) {
+  zh_wit_type *al = new_val(p, ZH_WIT_ALIAS);
+  cb_type *nt = wit_alloc(p->a, sizeof *nt);
+  if (!al || !nt) {
+    oom(p);
+    return NULL;
+  }
+  al->elem = t->val;
+  al->name = name;
+  *nt = *t;
+  nt->val = al;
+  return push(p, named, al) ? nt : NULL;
+}
+
+/* An imported or exported instance names the types it exports. */
+static const cb_type *name_instance(parser *p, const cb_type *t, pvec *named) {
+  cb_type *nt = wit_alloc(p->a, sizeof *nt);
+  cb_named *ex = wit_alloc(p->a, (t->nexports + 1) * sizeof *ex);
+  if (!nt || !ex) {
+    oom(p);
+    return NULL;
+  }
+  *nt = *t;
+  for (size_t i = 0; i < t->nexports; i++) {
+    ex[i] = t->exports[i];
+    if (ex[i].ext.sort == CB_TYPE && ex[i].ext.type &&
+        (ex[i].ext.type->kind == CB_T_VAL || ex[i].ext.type->kind == CB_T_RESOURCE)) {
+      const cb_type *n = name_type(p, ex[i].ext.type, ex[i].name, named);
+      if (!n)
+        return NULL;
+      ex[i].ext.type = n;
+    }
+    const zh_wit_type *v = ex[i].ext.type ? zh_wit_type_unalias(ex[i].ext.type->val) : NULL;
+    if (v && v->kind == ZH_WIT_RESOURCE && !push(p, named, v))
+      return NULL;
+  }
+  nt->exports = ex;
+  return nt;
+}
+
 /* Import or export declaration in any scope: adds to names, index spaces, resources. */
 static bool declare(parser *p, scope *sc, const char *name, cb_ext *e, bool import, size_t off) {
-  if (!ext_named_ok(p, e, 0))
+  name_chain imp = {sc->named_imp.items, sc->named_imp.len, NULL};
+  name_chain exp = {sc->named_exp.items, sc->named_exp.len, &imp};
+  /* Instance types check visibility when they are used, component types at once. */
+  if (sc->kind != SC_INSTANCE_TYPE && !ext_named_ok(import ? &imp : &exp, e, 0))
     return INVALID(p, off,
                    "%s not valid to be used as %s (`%s` mentions a type that has no "
                    "imported or exported name)",
@@ -1049,6 +1125,7 @@ static bool declare(parser *p, scope *sc, const char *name, cb_ext *e, bool impo
                    : e->sort == CB_INSTANCE ? "instance"
                                             : cb_sort_name(e->sort),
                    import ? "import" : "export", name);
+  pvec *named = import ? &sc->named_imp : &sc->named_exp;
   if (e->sort == CB_TYPE && e->type &&
       (e->type->kind == CB_T_RESOURCE || e->type->kind == CB_T_VAL)) {
     zh_wit_type *r = (zh_wit_type *)zh_wit_type_unalias(e->type->val);
@@ -1058,19 +1135,18 @@ static bool declare(parser *p, scope *sc, const char *name, cb_ext *e, bool impo
         r->name = name;
       if (fresh && !push(p, import ? &sc->imported_res : &sc->exported_res, r))
         return false;
+      if (fresh && e->type->val == r && !pvec_has(&sc->defined_res, r) && !push(p, named, r))
+        return false; /* a `(sub resource)` declaration names its resource */
     }
-    /* The new index is a name for the type: an alias node, so uses through it are named. */
-    zh_wit_type *al = new_val(p, ZH_WIT_ALIAS);
-    cb_type *nt = wit_alloc(p->a, sizeof *nt);
-    if (!al || !nt)
-      return oom(p);
-    al->elem = e->type->val;
-    al->name = name;
-    *nt = *e->type;
-    nt->val = al;
-    e->type = nt;
-    if (!push(p, &p->named, al))
+    cb_type *nt = name_type(p, e->type, name, named);
+    if (!nt)
       return false;
+    e->type = nt;
+  } else if (e->sort == CB_INSTANCE && e->type) {
+    const cb_type *nt = name_instance(p, e->type, named);
+    if (!nt)
+      return false;
+    e->type = nt;
   }
   if (!add_name(p, sc, name, e, import, off))
     return false;
@@ -1106,6 +1182,15 @@ static bool scope_to_type(parser *p, scope *sc, cb_type *t) {
   t->exported_res.n = sc->exported_res.len;
   for (size_t i = 0; i < sc->exported_res.len; i++)
     t->exported_res.items[i] = sc->exported_res.items[i];
+  size_t nn = sc->named_imp.len + sc->named_exp.len;
+  t->named.items = wit_alloc(p->a, (nn + 1) * sizeof(void *));
+  if (!t->named.items)
+    return oom(p);
+  for (size_t i = 0; i < sc->named_imp.len; i++)
+    t->named.items[i] = sc->named_imp.items[i];
+  for (size_t i = 0; i < sc->named_exp.len; i++)
+    t->named.items[sc->named_imp.len + i] = sc->named_exp.items[i];
+  t->named.n = nn;
   return true;
 }
 
