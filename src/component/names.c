@@ -65,21 +65,10 @@ static bool interface_name(const char *s) {
   const char *slash = memchr(p, '/', len);
   if (!slash || !label_n(p, (size_t)(slash - p), true))
     return false;
+  /* One interface name: nested namespaces and projections are a gated feature. */
   const char *q = slash + 1;
   const char *end = p + len;
-  bool any = false;
-  while (q <= end) {
-    const char *r = memchr(q, '/', (size_t)(end - q));
-    if (!r)
-      r = end;
-    if (!label_n(q, (size_t)(r - q), false))
-      return false;
-    any = true;
-    if (r == end)
-      break;
-    q = r + 1;
-  }
-  if (!any)
+  if (memchr(q, '/', (size_t)(end - q)) || !label_n(q, (size_t)(end - q), false))
     return false;
   return !at || semver_ok(at + 1);
 }

@@ -53,6 +53,7 @@ typedef struct parser {
   zh_reader *r; /* current reader; offsets are file offsets */
   unsigned secid;
   zh_error *err;
+  pvec subres; /* resources made by `(sub resource)` bounds */
 } parser;
 
 static const char *const kSectionNames[] = {
@@ -266,7 +267,11 @@ static bool rd_core_importdesc(parser *p, const pvec *types, cb_coreext *e) {
   }
   case 0x02:
     e->kind = ZH_EXTERN_MEMORY;
-    return rd_limits(p, &e->limits);
+    if (!rd_limits(p, &e->limits))
+      return false;
+    if (e->limits.min > 65536 || (e->limits.has_max && e->limits.max > 65536))
+      return INVALID(p, off, "memory size must be at most 65536 pages (4GiB)");
+    return true;
   case 0x03: {
     uint8_t m;
     e->kind = ZH_EXTERN_GLOBAL;
@@ -793,7 +798,7 @@ static bool rd_externdesc(parser *p, scope *sc, cb_ext *e) {
       t->kind = CB_T_RESOURCE;
       t->val = r;
       e->type = t;
-      return true;
+      return push(p, &p->subres, r);
     }
     p->r->p--;
     return malformed(p, "invalid leading byte (0x%x) for type bound", b);
@@ -1130,7 +1135,8 @@ static bool declare(parser *p, scope *sc, const char *name, cb_ext *e, bool impo
       (e->type->kind == CB_T_RESOURCE || e->type->kind == CB_T_VAL)) {
     zh_wit_type *r = (zh_wit_type *)zh_wit_type_unalias(e->type->val);
     if (e->type->kind == CB_T_RESOURCE) {
-      bool fresh = !pvec_has(&sc->visible_res, r);
+      bool fresh = !pvec_has(&sc->visible_res, r) &&
+                   (pvec_has(&p->subres, r) || pvec_has(&sc->defined_res, r));
       if (!r->name)
         r->name = name;
       if (fresh && !push(p, import ? &sc->imported_res : &sc->exported_res, r))
@@ -2163,6 +2169,10 @@ static bool rd_core_module(parser *p, scope *sc, zh_reader *sec) {
     return oom(p);
   for (uint32_t i = 0; i < m->nimports; i++) {
     const zh_import *im = &m->imports[i];
+    for (uint32_t j = 0; j < i; j++)
+      if (!strcmp(m->imports[j].module_cstr, im->module_cstr) &&
+          !strcmp(m->imports[j].name_cstr, im->name_cstr))
+        return INVALID(p, off, "duplicate import name `%s:%s`", im->module_cstr, im->name_cstr);
     cb_corenamed *o = &mt->imports[i];
     o->module = im->module_cstr;
     o->name = im->name_cstr;
