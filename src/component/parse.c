@@ -729,6 +729,8 @@ static bool rd_externname(parser *p, const char **out) {
 
 static void collect_res(const zh_wit_type *t, pvec *out, parser *p, int depth);
 
+static const cb_type *freshen(parser *p, const cb_type *t, const cb_reslist *res);
+
 static bool rd_externdesc(parser *p, scope *sc, cb_ext *e) {
   uint8_t k;
   size_t off = zh_reader_offset(p->r);
@@ -771,8 +773,9 @@ static bool rd_externdesc(parser *p, scope *sc, cb_ext *e) {
                      : k == 0x04 ? "component"
                                  : "instance");
     e->sort = k == 0x01 ? CB_FUNC : k == 0x04 ? CB_COMPONENT : CB_INSTANCE;
-    e->type = t;
-    return true;
+    /* Each instance an import or export declares has resources of its own. */
+    e->type = k == 0x05 ? freshen(p, t, &t->exported_res) : t;
+    return e->type != NULL;
   }
   case 0x02:
     return INVALID(p, off, "value imports and exports are a gated feature (not supported)");
@@ -921,6 +924,15 @@ static const cb_type *freshen(parser *p, const cb_type *t, const cb_reslist *res
     named[t->named.n + i] = fresh_named.items[i];
   nt->named.items = named;
   nt->named.n = t->named.n + fresh_named.len;
+  const zh_wit_type **ex = wit_alloc(p->a, (fresh_named.len + 1) * sizeof *ex);
+  if (!ex) {
+    oom(p);
+    return NULL;
+  }
+  for (size_t i = 0; i < fresh_named.len; i++)
+    ex[i] = fresh_named.items[i];
+  nt->exported_res.items = ex;
+  nt->exported_res.n = fresh_named.len;
   return nt;
 }
 
@@ -1149,6 +1161,12 @@ static bool declare(parser *p, scope *sc, const char *name, cb_ext *e, bool impo
       return false;
     e->type = nt;
   } else if (e->sort == CB_INSTANCE && e->type) {
+    for (size_t i = 0; i < e->type->exported_res.n; i++) {
+      const zh_wit_type *r = e->type->exported_res.items[i];
+      if (!pvec_has(&sc->visible_res, r) &&
+          !push(p, import ? &sc->imported_res : &sc->exported_res, r))
+        return false;
+    }
     const cb_type *nt = name_instance(p, e->type, named);
     if (!nt)
       return false;
@@ -2259,13 +2277,6 @@ static bool rd_import(parser *p, scope *sc) {
   cb_ext e;
   if (!rd_externname(p, &name) || !rd_externdesc(p, sc, &e))
     return false;
-  /* An imported instance or component type gets fresh resources of its own. */
-  if ((e.sort == CB_INSTANCE) && e.type) {
-    const cb_type *t = freshen(p, e.type, &e.type->exported_res);
-    if (!t)
-      return false;
-    e.type = t;
-  }
   if (!declare(p, sc, name, &e, true, off))
     return false;
   cb_def d = {.kind = CB_DEF_IMPORT, .sort = e.sort, .name = name, .type = e.type};
@@ -2295,7 +2306,8 @@ static bool rd_export(parser *p, scope *sc) {
     const char *why;
     if (asc.sort == CB_TYPE && asc.type && asc.type->kind == CB_T_RESOURCE && e.type &&
         e.type->kind == CB_T_RESOURCE) {
-      /* (sub resource) ascription: the export keeps the resource's identity. */
+      /* (sub resource) ascription: outside, the export is a new abstract resource. */
+      e = asc;
     } else if (!cb_ext_sub(p->a, &e, &asc, &why, 0)) {
       return INVALID(p, off, "type mismatch in export `%s`: ascribed type does not match: %s", name,
                      why ? why : "types differ");
