@@ -36,6 +36,7 @@ struct zh_cm_func {
   zh_func *core;
   zh_memory *mem;
   zh_func *realloc, *post_return;
+  zh_abi_string_encoding enc;
   rt_env *env; /* the instance that lifted it */
   const char *name;
 };
@@ -118,6 +119,7 @@ typedef struct rt_lower {
   rt_env *caller;
   zh_memory *mem;
   zh_func *realloc;
+  zh_abi_string_encoding enc;
   const zh_wit_type *params_tuple;
 } rt_lower;
 
@@ -230,9 +232,10 @@ static zh_error *map_instance(zh_cm_instance *top, rt_env *e, const cb_type *t, 
 
 static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) & ~(a - 1); }
 
-static void cx_for(zh_abi_cx *cx, zh_store *store, zh_memory *mem, zh_func *realloc_fn, rt_env *env,
-                   const char *what) {
+static void cx_for(zh_abi_cx *cx, zh_store *store, zh_memory *mem, zh_func *realloc_fn,
+                   zh_abi_string_encoding enc, rt_env *env, const char *what) {
   memset(cx, 0, sizeof *cx);
+  cx->enc = enc;
   cx->store = store;
   cx->mem = mem;
   cx->realloc = realloc_fn;
@@ -271,7 +274,7 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   zh_abi_sig sig;
   zh_abi_signature(ft, false, &sig);
   zh_abi_cx cx;
-  cx_for(&cx, store, f->mem, f->realloc, env, f->name);
+  cx_for(&cx, store, f->mem, f->realloc, f->enc, env, f->name);
   zh_value core_args[ZH_ABI_MAX_FLAT_PARAMS + 1], core_res[ZH_ABI_MAX_FLAT_RESULTS];
   zh_error *err = NULL;
   env->may_enter = false;
@@ -320,7 +323,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_abi_sig sig;
   zh_abi_signature(ft, true, &sig);
   zh_abi_cx cx;
-  cx_for(&cx, store, L->mem, L->realloc, L->caller, L->callee->name);
+  cx_for(&cx, store, L->mem, L->realloc, L->enc, L->caller, L->callee->name);
   zh_val *vals = calloc(ft->nparams + 1, sizeof *vals);
   if (!vals)
     return oom_err();
@@ -376,7 +379,7 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
   rt_resfn *R = envp;
   zh_store *store = zh_caller_store(caller);
   zh_abi_cx cx;
-  cx_for(&cx, store, NULL, NULL, R->env, "resource built-in");
+  cx_for(&cx, store, NULL, NULL, ZH_ABI_UTF8, R->env, "resource built-in");
   zh_abi_table *t = &R->env->table;
   uint32_t i = (uint32_t)args[0].of.i32;
   if (R->kind == CB_CANON_RESOURCE_NEW) {
@@ -546,6 +549,7 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     f->mem = mem;
     f->realloc = realloc_fn;
     f->post_return = post;
+    f->enc = (zh_abi_string_encoding)d->opts.enc;
     f->env = e;
     f->name = "lifted function";
     if (!f->params_tuple)
@@ -564,6 +568,7 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     L->caller = e;
     L->mem = mem;
     L->realloc = realloc_fn;
+    L->enc = (zh_abi_string_encoding)d->opts.enc;
     L->params_tuple = L->type ? params_tuple(top, L->type) : NULL;
     if (!L->params_tuple)
       return oom_err();

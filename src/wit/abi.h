@@ -74,6 +74,14 @@ typedef struct zh_abi_table {
   uint32_t len, cap, free_head;
 } zh_abi_table;
 
+/* String encodings of the canonical ABI's `string-encoding` option. */
+typedef enum zh_abi_string_encoding {
+  ZH_ABI_UTF8 = 0,
+  ZH_ABI_UTF16,        /* UTF-16LE, length in code units, 2-aligned */
+  ZH_ABI_LATIN1_UTF16, /* Latin-1, or UTF-16 when the length has bit 31 set; 2-aligned */
+} zh_abi_string_encoding;
+#define ZH_ABI_UTF16_TAG 0x80000000u
+
 /* A borrow handed to a guest for the duration of one call (dropped at call end). */
 typedef struct zh_abi_cx {
   zh_store *store;
@@ -83,6 +91,7 @@ typedef struct zh_abi_cx {
   const char *what;    /* the function, for messages */
   uint32_t *borrows;   /* handles created for borrows during this call, released at end */
   uint32_t nborrows, borrows_cap;
+  zh_abi_string_encoding enc; /* how the guest's strings are encoded (zeroed: UTF-8) */
 } zh_abi_cx;
 
 /* Traps with "WHAT: message". */
