@@ -71,15 +71,17 @@ static zh_error *lower_handle(zh_abi_cx *cx, const zh_wit_type *t, const zh_val 
 /* Copies a string or list body into fresh guest memory; *ptr is its address. */
 static zh_error *store_bytes(zh_abi_cx *cx, const void *src, size_t len, uint32_t align,
                              uint32_t *ptr) {
-  if (len == 0) {
-    /* Nothing to allocate: any aligned in-bounds pointer will do. */
+  if (len == 0 && !cx->realloc) {
+    /* Nothing to allocate and no allocator: any aligned in-bounds pointer will do. */
     *ptr = align;
     return NULL;
   }
+  /* With an allocator the canonical ABI calls it even for zero bytes, and checks what it
+   * returns (alignment and bounds) all the same. */
   zh_error *err = zh_abi_alloc(cx, align, (uint32_t)len, ptr);
   if (err)
     return err;
-  if (src)
+  if (src && len)
     memcpy(zh_memory_data(cx->mem) + *ptr, src, len);
   return NULL;
 }
