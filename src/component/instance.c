@@ -92,6 +92,9 @@ struct rt_env {
   rt_inst exports;
   /* Static resource types (as validation saw them) -> this instance's runtime ones. */
   cb_subst map;
+  /* The runtime resource types this instance defines (it gets their borrows as reps). */
+  const zh_wit_type **self;
+  size_t nself, self_cap;
 };
 
 /* A resource type defined by some instance: its destructor. */
@@ -275,6 +278,8 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   zh_abi_signature(ft, false, &sig);
   zh_abi_cx cx;
   cx_for(&cx, store, f->mem, f->realloc, f->enc, env, f->name);
+  cx.self_types = env->self;
+  cx.nself_types = env->nself;
   zh_value core_args[ZH_ABI_MAX_FLAT_PARAMS + 1], core_res[ZH_ABI_MAX_FLAT_RESULTS];
   zh_error *err = NULL;
   env->may_enter = false;
@@ -324,6 +329,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_abi_signature(ft, true, &sig);
   zh_abi_cx cx;
   cx_for(&cx, store, L->mem, L->realloc, L->enc, L->caller, L->callee->name);
+  cx.track_lends = true;
   zh_val *vals = calloc(ft->nparams + 1, sizeof *vals);
   if (!vals)
     return oom_err();
@@ -362,6 +368,12 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     zh_val_drop(&vals[i]);
   free(vals);
   free(cx.borrows);
+  /* The call is over: the caller's handles lent for it are its own again. */
+  zh_abi_table *t = &L->caller->table;
+  for (uint32_t k = 0; k < cx.nlent; k++)
+    if (cx.lent[k] < t->len && t->h[cx.lent[k]].rt && t->h[cx.lent[k]].lends)
+      t->h[cx.lent[k]].lends--;
+  free(cx.lent);
   if (err)
     L->caller->poisoned = true;
   return err;
@@ -687,6 +699,17 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
       return err;
     r->rt = fresh;
     r->env = e;
+    if (e->nself == e->self_cap) {
+      size_t cap = e->self_cap ? e->self_cap * 2 : 4;
+      const zh_wit_type **n = wit_alloc(&top->arena, cap * sizeof *n);
+      if (!n)
+        return oom_err();
+      if (e->nself)
+        memcpy(n, e->self, e->nself * sizeof *n);
+      e->self = n;
+      e->self_cap = cap;
+    }
+    e->self[e->nself++] = fresh;
     if (d->index) {
       if ((err = get_item(e, CB_CORE_FUNC, d->index - 1, &it)))
         return err;

@@ -92,6 +92,16 @@ typedef struct zh_abi_cx {
   uint32_t *borrows;   /* handles created for borrows during this call, released at end */
   uint32_t nborrows, borrows_cap;
   zh_abi_string_encoding enc; /* how the guest's strings are encoded (zeroed: UTF-8) */
+  /* Component binaries (src/component) only; zeroed, they change nothing:
+   * - a borrow of a resource type the guest itself implements arrives as its rep, not as a
+   *   handle (CanonicalABI.md, lower_borrow);
+   * - lifting a borrow lends the caller's handle for the call (`lent`, undone by the caller),
+   *   so the caller cannot move or drop it meanwhile. */
+  const zh_wit_type *const *self_types;
+  size_t nself_types;
+  bool track_lends;
+  uint32_t *lent;
+  uint32_t nlent, lent_cap;
 } zh_abi_cx;
 
 /* Traps with "WHAT: message". */

@@ -87,6 +87,18 @@ static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh
   zh_abi_handle *h = handle_get(cx, i, zh_abi_unalias(t->elem), &err);
   if (!h)
     return err;
+  if (cx->track_lends) {
+    if (cx->nlent == cx->lent_cap) {
+      uint32_t cap = cx->lent_cap ? cx->lent_cap * 2 : 8;
+      uint32_t *l = realloc(cx->lent, cap * sizeof *l);
+      if (!l)
+        return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+      cx->lent = l;
+      cx->lent_cap = cap;
+    }
+    cx->lent[cx->nlent++] = i;
+    h->lends++;
+  }
   *out = zh_val_borrow(h->rep);
   return NULL;
 }

@@ -51,6 +51,14 @@ static zh_error *check_variant(zh_abi_cx *cx, const zh_wit_type *t, const zh_val
 }
 
 static zh_error *lower_handle(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t *h) {
+  if (t->kind == ZH_WIT_BORROW) {
+    const zh_wit_type *rt = zh_abi_unalias(t->elem);
+    for (size_t i = 0; i < cx->nself_types; i++)
+      if (cx->self_types[i] == rt) {
+        *h = (uint32_t)v->of.res.rep; /* the implementation gets its own rep */
+        return NULL;
+      }
+  }
   zh_error *err =
       zh_abi_handle_new(cx, zh_abi_unalias(t->elem), v->of.res.rep, t->kind == ZH_WIT_OWN, h);
   if (err || t->kind == ZH_WIT_OWN)
