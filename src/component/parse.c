@@ -412,8 +412,20 @@ static bool rd_core_type(parser *p, scope *sc, pvec *types, bool in_moduletype, 
     t->is_module = true;
     return rd_core_moduletype(p, sc, &t->mod);
   case 0x00:
+  case 0x4f: {
+    /* A `sub` without supertypes around a function type is just that function type (the
+     * 0x00 prefix keeps 0x50 free for module types). Anything else is GC. */
+    uint8_t b = 0x50;
+    uint32_t nsuper = 1;
+    if (k == 0x00 && !rd_u8(p, &b))
+      return false;
+    if (b == 0x50 && rd_u32(p, &nsuper) && nsuper == 0 && rd_u8(p, &b) && b == 0x60)
+      return rd_core_functype_body(p, &t->func);
+    if (p->err)
+      return false;
+    return INVALID(p, off, "core GC types are a gated feature (not supported)");
+  }
   case 0x4e:
-  case 0x4f:
   case 0x5e:
   case 0x5f:
     return INVALID(p, off, "core GC types (0x%x) are a gated feature (not supported)", k);
