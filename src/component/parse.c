@@ -1115,7 +1115,7 @@ static cb_type *name_type(parser *p, const cb_type *t, const char *name, pvec *n
 }
 
 /* An imported or exported instance names the types it exports. */
-static const cb_type *name_instance(parser *p, const cb_type *t, pvec *named) {
+static const cb_type *name_instance(parser *p, const cb_type *t, pvec *named, int depth) {
   cb_type *nt = wit_alloc(p->a, sizeof *nt);
   cb_named *ex = wit_alloc(p->a, (t->nexports + 1) * sizeof *ex);
   if (!nt || !ex) {
@@ -1132,7 +1132,15 @@ static const cb_type *name_instance(parser *p, const cb_type *t, pvec *named) {
         return NULL;
       ex[i].ext.type = n;
     }
-    const zh_wit_type *v = ex[i].ext.type ? zh_wit_type_unalias(ex[i].ext.type->val) : NULL;
+    if (ex[i].ext.sort == CB_INSTANCE && ex[i].ext.type && depth < CB_MAX_DEPTH) {
+      const cb_type *n = name_instance(p, ex[i].ext.type, named, depth + 1);
+      if (!n)
+        return NULL;
+      ex[i].ext.type = n;
+    }
+    const zh_wit_type *v = ex[i].ext.type && ex[i].ext.sort == CB_TYPE
+                               ? zh_wit_type_unalias(ex[i].ext.type->val)
+                               : NULL;
     if (v && v->kind == ZH_WIT_RESOURCE && !push(p, named, v))
       return NULL;
   }
@@ -1179,7 +1187,7 @@ static bool declare(parser *p, scope *sc, const char *name, cb_ext *e, bool impo
           !push(p, import ? &sc->imported_res : &sc->exported_res, r))
         return false;
     }
-    const cb_type *nt = name_instance(p, e->type, named);
+    const cb_type *nt = name_instance(p, e->type, named, 0);
     if (!nt)
       return false;
     e->type = nt;
@@ -2058,6 +2066,18 @@ static bool rd_instance(parser *p, scope *sc) {
             return oom(p);
           continue;
         }
+      }
+      /* A type imported with an `eq` bound stands for the argument's type from now on. */
+      if (want.sort == CB_TYPE && ae->sort == CB_TYPE && want.type && ae->type &&
+          want.type->kind == CB_T_VAL && ae->type->kind == CB_T_VAL &&
+          im->ext.type->val->kind == ZH_WIT_ALIAS) {
+        const char *why;
+        if (!cb_ext_sub(p->a, ae, &want, &why, 0))
+          return INVALID(p, off, "type mismatch for component instantiation argument `%s`: %s",
+                         im->name, why ? why : "types differ");
+        if (!cb_subst_add(p->a, &s, im->ext.type->val, ae->type->val))
+          return oom(p);
+        continue;
       }
       /* Imported instances bring their own resources: map them to the argument's. */
       if (want.sort == CB_INSTANCE && ae->sort == CB_INSTANCE && want.type && ae->type) {

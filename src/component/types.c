@@ -120,6 +120,9 @@ const zh_wit_type *cb_subst_val(wit_arena *a, const cb_subst *s, const zh_wit_ty
   if (!t || !s || s->n == 0)
     return t;
   if (t->kind == ZH_WIT_ALIAS) {
+    const zh_wit_type *m = subst_lookup(s, t); /* a named type bound by instantiation */
+    if (m)
+      return m;
     const zh_wit_type *u = cb_subst_val(a, s, t->elem, depth + 1);
     return u == t->elem ? t : u;
   }
@@ -300,24 +303,26 @@ static bool type_sub(wit_arena *ar, const cb_type *a, const cb_type *b, const ch
 /* Instance/component subtyping. Resources that b's exports introduce are matched to a's as
  * the names line up, so later types that mention them compare correctly. */
 static bool named_sub(wit_arena *ar, const cb_named *av, size_t an, const cb_named *bv, size_t bn,
-                      const char *what, const char **why, int depth) {
-  cb_subst s = {0};
+                      const char *what, const char **why, int depth, cb_subst *s, bool subst_a) {
   for (size_t i = 0; i < bn; i++) {
     const cb_named *x = named_find(av, an, bv[i].name);
     if (!x) {
       *why = wit_format(ar, "missing %s named `%s`", what, bv[i].name);
       return false;
     }
-    cb_ext be = cb_subst_ext(ar, &s, bv[i].ext, depth + 1);
-    if (be.sort == CB_TYPE && x->ext.sort == CB_TYPE && be.type && x->ext.type &&
-        be.type->kind == CB_T_RESOURCE && x->ext.type->kind == CB_T_RESOURCE &&
-        zh_wit_type_unalias(be.type->val) != zh_wit_type_unalias(x->ext.type->val)) {
-      if (!cb_subst_add(ar, &s, zh_wit_type_unalias(be.type->val),
-                        zh_wit_type_unalias(x->ext.type->val)))
+    /* One side is rewritten into the other's resources as they are matched up. */
+    cb_ext xe = subst_a ? cb_subst_ext(ar, s, x->ext, depth + 1) : x->ext;
+    cb_ext be = subst_a ? bv[i].ext : cb_subst_ext(ar, s, bv[i].ext, depth + 1);
+    if (be.sort == CB_TYPE && xe.sort == CB_TYPE && be.type && xe.type &&
+        be.type->kind == CB_T_RESOURCE && xe.type->kind == CB_T_RESOURCE &&
+        zh_wit_type_unalias(be.type->val) != zh_wit_type_unalias(xe.type->val)) {
+      const zh_wit_type *from = zh_wit_type_unalias(subst_a ? xe.type->val : be.type->val);
+      const zh_wit_type *to = zh_wit_type_unalias(subst_a ? be.type->val : xe.type->val);
+      if (!cb_subst_add(ar, s, from, to))
         return false;
       continue;
     }
-    if (!cb_ext_sub(ar, &x->ext, &be, why, depth + 1)) {
+    if (!cb_ext_sub(ar, &xe, &be, why, depth + 1)) {
       *why = wit_format(ar, "type mismatch in %s `%s`: %s", what, bv[i].name,
                         *why ? *why : "types differ");
       return false;
@@ -356,13 +361,20 @@ static bool type_sub(wit_arena *ar, const cb_type *a, const cb_type *b, const ch
       return false;
     }
     return true;
-  case CB_T_INSTANCE:
-    return named_sub(ar, a->exports, a->nexports, b->exports, b->nexports, "export", why, depth);
-  case CB_T_COMPONENT:
+  case CB_T_INSTANCE: {
+    cb_subst s = {0};
+    return named_sub(ar, a->exports, a->nexports, b->exports, b->nexports, "export", why, depth, &s,
+                     false);
+  }
+  case CB_T_COMPONENT: {
     /* Contravariant imports: every import of a must be satisfiable by b's imports. */
-    if (!named_sub(ar, b->imports, b->nimports, a->imports, a->nimports, "import", why, depth))
+    cb_subst s = {0};
+    if (!named_sub(ar, b->imports, b->nimports, a->imports, a->nimports, "import", why, depth, &s,
+                   true))
       return false;
-    return named_sub(ar, a->exports, a->nexports, b->exports, b->nexports, "export", why, depth);
+    return named_sub(ar, a->exports, a->nexports, b->exports, b->nexports, "export", why, depth, &s,
+                     false);
+  }
   }
   return false;
 }
