@@ -2134,6 +2134,18 @@ static bool rd_instance(parser *p, scope *sc) {
       if (!rd_externname(p, &args[i].name) || !rd_sortidx(p, sc, &args[i].item, &item, aoff) ||
           !item_ext(p, args[i].item.sort, item, &e, aoff))
         return false;
+      /* A resource function in a bag must name its resource through this scope's names. */
+      cb_name_info ni;
+      name_chain imp = {sc->named_imp.items, sc->named_imp.len, NULL};
+      name_chain exp = {sc->named_exp.items, sc->named_exp.len, &imp};
+      if (!cb_name_check(args[i].name, false, &ni) &&
+          (ni.kind == CB_NAME_CONSTRUCTOR || ni.kind == CB_NAME_METHOD ||
+           ni.kind == CB_NAME_STATIC) &&
+          e.sort == CB_FUNC && !ext_named_ok(&exp, &e, 0))
+        return INVALID(p, aoff,
+                       "`%s`: resource used in function does not have a name in this "
+                       "context",
+                       args[i].name);
       if (!add_name(p, &names, args[i].name, &e, false, aoff))
         return false;
       args[i].type = e.type;
