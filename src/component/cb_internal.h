@@ -204,11 +204,11 @@ typedef struct cb_component cb_component;
 
 struct cb_component {
   cb_component *parent; /* lexically enclosing component, NULL at the top */
-  size_t ndefs;
+  size_t ndefs, defs_cap;
   cb_def *defs;
-  size_t nmodules;
-  zh_module **modules; /* compiled core modules, owned (freed with the top component) */
-  size_t nchildren;
+  size_t nmodules, modules_cap;
+  zh_module **modules; /* compiled core modules (freed with the top component) */
+  size_t nchildren, children_cap;
   cb_component **children;
   cb_type *type;    /* COMPONENT: its imports and exports */
   const char *name; /* from the component-name section, or NULL */

@@ -170,6 +170,8 @@ static zh_error *get_item(rt_env *e, cb_sort s, uint32_t idx, rt_item *out) {
 }
 
 static bool core_inst_export(const rt_core_inst *ci, const char *name, zh_extern *out) {
+  if (!ci)
+    return false;
   if (ci->inst)
     return zh_instance_export(ci->inst, name, out);
   for (size_t i = 0; i < ci->n; i++)
@@ -634,11 +636,14 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
     return push_item(e, (rt_item){.sort = CB_COMPONENT, .u.comp = c});
   }
   case CB_DEF_INSTANTIATE: {
-    rt_named *v;
-    size_t n;
-    rt_env *child;
-    if ((err = get_item(e, CB_COMPONENT, d->index, &it)) ||
-        (err = collect_args(top, e, d, &v, &n)) ||
+    rt_named *v = NULL;
+    size_t n = 0;
+    rt_env *child = NULL;
+    if ((err = get_item(e, CB_COMPONENT, d->index, &it)))
+      return err;
+    if (!it.u.comp)
+      return zh_error_new(ZH_ERR_INVALID, "internal: component %u has no definition", d->index);
+    if ((err = collect_args(top, e, d, &v, &n)) ||
         (err = instantiate(top, it.u.comp->def, it.u.comp->env, v, n, &child)) ||
         (err = map_instance(top, e, d->type, &child->exports, 0)))
       return err;
@@ -701,11 +706,11 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
     r->env = e;
     if (e->nself == e->self_cap) {
       size_t cap = e->self_cap ? e->self_cap * 2 : 4;
-      const zh_wit_type **n = wit_alloc(&top->arena, cap * sizeof *n);
+      const zh_wit_type **n = wit_alloc(&top->arena, cap * sizeof(const zh_wit_type *));
       if (!n)
         return oom_err();
       if (e->nself)
-        memcpy(n, e->self, e->nself * sizeof *n);
+        memcpy(n, e->self, e->nself * sizeof(const zh_wit_type *));
       e->self = n;
       e->self_cap = cap;
     }
@@ -733,7 +738,7 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
     if (sort_static(d->sort))
       return NULL;
     for (size_t i = 0; i < nargs; i++) {
-      if (strcmp(args[i].name, d->name))
+      if (strcmp(args[i].name, d->name) != 0)
         continue;
       if (d->sort == CB_TYPE && d->type && d->type->kind == CB_T_RESOURCE)
         err = map_res(top, e, d->type->val, args[i].item.u.res);

@@ -170,7 +170,7 @@ static bool add_def(parser *p, scope *sc, const cb_def *d) {
   if (!sc->comp)
     return true;
   cb_component *c = sc->comp;
-  if ((c->ndefs & (c->ndefs - 1)) == 0) { /* grow at powers of two */
+  if (c->ndefs == c->defs_cap) {
     size_t cap = c->ndefs ? c->ndefs * 2 : 8;
     cb_def *n = wit_alloc(p->a, cap * sizeof *n);
     if (!n)
@@ -178,6 +178,7 @@ static bool add_def(parser *p, scope *sc, const cb_def *d) {
     if (c->ndefs)
       memcpy(n, c->defs, c->ndefs * sizeof *n);
     c->defs = n;
+    c->defs_cap = cap;
   }
   c->defs[c->ndefs++] = *d;
   return true;
@@ -924,19 +925,19 @@ static const cb_type *freshen(parser *p, const cb_type *t, const cb_reslist *res
   const cb_type *st = cb_subst_type(p->a, &s, t, 0);
   cb_type *nt = st ? wit_alloc(p->a, sizeof *nt) : NULL;
   const zh_wit_type **named =
-      nt ? wit_alloc(p->a, (t->named.n + fresh_named.len + 1) * sizeof *named) : NULL;
+      nt ? wit_alloc(p->a, (t->named.n + fresh_named.len + 1) * sizeof(const zh_wit_type *)) : NULL;
   if (!named) {
     oom(p);
     return NULL;
   }
   *nt = *st;
   if (t->named.n)
-    memcpy(named, t->named.items, t->named.n * sizeof *named);
+    memcpy(named, t->named.items, t->named.n * sizeof(const zh_wit_type *));
   for (size_t i = 0; i < fresh_named.len; i++)
     named[t->named.n + i] = fresh_named.items[i];
   nt->named.items = named;
   nt->named.n = t->named.n + fresh_named.len;
-  const zh_wit_type **ex = wit_alloc(p->a, (fresh_named.len + 1) * sizeof *ex);
+  const zh_wit_type **ex = wit_alloc(p->a, (fresh_named.len + 1) * sizeof(const zh_wit_type *));
   if (!ex) {
     oom(p);
     return NULL;
@@ -989,7 +990,7 @@ static bool add_name(parser *p, scope *sc, const char *name, const cb_ext *e, bo
         return INVALID(p, off, "function `%s` should return `(own $T)`", name);
     } else if (info.kind == CB_NAME_METHOD) {
       const zh_wit_type *self = f->nparams ? zh_wit_type_unalias(f->params[0].type) : NULL;
-      if (!self || strcmp(f->params[0].name, "self") || self->kind != ZH_WIT_BORROW ||
+      if (!self || strcmp(f->params[0].name, "self") != 0 || self->kind != ZH_WIT_BORROW ||
           self->elem != rt->val)
         return INVALID(p, off, "function `%s` should have a first parameter `self: borrow<%s>`",
                        name, info.resource);
@@ -1430,7 +1431,7 @@ static bool core_sort_ok(cb_sort s) { return s <= CB_CORE_GLOBAL; }
 
 static bool rd_alias(parser *p, scope *sc, cb_def *d) {
   size_t off = zh_reader_offset(p->r);
-  cb_sort s;
+  cb_sort s = CB_CORE_FUNC;
   uint8_t tgt;
   if (!rd_sort(p, &s) || !rd_u8(p, &tgt))
     return false;
@@ -1587,7 +1588,7 @@ static bool rd_opts(parser *p, scope *sc, cb_opts *o, bool lift) {
         return false;
       if (k == 4) {
         static const zh_valtype want[4] = {ZH_I32, ZH_I32, ZH_I32, ZH_I32};
-        if (fe->func->nparams != 4 || memcmp(fe->func->params, want, sizeof want) ||
+        if (fe->func->nparams != 4 || memcmp(fe->func->params, want, sizeof want) != 0 ||
             fe->func->nresults != 1 || fe->func->results[0] != ZH_I32)
           return INVALID(p, off,
                          "canonical option `realloc` uses a core function with an "
@@ -2211,7 +2212,7 @@ static bool rd_core_module(parser *p, scope *sc, zh_reader *sec) {
   zh_cm_component *c = p->c;
   if (c->nmodules_all == c->modules_cap) {
     size_t cap = c->modules_cap ? c->modules_cap * 2 : 8;
-    zh_module **n = realloc(c->modules_all, cap * sizeof *n);
+    zh_module **n = realloc(c->modules_all, cap * sizeof(zh_module *));
     if (!n) {
       zh_module_free(m);
       return oom(p);
@@ -2270,14 +2271,15 @@ static bool rd_core_module(parser *p, scope *sc, zh_reader *sec) {
     mt->exports[i].ext = module_ext(p, m, m->exports[i].kind, m->exports[i].index);
   }
   cb_component *cc = sc->comp;
-  if ((cc->nmodules & (cc->nmodules - 1)) == 0) {
+  if (cc->nmodules == cc->modules_cap) {
     size_t cap = cc->nmodules ? cc->nmodules * 2 : 4;
-    zh_module **n = wit_alloc(p->a, cap * sizeof *n);
+    zh_module **n = wit_alloc(p->a, cap * sizeof(zh_module *));
     if (!n)
       return oom(p);
     if (cc->nmodules)
-      memcpy(n, cc->modules, cc->nmodules * sizeof *n);
+      memcpy(n, cc->modules, cc->nmodules * sizeof(zh_module *));
     cc->modules = n;
+    cc->modules_cap = cap;
   }
   cb_def d = {.kind = CB_DEF_CORE_MODULE, .index = (uint32_t)cc->nmodules};
   cc->modules[cc->nmodules++] = m;
@@ -2290,24 +2292,25 @@ static bool rd_component(parser *p, scope *parent, zh_reader *r, cb_component **
                          cb_type **type);
 
 static bool rd_nested(parser *p, scope *sc, zh_reader *sec) {
-  cb_component *child;
-  cb_type *t;
+  cb_component *child = NULL;
+  cb_type *t = NULL;
   zh_reader *saved = p->r;
   unsigned saved_sec = p->secid;
   bool ok = rd_component(p, sc, sec, &child, &t);
   p->r = saved;
   p->secid = saved_sec;
-  if (!ok)
+  if (!ok || !child)
     return false;
   cb_component *cc = sc->comp;
-  if ((cc->nchildren & (cc->nchildren - 1)) == 0) {
+  if (cc->nchildren == cc->children_cap) {
     size_t cap = cc->nchildren ? cc->nchildren * 2 : 4;
-    cb_component **n = wit_alloc(p->a, cap * sizeof *n);
+    cb_component **n = wit_alloc(p->a, cap * sizeof(cb_component *));
     if (!n)
       return oom(p);
     if (cc->nchildren)
-      memcpy(n, cc->children, cc->nchildren * sizeof *n);
+      memcpy(n, cc->children, cc->nchildren * sizeof(cb_component *));
     cc->children = n;
+    cc->children_cap = cap;
   }
   cb_def d = {.kind = CB_DEF_COMPONENT, .index = (uint32_t)cc->nchildren};
   cc->children[cc->nchildren++] = child;
@@ -2347,17 +2350,14 @@ static bool rd_export(parser *p, scope *sc) {
     cb_ext asc;
     if (!rd_externdesc(p, sc, &asc))
       return false;
-    const char *why;
-    if (asc.sort == CB_TYPE && asc.type && asc.type->kind == CB_T_RESOURCE && e.type &&
-        e.type->kind == CB_T_RESOURCE) {
-      /* (sub resource) ascription: outside, the export is a new abstract resource. */
-      e = asc;
-    } else if (!cb_ext_sub(p->a, &e, &asc, &why, 0)) {
+    const char *why = NULL;
+    /* A (sub resource) ascription makes the export a new abstract resource outside. */
+    bool abstract = asc.sort == CB_TYPE && asc.type && asc.type->kind == CB_T_RESOURCE && e.type &&
+                    e.type->kind == CB_T_RESOURCE;
+    if (!abstract && !cb_ext_sub(p->a, &e, &asc, &why, 0))
       return INVALID(p, off, "type mismatch in export `%s`: ascribed type does not match: %s", name,
                      why ? why : "types differ");
-    } else {
-      e = asc;
-    }
+    e = asc;
   }
   if (!declare(p, sc, name, &e, false, off))
     return false;
@@ -2409,7 +2409,7 @@ static bool rd_section(parser *p, scope *sc, uint8_t id, zh_reader *sec) {
     const char *name;
     if (!rd_name(p, &name))
       return false;
-    if (!strcmp(name, "component-name"))
+    if (name && strcmp(name, "component-name") == 0)
       rd_names(sc->comp, p->a, *sec);
     sec->p = sec->end;
     return true;

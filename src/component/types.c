@@ -41,7 +41,7 @@ bool cb_val_eq(const zh_wit_type *a, const zh_wit_type *b, int depth) {
       return false;
     for (size_t i = 0; i < a->nfields; i++) {
       const zh_wit_field *fa = &a->fields[i], *fb = &b->fields[i];
-      if ((fa->name == NULL) != (fb->name == NULL) || (fa->name && strcmp(fa->name, fb->name)))
+      if ((fa->name == NULL) != (fb->name == NULL) || (fa->name && strcmp(fa->name, fb->name) != 0))
         return false;
       if (!cb_val_eq(fa->type, fb->type, depth + 1))
         return false;
@@ -56,7 +56,7 @@ bool cb_func_eq(const zh_wit_func *a, const zh_wit_func *b) {
   if (a->nparams != b->nparams)
     return false;
   for (size_t i = 0; i < a->nparams; i++)
-    if (strcmp(a->params[i].name, b->params[i].name) ||
+    if (strcmp(a->params[i].name, b->params[i].name) != 0 ||
         !cb_val_eq(a->params[i].type, b->params[i].type, 0))
       return false;
   return cb_val_eq(a->result, b->result, 0);
@@ -93,12 +93,13 @@ bool cb_val_has_borrow(const zh_wit_type *t, int depth) {
 bool cb_subst_add(wit_arena *a, cb_subst *s, const zh_wit_type *from, const zh_wit_type *to) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 8;
-    const zh_wit_type **f = wit_alloc(a, cap * sizeof *f), **t = wit_alloc(a, cap * sizeof *t);
+    const zh_wit_type **f = wit_alloc(a, cap * sizeof(const zh_wit_type *));
+    const zh_wit_type **t = wit_alloc(a, cap * sizeof(const zh_wit_type *));
     if (!f || !t)
       return false;
     if (s->n) {
-      memcpy(f, s->from, s->n * sizeof *f);
-      memcpy(t, s->to, s->n * sizeof *t);
+      memcpy(f, s->from, s->n * sizeof(const zh_wit_type *));
+      memcpy(t, s->to, s->n * sizeof(const zh_wit_type *));
     }
     s->from = f, s->to = t, s->cap = cap;
   }

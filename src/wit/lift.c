@@ -172,7 +172,7 @@ static zh_error *load_utf16(zh_abi_cx *cx, uint32_t ptr, uint32_t units, zh_val 
   if (!buf)
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
   size_t n = 0;
-  for (uint32_t i = 0; i < units; i++) {
+  for (size_t i = 0; i < units; i++) {
     uint32_t c = (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < units) {
       uint32_t d = (uint32_t)p[2 * i + 2] | (uint32_t)p[2 * i + 3] << 8;
