@@ -450,6 +450,8 @@ static void run_command(script *s, json_t *cmd) {
       fail_msg(s, line, "%s: %s", type, zh_error_message(err));
     } else if (!strcmp(type, "action")) {
       r->passed++;
+    } else if (!ft) {
+      fail_msg(s, line, "assert_return: no function type");
     } else {
       json_t *exp = json_object_get(cmd, "expected");
       size_t ne = json_array_size(exp);
@@ -580,7 +582,7 @@ static void skip_group(runner *r, const char *group) {
   struct dirent *e;
   while ((e = readdir(d))) {
     size_t len = strlen(e->d_name);
-    if (len <= 5 || strcmp(e->d_name + len - 5, ".json"))
+    if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0)
       continue;
     char file[4600];
     snprintf(file, sizeof file, "%s/%s", path, e->d_name);
