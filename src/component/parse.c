@@ -2201,8 +2201,10 @@ static cb_coreext module_ext(parser *p, const zh_module *m, zh_extern_kind kind,
 static bool rd_core_module(parser *p, scope *sc, zh_reader *sec) {
   size_t off = zh_reader_offset(sec);
   zh_module *m;
-  char name[300];
-  snprintf(name, sizeof name, "%s: core module at offset 0x%zx", p->file, off);
+  /* The module's name in messages: built in the arena, never cut short. */
+  const char *name = wit_format(p->a, "%s: core module at offset 0x%zx", p->file, off);
+  if (!name)
+    return oom(p);
   zh_error *err = zh_module_new(p->c->engine, sec->p, zh_reader_remaining(sec), name, &m);
   sec->p = sec->end;
   if (err) {
