@@ -16,6 +16,7 @@
  * belong to the store; handle tables and the environment list are freed with the instance.
  */
 #include "component/cb_internal.h"
+#include "component/cm_runtime.h"
 
 #include "wasm/error.h"
 #include "wit/abi.h"
@@ -24,95 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct rt_env rt_env;
-typedef struct rt_inst rt_inst;
-typedef struct rt_core_inst rt_core_inst;
-
-/* A component-level function: a core function lifted by some instance. */
-struct zh_cm_func {
-  const zh_wit_func *type;
-  const zh_wit_type *params_tuple; /* the parameters as one tuple, when passed in memory */
-  zh_func *core;
-  zh_memory *mem;
-  zh_func *realloc, *post_return;
-  zh_abi_string_encoding enc;
-  rt_env *env; /* the instance that lifted it */
-  const char *name;
-};
-
-typedef struct rt_item {
-  cb_sort sort;
-  union {
-    zh_extern core; /* core func, table, memory, global */
-    const zh_module *module;
-    rt_core_inst *ci;
-    zh_cm_func *func;
-    rt_inst *inst;
-    struct rt_comp *comp;
-    const zh_wit_type *res; /* type: the runtime resource, or NULL for other types */
-  } u;
-} rt_item;
-
-typedef struct rt_named {
-  const char *name;
-  rt_item item;
-} rt_named;
-
-struct rt_core_inst {
-  zh_instance *inst; /* instantiated module, or NULL for an inline one */
-  size_t n;
-  const char **names;
-  zh_extern *items;
-};
-
-struct rt_inst {
-  size_t n;
-  rt_named *exports;
-};
-
-typedef struct rt_comp {
-  const cb_component *def;
-  rt_env *env; /* where it was defined: outer aliases resolve there */
-} rt_comp;
-
-typedef struct rt_space {
-  rt_item *items;
-  size_t len, cap;
-} rt_space;
-
-struct rt_env {
-  rt_env *parent; /* lexically enclosing instance */
-  rt_env *next_all;
-  const cb_component *def;
-  rt_space space[CB_NSORTS];
-  zh_abi_table table;
-  bool may_enter;
-  bool poisoned;
-  rt_inst exports;
-  /* Static resource types (as validation saw them) -> this instance's runtime ones. */
-  cb_subst map;
-  /* The runtime resource types this instance defines (it gets their borrows as reps). */
-  const zh_wit_type **self;
-  size_t nself, self_cap;
-};
-
-/* A resource type defined by some instance: its destructor. */
-typedef struct rt_res {
-  const zh_wit_type *rt;
-  zh_func *dtor; /* or NULL */
-  rt_env *env;
-  struct rt_res *next;
-} rt_res;
-
-struct zh_cm_instance {
-  const zh_cm_component *comp;
-  zh_store *store;
-  wit_arena arena;
-  rt_env *envs; /* every environment, for freeing */
-  rt_env *root;
-  rt_res *resources;
-};
 
 /* What a canon lower or resource built-in needs at call time. */
 typedef struct rt_lower {
@@ -321,6 +233,18 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   return err;
 }
 
+/* A host function: the adapter owns `args` and drops them afterwards. */
+static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_val *result) {
+  zh_cm_call call = {top};
+  *result = zh_val_bool(false);
+  zh_error *err = f->host(&call, f->host_env, args, f->type->nparams, result);
+  if (err) {
+    zh_val_drop(result);
+    return zh_error_prefix(err, "host function %s", f->name);
+  }
+  return NULL;
+}
+
 /* canon lower: the guest calls a component function through a core function. */
 static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                             zh_value *results) {
@@ -352,7 +276,8 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   }
   zh_val res = zh_val_bool(false);
   if (!err)
-    err = call_lifted(store, L->callee, vals, &res);
+    err = L->callee->host ? call_host(L->top, L->callee, vals, &res)
+                          : call_lifted(store, L->callee, vals, &res);
   if (!err && ft->result) {
     if (sig.results_indirect) {
       uint32_t retptr = (uint32_t)args[sig.nparams - 1].of.i32;
@@ -420,6 +345,8 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
   t->free_head = i;
   if (h.own) {
     rt_res *r = find_res(R->top, R->rt);
+    if (r && r->host_dtor)
+      r->host_dtor(r->host_env, h.rep);
     if (r && r->dtor) {
       zh_value a = zh_i32((int32_t)h.rep);
       return zh_func_call(store, r->dtor, &a, 1, NULL, 0);
@@ -795,21 +722,56 @@ static zh_error *instantiate(zh_cm_instance *top, const cb_component *def, rt_en
   return NULL;
 }
 
-zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_instance **out) {
-  *out = NULL;
-  zh_cm_instance *in = calloc(1, sizeof *in);
-  if (!in)
+zh_error *cm_instance_begin(const zh_cm_component *comp, zh_store *store, void *data,
+                            zh_cm_instance **out) {
+  *out = calloc(1, sizeof **out);
+  if (!*out)
     return zh_error_oom();
-  in->comp = comp;
-  in->store = store;
-  zh_error *err = instantiate(in, comp->root, NULL, NULL, 0, &in->root);
-  if (err) {
-    zh_cm_instance_free(in);
-    return zh_error_prefix(err, "%s: instantiation", comp->file);
-  }
-  *out = in;
+  (*out)->comp = comp;
+  (*out)->store = store;
+  (*out)->data = data;
   return NULL;
 }
+
+zh_error *cm_instance_finish(zh_cm_instance *top, const rt_named *args, size_t nargs) {
+  return instantiate(top, top->comp->root, NULL, args, nargs, &top->root);
+}
+
+wit_arena *cm_arena(zh_cm_instance *top) { return &top->arena; }
+
+zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn, void *env,
+                         const char *name) {
+  zh_cm_func *f = wit_alloc(&top->arena, sizeof *f);
+  if (!f)
+    return NULL;
+  f->type = type;
+  f->host = fn;
+  f->host_env = env;
+  f->name = name;
+  f->params_tuple = params_tuple(top, type);
+  return f->params_tuple ? f : NULL;
+}
+
+bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_resource_dtor dtor,
+                      void *env) {
+  if (find_res(top, rt))
+    return true;
+  rt_res *r = wit_alloc(&top->arena, sizeof *r);
+  if (!r)
+    return false;
+  r->rt = rt;
+  r->host_dtor = dtor;
+  r->host_env = env;
+  r->next = top->resources;
+  top->resources = r;
+  return true;
+}
+
+zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_instance **out) {
+  return zh_cm_linker_instantiate(NULL, comp, store, NULL, out);
+}
+
+void *zh_cm_call_data(const zh_cm_call *call) { return call->inst->data; }
 
 void zh_cm_instance_free(zh_cm_instance *in) {
   if (!in)
@@ -843,5 +805,20 @@ zh_error *zh_cm_func_call(zh_cm_instance *in, zh_cm_func *f, const zh_val *args,
   if (nargs != f->type->nparams)
     return zh_error_new(ZH_ERR_USAGE, "%s: %zu arguments given, %zu expected", f->name, nargs,
                         f->type->nparams);
+  if (f->host) {
+    /* The host function owns what it is given: hand it copies. */
+    zh_val *copy = calloc(nargs + 1, sizeof *copy);
+    if (!copy)
+      return zh_error_oom();
+    zh_error *err = NULL;
+    for (size_t i = 0; i < nargs && !err; i++)
+      err = zh_val_clone(&args[i], &copy[i]);
+    if (!err)
+      err = call_host(in, f, copy, result);
+    for (size_t i = 0; i < nargs; i++)
+      zh_val_drop(&copy[i]);
+    free(copy);
+    return err;
+  }
   return call_lifted(in->store, f, args, result);
 }
