@@ -77,6 +77,14 @@ typedef struct zh_abi_table {
   uint32_t len, cap, free_head;
 } zh_abi_table;
 
+/* String encodings of the canonical ABI's `string-encoding` option. */
+typedef enum zh_abi_string_encoding {
+  ZH_ABI_UTF8 = 0,
+  ZH_ABI_UTF16,        /* UTF-16LE, length in code units, 2-aligned */
+  ZH_ABI_LATIN1_UTF16, /* Latin-1, or UTF-16 when the length has bit 31 set; 2-aligned */
+} zh_abi_string_encoding;
+#define ZH_ABI_UTF16_TAG 0x80000000u
+
 /* A borrow handed to a guest for the duration of one call (dropped at call end). */
 typedef struct zh_abi_cx {
   zh_store *store;
@@ -86,6 +94,17 @@ typedef struct zh_abi_cx {
   const char *what;    /* the function, for messages */
   uint32_t *borrows;   /* handles created for borrows during this call, released at end */
   uint32_t nborrows, borrows_cap;
+  zh_abi_string_encoding enc; /* how the guest's strings are encoded (zeroed: UTF-8) */
+  /* Component binaries (src/component) only; zeroed, they change nothing:
+   * - a borrow of a resource type the guest itself implements arrives as its rep, not as a
+   *   handle (CanonicalABI.md, lower_borrow);
+   * - lifting a borrow lends the caller's handle for the call (`lent`, undone by the caller),
+   *   so the caller cannot move or drop it meanwhile. */
+  const zh_wit_type *const *self_types;
+  size_t nself_types;
+  bool track_lends;
+  uint32_t *lent;
+  uint32_t nlent, lent_cap;
 } zh_abi_cx;
 
 /* Traps with "WHAT: message". */

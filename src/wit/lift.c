@@ -87,6 +87,18 @@ static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh
   zh_abi_handle *h = handle_get(cx, i, zh_abi_unalias(t->elem), &err);
   if (!h)
     return err;
+  if (cx->track_lends) {
+    if (cx->nlent == cx->lent_cap) {
+      uint32_t cap = cx->lent_cap ? cx->lent_cap * 2 : 8;
+      uint32_t *l = realloc(cx->lent, cap * sizeof *l);
+      if (!l)
+        return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+      cx->lent = l;
+      cx->lent_cap = cap;
+    }
+    cx->lent[cx->nlent++] = i;
+    h->lends++;
+  }
   *out = zh_val_borrow(h->rep);
   return NULL;
 }
@@ -150,7 +162,79 @@ static bool utf8_valid(const uint8_t *s, size_t n, size_t *bad) {
   return true;
 }
 
+/* UTF-16LE code units -> UTF-8 (unpaired surrogates trap). */
+static zh_error *load_utf16(zh_abi_cx *cx, uint32_t ptr, uint32_t units, zh_val *out) {
+  zh_error *err = zh_abi_check_range(cx, "string", ptr, (uint64_t)units * 2, 2);
+  if (err)
+    return err;
+  const uint8_t *p = zh_memory_data(cx->mem) + ptr;
+  char *buf = malloc((size_t)units * 3 + 1);
+  if (!buf)
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+  size_t n = 0;
+  for (size_t i = 0; i < units; i++) {
+    uint32_t c = (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < units) {
+      uint32_t d = (uint32_t)p[2 * i + 2] | (uint32_t)p[2 * i + 3] << 8;
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      free(buf);
+      return zh_abi_trap(cx, "invalid UTF-16 in string at 0x%x: unpaired surrogate", ptr);
+    }
+    if (c < 0x80) {
+      buf[n++] = (char)c;
+    } else if (c < 0x800) {
+      buf[n++] = (char)(0xc0 | c >> 6);
+      buf[n++] = (char)(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+      buf[n++] = (char)(0xe0 | c >> 12);
+      buf[n++] = (char)(0x80 | (c >> 6 & 0x3f));
+      buf[n++] = (char)(0x80 | (c & 0x3f));
+    } else {
+      buf[n++] = (char)(0xf0 | c >> 18);
+      buf[n++] = (char)(0x80 | (c >> 12 & 0x3f));
+      buf[n++] = (char)(0x80 | (c >> 6 & 0x3f));
+      buf[n++] = (char)(0x80 | (c & 0x3f));
+    }
+  }
+  err = zh_val_string(out, buf, n);
+  free(buf);
+  return err;
+}
+
+/* Latin-1 bytes -> UTF-8. */
+static zh_error *load_latin1(zh_abi_cx *cx, uint32_t ptr, uint32_t len, zh_val *out) {
+  zh_error *err = zh_abi_check_range(cx, "string", ptr, len, 2);
+  if (err)
+    return err;
+  const uint8_t *p = zh_memory_data(cx->mem) + ptr;
+  char *buf = malloc((size_t)len * 2 + 1);
+  if (!buf)
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+  size_t n = 0;
+  for (uint32_t i = 0; i < len; i++) {
+    if (p[i] < 0x80) {
+      buf[n++] = (char)p[i];
+    } else {
+      buf[n++] = (char)(0xc0 | p[i] >> 6);
+      buf[n++] = (char)(0x80 | (p[i] & 0x3f));
+    }
+  }
+  err = zh_val_string(out, buf, n);
+  free(buf);
+  return err;
+}
+
 static zh_error *load_string_range(zh_abi_cx *cx, uint32_t ptr, uint32_t len, zh_val *out) {
+  if (cx->enc == ZH_ABI_UTF16)
+    return load_utf16(cx, ptr, len, out);
+  if (cx->enc == ZH_ABI_LATIN1_UTF16)
+    return len & ZH_ABI_UTF16_TAG ? load_utf16(cx, ptr, len & ~ZH_ABI_UTF16_TAG, out)
+                                  : load_latin1(cx, ptr, len, out);
   zh_error *err = zh_abi_check_range(cx, "string", ptr, len, 1);
   if (err)
     return err;

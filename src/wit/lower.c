@@ -51,6 +51,14 @@ static zh_error *check_variant(zh_abi_cx *cx, const zh_wit_type *t, const zh_val
 }
 
 static zh_error *lower_handle(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t *h) {
+  if (t->kind == ZH_WIT_BORROW) {
+    const zh_wit_type *rt = zh_abi_unalias(t->elem);
+    for (size_t i = 0; i < cx->nself_types; i++)
+      if (cx->self_types[i] == rt) {
+        *h = (uint32_t)v->of.res.rep; /* the implementation gets its own rep */
+        return NULL;
+      }
+  }
   zh_error *err =
       zh_abi_handle_new(cx, zh_abi_unalias(t->elem), v->of.res.rep, t->kind == ZH_WIT_OWN, h);
   if (err || t->kind == ZH_WIT_OWN)
@@ -71,15 +79,17 @@ static zh_error *lower_handle(zh_abi_cx *cx, const zh_wit_type *t, const zh_val 
 /* Copies a string or list body into fresh guest memory; *ptr is its address. */
 static zh_error *store_bytes(zh_abi_cx *cx, const void *src, size_t len, uint32_t align,
                              uint32_t *ptr) {
-  if (len == 0) {
-    /* Nothing to allocate: any aligned in-bounds pointer will do. */
+  if (len == 0 && !cx->realloc) {
+    /* Nothing to allocate and no allocator: any aligned in-bounds pointer will do. */
     *ptr = align;
     return NULL;
   }
+  /* With an allocator the canonical ABI calls it even for zero bytes, and checks what it
+   * returns (alignment and bounds) all the same. */
   zh_error *err = zh_abi_alloc(cx, align, (uint32_t)len, ptr);
   if (err)
     return err;
-  if (src)
+  if (src && len)
     memcpy(zh_memory_data(cx->mem) + *ptr, src, len);
   return NULL;
 }
@@ -93,8 +103,58 @@ static zh_error *lower_string(zh_abi_cx *cx, const zh_val *v, uint32_t *ptr, uin
     return zh_abi_usage(cx, "string of %zu bytes is too long", v->of.str.len);
   if (!host_utf8_ok((const uint8_t *)v->of.str.data, v->of.str.len))
     return zh_abi_usage(cx, "string is not valid UTF-8");
-  *len = (uint32_t)v->of.str.len;
-  return store_bytes(cx, v->of.str.data, v->of.str.len, 1, ptr);
+  if (cx->enc == ZH_ABI_UTF8) {
+    *len = (uint32_t)v->of.str.len;
+    return store_bytes(cx, v->of.str.data, v->of.str.len, 1, ptr);
+  }
+  /* Decode once into code points; Latin-1 when every one fits and the encoding allows. */
+  const uint8_t *s = (const uint8_t *)v->of.str.data;
+  size_t n = v->of.str.len, units = 0;
+  bool latin1 = cx->enc == ZH_ABI_LATIN1_UTF16;
+  uint16_t *u16 = malloc(n * 2 + 2);
+  if (!u16)
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+  for (size_t i = 0; i < n;) {
+    uint32_t c = s[i];
+    size_t k = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    if (k > 1)
+      c &= 0x3fu >> (k - 1);
+    for (size_t j = 1; j < k; j++)
+      c = c << 6 | (s[i + j] & 0x3fu);
+    i += k;
+    if (c > 0xff)
+      latin1 = false;
+    if (c >= 0x10000) {
+      c -= 0x10000;
+      u16[units++] = (uint16_t)(0xd800 + (c >> 10));
+      u16[units++] = (uint16_t)(0xdc00 + (c & 0x3ff));
+    } else {
+      u16[units++] = (uint16_t)c;
+    }
+  }
+  zh_error *err;
+  if (latin1) {
+    uint8_t *b = (uint8_t *)u16; /* narrowing in place: byte i is written after unit i is read */
+    for (size_t i = 0; i < units; i++)
+      b[i] = (uint8_t)u16[i];
+    *len = (uint32_t)units;
+    err = store_bytes(cx, b, units, 2, ptr);
+  } else if (units * 2 > ZH_ABI_MAX_STRING_BYTES) {
+    err = zh_abi_usage(cx, "string of %zu UTF-16 code units is too long", units);
+  } else {
+    uint8_t *b = malloc(units * 2 + 1);
+    err = b ? NULL : zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+    for (size_t i = 0; b && i < units; i++) {
+      b[2 * i] = (uint8_t)(u16[i] & 0xff);
+      b[2 * i + 1] = (uint8_t)(u16[i] >> 8);
+    }
+    *len = (uint32_t)units | (cx->enc == ZH_ABI_LATIN1_UTF16 ? ZH_ABI_UTF16_TAG : 0);
+    if (!err)
+      err = store_bytes(cx, b, units * 2, 2, ptr);
+    free(b);
+  }
+  free(u16);
+  return err;
 }
 
 static zh_error *lower_list(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t *ptr,

@@ -1,0 +1,108 @@
+/* zerohop component binaries: decode, validate, instantiate and call components (the
+ * component model's binary format, layer 1, version 0x0d), the stable (WASI 0.2) model.
+ *
+ * (zh_component in component.h is different: a core module bound to a WIT world by its
+ * export names. A zh_cm_component is a component binary.)
+ *
+ * Flow: zh_cm_component_new() decodes, validates and compiles every embedded core module
+ * once; the result is immutable and can be instantiated any number of times.
+ *
+ * Errors are values. A malformed binary is ZH_ERR_MALFORMED, an invalid one ZH_ERR_INVALID;
+ * both messages are one line naming the file, the section and the byte offset:
+ *   "app.wasm: component section 7 (canon) at offset 0x1a3: unknown canon opcode 0x30"
+ * Async built-ins and other gated features are refused as invalid, naming the feature.
+ */
+#ifndef ZEROHOP_CM_H
+#define ZEROHOP_CM_H
+
+#include "zerohop/component.h"
+#include "zerohop/engine.h"
+#include "zerohop/val.h"
+#include "zerohop/wit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zh_cm_component zh_cm_component;
+typedef struct zh_cm_instance zh_cm_instance;
+typedef struct zh_cm_func zh_cm_func;
+
+/* Decodes and validates a component binary and compiles its core modules with `engine`
+ * (which must outlive the component). `name` is used in messages (may be NULL). The bytes
+ * are not kept. */
+zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
+                              zh_cm_component **out);
+void zh_cm_component_free(zh_cm_component *comp); /* accepts NULL */
+
+/* ---- instances ---- */
+
+/* ---- host imports: the linker ---- */
+
+typedef struct zh_cm_linker zh_cm_linker;
+typedef struct zh_cm_call zh_cm_call; /* what a host function sees of its caller */
+
+/* A host implementation of an imported function. `args` are lifted from the guest and owned
+ * by the adapter, which drops them after the callback returns (the callback may move one out
+ * by copying it and setting the original to zh_val_bool(false)). If the function has a
+ * result the callback sets *result, which the adapter lowers and then drops. An error return
+ * traps the calling guest. Host resources travel as reps: returning zh_val_own(rep) gives
+ * the guest a new handle of the host resource type; a borrow argument arrives as its rep. */
+typedef zh_error *(*zh_cm_host_fn)(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
+                                   zh_val *result);
+
+zh_error *zh_cm_linker_new(zh_cm_linker **out);
+/* Frees the definitions. Instances made with the linker do not need it afterwards. */
+void zh_cm_linker_free(zh_cm_linker *linker);
+
+/* Defines a function for an import: `iface` is an interface name with its version
+ * ("wasi:io/streams@0.2.12") for a function of an imported instance, or NULL for a top-level
+ * function import; `func` is the ABI name ("get", "[method]r.f"). `type` (typically from a
+ * zh_wit model, which must outlive the linker and its instances) is checked against the
+ * import at instantiation. Names are copied. */
+zh_error *zh_cm_linker_define_func(zh_cm_linker *linker, const char *iface, const char *func,
+                                   const zh_wit_func *type, zh_cm_host_fn fn, void *env);
+/* Defines the resource type `resource` of interface `iface` (with version). Interfaces of
+ * semver-compatible versions share it. When a guest drops its last own handle of it, `dtor`
+ * (may be NULL) gets the rep. */
+zh_error *zh_cm_linker_define_resource(zh_cm_linker *linker, const char *iface,
+                                       const char *resource, zh_resource_dtor dtor, void *env);
+
+/* Instantiates `comp` in `store` with its imports taken from `linker` (NULL: none). An import
+ * `ns:pkg/iface@W` is satisfied by definitions for `ns:pkg/iface@V` with V semver-compatible
+ * to W (same major; for 0.x the same minor); the highest V wins. A missing or mismatched
+ * import is ZH_ERR_UNLINKABLE naming the import and, for a mismatch, both types. `data` is
+ * what zh_cm_call_data() returns to host functions. */
+zh_error *zh_cm_linker_instantiate(zh_cm_linker *linker, const zh_cm_component *comp,
+                                   zh_store *store, void *data, zh_cm_instance **out);
+void *zh_cm_call_data(const zh_cm_call *call);
+
+/* Instantiates a component that has no imports in `store` (zh_cm_linker_instantiate with no
+ * linker). Core instances and host functions belong to the store, which must outlive the
+ * instance; the component must outlive it too. A trap in a start function, a failed
+ * instantiation of a core module or a missing import is an error (ZH_ERR_TRAP,
+ * ZH_ERR_UNLINKABLE, ...) naming the component. */
+zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_instance **out);
+/* Frees the instance's handle tables and bookkeeping (not the store's objects). NULL ok. */
+void zh_cm_instance_free(zh_cm_instance *inst);
+
+/* An exported function: `iface` NULL for a top-level function export, else the name of an
+ * exported instance and `func` the name of its function export. NULL if there is none. The
+ * function lives as long as the instance. */
+zh_cm_func *zh_cm_instance_func(zh_cm_instance *inst, const char *iface, const char *func);
+/* Its type: parameters and result as zh_wit_type (owned by the component). */
+const zh_wit_func *zh_cm_func_type(const zh_cm_func *func);
+/* Calls it: `args` are borrowed; *result (an empty bool without a result type) is the
+ * caller's to drop. Post-return runs before this returns. A trap (ZH_ERR_TRAP) poisons the
+ * component instance that trapped: later calls into it fail. Calling into an instance that
+ * is already running (reentrance) traps. */
+zh_error *zh_cm_func_call(zh_cm_instance *inst, zh_cm_func *func, const zh_val *args, size_t nargs,
+                          zh_val *result);
+
+/* True if the 8 bytes at `bytes` start a component binary (rather than a core module). */
+bool zh_cm_is_component(const uint8_t *bytes, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

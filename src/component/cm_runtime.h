@@ -1,0 +1,119 @@
+/* The runtime side of component instances, shared by instance.c (instantiation, calls) and
+ * linker.c (host imports). Internal to src/component. */
+#ifndef ZH_CM_RUNTIME_H
+#define ZH_CM_RUNTIME_H
+
+#include "component/cb_internal.h"
+#include "wit/abi.h"
+
+typedef struct rt_env rt_env;
+typedef struct rt_inst rt_inst;
+typedef struct rt_core_inst rt_core_inst;
+
+/* A component-level function: a core function lifted by some instance, or a host function. */
+struct zh_cm_func {
+  const zh_wit_func *type;
+  zh_cm_host_fn host; /* non-NULL for a host function (then only type, env, name count) */
+  void *host_env;
+  const zh_wit_type *params_tuple; /* the parameters as one tuple, when passed in memory */
+  zh_func *core;
+  zh_memory *mem;
+  zh_func *realloc, *post_return;
+  zh_abi_string_encoding enc;
+  rt_env *env; /* the instance that lifted it */
+  const char *name;
+};
+
+typedef struct rt_item {
+  cb_sort sort;
+  union {
+    zh_extern core; /* core func, table, memory, global */
+    const zh_module *module;
+    rt_core_inst *ci;
+    zh_cm_func *func;
+    rt_inst *inst;
+    struct rt_comp *comp;
+    const zh_wit_type *res; /* type: the runtime resource, or NULL for other types */
+  } u;
+} rt_item;
+
+typedef struct rt_named {
+  const char *name;
+  rt_item item;
+} rt_named;
+
+struct rt_core_inst {
+  zh_instance *inst; /* instantiated module, or NULL for an inline one */
+  size_t n;
+  const char **names;
+  zh_extern *items;
+};
+
+struct rt_inst {
+  size_t n;
+  rt_named *exports;
+};
+
+typedef struct rt_comp {
+  const cb_component *def;
+  rt_env *env; /* where it was defined: outer aliases resolve there */
+} rt_comp;
+
+typedef struct rt_space {
+  rt_item *items;
+  size_t len, cap;
+} rt_space;
+
+struct rt_env {
+  rt_env *parent; /* lexically enclosing instance */
+  rt_env *next_all;
+  const cb_component *def;
+  rt_space space[CB_NSORTS];
+  zh_abi_table table;
+  bool may_enter;
+  bool poisoned;
+  rt_inst exports;
+  /* Static resource types (as validation saw them) -> this instance's runtime ones. */
+  cb_subst map;
+  /* The runtime resource types this instance defines (it gets their borrows as reps). */
+  const zh_wit_type **self;
+  size_t nself, self_cap;
+};
+
+/* A resource type defined by some instance: its destructor. */
+typedef struct rt_res {
+  const zh_wit_type *rt;
+  zh_func *dtor;              /* a guest destructor, or NULL */
+  zh_resource_dtor host_dtor; /* a host resource's destructor, or NULL */
+  void *host_env;
+  rt_env *env;
+  struct rt_res *next;
+} rt_res;
+
+struct zh_cm_instance {
+  const zh_cm_component *comp;
+  zh_store *store;
+  void *data; /* the embedder's, for host functions (zh_cm_call_data) */
+  wit_arena arena;
+  rt_env *envs; /* every environment, for freeing */
+  rt_env *root;
+  rt_res *resources;
+};
+
+/* What a host function sees of its caller. */
+struct zh_cm_call {
+  zh_cm_instance *inst;
+};
+
+/* instance.c, for linker.c */
+zh_error *cm_instance_begin(const zh_cm_component *comp, zh_store *store, void *data,
+                            zh_cm_instance **out);
+/* Runs the root component's definitions with `args` as its imports. */
+zh_error *cm_instance_finish(zh_cm_instance *top, const rt_named *args, size_t nargs);
+wit_arena *cm_arena(zh_cm_instance *top);
+zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn, void *env,
+                         const char *name);
+/* Registers a host resource type's destructor with the instance. */
+bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_resource_dtor dtor, void *env);
+
+#endif
