@@ -15,6 +15,7 @@ packages=(
   clang-tidy cppcheck clang-format              # make lint, make format
   python3                                       # helper scripts
   redis-server                                  # host-side services used by later tests
+  libcurl4-openssl-dev                          # wasi:http outgoing-handler (src/wasip2)
 )
 
 # One dpkg-query for all of them; a package dpkg has never heard of is simply not listed.

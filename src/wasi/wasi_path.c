@@ -25,15 +25,7 @@
 #define MAX_PATH_BYTES 32768u
 #define LINK_BUF 4096
 
-/* The outcome of resolving a guest path. */
-typedef struct resolved {
-  int dirfd;     /* the directory holding `name` */
-  bool owned;    /* dirfd was opened by the resolver */
-  bool must_dir; /* the path ended in '/': the object must be a directory */
-  char *name;    /* one component, never containing '/'; "." is the directory itself */
-} resolved;
-
-static void resolved_fini(resolved *r) {
+void zh_wasi_resolved_fini(zh_wasi_resolved *r) {
   if (r->owned)
     close(r->dirfd);
   free(r->name);
@@ -91,7 +83,7 @@ static uint16_t splice_link(char **out, const char *target, size_t tlen, const c
   return ZH_WASI_ESUCCESS;
 }
 
-static uint16_t resolve(int base, const char *path, bool follow, resolved *out) {
+uint16_t zh_wasi_resolve(int base, const char *path, bool follow, zh_wasi_resolved *out) {
   memset(out, 0, sizeof *out);
   out->dirfd = -1;
   if (path[0] == 0)
@@ -245,21 +237,21 @@ static uint16_t copy_path(const zh_wasi_mem *m, uint32_t ptr, uint32_t len, char
 }
 
 static uint16_t resolve_guest(const zh_wasi_mem *m, int base, uint32_t ptr, uint32_t len,
-                              bool follow, resolved *out) {
+                              bool follow, zh_wasi_resolved *out) {
   char *path = NULL;
   out->dirfd = -1;
   out->owned = false;
   out->name = NULL;
   uint16_t r = copy_path(m, ptr, len, &path);
   if (r == ZH_WASI_ESUCCESS)
-    r = resolve(base, path, follow, out);
+    r = zh_wasi_resolve(base, path, follow, out);
   free(path);
   return r;
 }
 
 /* Looks up a directory fd with `rights`, checks the path span and resolves it. */
 static uint16_t path_at(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint64_t rights,
-                        uint32_t path, uint32_t len, bool follow, resolved *out) {
+                        uint32_t path, uint32_t len, bool follow, zh_wasi_resolved *out) {
   zh_wasi_fd *e;
   out->dirfd = -1;
   out->owned = false;
@@ -280,17 +272,17 @@ static uint16_t host_result(int rc) {
 
 uint16_t zh_wasi_path_create_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                        uint32_t path, uint32_t path_len) {
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_CREATE_DIRECTORY, path, path_len, false, &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(mkdirat(rp.dirfd, rp.name, 0777));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
 uint16_t zh_wasi_path_filestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                    uint32_t flags, uint32_t path, uint32_t path_len, uint32_t buf) {
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_FILESTAT_GET, path, path_len,
                        flags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &rp);
   if (r == ZH_WASI_ESUCCESS && !zh_wasi_span_ok(m, buf, ZH_WASI_FILESTAT_SIZE))
@@ -299,7 +291,7 @@ uint16_t zh_wasi_path_filestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint3
   if (r == ZH_WASI_ESUCCESS &&
       (r = host_result(fstatat(rp.dirfd, rp.name, &st, AT_SYMLINK_NOFOLLOW))) == ZH_WASI_ESUCCESS)
     zh_wasi_put_filestat(m->data + buf, &st);
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
@@ -307,14 +299,14 @@ uint16_t zh_wasi_path_filestat_set_times(zh_wasi_ctx *ctx, const zh_wasi_mem *m,
                                          uint32_t flags, uint32_t path, uint32_t path_len,
                                          uint64_t atim, uint64_t mtim, uint32_t fst_flags) {
   struct timespec ts[2];
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_FILESTAT_SET_TIMES, path, path_len,
                        flags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = zh_wasi_times(atim, mtim, fst_flags, ts);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(utimensat(rp.dirfd, rp.name, ts, AT_SYMLINK_NOFOLLOW));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
@@ -343,14 +335,14 @@ uint16_t zh_wasi_path_link(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t old_
     return r;
   if (!zh_wasi_span_ok(m, old_path, old_len) || !zh_wasi_span_ok(m, new_path, new_len))
     return ZH_WASI_EFAULT;
-  resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
+  zh_wasi_resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
   r = resolve_guest(m, h1, old_path, old_len, old_flags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &a);
   if (r == ZH_WASI_ESUCCESS)
     r = resolve_guest(m, h2, new_path, new_len, false, &b);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(linkat(a.dirfd, a.name, b.dirfd, b.name, 0));
-  resolved_fini(&a);
-  resolved_fini(&b);
+  zh_wasi_resolved_fini(&a);
+  zh_wasi_resolved_fini(&b);
   return r;
 }
 
@@ -364,14 +356,14 @@ uint16_t zh_wasi_path_rename(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd
     return r;
   if (!zh_wasi_span_ok(m, old_path, old_len) || !zh_wasi_span_ok(m, new_path, new_len))
     return ZH_WASI_EFAULT;
-  resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
+  zh_wasi_resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
   r = resolve_guest(m, h1, old_path, old_len, false, &a);
   if (r == ZH_WASI_ESUCCESS)
     r = resolve_guest(m, h2, new_path, new_len, false, &b);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(renameat(a.dirfd, a.name, b.dirfd, b.name));
-  resolved_fini(&a);
-  resolved_fini(&b);
+  zh_wasi_resolved_fini(&a);
+  zh_wasi_resolved_fini(&b);
   return r;
 }
 
@@ -392,11 +384,11 @@ uint16_t zh_wasi_path_symlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t o
     free(target);
     return ZH_WASI_ENOTCAPABLE;
   }
-  resolved rp;
+  zh_wasi_resolved rp;
   r = resolve_guest(m, e->host_fd, new_path, new_len, false, &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(symlinkat(target, rp.dirfd, rp.name));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   free(target);
   return r;
 }
@@ -404,7 +396,7 @@ uint16_t zh_wasi_path_symlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t o
 uint16_t zh_wasi_path_readlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t path,
                                uint32_t path_len, uint32_t buf, uint32_t buf_len,
                                uint32_t bufused_ptr) {
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_READLINK, path, path_len, false, &rp);
   if (r == ZH_WASI_ESUCCESS &&
       (!zh_wasi_span_ok(m, buf, buf_len) || !zh_wasi_span_ok(m, bufused_ptr, 4)))
@@ -421,27 +413,27 @@ uint16_t zh_wasi_path_readlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t 
       zh_wasi_st32(m->data + bufused_ptr, k);
     }
   }
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
 uint16_t zh_wasi_path_remove_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                        uint32_t path, uint32_t path_len) {
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_REMOVE_DIRECTORY, path, path_len, false, &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(unlinkat(rp.dirfd, rp.name, AT_REMOVEDIR));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
 uint16_t zh_wasi_path_unlink_file(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                   uint32_t path, uint32_t path_len) {
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_UNLINK_FILE, path, path_len, false, &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = rp.must_dir ? ZH_WASI_EISDIR : host_result(unlinkat(rp.dirfd, rp.name, 0));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
@@ -496,17 +488,17 @@ uint16_t zh_wasi_path_open(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, 
   else if (fdflags & (ZH_WASI_FDFLAG_DSYNC | ZH_WASI_FDFLAG_RSYNC))
     flags |= O_DSYNC;
 
-  resolved rp;
+  zh_wasi_resolved rp;
   r = resolve_guest(m, dirhost, path, path_len, dirflags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW, &rp);
   if (r != ZH_WASI_ESUCCESS) {
-    resolved_fini(&rp);
+    zh_wasi_resolved_fini(&rp);
     return r;
   }
   if (rp.must_dir)
     flags |= O_DIRECTORY;
   int hfd = openat(rp.dirfd, rp.name, flags, 0666);
   int err = errno;
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   if (hfd < 0)
     return zh_wasi_errno_from_host(err);
   struct stat st;

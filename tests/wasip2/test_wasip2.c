@@ -1,0 +1,291 @@
+/* The WASI 0.2 host through a real guest: tests/wasip2/guest_cli.c is built at test time
+ * from `zerohop bindgen c` bindings of world zh:wp2test/cli (tests/wasip2/wit, with the hosted
+ * WIT of wit/deps as its dependencies), bound with zh_component and zh_wasip2_define_component,
+ * and each case runs its `run(which)` export in a fresh store and context. Covers
+ * wasi:cli (arguments, environment, stdio, exit codes), wasi:io (streams semantics, poll
+ * with several timers, the store deadline ending a poll), clocks, random and the sockets
+ * defaults. Needs clang with the wasm32-wasi sysroot. */
+#include "testlib.h"
+#include "testutil.h"
+#include "wit/guest_build.h"
+#include "zerohop/wasip2.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static zh_engine *engine;
+
+static uint64_t wp2_test_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+static zh_module *cli_module;
+static zh_wit *cli_wit;
+
+/* Copies the test world and the hosted WIT into tmp/wit (deps/ next to the world). */
+static bool stage_wit(void) {
+  return run("mkdir -p %s/wit/deps && cp tests/wasip2/wit/*.wit %s/wit/ && cp wit/deps/*.wit "
+             "%s/wit/deps/",
+             tmp, tmp, tmp) == 0;
+}
+
+typedef struct outcome {
+  zh_error *err;
+  int32_t rc;
+  zh_wasip2_ctx *cx;
+  size_t handles;
+} outcome;
+
+static void outcome_free(outcome *o) {
+  zh_error_free(o->err);
+  zh_wasip2_free(o->cx);
+}
+
+/* Runs `which` in a fresh store with `config` (NULL: stdout and stderr captured, nothing
+ * else). `timeout_ms` arms the store's deadline. */
+static outcome run_case(const zh_wasip2_config *config, const char *which, uint64_t timeout_ms) {
+  outcome o = {0};
+  zh_wasip2_config def = {0};
+  def.stdio[1].kind = ZH_WASI_STDIO_CAPTURE;
+  def.stdio[2].kind = ZH_WASI_STDIO_CAPTURE;
+  zh_store *store = NULL;
+  zh_component *comp = NULL;
+  const zh_wit_world *world = zh_wit_find_world(zh_wit_root(cli_wit), "cli");
+  o.cx = zh_wasip2_new(config ? config : &def, &o.err);
+  if (!o.err)
+    o.err = zh_store_new(engine, &store);
+  if (!o.err)
+    o.err = zh_component_new(store, cli_module, world, &comp);
+  if (!o.err)
+    o.err = zh_wasip2_define_component(comp, o.cx);
+  if (!o.err)
+    o.err = zh_component_instantiate(comp, NULL, 0);
+  if (!o.err) {
+    zh_val arg, res;
+    zh_val_string_cstr(&arg, which);
+    if (timeout_ms)
+      zh_store_set_timeout(store, timeout_ms * 1000000u);
+    o.err = zh_component_call(comp, NULL, "run", &arg, 1, &res);
+    zh_val_drop(&arg);
+    if (!o.err)
+      o.rc = (int32_t)res.of.s;
+    zh_val_drop(&res);
+    o.handles = zh_component_handle_count(comp);
+  }
+  zh_component_free(comp);
+  zh_store_free(store);
+  return o;
+}
+
+static const char *out_of(const outcome *o) {
+  size_t n;
+  return o->cx ? zh_wasip2_stdout_captured(o->cx, &n) : "";
+}
+
+static void check_ok(const outcome *o, const char *which) {
+  if (o->err)
+    fprintf(stderr, "%s: %s\n", which, zh_error_message(o->err));
+  CHECK(o->err == NULL);
+}
+
+static void check_out(const outcome *o, const char *want) {
+  const char *got = out_of(o);
+  if (strcmp(got, want) != 0)
+    fprintf(stderr, "stdout: got \"%s\", want \"%s\"\n", got, want);
+  CHECK(strcmp(got, want) == 0);
+}
+
+static void test_args_env(void) {
+  const char *argv[] = {"prog", "one", "two words"};
+  const char *env[] = {"A=1", "B=x=y", "EMPTY="};
+  zh_wasip2_config c = {0};
+  c.argv = argv;
+  c.argc = 3;
+  c.env = env;
+  c.envc = 3;
+  c.initial_cwd = "/work";
+  c.stdio[1].kind = ZH_WASI_STDIO_CAPTURE;
+  outcome o = run_case(&c, "args", 0);
+  check_ok(&o, "args");
+  CHECK_EQ_INT(o.rc, 0);
+  check_out(&o, "prog|one|two words|\nA=1|B=x=y|EMPTY=|\n/work\n");
+  outcome_free(&o);
+  o = run_case(NULL, "args", 0); /* nothing configured: nothing seen */
+  check_ok(&o, "args (empty)");
+  check_out(&o, "\n\n(none)\n");
+  outcome_free(&o);
+}
+
+static void test_stdio(void) {
+  outcome o = run_case(NULL, "stderr", 0);
+  check_ok(&o, "stderr");
+  size_t n;
+  const char *e = o.cx ? zh_wasip2_stderr_captured(o.cx, &n) : "";
+  CHECK(strcmp(e, "to stderr\n") == 0);
+  check_out(&o, "");
+  outcome_free(&o);
+
+  /* stdin from a buffer, read 7 bytes at a time */
+  const char *text = "line one\nline two\nthree";
+  zh_wasip2_config c = {0};
+  c.stdio[0] = (zh_wasi_stdio){ZH_WASI_STDIO_BUFFER, -1, (const uint8_t *)text, strlen(text)};
+  c.stdio[1].kind = ZH_WASI_STDIO_CAPTURE;
+  o = run_case(&c, "stdin", 0);
+  check_ok(&o, "stdin");
+  CHECK_EQ_INT(o.rc, (int)strlen(text));
+  check_out(&o, text);
+  outcome_free(&o);
+
+  /* stdin from a host pipe, written by the test */
+  int p[2];
+  CHECK(pipe(p) == 0);
+  CHECK(write(p[1], "piped bytes", 11) == 11);
+  close(p[1]);
+  c.stdio[0] = (zh_wasi_stdio){ZH_WASI_STDIO_HOST_FD, p[0], NULL, 0};
+  o = run_case(&c, "stdin", 0);
+  check_ok(&o, "stdin pipe");
+  CHECK_EQ_INT(o.rc, 11);
+  check_out(&o, "piped bytes");
+  outcome_free(&o);
+  close(p[0]);
+
+  /* null stdin is closed at once */
+  o = run_case(NULL, "stdin", 0);
+  CHECK_EQ_INT(o.rc, 0);
+  outcome_free(&o);
+}
+
+static void test_exit(void) {
+  outcome o = run_case(NULL, "exit", 0);
+  CHECK(o.err && zh_error_status(o.err) == ZH_ERR_EXIT);
+  CHECK_EQ_INT(o.err ? zh_error_exit_code(o.err) : -1, 42);
+  outcome_free(&o);
+  o = run_case(NULL, "exit-err", 0);
+  CHECK(o.err && zh_error_status(o.err) == ZH_ERR_EXIT);
+  CHECK_EQ_INT(o.err ? zh_error_exit_code(o.err) : -1, 1);
+  outcome_free(&o);
+}
+
+static void test_streams(void) {
+  zh_wasip2_config c = {0};
+  c.stdio[0] = (zh_wasi_stdio){ZH_WASI_STDIO_BUFFER, -1, (const uint8_t *)"0123456789", 10};
+  c.stdio[1].kind = ZH_WASI_STDIO_CAPTURE;
+  outcome o = run_case(&c, "streams", 0);
+  check_ok(&o, "streams");
+  CHECK_EQ_INT(o.rc, 0);
+  size_t n = 0;
+  const char *s = o.cx ? zh_wasip2_stdout_captured(o.cx, &n) : "";
+  const char want[] = "budget=65536\nhello\0\0"
+                      "0123456789\nspliced=10\n";
+  CHECK_EQ_INT(n, sizeof want - 1);
+  CHECK(n == sizeof want - 1 && memcmp(s, want, n) == 0);
+  outcome_free(&o);
+
+  o = run_case(NULL, "overwrite", 0);
+  CHECK(o.err && zh_error_status(o.err) == ZH_ERR_TRAP);
+  CHECK(o.err && strstr(zh_error_message(o.err), "exceeds the 65536 bytes check-write permitted"));
+  check_out(&o, ""); /* nothing of the refused write went out */
+  outcome_free(&o);
+
+  o = run_case(NULL, "big-blocking-write", 0);
+  CHECK(o.err && zh_error_status(o.err) == ZH_ERR_TRAP);
+  CHECK(o.err && strstr(zh_error_message(o.err), "at most 4096"));
+  outcome_free(&o);
+
+  /* a capture limit makes the write fail: last-operation-failed, then closed */
+  c.capture_limit = 8;
+  o = run_case(&c, "streams", 0);
+  CHECK_EQ_INT(o.rc, 2); /* "budget=65536" failed; the stream is closed for "hello" */
+  outcome_free(&o);
+}
+
+static void test_poll(void) {
+  outcome o = run_case(NULL, "poll", 0);
+  check_ok(&o, "poll");
+  check_out(&o, "first=1 second=0 ready2=no first_ms_ok=yes second_ms_ok=yes\n");
+  CHECK_EQ_INT(o.handles, 0); /* the guest dropped every pollable and stream */
+  outcome_free(&o);
+
+  uint64_t t0 = wp2_test_now_ms();
+  o = run_case(NULL, "poll-forever", 100);
+  uint64_t took = wp2_test_now_ms() - t0;
+  CHECK(o.err && zh_error_status(o.err) == ZH_ERR_INTERRUPTED);
+  if (took > 2000)
+    fprintf(stderr, "poll-forever took %llu ms\n", (unsigned long long)took);
+  CHECK(took < 2000);
+  outcome_free(&o);
+}
+
+static void test_clocks_random(void) {
+  outcome o = run_case(NULL, "clocks", 0);
+  check_ok(&o, "clocks");
+  const char *s = out_of(&o);
+  CHECK(strncmp(s, "mono_ok=yes wall_s=", 19) == 0);
+  long long secs = atoll(s + 19);
+  CHECK(secs > 1700000000LL && llabs(secs - (long long)time(NULL)) < 5);
+  CHECK(strstr(s, " wall_ns_ok=yes instant_ok=yes\n") != NULL);
+  outcome_free(&o);
+
+  o = run_case(NULL, "random", 0);
+  check_ok(&o, "random");
+  check_out(&o, "len=32 ilen=16 nonzero_ok=yes u64_differ=yes seed_same=yes\n");
+  outcome_free(&o);
+}
+
+static void test_sockets(void) {
+  outcome o = run_case(NULL, "sockets", 0);
+  check_ok(&o, "sockets");
+  check_out(&o, "tcp=1 udp=1 lookup=1\n"); /* access-denied everywhere */
+  outcome_free(&o);
+
+  const char *allow[] = {"localhost:*"};
+  zh_wasip2_config c = {0};
+  c.stdio[1].kind = ZH_WASI_STDIO_CAPTURE;
+  c.net_allow = allow;
+  c.nnet_allow = 1;
+  o = run_case(&c, "sockets", 0);
+  check_ok(&o, "sockets allowed");
+  const char *s = out_of(&o);
+  /* the lookup is allowed now: loopback, v4 or v6; TCP is not implemented (not-supported) */
+  CHECK(strcmp(s, "tcp=2 udp=1 lookup=127.1\n") == 0 || strcmp(s, "tcp=2 udp=1 lookup=v6\n") == 0);
+  outcome_free(&o);
+}
+
+int main(void) {
+  const char *build = zh_test_build_dir();
+  char cli[256];
+  snprintf(cli, sizeof cli, "%s/zerohop", build);
+  strcpy(tmp, "/tmp/zh_wasip2_XXXXXX");
+  if (!mkdtemp(tmp))
+    return 1;
+  CHECK(stage_wit());
+  char wit[128];
+  snprintf(wit, sizeof wit, "%s/wit", tmp);
+  zh_error *err = zh_engine_new(NULL, &engine);
+  CHECK(err == NULL);
+  if (build_guest(cli, wit, "cli", "cli", "tests/wasip2", "guest_cli", "") &&
+      (cli_module = load_module(engine, "cli")) != NULL) {
+    err = zh_wit_load_dir(wit, &cli_wit);
+    if (err)
+      fprintf(stderr, "%s\n", zh_error_message(err));
+    CHECK(err == NULL);
+    zh_error_free(err);
+    if (cli_wit) {
+      test_args_env();
+      test_stdio();
+      test_exit();
+      test_streams();
+      test_poll();
+      test_clocks_random();
+      test_sockets();
+    }
+  }
+  zh_wit_free(cli_wit);
+  zh_module_free(cli_module);
+  zh_engine_free(engine);
+  run("rm -rf %s", tmp);
+  TEST_SUMMARY();
+}
