@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const wp2_table *const tables[] = {&wp2_cli_table,    &wp2_io_table, &wp2_clocks_table,
-                                          &wp2_random_table, &wp2_fs_table, &wp2_sockets_table,
-                                          &wp2_http_table};
+static const wp2_table *const tables[] = {&wp2_cli_table,    &wp2_io_table,      &wp2_clocks_table,
+                                          &wp2_random_table, &wp2_fs_table,      &wp2_sockets_table,
+                                          &wp2_http_table,   &wp2_http_out_table};
 #define NTABLES (sizeof tables / sizeof tables[0])
 
 /* "wasi:io/streams@0.2.3" -> length of "wasi:io/streams" when the version is 0.2.x (or

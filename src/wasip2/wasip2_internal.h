@@ -203,7 +203,7 @@ typedef struct wp2_table {
 } wp2_table;
 
 extern const wp2_table wp2_cli_table, wp2_io_table, wp2_clocks_table, wp2_random_table,
-    wp2_fs_table, wp2_sockets_table, wp2_http_table;
+    wp2_fs_table, wp2_sockets_table, wp2_http_table, wp2_http_out_table;
 
 /* The generated C file (mk/wasip2.mk) holding the hosted WIT text. */
 extern const char zh_wasip2_wit_text[];
