@@ -59,6 +59,7 @@ typedef struct wp2_desc {
   int fd;
   bool dir, read_only;
   uint32_t flags; /* descriptor-flags bits */
+  uint32_t root;  /* 1 + the preopen it lies beneath: renames and links stay within one */
 } wp2_desc;
 
 enum { DF_READ = 1, DF_WRITE = 2, DF_MUTATE_DIR = 32 };
@@ -71,13 +72,13 @@ static void desc_free(zh_wasip2_ctx *cx, wp2_obj *o) {
 }
 
 static zh_error *desc_new(zh_wasip2_ctx *cx, int fd, bool dir, bool ro, uint32_t flags,
-                          zh_val *out) {
+                          uint32_t root, zh_val *out) {
   wp2_desc *d = calloc(1, sizeof *d);
   if (!d) {
     close(fd);
     return wp2_oom();
   }
-  *d = (wp2_desc){{WP2_DESCRIPTOR, desc_free}, fd, dir, ro, flags};
+  *d = (wp2_desc){{WP2_DESCRIPTOR, desc_free}, fd, dir, ro, flags, root};
   uint64_t rep;
   zh_error *err = wp2_insert(cx, &d->base, &rep);
   if (!err)
@@ -133,7 +134,8 @@ static zh_error *get_directories(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_v
       return zh_error_new(ZH_ERR_IO, "wasip2: preopen: %s", strerror(errno));
     bool ro = cx->preopens[i].read_only;
     zh_val d, name;
-    if ((err = desc_new(cx, fd, true, ro, DF_READ | (ro ? 0 : DF_WRITE | DF_MUTATE_DIR), &d)))
+    if ((err = desc_new(cx, fd, true, ro, DF_READ | (ro ? 0 : DF_WRITE | DF_MUTATE_DIR),
+                        (uint32_t)i + 1, &d)))
       break;
     if ((err = zh_val_string_cstr(&name, cx->preopens[i].guest_path))) {
       wp2_remove(cx, d.of.res.rep);
@@ -211,7 +213,7 @@ static zh_error *d_read(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *resul
     free(buf);
     return fail(result, code_of_errno(errno));
   }
-  zh_val bytes, eof = zh_val_bool(cap && got == 0), t;
+  zh_val bytes, eof = zh_val_bool((uint64_t)got < len), t; /* a short read is the end */
   err = wp2_bytes(&bytes, buf, (size_t)got);
   free(buf);
   if (!err)
@@ -463,7 +465,7 @@ static zh_error *d_open_at(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *re
     keep |= DF_READ;
   if (d->read_only)
     keep &= ~(uint32_t)(DF_WRITE | DF_MUTATE_DIR);
-  if ((err = desc_new(cx, fd, S_ISDIR(st.st_mode), d->read_only, keep, &dv)))
+  if ((err = desc_new(cx, fd, S_ISDIR(st.st_mode), d->read_only, keep, d->root, &dv)))
     return err;
   return zh_val_ok(result, &dv);
 }
@@ -650,6 +652,8 @@ static zh_error *two_paths(zh_wasip2_ctx *cx, zh_val *args, size_t oi, size_t nd
     return err;
   if (a->read_only || b->read_only)
     return fail(result, FS_READ_ONLY);
+  if (a->root != b->root)
+    return fail(result, FS_CROSS_DEVICE);
   zh_wasi_resolved ra, rb;
   uint32_t code;
   if (!resolve_at(a, &args[oi], follow, &ra, &code))

@@ -304,6 +304,228 @@ static int32_t sockets(void) {
   return 0;
 }
 
+/* ---- filesystem ---- */
+
+typedef cli_types_borrow_descriptor_t desc_t;
+static cli_list_tuple2_own_types_descriptor_string_t preopens;
+
+static desc_t preopen(const char *name) {
+  for (size_t i = 0; i < preopens.len; i++)
+    if (eq(&preopens.ptr[i].f1, name))
+      return cli_types_borrow_descriptor(preopens.ptr[i].f0);
+  return (desc_t){-1};
+}
+
+static void code(const char *what, bool is_err, uint8_t err) {
+  put(what);
+  put("=");
+  if (is_err)
+    put_u64(err);
+  else
+    put("ok");
+  put("\n");
+}
+
+/* open-at; reports and drops the descriptor */
+static void try_open(const char *what, desc_t d, bool follow, const char *path, uint8_t oflags,
+                     uint8_t dflags) {
+  cli_string_t p = str(path);
+  cli_result_own_types_descriptor_types_error_code_t r;
+  cli_types_method_descriptor_open_at(d, follow ? CLI_TYPES_PATH_FLAGS_SYMLINK_FOLLOW : 0, &p,
+                                      oflags, dflags, &r);
+  code(what, r.is_err, r.is_err ? r.val.err : 0);
+  if (!r.is_err)
+    cli_types_descriptor_drop_own(r.val.ok);
+}
+
+static cli_types_own_descriptor_t open_ok(desc_t d, const char *path, uint8_t oflags,
+                                          uint8_t dflags) {
+  cli_string_t p = str(path);
+  cli_result_own_types_descriptor_types_error_code_t r;
+  cli_types_method_descriptor_open_at(d, 0, &p, oflags, dflags, &r);
+  return r.is_err ? (cli_types_own_descriptor_t){-1} : r.val.ok;
+}
+
+static void sort_names(cli_string_t *v, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0; j--) {
+      size_t a = v[j - 1].len < v[j].len ? v[j - 1].len : v[j].len;
+      int c = memcmp(v[j - 1].ptr, v[j].ptr, a);
+      if (c < 0 || (c == 0 && v[j - 1].len <= v[j].len))
+        break;
+      cli_string_t t = v[j - 1];
+      v[j - 1] = v[j];
+      v[j] = t;
+    }
+}
+
+static int32_t fs(void) {
+  cli_preopens_get_directories(&preopens);
+  put("preopens=");
+  for (size_t i = 0; i < preopens.len; i++) {
+    put_bytes(preopens.ptr[i].f1.ptr, preopens.ptr[i].f1.len);
+    put(",");
+  }
+  put("\n");
+  desc_t sb = preopen("/sandbox");
+  /* create and write through a stream, then read back three ways */
+  cli_types_own_descriptor_t f =
+      open_ok(sb, "new.txt", CLI_TYPES_OPEN_FLAGS_CREATE,
+              CLI_TYPES_DESCRIPTOR_FLAGS_READ | CLI_TYPES_DESCRIPTOR_FLAGS_WRITE);
+  if (f.__handle < 0)
+    return 1;
+  desc_t fb = cli_types_borrow_descriptor(f);
+  cli_result_own_streams_output_stream_types_error_code_t ws;
+  cli_types_method_descriptor_write_via_stream(fb, 0, &ws);
+  cli_streams_own_output_stream_t saved = out;
+  out = ws.val.ok;
+  put("hello fs");
+  cli_streams_output_stream_drop_own(out);
+  out = saved;
+  cli_result_types_descriptor_stat_types_error_code_t st;
+  cli_types_method_descriptor_stat(fb, &st);
+  put("size=");
+  put_u64(st.val.ok.size);
+  put(" type=");
+  put_u64(st.val.ok.type);
+  put(" mtime=");
+  put(st.val.ok.data_modification_timestamp.is_some ? "some" : "none");
+  cli_result_tuple2_list_u8_bool_types_error_code_t rd;
+  cli_types_method_descriptor_read(fb, 100, 6, &rd);
+  put(" read@6=");
+  put_bytes(rd.val.ok.f0.ptr, rd.val.ok.f0.len);
+  put(rd.val.ok.f1 ? " eof" : " more");
+  cli_result_tuple2_list_u8_bool_types_error_code_free(&rd);
+  cli_list_u8_t more = {(uint8_t *)"!!", 2};
+  cli_result_types_filesize_types_error_code_t wr;
+  cli_types_method_descriptor_write(fb, &more, 8, &wr);
+  cli_result_own_streams_input_stream_types_error_code_t rs;
+  cli_types_method_descriptor_read_via_stream(fb, 0, &rs);
+  cli_result_list_u8_streams_stream_error_t bytes;
+  cli_streams_method_input_stream_blocking_read(cli_streams_borrow_input_stream(rs.val.ok), 100,
+                                                &bytes);
+  put(" stream=");
+  put_bytes(bytes.val.ok.ptr, bytes.val.ok.len);
+  put("\n");
+  cli_result_list_u8_streams_stream_error_free(&bytes);
+  cli_streams_input_stream_drop_own(rs.val.ok);
+  cli_types_descriptor_drop_own(f);
+  /* directories */
+  cli_string_t d = str("d");
+  cli_result_void_types_error_code_t v;
+  cli_types_method_descriptor_create_directory_at(sb, &d, &v);
+  code("mkdir", v.is_err, v.val.err);
+  cli_types_method_descriptor_create_directory_at(sb, &d, &v);
+  code("mkdir_again", v.is_err, v.val.err);
+  cli_string_t from = str("new.txt"), to = str("d/moved.txt");
+  cli_types_method_descriptor_rename_at(sb, &from, sb, &to, &v);
+  code("rename", v.is_err, v.val.err);
+  cli_result_types_descriptor_stat_types_error_code_t sa;
+  cli_types_method_descriptor_stat_at(sb, 0, &to, &sa);
+  put("stat_at_size=");
+  put_u64(sa.is_err ? 999 : sa.val.ok.size);
+  put("\n");
+  try_open("missing", sb, false, "nope", 0, CLI_TYPES_DESCRIPTOR_FLAGS_READ);
+  /* readdir, sorted */
+  cli_result_own_types_directory_entry_stream_types_error_code_t ds;
+  cli_types_method_descriptor_read_directory(sb, &ds);
+  cli_string_t names[32];
+  uint8_t types[32];
+  size_t n = 0;
+  for (;;) {
+    cli_result_option_types_directory_entry_types_error_code_t e;
+    cli_types_method_directory_entry_stream_read_directory_entry(
+        cli_types_borrow_directory_entry_stream(ds.val.ok), &e);
+    if (e.is_err || !e.val.ok.is_some || n == 32)
+      break;
+    names[n] = e.val.ok.val.name;
+    types[n++] = e.val.ok.val.type;
+  }
+  cli_types_directory_entry_stream_drop_own(ds.val.ok);
+  sort_names(names, n);
+  put("readdir=");
+  for (size_t i = 0; i < n; i++) {
+    put_bytes(names[i].ptr, names[i].len);
+    put(",");
+    cli_string_free(&names[i]);
+  }
+  (void)types;
+  put("\n");
+  cli_types_method_descriptor_unlink_file_at(sb, &to, &v);
+  code("unlink", v.is_err, v.val.err);
+  cli_types_method_descriptor_remove_directory_at(sb, &d, &v);
+  code("rmdir", v.is_err, v.val.err);
+  cli_list_tuple2_own_types_descriptor_string_free(&preopens);
+  return 0;
+}
+
+/* The escape attempts of tests/guests/wasi_fs_escape.c, through WASI 0.2. */
+static int32_t fs_escape(void) {
+  cli_preopens_get_directories(&preopens);
+  desc_t sb = preopen("/sandbox"), other = preopen("/other"), ro = preopen("/ro");
+  uint8_t C = CLI_TYPES_OPEN_FLAGS_CREATE, R = CLI_TYPES_DESCRIPTOR_FLAGS_READ,
+          W = CLI_TYPES_DESCRIPTOR_FLAGS_WRITE;
+  try_open("dotdot_create", sb, false, "../x", C, R | W);
+  try_open("nested_dotdot", sb, false, "a/../../x", C, R | W);
+  try_open("dotdot_sentinel", sb, false, "../sentinel", 0, R);
+  try_open("absolute", sb, true, "/etc/passwd", 0, R);
+  try_open("proc_self_cwd", sb, true, "/proc/self/cwd/sentinel", 0, R);
+  cli_string_t p = str("..");
+  cli_result_types_descriptor_stat_types_error_code_t st;
+  cli_types_method_descriptor_stat_at(sb, 0, &p, &st);
+  code("stat_dotdot", st.is_err, st.val.err);
+  cli_result_void_types_error_code_t v;
+  p = str("../d");
+  cli_types_method_descriptor_create_directory_at(sb, &p, &v);
+  code("mkdir_dotdot", v.is_err, v.val.err);
+  p = str("../sentinel");
+  cli_types_method_descriptor_unlink_file_at(sb, &p, &v);
+  code("unlink_dotdot", v.is_err, v.val.err);
+  try_open("abs_symlink", sb, true, "abs", 0, R);
+  try_open("abs_symlink_dir", sb, false, "abs/x", 0, R);
+  try_open("chain_out", sb, true, "chain1", 0, R);
+  try_open("chain_out_create", sb, true, "chain1", C, R | W);
+  try_open("loop", sb, true, "loop", 0, R);
+  cli_string_t t = str("/etc"), l = str("newlink");
+  cli_types_method_descriptor_symlink_at(sb, &t, &l, &v);
+  code("make_abs_symlink", v.is_err, v.val.err);
+  t = str("../..");
+  l = str("uplink");
+  cli_types_method_descriptor_symlink_at(sb, &t, &l, &v);
+  code("make_up_symlink", v.is_err, v.val.err);
+  try_open("follow_up_symlink", sb, true, "uplink/sentinel", 0, R);
+  cli_string_t f = str("f"), up = str("../f"), st2 = str("stolen"), sen = str("../sentinel");
+  cli_types_method_descriptor_rename_at(sb, &f, sb, &up, &v);
+  code("rename_out", v.is_err, v.val.err);
+  cli_types_method_descriptor_rename_at(sb, &sen, sb, &st2, &v);
+  code("rename_in", v.is_err, v.val.err);
+  cli_types_method_descriptor_rename_at(sb, &f, other, &f, &v);
+  code("rename_across", v.is_err, v.val.err);
+  cli_string_t lnk = str("../lnk");
+  cli_types_method_descriptor_link_at(sb, 0, &f, sb, &lnk, &v);
+  code("link_out", v.is_err, v.val.err);
+  try_open("inside_dotdot", sb, false, "a/../f", 0, R);
+  try_open("inside_link", sb, true, "inner/../f", 0, R);
+  cli_types_own_descriptor_t a = open_ok(sb, "a", CLI_TYPES_OPEN_FLAGS_DIRECTORY, R);
+  try_open("a_dotdot", cli_types_borrow_descriptor(a), false, "../f", 0, R);
+  cli_types_descriptor_drop_own(a);
+  try_open("ro_create", ro, false, "new", C, R | W);
+  try_open("ro_write", ro, false, "file", 0, R | W);
+  cli_types_own_descriptor_t rf = open_ok(ro, "file", 0, R);
+  cli_result_own_streams_output_stream_types_error_code_t ws;
+  cli_types_method_descriptor_write_via_stream(cli_types_borrow_descriptor(rf), 0, &ws);
+  code("ro_write_stream", ws.is_err, ws.val.err);
+  cli_types_descriptor_drop_own(rf);
+  p = str("d");
+  cli_types_method_descriptor_create_directory_at(ro, &p, &v);
+  code("ro_mkdir", v.is_err, v.val.err);
+  p = str("file");
+  cli_types_method_descriptor_unlink_file_at(ro, &p, &v);
+  code("ro_unlink", v.is_err, v.val.err);
+  cli_list_tuple2_own_types_descriptor_string_free(&preopens);
+  return 0;
+}
+
 int32_t cli_run(cli_string_t *which) {
   out = cli_stdout_get_stdout();
   int32_t rc = -100;
@@ -334,6 +556,10 @@ int32_t cli_run(cli_string_t *which) {
     rc = randoms();
   else if (eq(which, "sockets"))
     rc = sockets();
+  else if (eq(which, "fs"))
+    rc = fs();
+  else if (eq(which, "fs-escape"))
+    rc = fs_escape();
   cli_streams_output_stream_drop_own(out);
   cli_string_free(which);
   return rc;

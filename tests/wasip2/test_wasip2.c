@@ -254,6 +254,64 @@ static void test_sockets(void) {
   outcome_free(&o);
 }
 
+/* The tree tests/wasi/test_wasi_fs.c builds for the preview1 escape tests: TOP/sentinel and
+ * TOP/outside beside the preopens sandbox (file f, dirs a and sub, symlinks abs ->
+ * /etc/passwd, chain1 -> sub/chain2 -> ../../outside, loop -> loop, inner -> sub), other and
+ * ro (file). */
+static void make_tree(const char *top) {
+  CHECK(run("rm -rf %s && mkdir -p %s/sandbox/a %s/sandbox/sub %s/other %s/ro && "
+            "echo 'keep me' > %s/sentinel && echo outside > %s/outside && echo f > %s/sandbox/f "
+            "&& echo ro > %s/ro/file && ln -s /etc/passwd %s/sandbox/abs && "
+            "ln -s sub/chain2 %s/sandbox/chain1 && ln -s ../../outside %s/sandbox/sub/chain2 && "
+            "ln -s loop %s/sandbox/loop && ln -s sub %s/sandbox/inner",
+            top, top, top, top, top, top, top, top, top, top, top, top, top, top) == 0);
+}
+
+static outcome run_fs(const char *top, const char *which) {
+  char sb[128], other[128], ro[128];
+  snprintf(sb, sizeof sb, "%s/sandbox", top);
+  snprintf(other, sizeof other, "%s/other", top);
+  snprintf(ro, sizeof ro, "%s/ro", top);
+  zh_wasi_preopen pre[3] = {
+      {sb, -1, "/sandbox", false}, {other, -1, "/other", false}, {ro, -1, "/ro", true}};
+  zh_wasip2_config c = {0};
+  c.stdio[1].kind = ZH_WASI_STDIO_CAPTURE;
+  c.preopens = pre;
+  c.npreopens = 3;
+  return run_case(&c, which, 0);
+}
+
+static void test_fs(void) {
+  char top[128];
+  snprintf(top, sizeof top, "%s/fs", tmp);
+  make_tree(top);
+  outcome o = run_fs(top, "fs");
+  check_ok(&o, "fs");
+  check_out(&o, "preopens=/sandbox,/other,/ro,\n"
+                "size=8 type=6 mtime=some read@6=fs eof stream=hello fs!!\n"
+                "mkdir=ok\nmkdir_again=7\nrename=ok\nstat_at_size=10\nmissing=20\n"
+                "readdir=a,abs,chain1,d,f,inner,loop,sub,\nunlink=ok\nrmdir=ok\n");
+  outcome_free(&o);
+
+  make_tree(top);
+  o = run_fs(top, "fs-escape");
+  check_ok(&o, "fs-escape");
+  /* not-permitted 31, loop 15, cross-device 36, read-only 33, bad-descriptor 3 */
+  check_out(&o, "dotdot_create=31\nnested_dotdot=31\ndotdot_sentinel=31\nabsolute=31\n"
+                "proc_self_cwd=31\nstat_dotdot=31\nmkdir_dotdot=31\nunlink_dotdot=31\n"
+                "abs_symlink=31\nabs_symlink_dir=31\nchain_out=31\nchain_out_create=31\n"
+                "loop=15\nmake_abs_symlink=31\nmake_up_symlink=ok\nfollow_up_symlink=31\n"
+                "rename_out=31\nrename_in=31\nrename_across=36\nlink_out=31\n"
+                "inside_dotdot=ok\ninside_link=ok\na_dotdot=31\nro_create=33\nro_write=33\n"
+                "ro_write_stream=3\nro_mkdir=33\nro_unlink=33\n");
+  outcome_free(&o);
+  /* nothing outside the preopens changed */
+  CHECK(run("test \"$(cat %s/sentinel)\" = 'keep me' && test \"$(cat %s/outside)\" = outside && "
+            "test ! -e %s/x && test ! -e %s/d && test ! -e %s/f && test ! -e %s/lnk && "
+            "test \"$(ls %s/ro)\" = file && test \"$(ls %s/other)\" = ''",
+            top, top, top, top, top, top, top, top) == 0);
+}
+
 int main(void) {
   const char *build = zh_test_build_dir();
   char cli[256];
@@ -281,6 +339,7 @@ int main(void) {
       test_poll();
       test_clocks_random();
       test_sockets();
+      test_fs();
     }
   }
   zh_wit_free(cli_wit);
