@@ -259,7 +259,7 @@ static void serve_one(int c) {
     have += (size_t)r;
   }
   body[have < sizeof body ? have : sizeof body - 1] = 0;
-  char content[512], resp[1024];
+  char content[1024], resp[1400];
   snprintf(content, sizeof content, "%s %s x-req=%s%s%s", method, path, xreq, have ? " " : "",
            body);
   int k = snprintf(resp, sizeof resp,
