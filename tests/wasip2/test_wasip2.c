@@ -312,6 +312,86 @@ static void test_fs(void) {
             top, top, top, top, top, top, top, top) == 0);
 }
 
+/* The same guest built against the released 0.2.3 and 0.2.6 WIT (../shared/reference): the
+ * host serves every 0.2.x interface with the same functions. */
+static void test_versions(const char *cli) {
+  static const char *const versions[] = {"0.2.3", "0.2.6"};
+  for (size_t v = 0; v < 2; v++) {
+    const char *ver = versions[v];
+    char dir[128], name[32];
+    snprintf(dir, sizeof dir, "%s/wit-%s", tmp, ver);
+    snprintf(name, sizeof name, "cli-%s", ver);
+    bool staged =
+        run("mkdir -p %s/deps && sed 's/@0\\.2\\.12/@%s/g' tests/wasip2/wit/test.wit > %s/test.wit "
+            "&& for p in cli clocks filesystem http io random sockets; do "
+            "cp -r ../shared/reference/spin-wit/deps/$p@%s %s/deps/; done",
+            dir, ver, dir, ver, dir) == 0;
+    CHECK(staged);
+    zh_module *m = NULL;
+    zh_wit *w = NULL;
+    if (!staged || !build_guest(cli, dir, "cli", name, "tests/wasip2", "guest_cli", "") ||
+        !(m = load_module(engine, name)))
+      continue;
+    zh_error *err = zh_wit_load_dir(dir, &w);
+    CHECK(err == NULL);
+    zh_error_free(err);
+    zh_module *saved_m = cli_module;
+    zh_wit *saved_w = cli_wit;
+    cli_module = m;
+    cli_wit = w;
+    if (w) {
+      outcome o = run_case(NULL, "random", 0);
+      check_ok(&o, ver);
+      check_out(&o, "len=32 ilen=16 nonzero_ok=yes u64_differ=yes seed_same=yes\n");
+      outcome_free(&o);
+      o = run_case(NULL, "poll", 0);
+      check_ok(&o, ver);
+      check_out(&o, "first=1 second=0 ready2=no first_ms_ok=yes second_ms_ok=yes\n");
+      outcome_free(&o);
+      o = run_case(NULL, "exit", 0);
+      CHECK_EQ_INT(o.err ? zh_error_exit_code(o.err) : -1, 42);
+      outcome_free(&o);
+    }
+    cli_module = saved_m;
+    cli_wit = saved_w;
+    zh_wit_free(w);
+    zh_module_free(m);
+  }
+}
+
+/* A world whose wasi:random differs from the hosted WIT is refused at definition, with the
+ * import and both types named. */
+static void test_mismatch(void) {
+  const char *text = "package zh:bad;\n"
+                     "world w { import wasi:random/random@0.2.9; }\n"
+                     "package wasi:random@0.2.9 {\n"
+                     "  interface random { get-random-u64: func() -> u32; }\n"
+                     "}\n";
+  zh_wit *w = NULL;
+  zh_error *err = zh_wit_parse_string("bad.wit", text, &w);
+  CHECK(err == NULL);
+  zh_error_free(err);
+  zh_store *store = NULL;
+  zh_component *comp = NULL;
+  zh_wasip2_ctx *cx = zh_wasip2_new(NULL, &err);
+  if (w && !zh_store_new(engine, &store) &&
+      !zh_component_new(store, cli_module, zh_wit_find_world(zh_wit_find_package(w, "zh:bad"), "w"),
+                        &comp)) {
+    err = zh_wasip2_define_component(comp, cx);
+    CHECK(err && zh_error_status(err) == ZH_ERR_UNLINKABLE);
+    const char *want = "import wasi:random/random@0.2.9#get-random-u64: result is u32, the "
+                       "host's WASI 0.2 returns u64";
+    if (err && strcmp(zh_error_message(err), want) != 0)
+      fprintf(stderr, "got: %s\n", zh_error_message(err));
+    CHECK(err && strcmp(zh_error_message(err), want) == 0);
+    zh_error_free(err);
+  }
+  zh_component_free(comp);
+  zh_store_free(store);
+  zh_wasip2_free(cx);
+  zh_wit_free(w);
+}
+
 int main(void) {
   const char *build = zh_test_build_dir();
   char cli[256];
@@ -340,6 +420,8 @@ int main(void) {
       test_clocks_random();
       test_sockets();
       test_fs();
+      test_mismatch();
+      test_versions(cli);
     }
   }
   zh_wit_free(cli_wit);
