@@ -2,16 +2,21 @@
  * access-denied, since a guest has no network unless the embedder grants it.
  *
  * The grant is the context's allow-list (zh_wasip2_config.net_allow): name lookup of an
- * allowed host. TCP and UDP sockets are not implemented yet (docs/WASIP2.md): creating one
- * answers access-denied without a grant and not-supported with one, so no socket resource
- * ever exists, and a method called on a forged socket handle traps like any bad handle. */
+ * allowed host, and TCP client connections to an allowed address and port (matched on the
+ * numeric address: "127.0.0.1:8080", "127.0.0.1:*", "*:443", "*"). Binding, listening and UDP
+ * are not implemented (docs/WASIP2.md) and answer not-supported / access-denied. A connected
+ * socket's streams are ordinary descriptor streams on duplicates of its descriptor. */
 #include "wasip2/wasip2_internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* wasi:sockets/network error-code cases used here. */
 enum {
@@ -19,6 +24,12 @@ enum {
   NET_ACCESS_DENIED = 1,
   NET_NOT_SUPPORTED = 2,
   NET_INVALID_ARGUMENT = 3,
+  NET_NOT_IN_PROGRESS = 7,
+  NET_WOULD_BLOCK = 8,
+  NET_INVALID_STATE = 9,
+  NET_REMOTE_UNREACHABLE = 13,
+  NET_CONNECTION_REFUSED = 14,
+  NET_CONNECTION_RESET = 15,
   NET_NAME_UNRESOLVABLE = 18,
   NET_TEMPORARY_RESOLVER_FAILURE = 19,
   NET_PERMANENT_RESOLVER_FAILURE = 20
@@ -165,9 +176,285 @@ static zh_error *resolve_subscribe(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh
   return err ? err : wp2_pollable_new(cx, WP2_P_READY, 0, 0, result);
 }
 
+/* ---- TCP client sockets ---- */
+
+typedef enum { TCP_UNBOUND, TCP_CONNECTING, TCP_CONNECTED, TCP_CLOSED } tcp_state;
+
+typedef struct wp2_tcp {
+  wp2_obj base;
+  int fd;
+  int family; /* AF_INET or AF_INET6 */
+  tcp_state state;
+} wp2_tcp;
+
+static void tcp_free(zh_wasip2_ctx *cx, wp2_obj *o) {
+  (void)cx;
+  close(((wp2_tcp *)o)->fd);
+  free(o);
+}
+
+static uint32_t code_of_errno(int e) {
+  switch (e) {
+  case ECONNREFUSED:
+    return NET_CONNECTION_REFUSED;
+  case ENETUNREACH:
+  case EHOSTUNREACH:
+    return NET_REMOTE_UNREACHABLE;
+  case ECONNRESET:
+    return NET_CONNECTION_RESET;
+  case EACCES:
+  case EPERM:
+    return NET_ACCESS_DENIED;
+  default:
+    return NET_UNKNOWN;
+  }
+}
+
 static zh_error *create_tcp(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
-  (void)args, (void)n;
-  return wp2_err_enum(result, cx->nnet_allow ? NET_NOT_SUPPORTED : NET_ACCESS_DENIED);
+  (void)n;
+  if (!cx->nnet_allow)
+    return wp2_err_enum(result, NET_ACCESS_DENIED);
+  int family = args[0].of.u == 0 ? AF_INET : AF_INET6;
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return wp2_err_enum(result, code_of_errno(errno));
+  wp2_tcp *t = calloc(1, sizeof *t);
+  if (!t) {
+    close(fd);
+    return wp2_oom();
+  }
+  *t = (wp2_tcp){{WP2_TCP, tcp_free}, fd, family, TCP_UNBOUND};
+  uint64_t rep;
+  zh_error *err = wp2_insert(cx, &t->base, &rep);
+  if (err)
+    return err;
+  zh_val own = zh_val_own(rep);
+  return zh_val_ok(result, &own);
+}
+
+static zh_error *tcp_arg(zh_wasip2_ctx *cx, zh_val *v, wp2_tcp **out) {
+  wp2_obj *o;
+  zh_error *err = wp2_arg(cx, v, WP2_TCP, "tcp-socket", &o);
+  *out = (wp2_tcp *)o;
+  return err;
+}
+
+/* ip-socket-address -> sockaddr; false for a malformed one. */
+static bool sockaddr_of(const zh_val *v, struct sockaddr_storage *ss, socklen_t *len, char *host,
+                        size_t hostlen, unsigned *port) {
+  memset(ss, 0, sizeof *ss);
+  const zh_val *rec = v->of.var.payload;
+  const zh_val *f = rec->of.agg.fields;
+  *port = (unsigned)f[0].of.u;
+  if (zh_val_case(v) == 0) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)*port);
+    uint8_t *b = (uint8_t *)&a->sin_addr;
+    for (int i = 0; i < 4; i++)
+      b[i] = (uint8_t)f[1].of.agg.fields[i].of.u;
+    *len = sizeof *a;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)*port);
+    a->sin6_flowinfo = htonl((uint32_t)f[1].of.u);
+    for (int i = 0; i < 8; i++) {
+      uint16_t w = (uint16_t)f[2].of.agg.fields[i].of.u;
+      a->sin6_addr.s6_addr[2 * i] = (uint8_t)(w >> 8);
+      a->sin6_addr.s6_addr[2 * i + 1] = (uint8_t)w;
+    }
+    a->sin6_scope_id = (uint32_t)f[3].of.u;
+    *len = sizeof *a;
+  }
+  const void *addr = ss->ss_family == AF_INET
+                         ? (const void *)&((struct sockaddr_in *)ss)->sin_addr
+                         : (const void *)&((struct sockaddr_in6 *)ss)->sin6_addr;
+  return inet_ntop(ss->ss_family, addr, host, (socklen_t)hostlen) != NULL;
+}
+
+static zh_error *tcp_start_connect(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
+  (void)n;
+  wp2_tcp *t;
+  wp2_obj *net;
+  zh_error *err = tcp_arg(cx, &args[0], &t);
+  if (!err)
+    err = wp2_arg(cx, &args[1], WP2_NETWORK, "start-connect", &net);
+  if (err)
+    return err;
+  if (t->state != TCP_UNBOUND)
+    return wp2_err_enum(result, NET_INVALID_STATE);
+  struct sockaddr_storage ss;
+  socklen_t len;
+  char host[INET6_ADDRSTRLEN];
+  unsigned port;
+  if (!sockaddr_of(&args[2], &ss, &len, host, sizeof host, &port) || ss.ss_family != t->family ||
+      port == 0)
+    return wp2_err_enum(result, NET_INVALID_ARGUMENT);
+  if (!net_allowed(cx, host, port))
+    return wp2_err_enum(result, NET_ACCESS_DENIED);
+  if (connect(t->fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+    t->state = TCP_CLOSED;
+    return wp2_err_enum(result, code_of_errno(errno));
+  }
+  t->state = TCP_CONNECTING;
+  return zh_val_ok(result, NULL);
+}
+
+static bool tcp_ready(zh_wasip2_ctx *cx, uint64_t rep) {
+  wp2_tcp *t = (wp2_tcp *)wp2_get(cx, rep, WP2_TCP);
+  if (!t || t->state != TCP_CONNECTING)
+    return true;
+  struct pollfd p = {t->fd, POLLOUT, 0};
+  return poll(&p, 1, 0) != 0;
+}
+
+static zh_error *tcp_finish_connect(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
+  (void)n;
+  wp2_tcp *t;
+  zh_error *err = tcp_arg(cx, &args[0], &t);
+  if (err)
+    return err;
+  if (t->state != TCP_CONNECTING)
+    return wp2_err_enum(result, NET_NOT_IN_PROGRESS);
+  if (!tcp_ready(cx, args[0].of.res.rep))
+    return wp2_err_enum(result, NET_WOULD_BLOCK);
+  int e = 0;
+  socklen_t el = sizeof e;
+  if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0)
+    e = errno;
+  if (e) {
+    t->state = TCP_CLOSED;
+    return wp2_err_enum(result, code_of_errno(e));
+  }
+  t->state = TCP_CONNECTED;
+  int in_fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 3), out_fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
+  uint64_t in_rep = 0, out_rep = 0;
+  wp2_stream *s;
+  if (in_fd < 0 || out_fd < 0) {
+    if (in_fd >= 0)
+      close(in_fd);
+    if (out_fd >= 0)
+      close(out_fd);
+    return wp2_err_enum(result, NET_UNKNOWN);
+  }
+  if ((err = wp2_input_new(cx, WP2_S_FD, in_fd, true, &in_rep, &s))) {
+    close(out_fd);
+    return err;
+  }
+  if ((err = wp2_output_new(cx, WP2_S_FD, out_fd, true, &out_rep, &s))) {
+    wp2_remove(cx, in_rep);
+    return err;
+  }
+  zh_val a = zh_val_own(in_rep), b = zh_val_own(out_rep), tup;
+  if ((err = wp2_tuple2(&tup, &a, &b)))
+    return err;
+  return zh_val_ok(result, &tup);
+}
+
+static zh_error *tcp_subscribe(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
+  (void)n;
+  wp2_tcp *t;
+  zh_error *err = tcp_arg(cx, &args[0], &t);
+  if (!err)
+    err = wp2_pollable_new(cx, WP2_P_FUTURE, args[0].of.res.rep, 0, result);
+  if (!err)
+    ((wp2_pollable *)wp2_get(cx, result->of.res.rep, WP2_POLLABLE))->ready = tcp_ready;
+  return err;
+}
+
+/* ip-socket-address from a sockaddr */
+static zh_error *socket_address(const struct sockaddr_storage *ss, zh_val *out) {
+  zh_val rec, addr;
+  bool v4 = ss->ss_family == AF_INET;
+  zh_error *err = zh_val_record(&rec, v4 ? 2 : 4);
+  if (err)
+    return err;
+  zh_val *f = zh_val_fields(&rec);
+  if ((err = ip_address(ss, &addr))) {
+    zh_val_drop(&rec);
+    return err;
+  }
+  zh_val tuple = *addr.of.var.payload; /* the variant's payload is the address tuple */
+  *addr.of.var.payload = zh_val_bool(false);
+  zh_val_drop(&addr);
+  if (v4) {
+    f[0] = zh_val_u16(ntohs(((const struct sockaddr_in *)ss)->sin_port));
+    f[1] = tuple;
+  } else {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    f[0] = zh_val_u16(ntohs(a->sin6_port));
+    f[1] = zh_val_u32(ntohl(a->sin6_flowinfo));
+    f[2] = tuple;
+    f[3] = zh_val_u32(a->sin6_scope_id);
+  }
+  return zh_val_variant(out, v4 ? 0 : 1, &rec);
+}
+
+static zh_error *tcp_address(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bool remote) {
+  wp2_tcp *t;
+  zh_error *err = tcp_arg(cx, &args[0], &t);
+  if (err)
+    return err;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (t->state != TCP_CONNECTED)
+    return wp2_err_enum(result, NET_INVALID_STATE);
+  int rc = remote ? getpeername(t->fd, (struct sockaddr *)&ss, &len)
+                  : getsockname(t->fd, (struct sockaddr *)&ss, &len);
+  if (rc != 0)
+    return wp2_err_enum(result, code_of_errno(errno));
+  zh_val a;
+  return (err = socket_address(&ss, &a)) ? err : zh_val_ok(result, &a);
+}
+
+static zh_error *tcp_local_address(zh_wasip2_ctx *cx, zh_val *a, size_t n, zh_val *r) {
+  (void)n;
+  return tcp_address(cx, a, r, false);
+}
+static zh_error *tcp_remote_address(zh_wasip2_ctx *cx, zh_val *a, size_t n, zh_val *r) {
+  (void)n;
+  return tcp_address(cx, a, r, true);
+}
+
+static zh_error *tcp_is_listening(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
+  (void)n;
+  wp2_tcp *t;
+  zh_error *err = tcp_arg(cx, &args[0], &t);
+  if (!err)
+    *result = zh_val_bool(false);
+  return err;
+}
+
+static zh_error *tcp_address_family(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
+  (void)n;
+  wp2_tcp *t;
+  zh_error *err = tcp_arg(cx, &args[0], &t);
+  if (!err)
+    *result = zh_val_enum(t->family == AF_INET ? 0 : 1);
+  return err;
+}
+
+static zh_error *tcp_shutdown(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
+  (void)n;
+  wp2_tcp *t;
+  zh_error *err = tcp_arg(cx, &args[0], &t);
+  if (err)
+    return err;
+  if (t->state != TCP_CONNECTED)
+    return wp2_err_enum(result, NET_INVALID_STATE);
+  static const int how[3] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+  uint64_t k = args[1].of.u < 3 ? args[1].of.u : 2;
+  return shutdown(t->fd, how[k]) == 0 ? zh_val_ok(result, NULL)
+                                      : wp2_err_enum(result, code_of_errno(errno));
+}
+
+/* Binding, listening and the socket options: not implemented (docs/WASIP2.md). */
+static zh_error *tcp_not_supported(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
+  (void)n;
+  wp2_tcp *t;
+  zh_error *err = tcp_arg(cx, &args[0], &t);
+  return err ? err : wp2_err_enum(result, NET_NOT_SUPPORTED);
 }
 
 static zh_error *create_udp(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
@@ -175,21 +462,15 @@ static zh_error *create_udp(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *r
   return wp2_err_enum(result, NET_ACCESS_DENIED);
 }
 
-/* Every socket method: no socket can exist, so the handle is forged or stale. */
-static zh_error *tcp_method(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
-  (void)n, (void)result;
-  wp2_obj *o;
-  return wp2_arg(cx, &args[0], WP2_TCP, "tcp-socket method", &o);
-}
-
+/* Every UDP method: no UDP socket can exist, so the handle is forged or stale. */
 static zh_error *udp_method(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
   (void)n, (void)result;
   wp2_obj *o;
   return wp2_arg(cx, &args[0], WP2_UDP, "udp-socket method", &o);
 }
 
-#define TCP(m)                                                                                     \
-  { "wasi:sockets/tcp", "[method]tcp-socket." m, tcp_method }
+#define TCP(m, f)                                                                                  \
+  { "wasi:sockets/tcp", "[method]tcp-socket." m, f }
 #define UDP(r, m)                                                                                  \
   { "wasi:sockets/udp", "[method]" r "." m, udp_method }
 static const zh_wasip2_entry entries[] = {
@@ -201,34 +482,34 @@ static const zh_wasip2_entry entries[] = {
     {"wasi:sockets/ip-name-lookup", "[method]resolve-address-stream.subscribe", resolve_subscribe},
     {"wasi:sockets/tcp-create-socket", "create-tcp-socket", create_tcp},
     {"wasi:sockets/udp-create-socket", "create-udp-socket", create_udp},
-    TCP("start-bind"),
-    TCP("finish-bind"),
-    TCP("start-connect"),
-    TCP("finish-connect"),
-    TCP("start-listen"),
-    TCP("finish-listen"),
-    TCP("accept"),
-    TCP("local-address"),
-    TCP("remote-address"),
-    TCP("is-listening"),
-    TCP("address-family"),
-    TCP("set-listen-backlog-size"),
-    TCP("keep-alive-enabled"),
-    TCP("set-keep-alive-enabled"),
-    TCP("keep-alive-idle-time"),
-    TCP("set-keep-alive-idle-time"),
-    TCP("keep-alive-interval"),
-    TCP("set-keep-alive-interval"),
-    TCP("keep-alive-count"),
-    TCP("set-keep-alive-count"),
-    TCP("hop-limit"),
-    TCP("set-hop-limit"),
-    TCP("receive-buffer-size"),
-    TCP("set-receive-buffer-size"),
-    TCP("send-buffer-size"),
-    TCP("set-send-buffer-size"),
-    TCP("subscribe"),
-    TCP("shutdown"),
+    TCP("start-bind", tcp_not_supported),
+    TCP("finish-bind", tcp_not_supported),
+    TCP("start-connect", tcp_start_connect),
+    TCP("finish-connect", tcp_finish_connect),
+    TCP("start-listen", tcp_not_supported),
+    TCP("finish-listen", tcp_not_supported),
+    TCP("accept", tcp_not_supported),
+    TCP("local-address", tcp_local_address),
+    TCP("remote-address", tcp_remote_address),
+    TCP("is-listening", tcp_is_listening),
+    TCP("address-family", tcp_address_family),
+    TCP("set-listen-backlog-size", tcp_not_supported),
+    TCP("keep-alive-enabled", tcp_not_supported),
+    TCP("set-keep-alive-enabled", tcp_not_supported),
+    TCP("keep-alive-idle-time", tcp_not_supported),
+    TCP("set-keep-alive-idle-time", tcp_not_supported),
+    TCP("keep-alive-interval", tcp_not_supported),
+    TCP("set-keep-alive-interval", tcp_not_supported),
+    TCP("keep-alive-count", tcp_not_supported),
+    TCP("set-keep-alive-count", tcp_not_supported),
+    TCP("hop-limit", tcp_not_supported),
+    TCP("set-hop-limit", tcp_not_supported),
+    TCP("receive-buffer-size", tcp_not_supported),
+    TCP("set-receive-buffer-size", tcp_not_supported),
+    TCP("send-buffer-size", tcp_not_supported),
+    TCP("set-send-buffer-size", tcp_not_supported),
+    TCP("subscribe", tcp_subscribe),
+    TCP("shutdown", tcp_shutdown),
     UDP("udp-socket", "start-bind"),
     UDP("udp-socket", "finish-bind"),
     UDP("udp-socket", "stream"),

@@ -526,6 +526,68 @@ static int32_t fs_escape(void) {
   return 0;
 }
 
+/* "tcp PORT": a TCP client to 127.0.0.1:PORT that sends a line and prints what comes back. */
+static int32_t tcp(const cli_string_t *which) {
+  unsigned port = 0;
+  for (size_t i = 4; i < which->len; i++)
+    port = port * 10 + (unsigned)(which->ptr[i] - '0');
+  cli_network_own_network_t net = cli_instance_network_instance_network();
+  cli_result_own_tcp_tcp_socket_network_error_code_t t;
+  cli_tcp_create_socket_create_tcp_socket(CLI_NETWORK_IP_ADDRESS_FAMILY_IPV4, &t);
+  if (t.is_err) {
+    put("create=");
+    put_u64(t.val.err);
+    put("\n");
+    cli_network_network_drop_own(net);
+    return 0;
+  }
+  cli_tcp_borrow_tcp_socket_t s = cli_tcp_borrow_tcp_socket(t.val.ok);
+  cli_network_ip_socket_address_t addr = {.tag = CLI_NETWORK_IP_SOCKET_ADDRESS_IPV4};
+  addr.val.ipv4.port = (uint16_t)port;
+  addr.val.ipv4.address = (cli_network_ipv4_address_t){127, 0, 0, 1};
+  cli_result_void_network_error_code_t c;
+  cli_tcp_method_tcp_socket_start_connect(s, cli_network_borrow_network(net), &addr, &c);
+  if (c.is_err) {
+    put("connect=");
+    put_u64(c.val.err);
+  } else {
+    cli_poll_own_pollable_t p = cli_tcp_method_tcp_socket_subscribe(s);
+    cli_poll_method_pollable_block(cli_poll_borrow_pollable(p));
+    cli_poll_pollable_drop_own(p);
+    cli_result_tuple2_own_streams_input_stream_own_streams_output_stream_network_error_code_t f;
+    cli_tcp_method_tcp_socket_finish_connect(s, &f);
+    if (f.is_err) {
+      put("finish=");
+      put_u64(f.val.err);
+    } else {
+      cli_result_network_ip_socket_address_network_error_code_t ra;
+      cli_tcp_method_tcp_socket_remote_address(s, &ra);
+      put("connect=ok remote_port_ok=");
+      put(!ra.is_err && ra.val.ok.val.ipv4.port == port ? "yes" : "no");
+      cli_streams_own_output_stream_t saved = out;
+      out = f.val.ok.f1;
+      put("hello\n");
+      out = saved;
+      put(" echo=");
+      for (;;) {
+        cli_result_list_u8_streams_stream_error_t r;
+        cli_streams_method_input_stream_blocking_read(cli_streams_borrow_input_stream(f.val.ok.f0),
+                                                      64, &r);
+        if (r.is_err)
+          break;
+        put_bytes(r.val.ok.ptr, r.val.ok.len);
+        cli_result_list_u8_streams_stream_error_free(&r);
+      }
+      cli_streams_input_stream_drop_own(f.val.ok.f0);
+      cli_streams_output_stream_drop_own(f.val.ok.f1);
+    }
+  }
+  put("\n");
+  cli_tcp_tcp_socket_drop_own(t.val.ok);
+  cli_network_network_drop_own(net);
+  return 0;
+}
+
 int32_t cli_run(cli_string_t *which) {
   out = cli_stdout_get_stdout();
   int32_t rc = -100;
@@ -556,6 +618,8 @@ int32_t cli_run(cli_string_t *which) {
     rc = randoms();
   else if (eq(which, "sockets"))
     rc = sockets();
+  else if (which->len > 4 && memcmp(which->ptr, "tcp ", 4) == 0)
+    rc = tcp(which);
   else if (eq(which, "fs"))
     rc = fs();
   else if (eq(which, "fs-escape"))

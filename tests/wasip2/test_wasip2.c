@@ -10,8 +10,12 @@
 #include "wit/guest_build.h"
 #include "zerohop/wasip2.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -249,8 +253,10 @@ static void test_sockets(void) {
   o = run_case(&c, "sockets", 0);
   check_ok(&o, "sockets allowed");
   const char *s = out_of(&o);
-  /* the lookup is allowed now: loopback, v4 or v6; TCP is not implemented (not-supported) */
-  CHECK(strcmp(s, "tcp=2 udp=1 lookup=127.1\n") == 0 || strcmp(s, "tcp=2 udp=1 lookup=v6\n") == 0);
+  /* the lookup is allowed now (loopback, v4 or v6) and a TCP socket is created (99); UDP
+   * stays denied */
+  CHECK(strcmp(s, "tcp=99 udp=1 lookup=127.1\n") == 0 ||
+        strcmp(s, "tcp=99 udp=1 lookup=v6\n") == 0);
   outcome_free(&o);
 }
 
@@ -392,6 +398,86 @@ static void test_mismatch(void) {
   zh_wit_free(w);
 }
 
+/* ---- TCP: an echo server on a loopback port the kernel picks, one connection ---- */
+
+typedef struct echo_server {
+  int fd, port;
+  pthread_t thread;
+} echo_server;
+
+static void *echo_main(void *arg) {
+  echo_server *e = arg;
+  int c = accept(e->fd, NULL, NULL);
+  if (c < 0)
+    return NULL;
+  char buf[256];
+  size_t n = 0;
+  while (n < sizeof buf && (n == 0 || buf[n - 1] != '\n')) {
+    ssize_t r = read(c, buf + n, sizeof buf - n);
+    if (r <= 0)
+      break;
+    n += (size_t)r;
+  }
+  char reply[300];
+  int k = snprintf(reply, sizeof reply, "echo:%.*s", (int)n, buf);
+  ssize_t w = write(c, reply, (size_t)k);
+  (void)w;
+  close(c);
+  return NULL;
+}
+
+static int listen_loopback(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &al) != 0)
+    return -1;
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static void test_tcp(void) {
+  echo_server e;
+  e.fd = listen_loopback(&e.port);
+  CHECK(e.fd >= 0 && pthread_create(&e.thread, NULL, echo_main, &e) == 0);
+  char which[32], exact[32], other[32];
+  snprintf(which, sizeof which, "tcp %d", e.port);
+  snprintf(exact, sizeof exact, "127.0.0.1:%d", e.port);
+  snprintf(other, sizeof other, "127.0.0.1:%d", e.port == 1 ? 2 : 1);
+  zh_wasip2_config c = {0};
+  c.stdio[1].kind = ZH_WASI_STDIO_CAPTURE;
+
+  outcome o = run_case(&c, which, 0); /* no grant: access-denied at creation */
+  check_out(&o, "create=1\n");
+  outcome_free(&o);
+  const char *wrong[] = {other}; /* a grant for another port: access-denied at connect */
+  c.net_allow = wrong;
+  c.nnet_allow = 1;
+  o = run_case(&c, which, 0);
+  check_out(&o, "connect=1\n");
+  outcome_free(&o);
+  const char *right[] = {exact};
+  c.net_allow = right;
+  o = run_case(&c, which, 5000);
+  check_ok(&o, "tcp");
+  check_out(&o, "connect=ok remote_port_ok=yes echo=echo:hello\n\n");
+  outcome_free(&o);
+  pthread_join(e.thread, NULL);
+  close(e.fd);
+
+  /* allowed, but nothing listens: connection-refused (14) from finish-connect */
+  int port;
+  int fd = listen_loopback(&port);
+  close(fd);
+  snprintf(which, sizeof which, "tcp %d", port);
+  const char *any[] = {"*"};
+  c.net_allow = any;
+  o = run_case(&c, which, 5000);
+  check_out(&o, "finish=14\n");
+  outcome_free(&o);
+}
+
 int main(void) {
   const char *build = zh_test_build_dir();
   char cli[256];
@@ -420,6 +506,7 @@ int main(void) {
       test_clocks_random();
       test_sockets();
       test_fs();
+      test_tcp();
       test_mismatch();
       test_versions(cli);
     }
