@@ -70,7 +70,7 @@ static zh_error *stdio_stream(zh_wasip2_ctx *cx, int slot, zh_val *result) {
   default:
     break;
   }
-  uint64_t rep;
+  uint64_t rep = 0;
   wp2_stream *s;
   zh_error *err = slot ? wp2_output_new(cx, kind, fd, false, &rep, &s)
                        : wp2_input_new(cx, kind, fd, false, &rep, &s);

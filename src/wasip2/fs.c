@@ -79,7 +79,7 @@ static zh_error *desc_new(zh_wasip2_ctx *cx, int fd, bool dir, bool ro, uint32_t
     return wp2_oom();
   }
   *d = (wp2_desc){{WP2_DESCRIPTOR, desc_free}, fd, dir, ro, flags, root};
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_insert(cx, &d->base, &rep);
   if (!err)
     *out = zh_val_own(rep);
@@ -133,7 +133,7 @@ static zh_error *get_directories(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_v
     if (fd < 0)
       return zh_error_new(ZH_ERR_IO, "wasip2: preopen: %s", strerror(errno));
     bool ro = cx->preopens[i].read_only;
-    zh_val d, name;
+    zh_val d = zh_val_bool(false), name;
     if ((err = desc_new(cx, fd, true, ro, DF_READ | (ro ? 0 : DF_WRITE | DF_MUTATE_DIR),
                         (uint32_t)i + 1, &d)))
       break;
@@ -162,7 +162,7 @@ static zh_error *via_stream(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, int
   int fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 3);
   if (fd < 0)
     return fail(result, code_of_errno(errno));
-  uint64_t rep;
+  uint64_t rep = 0;
   wp2_stream *s;
   err = mode == 0 ? wp2_input_new(cx, WP2_S_FD, fd, true, &rep, &s)
                   : wp2_output_new(cx, WP2_S_FD, fd, true, &rep, &s);
@@ -257,8 +257,9 @@ static zh_error *datetime_opt(const struct timespec *ts, zh_val *out) {
   zh_error *err = zh_val_record(&rec, 2);
   if (err)
     return err;
-  zh_val_fields(&rec)[0] = zh_val_u64((uint64_t)ts->tv_sec);
-  zh_val_fields(&rec)[1] = zh_val_u32((uint32_t)ts->tv_nsec);
+  zh_val *f = zh_val_fields(&rec);
+  f[0] = zh_val_u64((uint64_t)ts->tv_sec);
+  f[1] = zh_val_u32((uint32_t)ts->tv_nsec);
   return zh_val_some(out, &rec);
 }
 
@@ -505,7 +506,7 @@ static zh_error *d_read_directory(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_
     return wp2_oom();
   }
   *s = (wp2_dirstream){{WP2_DIRSTREAM, dirstream_free}, dir};
-  uint64_t rep;
+  uint64_t rep = 0;
   if ((err = wp2_insert(cx, &s->base, &rep)))
     return err;
   zh_val own = zh_val_own(rep);
@@ -537,9 +538,13 @@ static zh_error *read_directory_entry(zh_wasip2_ctx *cx, zh_val *args, size_t n,
   zh_val rec, opt;
   if ((err = zh_val_record(&rec, 2)))
     return err;
-  zh_val_fields(&rec)[0] = zh_val_enum(type);
-  if ((err = zh_val_string_cstr(&zh_val_fields(&rec)[1], de->d_name)) ||
-      (err = zh_val_some(&opt, &rec)))
+  zh_val *f = zh_val_fields(&rec);
+  f[0] = zh_val_enum(type);
+  if ((err = zh_val_string_cstr(&f[1], de->d_name))) {
+    zh_val_drop(&rec);
+    return err;
+  }
+  if ((err = zh_val_some(&opt, &rec)))
     return err;
   return zh_val_ok(result, &opt);
 }
@@ -698,8 +703,9 @@ static zh_error *hash_answer(const struct stat *st, zh_val *result) {
   zh_error *err = zh_val_record(&rec, 2);
   if (err)
     return err;
-  zh_val_fields(&rec)[0] = zh_val_u64((uint64_t)st->st_ino);
-  zh_val_fields(&rec)[1] = zh_val_u64((uint64_t)st->st_dev);
+  zh_val *f = zh_val_fields(&rec);
+  f[0] = zh_val_u64((uint64_t)st->st_ino);
+  f[1] = zh_val_u64((uint64_t)st->st_dev);
   return zh_val_ok(result, &rec);
 }
 

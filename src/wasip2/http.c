@@ -55,6 +55,7 @@ static void fields_free(zh_wasip2_ctx *cx, wp2_obj *o) {
 
 zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, uint64_t *rep) {
   wp2_fields *f = calloc(1, sizeof *f);
+  *out = f;
   if (!f)
     return wp2_oom();
   f->base = (wp2_obj){WP2_FIELDS, fields_free};
@@ -86,9 +87,9 @@ bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t 
 
 zh_error *wp2_fields_copy(zh_wasip2_ctx *cx, const wp2_fields *src, bool immutable, zh_val *out) {
   wp2_fields *f = NULL;
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_fields_new(cx, immutable, &f, &rep);
-  for (size_t i = 0; src && i < src->n && !err; i++)
+  for (size_t i = 0; f && src && i < src->n && !err; i++)
     if (!wp2_fields_add(f, src->f[i].name, strlen(src->f[i].name), src->f[i].value, src->f[i].len))
       err = wp2_oom();
   if (!err)
@@ -141,7 +142,7 @@ static zh_error *fields_arg(zh_wasip2_ctx *cx, zh_val *v, wp2_fields **out) {
 static zh_error *fields_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
   (void)args, (void)n;
   wp2_fields *f = NULL;
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_fields_new(cx, false, &f, &rep);
   if (!err)
     *result = zh_val_own(rep);
@@ -150,7 +151,7 @@ static zh_error *fields_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *r
 
 /* 0 if the name/value pair may be set, else the header-error case. */
 static int check_pair(const zh_val *name, const zh_val *value) {
-  if (!valid_name(name) || (value && !valid_value(value)))
+  if (!name || !valid_name(name) || (value && !valid_value(value)))
     return HDR_INVALID_SYNTAX;
   return is_forbidden(name->of.str.data) ? HDR_FORBIDDEN : -1;
 }
@@ -165,9 +166,9 @@ static zh_error *fields_from_list(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_
       return header_error(result, (uint32_t)bad);
   }
   wp2_fields *f = NULL;
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_fields_new(cx, false, &f, &rep);
-  for (size_t i = 0; i < count && !err; i++) {
+  for (size_t i = 0; f && i < count && !err; i++) {
     zh_val *t = zh_val_fields(&items[i]);
     if (!wp2_fields_add(f, t[0].of.str.data, t[0].of.str.len, zh_val_list_raw_data(&t[1]),
                         zh_val_list_len(&t[1])))
@@ -298,11 +299,9 @@ static zh_error *fields_clone(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
 
 /* Takes an own<fields> argument out of the table: the caller now holds it. */
 static zh_error *take_fields(zh_wasip2_ctx *cx, zh_val *v, wp2_fields **out) {
-  wp2_fields *f = (wp2_fields *)wp2_take(cx, v->of.res.rep, WP2_FIELDS);
-  if (!f)
-    return zh_error_new(ZH_ERR_TRAP, "wasip2: fields handle is gone or of another type");
-  *out = f;
-  return NULL;
+  *out = (wp2_fields *)wp2_take(cx, v->of.res.rep, WP2_FIELDS);
+  return *out ? NULL
+              : zh_error_new(ZH_ERR_TRAP, "wasip2: fields handle is gone or of another type");
 }
 
 zh_error *wp2_error_code(zh_val *out, uint32_t code, const char *msg) {
@@ -364,7 +363,7 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
   r->scheme = dup_or_null(req->scheme, &ok);
   r->authority = dup_or_null(req->authority, &ok);
   zh_error *err = wp2_fields_new(cx, true, &r->headers, NULL);
-  for (size_t i = 0; !err && ok && i < req->nheaders; i++)
+  for (size_t i = 0; !err && ok && r->headers && i < req->nheaders; i++)
     ok = wp2_fields_add(r->headers, req->headers[i].name, strlen(req->headers[i].name),
                         req->headers[i].value, req->headers[i].value_len);
   if (!err && !ok)
@@ -513,7 +512,7 @@ static zh_error *in_req_consume(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
   if (r->consumed)
     return zh_val_err(result, NULL);
   r->consumed = true;
-  uint64_t rep;
+  uint64_t rep = 0;
   if ((err = wp2_in_body_new(cx, true, 0, &rep)))
     return err;
   zh_val own = zh_val_own(rep);
@@ -530,7 +529,7 @@ static zh_error *in_body_stream(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
   if (b->stream_taken)
     return zh_val_err(result, NULL);
   b->stream_taken = true;
-  uint64_t rep;
+  uint64_t rep = 0;
   wp2_stream *s;
   if ((err = wp2_input_new(cx, WP2_S_HOOK, -1, false, &rep, &s)))
     return err;
@@ -556,7 +555,7 @@ static zh_error *in_body_finish(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
   if (!f)
     return wp2_oom();
   f->base = (wp2_obj){WP2_FUT_TRAILERS, plain_free};
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_insert(cx, &f->base, &rep);
   if (!err)
     *result = zh_val_own(rep);
@@ -612,7 +611,7 @@ static zh_error *out_resp_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   (void)n;
   wp2_fields *h = NULL;
   zh_error *err = take_fields(cx, &args[0], &h);
-  if (err)
+  if (err || !h)
     return err;
   wp2_out_response *r = calloc(1, sizeof *r);
   if (!r) {
@@ -621,7 +620,7 @@ static zh_error *out_resp_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   }
   *r = (wp2_out_response){{WP2_OUT_RESPONSE, out_response_free}, 200, h, 0, false};
   h->immutable = true;
-  uint64_t rep;
+  uint64_t rep = 0;
   if (!(err = wp2_insert(cx, &r->base, &rep)))
     *result = zh_val_own(rep);
   return err;
@@ -759,7 +758,7 @@ static zh_error *out_body_write(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
   if (b->stream_taken)
     return zh_val_err(result, NULL);
   b->stream_taken = true;
-  uint64_t rep;
+  uint64_t rep = 0;
   wp2_stream *s;
   if ((err = wp2_output_new(cx, WP2_S_HOOK, -1, false, &rep, &s)))
     return err;

@@ -77,7 +77,7 @@ static zh_error *out_req_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *
   }
   r->base = (wp2_obj){WP2_OUT_REQUEST, out_request_free};
   r->headers = h;
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_insert(cx, &r->base, &rep);
   if (!err)
     *result = zh_val_own(rep);
@@ -277,7 +277,7 @@ static zh_error *opts_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *res
   if (!o)
     return wp2_oom();
   o->base = (wp2_obj){WP2_REQ_OPTIONS, plain_free};
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_insert(cx, &o->base, &rep);
   if (!err)
     *result = zh_val_own(rep);
@@ -768,7 +768,7 @@ static zh_error *fut_get(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *resu
       return err;
     }
     r->headers = (wp2_fields *)wp2_take(cx, hv.of.res.rep, WP2_FIELDS);
-    uint64_t rep;
+    uint64_t rep = 0;
     if ((err = wp2_insert(cx, &r->base, &rep)))
       return err;
     zh_val own = zh_val_own(rep);
@@ -810,7 +810,7 @@ static zh_error *in_resp_consume(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_v
   if (r->consumed)
     return zh_val_err(result, NULL);
   r->consumed = true;
-  uint64_t rep;
+  uint64_t rep = 0;
   if ((err = wp2_in_body_new(cx, false, r->future, &rep)))
     return err;
   zh_val own = zh_val_own(rep);

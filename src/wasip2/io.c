@@ -67,7 +67,7 @@ static zh_error *error_to_debug_string(zh_wasip2_ctx *cx, zh_val *args, size_t n
 
 /* stream-error: case 0 last-operation-failed(own<error>), case 1 closed. */
 zh_error *wp2_stream_failed(zh_wasip2_ctx *cx, zh_val *result, const char *msg, int fs_code) {
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = error_new(cx, msg, fs_code, &rep);
   if (err)
     return err;

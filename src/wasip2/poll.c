@@ -29,7 +29,7 @@ zh_error *wp2_pollable_new(zh_wasip2_ctx *cx, wp2_poll_kind kind, uint64_t targe
   p->kind = kind;
   p->target = target;
   p->deadline = deadline;
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_insert(cx, &p->base, &rep);
   if (!err)
     *result = zh_val_own(rep);
@@ -137,17 +137,21 @@ static zh_error *p_poll(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *resul
     return zh_error_new(ZH_ERR_TRAP, "wasip2: poll on an empty list would never return");
   if (count > UINT32_MAX)
     return zh_error_new(ZH_ERR_TRAP, "wasip2: poll on more than 2^32 pollables");
-  wp2_pollable **ps = calloc(count, sizeof *ps);
+  wp2_pollable **ps = calloc(count, sizeof(wp2_pollable *));
   bool *which = calloc(count, sizeof *which);
-  zh_error *err = ps && which ? NULL : wp2_oom();
+  uint32_t *idx = malloc(count * sizeof *idx);
+  if (!ps || !which || !idx) {
+    free(ps);
+    free(which);
+    free(idx);
+    return wp2_oom();
+  }
+  zh_error *err = NULL;
   for (size_t i = 0; i < count && !err; i++)
     err = pollable_arg(cx, &items[i], "poll", &ps[i]);
   if (!err)
     err = wp2_wait(cx, ps, count, which);
-  uint32_t *idx = NULL;
   size_t nready = 0;
-  if (!err && !(idx = malloc(count * sizeof *idx)))
-    err = wp2_oom();
   for (size_t i = 0; !err && i < count; i++)
     if (which[i])
       idx[nready++] = (uint32_t)i;

@@ -58,7 +58,7 @@ static zh_error *instance_network(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_
   if (!o)
     return wp2_oom();
   *o = (wp2_obj){WP2_NETWORK, plain_free};
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_insert(cx, o, &rep);
   if (!err)
     *result = zh_val_own(rep);
@@ -127,7 +127,7 @@ static zh_error *resolve_addresses(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh
         a->ai_addrlen <= sizeof r->addrs[0])
       memcpy(&r->addrs[r->n++], a->ai_addr, a->ai_addrlen);
   freeaddrinfo(res);
-  uint64_t rep;
+  uint64_t rep = 0;
   if ((err = wp2_insert(cx, &r->base, &rep)))
     return err;
   zh_val own = zh_val_own(rep);
@@ -147,7 +147,7 @@ static zh_error *ip_address(const struct sockaddr_storage *ss, zh_val *out) {
       zh_val_fields(&t)[i] = zh_val_u8(b[i]);
   } else {
     const uint8_t *b = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
-    for (int i = 0; i < 8; i++)
+    for (size_t i = 0; i < 8; i++)
       zh_val_fields(&t)[i] = zh_val_u16((uint16_t)(b[2 * i] << 8 | b[2 * i + 1]));
   }
   return zh_val_variant(out, v4 ? 0 : 1, &t);
@@ -224,7 +224,7 @@ static zh_error *create_tcp(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *r
     return wp2_oom();
   }
   *t = (wp2_tcp){{WP2_TCP, tcp_free}, fd, family, TCP_UNBOUND};
-  uint64_t rep;
+  uint64_t rep = 0;
   zh_error *err = wp2_insert(cx, &t->base, &rep);
   if (err)
     return err;
@@ -259,7 +259,7 @@ static bool sockaddr_of(const zh_val *v, struct sockaddr_storage *ss, socklen_t 
     a->sin6_family = AF_INET6;
     a->sin6_port = htons((uint16_t)*port);
     a->sin6_flowinfo = htonl((uint32_t)f[1].of.u);
-    for (int i = 0; i < 8; i++) {
+    for (size_t i = 0; i < 8; i++) {
       uint16_t w = (uint16_t)f[2].of.agg.fields[i].of.u;
       a->sin6_addr.s6_addr[2 * i] = (uint8_t)(w >> 8);
       a->sin6_addr.s6_addr[2 * i + 1] = (uint8_t)w;
@@ -397,6 +397,7 @@ static zh_error *tcp_address(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bo
   if (err)
     return err;
   struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
   socklen_t len = sizeof ss;
   if (t->state != TCP_CONNECTED)
     return wp2_err_enum(result, NET_INVALID_STATE);

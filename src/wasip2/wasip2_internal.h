@@ -103,7 +103,7 @@ wp2_obj *wp2_take(zh_wasip2_ctx *cx, uint64_t rep, wp2_kind kind);
 /* The object of a resource argument (own or borrow) of the right kind, or a trap. */
 zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char *what,
                   wp2_obj **out);
-zh_error *wp2_oom(void);
+zh_error *wp2_oom(void) __attribute__((returns_nonnull));
 
 /* ---- values ---- */
 zh_error *wp2_ok(zh_val *out, zh_val *payload);  /* payload may be NULL */
