@@ -824,8 +824,13 @@ static zh_error *outparam_set(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   free(h);
   cx->in.started = !err;
   wp2_out_body *b = (wp2_out_body *)wp2_get(cx, r->body, WP2_OUT_BODY);
-  if (!err && b)
+  if (!err && b) {
     err = response_flush(cx, b);
+  } else if (!err && !r->body) {
+    /* the guest never asked for the body, and cannot any more: it is empty */
+    cx->in.finished = true;
+    err = cx->in.io->response_finish(cx->in.req, NULL, 0);
+  }
   if (err) {
     /* The client went away: the guest carries on, its writes answer closed. */
     zh_error_free(err);

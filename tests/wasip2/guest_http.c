@@ -60,6 +60,20 @@ void http_incoming_handler_handle(http_http_types_own_incoming_request_t request
   http_http_types_method_incoming_request_path_with_query(req, &path);
   bool is404 = path.is_some && path.val.len == 4 && memcmp(path.val.ptr, "/404", 4) == 0;
   bool fail = path.is_some && path.val.len == 5 && memcmp(path.val.ptr, "/fail", 5) == 0;
+  bool nobody = path.is_some && path.val.len == 7 && memcmp(path.val.ptr, "/nobody", 7) == 0;
+  if (nobody) { /* a response whose body is never asked for: empty */
+    http_http_types_own_outgoing_response_t r =
+        http_http_types_constructor_outgoing_response(http_http_types_constructor_fields());
+    http_result_void_void_t sr;
+    http_http_types_method_outgoing_response_set_status_code(
+        http_http_types_borrow_outgoing_response(r), 204, &sr);
+    http_result_own_http_types_outgoing_response_http_types_error_code_t res = {.is_err = false};
+    res.val.ok = r;
+    http_http_types_static_response_outparam_set(response_out, &res);
+    http_option_string_free(&path);
+    http_http_types_incoming_request_drop_own(request);
+    return;
+  }
   if (fail) {
     http_result_own_http_types_outgoing_response_http_types_error_code_t res = {.is_err = true};
     res.val.err.tag = HTTP_HTTP_TYPES_ERROR_CODE_HTTP_PROTOCOL_ERROR;

@@ -209,6 +209,14 @@ static void test_incoming(void) {
   CHECK_EQ_INT(s404.finishes, 1);
   free(s404.resp);
 
+  server_side snb = {.body = (const uint8_t *)"", .len = 0};
+  serve(&snb, "GET", "/nobody", &ok, &status);
+  CHECK(ok);
+  CHECK_EQ_INT(snb.status, 204);
+  CHECK_EQ_INT(snb.resp_len, 0);
+  CHECK_EQ_INT(snb.finishes, 1); /* ended at once: the body can never come */
+  free(snb.resp);
+
   server_side sf = {.body = (const uint8_t *)"", .len = 0};
   serve(&sf, "GET", "/fail", &ok, &status);
   CHECK(!ok); /* an error-code response: the server answers 500 */
