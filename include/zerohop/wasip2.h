@@ -139,7 +139,8 @@ const zh_wit_interface *zh_wasip2_hosted_interface(const char *iface);
 /* Defines every import of the component's world that is a WASI 0.2.x interface, and the
  * destructors of their resources. A function the host does not implement, or whose type
  * differs from the hosted WIT, is ZH_ERR_UNLINKABLE naming interface, function and types.
- * Interfaces of other packages are left for the caller. */
+ * Interfaces of other packages are left for the caller. The adapters point into `cx`: free
+ * the component before the context. */
 zh_error *zh_wasip2_define_component(zh_component *comp, zh_wasip2_ctx *cx);
 
 /* ---- wasi:http/incoming-handler ---- */
