@@ -45,6 +45,7 @@ packages=(
   python3                                       # helper scripts
   redis-server                                  # host-side services used by later tests
   nginx wrk curl libmicrohttpd-dev              # make bench-http: reference servers, load
+  libcurl4-openssl-dev                          # wasi:http outgoing-handler (src/wasip2)
 )
 # Node.js and npm run the component toolchains. Debian's only when the machine has no node or
 # npm of its own: Debian's npm would not install beside another vendor's nodejs.

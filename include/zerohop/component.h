@@ -71,7 +71,9 @@ zh_error *zh_component_instantiate(zh_component *comp, const zh_extern *imports,
 zh_error *zh_component_call(zh_component *comp, const char *iface, const char *func,
                             const zh_val *args, size_t nargs, zh_val *result);
 
-zh_instance *zh_component_instance(const zh_component *comp); /* NULL before instantiation */
+zh_instance *zh_component_instance(const zh_component *comp);     /* NULL before instantiation */
+const zh_wit_world *zh_component_world(const zh_component *comp); /* as given to _new */
+zh_store *zh_component_store(const zh_component *comp);           /* as given to _new */
 /* True once the instance has trapped: every later call fails. */
 bool zh_component_trapped(const zh_component *comp);
 /* Live handles in the guest's resource table (for leak checks in tests and tools). */

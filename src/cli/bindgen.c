@@ -161,7 +161,23 @@ static const zh_wit_world_item *item_of(gen *g, const zh_wit_interface *in, bool
   return NULL;
 }
 
+/* True when the world also holds a different interface of the same name (wasi:http/types and
+ * wasi:filesystem/types): then C names carry the package too, or they would collide. */
+static bool iface_name_shared(gen *g, const zh_wit_interface *in) {
+  const zh_wit_world_item *lists[2] = {g->world->imports, g->world->exports};
+  size_t counts[2] = {g->world->nimports, g->world->nexports};
+  for (int l = 0; l < 2; l++)
+    for (size_t i = 0; i < counts[l]; i++) {
+      const zh_wit_interface *o = lists[l][i].iface;
+      if (o && o != in && o->name && strcmp(o->name, in->name) == 0)
+        return true;
+    }
+  return false;
+}
+
 static const char *iface_snake(gen *g, const zh_wit_interface *in) {
+  if (in->name && in->package && iface_name_shared(g, in))
+    return snake(g, str(g, "%s_%s", in->package->pkg, in->name), false);
   if (in->name)
     return snake(g, in->name, false);
   bool imp;

@@ -301,12 +301,7 @@ static void iov_at(const zh_wasi_mem *m, uint32_t iovs, uint32_t i, uint32_t *bu
 /* Writing to a closed pipe raises SIGPIPE, which would kill the embedding process. The
  * signal is blocked for this thread during the write, and the one our write raised is
  * consumed, so the guest just sees errno PIPE. Only pipes and sockets need this. */
-typedef struct sigpipe_guard {
-  bool active, was_pending;
-  sigset_t old;
-} sigpipe_guard;
-
-static void sigpipe_block(sigpipe_guard *g) {
+void zh_wasi_sigpipe_block(zh_wasi_sigpipe_guard *g) {
   sigset_t set, pending;
   sigemptyset(&set);
   sigaddset(&set, SIGPIPE);
@@ -314,7 +309,7 @@ static void sigpipe_block(sigpipe_guard *g) {
   g->active = pthread_sigmask(SIG_BLOCK, &set, &g->old) == 0;
 }
 
-static void sigpipe_unblock(sigpipe_guard *g, bool got_epipe) {
+void zh_wasi_sigpipe_unblock(zh_wasi_sigpipe_guard *g, bool got_epipe) {
   if (!g->active)
     return;
   int saved = errno;
@@ -334,10 +329,10 @@ static void sigpipe_unblock(sigpipe_guard *g, bool got_epipe) {
  * out reports success with the count, as POSIX write does; the next call sees the error. */
 static uint16_t host_write(zh_wasi_fd *e, const zh_wasi_mem *m, uint32_t iovs, uint32_t n,
                            uint64_t *written) {
-  sigpipe_guard guard;
+  zh_wasi_sigpipe_guard guard;
   memset(&guard, 0, sizeof guard);
   if (e->may_sigpipe)
-    sigpipe_block(&guard);
+    zh_wasi_sigpipe_block(&guard);
   uint64_t done = 0;
   int err = 0;
   for (uint32_t i = 0; i < n && err == 0; i++) {
@@ -357,7 +352,7 @@ static uint16_t host_write(zh_wasi_fd *e, const zh_wasi_mem *m, uint32_t iovs, u
     }
   }
   if (e->may_sigpipe)
-    sigpipe_unblock(&guard, err == EPIPE);
+    zh_wasi_sigpipe_unblock(&guard, err == EPIPE);
   *written = done;
   return done > 0 ? ZH_WASI_ESUCCESS : zh_wasi_errno_from_host(err);
 }

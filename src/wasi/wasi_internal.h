@@ -7,6 +7,7 @@
 #include "wasi/wasi_abi.h"
 #include "zerohop/wasi.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,37 @@ struct zh_wasi_ctx {
   uint8_t *input;          /* ZH_WASI_STDIO_BUFFER stdin, a private copy */
   size_t input_len, input_pos;
 };
+
+/* Writing to a closed pipe raises SIGPIPE, which would kill the embedding process: the
+ * writer blocks the signal for its thread around the write and consumes the one it raised
+ * (wasi_fd.c). Shared with the WASI 0.2 streams. */
+typedef struct zh_wasi_sigpipe_guard {
+  bool active, was_pending;
+  sigset_t old;
+} zh_wasi_sigpipe_guard;
+void zh_wasi_sigpipe_block(zh_wasi_sigpipe_guard *g);
+void zh_wasi_sigpipe_unblock(zh_wasi_sigpipe_guard *g, bool got_epipe);
+
+/* A guest path resolved beneath a directory descriptor (wasi_path.c): the capability-safe
+ * walk that preview1 and WASI 0.2 (src/wasip2) share. */
+typedef struct zh_wasi_resolved {
+  int dirfd;     /* the directory holding `name` */
+  bool owned;    /* dirfd was opened by the resolver */
+  bool must_dir; /* the path (or the last link spliced in) ended in '/' */
+  bool dotdot;   /* the last component was "..": `name` is then "." of the directory above */
+  char *name;    /* one component, never containing '/'; "." is the directory itself */
+} zh_wasi_resolved;
+/* How zh_wasi_resolve treats the final component (bits). */
+enum {
+  ZH_WASI_RES_FOLLOW = 1, /* follow a final symlink */
+  ZH_WASI_RES_ENTRY = 2,  /* the operation acts on the entry: a trailing '/' neither follows a
+                           * final symlink nor checks for a directory */
+  ZH_WASI_RES_NOCHECK = 4 /* follow on a trailing '/' but leave the directory check to the caller */
+};
+/* Resolves `path` beneath `base` (borrowed) one component at a time, as `mode` says.
+ * Returns a preview1 errno (NOTCAPABLE for anything leaving `base`). */
+uint16_t zh_wasi_resolve(int base, const char *path, unsigned mode, zh_wasi_resolved *out);
+void zh_wasi_resolved_fini(zh_wasi_resolved *r);
 
 /* Maps a host errno value to its preview1 counterpart (EIO when there is none). */
 uint16_t zh_wasi_errno_from_host(int host_errno);

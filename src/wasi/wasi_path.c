@@ -30,24 +30,7 @@
 #define MAX_PATH_BYTES 32768u
 #define LINK_BUF 4096
 
-/* The outcome of resolving a guest path. */
-typedef struct resolved {
-  int dirfd;     /* the directory holding `name` */
-  bool owned;    /* dirfd was opened by the resolver */
-  bool must_dir; /* the path (or the last link spliced in) ended in '/' */
-  bool dotdot;   /* the last component was "..": `name` is then "." of the directory above */
-  char *name;    /* one component, never containing '/'; "." is the directory itself */
-} resolved;
-
-/* How resolve() treats the final component. */
-enum {
-  RES_FOLLOW = 1, /* follow a final symlink */
-  RES_ENTRY = 2,  /* the operation acts on the entry: a trailing '/' neither follows a final
-                   * symlink nor checks for a directory */
-  RES_NOCHECK = 4 /* follow on a trailing '/' but leave the directory check to the caller */
-};
-
-static void resolved_fini(resolved *r) {
+void zh_wasi_resolved_fini(zh_wasi_resolved *r) {
   if (r->owned)
     close(r->dirfd);
   free(r->name);
@@ -105,7 +88,7 @@ static uint16_t splice_link(char **out, const char *target, size_t tlen, const c
   return ZH_WASI_ESUCCESS;
 }
 
-static uint16_t resolve(int base, const char *path, unsigned mode, resolved *out) {
+uint16_t zh_wasi_resolve(int base, const char *path, unsigned mode, zh_wasi_resolved *out) {
   memset(out, 0, sizeof *out);
   out->dirfd = -1;
   if (path[0] == 0)
@@ -160,7 +143,7 @@ static uint16_t resolve(int base, const char *path, unsigned mode, resolved *out
         }
       }
       ssize_t n = -1;
-      bool follow = (mode & RES_FOLLOW) || (trailing && !(mode & RES_ENTRY));
+      bool follow = (mode & ZH_WASI_RES_FOLLOW) || (trailing && !(mode & ZH_WASI_RES_ENTRY));
       if (fd < 0 && (!final || follow)) {
         n = readlinkat(top, comp, link, sizeof link);
         is_link = n >= 0;
@@ -202,7 +185,7 @@ static uint16_t resolve(int base, const char *path, unsigned mode, resolved *out
         if (trailing) {
           struct stat sb;
           out->must_dir = true;
-          if (!(mode & (RES_ENTRY | RES_NOCHECK)) &&
+          if (!(mode & (ZH_WASI_RES_ENTRY | ZH_WASI_RES_NOCHECK)) &&
               fstatat(top, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode)) {
             r = ZH_WASI_ENOTDIR;
             break;
@@ -262,21 +245,21 @@ static uint16_t copy_path(const zh_wasi_mem *m, uint32_t ptr, uint32_t len, char
 }
 
 static uint16_t resolve_guest(const zh_wasi_mem *m, int base, uint32_t ptr, uint32_t len,
-                              unsigned mode, resolved *out) {
+                              unsigned mode, zh_wasi_resolved *out) {
   char *path = NULL;
   out->dirfd = -1;
   out->owned = false;
   out->name = NULL;
   uint16_t r = copy_path(m, ptr, len, &path);
   if (r == ZH_WASI_ESUCCESS)
-    r = resolve(base, path, mode, out);
+    r = zh_wasi_resolve(base, path, mode, out);
   free(path);
   return r;
 }
 
 /* Looks up a directory fd with `rights`, checks the path span and resolves it. */
 static uint16_t path_at(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint64_t rights,
-                        uint32_t path, uint32_t len, unsigned mode, resolved *out) {
+                        uint32_t path, uint32_t len, unsigned mode, zh_wasi_resolved *out) {
   zh_wasi_fd *e;
   out->dirfd = -1;
   out->owned = false;
@@ -294,12 +277,12 @@ static uint16_t host_result(int rc) {
 }
 
 static unsigned follow_mode(uint32_t lookupflags) {
-  return (lookupflags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW) ? RES_FOLLOW : 0;
+  return (lookupflags & ZH_WASI_LOOKUP_SYMLINK_FOLLOW) ? ZH_WASI_RES_FOLLOW : 0;
 }
 
 /* A new name for link or symlink ending in '/': Linux creates nothing but a directory
  * that way, so the name is EXIST when taken (whatever it is) and NOENT otherwise. */
-static uint16_t new_name_slash(const resolved *rp) {
+static uint16_t new_name_slash(const zh_wasi_resolved *rp) {
   struct stat sb;
   return fstatat(rp->dirfd, rp->name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? ZH_WASI_EEXIST
                                                                      : ZH_WASI_ENOENT;
@@ -309,18 +292,18 @@ static uint16_t new_name_slash(const resolved *rp) {
 
 uint16_t zh_wasi_path_create_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                        uint32_t path, uint32_t path_len) {
-  resolved rp;
-  uint16_t r =
-      path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_CREATE_DIRECTORY, path, path_len, RES_ENTRY, &rp);
+  zh_wasi_resolved rp;
+  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_CREATE_DIRECTORY, path, path_len,
+                       ZH_WASI_RES_ENTRY, &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(mkdirat(rp.dirfd, rp.name, 0777));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
 uint16_t zh_wasi_path_filestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                    uint32_t flags, uint32_t path, uint32_t path_len, uint32_t buf) {
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r =
       path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_FILESTAT_GET, path, path_len, follow_mode(flags), &rp);
   if (r == ZH_WASI_ESUCCESS && !zh_wasi_span_ok(m, buf, ZH_WASI_FILESTAT_SIZE))
@@ -329,7 +312,7 @@ uint16_t zh_wasi_path_filestat_get(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint3
   if (r == ZH_WASI_ESUCCESS &&
       (r = host_result(fstatat(rp.dirfd, rp.name, &st, AT_SYMLINK_NOFOLLOW))) == ZH_WASI_ESUCCESS)
     zh_wasi_put_filestat(m->data + buf, &st);
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
@@ -337,14 +320,14 @@ uint16_t zh_wasi_path_filestat_set_times(zh_wasi_ctx *ctx, const zh_wasi_mem *m,
                                          uint32_t flags, uint32_t path, uint32_t path_len,
                                          uint64_t atim, uint64_t mtim, uint32_t fst_flags) {
   struct timespec ts[2];
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_FILESTAT_SET_TIMES, path, path_len,
                        follow_mode(flags), &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = zh_wasi_times(atim, mtim, fst_flags, ts);
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(utimensat(rp.dirfd, rp.name, ts, AT_SYMLINK_NOFOLLOW));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
@@ -373,14 +356,14 @@ uint16_t zh_wasi_path_link(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t old_
     return r;
   if (!zh_wasi_span_ok(m, old_path, old_len) || !zh_wasi_span_ok(m, new_path, new_len))
     return ZH_WASI_EFAULT;
-  resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
+  zh_wasi_resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
   r = resolve_guest(m, h1, old_path, old_len, follow_mode(old_flags), &a);
   if (r == ZH_WASI_ESUCCESS)
-    r = resolve_guest(m, h2, new_path, new_len, RES_ENTRY, &b);
+    r = resolve_guest(m, h2, new_path, new_len, ZH_WASI_RES_ENTRY, &b);
   if (r == ZH_WASI_ESUCCESS)
     r = b.must_dir ? new_name_slash(&b) : host_result(linkat(a.dirfd, a.name, b.dirfd, b.name, 0));
-  resolved_fini(&a);
-  resolved_fini(&b);
+  zh_wasi_resolved_fini(&a);
+  zh_wasi_resolved_fini(&b);
   return r;
 }
 
@@ -394,10 +377,10 @@ uint16_t zh_wasi_path_rename(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd
     return r;
   if (!zh_wasi_span_ok(m, old_path, old_len) || !zh_wasi_span_ok(m, new_path, new_len))
     return ZH_WASI_EFAULT;
-  resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
-  r = resolve_guest(m, h1, old_path, old_len, RES_ENTRY, &a);
+  zh_wasi_resolved a = {.dirfd = -1}, b = {.dirfd = -1}; /* b stays empty when resolving a fails */
+  r = resolve_guest(m, h1, old_path, old_len, ZH_WASI_RES_ENTRY, &a);
   if (r == ZH_WASI_ESUCCESS)
-    r = resolve_guest(m, h2, new_path, new_len, RES_ENTRY, &b);
+    r = resolve_guest(m, h2, new_path, new_len, ZH_WASI_RES_ENTRY, &b);
   /* A '/' after either name moves only a directory (a symlink to one is not one). */
   struct stat sb;
   if (r == ZH_WASI_ESUCCESS && (a.must_dir || b.must_dir))
@@ -406,8 +389,8 @@ uint16_t zh_wasi_path_rename(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd
                                                                 : ZH_WASI_ENOTDIR;
   if (r == ZH_WASI_ESUCCESS)
     r = host_result(renameat(a.dirfd, a.name, b.dirfd, b.name));
-  resolved_fini(&a);
-  resolved_fini(&b);
+  zh_wasi_resolved_fini(&a);
+  zh_wasi_resolved_fini(&b);
   return r;
 }
 
@@ -428,11 +411,11 @@ uint16_t zh_wasi_path_symlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t o
     free(target);
     return ZH_WASI_ENOTCAPABLE;
   }
-  resolved rp;
-  r = resolve_guest(m, e->host_fd, new_path, new_len, RES_ENTRY, &rp);
+  zh_wasi_resolved rp;
+  r = resolve_guest(m, e->host_fd, new_path, new_len, ZH_WASI_RES_ENTRY, &rp);
   if (r == ZH_WASI_ESUCCESS)
     r = rp.must_dir ? new_name_slash(&rp) : host_result(symlinkat(target, rp.dirfd, rp.name));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   free(target);
   return r;
 }
@@ -440,7 +423,7 @@ uint16_t zh_wasi_path_symlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t o
 uint16_t zh_wasi_path_readlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, uint32_t path,
                                uint32_t path_len, uint32_t buf, uint32_t buf_len,
                                uint32_t bufused_ptr) {
-  resolved rp;
+  zh_wasi_resolved rp;
   uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_READLINK, path, path_len, 0, &rp);
   if (r == ZH_WASI_ESUCCESS &&
       (!zh_wasi_span_ok(m, buf, buf_len) || !zh_wasi_span_ok(m, bufused_ptr, 4)))
@@ -457,28 +440,29 @@ uint16_t zh_wasi_path_readlink(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t 
       zh_wasi_st32(m->data + bufused_ptr, k);
     }
   }
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
 uint16_t zh_wasi_path_remove_directory(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                        uint32_t path, uint32_t path_len) {
-  resolved rp;
+  zh_wasi_resolved rp;
   /* rmdir(2) of the bare name answers a trailing '/' as Linux does: NOTDIR for a file or
    * a symlink (which is not followed), NOENT when missing. */
-  uint16_t r =
-      path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_REMOVE_DIRECTORY, path, path_len, RES_ENTRY, &rp);
+  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_REMOVE_DIRECTORY, path, path_len,
+                       ZH_WASI_RES_ENTRY, &rp);
   /* Linux refuses "x/.." as NOTEMPTY (and "x/." as INVAL, which rmdir(".") answers). */
   if (r == ZH_WASI_ESUCCESS)
     r = rp.dotdot ? ZH_WASI_ENOTEMPTY : host_result(unlinkat(rp.dirfd, rp.name, AT_REMOVEDIR));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
 uint16_t zh_wasi_path_unlink_file(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd,
                                   uint32_t path, uint32_t path_len) {
-  resolved rp;
-  uint16_t r = path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_UNLINK_FILE, path, path_len, RES_ENTRY, &rp);
+  zh_wasi_resolved rp;
+  uint16_t r =
+      path_at(ctx, m, fd, ZH_WASI_RIGHT_PATH_UNLINK_FILE, path, path_len, ZH_WASI_RES_ENTRY, &rp);
   /* With a trailing '/' nothing is removed: ISDIR for a directory, NOTDIR for anything
    * else (a symlink is not followed), NOENT when missing. */
   struct stat sb;
@@ -488,7 +472,7 @@ uint16_t zh_wasi_path_unlink_file(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32
                                                                   : ZH_WASI_ENOTDIR;
   else if (r == ZH_WASI_ESUCCESS)
     r = host_result(unlinkat(rp.dirfd, rp.name, 0));
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   return r;
 }
 
@@ -545,10 +529,10 @@ uint16_t zh_wasi_path_open(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, 
   else if (fdflags & (ZH_WASI_FDFLAG_DSYNC | ZH_WASI_FDFLAG_RSYNC))
     flags |= O_DSYNC;
 
-  resolved rp;
+  zh_wasi_resolved rp;
   /* O_CREAT|O_EXCL never follows a final symlink: a dangling one is EXIST, as in Linux. */
   bool creat = (oflags & ZH_WASI_OFLAG_CREAT) != 0;
-  unsigned mode = creat ? RES_NOCHECK : 0;
+  unsigned mode = creat ? ZH_WASI_RES_NOCHECK : 0;
   if (!(creat && (oflags & ZH_WASI_OFLAG_EXCL)))
     mode |= follow_mode(dirflags);
   r = resolve_guest(m, dirhost, path, path_len, mode, &rp);
@@ -556,14 +540,14 @@ uint16_t zh_wasi_path_open(zh_wasi_ctx *ctx, const zh_wasi_mem *m, uint32_t fd, 
   if (r == ZH_WASI_ESUCCESS && creat && rp.must_dir)
     r = ZH_WASI_EISDIR;
   if (r != ZH_WASI_ESUCCESS) {
-    resolved_fini(&rp);
+    zh_wasi_resolved_fini(&rp);
     return r;
   }
   if (rp.must_dir)
     flags |= O_DIRECTORY;
   int hfd = openat(rp.dirfd, rp.name, flags, 0666);
   int err = errno;
-  resolved_fini(&rp);
+  zh_wasi_resolved_fini(&rp);
   if (hfd < 0)
     return zh_wasi_errno_from_host(err);
   struct stat st;

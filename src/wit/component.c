@@ -135,6 +135,8 @@ void zh_component_free(zh_component *c) {
 }
 
 zh_instance *zh_component_instance(const zh_component *c) { return c->inst; }
+const zh_wit_world *zh_component_world(const zh_component *c) { return c->world; }
+zh_store *zh_component_store(const zh_component *c) { return c->store; }
 bool zh_component_trapped(const zh_component *c) { return c->trapped; }
 
 size_t zh_component_handle_count(const zh_component *c) {

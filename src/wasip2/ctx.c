@@ -1,0 +1,295 @@
+/* The WASI 0.2 context: configuration copies, the object table behind every resource rep,
+ * and small value helpers.
+ *
+ * A rep is (generation << 32) | (index + 1). A slot's generation grows each time it is freed,
+ * so a rep kept after its object died (a stream whose body was dropped) never finds the
+ * next object put in that slot: lookups check index, generation and kind. */
+#include "wasip2/wasip2_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+zh_error *wp2_oom(void) { return zh_error_new(ZH_ERR_RESOURCE, "wasip2: out of memory"); }
+
+bool wp2_buf_append(wp2_buf *b, const void *data, size_t len) {
+  if (len > SIZE_MAX - b->len - 1)
+    return false;
+  if (b->len + len + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + len + 1)
+      cap *= 2;
+    uint8_t *d = realloc(b->data, cap);
+    if (!d)
+      return false;
+    b->data = d;
+    b->cap = cap;
+  }
+  if (len)
+    memcpy(b->data + b->len, data, len);
+  b->len += len;
+  b->data[b->len] = 0;
+  return true;
+}
+
+void wp2_buf_free(wp2_buf *b) {
+  free(b->data);
+  memset(b, 0, sizeof *b);
+}
+
+uint64_t wp2_now_ns(int clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the object table ---- */
+
+zh_error *wp2_insert(zh_wasip2_ctx *cx, wp2_obj *o, uint64_t *rep) {
+  uint32_t i;
+  if (cx->free_head) {
+    i = cx->free_head - 1;
+    cx->free_head = cx->slots[i].next_free;
+  } else {
+    if (cx->nslots == cx->cap) {
+      uint32_t cap = cx->cap ? cx->cap * 2 : 64;
+      wp2_slot *s = cx->cap < (1u << 30) ? realloc(cx->slots, cap * sizeof *s) : NULL;
+      if (!s) {
+        o->free_fn(cx, o);
+        return wp2_oom();
+      }
+      cx->slots = s;
+      cx->cap = cap;
+    }
+    i = cx->nslots++;
+    cx->slots[i].gen = 1;
+  }
+  cx->slots[i].obj = o;
+  cx->slots[i].next_free = 0;
+  *rep = ((uint64_t)cx->slots[i].gen << 32) | (i + 1);
+  return NULL;
+}
+
+static wp2_slot *slot_of(const zh_wasip2_ctx *cx, uint64_t rep) {
+  uint32_t i = (uint32_t)rep;
+  if (i == 0 || i > cx->nslots)
+    return NULL;
+  wp2_slot *s = &cx->slots[i - 1];
+  return s->obj && s->gen == (uint32_t)(rep >> 32) ? s : NULL;
+}
+
+wp2_obj *wp2_get(const zh_wasip2_ctx *cx, uint64_t rep, wp2_kind kind) {
+  wp2_slot *s = slot_of(cx, rep);
+  return s && s->obj->kind == kind ? s->obj : NULL;
+}
+
+wp2_obj *wp2_take(zh_wasip2_ctx *cx, uint64_t rep, wp2_kind kind) {
+  wp2_slot *s = slot_of(cx, rep);
+  if (!s || s->obj->kind != kind)
+    return NULL;
+  wp2_obj *o = s->obj;
+  s->obj = NULL;
+  s->gen++;
+  s->next_free = cx->free_head;
+  cx->free_head = (uint32_t)(s - cx->slots) + 1;
+  return o;
+}
+
+void wp2_remove(zh_wasip2_ctx *cx, uint64_t rep) {
+  wp2_slot *s = slot_of(cx, rep);
+  if (!s)
+    return;
+  wp2_obj *o = wp2_take(cx, rep, s->obj->kind);
+  o->free_fn(cx, o);
+}
+
+void wp2_dtor(zh_wasip2_ctx *cx, uint64_t rep) { wp2_remove(cx, rep); }
+
+zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char *what,
+                  wp2_obj **out) {
+  *out = NULL;
+  if (v->kind != ZH_WIT_OWN && v->kind != ZH_WIT_BORROW)
+    return zh_error_new(ZH_ERR_TRAP, "wasip2: %s: expected a resource handle", what);
+  wp2_obj *o = wp2_get(cx, v->of.res.rep, kind);
+  if (!o)
+    return zh_error_new(ZH_ERR_TRAP, "wasip2: %s: resource is gone or of another type", what);
+  *out = o;
+  return NULL;
+}
+
+/* ---- values ---- */
+
+zh_error *wp2_ok(zh_val *out, zh_val *payload) { return zh_val_ok(out, payload); }
+zh_error *wp2_err(zh_val *out, zh_val *payload) { return zh_val_err(out, payload); }
+
+zh_error *wp2_err_enum(zh_val *out, uint32_t e) {
+  zh_val v = zh_val_enum(e);
+  return zh_val_err(out, &v);
+}
+
+zh_error *wp2_bytes(zh_val *out, const void *data, size_t len) {
+  return zh_val_list_raw(out, ZH_WIT_U8, data, len);
+}
+
+zh_error *wp2_some(zh_val *out, zh_val *payload) { return zh_val_some(out, payload); }
+
+zh_error *wp2_string_opt(zh_val *out, const char *s) {
+  if (!s) {
+    *out = zh_val_none();
+    return NULL;
+  }
+  zh_val str;
+  zh_error *err = zh_val_string_cstr(&str, s);
+  return err ? err : zh_val_some(out, &str);
+}
+
+zh_error *wp2_tuple2(zh_val *out, zh_val *a, zh_val *b) {
+  zh_error *err = zh_val_tuple(out, 2);
+  if (err) {
+    zh_val_drop(a);
+    zh_val_drop(b);
+    return err;
+  }
+  zh_val_fields(out)[0] = *a;
+  zh_val_fields(out)[1] = *b;
+  *a = zh_val_bool(false);
+  *b = zh_val_bool(false);
+  return NULL;
+}
+
+/* ---- the context ---- */
+
+static char **copy_strings(const char *const *src, size_t n, bool *ok) {
+  *ok = true;
+  if (!n)
+    return NULL;
+  char **dst = calloc(n, sizeof *dst);
+  if (!dst) {
+    *ok = false;
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!(dst[i] = strdup(src[i] ? src[i] : "")))
+      *ok = false;
+  return dst;
+}
+
+static void free_strings(char **s, size_t n) {
+  for (size_t i = 0; s && i < n; i++)
+    free(s[i]);
+  free(s);
+}
+
+static zh_error *open_preopens(zh_wasip2_ctx *cx, const zh_wasip2_config *c) {
+  if (!c->npreopens)
+    return NULL;
+  cx->preopens = calloc(c->npreopens, sizeof *cx->preopens);
+  if (!cx->preopens)
+    return wp2_oom();
+  for (size_t i = 0; i < c->npreopens; i++) {
+    const zh_wasi_preopen *p = &c->preopens[i];
+    int fd = p->host_path ? open(p->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                          : fcntl(p->host_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+      return zh_error_new(ZH_ERR_IO, "wasip2: preopen \"%s\": %s",
+                          p->host_path ? p->host_path : "fd", strerror(errno));
+    cx->preopens[cx->npreopens].host_fd = fd;
+    cx->preopens[cx->npreopens].read_only = p->read_only;
+    cx->preopens[cx->npreopens].host_path = NULL;
+    char *g = strdup(p->guest_path ? p->guest_path : ".");
+    cx->preopens[cx->npreopens++].guest_path = g;
+    if (!g)
+      return wp2_oom();
+  }
+  return NULL;
+}
+
+zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
+  *err = NULL;
+  static const zh_wasip2_config none;
+  const zh_wasip2_config *c = config ? config : &none;
+  zh_wasip2_ctx *cx = calloc(1, sizeof *cx);
+  if (!cx) {
+    *err = wp2_oom();
+    return NULL;
+  }
+  bool ok1, ok2, ok3, ok4;
+  cx->argv = copy_strings(c->argv, c->argc, &ok1);
+  cx->argc = c->argc;
+  cx->env = copy_strings(c->env, c->envc, &ok2);
+  cx->envc = c->envc;
+  cx->net_allow = copy_strings(c->net_allow, c->nnet_allow, &ok3);
+  cx->nnet_allow = c->nnet_allow;
+  cx->http_allow = copy_strings(c->http_allow, c->nhttp_allow, &ok4);
+  cx->nhttp_allow = c->nhttp_allow;
+  cx->log = c->log;
+  cx->log_env = c->log_env;
+  cx->capture_limit = c->capture_limit;
+  memcpy(cx->stdio, c->stdio, sizeof cx->stdio);
+  for (int i = 0; i < 3; i++)
+    cx->stdio[i].data = NULL;
+  if (!ok1 || !ok2 || !ok3 || !ok4 || (c->initial_cwd && !(cx->cwd = strdup(c->initial_cwd))))
+    *err = wp2_oom();
+  if (!*err && c->stdio[0].kind == ZH_WASI_STDIO_BUFFER && c->stdio[0].len) {
+    if (!(cx->stdin_data = malloc(c->stdio[0].len)))
+      *err = wp2_oom();
+    else
+      memcpy(cx->stdin_data, c->stdio[0].data, c->stdio[0].len);
+    cx->stdin_len = c->stdio[0].len;
+  }
+  if (!*err)
+    *err = open_preopens(cx, c);
+  if (!*err && getrandom(cx->seed, sizeof cx->seed, 0) != (ssize_t)sizeof cx->seed)
+    *err = zh_error_new(ZH_ERR_IO, "wasip2: getrandom: %s", strerror(errno));
+  if (*err) {
+    zh_wasip2_free(cx);
+    return NULL;
+  }
+  return cx;
+}
+
+void zh_wasip2_free(zh_wasip2_ctx *cx) {
+  if (!cx)
+    return;
+  /* Children before parents does not matter: objects refer to each other by rep only. */
+  for (uint32_t i = 0; i < cx->nslots; i++)
+    if (cx->slots[i].obj)
+      wp2_remove(cx, ((uint64_t)cx->slots[i].gen << 32) | (i + 1));
+  wp2_curl_free(cx);
+  free(cx->slots);
+  free_strings(cx->argv, cx->argc);
+  free_strings(cx->env, cx->envc);
+  free_strings(cx->net_allow, cx->nnet_allow);
+  free_strings(cx->http_allow, cx->nhttp_allow);
+  free(cx->cwd);
+  free(cx->stdin_data);
+  for (int i = 0; i < 3; i++)
+    wp2_buf_free(&cx->captured[i]);
+  for (size_t i = 0; i < cx->npreopens; i++) {
+    close(cx->preopens[i].host_fd);
+    free((char *)cx->preopens[i].guest_path);
+  }
+  free(cx->preopens);
+  wp2_bindings_free(cx);
+  free(cx);
+}
+
+void zh_wasip2_set_store(zh_wasip2_ctx *cx, zh_store *store) { cx->store = store; }
+
+static const char *captured(const zh_wasip2_ctx *cx, int slot, size_t *len) {
+  *len = cx->captured[slot].len;
+  return cx->captured[slot].data ? (const char *)cx->captured[slot].data : "";
+}
+
+const char *zh_wasip2_stdout_captured(const zh_wasip2_ctx *cx, size_t *len) {
+  return captured(cx, 1, len);
+}
+
+const char *zh_wasip2_stderr_captured(const zh_wasip2_ctx *cx, size_t *len) {
+  return captured(cx, 2, len);
+}

@@ -1,0 +1,216 @@
+/* WASI 0.2 internals: the context, its object table, streams and pollables, shared by the
+ * src/wasip2 sources. Each interface's file defines its functions and lists them in an
+ * entry array that table.c gathers. */
+#ifndef ZH_WASIP2_INTERNAL_H
+#define ZH_WASIP2_INTERNAL_H
+
+#include "zerohop/wasip2.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kinds of resources in the object table. */
+typedef enum wp2_kind {
+  WP2_FREE = 0,
+  WP2_ERROR,
+  WP2_POLLABLE,
+  WP2_INPUT,
+  WP2_OUTPUT,
+  WP2_DESCRIPTOR,
+  WP2_DIRSTREAM,
+  WP2_NETWORK,
+  WP2_TCP,
+  WP2_UDP,
+  WP2_RESOLVE,
+  WP2_FIELDS,
+  WP2_IN_REQUEST,
+  WP2_OUT_REQUEST,
+  WP2_REQ_OPTIONS,
+  WP2_OUTPARAM,
+  WP2_IN_RESPONSE,
+  WP2_OUT_RESPONSE,
+  WP2_IN_BODY,
+  WP2_OUT_BODY,
+  WP2_FUT_TRAILERS,
+  WP2_FUT_RESPONSE,
+  WP2_NKINDS
+} wp2_kind;
+
+/* Every object starts with this header; `free_fn` releases what the object owns and the
+ * object itself. */
+typedef struct wp2_obj wp2_obj;
+struct wp2_obj {
+  wp2_kind kind;
+  void (*free_fn)(zh_wasip2_ctx *cx, wp2_obj *o);
+};
+
+typedef struct wp2_slot {
+  wp2_obj *obj;
+  uint32_t gen;
+  uint32_t next_free;
+} wp2_slot;
+
+typedef struct wp2_buf {
+  uint8_t *data;
+  size_t len, cap;
+} wp2_buf;
+
+bool wp2_buf_append(wp2_buf *b, const void *data, size_t len);
+void wp2_buf_free(wp2_buf *b);
+
+/* The response side of an incoming request (one per ctx). */
+typedef struct wp2_incoming {
+  const zh_wasip2_http_io *io;
+  void *req;
+  bool set, ok, started, finished, failed;
+  int status;
+} wp2_incoming;
+
+typedef struct wp2_curl wp2_curl; /* http_out.c */
+
+struct zh_wasip2_ctx {
+  zh_store *store;
+  char **argv, **env; /* env as "K=V" */
+  size_t argc, envc;
+  char *cwd;
+  zh_wasi_stdio stdio[3];
+  uint8_t *stdin_data;
+  size_t stdin_len, stdin_pos; /* every stdin stream shares the position */
+  wp2_buf captured[3];
+  size_t capture_limit;
+  zh_wasi_preopen *preopens; /* host_fd opened (or duplicated) by zh_wasip2_new */
+  size_t npreopens;
+  char **net_allow, **http_allow;
+  size_t nnet_allow, nhttp_allow;
+  zh_wasip2_log_fn log;
+  void *log_env;
+  uint64_t seed[2];
+  wp2_slot *slots;
+  uint32_t nslots, cap, free_head;
+  uint64_t stdin_rep; /* the one stdin stream: its read position is the process's */
+  wp2_incoming in;
+  wp2_curl *curl;
+  struct wp2_block *bindings; /* adapters handed to zh_component (table.c) */
+};
+
+/* ---- the object table ---- */
+zh_error *wp2_insert(zh_wasip2_ctx *cx, wp2_obj *o, uint64_t *rep);
+wp2_obj *wp2_get(const zh_wasip2_ctx *cx, uint64_t rep, wp2_kind kind);
+void wp2_remove(zh_wasip2_ctx *cx, uint64_t rep); /* frees the object */
+/* Detaches the object from the table without freeing it. */
+wp2_obj *wp2_take(zh_wasip2_ctx *cx, uint64_t rep, wp2_kind kind);
+/* The object of a resource argument (own or borrow) of the right kind, or a trap. */
+zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char *what,
+                  wp2_obj **out);
+zh_error *wp2_oom(void) __attribute__((returns_nonnull));
+
+/* ---- values ---- */
+zh_error *wp2_ok(zh_val *out, zh_val *payload);  /* payload may be NULL */
+zh_error *wp2_err(zh_val *out, zh_val *payload); /* payload may be NULL */
+zh_error *wp2_err_enum(zh_val *out, uint32_t e); /* err(enum case) */
+zh_error *wp2_bytes(zh_val *out, const void *data, size_t len);
+zh_error *wp2_some(zh_val *out, zh_val *payload);
+zh_error *wp2_string_opt(zh_val *out, const char *s); /* option<string> */
+zh_error *wp2_tuple2(zh_val *out, zh_val *a, zh_val *b);
+uint64_t wp2_now_ns(int clock);
+
+/* ---- errors (wasi:io/error) ---- */
+zh_error *wp2_error_new(zh_wasip2_ctx *cx, const char *msg, uint64_t *rep);
+/* The filesystem error-code a wasi:io error carries, or -1 (filesystem-error-code). */
+int wp2_error_fs_code(const zh_wasip2_ctx *cx, uint64_t rep);
+/* err(stream-error::last-operation-failed(error)) / err(stream-error::closed). */
+zh_error *wp2_stream_failed(zh_wasip2_ctx *cx, zh_val *result, const char *msg, int fs_code);
+zh_error *wp2_stream_closed(zh_val *result);
+
+/* ---- streams ---- */
+typedef enum wp2_stream_kind {
+  WP2_S_NULL,    /* input: at end; output: discards */
+  WP2_S_FD,      /* host descriptor, positioned (files) or not (pipes, ttys) */
+  WP2_S_MEM,     /* input from a private buffer (stdin buffer) */
+  WP2_S_CAPTURE, /* output appended to ctx->captured[slot] */
+  WP2_S_HOOK,    /* an HTTP body: the hooks below */
+} wp2_stream_kind;
+
+typedef struct wp2_stream wp2_stream;
+/* Body streams (HTTP) are served by their owner through these. */
+typedef struct wp2_stream_hooks {
+  /* input: up to cap bytes; *got 0 and !*eof means nothing yet (non-blocking). */
+  zh_error *(*read)(zh_wasip2_ctx *cx, wp2_stream *s, void *buf, size_t cap, size_t *got, bool *eof,
+                    bool blocking);
+  bool (*ready)(zh_wasip2_ctx *cx, wp2_stream *s);
+  /* output */
+  zh_error *(*write)(zh_wasip2_ctx *cx, wp2_stream *s, const void *data, size_t len);
+  void (*dropped)(zh_wasip2_ctx *cx, wp2_stream *s);
+} wp2_stream_hooks;
+
+struct wp2_stream {
+  wp2_obj base; /* WP2_INPUT or WP2_OUTPUT */
+  wp2_stream_kind kind;
+  int fd;
+  bool owns_fd, positioned, append, closed, may_sigpipe;
+  uint64_t offset;
+  uint64_t permit; /* output: what the last check-write allowed and is not yet written */
+  int slot;        /* WP2_S_CAPTURE */
+  const uint8_t *mem;
+  size_t mem_len, *mem_pos; /* WP2_S_MEM: shared position (stdin) */
+  const wp2_stream_hooks *hooks;
+  uint64_t owner; /* rep of the object behind a hooked stream */
+};
+
+zh_error *wp2_input_new(zh_wasip2_ctx *cx, wp2_stream_kind kind, int fd, bool owns, uint64_t *rep,
+                        wp2_stream **out);
+zh_error *wp2_output_new(zh_wasip2_ctx *cx, wp2_stream_kind kind, int fd, bool owns, uint64_t *rep,
+                         wp2_stream **out);
+bool wp2_stream_ready(zh_wasip2_ctx *cx, wp2_stream *s);
+
+/* ---- pollables ---- */
+typedef enum wp2_poll_kind {
+  WP2_P_READY,
+  WP2_P_TIMER, /* monotonic deadline */
+  WP2_P_INPUT, /* an input stream has bytes or has ended */
+  WP2_P_FUTURE /* an HTTP future is resolved: `ready` asks its owner */
+} wp2_poll_kind;
+
+typedef struct wp2_pollable {
+  wp2_obj base;
+  wp2_poll_kind kind;
+  uint64_t deadline;
+  uint64_t target; /* rep of the stream or future */
+  bool (*ready)(zh_wasip2_ctx *cx, uint64_t target);
+} wp2_pollable;
+
+zh_error *wp2_pollable_new(zh_wasip2_ctx *cx, wp2_poll_kind kind, uint64_t target,
+                           uint64_t deadline, zh_val *result);
+/* Waits until one of the pollables is ready (or the store's deadline); `which` gets their
+ * readiness. Steps outbound HTTP transfers while it waits. */
+zh_error *wp2_wait(zh_wasip2_ctx *cx, wp2_pollable **ps, size_t n, bool *which);
+/* Waits for one condition: used by the blocking-* functions. */
+zh_error *wp2_block_until(zh_wasip2_ctx *cx, bool (*ready)(zh_wasip2_ctx *, void *), void *arg);
+
+/* ---- outbound HTTP (http_out.c) ---- */
+void wp2_curl_free(zh_wasip2_ctx *cx);
+/* Makes progress on transfers; waits up to `ms` for network activity. */
+void wp2_curl_step(zh_wasip2_ctx *cx, int ms);
+bool wp2_curl_active(const zh_wasip2_ctx *cx);
+
+/* ---- the tables of each interface file ---- */
+typedef struct wp2_table {
+  const zh_wasip2_entry *entries;
+  size_t n;
+  const zh_wasip2_resource *resources;
+  size_t nres;
+} wp2_table;
+
+extern const wp2_table wp2_cli_table, wp2_io_table, wp2_clocks_table, wp2_random_table,
+    wp2_fs_table, wp2_sockets_table, wp2_http_table, wp2_http_out_table;
+
+/* The generated C file (mk/wasip2.mk) holding the hosted WIT text. */
+extern const char zh_wasip2_wit_text[];
+
+void wp2_bindings_free(zh_wasip2_ctx *cx);
+
+/* Generic destructor: removes the object of `rep`, whatever its kind. */
+void wp2_dtor(zh_wasip2_ctx *cx, uint64_t rep);
+
+#endif
