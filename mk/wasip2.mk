@@ -22,3 +22,23 @@ $(BUILD)/obj/gen/wasip2_wit.o: $(BUILD)/gen/wasip2_wit.c
 	$(CC) $(CFLAGS_BASE) -c $< -o $@
 
 $(BUILD)/libzerohop.a: $(BUILD)/obj/gen/wasip2_wit.o
+
+# ---- bench-wasip2 (bench/wasip2_define.c, docs/PERFORMANCE.md "WASI 0.2 binding") ----
+# Builds the HTTP test guest from bindgen output, then times plan/define/instantiate against a
+# preview1 link of hello.wasm measured in the same run.
+.PHONY: bench-wasip2
+WP2_BENCH := $(BUILD)/bench/wasip2
+$(WP2_BENCH)/http.wasm: tests/wasip2/guest_http.c tests/wasip2/wit/test.wit $(WASIP2_WIT) \
+                        $(BUILD)/zerohop
+	rm -rf $(WP2_BENCH) && mkdir -p $(WP2_BENCH)/wit/deps
+	cp tests/wasip2/wit/*.wit $(WP2_BENCH)/wit/ && cp wit/deps/*.wit $(WP2_BENCH)/wit/deps/
+	$(BUILD)/zerohop bindgen c --wit $(WP2_BENCH)/wit --world http --out $(WP2_BENCH)/gen
+	$(WASM_CC) $(WASM_FLAGS) -mexec-model=reactor -I$(WP2_BENCH)/gen -o $@ \
+	  $(WP2_BENCH)/gen/http.c tests/wasip2/guest_http.c
+
+$(BUILD)/bench/wasip2_define: bench/wasip2_define.c $(BUILD)/libzerohop.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+
+bench-wasip2: $(BUILD)/bench/wasip2_define $(WP2_BENCH)/http.wasm $(EXAMPLE_WASM)
+	$(BUILD)/bench/wasip2_define $(WP2_BENCH)/http.wasm $(WP2_BENCH)/wit $(EXAMPLE_WASM)

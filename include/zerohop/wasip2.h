@@ -143,6 +143,15 @@ const zh_wit_interface *zh_wasip2_hosted_interface(const char *iface);
  * the component before the context. */
 zh_error *zh_wasip2_define_component(zh_component *comp, zh_wasip2_ctx *cx);
 
+/* The same in two steps, for hosts that make many instances of one world: a plan resolves
+ * and type-checks the world's WASI imports once (it keeps pointers into `world`, which must
+ * outlive it); define_plan then only registers them (no lookups, no type comparisons). */
+typedef struct zh_wasip2_plan zh_wasip2_plan;
+zh_error *zh_wasip2_plan_new(const zh_wit_world *world, zh_wasip2_plan **out);
+void zh_wasip2_plan_free(zh_wasip2_plan *plan); /* accepts NULL */
+zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx,
+                                const zh_wasip2_plan *plan);
+
 /* ---- wasi:http/incoming-handler ---- */
 
 /* Creates the two resources the guest's `handle` takes: an incoming-request from `req`

@@ -228,8 +228,33 @@ static bool is_wasi_02(const char *qualified) {
          base_len(qualified) != 0;
 }
 
-static zh_error *define_iface(zh_component *comp, zh_wasip2_ctx *cx, const zh_wit_interface *in,
-                              wp2_block *blk) {
+/* What a world imports from WASI 0.2, resolved and checked once: one item per function and
+ * per resource destructor. Names point into the world, which outlives the plan. */
+typedef struct plan_item {
+  const char *iface, *name;
+  zh_wasip2_fn fn;     /* NULL for a resource */
+  zh_wasip2_dtor dtor; /* resources */
+} plan_item;
+
+struct zh_wasip2_plan {
+  plan_item *items;
+  size_t n, cap;
+};
+
+static bool plan_add(zh_wasip2_plan *p, plan_item it) {
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    plan_item *items = realloc(p->items, cap * sizeof *items);
+    if (!items)
+      return false;
+    p->items = items;
+    p->cap = cap;
+  }
+  p->items[p->n++] = it;
+  return true;
+}
+
+static zh_error *plan_iface(zh_wasip2_plan *p, const zh_wit_interface *in) {
   const zh_wit_interface *mine = zh_wasip2_hosted_interface(in->qualified);
   if (!mine)
     return zh_error_new(ZH_ERR_UNLINKABLE, "import %s: not an interface of WASI 0.2",
@@ -244,44 +269,73 @@ static zh_error *define_iface(zh_component *comp, zh_wasip2_ctx *cx, const zh_wi
                           in->qualified, fn->abi_name);
     if ((err = check_func(in->qualified, fn, hf)))
       return err;
-    wp2_binding *b = &blk->b[blk->n++];
-    *b = (wp2_binding){cx, e->fn, NULL};
-    err = zh_component_define_import(comp, in->qualified, fn->abi_name, call_fn, b);
+    if (!plan_add(p, (plan_item){in->qualified, fn->abi_name, e->fn, NULL}))
+      return wp2_oom();
   }
-  for (size_t t = 0; t < in->ntypes && !err; t++) {
+  for (size_t t = 0; t < in->ntypes; t++) {
     const zh_wit_type *ty = in->types[t];
     if (ty->kind != ZH_WIT_RESOURCE)
       continue; /* `use`d resources are defined by their own interface */
     const zh_wasip2_resource *r = zh_wasip2_lookup_resource(in->qualified, ty->name);
+    if (!plan_add(p, (plan_item){in->qualified, ty->name, NULL, r ? r->dtor : wp2_dtor}))
+      return wp2_oom();
+  }
+  return NULL;
+}
+
+zh_error *zh_wasip2_plan_new(const zh_wit_world *w, zh_wasip2_plan **out) {
+  *out = NULL;
+  const zh_wit *wit;
+  zh_error *err = zh_wasip2_wit(&wit);
+  if (err)
+    return err;
+  zh_wasip2_plan *p = calloc(1, sizeof *p);
+  if (!p)
+    return wp2_oom();
+  for (size_t i = 0; i < w->nimports && !err; i++) {
+    const zh_wit_interface *in = w->imports[i].iface;
+    if (w->imports[i].kind == ZH_WIT_ITEM_INTERFACE && in && is_wasi_02(in->qualified))
+      err = plan_iface(p, in);
+  }
+  if (err) {
+    zh_wasip2_plan_free(p);
+    return err;
+  }
+  *out = p;
+  return NULL;
+}
+
+void zh_wasip2_plan_free(zh_wasip2_plan *p) {
+  if (!p)
+    return;
+  free(p->items);
+  free(p);
+}
+
+zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx,
+                                const zh_wasip2_plan *p) {
+  zh_wasip2_set_store(cx, zh_component_store(comp));
+  wp2_block *blk = calloc(1, sizeof *blk + (p->n ? p->n : 1) * sizeof(wp2_binding));
+  if (!blk)
+    return wp2_oom();
+  blk->next = cx->bindings;
+  cx->bindings = blk;
+  zh_error *err = NULL;
+  for (size_t i = 0; i < p->n && !err; i++) {
+    const plan_item *it = &p->items[i];
     wp2_binding *b = &blk->b[blk->n++];
-    *b = (wp2_binding){cx, NULL, r ? r->dtor : wp2_dtor};
-    err = zh_component_define_resource(comp, in->qualified, ty->name, call_dtor, b);
+    *b = (wp2_binding){cx, it->fn, it->dtor};
+    err = it->fn ? zh_component_define_import(comp, it->iface, it->name, call_fn, b)
+                 : zh_component_define_resource(comp, it->iface, it->name, call_dtor, b);
   }
   return err;
 }
 
 zh_error *zh_wasip2_define_component(zh_component *comp, zh_wasip2_ctx *cx) {
-  const zh_wit *wit;
-  zh_error *err = zh_wasip2_wit(&wit);
-  if (err)
-    return err;
-  const zh_wit_world *w = zh_component_world(comp);
-  zh_wasip2_set_store(cx, zh_component_store(comp));
-  size_t need = 0;
-  for (size_t i = 0; i < w->nimports; i++) {
-    const zh_wit_interface *in = w->imports[i].iface;
-    if (w->imports[i].kind == ZH_WIT_ITEM_INTERFACE && in && is_wasi_02(in->qualified))
-      need += in->nfuncs + in->ntypes;
-  }
-  wp2_block *blk = calloc(1, sizeof *blk + (need ? need : 1) * sizeof(wp2_binding));
-  if (!blk)
-    return wp2_oom();
-  blk->next = cx->bindings;
-  cx->bindings = blk;
-  for (size_t i = 0; i < w->nimports && !err; i++) {
-    const zh_wit_interface *in = w->imports[i].iface;
-    if (w->imports[i].kind == ZH_WIT_ITEM_INTERFACE && in && is_wasi_02(in->qualified))
-      err = define_iface(comp, cx, in, blk);
-  }
+  zh_wasip2_plan *p;
+  zh_error *err = zh_wasip2_plan_new(zh_component_world(comp), &p);
+  if (!err)
+    err = zh_wasip2_define_plan(comp, cx, p);
+  zh_wasip2_plan_free(p);
   return err;
 }

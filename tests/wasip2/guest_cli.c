@@ -212,6 +212,33 @@ static int32_t poll_timers(void) {
   return 0;
 }
 
+/* poll on no pollables at all would never return: the host traps instead. */
+static int32_t poll_empty(void) {
+  cli_list_borrow_poll_pollable_t none = {NULL, 0};
+  cli_list_u32_t ready;
+  cli_poll_poll(&none, &ready);
+  return 0;
+}
+
+/* skip and blocking-skip consume without returning bytes. */
+static int32_t skip(void) {
+  cli_streams_own_input_stream_t in = cli_stdin_get_stdin();
+  cli_streams_borrow_input_stream_t b = cli_streams_borrow_input_stream(in);
+  cli_result_u64_streams_stream_error_t r;
+  cli_streams_method_input_stream_skip(b, 3, &r);
+  put("skip=");
+  put_u64(r.is_err ? 99 : r.val.ok);
+  cli_streams_method_input_stream_blocking_skip(b, 100, &r);
+  put(" blocking_skip=");
+  put_u64(r.is_err ? 99 : r.val.ok);
+  cli_streams_method_input_stream_skip(b, 1, &r);
+  put(" then=");
+  put(r.is_err && r.val.err.tag == CLI_STREAMS_STREAM_ERROR_CLOSED ? "closed" : "?");
+  put("\n");
+  cli_streams_input_stream_drop_own(in);
+  return 0;
+}
+
 /* A poll on a timer an hour away: only the store's deadline can end it. */
 static int32_t poll_forever(void) {
   cli_poll_own_pollable_t p = cli_monotonic_clock_subscribe_duration(3600ull * 1000000000ull);
@@ -610,6 +637,10 @@ int32_t cli_run(cli_string_t *which) {
     rc = big_blocking_write();
   else if (eq(which, "poll"))
     rc = poll_timers();
+  else if (eq(which, "poll-empty"))
+    rc = poll_empty();
+  else if (eq(which, "skip"))
+    rc = skip();
   else if (eq(which, "poll-forever"))
     rc = poll_forever();
   else if (eq(which, "clocks"))

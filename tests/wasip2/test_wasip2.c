@@ -199,6 +199,11 @@ static void test_streams(void) {
   CHECK(o.err && strstr(zh_error_message(o.err), "at most 4096"));
   outcome_free(&o);
 
+  c.stdio[0] = (zh_wasi_stdio){ZH_WASI_STDIO_BUFFER, -1, (const uint8_t *)"0123456789", 10};
+  o = run_case(&c, "skip", 0);
+  check_out(&o, "skip=3 blocking_skip=7 then=closed\n");
+  outcome_free(&o);
+
   /* a capture limit makes the write fail: last-operation-failed, then closed */
   c.capture_limit = 8;
   o = run_case(&c, "streams", 0);
@@ -211,6 +216,11 @@ static void test_poll(void) {
   check_ok(&o, "poll");
   check_out(&o, "first=1 second=0 ready2=no first_ms_ok=yes second_ms_ok=yes\n");
   CHECK_EQ_INT(o.handles, 0); /* the guest dropped every pollable and stream */
+  outcome_free(&o);
+
+  o = run_case(NULL, "poll-empty", 0);
+  CHECK(o.err && zh_error_status(o.err) == ZH_ERR_TRAP);
+  CHECK(o.err && strstr(zh_error_message(o.err), "poll on an empty list"));
   outcome_free(&o);
 
   uint64_t t0 = wp2_test_now_ms();

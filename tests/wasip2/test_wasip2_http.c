@@ -21,6 +21,7 @@
 static zh_engine *engine;
 static zh_module *module;
 static zh_wit *wit;
+static zh_wasip2_plan *plan; /* the world's WASI imports, checked once for every instance */
 
 typedef struct instance {
   zh_store *store;
@@ -45,7 +46,7 @@ static bool instance_new(instance *in, const zh_wasip2_config *config) {
   if (!err)
     err = zh_component_new(in->store, module, world, &in->comp);
   if (!err)
-    err = zh_wasip2_define_component(in->comp, in->cx);
+    err = zh_wasip2_define_plan(in->comp, in->cx, plan);
   if (!err)
     err = zh_component_instantiate(in->comp, NULL, 0);
   if (err)
@@ -371,11 +372,17 @@ int main(void) {
     CHECK(err == NULL);
     zh_error_free(err);
     if (wit) {
+      err = zh_wasip2_plan_new(zh_wit_find_world(zh_wit_root(wit), "http"), &plan);
+      CHECK(err == NULL);
+      zh_error_free(err);
+    }
+    if (plan) {
       test_fields();
       test_incoming();
       test_outgoing();
     }
   }
+  zh_wasip2_plan_free(plan);
   zh_wit_free(wit);
   zh_module_free(module);
   zh_engine_free(engine);
