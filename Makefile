@@ -54,9 +54,10 @@ $(BUILD)/libzerohop.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The CLI links statically: the dynamic loader was about a sixth of `zerohop run hello.wasm`
-# (docs/PERFORMANCE.md). Sanitizer builds need the dynamic runtime.
-CLI_LDFLAGS ?= $(if $(SANITIZE),,-static)
+# The CLI links dynamically: libcurl (WASI 0.2's outgoing HTTP) has no static build in Debian
+# (its .a needs libssh2, libpsl, nghttp2, ... without their static archives). Linking
+# statically saved about 0.4 ms of `zerohop run hello.wasm` (docs/PERFORMANCE.md, start-up).
+CLI_LDFLAGS ?=
 $(BUILD)/zerohop: $(CLI_OBJ) $(BUILD)/libzerohop.a
 	$(CC) $(CFLAGS_BASE) $(CLI_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzerohop.a $(LDLIBS_BASE)
 

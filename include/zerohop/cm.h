@@ -62,11 +62,15 @@ void zh_cm_linker_free(zh_cm_linker *linker);
  * import at instantiation. Names are copied. */
 zh_error *zh_cm_linker_define_func(zh_cm_linker *linker, const char *iface, const char *func,
                                    const zh_wit_func *type, zh_cm_host_fn fn, void *env);
+/* Destroys a host resource: `env` as given to zh_cm_linker_define_resource, `data` that of the
+ * instance whose guest dropped the handle (zh_cm_call_data), `rep` the resource's. */
+typedef void (*zh_cm_resource_dtor)(void *env, void *data, uint64_t rep);
+
 /* Defines the resource type `resource` of interface `iface` (with version). Interfaces of
  * semver-compatible versions share it. When a guest drops its last own handle of it, `dtor`
  * (may be NULL) gets the rep. */
 zh_error *zh_cm_linker_define_resource(zh_cm_linker *linker, const char *iface,
-                                       const char *resource, zh_resource_dtor dtor, void *env);
+                                       const char *resource, zh_cm_resource_dtor dtor, void *env);
 
 /* Instantiates `comp` in `store` with its imports taken from `linker` (NULL: none). An import
  * `ns:pkg/iface@W` is satisfied by definitions for `ns:pkg/iface@V` with V semver-compatible
@@ -87,8 +91,10 @@ zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_
 void zh_cm_instance_free(zh_cm_instance *inst);
 
 /* An exported function: `iface` NULL for a top-level function export, else the name of an
- * exported instance and `func` the name of its function export. NULL if there is none. The
- * function lives as long as the instance. */
+ * exported instance and `func` the name of its function export. NULL if there is none. An
+ * `iface` with a version also finds an instance exported under a semver-compatible version
+ * ("wasi:cli/run@0.2.0" finds "wasi:cli/run@0.2.3"; the highest wins). The function lives as
+ * long as the instance. */
 zh_cm_func *zh_cm_instance_func(zh_cm_instance *inst, const char *iface, const char *func);
 /* Its type: parameters and result as zh_wit_type (owned by the component). */
 const zh_wit_func *zh_cm_func_type(const zh_cm_func *func);

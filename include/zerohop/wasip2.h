@@ -20,6 +20,7 @@
 #ifndef ZEROHOP_WASIP2_H
 #define ZEROHOP_WASIP2_H
 
+#include "zerohop/cm.h"
 #include "zerohop/component.h"
 #include "zerohop/engine.h"
 #include "zerohop/val.h"
@@ -149,8 +150,13 @@ zh_error *zh_wasip2_define_component(zh_component *comp, zh_wasip2_ctx *cx);
 typedef struct zh_wasip2_plan zh_wasip2_plan;
 zh_error *zh_wasip2_plan_new(const zh_wit_world *world, zh_wasip2_plan **out);
 void zh_wasip2_plan_free(zh_wasip2_plan *plan); /* accepts NULL */
-zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx,
-                                const zh_wasip2_plan *plan);
+zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx, const zh_wasip2_plan *plan);
+
+/* Defines every hosted WASI 0.2 function and resource on a component linker (zerohop/cm.h),
+ * with the hosted versions (0.2.12): imports of any 0.2.x link to them. Each instance made
+ * with the linker must get its own zh_wasip2_ctx as its data (zh_cm_linker_instantiate's
+ * `data`), with zh_wasip2_set_store naming the instance's store. */
+zh_error *zh_wasip2_define_linker(zh_cm_linker *linker);
 
 /* ---- wasi:http/incoming-handler ---- */
 

@@ -1,6 +1,8 @@
 /* `zerohop run`: load a module, link WASI, instantiate, call _start (or --invoke FUNC). */
+#include "run.h"
 #include "cli.h"
 
+#include "zerohop/cm.h"
 #include "zerohop/wasi.h"
 
 #include <errno.h>
@@ -70,29 +72,6 @@ void zh_cli_run_help(FILE *out) {
                "A guest may itself exit with 1, 2, 124 or 134; the message on stderr tells them\n"
                "apart.\n");
 }
-
-/* A --dir or --dir-ro directory as given on the command line. */
-typedef struct run_dir {
-  const char *spec;  /* the option's value, for messages */
-  char *host;        /* HOST, a copy (the value is split at "::") */
-  const char *guest; /* GUEST, or HOST when absent; points into `spec` */
-  bool read_only;
-} run_dir;
-
-typedef struct run_opts {
-  const char *invoke; /* NULL: _start */
-  const char **env;   /* --env values */
-  size_t nenv;
-  bool inherit_env;
-  run_dir *dirs;
-  size_t ndirs;
-  uint64_t timeout_ns; /* 0: none */
-  const char *timeout_text;
-  uint32_t max_pages; /* 0: the engine's default */
-  const char *path;   /* MODULE.wasm */
-  char **args;        /* after the module */
-  int nargs;
-} run_opts;
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -249,13 +228,13 @@ static bool parse_options(int argc, char **argv, run_opts *o, int *status) {
 }
 
 /* The guest's argv[0]: the file name alone, so the host's directory layout stays private. */
-static const char *base_name(const char *path) {
+const char *zh_cli_run_base_name(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash && slash[1] ? slash + 1 : path;
 }
 
 /* Prints a load/link error as one line that names the file. */
-static int load_error(const char *path, zh_error *err) {
+int zh_cli_run_load_error(const char *path, zh_error *err) {
   const char *msg = zh_error_message(err);
   if (strstr(msg, path) != NULL)
     zh_cli_error("%s", msg);
@@ -283,7 +262,7 @@ static void backstop(int sig) {
   _exit(ZH_CLI_TIMEOUT);
 }
 
-static void arm_timeout(zh_store *store, const run_opts *o) {
+void zh_cli_run_arm_timeout(zh_store *store, const run_opts *o) {
   zh_store_set_timeout(store, o->timeout_ns);
   int n = snprintf(backstop_msg, sizeof backstop_msg,
                    "zerohop: %s: interrupted: time limit of %s reached while the guest was "
@@ -304,7 +283,7 @@ static void arm_timeout(zh_store *store, const run_opts *o) {
   setitimer(ITIMER_REAL, &it, NULL);
 }
 
-static void disarm_timeout(const run_opts *o) {
+void zh_cli_run_disarm_timeout(const run_opts *o) {
   if (o->timeout_ns == 0)
     return;
   struct itimerval it;
@@ -313,10 +292,10 @@ static void disarm_timeout(const run_opts *o) {
 }
 
 /* Maps the outcome of running guest code to the exit status; consumes err. */
-static int call_status(const run_opts *o, zh_error *err) {
+int zh_cli_run_status(const run_opts *o, zh_error *err) {
   if (err == NULL)
     return ZH_CLI_OK;
-  disarm_timeout(o); /* the outcome is known: the backstop must not race the message */
+  zh_cli_run_disarm_timeout(o); /* the outcome is known: the backstop must not race the message */
   int status;
   const char *msg = zh_error_message(err);
   switch (zh_error_status(err)) {
@@ -341,7 +320,7 @@ static int call_status(const run_opts *o, zh_error *err) {
     status = ZH_CLI_TRAP;
     break;
   default:
-    return load_error(o->path, err);
+    return zh_cli_run_load_error(o->path, err);
   }
   zh_error_free(err);
   return status;
@@ -373,7 +352,7 @@ static int invoke(zh_store *store, zh_func *fn, const run_opts *o) {
   }
   for (uint32_t i = 0; i < ft.nresults; i++)
     results[i].type = ft.results[i];
-  status = call_status(o, zh_func_call(store, fn, args, ft.nparams, results, ft.nresults));
+  status = zh_cli_run_status(o, zh_func_call(store, fn, args, ft.nparams, results, ft.nresults));
   if (status == ZH_CLI_OK) {
     for (uint32_t i = 0; i < ft.nresults; i++)
       zh_cli_print_value(stdout, &results[i]);
@@ -477,12 +456,10 @@ static int run_module(const run_opts *o) {
   zh_engine_config ecfg;
   memset(&ecfg, 0, sizeof ecfg);
   ecfg.max_memory_pages = o->max_pages;
-  if ((err = zh_engine_new(&ecfg, &engine)) != NULL ||
-      (err = zh_module_new(engine, file.data, file.len, o->path, &module)) != NULL) {
-    status = load_error(o->path, err);
+  if ((err = zh_engine_new(&ecfg, &engine)) != NULL) {
+    status = zh_cli_run_load_error(o->path, err);
     goto done;
   }
-  zh_cli_unmap_file(&file); /* the module keeps its own copy */
 
   argv = calloc((size_t)o->nargs + 1, sizeof *argv);
   size_t envc = 0;
@@ -491,9 +468,25 @@ static int run_module(const run_opts *o) {
     zh_cli_error("out of memory");
     goto done;
   }
-  argv[0] = base_name(o->path);
+  argv[0] = zh_cli_run_base_name(o->path);
   for (int i = 0; i < o->nargs; i++)
     argv[i + 1] = o->args[i];
+
+  /* A component binary (layer 1) runs with WASI 0.2; a core module with preview1. */
+  if (zh_cm_is_component(file.data, file.len)) {
+    if (o->invoke) {
+      status = usage_error("--invoke is for core modules; %s is a component", o->path);
+      goto done;
+    }
+    status = zh_cli_run_component(o, engine, file.data, file.len, argv, (size_t)o->nargs + 1, env,
+                                  envc, preopens, o->ndirs);
+    goto done;
+  }
+  if ((err = zh_module_new(engine, file.data, file.len, o->path, &module)) != NULL) {
+    status = zh_cli_run_load_error(o->path, err);
+    goto done;
+  }
+  zh_cli_unmap_file(&file); /* the module keeps its own copy */
   zh_wasi_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.argv = argv;
@@ -505,7 +498,7 @@ static int run_module(const run_opts *o) {
   for (int i = 0; i < 3; i++)
     cfg.stdio[i].kind = ZH_WASI_STDIO_INHERIT;
   if ((wasi = zh_wasi_new(&cfg, &err)) == NULL) {
-    status = load_error(o->path, err);
+    status = zh_cli_run_load_error(o->path, err);
     goto done;
   }
 
@@ -518,22 +511,22 @@ static int run_module(const run_opts *o) {
   zh_instance *inst = NULL;
   if ((err = zh_store_new(engine, &store)) != NULL ||
       (err = zh_wasi_link(wasi, store, module, imports)) != NULL) {
-    status = load_error(o->path, err);
+    status = zh_cli_run_load_error(o->path, err);
     goto done;
   }
   zh_store_set_data(store, wasi);
   if (o->timeout_ns)
-    arm_timeout(store, o); /* before instantiation: the start function may loop too */
+    zh_cli_run_arm_timeout(store, o); /* before instantiation: the start function may loop too */
   if ((err = zh_instance_new(store, module, imports, nimports, &inst)) != NULL) {
     /* The start function may trap or exit: those are guest outcomes, not link errors. */
-    status = call_status(o, err);
+    status = zh_cli_run_status(o, err);
     goto done;
   }
 
   const char *name = o->invoke ? o->invoke : "_start";
   zh_func *fn = zh_instance_func(inst, name);
   if (fn == NULL) {
-    disarm_timeout(o);
+    zh_cli_run_disarm_timeout(o);
     if (o->invoke)
       zh_cli_error("%s: no exported function '%s'", o->path, name);
     else
@@ -541,20 +534,20 @@ static int run_module(const run_opts *o) {
     goto done;
   }
   if (o->invoke == NULL) {
-    status = call_status(o, zh_func_call(store, fn, NULL, 0, NULL, 0));
+    status = zh_cli_run_status(o, zh_func_call(store, fn, NULL, 0, NULL, 0));
     goto done;
   }
   /* A WASI reactor sets itself up in _initialize before any other export is used. */
   zh_func *init = zh_instance_func(inst, "_initialize");
   if (init != NULL && init != fn) {
-    status = call_status(o, zh_func_call(store, init, NULL, 0, NULL, 0));
+    status = zh_cli_run_status(o, zh_func_call(store, init, NULL, 0, NULL, 0));
     if (status != ZH_CLI_OK)
       goto done; /* one deadline covers _initialize and FUNC together */
   }
   status = invoke(store, fn, o);
 
 done:
-  disarm_timeout(o);
+  zh_cli_run_disarm_timeout(o);
   zh_wasi_free(wasi); /* whatever it holds for the guest's descriptors is released */
   /* The process exits right after this. Freeing the store, module and engine one object
    * at a time (frees, munmaps of the stacks and the memory reservation) took about 50 us of

@@ -83,8 +83,8 @@ struct rt_env {
 /* A resource type defined by some instance: its destructor. */
 typedef struct rt_res {
   const zh_wit_type *rt;
-  zh_func *dtor;              /* a guest destructor, or NULL */
-  zh_resource_dtor host_dtor; /* a host resource's destructor, or NULL */
+  zh_func *dtor;                 /* a guest destructor, or NULL */
+  zh_cm_resource_dtor host_dtor; /* a host resource's destructor, or NULL */
   void *host_env;
   rt_env *env;
   struct rt_res *next;
@@ -105,6 +105,11 @@ struct zh_cm_call {
   zh_cm_instance *inst;
 };
 
+/* linker.c: semantic versions of interface names ("0.2.12"; NULL for none). Compatible:
+ * equal, or the same major (for 0.x the same minor), neither a pre-release. */
+bool cm_versions_compatible(const char *a, const char *b);
+bool cm_version_less(const char *a, const char *b);
+
 /* instance.c, for linker.c */
 zh_error *cm_instance_begin(const zh_cm_component *comp, zh_store *store, void *data,
                             zh_cm_instance **out);
@@ -114,6 +119,7 @@ wit_arena *cm_arena(zh_cm_instance *top);
 zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn, void *env,
                          const char *name);
 /* Registers a host resource type's destructor with the instance. */
-bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_resource_dtor dtor, void *env);
+bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_cm_resource_dtor dtor,
+                      void *env);
 
 #endif

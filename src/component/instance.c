@@ -346,7 +346,7 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
   if (h.own) {
     rt_res *r = find_res(R->top, R->rt);
     if (r && r->host_dtor)
-      r->host_dtor(r->host_env, h.rep);
+      r->host_dtor(r->host_env, R->top->data, h.rep);
     if (r && r->dtor) {
       zh_value a = zh_i32((int32_t)h.rep);
       return zh_func_call(store, r->dtor, &a, 1, NULL, 0);
@@ -752,7 +752,7 @@ zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_hos
   return f->params_tuple ? f : NULL;
 }
 
-bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_resource_dtor dtor,
+bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_cm_resource_dtor dtor,
                       void *env) {
   if (find_res(top, rt))
     return true;
@@ -785,10 +785,29 @@ void zh_cm_instance_free(zh_cm_instance *in) {
   free(in);
 }
 
+/* The export named `name`, or else the one whose name differs only by a semver-compatible
+ * version ("wasi:cli/run@0.2.0" finds an export "wasi:cli/run@0.2.3"; the highest wins). */
+static const rt_named *compat_export(const rt_inst *in, const char *name) {
+  const rt_named *best = inst_export(in, name);
+  const char *at = strchr(name, '@');
+  if (best || !at)
+    return best;
+  size_t base = (size_t)(at - name);
+  for (size_t i = 0; i < in->n; i++) {
+    const char *n = in->exports[i].name;
+    if (strncmp(n, name, base) != 0 || n[base] != '@' ||
+        !cm_versions_compatible(n + base + 1, at + 1))
+      continue;
+    if (!best || cm_version_less(strchr(best->name, '@') + 1, n + base + 1))
+      best = &in->exports[i];
+  }
+  return best;
+}
+
 zh_cm_func *zh_cm_instance_func(zh_cm_instance *in, const char *iface, const char *func) {
   const rt_inst *x = &in->root->exports;
   if (iface) {
-    const rt_named *i = inst_export(x, iface);
+    const rt_named *i = compat_export(x, iface);
     if (!i || i->item.sort != CB_INSTANCE)
       return NULL;
     x = i->item.u.inst;

@@ -35,7 +35,7 @@ typedef struct host_res {
   char *iface_base; /* "ns:pkg/iface" plus the compatible part of the version ("@0.2", "@1") */
   char *name;
   zh_wit_type *rt; /* the runtime resource type, shared by compatible versions */
-  zh_resource_dtor dtor;
+  zh_cm_resource_dtor dtor;
   void *env;
 } host_res;
 
@@ -96,7 +96,7 @@ static const char *split_version(const char *name, size_t *base_len) {
   return at ? at + 1 : NULL;
 }
 
-static bool versions_compatible(const char *a, const char *b) {
+bool cm_versions_compatible(const char *a, const char *b) {
   if (!a || !b)
     return a == b;
   semver x, y;
@@ -107,7 +107,7 @@ static bool versions_compatible(const char *a, const char *b) {
   return x.major != 0 || x.minor == y.minor;
 }
 
-static bool version_less(const char *a, const char *b) {
+bool cm_version_less(const char *a, const char *b) {
   semver x, y;
   if (!a || !b || !parse_semver(a, &x) || !parse_semver(b, &y))
     return false;
@@ -122,7 +122,7 @@ static bool version_less(const char *a, const char *b) {
 static bool iface_matches(const char *def, const char *imp) {
   size_t dl, il;
   const char *dv = split_version(def, &dl), *iv = split_version(imp, &il);
-  return dl == il && strncmp(def, imp, dl) == 0 && versions_compatible(dv, iv);
+  return dl == il && strncmp(def, imp, dl) == 0 && cm_versions_compatible(dv, iv);
 }
 
 /* The key that compatible versions share: "ns:pkg/iface@MAJOR" or "@0.MINOR". */
@@ -175,7 +175,7 @@ zh_error *zh_cm_linker_define_func(zh_cm_linker *l, const char *iface, const cha
 }
 
 zh_error *zh_cm_linker_define_resource(zh_cm_linker *l, const char *iface, const char *resource,
-                                       zh_resource_dtor dtor, void *env) {
+                                       zh_cm_resource_dtor dtor, void *env) {
   if (!iface || !resource)
     return zh_error_new(ZH_ERR_USAGE, "zh_cm_linker_define_resource: missing name");
   char *key = compat_key(iface);
@@ -237,7 +237,7 @@ static const host_func *find_func(const zh_cm_linker *l, const char *iface, cons
       continue;
     size_t bl;
     if (!best ||
-        (iface && version_less(split_version(best->iface, &bl), split_version(h->iface, &bl))))
+        (iface && cm_version_less(split_version(best->iface, &bl), split_version(h->iface, &bl))))
       best = h;
   }
   return best;
@@ -321,8 +321,41 @@ static zh_error *host_item_func(zh_cm_instance *top, const host_func *h, const z
   return NULL;
 }
 
+/* Resource types the imports bound so far: the type an import's type declares (static) and
+ * the host's runtime type. An instance type that re-exports another import's resource
+ * (`(export "error" (type (eq ...)))`, as a WIT `use` becomes) finds it here. */
+typedef struct bound_res {
+  const zh_wit_type **from, **to;
+  size_t n, cap;
+} bound_res;
+
+static bool bound_add(bound_res *b, const zh_wit_type *from, const zh_wit_type *to) {
+  if (b->n == b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 16;
+    const zh_wit_type **f = realloc(b->from, cap * sizeof *f);
+    if (f)
+      b->from = f;
+    const zh_wit_type **t = f ? realloc(b->to, cap * sizeof *t) : NULL;
+    if (!f || !t)
+      return false;
+    b->to = t;
+    b->cap = cap;
+  }
+  b->from[b->n] = from;
+  b->to[b->n++] = to;
+  return true;
+}
+
+static const zh_wit_type *bound_find(const bound_res *b, const zh_wit_type *from) {
+  from = zh_wit_type_unalias(from);
+  for (size_t i = 0; i < b->n; i++)
+    if (b->from[i] == from)
+      return b->to[i];
+  return NULL;
+}
+
 static zh_error *import_instance(zh_cm_linker *l, zh_cm_instance *top, const char *iface,
-                                 const cb_type *it, rt_item *out) {
+                                 const cb_type *it, bound_res *bound, rt_item *out) {
   wit_arena *a = cm_arena(top);
   rt_inst *in = wit_alloc(a, sizeof *in);
   rt_named *ex = wit_alloc(a, (it->nexports + 1) * sizeof *ex);
@@ -346,11 +379,19 @@ static zh_error *import_instance(zh_cm_linker *l, zh_cm_instance *top, const cha
     const cb_named *x = &it->exports[i];
     zh_error *err = NULL;
     if (x->ext.sort == CB_TYPE && x->ext.type && x->ext.type->kind == CB_T_RESOURCE) {
+      const zh_wit_type *same = bound_find(bound, x->ext.type->val);
+      if (same) { /* another import's resource, re-exported */
+        ex[n].name = x->name;
+        ex[n].item = (rt_item){.sort = CB_TYPE, .u.res = same};
+        n++;
+        continue;
+      }
       host_res *r = find_res(l, iface, x->name);
       if (!r)
         return zh_error_new(ZH_ERR_UNLINKABLE, "missing import `%s`: no resource `%s`", iface,
                             x->name);
-      if (!cm_host_resource(top, r->rt, r->dtor, r->env))
+      if (!cm_host_resource(top, r->rt, r->dtor, r->env) ||
+          !bound_add(bound, zh_wit_type_unalias(x->ext.type->val), r->rt))
         return zh_error_oom();
       ex[n].name = x->name;
       ex[n].item = (rt_item){.sort = CB_TYPE, .u.res = r->rt};
@@ -367,7 +408,13 @@ static zh_error *import_instance(zh_cm_linker *l, zh_cm_instance *top, const cha
       if ((err = host_item_func(top, h, x->ext.type->func, &ex[n].item)))
         return err;
       n++;
-    } else if (x->ext.sort != CB_TYPE) {
+    } else if (x->ext.sort == CB_TYPE) {
+      /* A value type (record, enum, ...): structural, nothing to bind, but the component
+       * may alias it from the instance. */
+      ex[n].name = x->name;
+      ex[n].item = (rt_item){.sort = CB_TYPE, .u.res = NULL};
+      n++;
+    } else {
       return zh_error_new(ZH_ERR_UNLINKABLE,
                           "import `%s`: export `%s` is a %s, which a host cannot provide", iface,
                           x->name, cb_sort_name(x->ext.sort));
@@ -392,6 +439,7 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *l, const zh_cm_component *comp,
   for (size_t i = 0; i < root->ndefs; i++)
     nimports += root->defs[i].kind == CB_DEF_IMPORT;
   rt_named *args = wit_alloc(cm_arena(top), (nimports + 1) * sizeof *args);
+  bound_res bound = {NULL, NULL, 0, 0};
   if (!args)
     err = zh_error_oom();
   size_t n = 0;
@@ -412,7 +460,7 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *l, const zh_cm_component *comp,
       else
         err = host_item_func(top, h, d->type->func, &args[n].item);
     } else if (d->sort == CB_INSTANCE) {
-      err = l ? import_instance(l, top, d->name, d->type, &args[n].item)
+      err = l ? import_instance(l, top, d->name, d->type, &bound, &args[n].item)
               : zh_error_new(ZH_ERR_UNLINKABLE, "missing import `%s`", d->name);
     } else if (d->sort == CB_TYPE) {
       err = zh_error_new(ZH_ERR_UNLINKABLE,
@@ -423,6 +471,8 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *l, const zh_cm_component *comp,
     }
     n++;
   }
+  free(bound.from);
+  free(bound.to);
   if (!err)
     err = cm_instance_finish(top, args, n);
   if (err) {

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* A fragment is a lowercase word, an uppercase acronym, or (after the first) one led by a
  * digit; `lower_only` is the namespace/package rule, where acronyms are not allowed. */
@@ -132,18 +133,22 @@ const char *cb_name_check(const char *name, bool import, cb_name_info *info) {
 }
 
 /* Strong uniqueness (Explainer.md, "Name uniqueness"): names are compared ignoring ASCII
- * case, and `[method]r.f` / `[static]r.f` by their label after the dot, so they conflict
- * with a plain `f`; `[constructor]r` keeps its annotation and does not conflict with `r`. */
-static void strong_key(const char *s, char *out, size_t cap) {
-  const char *p = s;
-  if (strncmp(p, "[method]", 8) == 0 || strncmp(p, "[static]", 8) == 0) {
-    const char *dot = strchr(p + 8, '.');
-    p = dot ? dot + 1 : p + 8;
-  }
-  size_t i = 0;
-  for (; p[i] && i + 1 < cap; i++)
-    out[i] = (char)tolower((unsigned char)p[i]);
-  out[i] = 0;
+ * case. A `[method]r.f` or `[static]r.f` conflicts with a plain `f` (the label after the dot)
+ * and with another method or static function of the same `r.f`; methods of different
+ * resources do not conflict (wasi:io/streams has `[method]input-stream.subscribe` and
+ * `[method]output-stream.subscribe`). `[constructor]r` keeps its annotation and does not
+ * conflict with `r`. */
+static bool annotated(const char *s) {
+  return strncmp(s, "[method]", 8) == 0 || strncmp(s, "[static]", 8) == 0;
+}
+
+/* Where the compared part of `s` starts: for a method or static function "r.f" (whole), or
+ * "f" alone when `label_only`. */
+static const char *strong_key(const char *s, bool label_only) {
+  if (!annotated(s))
+    return s;
+  const char *dot = strchr(s + 8, '.');
+  return label_only && dot ? dot + 1 : s + 8;
 }
 
 bool cb_names_conflict(const char *a, const char *b) {
@@ -152,8 +157,7 @@ bool cb_names_conflict(const char *a, const char *b) {
   /* Interface and dependency names compare as raw strings. */
   if (strchr(a, ':') || strchr(b, ':') || strchr(a, '=') || strchr(b, '='))
     return false;
-  char ka[512], kb[512];
-  strong_key(a, ka, sizeof ka);
-  strong_key(b, kb, sizeof kb);
-  return strcmp(ka, kb) == 0;
+  /* Both annotated: the whole "r.f"; one of them: its label against the plain name. */
+  bool label_only = annotated(a) != annotated(b);
+  return strcasecmp(strong_key(a, label_only), strong_key(b, label_only)) == 0;
 }
