@@ -130,6 +130,18 @@ uint64_t zh_http_request_time_left_ns(const zh_http_request *req);
  * max_body_bytes (status 413), ZH_ERR_MALFORMED for broken chunk framing (400),
  * ZH_ERR_INTERRUPTED at the deadline (408), ZH_ERR_IO when the client goes away (400). */
 zh_error *zh_http_request_read(zh_http_request *req, void *buf, size_t cap, size_t *got, bool *eof);
+/* As zh_http_request_read, but never waits for the client: *got is 0 (and *eof false) when
+ * no body bytes are there yet. For non-blocking stream reads (wasi:io `read`). */
+zh_error *zh_http_request_try_read(zh_http_request *req, void *buf, size_t cap, size_t *got,
+                                   bool *eof);
+/* True when a read would not wait: bytes or the end are there, or the body has failed. It
+ * may be true for buffered framing alone, so a try_read after it can still give 0 bytes. */
+bool zh_http_request_body_ready(const zh_http_request *req);
+/* The connection's socket, to poll for POLLIN together with other sources (a pollable for
+ * the body). Borrowed: never read, write or close it; readiness is a hint, read with
+ * zh_http_request_try_read, and check zh_http_request_body_ready first, since bytes may
+ * already be buffered. */
+int zh_http_request_fd(const zh_http_request *req);
 /* The status a body error above stands for, or 0 if there was none: a handler that hit
  * one and has not started a response may answer with it (the server does, if the handler
  * returns without responding). */
