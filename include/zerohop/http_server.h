@@ -19,8 +19,25 @@
  * closed after what was already written: the client sees a truncated response, never a
  * hang.
  *
+ * In short (bench/http_hello.c and tests/http/test_server.c have whole programs):
+ *
+ *   static void echo(zh_http_request *req, void *env) {
+ *     char buf[16384]; size_t got; bool eof = false;
+ *     zh_error *err = zh_http_response_start(req, 200, NULL, 0);
+ *     while (!err && !eof && !(err = zh_http_request_read(req, buf, sizeof buf, &got, &eof)))
+ *       err = zh_http_response_write(req, buf, got);
+ *     if (!err) err = zh_http_response_finish(req, NULL, 0);
+ *     zh_error_free(err);   // unfinished: the server closes the connection
+ *   }
+ *   zh_http_config cfg = {.addr = "127.0.0.1:0", .handler = echo};
+ *   zh_http_server *server;
+ *   zh_error *err = zh_http_server_start(&cfg, &server);  // then zh_http_server_port(server)
+ *   ...
+ *   zh_http_server_stop(server, 5000);  zh_http_server_free(server);
+ *
  * Ownership
- *   - zh_http_server_start copies the configuration (and the address string).
+ *   - zh_http_server_start copies the configuration (and the address string); env is
+ *     borrowed and must outlive the server.
  *   - The zh_http_request, its info and every pointer in it are the server's; they are
  *     valid on the handler's thread until the handler returns. The header arrays passed to
  *     zh_http_response_start/finish are copied before the call returns.
