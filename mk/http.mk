@@ -7,7 +7,10 @@
 #                     p50, p99 and the ratio to nginx (docs/PERFORMANCE.md, "HTTP server").
 .PHONY: bench-http
 
-$(BUILD)/tests/http/%: tests/httpclient.h
+# The tests that use the shared client rebuild when it changes (an explicit rule: a pattern
+# rule without a recipe would not add the prerequisite).
+HTTP_TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/http/test_*.c))
+$(HTTP_TEST_BIN): tests/httpclient.h
 
 $(BUILD)/bench/http_hello: bench/http_hello.c $(BUILD)/libzerohop.a
 	@mkdir -p $(dir $@)

@@ -19,8 +19,25 @@
  * closed after what was already written: the client sees a truncated response, never a
  * hang.
  *
+ * In short (bench/http_hello.c and tests/http/test_server.c have whole programs):
+ *
+ *   static void echo(zh_http_request *req, void *env) {
+ *     char buf[16384]; size_t got; bool eof = false;
+ *     zh_error *err = zh_http_response_start(req, 200, NULL, 0);
+ *     while (!err && !eof && !(err = zh_http_request_read(req, buf, sizeof buf, &got, &eof)))
+ *       err = zh_http_response_write(req, buf, got);
+ *     if (!err) err = zh_http_response_finish(req, NULL, 0);
+ *     zh_error_free(err);   // unfinished: the server closes the connection
+ *   }
+ *   zh_http_config cfg = {.addr = "127.0.0.1:0", .handler = echo};
+ *   zh_http_server *server;
+ *   zh_error *err = zh_http_server_start(&cfg, &server);  // then zh_http_server_port(server)
+ *   ...
+ *   zh_http_server_stop(server, 5000);  zh_http_server_free(server);
+ *
  * Ownership
- *   - zh_http_server_start copies the configuration (and the address string).
+ *   - zh_http_server_start copies the configuration (and the address string); env is
+ *     borrowed and must outlive the server.
  *   - The zh_http_request, its info and every pointer in it are the server's; they are
  *     valid on the handler's thread until the handler returns. The header arrays passed to
  *     zh_http_response_start/finish are copied before the call returns.
@@ -130,6 +147,18 @@ uint64_t zh_http_request_time_left_ns(const zh_http_request *req);
  * max_body_bytes (status 413), ZH_ERR_MALFORMED for broken chunk framing (400),
  * ZH_ERR_INTERRUPTED at the deadline (408), ZH_ERR_IO when the client goes away (400). */
 zh_error *zh_http_request_read(zh_http_request *req, void *buf, size_t cap, size_t *got, bool *eof);
+/* As zh_http_request_read, but never waits for the client: *got is 0 (and *eof false) when
+ * no body bytes are there yet. For non-blocking stream reads (wasi:io `read`). */
+zh_error *zh_http_request_try_read(zh_http_request *req, void *buf, size_t cap, size_t *got,
+                                   bool *eof);
+/* True when a read would not wait: bytes or the end are there, or the body has failed. It
+ * may be true for buffered framing alone, so a try_read after it can still give 0 bytes. */
+bool zh_http_request_body_ready(const zh_http_request *req);
+/* The connection's socket, to poll for POLLIN together with other sources (a pollable for
+ * the body). Borrowed: never read, write or close it; readiness is a hint, read with
+ * zh_http_request_try_read, and check zh_http_request_body_ready first, since bytes may
+ * already be buffered. */
+int zh_http_request_fd(const zh_http_request *req);
 /* The status a body error above stands for, or 0 if there was none: a handler that hit
  * one and has not started a response may answer with it (the server does, if the handler
  * returns without responding). */

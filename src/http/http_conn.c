@@ -72,7 +72,7 @@ static int wait_readable(zh_http_conn *c, uint64_t deadline_ns, bool watch_stop)
 }
 
 /* Reads what is there into buf[0..cap): > 0 bytes, 0 the peer closed, -1 error or stop,
- * -2 the deadline passed. */
+ * -2 the deadline passed, -3 nothing there (only with deadline_ns 0: do not wait). */
 static ssize_t recv_some(zh_http_conn *c, void *buf, size_t cap, uint64_t deadline_ns,
                          bool watch_stop) {
   for (;;) {
@@ -83,6 +83,8 @@ static ssize_t recv_some(zh_http_conn *c, void *buf, size_t cap, uint64_t deadli
       continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
       return -1;
+    if (deadline_ns == 0)
+      return -3;
     int w = wait_readable(c, deadline_ns, watch_stop);
     if (w == 0)
       return -2;
@@ -299,14 +301,16 @@ static zh_error *recv_failed(zh_http_request *req, ssize_t r) {
                             : "the connection failed");
 }
 
-static zh_error *read_chunked(zh_http_request *req, char *buf, size_t cap, size_t *got, bool *eof) {
+static zh_error *read_chunked(zh_http_request *req, char *buf, size_t cap, size_t *got, bool *eof,
+                              uint64_t deadline) {
   zh_http_conn *c = req->conn;
   const zh_http_config *cfg = &c->server->config;
   for (;;) {
     if (c->in_start == c->in_end) {
       c->in_start = c->in_end = c->head_len;
-      ssize_t n =
-          recv_some(c, c->in + c->in_end, c->in_cap - c->in_end, req->info.deadline_ns, false);
+      ssize_t n = recv_some(c, c->in + c->in_end, c->in_cap - c->in_end, deadline, false);
+      if (n == -3)
+        return NULL; /* nothing yet, and not waiting */
       if (n <= 0)
         return recv_failed(req, n);
       c->in_end += (size_t)n;
@@ -338,8 +342,9 @@ static zh_error *read_chunked(zh_http_request *req, char *buf, size_t cap, size_
   }
 }
 
-zh_error *zh_http_request_read(zh_http_request *req, void *buf, size_t cap, size_t *got,
-                               bool *eof) {
+/* Body bytes as in zh_http_request_read; `wait` false returns at once with what is there. */
+static zh_error *body_read(zh_http_request *req, void *buf, size_t cap, size_t *got, bool *eof,
+                           bool wait) {
   *got = 0;
   *eof = false;
   if (req->failed_status)
@@ -362,8 +367,9 @@ zh_error *zh_http_request_read(zh_http_request *req, void *buf, size_t cap, size
       return recv_failed(req, r == -2 ? -2 : -1);
     req->continue_sent = true;
   }
+  uint64_t deadline = wait ? req->info.deadline_ns : 0;
   if (req->body_kind == ZH_HTTP_BODY_CHUNKED)
-    return read_chunked(req, buf, cap, got, eof);
+    return read_chunked(req, buf, cap, got, eof, deadline);
 
   size_t want = cap < req->body_left ? cap : (size_t)req->body_left;
   size_t buffered = c->in_end - c->in_start;
@@ -374,7 +380,9 @@ zh_error *zh_http_request_read(zh_http_request *req, void *buf, size_t cap, size
     *got = n;
   } else {
     /* Straight into the caller's buffer, never past this body. */
-    ssize_t n = recv_some(c, buf, want, req->info.deadline_ns, false);
+    ssize_t n = recv_some(c, buf, want, deadline, false);
+    if (n == -3)
+      return NULL;
     if (n <= 0)
       return recv_failed(req, n);
     *got = (size_t)n;
@@ -387,6 +395,26 @@ zh_error *zh_http_request_read(zh_http_request *req, void *buf, size_t cap, size
   }
   return NULL;
 }
+
+zh_error *zh_http_request_read(zh_http_request *req, void *buf, size_t cap, size_t *got,
+                               bool *eof) {
+  return body_read(req, buf, cap, got, eof, true);
+}
+
+zh_error *zh_http_request_try_read(zh_http_request *req, void *buf, size_t cap, size_t *got,
+                                   bool *eof) {
+  return body_read(req, buf, cap, got, eof, false);
+}
+
+bool zh_http_request_body_ready(const zh_http_request *req) {
+  const zh_http_conn *c = req->conn;
+  if (req->body_eof || req->failed_status || c->in_end > c->in_start)
+    return true;
+  struct pollfd p = {.fd = c->fd, .events = POLLIN};
+  return poll(&p, 1, 0) > 0;
+}
+
+int zh_http_request_fd(const zh_http_request *req) { return req->conn->fd; }
 
 /* After a finished response, reads and drops what is left of the body so the connection
  * can carry on; false if that is too much, or cannot be done. */

@@ -8,6 +8,7 @@
 #include "testlib.h"
 #include "zerohop/http_server.h"
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -38,6 +39,7 @@ static void respond(zh_http_request *req, int status, const char *body) {
 }
 
 static atomic_int slow_running;
+static atomic_int big_write_status = -1; /* zh_status of the failed write in /big, or -1 */
 
 /* Streams the request body back as it arrives, 16 KiB at a time. */
 static void echo(zh_http_request *req, bool with_length) {
@@ -147,6 +149,40 @@ static void handler(zh_http_request *req, void *env) {
     zh_http_header t[] = {{"X-Checksum", 10, "abc", 3}};
     if (!err)
       err = zh_http_response_finish(req, t, 1);
+    zh_error_free(err);
+  } else if (path_is(in, "/trickle")) {
+    /* Non-blocking reads, waiting on the socket in between, as a wasi:io pollable would. */
+    char body[256] = "", buf[64];
+    size_t len = 0;
+    int empty = 0;
+    bool eof = false;
+    zh_error *err = NULL;
+    while (!err && !eof && len + sizeof buf < sizeof body) {
+      size_t got;
+      err = zh_http_request_try_read(req, buf, sizeof buf, &got, &eof);
+      memcpy(body + len, buf, got);
+      len += got;
+      if (err || eof || got > 0)
+        continue;
+      empty++; /* nothing there: wait for the socket, unless bytes are buffered already */
+      if (!zh_http_request_body_ready(req)) {
+        struct pollfd p = {.fd = zh_http_request_fd(req), .events = POLLIN};
+        poll(&p, 1, (int)(zh_http_request_time_left_ns(req) / 1000000u));
+      }
+    }
+    char text[320];
+    snprintf(text, sizeof text, "%.*s|%s|%s", (int)len, body, empty > 0 ? "waited" : "never-empty",
+             err ? zh_error_message(err) : "ok");
+    zh_error_free(err);
+    respond(req, 200, text);
+  } else if (path_is(in, "/big")) {
+    /* 64 MiB to a client that does not read: the write gives up at the deadline. */
+    static char piece[65536];
+    zh_error *err = zh_http_response_start(req, 200, NULL, 0);
+    for (int i = 0; i < 1024 && !err; i++)
+      err = zh_http_response_write(req, piece, sizeof piece);
+    if (err)
+      atomic_store(&big_write_status, (int)zh_error_status(err));
     zh_error_free(err);
   } else if (path_is(in, "/misuse")) {
     /* API misuse is reported, not crashed on; the response still goes out. */
@@ -276,6 +312,15 @@ static void test_basics(uint16_t port) {
   CHECK_EQ_INT(r.status, 200);
   CHECK(zh_hc_header(&r, "Connection", v, sizeof v) && strcasecmp(v, "keep-alive") == 0);
   zh_hc_response_free(&r);
+  /* A long body to an HTTP/1.0 client: no chunks, it ends with the connection. */
+  CHECK(zh_hc_request(c, "GET /trailers HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &r, 16));
+  CHECK(!r.chunked && r.complete);
+  CHECK_EQ_INT(r.body_total, 40000);
+  CHECK(zh_hc_header(&r, "Content-Length", v, sizeof v) == NULL);
+  CHECK(zh_hc_header(&r, "Connection", v, sizeof v) && strcasecmp(v, "close") == 0);
+  zh_hc_response_free(&r);
+  zh_hc_close(c);
+  c = zh_hc_open(port);
   CHECK(zh_hc_request(c, "GET /hello HTTP/1.0\r\n\r\n", &r, 4096));
   CHECK_EQ_INT(r.status, 200);
   CHECK(zh_hc_header(&r, "Connection", v, sizeof v) && strcasecmp(v, "close") == 0);
@@ -470,6 +515,28 @@ static void test_unfinished(uint16_t port) {
   CHECK(still_serving(port));
 }
 
+static void test_try_read(uint16_t port) {
+  static const char *const heads[] = {
+      "POST /trickle HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\n",
+      "POST /trickle HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"};
+  static const char *const first[] = {"abc", "3\r\nabc\r\n"};
+  static const char *const second[] = {"def", "3\r\ndef\r\n0\r\n\r\n"};
+  for (int k = 0; k < 2; k++) {
+    zh_hc *c = zh_hc_open(port);
+    zh_hc_response r = {0};
+    CHECK(zh_hc_send_str(c, heads[k]) && zh_hc_send_str(c, first[k]));
+    sleep_ms(200); /* the handler finds the body paused: a try_read gives 0 bytes */
+    CHECK(zh_hc_send_str(c, second[k]));
+    CHECK(zh_hc_read(c, &r, false, 256));
+    CHECK_EQ_INT(r.status, 200);
+    if (strcmp(r.body, "abcdef|waited|ok") != 0)
+      fprintf(stderr, "trickle %d: '%s'\n", k, r.body);
+    CHECK(strcmp(r.body, "abcdef|waited|ok") == 0);
+    zh_hc_response_free(&r);
+    zh_hc_close(c);
+  }
+}
+
 static void test_expect(uint16_t port) {
   zh_hc *c = zh_hc_open(port);
   zh_hc_response r = {0};
@@ -630,6 +697,18 @@ static void test_limits(void) {
   c = zh_hc_open(port);
   CHECK(zh_hc_send_str(c, "POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\nabc"));
   zh_hc_close(c);
+  /* A client that does not read a large response: the handler's write ends at the request
+   * deadline, the connection closes, and the server goes on. */
+  c = zh_hc_open(port);
+  t0 = now_ms();
+  CHECK(zh_hc_send_str(c, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n"));
+  while (atomic_load(&big_write_status) < 0 && now_ms() - t0 < 5000)
+    sleep_ms(10);
+  took = now_ms() - t0;
+  CHECK_EQ_INT(atomic_load(&big_write_status), ZH_ERR_INTERRUPTED);
+  CHECK(took >= 450 && took < 3000);
+  zh_hc_close(c);
+  CHECK(still_serving(port));
   /* Limits at exactly their values pass: a 256-byte target, 10 headers, 100000 bytes. */
   char url_ok[400];
   snprintf(url_ok, sizeof url_ok, "GET /hello?%0244d HTTP/1.1\r\nHost: t\r\n\r\n", 0);
@@ -709,6 +788,39 @@ static void test_stop(void) {
   zh_http_server_free(s);
 }
 
+static void test_max_connections(void) {
+  zh_http_config cfg = {.max_connections = 2};
+  zh_http_server *s = start(&cfg);
+  CHECK(s != NULL);
+  if (!s)
+    return;
+  uint16_t port = zh_http_server_port(s);
+  zh_hc *a = zh_hc_open(port), *b = zh_hc_open(port);
+  zh_hc_response r = {0};
+  /* Two open connections (kept alive), so a third is turned away. */
+  CHECK(zh_hc_request(a, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r, 64) && r.status == 200);
+  zh_hc_response_free(&r);
+  CHECK(zh_hc_request(b, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r, 64) && r.status == 200);
+  zh_hc_response_free(&r);
+  /* The 503 comes without a request (one sent first could race the close into a reset). */
+  zh_hc *third = zh_hc_open(port);
+  CHECK(third && zh_hc_read(third, &r, false, 64) && r.status == 503);
+  CHECK(third && zh_hc_closed(third));
+  zh_hc_response_free(&r);
+  zh_hc_close(third);
+  /* One goes away: there is room again. */
+  zh_hc_close(a);
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; i++) {
+    sleep_ms(10);
+    status = one(port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    zh_hc_response_free(&r);
+  }
+  CHECK_EQ_INT(status, 200);
+  zh_hc_close(b);
+  zh_http_server_free(s);
+}
+
 static void test_addresses(void) {
   zh_http_config cfg = {.addr = "[::1]:0", .handler = handler};
   zh_http_server *s = NULL;
@@ -762,10 +874,12 @@ int main(void) {
   test_concurrency(port);
   test_unfinished(port);
   test_expect(port);
+  test_try_read(port);
   CHECK(still_serving(port));
   zh_http_server_free(s);
   test_limits();
   test_stop();
+  test_max_connections();
   test_addresses();
   TEST_SUMMARY();
 }
