@@ -19,3 +19,6 @@ SIMD_PORTABLE_BUILD := build-simd-portable
 .PHONY: spec-simd-portable
 spec-simd-portable:
 	@$(MAKE) --no-print-directory BUILD=$(SIMD_PORTABLE_BUILD) EXTRA_CFLAGS=-DZH_SIMD_PORTABLE spec
+
+# `make bench` runs the SIMD program too (before the scalar set, as a prerequisite).
+bench: bench-simd

@@ -453,7 +453,7 @@ enum {
   SH_STORE,
   SH_STORELANE,
 };
-#define FD_IMM_(code, id, text, imm, sig, shape) [code] = imm,
+#define FD_IMM_(code, id, text, imm, sig, shape) [code] = (imm),
 static const zh_imm k_fd_imm[ZH_FD_COUNT] = {ZH_OPCODES_FD(FD_IMM_)};
 #undef FD_IMM_
 #define FD_SHAPE_(code, id, text, imm, sig, shape) [code] = SH_##shape,

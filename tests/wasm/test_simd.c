@@ -28,6 +28,30 @@ static const uint8_t kModule[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00
                                   0x0a, 0x0f, 0x01, 0x0d, 0x00, 0x20, 0x00, 0x20, 0x00, 0xfd, 0xae,
                                   0x01, 0x20, 0x01, 0x10, 0x00, 0x0b};
 
+/* call_indirect through a table of v128 functions, a block with two v128 results and an
+ * untyped select of v128s (bytes from wat2wasm):
+ * (module
+ *   (type $vv (func (param v128 v128) (result v128)))
+ *   (table 2 funcref)
+ *   (elem (i32.const 0) $add $sub)
+ *   (func $add (type $vv) (i32x4.add (local.get 0) (local.get 1)))
+ *   (func $sub (type $vv) (i32x4.sub (local.get 0) (local.get 1)))
+ *   (func (export "pick") (param $a v128) (param $b v128) (param $i i32) (result v128)
+ *     (local $t v128)
+ *     (local.set $t (call_indirect (type $vv) (local.get $a) (local.get $b) (local.get $i)))
+ *     (block (result v128 v128) (local.get $t) (v128.const i32x4 7 7 7 7))
+ *     (local.get $i)
+ *     (select))) */
+static const uint8_t kIndirect[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x13, 0x03, 0x60, 0x02, 0x7b, 0x7b, 0x01,
+    0x7b, 0x60, 0x03, 0x7b, 0x7b, 0x7f, 0x01, 0x7b, 0x60, 0x00, 0x02, 0x7b, 0x7b, 0x03, 0x04, 0x03,
+    0x00, 0x00, 0x01, 0x04, 0x04, 0x01, 0x70, 0x00, 0x02, 0x07, 0x08, 0x01, 0x04, 0x70, 0x69, 0x63,
+    0x6b, 0x00, 0x02, 0x09, 0x08, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x02, 0x00, 0x01, 0x0a, 0x3f, 0x03,
+    0x09, 0x00, 0x20, 0x00, 0x20, 0x01, 0xfd, 0xae, 0x01, 0x0b, 0x09, 0x00, 0x20, 0x00, 0x20, 0x01,
+    0xfd, 0xb1, 0x01, 0x0b, 0x29, 0x01, 0x01, 0x7b, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0x11, 0x00,
+    0x00, 0x21, 0x03, 0x02, 0x02, 0x20, 0x03, 0xfd, 0x0c, 0x07, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00,
+    0x00, 0x07, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x0b, 0x20, 0x02, 0x1b, 0x0b};
+
 static uint32_t lane(const zh_value *v, int i) {
   uint32_t x;
   memcpy(&x, v->of.v128 + 4 * i, 4);
@@ -54,6 +78,35 @@ static zh_error *host_h(zh_caller *caller, void *env, const zh_value *args, zh_v
   memcpy(results[0].of.v128, &l0, 4);
   results[1] = zh_i32(args[1].of.i32 * 3);
   return NULL;
+}
+
+/* Returns the module, which must outlive the store's instance of it. */
+static zh_module *test_indirect(zh_engine *e, zh_store *s) {
+  zh_module *m = NULL;
+  zh_instance *inst = NULL;
+  zh_extern fx;
+  CHECK(zh_module_new(e, kIndirect, sizeof kIndirect, "indirect", &m) == NULL);
+  CHECK(m && zh_instance_new(s, m, NULL, 0, &inst) == NULL);
+  CHECK(inst && zh_instance_export(inst, "pick", &fx) && fx.kind == ZH_EXTERN_FUNC);
+  if (!inst)
+    return m;
+  zh_value args[3] = {v128_of(10, 20, 30, 40), v128_of(1, 2, 3, 4), zh_i32(1)};
+  zh_value res;
+  /* i = 1: $sub through the table, and select keeps it */
+  CHECK(zh_func_call(s, fx.of.func, args, 3, &res, 1) == NULL);
+  CHECK_EQ_INT(lane(&res, 0), 9);
+  CHECK_EQ_INT(lane(&res, 3), 36);
+  /* i = 0: $add is called, but select takes the constant */
+  args[2] = zh_i32(0);
+  CHECK(zh_func_call(s, fx.of.func, args, 3, &res, 1) == NULL);
+  CHECK_EQ_INT(lane(&res, 0), 7);
+  CHECK_EQ_INT(lane(&res, 2), 7);
+  /* i = 2: past the table, a trap */
+  args[2] = zh_i32(2);
+  zh_error *err = zh_func_call(s, fx.of.func, args, 3, &res, 1);
+  CHECK(err && zh_error_status(err) == ZH_ERR_TRAP);
+  zh_error_free(err);
+  return m;
 }
 
 int main(void) {
@@ -114,7 +167,10 @@ int main(void) {
   CHECK_EQ_INT(lane(&g, 2), 11);
   CHECK_EQ_INT(lane(&g, 3), 0x80000000u);
 
+  zh_module *m2 = test_indirect(e, s);
+
   zh_store_free(s);
+  zh_module_free(m2);
   zh_module_free(m);
   zh_engine_free(e);
   TEST_SUMMARY();
