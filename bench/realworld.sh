@@ -122,6 +122,7 @@ for name in yosys_synth clang_cc1 wasm_ld clangxx_cc1 start_llvm start_yosys; do
   read -r zc zr <<<"$zcr"
   read -r nc nr <<<"$ncr"
   z=$(median "${zt[@]}") n=$(median "${nt[@]}")
+  [[ $name != start_llvm ]] || start_s=$z start_rss=$zr
   awk -v name="$name" -v z="$z" -v n="$n" -v zc="$zc" -v nc="$nc" -v zr="$zr" -v nr="$nr" 'BEGIN {
     printf "%-12s %9.3fs %9.3fs %6.2fx %7.2fs %7.2fs %7d %7d\n", name, z, n, z / n, zc, nc, zr, nr }'
 done
@@ -129,3 +130,6 @@ for m in "$LLVM" "$YOSYS"; do
   awk -v m="$(basename "$m")" -v s="$(stat -c %s "$m")" 'BEGIN {
     printf "module %s: %.1f MiB\n", m, s / 1048576 }'
 done
+awk -v t="$start_s" -v r="$start_rss" -v s="$(stat -c %s "$LLVM")" 'BEGIN {
+  printf "bench: realworld start-up of the largest module (%.1f MiB) median %.3f s, " \
+    "peak RSS %d MiB (%.1fx the module)\n", s / 1048576, t, r, r * 1048576 / s }'
