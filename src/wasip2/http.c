@@ -474,9 +474,12 @@ static zh_error *server_read(zh_wasip2_ctx *cx, wp2_stream *s, void *buf, size_t
   }
   zh_error *err = cx->in.io->read(cx->in.req, buf, cap, got, eof);
   if (err) {
+    /* the guest learns of it as last-operation-failed, with the server's reason */
+    free(s->fail_msg);
+    s->fail_msg = strdup(zh_error_message(err));
     zh_error_free(err);
-    s->closed = true;
-    *eof = true;
+    *got = 0;
+    *eof = !s->fail_msg; /* out of memory for the message: just end the stream */
   }
   return NULL;
 }

@@ -93,6 +93,7 @@ static void stream_free(zh_wasip2_ctx *cx, wp2_obj *o) {
     s->hooks->dropped(cx, s);
   if (s->owns_fd && s->fd >= 0)
     close(s->fd);
+  free(s->fail_msg);
   free(s);
 }
 
@@ -218,7 +219,7 @@ static zh_error *input_op(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bool 
         err = s->hooks->read(cx, s, buf, cap, &got, &eof, true);
       else
         err = stream_read(cx, s, buf, cap, &got, &eof, &fail);
-      if (err || got || eof || fail || !blocking)
+      if (err || got || eof || fail || s->fail_msg || !blocking)
         break;
       if ((err = wp2_block_until(cx, ready_cb, s)))
         break;
@@ -228,10 +229,10 @@ static zh_error *input_op(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bool 
     free(buf);
     return err;
   }
-  if (fail) {
+  if (fail || s->fail_msg) {
     free(buf);
     s->closed = true;
-    return wp2_stream_failed(cx, result, strerror(fail), -1);
+    return wp2_stream_failed(cx, result, s->fail_msg ? s->fail_msg : strerror(fail), -1);
   }
   if (eof && got == 0) {
     free(buf);
@@ -485,14 +486,14 @@ static zh_error *splice(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bool bl
       err = in->hooks->read(cx, in, buf, cap, &got, &eof, true);
     else
       err = stream_read(cx, in, buf, cap, &got, &eof, &fail);
-    if (err || got || eof || fail || !blocking)
+    if (err || got || eof || fail || in->fail_msg || !blocking)
       break;
     if ((err = wp2_block_until(cx, ready_cb, in)))
       break;
   }
-  if (!err && fail) {
+  if (!err && (fail || in->fail_msg)) {
     in->closed = true;
-    err = wp2_stream_failed(cx, result, strerror(fail), -1);
+    err = wp2_stream_failed(cx, result, in->fail_msg ? in->fail_msg : strerror(fail), -1);
   } else if (!err && eof && got == 0) {
     in->closed = true;
     err = wp2_stream_closed(result);

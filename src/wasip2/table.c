@@ -312,8 +312,7 @@ void zh_wasip2_plan_free(zh_wasip2_plan *p) {
   free(p);
 }
 
-zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx,
-                                const zh_wasip2_plan *p) {
+zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx, const zh_wasip2_plan *p) {
   zh_wasip2_set_store(cx, zh_component_store(comp));
   wp2_block *blk = calloc(1, sizeof *blk + (p->n ? p->n : 1) * sizeof(wp2_binding));
   if (!blk)

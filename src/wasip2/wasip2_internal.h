@@ -156,6 +156,7 @@ struct wp2_stream {
   size_t mem_len, *mem_pos; /* WP2_S_MEM: shared position (stdin) */
   const wp2_stream_hooks *hooks;
   uint64_t owner; /* rep of the object behind a hooked stream */
+  char *fail_msg; /* a hooked source failed: reported once as last-operation-failed */
 };
 
 zh_error *wp2_input_new(zh_wasip2_ctx *cx, wp2_stream_kind kind, int fd, bool owns, uint64_t *rep,

@@ -133,8 +133,18 @@ void http_incoming_handler_handle(http_http_types_own_incoming_request_t request
       http_result_list_u8_streams_stream_error_t rd;
       http_streams_method_input_stream_blocking_read(http_streams_borrow_input_stream(is.val.ok),
                                                      65536, &rd);
-      if (rd.is_err)
+      if (rd.is_err) {
+        if (rd.val.err.tag == HTTP_STREAMS_STREAM_ERROR_LAST_OPERATION_FAILED) {
+          http_string_t msg;
+          http_error_method_error_to_debug_string(
+              http_error_borrow_error(rd.val.err.val.last_operation_failed), &msg);
+          put_bytes(bout, ";error=", 7);
+          put_bytes(bout, msg.ptr, msg.len);
+          http_string_free(&msg);
+          http_error_error_drop_own(rd.val.err.val.last_operation_failed);
+        }
         break;
+      }
       put_bytes(bout, rd.val.ok.ptr, rd.val.ok.len);
       http_result_list_u8_streams_stream_error_free(&rd);
     }

@@ -110,10 +110,13 @@ typedef struct server_side {
   size_t resp_len;
   size_t resp_at_last_read; /* response bytes already out when the last body read happened */
   int reads;
+  size_t fail_at; /* nonzero: reading past this many body bytes fails */
 } server_side;
 
 static zh_error *io_read(void *req, void *buf, size_t cap, size_t *got, bool *eof) {
   server_side *s = req;
+  if (s->fail_at && s->pos >= s->fail_at)
+    return zh_error_new(ZH_ERR_IO, "the client went away");
   size_t k = s->len - s->pos < 1000 ? s->len - s->pos : 1000; /* small pieces */
   if (k > cap)
     k = cap;
@@ -209,6 +212,15 @@ static void test_incoming(void) {
   CHECK_EQ_INT(s404.resp_len, 0);
   CHECK_EQ_INT(s404.finishes, 1);
   free(s404.resp);
+
+  /* the request body breaks off: the guest sees last-operation-failed with the reason */
+  server_side sb = {.body = body, .len = len, .fail_at = 3000};
+  serve(&sb, "POST", "/echo", &ok, &status);
+  const char tail[] = ";error=the client went away";
+  CHECK_EQ_INT(sb.resp_len, sizeof prefix - 1 + 3000 + sizeof tail - 1);
+  CHECK(sb.resp && sb.resp_len >= sizeof tail - 1 &&
+        memcmp(sb.resp + sb.resp_len - (sizeof tail - 1), tail, sizeof tail - 1) == 0);
+  free(sb.resp);
 
   server_side snb = {.body = (const uint8_t *)"", .len = 0};
   serve(&snb, "GET", "/nobody", &ok, &status);
