@@ -215,7 +215,7 @@ static void test_timeout(void) {
    * deadline, so it ends well before the CLI's backstop (deadline + 100 ms) would. */
   const char *blocked[] = {"run", "--timeout", "100ms", print, "stdin", NULL};
   best = 1e9;
-  for (int attempt = 0; attempt < 3 && best >= 180.0; attempt++) {
+  for (int attempt = 0; attempt < 3 && best >= 1000.0; attempt++) {
     run_opts_cli(blocked, &(spawn_opts){.stdin_pipe = true, .limit_ms = 5000}, &o);
     if (o.ms < best)
       best = o.ms;
@@ -223,7 +223,9 @@ static void test_timeout(void) {
   printf("test_cli: --timeout 100ms on a guest blocked reading stdin: exit %d after %.1f ms\n",
          o.status, best);
   expect_run(blocked, &o, 124, "");
-  CHECK(best >= 100.0 && best < 180.0);
+  /* Which path ended it shows in the message (the backstop names no host function); the time
+   * only has to show it did not wait out the 10 s, however loaded the machine (ASan, CI). */
+  CHECK(best >= 100.0 && best < 1000.0);
   CHECK(strstr(o.err, "interrupted") != NULL && strstr(o.err, "fd_read") != NULL);
   CHECK(count_lines(o.err) == 1);
 
@@ -231,7 +233,7 @@ static void test_timeout(void) {
    * deadline, so it ends well before the CLI's backstop (deadline + 100 ms) would. */
   const char *asleep[] = {"run", "--timeout", "100ms", print, "sleep", "10", NULL};
   best = 1e9;
-  for (int attempt = 0; attempt < 3 && best >= 180.0; attempt++) {
+  for (int attempt = 0; attempt < 3 && best >= 1000.0; attempt++) {
     run_opts_cli(asleep, &(spawn_opts){.limit_ms = 5000}, &o);
     if (o.ms < best)
       best = o.ms;
@@ -239,7 +241,7 @@ static void test_timeout(void) {
   printf("test_cli: --timeout 100ms on a guest sleeping 10 s: exit %d after %.1f ms\n", o.status,
          best);
   expect_run(asleep, &o, 124, "");
-  CHECK(best >= 100.0 && best < 180.0);
+  CHECK(best >= 100.0 && best < 1000.0);
   CHECK(strstr(o.err, "poll_oneoff") != NULL);
 
   /* A deadline that is not reached changes nothing, and costs no waiting at exit. */
