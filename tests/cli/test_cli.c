@@ -192,12 +192,12 @@ static void test_timeout(void) {
     run_opts_cli(args, &(spawn_opts){.limit_ms = 5000}, &o);
     if (o.ms < best)
       best = o.ms;
-    good = o.exited && o.status == 124 && o.ms < 200.0;
+    good = o.exited && o.status == 124 && o.ms < 1000.0;
     printf("test_cli: --timeout 100ms on an endless loop: exit %d after %.1f ms\n", o.status, o.ms);
   }
   expect_run(args, &o, 124, "looping\n");
   CHECK(!o.killed);
-  CHECK(best >= 100.0 && best < 200.0);
+  CHECK(best >= 100.0 && best < 1000.0); /* ended by the deadline, not the 5 s limit */
   /* "zerohop: FILE: interrupted: ...", then the backtrace naming the loop's function. */
   char prefix[600];
   snprintf(prefix, sizeof prefix, "zerohop: %s: interrupted: ", loop);
