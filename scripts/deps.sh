@@ -67,8 +67,7 @@ packages=(
   python3                                       # helper scripts
   redis-server                                  # host-side services used by later tests
 )
-# Node.js and npm run the component toolchains. Debian's only when the machine has no node or
-# npm of its own: Debian's npm would not install beside another vendor's nodejs.
+# Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi
