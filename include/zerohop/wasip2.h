@@ -124,8 +124,12 @@ typedef struct zh_wasip2_resource {
   zh_wasip2_dtor dtor;
 } zh_wasip2_resource;
 
+/* Destroys the resource behind `rep`, whatever its type: the destructor of every hosted
+ * resource that zh_wasip2_lookup_resource has no entry for. */
+void zh_wasip2_drop(zh_wasip2_ctx *cx, uint64_t rep);
+
 /* `iface` may carry a version ("wasi:io/streams@0.2.3"): any 0.2.x matches. NULL if the
- * host does not implement it. */
+ * host does not implement it (functions) or the resource needs only zh_wasip2_drop. */
 const zh_wasip2_entry *zh_wasip2_lookup(const char *iface, const char *name);
 const zh_wasip2_resource *zh_wasip2_lookup_resource(const char *iface, const char *name);
 /* The whole table, for linkers that walk it. */
@@ -149,8 +153,7 @@ zh_error *zh_wasip2_define_component(zh_component *comp, zh_wasip2_ctx *cx);
 typedef struct zh_wasip2_plan zh_wasip2_plan;
 zh_error *zh_wasip2_plan_new(const zh_wit_world *world, zh_wasip2_plan **out);
 void zh_wasip2_plan_free(zh_wasip2_plan *plan); /* accepts NULL */
-zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx,
-                                const zh_wasip2_plan *plan);
+zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx, const zh_wasip2_plan *plan);
 
 /* ---- wasi:http/incoming-handler ---- */
 
