@@ -125,8 +125,12 @@ typedef struct zh_wasip2_resource {
   zh_wasip2_dtor dtor;
 } zh_wasip2_resource;
 
+/* Destroys the resource behind `rep`, whatever its type: the destructor of every hosted
+ * resource that zh_wasip2_lookup_resource has no entry for. */
+void zh_wasip2_drop(zh_wasip2_ctx *cx, uint64_t rep);
+
 /* `iface` may carry a version ("wasi:io/streams@0.2.3"): any 0.2.x matches. NULL if the
- * host does not implement it. */
+ * host does not implement it (functions) or the resource needs only zh_wasip2_drop. */
 const zh_wasip2_entry *zh_wasip2_lookup(const char *iface, const char *name);
 const zh_wasip2_resource *zh_wasip2_lookup_resource(const char *iface, const char *name);
 /* The whole table, for linkers that walk it. */

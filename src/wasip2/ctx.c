@@ -109,6 +109,7 @@ void wp2_remove(zh_wasip2_ctx *cx, uint64_t rep) {
 }
 
 void wp2_dtor(zh_wasip2_ctx *cx, uint64_t rep) { wp2_remove(cx, rep); }
+void zh_wasip2_drop(zh_wasip2_ctx *cx, uint64_t rep) { wp2_remove(cx, rep); }
 
 zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char *what,
                   wp2_obj **out) {

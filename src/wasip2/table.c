@@ -331,9 +331,9 @@ zh_error *zh_wasip2_define_plan(zh_component *comp, zh_wasip2_ctx *cx, const zh_
 }
 
 zh_error *zh_wasip2_define_component(zh_component *comp, zh_wasip2_ctx *cx) {
-  zh_wasip2_plan *p;
+  zh_wasip2_plan *p = NULL;
   zh_error *err = zh_wasip2_plan_new(zh_component_world(comp), &p);
-  if (!err)
+  if (!err && p)
     err = zh_wasip2_define_plan(comp, cx, p);
   zh_wasip2_plan_free(p);
   return err;

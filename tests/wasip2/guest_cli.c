@@ -175,13 +175,14 @@ static int32_t big_blocking_write(void) {
   return 0;
 }
 
-/* Three timers at once: 200 ms, 5 ms, 2 s. The first poll must wake for the 5 ms one only;
- * then the 200 ms one. Reports the indices and the elapsed milliseconds. */
+/* Three timers at once: 600 ms, 5 ms, 10 s. The first poll must wake for the 5 ms one only;
+ * then the 600 ms one. Reports the indices and whether the times are plausible (wide
+ * margins: the machine is shared). */
 static int32_t poll_timers(void) {
   uint64_t t0 = cli_monotonic_clock_now();
-  cli_poll_own_pollable_t p[3] = {cli_monotonic_clock_subscribe_duration(200000000),
+  cli_poll_own_pollable_t p[3] = {cli_monotonic_clock_subscribe_duration(600000000),
                                   cli_monotonic_clock_subscribe_duration(5000000),
-                                  cli_monotonic_clock_subscribe_duration(2000000000)};
+                                  cli_monotonic_clock_subscribe_duration(10000000000ull)};
   cli_poll_borrow_pollable_t b[3];
   for (int i = 0; i < 3; i++)
     b[i] = cli_poll_borrow_pollable(p[i]);
@@ -203,9 +204,9 @@ static int32_t poll_timers(void) {
   put(" ready2=");
   put(cli_poll_method_pollable_ready(b[2]) ? "yes" : "no");
   put(" first_ms_ok=");
-  put((t1 - t0) >= 5000000 && (t1 - t0) < 150000000 ? "yes" : "no");
+  put((t1 - t0) >= 5000000 && (t1 - t0) < 500000000 ? "yes" : "no");
   put(" second_ms_ok=");
-  put((t2 - t0) >= 200000000 && (t2 - t0) < 1500000000 ? "yes" : "no");
+  put((t2 - t0) >= 600000000 && (t2 - t0) < 5000000000ull ? "yes" : "no");
   put("\n");
   for (int i = 0; i < 3; i++)
     cli_poll_pollable_drop_own(p[i]);
