@@ -90,6 +90,9 @@ void zh_cm_instance_free(zh_cm_instance *inst);
  * exported instance and `func` the name of its function export. NULL if there is none. The
  * function lives as long as the instance. */
 zh_cm_func *zh_cm_instance_func(zh_cm_instance *inst, const char *iface, const char *func);
+/* The top-level function exports, in export order: count, and the i-th with its name. */
+size_t zh_cm_instance_func_count(const zh_cm_instance *inst);
+zh_cm_func *zh_cm_instance_func_at(zh_cm_instance *inst, size_t i, const char **name);
 /* Its type: parameters and result as zh_wit_type (owned by the component). */
 const zh_wit_func *zh_cm_func_type(const zh_cm_func *func);
 /* Calls it: `args` are borrowed; *result (an empty bool without a result type) is the

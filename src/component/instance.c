@@ -799,6 +799,27 @@ zh_cm_func *zh_cm_instance_func(zh_cm_instance *in, const char *iface, const cha
 
 const zh_wit_func *zh_cm_func_type(const zh_cm_func *f) { return f->type; }
 
+size_t zh_cm_instance_func_count(const zh_cm_instance *in) {
+  size_t n = 0;
+  for (size_t i = 0; i < in->root->exports.n; i++)
+    n += in->root->exports.exports[i].item.sort == CB_FUNC;
+  return n;
+}
+
+zh_cm_func *zh_cm_instance_func_at(zh_cm_instance *in, size_t i, const char **name) {
+  for (size_t k = 0; k < in->root->exports.n; k++) {
+    const rt_named *x = &in->root->exports.exports[k];
+    if (x->item.sort != CB_FUNC)
+      continue;
+    if (i-- == 0) {
+      if (name)
+        *name = x->name;
+      return x->item.u.func;
+    }
+  }
+  return NULL;
+}
+
 zh_error *zh_cm_func_call(zh_cm_instance *in, zh_cm_func *f, const zh_val *args, size_t nargs,
                           zh_val *result) {
   *result = zh_val_bool(false);

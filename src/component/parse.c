@@ -65,8 +65,18 @@ static bool failv(parser *p, zh_status st, size_t off, const char *fmt, va_list 
 static bool failv(parser *p, zh_status st, size_t off, const char *fmt, va_list ap) {
   if (p->err)
     return false;
-  char msg[600];
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  char raw[600], msg[600 * 4];
+  vsnprintf(raw, sizeof raw, fmt, ap);
+  /* Names in the binary may hold any character: control characters are escaped so the
+   * message stays one line. */
+  size_t n = 0;
+  for (const unsigned char *c = (const unsigned char *)raw; *c && n + 5 < sizeof msg; c++) {
+    if (*c < 0x20 || *c == 0x7f)
+      n += (size_t)snprintf(msg + n, sizeof msg - n, "\\x%02x", *c);
+    else
+      msg[n++] = (char)*c;
+  }
+  msg[n] = 0;
   if (p->secid < sizeof kSectionNames / sizeof kSectionNames[0] && p->secid != 99)
     p->err = zh_error_new(st, "%s: component section %u (%s) at offset 0x%zx: %s", p->file,
                           p->secid, kSectionNames[p->secid], off, msg);
