@@ -3,6 +3,7 @@
  * handle table of the instance. */
 #include "zerohop/component.h"
 
+#include "wasm/error.h"
 #include "wit/abi.h"
 
 #include <stdio.h>
@@ -17,7 +18,7 @@ typedef struct adapter {
   zh_abi_sig sig;
   zh_component_fn fn;
   void *env;
-  char what[256]; /* "import ns:pkg/iface@1.0.0#func", for messages */
+  char *what; /* "import ns:pkg/iface@1.0.0#func", for messages, in ad's own allocation */
 } adapter;
 
 typedef struct import_def {
@@ -326,11 +327,13 @@ static zh_error *make_adapter(zh_component *c, const zh_import_info *imp, bool *
   *mine = true;
   if (imp->kind != ZH_EXTERN_FUNC)
     return zh_error_new(ZH_ERR_UNLINKABLE, "import %s.%s: not a function", imp->module, imp->name);
-  adapter *ad = calloc(1, sizeof *ad);
+  size_t wlen = sizeof "import #" + strlen(imp->module) + strlen(imp->name);
+  adapter *ad = calloc(1, sizeof *ad + wlen);
   if (!ad)
     return oom();
   ad->comp = c;
-  snprintf(ad->what, sizeof ad->what, "import %s#%s", imp->module, imp->name);
+  ad->what = (char *)(ad + 1);
+  snprintf(ad->what, wlen, "import %s#%s", imp->module, imp->name);
   static const char drop_prefix[] = "[resource-drop]";
   zh_error *err = NULL;
   if (!root && strncmp(imp->name, drop_prefix, sizeof drop_prefix - 1) == 0) {
@@ -478,8 +481,10 @@ static zh_error *call_export(zh_component *c, zh_abi_cx *cx, const zh_wit_func *
       return err;
   }
   /* Post-return lets the guest free what it returned; it sees the core results. */
-  char post[320];
-  if (snprintf(post, sizeof post, "cabi_post_%s", name) < (int)sizeof post) {
+  char *post = NULL; /* on the heap: a cut name would skip post-return silently */
+  if (asprintf(&post, "cabi_post_%s", name) < 0) {
+    err = zh_error_oom();
+  } else {
     zh_func *pr = zh_instance_func(c->inst, post);
     if (pr) {
       zh_func_type(pr, &ft);
@@ -488,11 +493,15 @@ static zh_error *call_export(zh_component *c, zh_abi_cx *cx, const zh_wit_func *
       else
         err = zh_func_call(c->store, pr, core_res, sig.nresults, NULL, 0);
     }
+    free(post);
   }
   if (err)
     zh_val_drop(result);
   return err;
 }
+
+static zh_error *call_named(zh_component *c, const zh_wit_func *f, const char *name,
+                            const zh_val *args, size_t nargs, zh_val *result);
 
 zh_error *zh_component_call(zh_component *c, const char *iface, const char *func,
                             const zh_val *args, size_t nargs, zh_val *result) {
@@ -503,9 +512,21 @@ zh_error *zh_component_call(zh_component *c, const char *iface, const char *func
   if (!f)
     return zh_error_new(ZH_ERR_USAGE, "world %s exports no function %s%s%s", c->world->name,
                         iface ? iface : "", iface ? "#" : "", func);
-  char name[256];
-  if (!zh_abi_export_name(iface, f, name, sizeof name))
-    return zh_error_new(ZH_ERR_USAGE, "export name too long");
+  /* The core export name, as long as the qualified names make it. */
+  const char *fn = f->abi_name ? f->abi_name : f->name;
+  size_t nlen = (iface ? strlen(iface) + 1 : 0) + strlen(fn) + 1;
+  char small[256], *name = nlen <= sizeof small ? small : malloc(nlen);
+  if (!name)
+    return zh_error_oom();
+  zh_abi_export_name(iface, f, name, nlen);
+  zh_error *err = call_named(c, f, name, args, nargs, result);
+  if (name != small)
+    free(name);
+  return err;
+}
+
+static zh_error *call_named(zh_component *c, const zh_wit_func *f, const char *name,
+                            const zh_val *args, size_t nargs, zh_val *result) {
   if (c->trapped)
     return zh_error_new(ZH_ERR_TRAP, "%s: the instance has trapped before and cannot run", name);
   if (c->in_call)

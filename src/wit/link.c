@@ -390,8 +390,8 @@ typedef struct lends {
 } lends;
 
 typedef struct link_fn {
-  char name[256]; /* core export name of B's function; messages start with it */
-  char post[272];
+  char *name;           /* core export name of B's function; messages start with it */
+  char *post;           /* "cabi_post_" + name; both live in lf's own allocation, never cut */
   const zh_wit_func *f; /* the export's type (equal to the import's) */
   zh_abi_sig isig, esig;
   zh_instance *b;
@@ -1127,14 +1127,18 @@ static zh_error *link_func(zh_store *store, zh_instance *b, const char *iface,
     return zh_error_new(ZH_ERR_UNLINKABLE, "cannot link %s%s%s: borrow in a result",
                         iface ? iface : "", iface ? "#" : "",
                         export_type->abi_name ? export_type->abi_name : export_type->name);
-  link_fn *lf = calloc(1, sizeof *lf);
+  const char *fname = export_type->abi_name ? export_type->abi_name : export_type->name;
+  size_t nlen = (iface ? strlen(iface) + 1 : 0) + strlen(fname);
+  link_fn *lf = calloc(1, sizeof *lf + 2 * nlen + sizeof "cabi_post_" + 1);
   if (!lf)
     return zh_error_new(ZH_ERR_RESOURCE, "zh_link_func: out of memory");
-  if (!zh_abi_export_name(iface, export_type, lf->name, sizeof lf->name)) {
+  lf->name = (char *)(lf + 1);
+  lf->post = lf->name + nlen + 1;
+  if (!zh_abi_export_name(iface, export_type, lf->name, nlen + 1)) {
     free(lf);
-    return zh_error_new(ZH_ERR_USAGE, "zh_link_func: export name too long");
+    return zh_error_new(ZH_ERR_USAGE, "zh_link_func: cannot form the export name");
   }
-  snprintf(lf->post, sizeof lf->post, "cabi_post_%s", lf->name);
+  snprintf(lf->post, nlen + sizeof "cabi_post_", "cabi_post_%s", lf->name);
   lf->f = export_type;
   lf->b = b;
   lf->res = res;
@@ -1207,7 +1211,7 @@ enum { OP_NEW, OP_REP, OP_DROP };
 /* One [resource-new]/[resource-rep]/[resource-drop] import: B's (on its own resources, in
  * module "[export]IFACE") or A's drop (res set). */
 typedef struct builtin {
-  char what[300]; /* "IFACE#[resource-drop]R", for messages */
+  char *what; /* "IFACE#[resource-drop]R", for messages, in bi's own allocation */
   int op;
   const zh_wit_type *rt; /* B's resource type */
   zh_link_callee *cal;
@@ -1285,10 +1289,12 @@ static zh_error *builtin_new(zh_store *store, zh_link_callee *cal, link_res *res
                         imp->name);
   if (!out)
     return NULL;
-  builtin *bi = calloc(1, sizeof *bi);
+  size_t wlen = strlen(iface) + 1 + strlen(imp->name) + 1;
+  builtin *bi = calloc(1, sizeof *bi + wlen);
   if (!bi)
     return zh_error_new(ZH_ERR_RESOURCE, "link: out of memory");
-  snprintf(bi->what, sizeof bi->what, "%s#%s", iface, imp->name);
+  bi->what = (char *)(bi + 1);
+  snprintf(bi->what, wlen, "%s#%s", iface, imp->name);
   bi->op = op;
   bi->rt = rt;
   bi->cal = cal;

@@ -5,7 +5,10 @@
 #include <stdint.h>
 
 #define EXPORT(name) __attribute__((export_name(name)))
-#define IMPORT(name) __attribute__((import_module("t:res/api@1.0.0"), import_name(name)))
+#ifndef RES_IFACE /* linkres_long_a.c names another interface */
+#define RES_IFACE "t:res/api@1.0.0"
+#endif
+#define IMPORT(name) __attribute__((import_module(RES_IFACE), import_name(name)))
 
 IMPORT("[constructor]counter") int32_t counter_new(uint32_t start);
 IMPORT("[method]counter.add") void counter_add(int32_t self, uint32_t n);

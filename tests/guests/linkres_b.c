@@ -7,8 +7,11 @@
 #include <stdlib.h>
 
 #define EXPORT(name) __attribute__((export_name(name)))
-#define API "t:res/api@1.0.0#"
-#define BUILTIN(name) __attribute__((import_module("[export]t:res/api@1.0.0"), import_name(name)))
+#ifndef RES_IFACE /* linkres_long_b.c names another interface */
+#define RES_IFACE "t:res/api@1.0.0"
+#endif
+#define API RES_IFACE "#"
+#define BUILTIN(name) __attribute__((import_module("[export]" RES_IFACE), import_name(name)))
 
 BUILTIN("[resource-new]counter") int32_t counter_new(int32_t rep);
 BUILTIN("[resource-rep]counter") int32_t counter_rep(int32_t handle);

@@ -8,6 +8,8 @@
 #include "testutil.h"
 #include "zerohop/link.h"
 
+#include "../guests/linkres_long.h"
+
 #include <stdint.h>
 
 static const char res_wit[] = "package t:res@1.0.0;\n"
@@ -216,6 +218,45 @@ static void test_unlinkable(env *e) {
   zh_error_free(err);
 }
 
+/* The same flow through an interface whose qualified names are longer than 300 bytes: the
+ * destructor export is found by its full name and runs for every counter (issue 7: no name
+ * is cut short). */
+static void test_long_names(zh_engine *engine) {
+  static const char fmt[] = "package t:res@1.0.0;\n"
+                            "interface %s {\n"
+                            "  resource counter {\n"
+                            "    constructor(start: u32);\n"
+                            "    add: func(n: u32);\n"
+                            "    get: func() -> u32;\n"
+                            "  }\n"
+                            "  total: func(c: borrow<counter>) -> u32;\n"
+                            "  consume: func(c: counter) -> u32;\n"
+                            "}\n"
+                            "world callee { export %s; }\n"
+                            "world caller { import %s; }\n";
+  char text[2048];
+  snprintf(text, sizeof text, fmt, RES_LONG_LABEL, RES_LONG_LABEL, RES_LONG_LABEL);
+  CHECK(strlen(RES_IFACE "#[dtor]counter") > 300);
+  env e;
+  memset(&e, 0, sizeof e);
+  e.engine = engine;
+  e.ma = zh_test_load_guest(engine, "linkres_long_a");
+  e.mb = zh_test_load_guest(engine, "linkres_long_b");
+  CHECK(ok(zh_wit_parse_string("long.wit", text, &e.wit), "wit"));
+  CHECK(e.ma && e.mb && e.wit);
+  if (e.ma && e.mb && e.wit) {
+    e.caller = zh_wit_find_world(zh_wit_root(e.wit), "caller");
+    e.callee = zh_wit_find_world(zh_wit_root(e.wit), "callee");
+    CHECK(make_b(&e));
+    if (e.b)
+      test_flow(&e); /* expect_b checks that each counter's destructor ran once */
+    zh_store_free(e.store);
+  }
+  zh_wit_free(e.wit);
+  zh_module_free(e.ma);
+  zh_module_free(e.mb);
+}
+
 int main(void) {
   env e;
   memset(&e, 0, sizeof e);
@@ -239,6 +280,7 @@ int main(void) {
   zh_wit_free(e.wit);
   zh_module_free(e.ma);
   zh_module_free(e.mb);
+  test_long_names(e.engine);
   zh_engine_free(e.engine);
   TEST_SUMMARY();
 }
