@@ -368,6 +368,60 @@ static void test_linker(void) {
   zh_wit_free(wit);
 }
 
+/* The host's `add` calls back into the component while the component is on the stack:
+ * the canonical ABI forbids re-entering an instance, so the inner call traps, and the trap
+ * reaches the outer caller. */
+typedef struct reenter {
+  zh_cm_instance *inst;
+  zh_error *inner;
+} reenter;
+
+static zh_error *host_reenter(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
+                              zh_val *result) {
+  reenter *r = env;
+  (void)call, (void)args, (void)nargs;
+  zh_cm_func *run = zh_cm_instance_func(r->inst, NULL, "run");
+  zh_val arg = zh_val_u32(1), res;
+  r->inner = zh_cm_func_call(r->inst, run, &arg, 1, &res);
+  if (!r->inner)
+    zh_val_drop(&res);
+  *result = zh_val_u32(0);
+  return r->inner ? zh_error_new(ZH_ERR_TRAP, "inner call failed") : NULL;
+}
+
+static void test_reentrance(void) {
+  zh_wit *wit = NULL;
+  zh_error *err = zh_wit_parse_string("host.wit", kWit, &wit);
+  zh_error_free(err);
+  const zh_wit_func *add = wit ? world_func(wit, "add") : NULL;
+  CHECK(add != NULL);
+  buf c = {0};
+  component(&c, "add", false);
+  zh_cm_component *comp = NULL;
+  zh_store *store = NULL;
+  zh_cm_linker *l = NULL;
+  reenter r = {0};
+  CHECK(zh_cm_component_new(engine, c.b, c.n, "reenter.wasm", &comp) == NULL);
+  CHECK(zh_store_new(engine, &store) == NULL);
+  CHECK(zh_cm_linker_new(&l) == NULL);
+  CHECK(add && zh_cm_linker_define_func(l, NULL, "add", add, host_reenter, &r) == NULL);
+  err = comp ? zh_cm_linker_instantiate(l, comp, store, NULL, &r.inst) : NULL;
+  CHECK(err == NULL);
+  zh_error_free(err);
+  if (r.inst) {
+    call_run(r.inst, 5, &err);
+    CHECK(err && zh_error_status(err) == ZH_ERR_TRAP);
+    zh_error_free(err);
+    CHECK(r.inner && strstr(zh_error_message(r.inner), "cannot enter component instance"));
+    zh_error_free(r.inner);
+    zh_cm_instance_free(r.inst);
+  }
+  zh_cm_linker_free(l);
+  zh_cm_component_free(comp);
+  zh_store_free(store);
+  zh_wit_free(wit);
+}
+
 /* A component from the reference suite: strings through canon lift (values/strings.wast). */
 static void test_suite_component(void) {
   uint8_t *bytes = NULL;
@@ -410,6 +464,7 @@ int main(void) {
   CHECK(zh_engine_new(NULL, &engine) == NULL);
   test_bad_input();
   test_linker();
+  test_reentrance();
   test_suite_component();
   zh_engine_free(engine);
   TEST_SUMMARY();
