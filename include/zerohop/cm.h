@@ -102,6 +102,12 @@ const zh_wit_func *zh_cm_func_type(const zh_cm_func *func);
 zh_error *zh_cm_func_call(zh_cm_instance *inst, zh_cm_func *func, const zh_val *args, size_t nargs,
                           zh_val *result);
 
+/* The component's imports and exports as a WIT world (owned by the component): function
+ * imports/exports are world functions, instance ones interfaces (`interface_name` when named
+ * `ns:pkg/iface@version`, with their functions and types), type ones world types. What
+ * `zerohop component wit` prints. */
+const zh_wit_world *zh_cm_component_world(const zh_cm_component *comp);
+
 /* True if the 8 bytes at `bytes` start a component binary (rather than a core module). */
 bool zh_cm_is_component(const uint8_t *bytes, size_t len);
 

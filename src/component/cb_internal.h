@@ -222,7 +222,11 @@ struct zh_cm_component {
   size_t nmodules_all;
   zh_module **modules_all; /* every compiled module, for freeing */
   size_t modules_cap;
+  const zh_wit_world *world; /* the imports and exports as WIT (world.c) */
 };
+
+/* world.c: builds c->world from the root component's type. */
+bool cb_make_world(zh_cm_component *c);
 
 /* parse.c */
 zh_error *cb_parse(zh_cm_component *c, const uint8_t *bytes, size_t len);

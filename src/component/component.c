@@ -53,6 +53,8 @@ zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t le
     return zh_error_oom();
   }
   zh_error *err = cb_parse(c, bytes, len);
+  if (!err && !cb_make_world(c))
+    err = zh_error_new(ZH_ERR_RESOURCE, "%s: out of memory describing the component", c->file);
   if (err) {
     zh_cm_component_free(c);
     return one_line(err);

@@ -337,6 +337,18 @@ static void test_linker(void) {
   if (err)
     fprintf(stderr, "%s\n", zh_error_message(err));
   zh_error_free(err);
+  /* Its imports and exports as WIT. */
+  const zh_wit_world *w = comp ? zh_cm_component_world(comp) : NULL;
+  CHECK(w && w->nimports == 1 && w->nexports == 2);
+  if (w && w->nimports == 1 && w->nexports == 2) {
+    const zh_wit_world_item *im = &w->imports[0];
+    CHECK(im->kind == ZH_WIT_ITEM_INTERFACE && im->interface_name);
+    CHECK(strcmp(im->name, "t:host/math@0.2.10") == 0);
+    CHECK(im->iface && strcmp(im->iface->name, "math") == 0 && im->iface->nfuncs == 1 &&
+          strcmp(im->iface->funcs[0]->name, "add") == 0 && im->iface->funcs[0]->nparams == 2);
+    CHECK(w->exports[0].kind == ZH_WIT_ITEM_FUNC && strcmp(w->exports[0].name, "run") == 0);
+    CHECK(w->exports[1].func && w->exports[1].func->result == NULL);
+  }
   in = NULL;
   err = comp ? zh_cm_linker_instantiate(l, comp, store, NULL, &in) : NULL;
   CHECK(err == NULL);
