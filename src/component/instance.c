@@ -777,6 +777,14 @@ void zh_cm_instance_free(zh_cm_instance *in) {
   if (!in)
     return;
   for (rt_env *e = in->envs; e; e = e->next_all) {
+    /* Host resources the guest still owns die with the instance (guest ones die with the
+     * store's memory: their destructors would run guest code during teardown). */
+    for (uint32_t i = 1; i < e->table.len; i++) {
+      const zh_abi_handle *h = &e->table.h[i];
+      rt_res *r = h->rt && h->own ? find_res(in, h->rt) : NULL;
+      if (r && r->host_dtor)
+        r->host_dtor(r->host_env, h->rep);
+    }
     for (int s = 0; s < CB_NSORTS; s++)
       free(e->space[s].items);
     zh_abi_table_free(&e->table);
