@@ -1871,7 +1871,8 @@ static bool rd_canon(parser *p, scope *sc) {
                      k >= 0x26 || k == 0x0c ? "threading" : "async");
     }
     p->r->p--;
-    return malformed(p, "invalid leading byte (0x%x) for canonical function", k);
+    return malformed(p, "unknown canon opcode 0x%02x (invalid leading byte for canonical function)",
+                     k);
   }
   }
 }

@@ -206,7 +206,8 @@ static void test_bad_input(void) {
   put(&s, BYTES(0x01, 0x3a));
   section(&b, 8, &s);
   expect_bad(b.b, b.n, ZH_ERR_MALFORMED,
-             (const char *const[]){"section 8 (canon) at offset 0xb", "(0x3a)"}, 2);
+             (const char *const[]){"section 8 (canon) at offset 0xb", "unknown canon opcode 0x3a"},
+             2);
   /* A core module, not a component. */
   buf m = {0};
   core_module(&m);
