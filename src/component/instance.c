@@ -160,11 +160,14 @@ static void cx_for(zh_abi_cx *cx, zh_store *store, zh_memory *mem, zh_func *real
   cx->what = what;
 }
 
-static void end_borrows(rt_env *env, zh_abi_cx *cx) {
+/* Ends the borrows lent to the callee for one call; returns how many it had not dropped. */
+static uint32_t end_borrows(rt_env *env, zh_abi_cx *cx) {
   zh_abi_table *t = &env->table;
+  uint32_t left = 0;
   for (uint32_t k = 0; k < cx->nborrows; k++) {
     uint32_t i = cx->borrows[k];
     if (i < t->len && t->h[i].rt && !t->h[i].own) {
+      left++;
       t->h[i].rt = NULL;
       t->h[i].next_free = t->free_head;
       t->free_head = i;
@@ -173,6 +176,7 @@ static void end_borrows(rt_env *env, zh_abi_cx *cx) {
   free(cx->borrows);
   cx->borrows = NULL;
   cx->nborrows = cx->borrows_cap = 0;
+  return left;
 }
 
 /* canon lift: lowers `args` into the callee, runs it, lifts the result, runs post-return. */
@@ -213,6 +217,11 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   }
   if (!err)
     err = zh_func_call(store, f->core, core_args, sig.nparams, core_res, sig.nresults);
+  /* CanonicalABI.md: a callee must drop the borrow handles it was given before it returns. */
+  uint32_t left = end_borrows(env, &cx);
+  if (!err && left)
+    err = zh_error_trap_new(
+        ZH_TRAP_HOST, "%s: borrow handles still remain at the end of the call (%u)", f->name, left);
   if (!err && ft->result) {
     if (!sig.results_indirect) {
       size_t k = 0;
@@ -223,7 +232,6 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   }
   if (!err && f->post_return)
     err = zh_func_call(store, f->post_return, core_res, sig.nresults, NULL, 0);
-  end_borrows(env, &cx);
   if (err) {
     zh_val_drop(result);
     /* The guest stopped midway (or broke the ABI): it must not run again. */
