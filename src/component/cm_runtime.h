@@ -95,7 +95,8 @@ struct zh_cm_instance {
   zh_store *store;
   void *data; /* the embedder's, for host functions (zh_cm_call_data) */
   wit_arena arena;
-  rt_env *envs; /* every environment, for freeing */
+  rt_env *envs;      /* every environment, for freeing */
+  size_t ninstances; /* component and core instances made, against CB_MAX_INSTANCES */
   rt_env *root;
   rt_res *resources;
 };

@@ -365,6 +365,14 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
 
 /* ---- instantiation ---- */
 
+static zh_error *count_instance(zh_cm_instance *top) {
+  if (++top->ninstances > CB_MAX_INSTANCES)
+    return zh_error_new(ZH_ERR_RESOURCE,
+                        "more than %d component and core instances in one instantiation",
+                        CB_MAX_INSTANCES);
+  return NULL;
+}
+
 static const zh_wit_type *params_tuple(zh_cm_instance *top, const zh_wit_func *f) {
   zh_wit_type *t = wit_alloc(&top->arena, sizeof *t);
   zh_wit_field *fl = wit_alloc(&top->arena, (f->nparams + 1) * sizeof *fl);
@@ -407,6 +415,8 @@ static zh_error *def_core_instantiate(zh_cm_instance *top, rt_env *e, const cb_d
                          info.name);
   }
   zh_instance *inst = NULL;
+  if (!err)
+    err = count_instance(top);
   if (!err)
     err = zh_instance_new(top->store, m.u.module, imports, n, &inst);
   free(imports);
@@ -713,6 +723,9 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
 
 static zh_error *instantiate(zh_cm_instance *top, const cb_component *def, rt_env *parent,
                              const rt_named *args, size_t nargs, rt_env **out) {
+  zh_error *cerr = count_instance(top);
+  if (cerr)
+    return cerr;
   rt_env *e = wit_alloc(&top->arena, sizeof *e);
   if (!e)
     return oom_err();

@@ -590,6 +590,49 @@ static void test_host_resources(void) {
   zh_wit_free(wit);
 }
 
+/* ---- hostile sizes ---- */
+
+/* A component that instantiates its nested component twice, `depth` levels deep. */
+static void doubling(buf *c, int depth) {
+  put(c, kPreamble, sizeof kPreamble);
+  if (depth == 0)
+    return;
+  buf child = {0}, s = {0};
+  doubling(&child, depth - 1);
+  section(c, 4, &child);
+  put(&s, BYTES(0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00));
+  section(c, 5, &s);
+}
+
+static void test_hostile_sizes(void) {
+  /* 2^24 instances asked for by a few hundred bytes: refused, not attempted. */
+  buf c = {0};
+  doubling(&c, 24);
+  zh_cm_component *comp = NULL;
+  zh_store *store = NULL;
+  zh_cm_instance *in = NULL;
+  CHECK(zh_cm_component_new(engine, c.b, c.n, "double.wasm", &comp) == NULL);
+  CHECK(zh_store_new(engine, &store) == NULL);
+  zh_error *err = comp ? zh_cm_instantiate(comp, store, &in) : NULL;
+  CHECK(err && zh_error_status(err) == ZH_ERR_RESOURCE &&
+        strstr(zh_error_message(err), "instances in one instantiation"));
+  zh_error_free(err);
+  zh_cm_component_free(comp);
+  zh_store_free(store);
+  /* 2^120-node value type from 120 tuple types that each use the previous one twice. */
+  buf t = {0}, b = {0};
+  put(&t, BYTES(0x79, 0x79)); /* count (121) and type 0 = u32 */
+  for (uint32_t i = 1; i <= 120; i++) {
+    put(&t, BYTES(0x6f, 0x02));
+    uleb(&t, i - 1);
+    uleb(&t, i - 1);
+  }
+  put(&b, kPreamble, sizeof kPreamble);
+  section(&b, 7, &t);
+  expect_bad(b.b, b.n, ZH_ERR_INVALID,
+             (const char *const[]){"component section 7 (type)", "effective type size exceeds"}, 2);
+}
+
 /* A component from the reference suite: strings through canon lift (values/strings.wast). */
 static void test_suite_component(void) {
   uint8_t *bytes = NULL;
@@ -634,6 +677,7 @@ int main(void) {
   test_linker();
   test_reentrance();
   test_host_resources();
+  test_hostile_sizes();
   test_suite_component();
   zh_engine_free(engine);
   TEST_SUMMARY();
