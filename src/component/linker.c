@@ -392,8 +392,10 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *l, const zh_cm_component *comp,
   for (size_t i = 0; i < root->ndefs; i++)
     nimports += root->defs[i].kind == CB_DEF_IMPORT;
   rt_named *args = wit_alloc(cm_arena(top), (nimports + 1) * sizeof *args);
-  if (!args)
-    err = zh_error_oom();
+  if (!args) {
+    zh_cm_instance_free(top);
+    return zh_error_oom();
+  }
   size_t n = 0;
   for (size_t i = 0; i < root->ndefs && !err; i++) {
     const cb_def *d = &root->defs[i];
