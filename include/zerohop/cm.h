@@ -35,8 +35,6 @@ zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t le
                               zh_cm_component **out);
 void zh_cm_component_free(zh_cm_component *comp); /* accepts NULL */
 
-/* ---- instances ---- */
-
 /* ---- host imports: the linker ---- */
 
 typedef struct zh_cm_linker zh_cm_linker;
@@ -52,7 +50,8 @@ typedef zh_error *(*zh_cm_host_fn)(zh_cm_call *call, void *env, zh_val *args, si
                                    zh_val *result);
 
 zh_error *zh_cm_linker_new(zh_cm_linker **out);
-/* Frees the definitions. Instances made with the linker do not need it afterwards. */
+/* Frees the definitions. Instances made with the linker do not need it afterwards (host
+ * function types still come from the caller's WIT model, which must outlive them). */
 void zh_cm_linker_free(zh_cm_linker *linker);
 
 /* Defines a function for an import: `iface` is an interface name with its version
@@ -76,6 +75,8 @@ zh_error *zh_cm_linker_define_resource(zh_cm_linker *linker, const char *iface,
 zh_error *zh_cm_linker_instantiate(zh_cm_linker *linker, const zh_cm_component *comp,
                                    zh_store *store, void *data, zh_cm_instance **out);
 void *zh_cm_call_data(const zh_cm_call *call);
+
+/* ---- instances ---- */
 
 /* Instantiates a component that has no imports in `store` (zh_cm_linker_instantiate with no
  * linker). Core instances and host functions belong to the store, which must outlive the

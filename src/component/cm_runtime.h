@@ -86,6 +86,7 @@ typedef struct rt_res {
   zh_func *dtor;              /* a guest destructor, or NULL */
   zh_resource_dtor host_dtor; /* a host resource's destructor, or NULL */
   void *host_env;
+  const zh_wit_type *origin; /* a host resource: the linker's type this one stands for */
   rt_env *env;
   struct rt_res *next;
 } rt_res;
@@ -114,7 +115,9 @@ zh_error *cm_instance_finish(zh_cm_instance *top, const rt_named *args, size_t n
 wit_arena *cm_arena(zh_cm_instance *top);
 zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn, void *env,
                          const char *name);
-/* Registers a host resource type's destructor with the instance. */
-bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_resource_dtor dtor, void *env);
+/* The instance's copy of a linker's host resource type (made on first use, so the instance
+ * does not depend on the linker), with its destructor. NULL when out of memory. */
+const zh_wit_type *cm_host_resource(zh_cm_instance *top, const zh_wit_type *origin,
+                                    zh_resource_dtor dtor, void *env);
 
 #endif

@@ -768,24 +768,31 @@ zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_hos
   f->type = type;
   f->host = fn;
   f->host_env = env;
-  f->name = name;
+  f->name = wit_strdup(&top->arena, name); /* the linker may be freed before the instance */
+  if (!f->name)
+    return NULL;
   f->params_tuple = params_tuple(top, type);
   return f->params_tuple ? f : NULL;
 }
 
-bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_resource_dtor dtor,
-                      void *env) {
-  if (find_res(top, rt))
-    return true;
+const zh_wit_type *cm_host_resource(zh_cm_instance *top, const zh_wit_type *origin,
+                                    zh_resource_dtor dtor, void *env) {
+  for (rt_res *r = top->resources; r; r = r->next)
+    if (r->origin == origin)
+      return r->rt;
   rt_res *r = wit_alloc(&top->arena, sizeof *r);
-  if (!r)
-    return false;
+  zh_wit_type *rt = wit_alloc(&top->arena, sizeof *rt);
+  if (!r || !rt)
+    return NULL;
+  *rt = *origin;
+  rt->name = origin->name ? wit_strdup(&top->arena, origin->name) : NULL;
   r->rt = rt;
+  r->origin = origin;
   r->host_dtor = dtor;
   r->host_env = env;
   r->next = top->resources;
   top->resources = r;
-  return true;
+  return rt;
 }
 
 zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_instance **out) {

@@ -350,10 +350,11 @@ static zh_error *import_instance(zh_cm_linker *l, zh_cm_instance *top, const cha
       if (!r)
         return zh_error_new(ZH_ERR_UNLINKABLE, "missing import `%s`: no resource `%s`", iface,
                             x->name);
-      if (!cm_host_resource(top, r->rt, r->dtor, r->env))
+      const zh_wit_type *rt = cm_host_resource(top, r->rt, r->dtor, r->env);
+      if (!rt)
         return zh_error_oom();
       ex[n].name = x->name;
-      ex[n].item = (rt_item){.sort = CB_TYPE, .u.res = r->rt};
+      ex[n].item = (rt_item){.sort = CB_TYPE, .u.res = rt};
       n++;
     } else if (x->ext.sort == CB_FUNC && x->ext.type) {
       const host_func *h = find_func(l, iface, x->name);

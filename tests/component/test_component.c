@@ -560,6 +560,8 @@ static void test_host_resources(void) {
   if (err)
     fprintf(stderr, "%s\n", zh_error_message(err));
   zh_error_free(err);
+  zh_cm_linker_free(l); /* the instance does not need the linker any more */
+  l = NULL;
   if (inst) {
     zh_cm_func *run = zh_cm_instance_func(inst, NULL, "run");
     zh_val res;
