@@ -12,3 +12,12 @@ component-spec: $(BUILD)/component_spec_runner
 	@rm -f $(BUILD)/component-spec.log
 	@bash scripts/summarize.sh run $(BUILD)/component-spec.log $(BUILD)/component_spec_runner \
 	  $(COMPONENT_SPEC_DIR)
+
+# The component fuzzer with the component-model suite as seeds (fuzz-run seeds every harness
+# with the core suite): make fuzz-component FUZZ_SECONDS=600
+.PHONY: fuzz-component
+fuzz-component:
+	@$(MAKE) --no-print-directory fuzz-build FUZZ_BIN=$(FUZZ_BUILD)/fuzz_component
+	@mkdir -p $(FUZZ_BUILD)/corpus/fuzz_component
+	$(FUZZ_BUILD)/fuzz_component -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) \
+	  -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus/fuzz_component $(COMPONENT_SPEC_DIR)

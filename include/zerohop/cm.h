@@ -35,8 +35,6 @@ zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t le
                               zh_cm_component **out);
 void zh_cm_component_free(zh_cm_component *comp); /* accepts NULL */
 
-/* ---- instances ---- */
-
 /* ---- host imports: the linker ---- */
 
 typedef struct zh_cm_linker zh_cm_linker;
@@ -52,7 +50,8 @@ typedef zh_error *(*zh_cm_host_fn)(zh_cm_call *call, void *env, zh_val *args, si
                                    zh_val *result);
 
 zh_error *zh_cm_linker_new(zh_cm_linker **out);
-/* Frees the definitions. Instances made with the linker do not need it afterwards. */
+/* Frees the definitions. Instances made with the linker do not need it afterwards (host
+ * function types still come from the caller's WIT model, which must outlive them). */
 void zh_cm_linker_free(zh_cm_linker *linker);
 
 /* Defines a function for an import: `iface` is an interface name with its version
@@ -81,6 +80,8 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *linker, const zh_cm_component *
                                    zh_store *store, void *data, zh_cm_instance **out);
 void *zh_cm_call_data(const zh_cm_call *call);
 
+/* ---- instances ---- */
+
 /* Instantiates a component that has no imports in `store` (zh_cm_linker_instantiate with no
  * linker). Core instances and host functions belong to the store, which must outlive the
  * instance; the component must outlive it too. A trap in a start function, a failed
@@ -96,6 +97,9 @@ void zh_cm_instance_free(zh_cm_instance *inst);
  * ("wasi:cli/run@0.2.0" finds "wasi:cli/run@0.2.3"; the highest wins). The function lives as
  * long as the instance. */
 zh_cm_func *zh_cm_instance_func(zh_cm_instance *inst, const char *iface, const char *func);
+/* The top-level function exports, in export order: count, and the i-th with its name. */
+size_t zh_cm_instance_func_count(const zh_cm_instance *inst);
+zh_cm_func *zh_cm_instance_func_at(zh_cm_instance *inst, size_t i, const char **name);
 /* Its type: parameters and result as zh_wit_type (owned by the component). */
 const zh_wit_func *zh_cm_func_type(const zh_cm_func *func);
 /* Calls it: `args` are borrowed; *result (an empty bool without a result type) is the
@@ -104,6 +108,12 @@ const zh_wit_func *zh_cm_func_type(const zh_cm_func *func);
  * is already running (reentrance) traps. */
 zh_error *zh_cm_func_call(zh_cm_instance *inst, zh_cm_func *func, const zh_val *args, size_t nargs,
                           zh_val *result);
+
+/* The component's imports and exports as a WIT world (owned by the component): function
+ * imports/exports are world functions, instance ones interfaces (`interface_name` when named
+ * `ns:pkg/iface@version`, with their functions and types), type ones world types. What
+ * `zerohop component wit` prints. */
+const zh_wit_world *zh_cm_component_world(const zh_cm_component *comp);
 
 /* True if the 8 bytes at `bytes` start a component binary (rather than a core module). */
 bool zh_cm_is_component(const uint8_t *bytes, size_t len);

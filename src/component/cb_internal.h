@@ -32,8 +32,17 @@
  * a composition); 100 is far beyond that and keeps the C stack use to a few hundred KiB even
  * with the parser's frames, well inside a thread's default 8 MiB. */
 #define CB_MAX_DEPTH 100
-/* Flat parameter/result limits of the canonical ABI and the spec's 32-flag limit. */
+/* The spec's 32-flag limit. */
 #define CB_MAX_FLAGS 32
+/* Component and core instances one instantiation may create. A component that instantiates
+ * its nested component twice, which does the same, doubles per level: without a cap a small
+ * binary could ask for 2^100 instances. Real compositions create a few dozen. */
+#define CB_MAX_INSTANCES 10000
+/* Effective size (nodes, counting shared subtypes each time they are used) of one value
+ * type. Types may share subtypes, so a few hundred bytes can describe a type of 2^100 nodes
+ * that every walk over it (comparison, substitution, flattening) would take forever on. Real
+ * interface types have tens to hundreds of nodes. */
+#define CB_MAX_TYPE_SIZE 100000
 
 typedef enum cb_sort {
   CB_CORE_FUNC = 0,
@@ -222,7 +231,11 @@ struct zh_cm_component {
   size_t nmodules_all;
   zh_module **modules_all; /* every compiled module, for freeing */
   size_t modules_cap;
+  const zh_wit_world *world; /* the imports and exports as WIT (world.c) */
 };
+
+/* world.c: builds c->world from the root component's type. */
+bool cb_make_world(zh_cm_component *c);
 
 /* parse.c */
 zh_error *cb_parse(zh_cm_component *c, const uint8_t *bytes, size_t len);

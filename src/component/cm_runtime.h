@@ -86,6 +86,7 @@ typedef struct rt_res {
   zh_func *dtor;                 /* a guest destructor, or NULL */
   zh_cm_resource_dtor host_dtor; /* a host resource's destructor, or NULL */
   void *host_env;
+  const zh_wit_type *origin; /* a host resource: the linker's type this one stands for */
   rt_env *env;
   struct rt_res *next;
 } rt_res;
@@ -95,7 +96,8 @@ struct zh_cm_instance {
   zh_store *store;
   void *data; /* the embedder's, for host functions (zh_cm_call_data) */
   wit_arena arena;
-  rt_env *envs; /* every environment, for freeing */
+  rt_env *envs;      /* every environment, for freeing */
+  size_t ninstances; /* component and core instances made, against CB_MAX_INSTANCES */
   rt_env *root;
   rt_res *resources;
 };
@@ -118,8 +120,9 @@ zh_error *cm_instance_finish(zh_cm_instance *top, const rt_named *args, size_t n
 wit_arena *cm_arena(zh_cm_instance *top);
 zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn, void *env,
                          const char *name);
-/* Registers a host resource type's destructor with the instance. */
-bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_cm_resource_dtor dtor,
-                      void *env);
+/* The instance's copy of a linker's host resource type (made on first use, so the instance
+ * does not depend on the linker), with its destructor. NULL when out of memory. */
+const zh_wit_type *cm_host_resource(zh_cm_instance *top, const zh_wit_type *origin,
+                                    zh_cm_resource_dtor dtor, void *env);
 
 #endif

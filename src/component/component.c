@@ -3,11 +3,41 @@
 
 #include "wasm/error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 bool zh_cm_is_component(const uint8_t *bytes, size_t len) {
   return bytes && len >= 8 && memcmp(bytes, "\0asm", 4) == 0 && bytes[6] == 1 && bytes[7] == 0;
+}
+
+/* Errors of loading are one line: control characters (from names in the binary, which may
+ * hold any) are escaped, whichever decoder produced the message. */
+static zh_error *one_line(zh_error *err) {
+  const char *m = zh_error_message(err);
+  bool clean = true;
+  for (const unsigned char *c = (const unsigned char *)m; *c && clean; c++)
+    clean = *c >= 0x20 && *c != 0x7f;
+  if (clean)
+    return err;
+  size_t len = strlen(m);
+  char *buf = malloc(len * 4 + 1);
+  if (!buf)
+    return err;
+  size_t n = 0;
+  for (const unsigned char *c = (const unsigned char *)m; *c; c++) {
+    if (*c < 0x20 || *c == 0x7f)
+      n += (size_t)snprintf(buf + n, 5, "\\x%02x", *c);
+    else
+      buf[n++] = (char)*c;
+  }
+  buf[n] = 0;
+  zh_error *out = zh_error_new(zh_error_status(err), "%s", buf);
+  free(buf);
+  if (!out || out == zh_error_oom())
+    return err;
+  zh_error_free(err);
+  return out;
 }
 
 zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
@@ -23,9 +53,11 @@ zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t le
     return zh_error_oom();
   }
   zh_error *err = cb_parse(c, bytes, len);
+  if (!err && !cb_make_world(c))
+    err = zh_error_new(ZH_ERR_RESOURCE, "%s: out of memory describing the component", c->file);
   if (err) {
     zh_cm_component_free(c);
-    return err;
+    return one_line(err);
   }
   *out = c;
   return NULL;

@@ -160,11 +160,14 @@ static void cx_for(zh_abi_cx *cx, zh_store *store, zh_memory *mem, zh_func *real
   cx->what = what;
 }
 
-static void end_borrows(rt_env *env, zh_abi_cx *cx) {
+/* Ends the borrows lent to the callee for one call; returns how many it had not dropped. */
+static uint32_t end_borrows(rt_env *env, zh_abi_cx *cx) {
   zh_abi_table *t = &env->table;
+  uint32_t left = 0;
   for (uint32_t k = 0; k < cx->nborrows; k++) {
     uint32_t i = cx->borrows[k];
     if (i < t->len && t->h[i].rt && !t->h[i].own) {
+      left++;
       t->h[i].rt = NULL;
       t->h[i].next_free = t->free_head;
       t->free_head = i;
@@ -173,6 +176,7 @@ static void end_borrows(rt_env *env, zh_abi_cx *cx) {
   free(cx->borrows);
   cx->borrows = NULL;
   cx->nborrows = cx->borrows_cap = 0;
+  return left;
 }
 
 /* canon lift: lowers `args` into the callee, runs it, lifts the result, runs post-return. */
@@ -213,6 +217,11 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   }
   if (!err)
     err = zh_func_call(store, f->core, core_args, sig.nparams, core_res, sig.nresults);
+  /* CanonicalABI.md: a callee must drop the borrow handles it was given before it returns. */
+  uint32_t left = end_borrows(env, &cx);
+  if (!err && left)
+    err = zh_error_trap_new(
+        ZH_TRAP_HOST, "%s: borrow handles still remain at the end of the call (%u)", f->name, left);
   if (!err && ft->result) {
     if (!sig.results_indirect) {
       size_t k = 0;
@@ -223,7 +232,6 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   }
   if (!err && f->post_return)
     err = zh_func_call(store, f->post_return, core_res, sig.nresults, NULL, 0);
-  end_borrows(env, &cx);
   if (err) {
     zh_val_drop(result);
     /* The guest stopped midway (or broke the ABI): it must not run again. */
@@ -357,6 +365,14 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
 
 /* ---- instantiation ---- */
 
+static zh_error *count_instance(zh_cm_instance *top) {
+  if (++top->ninstances > CB_MAX_INSTANCES)
+    return zh_error_new(ZH_ERR_RESOURCE,
+                        "more than %d component and core instances in one instantiation",
+                        CB_MAX_INSTANCES);
+  return NULL;
+}
+
 static const zh_wit_type *params_tuple(zh_cm_instance *top, const zh_wit_func *f) {
   zh_wit_type *t = wit_alloc(&top->arena, sizeof *t);
   zh_wit_field *fl = wit_alloc(&top->arena, (f->nparams + 1) * sizeof *fl);
@@ -399,6 +415,8 @@ static zh_error *def_core_instantiate(zh_cm_instance *top, rt_env *e, const cb_d
                          info.name);
   }
   zh_instance *inst = NULL;
+  if (!err)
+    err = count_instance(top);
   if (!err)
     err = zh_instance_new(top->store, m.u.module, imports, n, &inst);
   free(imports);
@@ -705,6 +723,9 @@ static zh_error *run_def(zh_cm_instance *top, rt_env *e, const cb_def *d, const 
 
 static zh_error *instantiate(zh_cm_instance *top, const cb_component *def, rt_env *parent,
                              const rt_named *args, size_t nargs, rt_env **out) {
+  zh_error *cerr = count_instance(top);
+  if (cerr)
+    return cerr;
   rt_env *e = wit_alloc(&top->arena, sizeof *e);
   if (!e)
     return oom_err();
@@ -747,24 +768,31 @@ zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_hos
   f->type = type;
   f->host = fn;
   f->host_env = env;
-  f->name = name;
+  f->name = wit_strdup(&top->arena, name); /* the linker may be freed before the instance */
+  if (!f->name)
+    return NULL;
   f->params_tuple = params_tuple(top, type);
   return f->params_tuple ? f : NULL;
 }
 
-bool cm_host_resource(zh_cm_instance *top, const zh_wit_type *rt, zh_cm_resource_dtor dtor,
-                      void *env) {
-  if (find_res(top, rt))
-    return true;
+const zh_wit_type *cm_host_resource(zh_cm_instance *top, const zh_wit_type *origin,
+                                    zh_cm_resource_dtor dtor, void *env) {
+  for (rt_res *r = top->resources; r; r = r->next)
+    if (r->origin == origin)
+      return r->rt;
   rt_res *r = wit_alloc(&top->arena, sizeof *r);
-  if (!r)
-    return false;
+  zh_wit_type *rt = wit_alloc(&top->arena, sizeof *rt);
+  if (!r || !rt)
+    return NULL;
+  *rt = *origin;
+  rt->name = origin->name ? wit_strdup(&top->arena, origin->name) : NULL;
   r->rt = rt;
+  r->origin = origin;
   r->host_dtor = dtor;
   r->host_env = env;
   r->next = top->resources;
   top->resources = r;
-  return true;
+  return rt;
 }
 
 zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_instance **out) {
@@ -777,6 +805,14 @@ void zh_cm_instance_free(zh_cm_instance *in) {
   if (!in)
     return;
   for (rt_env *e = in->envs; e; e = e->next_all) {
+    /* Host resources the guest still owns die with the instance (guest ones die with the
+     * store's memory: their destructors would run guest code during teardown). */
+    for (uint32_t i = 1; i < e->table.len; i++) {
+      const zh_abi_handle *h = &e->table.h[i];
+      rt_res *r = h->rt && h->own ? find_res(in, h->rt) : NULL;
+      if (r && r->host_dtor)
+        r->host_dtor(r->host_env, in->data, h->rep);
+    }
     for (int s = 0; s < CB_NSORTS; s++)
       free(e->space[s].items);
     zh_abi_table_free(&e->table);
@@ -817,6 +853,27 @@ zh_cm_func *zh_cm_instance_func(zh_cm_instance *in, const char *iface, const cha
 }
 
 const zh_wit_func *zh_cm_func_type(const zh_cm_func *f) { return f->type; }
+
+size_t zh_cm_instance_func_count(const zh_cm_instance *in) {
+  size_t n = 0;
+  for (size_t i = 0; i < in->root->exports.n; i++)
+    n += in->root->exports.exports[i].item.sort == CB_FUNC;
+  return n;
+}
+
+zh_cm_func *zh_cm_instance_func_at(zh_cm_instance *in, size_t i, const char **name) {
+  for (size_t k = 0; k < in->root->exports.n; k++) {
+    const rt_named *x = &in->root->exports.exports[k];
+    if (x->item.sort != CB_FUNC)
+      continue;
+    if (i-- == 0) {
+      if (name)
+        *name = x->name;
+      return x->item.u.func;
+    }
+  }
+  return NULL;
+}
 
 zh_error *zh_cm_func_call(zh_cm_instance *in, zh_cm_func *f, const zh_val *args, size_t nargs,
                           zh_val *result) {

@@ -390,11 +390,11 @@ static zh_error *import_instance(zh_cm_linker *l, zh_cm_instance *top, const cha
       if (!r)
         return zh_error_new(ZH_ERR_UNLINKABLE, "missing import `%s`: no resource `%s`", iface,
                             x->name);
-      if (!cm_host_resource(top, r->rt, r->dtor, r->env) ||
-          !bound_add(bound, zh_wit_type_unalias(x->ext.type->val), r->rt))
+      const zh_wit_type *rt = cm_host_resource(top, r->rt, r->dtor, r->env);
+      if (!rt || !bound_add(bound, zh_wit_type_unalias(x->ext.type->val), rt))
         return zh_error_oom();
       ex[n].name = x->name;
-      ex[n].item = (rt_item){.sort = CB_TYPE, .u.res = r->rt};
+      ex[n].item = (rt_item){.sort = CB_TYPE, .u.res = rt};
       n++;
     } else if (x->ext.sort == CB_FUNC && x->ext.type) {
       const host_func *h = find_func(l, iface, x->name);
@@ -440,8 +440,10 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *l, const zh_cm_component *comp,
     nimports += root->defs[i].kind == CB_DEF_IMPORT;
   rt_named *args = wit_alloc(cm_arena(top), (nimports + 1) * sizeof *args);
   bound_res bound = {NULL, NULL, 0, 0};
-  if (!args)
-    err = zh_error_oom();
+  if (!args) {
+    zh_cm_instance_free(top);
+    return zh_error_oom();
+  }
   size_t n = 0;
   for (size_t i = 0; i < root->ndefs && !err; i++) {
     const cb_def *d = &root->defs[i];

@@ -54,6 +54,10 @@ typedef struct parser {
   unsigned secid;
   zh_error *err;
   pvec subres; /* resources made by `(sub resource)` bounds */
+  /* Effective sizes of value types (type_size), by address: open addressing. */
+  const zh_wit_type **size_keys;
+  uint32_t *size_vals;
+  size_t size_cap, size_len;
 } parser;
 
 static const char *const kSectionNames[] = {
@@ -65,8 +69,18 @@ static bool failv(parser *p, zh_status st, size_t off, const char *fmt, va_list 
 static bool failv(parser *p, zh_status st, size_t off, const char *fmt, va_list ap) {
   if (p->err)
     return false;
-  char msg[600];
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  char raw[600], msg[600 * 4];
+  vsnprintf(raw, sizeof raw, fmt, ap);
+  /* Names in the binary may hold any character: control characters are escaped so the
+   * message stays one line. */
+  size_t n = 0;
+  for (const unsigned char *c = (const unsigned char *)raw; *c && n + 5 < sizeof msg; c++) {
+    if (*c < 0x20 || *c == 0x7f)
+      n += (size_t)snprintf(msg + n, sizeof msg - n, "\\x%02x", *c);
+    else
+      msg[n++] = (char)*c;
+  }
+  msg[n] = 0;
   if (p->secid < sizeof kSectionNames / sizeof kSectionNames[0] && p->secid != 99)
     p->err = zh_error_new(st, "%s: component section %u (%s) at offset 0x%zx: %s", p->file,
                           p->secid, kSectionNames[p->secid], off, msg);
@@ -438,6 +452,66 @@ static bool rd_core_type(parser *p, scope *sc, pvec *types, bool in_moduletype, 
 
 /* ---- value types ---- */
 
+static size_t size_slot(const parser *p, const zh_wit_type *t) {
+  size_t h = ((uintptr_t)t >> 4) * 0x9e3779b97f4a7c15ull;
+  size_t i = h & (p->size_cap - 1);
+  while (p->size_keys[i] && p->size_keys[i] != t)
+    i = (i + 1) & (p->size_cap - 1);
+  return i;
+}
+
+static bool size_put(parser *p, const zh_wit_type *t, uint32_t v) {
+  if (2 * (p->size_len + 1) > p->size_cap) {
+    size_t cap = p->size_cap ? p->size_cap * 2 : 256;
+    const zh_wit_type **ok = p->size_keys;
+    uint32_t *ov = p->size_vals;
+    size_t ocap = p->size_cap;
+    p->size_keys = wit_alloc(p->a, cap * sizeof(const zh_wit_type *));
+    p->size_vals = wit_alloc(p->a, cap * sizeof(uint32_t));
+    if (!p->size_keys || !p->size_vals)
+      return oom(p);
+    p->size_cap = cap;
+    for (size_t i = 0; i < ocap; i++)
+      if (ok[i]) {
+        size_t j = size_slot(p, ok[i]);
+        p->size_keys[j] = ok[i];
+        p->size_vals[j] = ov[i];
+      }
+  }
+  size_t i = size_slot(p, t);
+  if (!p->size_keys[i])
+    p->size_len++;
+  p->size_keys[i] = t;
+  p->size_vals[i] = v;
+  return true;
+}
+
+/* A type's size as a tree (shared subtypes counted at each use), saturating just past
+ * CB_MAX_TYPE_SIZE; memoised, so each node of the DAG is visited once. */
+static uint32_t type_size(parser *p, const zh_wit_type *t, int depth) {
+  if (!t)
+    return 0;
+  if (t->kind <= ZH_WIT_STRING && t == wit_prim(t->kind))
+    return 1;
+  if (p->size_cap) {
+    size_t i = size_slot(p, t);
+    if (p->size_keys[i])
+      return p->size_vals[i];
+  }
+  if (depth > CB_MAX_DEPTH)
+    return CB_MAX_TYPE_SIZE + 1;
+  uint64_t n = 1;
+  if (t->kind != ZH_WIT_OWN && t->kind != ZH_WIT_BORROW) {
+    n += type_size(p, t->elem, depth + 1);
+    n += type_size(p, t->err, depth + 1);
+  }
+  for (size_t i = 0; i < t->nfields; i++)
+    n += type_size(p, t->fields[i].type, depth + 1);
+  uint32_t v = n > CB_MAX_TYPE_SIZE ? CB_MAX_TYPE_SIZE + 1 : (uint32_t)n;
+  size_put(p, t, v);
+  return v;
+}
+
 static const zh_wit_type *prim_of(uint8_t b) {
   static const zh_wit_type_kind kinds[] = {
       [0x7f - 0x73] = ZH_WIT_BOOL, [0x7f - 0x7e] = ZH_WIT_S8,  [0x7f - 0x7d] = ZH_WIT_U8,
@@ -649,6 +723,8 @@ static bool rd_defvaltype(parser *p, scope *sc, uint8_t b, size_t off, const zh_
     p->r->p = p->r->start + off;
     return malformed(p, "invalid leading byte (0x%x) for component defined type", b);
   }
+  if (type_size(p, t, 0) > CB_MAX_TYPE_SIZE)
+    return INVALID(p, off, "effective type size exceeds the limit of %d", CB_MAX_TYPE_SIZE);
   *out = t;
   return true;
 }
@@ -1861,7 +1937,8 @@ static bool rd_canon(parser *p, scope *sc) {
                      k >= 0x26 || k == 0x0c ? "threading" : "async");
     }
     p->r->p--;
-    return malformed(p, "invalid leading byte (0x%x) for canonical function", k);
+    return malformed(p, "unknown canon opcode 0x%02x (invalid leading byte for canonical function)",
+                     k);
   }
   }
 }
