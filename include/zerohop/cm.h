@@ -35,6 +35,11 @@ zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t le
                               zh_cm_component **out);
 void zh_cm_component_free(zh_cm_component *comp); /* accepts NULL */
 
+/* The component's imports and exports as WIT text, in the form `jco wit` prints
+ * (`package root:component; world root { import ...; export ...; }`). *out is malloc'd and
+ * the caller's to free. */
+zh_error *zh_cm_component_wit(const zh_cm_component *comp, char **out);
+
 /* ---- instances ---- */
 
 /* ---- host imports: the linker ---- */
