@@ -26,14 +26,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TEST_TIMEOUT_NS (10ull * 1000000000ull)
@@ -283,45 +280,16 @@ done:
 
 /* ---- the CLI end to end (--cli) ---- */
 
-/* Reads the whole file `fd` refers to (from offset 0) into a NUL-terminated buffer. */
-static char *slurp_fd(int fd, size_t *len) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  uint8_t *data = NULL;
-  if (!zh_test_read_file(path, &data, len))
-    return NULL;
-  return (char *)data;
-}
-
-/* Waits for `pid` at most `limit_s` seconds, then kills it; returns its wait status, or -1. */
-static int wait_bounded(pid_t pid, int limit_s) {
-  struct timespec step = {0, 5 * 1000 * 1000};
-  for (long waited = 0; waited < limit_s * 200L; waited++) {
-    int st;
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid)
-      return st;
-    if (r < 0)
-      return -1;
-    nanosleep(&step, NULL);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-  return -1;
-}
-
 /* Runs the component at `path` as `cli run --timeout 10s [--env K=V]... [--dir H::G]... path
  * ARGS...` and compares its exit status, stdout and stderr with the specification. */
 static bool run_cli(const char *cli, const char *path, const spec *s, char **hosts,
                     const zh_wasi_preopen *pre, size_t npre, char *why, size_t whylen) {
-  size_t n = 0, cap = 6 + 2 * s->envc + 2 * npre + s->argc;
+  size_t n = 0, cap = 7 + 2 * s->envc + 2 * npre + s->argc;
   const char **av = calloc(cap, sizeof *av);
   char **dirs = calloc(npre + 1, sizeof *dirs);
-  char outp[] = "/tmp/zh-wasi-p2-out-XXXXXX", errp[] = "/tmp/zh-wasi-p2-err-XXXXXX";
-  int ofd = mkstemp(outp), efd = mkstemp(errp);
   bool ok = false;
-  if (av == NULL || dirs == NULL || ofd < 0 || efd < 0) {
-    snprintf(why, whylen, "setup: %s", strerror(errno));
+  if (av == NULL || dirs == NULL) {
+    snprintf(why, whylen, "out of memory");
     goto done;
   }
   av[n++] = cli;
@@ -345,51 +313,30 @@ static bool run_cli(const char *cli, const char *path, const spec *s, char **hos
   av[n++] = path;
   for (size_t i = 1; i < s->argc; i++) /* argv[0] is the CLI's to choose */
     av[n++] = s->argv[i];
-  pid_t pid = fork();
-  if (pid == 0) {
-    int in = open("/dev/null", O_RDONLY);
-    if (in < 0 || dup2(in, 0) < 0 || dup2(ofd, 1) < 0 || dup2(efd, 2) < 0)
-      _exit(127);
-    execv(cli, (char *const *)av);
-    _exit(127);
-  }
-  if (pid < 0) {
-    snprintf(why, whylen, "fork: %s", strerror(errno));
+  av[n] = NULL;
+  zh_test_proc p;
+  if (!zh_test_spawn(av, NULL, NULL, 0, 60000, &p)) {
+    snprintf(why, whylen, "cannot run %s", cli);
     goto done;
   }
-  int st = wait_bounded(pid, 60);
-  size_t olen = 0, elen = 0;
-  char *out = slurp_fd(ofd, &olen), *errs = slurp_fd(efd, &elen);
   /* jco's preview1 adapter turns every non-zero proc_exit code into 1. */
   int want = s->exit_code != 0 ? 1 : 0;
-  if (out == NULL || errs == NULL)
-    snprintf(why, whylen, "cannot read the captured output");
-  else if (st == -1 || !WIFEXITED(st))
+  if (!p.exited)
     snprintf(why, whylen, "%s did not exit (killed after 60 s or by a signal)", cli);
-  else if (WEXITSTATUS(st) != want)
-    snprintf(why, whylen, "exit status %d, expected %d (stderr: %.300s)", WEXITSTATUS(st), want,
-             errs);
-  else if (s->out != NULL && (olen != strlen(s->out) || memcmp(out, s->out, olen) != 0))
-    snprintf(why, whylen, "stdout \"%.200s\", expected \"%.200s\"", out, s->out);
-  else if (s->err != NULL && (elen != strlen(s->err) || memcmp(errs, s->err, elen) != 0))
-    snprintf(why, whylen, "stderr \"%.200s\", expected \"%.200s\"", errs, s->err);
+  else if (p.status != want)
+    snprintf(why, whylen, "exit status %d, expected %d (stderr: %.300s)", p.status, want, p.err);
+  else if (s->out != NULL && (p.nout != strlen(s->out) || memcmp(p.out, s->out, p.nout) != 0))
+    snprintf(why, whylen, "stdout \"%.200s\", expected \"%.200s\"", p.out, s->out);
+  else if (s->err != NULL && (p.nerr != strlen(s->err) || memcmp(p.err, s->err, p.nerr) != 0))
+    snprintf(why, whylen, "stderr \"%.200s\", expected \"%.200s\"", p.err, s->err);
   else
     ok = true;
-  free(out);
-  free(errs);
+  zh_test_proc_free(&p);
 done:
   for (size_t i = 0; dirs && i < npre; i++)
     free(dirs[i]);
   free(dirs);
   free(av);
-  if (ofd >= 0) {
-    close(ofd);
-    unlink(outp);
-  }
-  if (efd >= 0) {
-    close(efd);
-    unlink(errp);
-  }
   return ok;
 }
 
