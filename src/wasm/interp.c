@@ -474,9 +474,10 @@ static zh_error *trap_error(zh_trap_code code, const zh_frame *frames, uint32_t 
     const zh_code *c = frames[d].code;
     const zh_module *m = fi ? fi->module : NULL;
     const char *fname = (m && m->func_names && c) ? m->func_names[c->func_index] : NULL;
-    int w =
-        snprintf(buf + n, sizeof buf - n, "\n    #%u wasm function %u%s%s%s", shown,
-                 c ? c->func_index : 0, fname ? " '" : "", fname ? fname : "", fname ? "'" : "");
+    const char *iname = fi ? fi->name : NULL;
+    int w = snprintf(buf + n, sizeof buf - n, "\n    #%u wasm function %u%s%s%s%s%s%s", shown,
+                     c ? c->func_index : 0, fname ? " '" : "", fname ? fname : "", fname ? "'" : "",
+                     iname ? " in core instance '" : "", iname ? iname : "", iname ? "'" : "");
     if (w < 0 || (size_t)w >= sizeof buf - n)
       break;
     n += (size_t)w;
