@@ -168,7 +168,7 @@ zh_error *zh_cm_component_wit(const zh_cm_component *comp, char **out) {
     fputc('\n', f);
   for (size_t i = 0; i < t->nexports; i++)
     print_item(f, "export", &t->exports[i]);
-  fputs("}\n", f);
+  fputs("}\n\n", f); /* jco ends its text with a blank line too */
   bool failed = ferror(f) != 0;
   if (fclose(f) != 0 || failed) {
     free(text);
