@@ -133,13 +133,11 @@ const char *cb_name_check(const char *name, bool import, cb_name_info *info) {
 }
 
 /* Strong uniqueness (Explainer.md, "Name uniqueness"): names are compared ignoring ASCII
- * case. A `[method]r.f` or `[static]r.f` conflicts with another method or static function of
- * the same `r.f`, and with a plain `f` when `f` is `r` itself (the post-dot label then
- * collides with the resource's own name). Other plain names do not conflict with it: real
- * interfaces rely on that (wasi:http/types exports the type `method` beside
- * `[method]incoming-request.method`), as do methods of different resources (wasi:io/streams
- * has `[method]input-stream.subscribe` and `[method]output-stream.subscribe`).
- * `[constructor]r` keeps its annotation and does not conflict with `r`. */
+ * case. A `[method]r.f` or `[static]r.f` conflicts with a plain `f` (the label after the dot)
+ * and with another method or static function of the same `r.f`; methods of different
+ * resources do not conflict (wasi:io/streams has `[method]input-stream.subscribe` and
+ * `[method]output-stream.subscribe`). `[constructor]r` keeps its annotation and does not
+ * conflict with `r`. */
 static bool annotated(const char *s) {
   return strncmp(s, "[method]", 8) == 0 || strncmp(s, "[static]", 8) == 0;
 }
@@ -159,15 +157,7 @@ bool cb_names_conflict(const char *a, const char *b) {
   /* Interface and dependency names compare as raw strings. */
   if (strchr(a, ':') || strchr(b, ':') || strchr(a, '=') || strchr(b, '='))
     return false;
-  /* Both annotated: the whole "r.f"; one of them: its label against the plain name, when
-   * the label is also the resource's name. */
+  /* Both annotated: the whole "r.f"; one of them: its label against the plain name. */
   bool label_only = annotated(a) != annotated(b);
-  if (label_only) {
-    const char *ann = annotated(a) ? a : b, *plain = annotated(a) ? b : a;
-    const char *dot = strchr(ann + 8, '.');
-    if (!dot || strlen(plain) != (size_t)(dot - (ann + 8)) ||
-        strncasecmp(ann + 8, plain, strlen(plain)) != 0)
-      return false;
-  }
   return strcasecmp(strong_key(a, label_only), strong_key(b, label_only)) == 0;
 }
