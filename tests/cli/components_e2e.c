@@ -5,7 +5,7 @@
  * output and exit statuses: argv, environ (--env, --inherit-env), preopened directories (--dir,
  * --dir-ro), clocks, random, piped stdin, exit-with-code, a trap (134 with a backtrace naming
  * the core instance and function), --timeout (124), and one-line load errors (exit 1). Then
- * `component wit` against the `jco wit` text of every component (see compare_wit).
+ * `component wit` against the `jco wit` text of every component (identical bytes).
  *
  * Not a unit test (it needs `make components`): `make cli-components` runs it. */
 #include "testlib.h"
@@ -338,37 +338,7 @@ static void test_bad_input(void) {
 /* ---- component wit ---- */
 
 /* `zerohop component wit` against `jco wit` (NAME.wit beside NAME.wasm, written by
- * `make components`). The two must be equal line by line, with one formatting difference
- * allowed: the order of the import lines (jco sorts an interface after those it uses; zerohop
- * keeps the binary's order), so both sides' import lines are compared as sorted sets. Every
- * other line (package, world, each export, blank lines and braces) must be identical and in
- * the same place. */
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Splits `text` in place into lines; sorts the runs of "  import " lines. */
-static size_t norm_lines(char *text, char **lines, size_t cap) {
-  size_t n = 0;
-  for (char *s = text; *s && n < cap;) {
-    char *e = strchr(s, '\n');
-    lines[n++] = s;
-    if (!e)
-      break;
-    *e = 0;
-    s = e + 1;
-  }
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j < n && strncmp(lines[j], "  import ", 9) == 0)
-      j++;
-    if (j > i)
-      qsort(lines + i, j - i, sizeof *lines, cmp_str);
-    i = j > i ? j : i + 1;
-  }
-  return n;
-}
-
+ * `make components`): the texts must be identical, byte for byte. */
 static void compare_wit(const char *wasm) {
   char witp[600];
   snprintf(witp, sizeof witp, "%.*s.wit", (int)(strlen(wasm) - 5), wasm);
@@ -382,16 +352,10 @@ static void compare_wit(const char *wasm) {
     return;
   }
   expect(wasm, &p, 0, NULL);
-  char *x[512], *y[512];
-  size_t nx = norm_lines(p.out, x, 512), ny = norm_lines((char *)want, y, 512);
-  bool same = nx == ny && nx > 4;
-  for (size_t i = 0; same && i < nx; i++)
-    same = strcmp(x[i], y[i]) == 0;
-  if (!same) {
-    fprintf(stderr, "  component wit %s differs from %s:\n", wasm, witp);
-    for (size_t i = 0; i < nx || i < ny; i++)
-      fprintf(stderr, "    %-60s | %s\n", i < nx ? x[i] : "", i < ny ? y[i] : "");
-  }
+  bool same = p.nout == wlen && memcmp(p.out, want, wlen) == 0;
+  if (!same)
+    fprintf(stderr, "  component wit %s differs from %s:\n[%s]\n  jco wit:\n[%s]\n", wasm, witp,
+            p.out, (char *)want);
   CHECK(same);
   zh_test_proc_free(&p);
   free(want);
