@@ -198,6 +198,7 @@ typedef struct cb_def {
   uint32_t nstart_args;
   uint32_t *start_args;
   uint32_t nstart_results;
+  size_t offset; /* import: where it is in the binary, for link errors */
 } cb_def;
 
 typedef struct cb_component cb_component;

@@ -2333,7 +2333,7 @@ static bool rd_import(parser *p, scope *sc) {
     return false;
   if (!declare(p, sc, name, &e, true, off))
     return false;
-  cb_def d = {.kind = CB_DEF_IMPORT, .sort = e.sort, .name = name, .type = e.type};
+  cb_def d = {.kind = CB_DEF_IMPORT, .sort = e.sort, .name = name, .type = e.type, .offset = off};
   return add_def(p, sc, &d) && push(p, &sc->space[e.sort], ext_item(&e));
 }
 

@@ -329,9 +329,11 @@ static void test_bad_input(void) {
       COMP "/bad/async-builtin.wasm",
       (const char *[]){"section 8 (canon)", "offset 0x", "task.return", "async built-in", NULL});
   expect_load_error(COMP "/bad/missing-import.wasm",
-                    (const char *[]){"missing import `wasi:zerohop/absent@0.2.0`", NULL});
+                    (const char *[]){"section 10 (import) at offset 0x",
+                                     "missing import `wasi:zerohop/absent@0.2.0`", NULL});
   expect_load_error(COMP "/bad/wrong-import-type.wasm",
-                    (const char *[]){"wasi:cli/environment@0.2.0#get-arguments", "wrong type",
+                    (const char *[]){"section 10 (import) at offset 0x",
+                                     "wasi:cli/environment@0.2.0#get-arguments", "wrong type",
                                      "func() -> u32", "func() -> list<string>", NULL});
 }
 
