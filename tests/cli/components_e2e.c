@@ -391,6 +391,12 @@ static void test_wit(void) {
     CHECK(count_lines(p.err) == 1 && strstr(p.err, "out of bounds") != NULL);
     zh_test_proc_free(&p);
   }
+  const char *core[] = {"component", "wit", "../shared/testsuites/wasi/c/lseek.wasm", NULL};
+  if (run(core, NULL, NULL, 0, &p)) { /* a core module is not a component */
+    expect("wit core module", &p, 1, "");
+    CHECK(count_lines(p.err) == 1 && strstr(p.err, "not a component binary") != NULL);
+    zh_test_proc_free(&p);
+  }
   const char *u[] = {"component", "print", COMP "/c-args.wasm", NULL};
   if (run(u, NULL, NULL, 0, &p)) {
     expect("component print", &p, 2, "");
