@@ -1,6 +1,7 @@
 /* `zerohop component wit X.wasm`: a component binary's imports and exports as WIT, in the
- * form `jco wit` prints (zh_cm_component_wit says which). A file that is not a valid
- * component exits 1 with one line naming the file, the section, the offset and the reason. */
+ * form `jco wit` prints (zh_cm_component_wit says which), or the world a core module carries
+ * in its component-type custom section (zh_cm_core_world_wit). A file that is neither, or is
+ * not valid, exits 1 with one line naming the file, the section, the offset and the reason. */
 #include "cli.h"
 
 #include "zerohop/cm.h"
@@ -15,10 +16,17 @@ void zh_cli_component_help(FILE *out) {
   fprintf(out, "Usage: " COMPONENT_USAGE "\n"
                "\n"
                "Subcommands:\n"
-               "  wit   print the component's imports and exports as a WIT world\n"
+               "  wit   print the component's imports and exports as a WIT world; for a core\n"
+               "        module, the world in its component-type custom section\n"
                "\n"
                "Exit status: 0 on success, 1 when the file cannot be read or is not a valid\n"
                "component (one line: file, section, offset, reason), 2 for a usage error.\n");
+}
+
+/* \0asm, version 1: a core module (whose world may be in a component-type section). */
+static bool is_core_module(const unsigned char *b, size_t len) {
+  static const unsigned char head[8] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+  return len >= 8 && memcmp(b, head, 8) == 0;
 }
 
 static int print_wit(const char *path) {
@@ -27,9 +35,10 @@ static int print_wit(const char *path) {
     zh_cli_error("%s: %s", path, strerror(errno));
     return ZH_CLI_FAIL;
   }
-  if (!zh_cm_is_component(file.data, file.len)) {
+  bool component = zh_cm_is_component(file.data, file.len);
+  if (!component && !is_core_module(file.data, file.len)) {
     zh_cli_error("%s: not a component binary (a component starts with \\0asm, version 0x0d, "
-                 "layer 1)",
+                 "layer 1) nor a core module",
                  path);
     zh_cli_unmap_file(&file);
     return ZH_CLI_FAIL;
@@ -38,10 +47,11 @@ static int print_wit(const char *path) {
   zh_cm_component *comp = NULL;
   char *text = NULL;
   zh_error *err = zh_engine_new(NULL, &engine);
-  if (err == NULL)
+  if (err == NULL && component)
     err = zh_cm_component_new(engine, file.data, file.len, path, &comp);
   if (err == NULL)
-    err = zh_cm_component_wit(comp, &text);
+    err = component ? zh_cm_component_wit(comp, &text)
+                    : zh_cm_core_world_wit(engine, file.data, file.len, path, &text);
   int status = ZH_CLI_OK;
   if (err != NULL) {
     const char *msg = zh_error_message(err);

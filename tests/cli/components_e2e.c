@@ -392,9 +392,32 @@ static void test_wit(void) {
     zh_test_proc_free(&p);
   }
   const char *core[] = {"component", "wit", "../shared/testsuites/wasi/c/lseek.wasm", NULL};
-  if (run(core, NULL, NULL, 0, &p)) { /* a core module is not a component */
+  if (run(core, NULL, NULL, 0, &p)) { /* a core module without a world */
     expect("wit core module", &p, 1, "");
-    CHECK(count_lines(p.err) == 1 && strstr(p.err, "not a component binary") != NULL);
+    CHECK(count_lines(p.err) == 1 &&
+          strstr(p.err, "a core module without a component-type custom section") != NULL);
+    zh_test_proc_free(&p);
+  }
+  /* Core modules that carry their world (tests/components/embed.mjs put it there): exit.wit's
+   * world exactly; http-hello's with the interfaces its imports use added, as wit-component
+   * elaborates a world before encoding it. */
+  const char *exit_core[] = {"component", "wit", COMP "/obj/c/exit.embedded.wasm", NULL};
+  if (run(exit_core, NULL, NULL, 0, &p)) {
+    expect(
+        "wit exit core", &p, 0,
+        "package zerohop:test-exit;\n\nworld exit-code {\n  import wasi:cli/exit@0.2.12;\n}\n\n");
+    zh_test_proc_free(&p);
+  }
+  const char *http_core[] = {"component", "wit", COMP "/obj/c-http/hello.embedded.wasm", NULL};
+  if (run(http_core, NULL, NULL, 0, &p)) {
+    expect("wit http core", &p, 0, NULL);
+    static const char *const lines[] = {"package zerohop:test-http;\n\nworld http-hello {\n",
+                                        "\n  import wasi:http/types@0.2.12;\n",
+                                        "\n  import wasi:io/streams@0.2.12;\n",
+                                        "\n\n  export wasi:http/incoming-handler@0.2.12;\n}\n\n"};
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
+      CHECK(strstr(p.out, lines[i]) != NULL);
+    CHECK(strncmp(p.out, lines[0], strlen(lines[0])) == 0);
     zh_test_proc_free(&p);
   }
   const char *u[] = {"component", "print", COMP "/c-args.wasm", NULL};
