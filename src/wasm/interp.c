@@ -466,7 +466,7 @@ static zh_error *call_host(zh_store *s, zh_instance *caller_inst, const zh_func 
 /* "<trap text>" plus a backtrace of the wasm frames, innermost first. */
 static zh_error *trap_error(zh_trap_code code, const zh_frame *frames, uint32_t base_depth,
                             uint32_t depth, const zh_instance *inst) {
-  char buf[1024];
+  char buf[4096]; /* 12 frames with long (mangled) names and instance names */
   size_t n = 0;
   buf[0] = 0;
   const zh_instance *fi = inst;
