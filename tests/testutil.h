@@ -1,14 +1,22 @@
-/* Helpers shared by the test programs: reading files and loading the wasm guests that
- * `make guests` builds into $ZH_BUILD/guests. Header-only, like testlib.h. */
+/* Helpers shared by the test programs: reading files, loading the wasm guests that
+ * `make guests` builds into $ZH_BUILD/guests, and running the CLI as a child process.
+ * Header-only, like testlib.h. */
 #ifndef ZH_TESTUTIL_H
 #define ZH_TESTUTIL_H
 
 #include "zerohop/engine.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Reads a whole file (regular file or pipe) into *data, NUL-terminated for text use; the
  * caller frees it. False if the file cannot be read. */
@@ -70,6 +78,112 @@ static inline zh_module *zh_test_load_guest(zh_engine *engine, const char *name)
     zh_error_free(err);
   }
   return m;
+}
+
+/* ---- running a program (the CLI) as a child process ---- */
+
+/* What a child did: its exit status (or signal), and all it wrote (malloc'd, NUL-ended). */
+typedef struct zh_test_proc {
+  bool ran;    /* spawned and reaped */
+  bool exited; /* WIFEXITED */
+  bool killed; /* killed by zh_test_spawn after the time limit */
+  int status;  /* the exit status, or the signal number */
+  char *out, *err;
+  size_t nout, nerr;
+} zh_test_proc;
+
+static inline void zh_test_proc_free(zh_test_proc *p) {
+  free(p->out);
+  free(p->err);
+  p->out = p->err = NULL;
+}
+
+/* Runs argv[0] with `argv` (NULL-terminated) and `envp` (NULL: this process's). Its stdin is
+ * a pipe fed with `in` (`inlen` bytes, then closed), or /dev/null when `in` is NULL; stdout
+ * and stderr go to temporary files read back into `p`. Killed after `limit_ms`. False (and
+ * the reason on stderr) if it could not be run. */
+static inline bool zh_test_spawn(const char *const *argv, const char *const *envp, const char *in,
+                                 size_t inlen, long limit_ms, zh_test_proc *p) {
+  extern char **environ;
+  memset(p, 0, sizeof *p);
+  char outp[] = "/tmp/zh-test-out-XXXXXX", errp[] = "/tmp/zh-test-err-XXXXXX";
+  int ofd = mkstemp(outp), efd = mkstemp(errp), pfd[2] = {-1, -1};
+  if (ofd < 0 || efd < 0 || (in != NULL && pipe2(pfd, O_CLOEXEC) != 0)) {
+    fprintf(stderr, "zh_test_spawn: %s\n", strerror(errno));
+    goto done;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd0 = in != NULL ? pfd[0] : open("/dev/null", O_RDONLY);
+    if (fd0 < 0 || dup2(fd0, 0) < 0 || dup2(ofd, 1) < 0 || dup2(efd, 2) < 0)
+      _exit(127);
+    execve(argv[0], (char *const *)argv, envp ? (char *const *)envp : environ);
+    _exit(127);
+  }
+  if (pid < 0) {
+    fprintf(stderr, "zh_test_spawn: fork: %s\n", strerror(errno));
+    goto done;
+  }
+  if (pfd[0] >= 0) {
+    close(pfd[0]);
+    pfd[0] = -1;
+    fcntl(pfd[1], F_SETFL, O_NONBLOCK);
+  }
+  struct timespec t0, t, nap = {0, 200000};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  size_t sent = 0;
+  int ws = 0;
+  for (;;) {
+    /* Feed what the pipe takes; the child may stop reading at any time. */
+    while (pfd[1] >= 0 && sent < inlen) {
+      ssize_t w = write(pfd[1], in + sent, inlen - sent);
+      if (w <= 0)
+        break;
+      sent += (size_t)w;
+    }
+    if (pfd[1] >= 0 && sent == inlen) {
+      close(pfd[1]);
+      pfd[1] = -1;
+    }
+    pid_t got = waitpid(pid, &ws, WNOHANG);
+    if (got == pid)
+      break;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (got < 0 ||
+        (t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L > limit_ms) {
+      p->killed = true;
+      kill(pid, SIGKILL);
+      waitpid(pid, &ws, 0);
+      break;
+    }
+    nanosleep(&nap, NULL);
+  }
+  p->ran = true;
+  p->exited = WIFEXITED(ws);
+  p->status = p->exited ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? WTERMSIG(ws) : -1;
+  uint8_t *o = NULL, *e = NULL;
+  if (zh_test_read_file(outp, &o, &p->nout))
+    p->out = (char *)o;
+  if (zh_test_read_file(errp, &e, &p->nerr))
+    p->err = (char *)e;
+done:
+  for (int i = 0; i < 2; i++)
+    if (pfd[i] >= 0)
+      close(pfd[i]);
+  if (ofd >= 0) {
+    close(ofd);
+    unlink(outp);
+  }
+  if (efd >= 0) {
+    close(efd);
+    unlink(errp);
+  }
+  if (p->ran && (p->out == NULL || p->err == NULL)) {
+    fprintf(stderr, "zh_test_spawn: cannot read the output back\n");
+    zh_test_proc_free(p);
+    p->ran = false;
+  }
+  return p->ran;
 }
 
 #endif

@@ -35,6 +35,17 @@ zh_error *zh_cm_component_new(zh_engine *engine, const uint8_t *bytes, size_t le
                               zh_cm_component **out);
 void zh_cm_component_free(zh_cm_component *comp); /* accepts NULL */
 
+/* The component's imports and exports as WIT text, in the form `jco wit` prints
+ * (`package root:component; world root { import ...; export ...; }`). *out is malloc'd and
+ * the caller's to free. */
+zh_error *zh_cm_component_wit(const zh_cm_component *comp, char **out);
+/* The world that a core module carries in its `component-type[:...]` custom section (what
+ * wit-bindgen and `wit-component embed` leave), as WIT text: `package ns:pkg@v; world w {
+ * import ...; export ...; }`. An error (one line, naming `name`) if the module has no such
+ * section or it does not decode. *out is malloc'd. */
+zh_error *zh_cm_core_world_wit(zh_engine *engine, const uint8_t *bytes, size_t len,
+                               const char *name, char **out);
+
 /* ---- host imports: the linker ---- */
 
 typedef struct zh_cm_linker zh_cm_linker;

@@ -36,6 +36,10 @@ void zh_cli_run_help(FILE *out);
 int zh_cli_bindgen_main(int argc, char **argv);
 void zh_cli_bindgen_help(FILE *out);
 
+/* ---- component_wit.c ---- */
+int zh_cli_component_main(int argc, char **argv);
+void zh_cli_component_help(FILE *out);
+
 /* ---- values.c ---- */
 
 /* Parses a decimal command-line argument as a value of type t; false if it is not one.

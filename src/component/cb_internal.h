@@ -207,6 +207,7 @@ typedef struct cb_def {
   uint32_t nstart_args;
   uint32_t *start_args;
   uint32_t nstart_results;
+  size_t offset; /* import: where it is in the binary, for link errors */
 } cb_def;
 
 typedef struct cb_component cb_component;
@@ -221,6 +222,10 @@ struct cb_component {
   cb_component **children;
   cb_type *type;    /* COMPONENT: its imports and exports */
   const char *name; /* from the component-name section, or NULL */
+  /* Core instance names from the component-name section (for backtraces), by index; an
+   * entry, or the whole array, may be NULL. */
+  size_t ncore_inst_names;
+  const char **core_inst_names;
 };
 
 struct zh_cm_component {

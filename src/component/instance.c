@@ -19,6 +19,7 @@
 #include "component/cm_runtime.h"
 
 #include "wasm/error.h"
+#include "wasm/runtime.h"
 #include "wit/abi.h"
 
 #include <stdarg.h>
@@ -422,6 +423,9 @@ static zh_error *def_core_instantiate(zh_cm_instance *top, rt_env *e, const cb_d
   free(imports);
   if (err)
     return err;
+  size_t idx = e->space[CB_CORE_INSTANCE].len; /* the index this instance gets */
+  if (idx < e->def->ncore_inst_names && e->def->core_inst_names[idx])
+    inst->name = e->def->core_inst_names[idx];
   rt_core_inst *ci = wit_alloc(&top->arena, sizeof *ci);
   if (!ci)
     return oom_err();

@@ -471,6 +471,8 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *l, const zh_cm_component *comp,
       err = zh_error_new(ZH_ERR_UNLINKABLE, "import `%s`: a %s cannot come from the host", d->name,
                          cb_sort_name(d->sort));
     }
+    if (err) /* one line naming where the import is, as decoding errors do */
+      err = zh_error_prefix(err, "component section 10 (import) at offset 0x%zx", d->offset);
     n++;
   }
   free(bound.from);

@@ -1200,6 +1200,11 @@ static const cb_type *name_instance(parser *p, const cb_type *t, pvec *named, in
     return NULL;
   }
   *nt = *t;
+  /* The names the instance type gave inside (a variant's payload records, say) are exports
+   * of the instance too: types that mention them stay nameable from outside. */
+  for (size_t i = 0; i < t->named.n; i++)
+    if (!push(p, named, t->named.items[i]))
+      return NULL;
   for (size_t i = 0; i < t->nexports; i++) {
     ex[i] = t->exports[i];
     if (ex[i].ext.sort == CB_TYPE && ex[i].ext.type &&
@@ -2405,7 +2410,7 @@ static bool rd_import(parser *p, scope *sc) {
     return false;
   if (!declare(p, sc, name, &e, true, off))
     return false;
-  cb_def d = {.kind = CB_DEF_IMPORT, .sort = e.sort, .name = name, .type = e.type};
+  cb_def d = {.kind = CB_DEF_IMPORT, .sort = e.sort, .name = name, .type = e.type, .offset = off};
   return add_def(p, sc, &d) && push(p, &sc->space[e.sort], ext_item(&e));
 }
 
@@ -2468,18 +2473,49 @@ static bool rd_start(parser *p, scope *sc) {
   return add_def(p, sc, &d);
 }
 
-/* The component-name custom section: only its component name is kept; the section is not
- * required to be valid, so anything odd is ignored. */
+/* The most core instances whose names are kept: more only means unnamed frames. */
+#define MAX_NAMED_CORE_INSTANCES 4096u
+
+/* A name map of core instances (sort 0x00 0x12) from the component-name section. */
+static void rd_core_inst_names(cb_component *c, wit_arena *a, zh_reader *sub) {
+  uint32_t count;
+  if (!zh_read_u32(sub, &count))
+    return;
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t idx, n;
+    const uint8_t *s;
+    if (!zh_read_u32(sub, &idx) || !zh_read_name(sub, &s, &n))
+      return;
+    if (idx >= MAX_NAMED_CORE_INSTANCES)
+      continue;
+    if (c->core_inst_names == NULL) {
+      c->core_inst_names = wit_alloc(a, MAX_NAMED_CORE_INSTANCES * sizeof *c->core_inst_names);
+      if (c->core_inst_names == NULL)
+        return;
+      c->ncore_inst_names = MAX_NAMED_CORE_INSTANCES;
+    }
+    c->core_inst_names[idx] = wit_strndup(a, (const char *)s, n);
+  }
+}
+
+/* The component-name custom section: the component's name and its core instances' names are
+ * kept; the section is not required to be valid, so anything odd is ignored. */
 static void rd_names(cb_component *c, wit_arena *a, zh_reader sec) {
   uint8_t id;
   uint32_t size;
-  if (!zh_read_u8(&sec, &id) || id != 0 || !zh_read_u32(&sec, &size) ||
-      size > zh_reader_remaining(&sec))
-    return;
-  const uint8_t *s;
-  uint32_t n;
-  if (zh_read_name(&sec, &s, &n))
-    c->name = wit_strndup(a, (const char *)s, n);
+  while (zh_read_u8(&sec, &id) && zh_read_u32(&sec, &size) && size <= zh_reader_remaining(&sec)) {
+    zh_reader sub = sec;
+    sub.end = sec.p + size;
+    sec.p += size;
+    const uint8_t *s;
+    uint32_t n;
+    uint8_t sort, core_sort;
+    if (id == 0 && zh_read_name(&sub, &s, &n))
+      c->name = wit_strndup(a, (const char *)s, n);
+    else if (id == 1 && zh_read_u8(&sub, &sort) && sort == 0 && zh_read_u8(&sub, &core_sort) &&
+             core_sort == 0x12)
+      rd_core_inst_names(c, a, &sub);
+  }
 }
 
 static bool rd_section(parser *p, scope *sc, uint8_t id, zh_reader *sec) {

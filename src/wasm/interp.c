@@ -466,7 +466,7 @@ static zh_error *call_host(zh_store *s, zh_instance *caller_inst, const zh_func 
 /* "<trap text>" plus a backtrace of the wasm frames, innermost first. */
 static zh_error *trap_error(zh_trap_code code, const zh_frame *frames, uint32_t base_depth,
                             uint32_t depth, const zh_instance *inst) {
-  char buf[1024];
+  char buf[4096]; /* 12 frames with long (mangled) names and instance names */
   size_t n = 0;
   buf[0] = 0;
   const zh_instance *fi = inst;
@@ -474,9 +474,10 @@ static zh_error *trap_error(zh_trap_code code, const zh_frame *frames, uint32_t 
     const zh_code *c = frames[d].code;
     const zh_module *m = fi ? fi->module : NULL;
     const char *fname = (m && m->func_names && c) ? m->func_names[c->func_index] : NULL;
-    int w =
-        snprintf(buf + n, sizeof buf - n, "\n    #%u wasm function %u%s%s%s", shown,
-                 c ? c->func_index : 0, fname ? " '" : "", fname ? fname : "", fname ? "'" : "");
+    const char *iname = fi ? fi->name : NULL;
+    int w = snprintf(buf + n, sizeof buf - n, "\n    #%u wasm function %u%s%s%s%s%s%s", shown,
+                     c ? c->func_index : 0, fname ? " '" : "", fname ? fname : "", fname ? "'" : "",
+                     iname ? " in core instance '" : "", iname ? iname : "", iname ? "'" : "");
     if (w < 0 || (size_t)w >= sizeof buf - n)
       break;
     n += (size_t)w;

@@ -103,6 +103,7 @@ struct zh_instance {
   uint32_t *elem_len;
   uint32_t *data_len; /* 0 once dropped */
   void *data;         /* embedder's, zh_instance_set_data; NULL in stamped copies */
+  const char *name;   /* for backtraces (a component's core instance name), or NULL */
 };
 
 /* ---- stores ---- */

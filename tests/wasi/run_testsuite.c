@@ -1,6 +1,15 @@
 /* The official WASI preview1 testsuite (WebAssembly/wasi-testsuite) against the library.
  *
  *   wasi_suite DIR...   e.g. ../shared/testsuites/wasi/c ../shared/testsuites/wasi/assemblyscript
+ *   wasi_suite --cli ZEROHOP [--skip LIST] DIR...
+ *
+ * With --cli, DIR holds the same programs wrapped as WASI 0.2 command components
+ * (scripts/wasi-p2-wrap.sh) and each runs end to end as `ZEROHOP run` in a child process,
+ * with --dir HOST::GUEST and --env flags; the one difference allowed is that a non-zero
+ * expected exit code reads as 1 (jco's preview1 adapter turns every non-zero proc_exit into
+ * 1), and the summary line reads "wasi-p2: ...". LIST (tests/wasi/p2-adapter-limits.txt)
+ * names the programs that jco's adapter itself cannot run as specified, with the reason:
+ * each counts as skipped while it fails, as passed once it passes.
  *
  * Every DIR/NAME.wasm is a test; DIR/NAME.json, when present, gives "args", "env",
  * "dirs" (preopened under their own names), "root" (a directory preopened as "/"),
@@ -173,54 +182,20 @@ static bool copy_fixtures(const char *dir, const char *scratch) {
     if (stat(a, &st) != 0 || !S_ISDIR(st.st_mode))
       continue;
     snprintf(b, sizeof b, "%s/%s", scratch, de->d_name);
-    ok = copy_tree(a, b);
+    /* scripts/wasi-p2-wrap.sh links the fixtures in: copy what the link points to. */
+    char *real = realpath(a, NULL);
+    ok = real != NULL && copy_tree(real, b);
+    free(real);
   }
   closedir(d);
   return ok;
 }
 
-/* Runs DIR/NAME.wasm; on failure writes the reason to `why`. */
-static bool run_test(const char *dir, const char *file, char *why, size_t whylen) {
-  char path[4096], json_path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  snprintf(json_path, sizeof json_path, "%s/%.*s.json", dir, (int)(strlen(file) - 5), file);
-  json_t *j = NULL;
-  if (access(json_path, F_OK) == 0) {
-    json_error_t jerr;
-    j = json_load_file(json_path, 0, &jerr);
-    if (j == NULL) {
-      snprintf(why, whylen, "bad JSON %.600s: %.200s", json_path, jerr.text);
-      return false;
-    }
-  }
-  spec s;
-  bool ok = spec_parse(j, file, &s);
-  if (!ok) {
-    snprintf(why, whylen, "bad specification %.900s", json_path);
-    spec_free(&s);
-    json_decref(j);
-    return false;
-  }
-  char scratch[] = "/tmp/zh-wasi-suite-XXXXXX";
-  if (mkdtemp(scratch) == NULL || !copy_fixtures(dir, scratch)) {
-    snprintf(why, whylen, "cannot set up a scratch directory: %s", strerror(errno));
-    spec_free(&s);
-    json_decref(j);
-    return false;
-  }
-  size_t npre = s.ndirs + (s.root ? 1 : 0);
-  zh_wasi_preopen *pre = calloc(npre + 1, sizeof *pre);
-  char **hosts = calloc(npre + 1, sizeof *hosts);
-  for (size_t i = 0; pre && hosts && i < npre; i++) {
-    const char *name = i < s.ndirs ? s.dirs[i] : s.root;
-    hosts[i] = malloc(strlen(scratch) + strlen(name) + 2);
-    if (hosts[i] != NULL)
-      sprintf(hosts[i], "%s/%s", scratch, name);
-    pre[i].host_path = hosts[i];
-    pre[i].host_fd = -1;
-    pre[i].guest_path = i < s.ndirs ? name : "/";
-  }
-
+/* Runs the core module at `path` through the library with the preopens `pre`. */
+static bool run_lib(const char *path, const spec *sp, const zh_wasi_preopen *pre, size_t npre,
+                    char *why, size_t whylen) {
+  const spec s = *sp;
+  bool ok;
   zh_wasi_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.argv = s.argv;
@@ -243,10 +218,6 @@ static bool run_test(const char *dir, const char *file, char *why, size_t whylen
   zh_error *err = NULL;
   int code = 0;
   ok = false;
-  if (pre == NULL || hosts == NULL) {
-    snprintf(why, whylen, "out of memory");
-    goto done;
-  }
   if (!zh_test_read_file(path, &bytes, &len)) {
     snprintf(why, whylen, "cannot read %.900s", path);
     goto done;
@@ -304,6 +275,120 @@ done:
     zh_engine_free(engine);
   free(imports);
   free(bytes);
+  return ok;
+}
+
+/* ---- the CLI end to end (--cli) ---- */
+
+/* Runs the component at `path` as `cli run --timeout 10s [--env K=V]... [--dir H::G]... path
+ * ARGS...` and compares its exit status, stdout and stderr with the specification. */
+static bool run_cli(const char *cli, const char *path, const spec *s, char **hosts,
+                    const zh_wasi_preopen *pre, size_t npre, char *why, size_t whylen) {
+  size_t n = 0, cap = 7 + 2 * s->envc + 2 * npre + s->argc;
+  const char **av = calloc(cap, sizeof *av);
+  char **dirs = calloc(npre + 1, sizeof *dirs);
+  bool ok = false;
+  if (av == NULL || dirs == NULL) {
+    snprintf(why, whylen, "out of memory");
+    goto done;
+  }
+  av[n++] = cli;
+  av[n++] = "run";
+  av[n++] = "--timeout";
+  av[n++] = "10s";
+  for (size_t i = 0; i < s->envc; i++) {
+    av[n++] = "--env";
+    av[n++] = s->env[i];
+  }
+  for (size_t i = 0; i < npre; i++) {
+    dirs[i] = malloc(strlen(hosts[i]) + strlen(pre[i].guest_path) + 3);
+    if (dirs[i] == NULL) {
+      snprintf(why, whylen, "out of memory");
+      goto done;
+    }
+    sprintf(dirs[i], "%s::%s", hosts[i], pre[i].guest_path);
+    av[n++] = "--dir";
+    av[n++] = dirs[i];
+  }
+  av[n++] = path;
+  for (size_t i = 1; i < s->argc; i++) /* argv[0] is the CLI's to choose */
+    av[n++] = s->argv[i];
+  av[n] = NULL;
+  zh_test_proc p;
+  if (!zh_test_spawn(av, NULL, NULL, 0, 60000, &p)) {
+    snprintf(why, whylen, "cannot run %s", cli);
+    goto done;
+  }
+  /* jco's preview1 adapter turns every non-zero proc_exit code into 1. */
+  int want = s->exit_code != 0 ? 1 : 0;
+  if (!p.exited)
+    snprintf(why, whylen, "%s did not exit (killed after 60 s or by a signal)", cli);
+  else if (p.status != want)
+    snprintf(why, whylen, "exit status %d, expected %d (stderr: %.300s)", p.status, want, p.err);
+  else if (s->out != NULL && (p.nout != strlen(s->out) || memcmp(p.out, s->out, p.nout) != 0))
+    snprintf(why, whylen, "stdout \"%.200s\", expected \"%.200s\"", p.out, s->out);
+  else if (s->err != NULL && (p.nerr != strlen(s->err) || memcmp(p.err, s->err, p.nerr) != 0))
+    snprintf(why, whylen, "stderr \"%.200s\", expected \"%.200s\"", p.err, s->err);
+  else
+    ok = true;
+  zh_test_proc_free(&p);
+done:
+  for (size_t i = 0; dirs && i < npre; i++)
+    free(dirs[i]);
+  free(dirs);
+  free(av);
+  return ok;
+}
+
+/* Runs DIR/NAME.wasm; on failure writes the reason to `why`. */
+static bool run_test(const char *dir, const char *file, const char *cli, char *why, size_t whylen) {
+  char path[4096], json_path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  snprintf(json_path, sizeof json_path, "%s/%.*s.json", dir, (int)(strlen(file) - 5), file);
+  json_t *j = NULL;
+  if (access(json_path, F_OK) == 0) {
+    json_error_t jerr;
+    j = json_load_file(json_path, 0, &jerr);
+    if (j == NULL) {
+      snprintf(why, whylen, "bad JSON %.600s: %.200s", json_path, jerr.text);
+      return false;
+    }
+  }
+  spec s;
+  bool ok = spec_parse(j, file, &s);
+  if (!ok) {
+    snprintf(why, whylen, "bad specification %.900s", json_path);
+    spec_free(&s);
+    json_decref(j);
+    return false;
+  }
+  char scratch[] = "/tmp/zh-wasi-suite-XXXXXX";
+  if (mkdtemp(scratch) == NULL || !copy_fixtures(dir, scratch)) {
+    snprintf(why, whylen, "cannot set up a scratch directory: %s", strerror(errno));
+    spec_free(&s);
+    json_decref(j);
+    return false;
+  }
+  size_t npre = s.ndirs + (s.root ? 1 : 0);
+  zh_wasi_preopen *pre = calloc(npre + 1, sizeof *pre);
+  char **hosts = calloc(npre + 1, sizeof *hosts);
+  for (size_t i = 0; pre && hosts && i < npre; i++) {
+    const char *name = i < s.ndirs ? s.dirs[i] : s.root;
+    hosts[i] = malloc(strlen(scratch) + strlen(name) + 2);
+    if (hosts[i] != NULL)
+      sprintf(hosts[i], "%s/%s", scratch, name);
+    pre[i].host_path = hosts[i];
+    pre[i].host_fd = -1;
+    pre[i].guest_path = i < s.ndirs ? name : "/";
+  }
+
+  ok = false;
+  if (pre == NULL || hosts == NULL)
+    snprintf(why, whylen, "out of memory");
+  else if (cli != NULL)
+    ok = run_cli(cli, path, &s, hosts, pre, npre, why, whylen);
+  else
+    ok = run_lib(path, &s, pre, npre, why, whylen);
   for (size_t i = 0; hosts && i < npre; i++)
     free(hosts[i]);
   free(hosts);
@@ -314,17 +399,53 @@ done:
   return ok;
 }
 
+/* The reason LIST gives for DIR/NAME (matched by the last component of DIR and NAME), or
+ * NULL. Points into a static buffer. */
+static const char *skip_reason(const char *list, const char *dir, const char *name) {
+  static char reason[512];
+  if (list == NULL)
+    return NULL;
+  const char *group = strrchr(dir, '/');
+  group = group ? group + 1 : dir;
+  char key[1024];
+  snprintf(key, sizeof key, "%s/%s\t", group, name);
+  for (const char *line = list; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+    if (strncmp(line, key, strlen(key)) != 0)
+      continue;
+    const char *r = line + strlen(key);
+    size_t n = strcspn(r, "\n");
+    snprintf(reason, sizeof reason, "%.*s", (int)n, r);
+    return reason;
+  }
+  return NULL;
+}
+
 static int cmp_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s DIR...\n", argv[0]);
+  const char *cli = NULL;
+  int first = 1;
+  if (argc >= 3 && strcmp(argv[1], "--cli") == 0) {
+    cli = argv[2];
+    first = 3;
+  }
+  char *skips = NULL;
+  if (argc >= first + 2 && strcmp(argv[first], "--skip") == 0) {
+    size_t slen;
+    if (!zh_test_read_file(argv[first + 1], (uint8_t **)&skips, &slen)) {
+      fprintf(stderr, "cannot read %s\n", argv[first + 1]);
+      return 2;
+    }
+    first += 2;
+  }
+  if (argc <= first) {
+    fprintf(stderr, "usage: %s [--cli ZEROHOP] DIR...\n", argv[0]);
     return 2;
   }
-  int passed = 0, failed = 0;
-  for (int a = 1; a < argc; a++) {
+  int passed = 0, failed = 0, skipped = 0;
+  for (int a = first; a < argc; a++) {
     DIR *d = opendir(argv[a]);
     if (d == NULL) {
       printf("%s: cannot open: %s\n", argv[a], strerror(errno));
@@ -354,8 +475,11 @@ int main(int argc, char **argv) {
       qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
       char why[1024] = "";
-      if (run_test(argv[a], names[i], why, sizeof why)) {
+      if (run_test(argv[a], names[i], cli, why, sizeof why)) {
         passed++;
+      } else if (skip_reason(skips, argv[a], names[i]) != NULL) {
+        skipped++;
+        printf("SKIP %s/%s: %s\n", argv[a], names[i], skip_reason(skips, argv[a], names[i]));
       } else {
         failed++;
         for (char *p = why; *p; p++) /* one line per failure */
@@ -367,6 +491,11 @@ int main(int argc, char **argv) {
     }
     free(names);
   }
-  printf("wasi: %d passed, %d failed\n", passed, failed);
+  if (skipped > 0)
+    printf("%s: %d passed, %d failed, %d skipped\n", cli ? "wasi-p2" : "wasi", passed, failed,
+           skipped);
+  else
+    printf("%s: %d passed, %d failed\n", cli ? "wasi-p2" : "wasi", passed, failed);
+  free(skips);
   return failed > 0 ? 1 : 0;
 }
