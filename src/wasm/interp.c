@@ -452,7 +452,7 @@ static zh_error *call_host(zh_store *s, zh_instance *caller_inst, const zh_func 
   if (scope)
     scope->in_host = 0;
   if (!err) {
-    for (uint32_t i = 0; i < f->nresults; i++) /* a host may have changed a type: keep it */
+    for (uint32_t i = 0; i < f->nresults; i++) /* the declared types decide the slot layout */
       r[i].type = (zh_valtype)f->types[f->nparams + i];
     zh_values_to_slots(r, f->nresults, args);
   }

@@ -270,7 +270,7 @@ static inline zh_v128 zh_v_i16x8_max_s(zh_v128 a, zh_v128 b) { return zh_v_i16x8
 #define ZH_V_ABSNEG(S, I, U, bits)                                                                 \
   static inline zh_v128 zh_v_##S##_neg(zh_v128 a) { return (zh_v128)(-(U)a); }                     \
   static inline zh_v128 zh_v_##S##_abs(zh_v128 a) {                                                \
-    U m = (U)((I)a >> (bits - 1));                                                                 \
+    U m = (U)((I)a >> ((bits)-1));                                                                 \
     return (zh_v128)(((U)a ^ m) - m);                                                              \
   }
 ZH_V_ABSNEG(i8x16, zh_i8x16, zh_u8x16, 8)
@@ -282,13 +282,13 @@ ZH_V_ABSNEG(i64x2, zh_i64x2, zh_u64x2, 64)
 /* Shift counts are taken modulo the lane width. */
 #define ZH_V_SHIFTS(S, I, U, bits)                                                                 \
   static inline zh_v128 zh_v_##S##_shl(zh_v128 a, uint32_t n) {                                    \
-    return (zh_v128)((U)a << (int)(n & (bits - 1)));                                               \
+    return (zh_v128)((U)a << (int)(n & ((bits)-1)));                                               \
   }                                                                                                \
   static inline zh_v128 zh_v_##S##_shr_s(zh_v128 a, uint32_t n) {                                  \
-    return (zh_v128)((I)a >> (int)(n & (bits - 1)));                                               \
+    return (zh_v128)((I)a >> (int)(n & ((bits)-1)));                                               \
   }                                                                                                \
   static inline zh_v128 zh_v_##S##_shr_u(zh_v128 a, uint32_t n) {                                  \
-    return (zh_v128)((U)a >> (int)(n & (bits - 1)));                                               \
+    return (zh_v128)((U)a >> (int)(n & ((bits)-1)));                                               \
   }
 ZH_V_SHIFTS(i8x16, zh_i8x16, zh_u8x16, 8)
 ZH_V_SHIFTS(i16x8, zh_i16x8, zh_u16x8, 16)
