@@ -133,8 +133,9 @@ const char *cb_name_check(const char *name, bool import, cb_name_info *info) {
 }
 
 /* Strong uniqueness (Explainer.md, "Name uniqueness"): names are compared ignoring ASCII
- * case. A `[method]r.f` or `[static]r.f` conflicts with a plain `f` (the label after the dot)
- * and with another method or static function of the same `r.f`; methods of different
+ * case. A `[method]r.f` or `[static]r.f` conflicts with a plain `f` when it is a method of
+ * the resource `f` itself (`[method]a.a` and `a`), and with another method or static function
+ * of the same `r.f`; methods of different
  * resources do not conflict (wasi:io/streams has `[method]input-stream.subscribe` and
  * `[method]output-stream.subscribe`). `[constructor]r` keeps its annotation and does not
  * conflict with `r`. */
@@ -157,7 +158,15 @@ bool cb_names_conflict(const char *a, const char *b) {
   /* Interface and dependency names compare as raw strings. */
   if (strchr(a, ':') || strchr(b, ':') || strchr(a, '=') || strchr(b, '='))
     return false;
-  /* Both annotated: the whole "r.f"; one of them: its label against the plain name. */
-  bool label_only = annotated(a) != annotated(b);
-  return strcasecmp(strong_key(a, label_only), strong_key(b, label_only)) == 0;
+  /* Both annotated: the whole "r.f". One of them: "r.f" against a plain "r" with r == f
+   * ("[method]a.a" against "a"), so that a plain name equal to a method's label of another
+   * resource stays unique: wasi:http/types has the type `method` beside
+   * `[method]incoming-request.method`, and every wasi:http component exports or imports both. */
+  if (annotated(a) == annotated(b))
+    return strcasecmp(strong_key(a, false), strong_key(b, false)) == 0;
+  const char *m = annotated(a) ? a : b, *plain = annotated(a) ? b : a;
+  const char *label = strong_key(m, true);
+  size_t rlen = (size_t)(label - 1 - (m + 8));
+  return label != m + 8 && strcasecmp(label, plain) == 0 && strlen(plain) == rlen &&
+         strncasecmp(m + 8, plain, rlen) == 0;
 }

@@ -1124,6 +1124,11 @@ static const cb_type *name_instance(parser *p, const cb_type *t, pvec *named, in
     return NULL;
   }
   *nt = *t;
+  /* The names the instance type gave inside (a variant's payload records, say) are exports
+   * of the instance too: types that mention them stay nameable from outside. */
+  for (size_t i = 0; i < t->named.n; i++)
+    if (!push(p, named, t->named.items[i]))
+      return NULL;
   for (size_t i = 0; i < t->nexports; i++) {
     ex[i] = t->exports[i];
     if (ex[i].ext.sort == CB_TYPE && ex[i].ext.type &&
