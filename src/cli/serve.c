@@ -277,7 +277,7 @@ static zh_error *run_guest(serve *s, store_slot *slot, zh_wasip2_ctx *cx, serve_
   }
   int status;
   if (!err && !zh_wasip2_response_status(cx, &status))
-    err = zh_error_new(ZH_ERR_TRAP, "the handler set no response, or an error-code response");
+    err = zh_error_new(ZH_ERR_INVALID, "the handler set no response, or an error-code response");
   zh_cm_instance_free(inst);
   return err;
 }
@@ -503,7 +503,6 @@ static int load(serve *s, const zh_cli_file *f) {
     return zh_cli_run_load_error(s->path, err);
   }
   uint64_t t1 = now_ns();
-  log_line("loaded %s in %.1f ms (decode, validate, compile)", s->path, (t1 - t0) / 1e6);
   if ((err = zh_cm_linker_new(&s->linker)) != NULL ||
       (err = zh_wasip2_define_linker(s->linker)) != NULL)
     return zh_cli_run_load_error(s->path, err);
@@ -527,6 +526,8 @@ static int load(serve *s, const zh_cli_file *f) {
   zh_cm_instance_free(inst);
   zh_wasip2_free(cx);
   zh_store_free(store);
+  if (st < 0) /* a failed load stays one line */
+    log_line("loaded %s in %.1f ms (decode, validate, compile)", s->path, (t1 - t0) / 1e6);
   return st;
 }
 
