@@ -379,7 +379,9 @@ static void test_js_echo(void) {
   echo(s.port, 10u << 20, false);
   long after = rss_kib(s.pid);
   fprintf(stderr, "  js-echo: RSS %ld KiB before a 10 MiB echo, %ld KiB after\n", before, after);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's quarantine keeps freed buffers resident on purpose */
   CHECK(before > 0 && after > 0 && after - before < 5 * 1024);
+#endif
 
   /* In flight at SIGTERM: the request still completes, then the server exits 0. */
   zh_hc *c = zh_hc_open(s.port);
