@@ -111,8 +111,12 @@ nginx_rps=$(median ${rps[nginx]})
 ratio() { awk -v a="$1" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }'; }
 printf '%-10s %12s %10s %10s %8s\n' server "req/s" "p50 us" "p99 us" nginx
 for n in "${names[@]}"; do
-  # shellcheck disable=SC2086
-  m=$(median ${rps[$n]}); l50=$(median ${p50[$n]}); l99=$(median ${p99[$n]})
+  # shellcheck disable=SC2086 # lists of numbers, split on purpose
+  {
+    m=$(median ${rps[$n]})
+    l50=$(median ${p50[$n]})
+    l99=$(median ${p99[$n]})
+  }
   printf '%-10s %12.0f %10.1f %10.1f %7sx\n' "$n" "$m" "$l50" "$l99" "$(ratio "$m")"
 done
 
