@@ -196,7 +196,9 @@ static void print_figures(serve *s) {
   if (n == 0)
     return;
   qsort(s->samples, n, sizeof *s->samples, cmp_u32);
-  double med = n % 2 ? s->samples[n / 2] : (s->samples[n / 2 - 1] + (double)s->samples[n / 2]) / 2;
+  size_t mid = n / 2;
+  double med = n % 2 ? (double)s->samples[mid]
+                     : ((double)s->samples[mid - 1] + (double)s->samples[mid]) / 2.0;
   log_line("instantiate median %.1f us over %zu requests (%llu served)", med / 1000.0, n,
            (unsigned long long)s->nsamples);
 }
@@ -527,7 +529,7 @@ static int load(serve *s, const zh_cli_file *f) {
   zh_wasip2_free(cx);
   zh_store_free(store);
   if (st < 0) /* a failed load stays one line */
-    log_line("loaded %s in %.1f ms (decode, validate, compile)", s->path, (t1 - t0) / 1e6);
+    log_line("loaded %s in %.1f ms (decode, validate, compile)", s->path, (double)(t1 - t0) / 1e6);
   return st;
 }
 
