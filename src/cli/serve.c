@@ -533,15 +533,16 @@ static int load(serve *s, const zh_cli_file *f) {
   return st;
 }
 
+/* SIGINT and SIGTERM, blocked in every thread: they wait for sigwait. */
+static void stop_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+}
+
 static int serve_until_signal(serve *s, const char *addr) {
-  /* Blocked here, before any thread starts, so that every thread inherits the mask and the
-   * signals wait for sigwait below. */
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  stop_signals(&set);
   zh_http_config hc;
   memset(&hc, 0, sizeof hc);
   hc.addr = addr;
@@ -574,6 +575,12 @@ int zh_cli_serve_main(int argc, char **argv) {
   int st = parse(argc, argv, &o);
   if (st >= 0)
     return st;
+  /* Before any thread starts (the engine's watchdog starts while loading), so that every
+   * thread inherits the mask: a stop signal must reach sigwait, never a worker. */
+  sigset_t set;
+  stop_signals(&set);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
   serve s;
   memset(&s, 0, sizeof s);
   s.path = o.path;
