@@ -32,6 +32,10 @@ typedef struct zh_cli_command {
 int zh_cli_run_main(int argc, char **argv);
 void zh_cli_run_help(FILE *out);
 
+/* ---- serve.c ---- */
+int zh_cli_serve_main(int argc, char **argv);
+void zh_cli_serve_help(FILE *out);
+
 /* ---- bindgen.c ---- */
 int zh_cli_bindgen_main(int argc, char **argv);
 void zh_cli_bindgen_help(FILE *out);

@@ -5,6 +5,7 @@
 
 static const zh_cli_command commands[] = {
     {"run", "run a WebAssembly module with WASI", zh_cli_run_main, zh_cli_run_help},
+    {"serve", "serve a wasi:http component over HTTP/1.1", zh_cli_serve_main, zh_cli_serve_help},
     {"bindgen", "generate C guest bindings for a WIT world", zh_cli_bindgen_main,
      zh_cli_bindgen_help},
     {"component", "inspect a component binary ('component wit X.wasm')", zh_cli_component_main,

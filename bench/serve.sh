@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# `make bench-serve`: wrk -t2 -c64 --latency against `zerohop serve` with the C hello handler
+# (build/components/c-http-hello.wasm) and the componentize-js hello handler (js-hello.wasm),
+# and against nginx answering with the C handler's body, in the same run. Each server is
+# measured ROUNDS times, in turn, so that noise on the shared machine falls on all alike.
+# Prints the medians with the ratio to nginx, then the per-request instance creation time
+# that the server reports at its stop, and the time to load (decode, validate, compile) the
+# JS component.
+#   SECONDS_EACH (10)  ROUNDS (1)  CONNECTIONS (64)  ZEROHOP (build/zerohop)
+set -euo pipefail
+
+SECONDS_EACH=${SECONDS_EACH:-10}
+ROUNDS=${ROUNDS:-1}
+CONNECTIONS=${CONNECTIONS:-64}
+ZEROHOP=${ZEROHOP:-build/zerohop}
+COMP=build/components
+for tool in wrk nginx python3 curl; do
+  command -v "$tool" >/dev/null || { echo "bench-serve: $tool is not installed (scripts/deps.sh)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/zh-bench-serve.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# nginx, from a config of our own: two workers (one per core), no logs, the C body.
+nginx_port=$(free_port)
+mkdir -p "$tmp/nginx/logs"
+cat >"$tmp/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { default_type text/plain; return 200 "hello from C\n"; }
+  }
+}
+CONF
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
+pids+=($!)
+
+# zerohop serve NAME COMPONENT: waits for the address line (a JS component loads in ~1 s).
+declare -A url zh_pid
+start_serve() {
+  "$ZEROHOP" serve --addr 127.0.0.1:0 "$2" >"$tmp/$1.out" 2>"$tmp/$1.err" &
+  zh_pid[$1]=$!
+  pids+=($!)
+  for _ in $(seq 300); do
+    grep -q '^serving http://' "$tmp/$1.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  url[$1]=$(sed -n 's#^serving \(http://.*/\)$#\1#p' "$tmp/$1.out")
+  [[ -n "${url[$1]}" ]] || { echo "bench-serve: $1 did not start:" >&2; cat "$tmp/$1.err" >&2; exit 1; }
+}
+start_serve c-hello "$COMP/c-http-hello.wasm"
+start_serve js-hello "$COMP/js-hello.wasm"
+url[nginx]="http://127.0.0.1:$nginx_port/"
+for _ in $(seq 50); do curl -fsS -o /dev/null "${url[nginx]}" 2>/dev/null && break; sleep 0.1; done
+
+names=(nginx c-hello js-hello)
+declare -A want=([nginx]="hello from C" [c-hello]="hello from C" [js-hello]="hello from componentize-js")
+for n in "${names[@]}"; do
+  body=$(curl -fsS "${url[$n]}")
+  [[ "$body" == "${want[$n]}" ]] || { echo "bench-serve: $n answered '$body'" >&2; exit 1; }
+done
+
+to_us() { # wrk latency ("512.00us", "1.20ms", "2.00s") in microseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) f = 1; else if (v ~ /ms$/) f = 1000;
+                         else if (v ~ /s$/) f = 1000000; else f = 1; printf "%.1f\n", n * f }'
+}
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+declare -A rps p50 p99
+echo "bench-serve: wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s --latency, $ROUNDS round(s)"
+for round in $(seq "$ROUNDS"); do
+  for n in "${names[@]}"; do
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "${url[$n]}")
+    r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    a=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+    b=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+    errs=$(awk '/Non-2xx|Socket errors/ { print }' <<<"$out")
+    [[ -z "$errs" ]] || echo "bench-serve: $n round $round: $errs"
+    rps[$n]+="$r "
+    p50[$n]+="$(to_us "$a") "
+    p99[$n]+="$(to_us "$b") "
+    printf '  round %d %-10s %10.0f req/s  p50 %8s  p99 %8s\n' "$round" "$n" "$r" "$a" "$b"
+  done
+done
+
+# shellcheck disable=SC2086
+nginx_rps=$(median ${rps[nginx]})
+ratio() { awk -v a="$1" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }'; }
+printf '%-10s %12s %10s %10s %8s\n' server "req/s" "p50 us" "p99 us" nginx
+for n in "${names[@]}"; do
+  # shellcheck disable=SC2086 # lists of numbers, split on purpose
+  {
+    m=$(median ${rps[$n]})
+    l50=$(median ${p50[$n]})
+    l99=$(median ${p99[$n]})
+  }
+  printf '%-10s %12.0f %10.1f %10.1f %7sx\n' "$n" "$m" "$l50" "$l99" "$(ratio "$m")"
+done
+
+# The servers print their instantiation medians when they stop.
+for n in c-hello js-hello; do
+  kill -TERM "${zh_pid[$n]}"
+  wait "${zh_pid[$n]}" || true
+done
+inst() { sed -n 's/.*instantiate median \([0-9.]*\) us.*/\1/p' "$tmp/$1.err"; }
+load_ms=$(sed -n 's/.*loaded .* in \([0-9.]*\) ms.*/\1/p' "$tmp/js-hello.err")
+# shellcheck disable=SC2086
+echo "bench-serve: C hello $(ratio "$(median ${rps[c-hello]})")x nginx"
+# shellcheck disable=SC2086
+echo "bench-serve: JS hello $(ratio "$(median ${rps[js-hello]})")x nginx"
+echo "bench-serve: instantiate median $(inst c-hello) us"
+echo "bench-serve: JS instantiate median $(inst js-hello) us"
+echo "bench-serve: JS component load (decode, validate, compile) $load_ms ms"
