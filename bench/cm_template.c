@@ -85,8 +85,10 @@ static int bench(zh_engine *engine, const char *path, size_t iters) {
   if (!err)
     err = zh_store_new(engine, &store);
   double *stamp = calloc(iters, sizeof *stamp), *full = calloc(REF_ITERS, sizeof *full);
-  if (!stamp || !full)
-    err = err ? err : zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+  if (!stamp || !full) {
+    fprintf(stderr, "cm-template: out of memory\n");
+    exit(1);
+  }
   zh_mark mark = store ? zh_store_mark(store) : 0;
   /* Alternating blocks of both, so that a noisy neighbour hits them alike. */
   size_t ns = 0, nf = 0, block = iters / REF_ITERS ? iters / REF_ITERS : 1;

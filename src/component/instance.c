@@ -439,7 +439,7 @@ static zh_error *def_core_instantiate(zh_cm_instance *top, rt_env *e, const cb_d
     return err;
   if (top->ncores == top->cores_cap) {
     size_t cap = top->cores_cap ? top->cores_cap * 2 : 8;
-    zh_instance **c = realloc(top->cores, cap * sizeof *c);
+    zh_instance **c = realloc(top->cores, cap * sizeof(zh_instance *));
     if (!c)
       return oom_err();
     top->cores = c;

@@ -129,7 +129,7 @@ static zh_error *plan(zh_cm_template *t) {
   zh_cm_instance *in = t->inst;
   for (rt_env *e = in->envs; e; e = e->next_all)
     t->nenvs++;
-  t->envs = calloc(t->nenvs + 1, sizeof *t->envs);
+  t->envs = calloc(t->nenvs + 1, sizeof(rt_env *));
   if (!t->envs)
     return zh_error_oom();
   size_t i = 0, cap = 0;
@@ -141,7 +141,7 @@ static zh_error *plan(zh_cm_template *t) {
       if (e->table.h[h].rt)
         return zh_error_new(ZH_ERR_USAGE, "template: initialisation left handle %u in a table", h);
   }
-  t->funcs = calloc(cap + 1, sizeof *t->funcs);
+  t->funcs = calloc(cap + 1, sizeof(zh_cm_func *));
   if (!t->funcs)
     return zh_error_oom();
   for (rt_env *e = in->envs; e; e = e->next_all)
