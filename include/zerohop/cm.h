@@ -122,13 +122,14 @@ typedef struct zh_cm_template zh_cm_template;
  * stay shared: they find their per-instance state through zh_cm_call_data. The linker may be
  * freed afterwards; `comp` must outlive the template. ZH_ERR_USAGE for a component the
  * template machinery cannot copy faithfully (a lifted function or destructor that is not a
- * core instance's own export, handles left in a table by initialisation): instantiate it
- * fully instead. */
+ * core instance's own export, a host resource handle left by initialisation): instantiate
+ * it fully instead. */
 zh_error *zh_cm_template_new(zh_cm_linker *linker, const zh_cm_component *comp,
                              zh_cm_template **out);
 /* A fresh instance in `store` whose core state equals the snapshot's (memories
  * copy-on-write, tables and globals copied), with `data` for its host calls, its own handle
- * tables and reentrance flags. Resource types are the template's: every copy shares their
+ * tables (starting as the template's: guest handles left by initialisation) and reentrance
+ * flags. Resource types are the template's: every copy shares their
  * identity, but handles are per copy. Free with zh_cm_instance_free before releasing the
  * store's objects (zh_store_release_to). */
 zh_error *zh_cm_template_instantiate(const zh_cm_template *tpl, zh_store *store, void *data,

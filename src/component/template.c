@@ -124,6 +124,13 @@ static bool relocatable(const zh_cm_template *t, const void *p) {
   return !p || found;
 }
 
+static bool host_resource(const zh_cm_instance *in, const zh_wit_type *rt) {
+  for (const rt_res *r = in->resources; r; r = r->next)
+    if (r->rt == rt)
+      return r->origin != NULL || r->host_dtor != NULL;
+  return true; /* not one the instance knows: treat it as foreign */
+}
+
 /* Numbers the environments and lifted functions, and checks the copies can be faithful. */
 static zh_error *plan(zh_cm_template *t) {
   zh_cm_instance *in = t->inst;
@@ -137,9 +144,12 @@ static zh_error *plan(zh_cm_template *t) {
     e->tidx = (uint32_t)i;
     t->envs[i++] = e;
     cap += e->space[CB_FUNC].len;
+    /* Handles of guest resources left by initialisation are copied into every copy (their
+     * reps live in guest memory, which the copies have); a host resource's rep belongs to
+     * the host state of initialisation, which no copy has. */
     for (uint32_t h = 1; h < e->table.len; h++)
-      if (e->table.h[h].rt)
-        return zh_error_new(ZH_ERR_USAGE, "template: initialisation left handle %u in a table", h);
+      if (e->table.h[h].rt && host_resource(in, e->table.h[h].rt))
+        return zh_error_new(ZH_ERR_USAGE, "initialisation left host resource handle %u", h);
   }
   t->funcs = calloc(cap + 1, sizeof(zh_cm_func *));
   if (!t->funcs)
@@ -152,16 +162,14 @@ static zh_error *plan(zh_cm_template *t) {
       if (!f->env || !relocatable(t, f->core) || !relocatable(t, f->mem) ||
           !relocatable(t, f->realloc) || !relocatable(t, f->post_return))
         return zh_error_new(ZH_ERR_USAGE,
-                            "template: function `%s` lifts a core function that "
-                            "no core instance exports",
+                            "function `%s` lifts a core function that no core instance exports",
                             f->name);
       f->tidx = (uint32_t)++t->nfuncs;
       t->funcs[f->tidx - 1] = f;
     }
   for (const rt_res *r = in->resources; r; r = r->next)
     if (!relocatable(t, r->dtor))
-      return zh_error_new(ZH_ERR_USAGE,
-                          "template: a resource destructor is not a core instance's export");
+      return zh_error_new(ZH_ERR_USAGE, "a resource destructor is not a core instance's export");
   return NULL;
 }
 
@@ -220,8 +228,27 @@ zh_error *zh_cm_template_instantiate(const zh_cm_template *t, zh_store *store, v
   zh_cm_func *funcs = (zh_cm_func *)(envs + t->nenvs);
   zh_instance **cores = (zh_instance **)(funcs + t->nfuncs);
   void **to = (void **)(cores + t->ncores);
+  /* Tables first: after the snapshot's copy, nothing may fail. */
+  for (size_t i = 0; i < t->nenvs; i++) {
+    const zh_abi_table *tt = &t->envs[i]->table;
+    if (!tt->len)
+      continue;
+    envs[i].table.h = malloc(tt->cap * sizeof *tt->h);
+    if (!envs[i].table.h) {
+      for (size_t k = 0; k < i; k++)
+        zh_abi_table_free(&envs[k].table);
+      free(blk);
+      return zh_error_oom();
+    }
+    memcpy(envs[i].table.h, tt->h, tt->cap * sizeof *tt->h);
+    envs[i].table.len = tt->len;
+    envs[i].table.cap = tt->cap;
+    envs[i].table.free_head = tt->free_head;
+  }
   zh_error *err = t->snap ? zh_snapshot_instantiate(t->snap, store, cores) : NULL;
   if (err) {
+    for (size_t k = 0; k < t->nenvs; k++)
+      zh_abi_table_free(&envs[k].table);
     free(blk);
     return err;
   }
@@ -244,8 +271,9 @@ zh_error *zh_cm_template_instantiate(const zh_cm_template *t, zh_store *store, v
   s->fcopy = funcs;
   s->reloc_to = to;
   for (size_t i = 0; i < t->nenvs; i++) {
+    zh_abi_table table = envs[i].table;
     envs[i] = *t->envs[i];
-    memset(&envs[i].table, 0, sizeof envs[i].table);
+    envs[i].table = table;
     envs[i].may_enter = true;
     envs[i].poisoned = false;
     envs[i].next_all = i + 1 < t->nenvs ? &envs[i + 1] : NULL;
