@@ -120,6 +120,33 @@ const zh_wit_func *zh_cm_func_type(const zh_cm_func *func);
 zh_error *zh_cm_func_call(zh_cm_instance *inst, zh_cm_func *func, const zh_val *args, size_t nargs,
                           zh_val *result);
 
+/* ---- templates: cheap instances ---- */
+
+/* A component instantiated once and snapshotted, for stamping out instances cheaply (one
+ * per request). The template is immutable: threads may stamp it concurrently, each into its
+ * own store. */
+typedef struct zh_cm_template zh_cm_template;
+
+/* Instantiates `comp` with `linker` (NULL: no imports) in a private store of the component's
+ * engine, running start functions and core initialisers once (host functions called then see
+ * zh_cm_call_data NULL), and snapshots all its core instances as one group. Host functions
+ * stay shared: they find their per-instance state through zh_cm_call_data. The linker may be
+ * freed afterwards; `comp` must outlive the template. ZH_ERR_USAGE for a component the
+ * template machinery cannot copy faithfully (a lifted function or destructor that is not a
+ * core instance's own export, a host resource handle left by initialisation): instantiate
+ * it fully instead. */
+zh_error *zh_cm_template_new(zh_cm_linker *linker, const zh_cm_component *comp,
+                             zh_cm_template **out);
+/* A fresh instance in `store` whose core state equals the snapshot's (memories
+ * copy-on-write, tables and globals copied), with `data` for its host calls, its own handle
+ * tables (starting as the template's: guest handles left by initialisation) and reentrance
+ * flags. Resource types are the template's: every copy shares their
+ * identity, but handles are per copy. Free with zh_cm_instance_free before releasing the
+ * store's objects (zh_store_release_to). */
+zh_error *zh_cm_template_instantiate(const zh_cm_template *tpl, zh_store *store, void *data,
+                                     zh_cm_instance **out);
+void zh_cm_template_free(zh_cm_template *tpl); /* accepts NULL; after its copies */
+
 /* The component's imports and exports as a WIT world (owned by the component): function
  * imports/exports are world functions, instance ones interfaces (`interface_name` when named
  * `ns:pkg/iface@version`, with their functions and types), type ones world types. What

@@ -22,6 +22,7 @@ struct zh_cm_func {
   zh_abi_string_encoding enc;
   rt_env *env; /* the instance that lifted it */
   const char *name;
+  uint32_t tidx; /* in a template: 1 + its index among the lifted functions (template.c) */
 };
 
 typedef struct rt_item {
@@ -78,6 +79,7 @@ struct rt_env {
   /* The runtime resource types this instance defines (it gets their borrows as reps). */
   const zh_wit_type **self;
   size_t nself, self_cap;
+  uint32_t tidx; /* in a template: its index among the environments (template.c) */
 };
 
 /* A resource type defined by some instance: its destructor. */
@@ -100,6 +102,18 @@ struct zh_cm_instance {
   size_t ninstances; /* component and core instances made, against CB_MAX_INSTANCES */
   rt_env *root;
   rt_res *resources;
+  /* Core instances in instantiation order, what a template snapshots. */
+  zh_instance **cores;
+  size_t ncores, cores_cap;
+  /* A template's own instance: its trampolines serve the stamped copies, which they find
+   * through their caller's instance data (template.c). */
+  bool frozen;
+  /* A stamped copy: `root`, `resources` and every structure without per-instance state are
+   * the template's; these hold the rest. */
+  const zh_cm_template *tpl;
+  rt_env *ecopy;     /* by rt_env.tidx */
+  zh_cm_func *fcopy; /* by zh_cm_func.tidx - 1 */
+  void **reloc_to;   /* the copies' core functions and memories (template.c) */
 };
 
 /* What a host function sees of its caller. */
@@ -124,5 +138,12 @@ zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_hos
  * does not depend on the linker), with its destructor. NULL when out of memory. */
 const zh_wit_type *cm_host_resource(zh_cm_instance *top, const zh_wit_type *origin,
                                     zh_cm_resource_dtor dtor, void *env);
+
+/* template.c: the stamped copy a frozen template's trampoline was called from (NULL when
+ * none), and the copy's version of a template's function or core object (`p` itself when
+ * it is shared or `s` is not a copy). */
+zh_cm_instance *cm_stamp_of(zh_caller *caller);
+zh_cm_func *cm_func_of(const zh_cm_instance *s, zh_cm_func *f);
+void *cm_reloc(const zh_cm_instance *s, void *p);
 
 #endif

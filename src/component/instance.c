@@ -257,7 +257,16 @@ static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_
 /* canon lower: the guest calls a component function through a core function. */
 static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                             zh_value *results) {
-  rt_lower *L = envp;
+  const rt_lower *L0 = envp;
+  rt_lower Lc = *L0, *L = &Lc;
+  if (L0->top->frozen) { /* a template's trampoline: work on the calling copy */
+    if (!(L->top = cm_stamp_of(caller)))
+      return zh_error_trap_new(ZH_TRAP_HOST, "template trampoline called outside its copies");
+    L->caller = &L->top->ecopy[L0->caller->tidx];
+    L->callee = cm_func_of(L->top, L0->callee);
+    L->mem = cm_reloc(L->top, L0->mem);
+    L->realloc = cm_reloc(L->top, L0->realloc);
+  }
   zh_store *store = zh_caller_store(caller);
   const zh_wit_func *ft = L->type;
   zh_abi_sig sig;
@@ -324,7 +333,13 @@ static rt_res *find_res(zh_cm_instance *top, const zh_wit_type *rt) {
 
 /* canon resource.new / resource.drop / resource.rep. */
 static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, zh_value *results) {
-  rt_resfn *R = envp;
+  const rt_resfn *R0 = envp;
+  rt_resfn Rc = *R0, *R = &Rc;
+  if (R0->top->frozen) {
+    if (!(R->top = cm_stamp_of(caller)))
+      return zh_error_trap_new(ZH_TRAP_HOST, "template trampoline called outside its copies");
+    R->env = &R->top->ecopy[R0->env->tidx];
+  }
   zh_store *store = zh_caller_store(caller);
   zh_abi_cx cx;
   cx_for(&cx, store, NULL, NULL, ZH_ABI_UTF8, R->env, "resource built-in");
@@ -358,7 +373,7 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
       r->host_dtor(r->host_env, R->top->data, h.rep);
     if (r && r->dtor) {
       zh_value a = zh_i32((int32_t)h.rep);
-      return zh_func_call(store, r->dtor, &a, 1, NULL, 0);
+      return zh_func_call(store, cm_reloc(R->top, r->dtor), &a, 1, NULL, 0);
     }
   }
   return NULL;
@@ -426,6 +441,15 @@ static zh_error *def_core_instantiate(zh_cm_instance *top, rt_env *e, const cb_d
   size_t idx = e->space[CB_CORE_INSTANCE].len; /* the index this instance gets */
   if (idx < e->def->ncore_inst_names && e->def->core_inst_names[idx])
     inst->name = e->def->core_inst_names[idx];
+  if (top->ncores == top->cores_cap) {
+    size_t cap = top->cores_cap ? top->cores_cap * 2 : 8;
+    zh_instance **c = realloc(top->cores, cap * sizeof(zh_instance *));
+    if (!c)
+      return oom_err();
+    top->cores = c;
+    top->cores_cap = cap;
+  }
+  top->cores[top->ncores++] = inst;
   rt_core_inst *ci = wit_alloc(&top->arena, sizeof *ci);
   if (!ci)
     return oom_err();
@@ -817,12 +841,13 @@ void zh_cm_instance_free(zh_cm_instance *in) {
       if (r && r->host_dtor)
         r->host_dtor(r->host_env, in->data, h->rep);
     }
-    for (int s = 0; s < CB_NSORTS; s++)
+    for (int s = 0; s < CB_NSORTS && !in->tpl; s++) /* a copy shares the template's */
       free(e->space[s].items);
     zh_abi_table_free(&e->table);
   }
   wit_arena_free(&in->arena);
-  free(in);
+  free(in->cores);
+  free(in); /* a copy's arrays share its block */
 }
 
 /* The export named `name`, or else the one whose name differs only by a semver-compatible
@@ -853,7 +878,7 @@ zh_cm_func *zh_cm_instance_func(zh_cm_instance *in, const char *iface, const cha
     x = i->item.u.inst;
   }
   const rt_named *f = inst_export(x, func);
-  return f && f->item.sort == CB_FUNC ? f->item.u.func : NULL;
+  return f && f->item.sort == CB_FUNC ? cm_func_of(in, f->item.u.func) : NULL;
 }
 
 const zh_wit_func *zh_cm_func_type(const zh_cm_func *f) { return f->type; }
@@ -873,7 +898,7 @@ zh_cm_func *zh_cm_instance_func_at(zh_cm_instance *in, size_t i, const char **na
     if (i-- == 0) {
       if (name)
         *name = x->name;
-      return x->item.u.func;
+      return cm_func_of(in, x->item.u.func);
     }
   }
   return NULL;
