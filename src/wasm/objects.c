@@ -468,3 +468,17 @@ zh_error *zh_global_set(zh_global *global, const zh_value *value) {
   }
   return NULL;
 }
+
+const char *zh_extern_kind_name(zh_extern_kind k) {
+  switch (k) {
+  case ZH_EXTERN_FUNC:
+    return "function";
+  case ZH_EXTERN_TABLE:
+    return "table";
+  case ZH_EXTERN_MEMORY:
+    return "memory";
+  case ZH_EXTERN_GLOBAL:
+    return "global";
+  }
+  return "extern";
+}

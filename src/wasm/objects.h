@@ -47,6 +47,9 @@ typedef struct zh_inst_block {
   struct zh_inst_block *cache_next;
 } zh_inst_block;
 
+/* "function", "table", "memory" or "global", for messages. */
+const char *zh_extern_kind_name(zh_extern_kind k);
+
 /* Computes the block layout for `module`. Fails (false) only on size overflow. */
 bool zh_inst_layout_compute(const zh_module *module, zh_inst_layout *l);
 /* Points the block's arrays at their places per `l` (contents untouched). */

@@ -109,20 +109,6 @@ static int cmp_range(const void *a, const void *b) {
 
 /* ---- validation ---- */
 
-static const char *kind_name(zh_extern_kind k) {
-  switch (k) {
-  case ZH_EXTERN_FUNC:
-    return "function";
-  case ZH_EXTERN_TABLE:
-    return "table";
-  case ZH_EXTERN_MEMORY:
-    return "memory";
-  case ZH_EXTERN_GLOBAL:
-    return "global";
-  }
-  return "extern";
-}
-
 /* The member that defines the imported object `p` of kind `kind`, -1 when none does. */
 static int64_t definer(const zh_snapshot *s, zh_extern_kind kind, const void *p) {
   int64_t j = member_at(s, p);
@@ -226,13 +212,14 @@ static zh_error *check_member_imports(const zh_snapshot *s, uint32_t k) {
       return zh_error_new(ZH_ERR_UNLINKABLE,
                           "snapshot: instance %u imports %s \"%s\".\"%s\" from outside the "
                           "group; its copies would share it",
-                          k, kind_name(im->kind), im->module_cstr, im->name_cstr);
+                          k, zh_extern_kind_name(im->kind), im->module_cstr, im->name_cstr);
     if (j >= (int64_t)k)
       return zh_error_new(ZH_ERR_UNLINKABLE,
                           "snapshot: instance %u imports %s \"%s\".\"%s\" from instance %u of "
                           "the group, which is not before it (list the group in "
                           "instantiation order)",
-                          k, kind_name(im->kind), im->module_cstr, im->name_cstr, (uint32_t)j);
+                          k, zh_extern_kind_name(im->kind), im->module_cstr, im->name_cstr,
+                          (uint32_t)j);
   }
   return NULL;
 }

@@ -13,20 +13,6 @@ struct zh_template {
   zh_snapshot *snap;
 };
 
-static const char *kind_name(zh_extern_kind k) {
-  switch (k) {
-  case ZH_EXTERN_FUNC:
-    return "function";
-  case ZH_EXTERN_TABLE:
-    return "table";
-  case ZH_EXTERN_MEMORY:
-    return "memory";
-  case ZH_EXTERN_GLOBAL:
-    return "global";
-  }
-  return "extern";
-}
-
 void zh_template_free(zh_template *tpl) {
   if (!tpl)
     return;
@@ -48,7 +34,7 @@ zh_error *zh_template_new(zh_engine *engine, const zh_module *module, const zh_e
       return zh_error_new(ZH_ERR_UNLINKABLE,
                           "template: import \"%s\".\"%s\" is a %s; templates accept only "
                           "function imports",
-                          im->module_cstr, im->name_cstr, kind_name(im->kind));
+                          im->module_cstr, im->name_cstr, zh_extern_kind_name(im->kind));
   }
   zh_store *store;
   zh_error *err = zh_store_new(engine, &store);
