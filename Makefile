@@ -258,7 +258,7 @@ fuzz: fuzz-run
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 clean:
-	rm -rf build build-asan build-fuzz build-bc build-noint
+	rm -rf build build-asan build-fuzz build-bc build-noint build-simd-portable
 
 # ---- the official WASI preview1 testsuite (tests/wasi/run_testsuite.c) ----
 # Runs every .wasm of the C and AssemblyScript suites against the library; fixtures are
