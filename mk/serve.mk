@@ -26,6 +26,10 @@ $(SERVE_HOSTILE): $(COMP_OBJ)/c-http/hostile.embedded.wasm $(NPM_STAMP)
 
 $(BUILD)/tests/serve/test_serve: tests/httpclient.h $(BUILD)/zerohop $(COMP_WASM) $(SERVE_HOSTILE)
 
+# Like every component in build/components, it gets its `jco wit` text (components_e2e compares
+# `zerohop component wit` with it on each of them).
+components: $(SERVE_HOSTILE:.wasm=.wit)
+
 SERVE_BENCH_SECONDS ?= 10
 bench-serve: build/zerohop $(COMP_DIR)/c-http-hello.wasm $(COMP_DIR)/js-hello.wasm
 	SECONDS_EACH=$(SERVE_BENCH_SECONDS) bash bench/serve.sh
