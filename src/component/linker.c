@@ -324,33 +324,33 @@ static zh_error *host_item_func(zh_cm_instance *top, const host_func *h, const z
 /* Resource types the imports bound so far: the type an import's type declares (static) and
  * the host's runtime type. An instance type that re-exports another import's resource
  * (`(export "error" (type (eq ...)))`, as a WIT `use` becomes) finds it here. */
+typedef struct bound_pair {
+  const zh_wit_type *from, *to;
+} bound_pair;
+
 typedef struct bound_res {
-  const zh_wit_type **from, **to;
+  bound_pair *p;
   size_t n, cap;
 } bound_res;
 
 static bool bound_add(bound_res *b, const zh_wit_type *from, const zh_wit_type *to) {
   if (b->n == b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 16;
-    const zh_wit_type **f = realloc(b->from, cap * sizeof *f);
-    if (f)
-      b->from = f;
-    const zh_wit_type **t = f ? realloc(b->to, cap * sizeof *t) : NULL;
-    if (!f || !t)
+    bound_pair *p = realloc(b->p, cap * sizeof *p);
+    if (!p)
       return false;
-    b->to = t;
+    b->p = p;
     b->cap = cap;
   }
-  b->from[b->n] = from;
-  b->to[b->n++] = to;
+  b->p[b->n++] = (bound_pair){from, to};
   return true;
 }
 
 static const zh_wit_type *bound_find(const bound_res *b, const zh_wit_type *from) {
   from = zh_wit_type_unalias(from);
   for (size_t i = 0; i < b->n; i++)
-    if (b->from[i] == from)
-      return b->to[i];
+    if (b->p[i].from == from)
+      return b->p[i].to;
   return NULL;
 }
 
@@ -439,7 +439,7 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *l, const zh_cm_component *comp,
   for (size_t i = 0; i < root->ndefs; i++)
     nimports += root->defs[i].kind == CB_DEF_IMPORT;
   rt_named *args = wit_alloc(cm_arena(top), (nimports + 1) * sizeof *args);
-  bound_res bound = {NULL, NULL, 0, 0};
+  bound_res bound = {NULL, 0, 0};
   if (!args) {
     zh_cm_instance_free(top);
     return zh_error_oom();
@@ -475,8 +475,7 @@ zh_error *zh_cm_linker_instantiate(zh_cm_linker *l, const zh_cm_component *comp,
       err = zh_error_prefix(err, "component section 10 (import) at offset 0x%zx", d->offset);
     n++;
   }
-  free(bound.from);
-  free(bound.to);
+  free(bound.p);
   if (!err)
     err = cm_instance_finish(top, args, n);
   if (err) {

@@ -280,10 +280,9 @@ static zh_error *import_trampoline(zh_caller *caller, void *env, const zh_value 
       nlifted++;
   }
   zh_val result = zh_val_bool(false);
-  if (!err && !ad->fn)
-    err = zh_error_new(ZH_ERR_TRAP, "%s: no host implementation", ad->what);
   if (!err)
-    err = ad->fn(c, ad->env, vals, f->nparams, &result);
+    err = ad->fn ? ad->fn(c, ad->env, vals, f->nparams, &result)
+                 : zh_error_new(ZH_ERR_TRAP, "%s: no host implementation", ad->what);
   if (!err && f->result) {
     if (!ad->sig.results_indirect) {
       size_t k = 0;
