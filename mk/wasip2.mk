@@ -3,9 +3,10 @@
 # The hosted WIT (wit/) is built into the library: each wit/deps/*.wit package becomes a
 # `package ... { }` block of one document, wit/host.wit (the root) comes last, and the text
 # lands in a generated C file, so the static CLI never reads the source tree at run time.
-# --as-needed: programs that never reach the outgoing handler (the CLI today, most tests) do
-# not load libcurl and its thirty-odd shared libraries at start-up.
-LDLIBS_EXTRA += -Wl,--as-needed -lcurl -Wl,--no-as-needed
+# libcurl is opened with dlopen by the first outbound request (src/wasip2/curl_dl.c), so no
+# program loads it and its thirty-odd shared libraries at start-up; the headers come from
+# libcurl4-openssl-dev, which also provides libcurl.so.4.
+LDLIBS_EXTRA += -ldl
 
 WASIP2_WIT := $(sort $(wildcard wit/deps/*.wit)) wit/host.wit
 

@@ -11,7 +11,7 @@
  * final response head (status >= 200) is in, or the transfer failed. */
 #include "wasip2/http_internal.h"
 
-#include <curl/curl.h>
+#include "wasip2/curl_dl.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +41,6 @@ typedef struct wp2_future {
   wp2_buf resp_body;
   size_t resp_pos;
 } wp2_future;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   (void)cx;
@@ -412,7 +409,6 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg) {
 
 static zh_error *start(zh_wasip2_ctx *cx, wp2_future *f) {
   if (!cx->curl) {
-    pthread_once(&curl_once, curl_init_once);
     if (!(cx->curl = calloc(1, sizeof *cx->curl)) || !(cx->curl->multi = curl_multi_init()))
       return wp2_oom();
   }
@@ -625,6 +621,14 @@ zh_error *wp2_http_handle(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *res
   uint64_t rep = 0;
   if (err || (err = wp2_insert(cx, &f->base, &rep)))
     return err;
+  const char *why = NULL;
+  if (!wp2_curl_load(&why)) {
+    char line[600];
+    snprintf(line, sizeof line, "wasip2: outbound HTTP %s %s failed: %s", r->method, url, why);
+    log_line(cx, line);
+    wp2_remove(cx, rep);
+    return answer_error(result, HE_INTERNAL_ERROR, why);
+  }
   if (!(f->easy = curl_easy_init())) {
     wp2_remove(cx, rep);
     return wp2_oom();
