@@ -82,41 +82,11 @@ for n in "${names[@]}"; do
   [[ "$body" == hello ]] || { echo "bench-http: $n answered '$body'" >&2; exit 1; }
 done
 
-# wrk latency values ("512.00us", "1.20ms", "2.00s") in microseconds.
-to_us() {
-  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) f = 1; else if (v ~ /ms$/) f = 1000;
-                         else if (v ~ /s$/) f = 1000000; else f = 1; printf "%.1f\n", n * f }'
-}
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
+# shellcheck source=bench/wrk_rounds.sh
+source "$(dirname "${BASH_SOURCE[0]}")/wrk_rounds.sh"
 declare -A rps p50 p99
 echo "bench-http: wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s --latency, $ROUNDS rounds, body \"hello\""
-for round in $(seq "$ROUNDS"); do
-  for n in "${names[@]}"; do
-    out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "${url[$n]}")
-    r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-    a=$(awk '$1 == "50%" { print $2 }' <<<"$out")
-    b=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-    errs=$(awk '/Non-2xx|Socket errors/ { print }' <<<"$out")
-    [[ -z "$errs" ]] || echo "bench-http: $n round $round: $errs"
-    rps[$n]+="$r "
-    p50[$n]+="$(to_us "$a") "
-    p99[$n]+="$(to_us "$b") "
-    printf '  round %d %-14s %10.0f req/s  p50 %8s  p99 %8s\n' "$round" "$n" "$r" "$a" "$b"
-  done
-done
-
+wrk_rounds bench-http 14
+wrk_table 14
 # shellcheck disable=SC2086
-nginx_rps=$(median ${rps[nginx]})
-printf '%-14s %12s %10s %10s %8s\n' server "req/s" "p50 us" "p99 us" nginx
-for n in "${names[@]}"; do
-  # shellcheck disable=SC2086
-  m=$(median ${rps[$n]}); l50=$(median ${p50[$n]}); l99=$(median ${p99[$n]})
-  ratio=$(awk -v a="$m" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
-  printf '%-14s %12.0f %10.1f %10.1f %7sx\n' "$n" "$m" "$l50" "$l99" "$ratio"
-done
-zh=$(median ${rps[zerohop]})
-echo "bench-http: zerohop $(awk -v a="$zh" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')x nginx"
+echo "bench-http: zerohop $(nginx_ratio "$(median ${rps[zerohop]})")x nginx"

@@ -80,45 +80,12 @@ for n in "${names[@]}"; do
   [[ "$body" == "${want[$n]}" ]] || { echo "bench-serve: $n answered '$body'" >&2; exit 1; }
 done
 
-to_us() { # wrk latency ("512.00us", "1.20ms", "2.00s") in microseconds
-  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) f = 1; else if (v ~ /ms$/) f = 1000;
-                         else if (v ~ /s$/) f = 1000000; else f = 1; printf "%.1f\n", n * f }'
-}
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
+# shellcheck source=bench/wrk_rounds.sh
+source "$(dirname "${BASH_SOURCE[0]}")/wrk_rounds.sh"
 declare -A rps p50 p99
 echo "bench-serve: wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s --latency, $ROUNDS round(s)"
-for round in $(seq "$ROUNDS"); do
-  for n in "${names[@]}"; do
-    out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "${url[$n]}")
-    r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-    a=$(awk '$1 == "50%" { print $2 }' <<<"$out")
-    b=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-    errs=$(awk '/Non-2xx|Socket errors/ { print }' <<<"$out")
-    [[ -z "$errs" ]] || echo "bench-serve: $n round $round: $errs"
-    rps[$n]+="$r "
-    p50[$n]+="$(to_us "$a") "
-    p99[$n]+="$(to_us "$b") "
-    printf '  round %d %-10s %10.0f req/s  p50 %8s  p99 %8s\n' "$round" "$n" "$r" "$a" "$b"
-  done
-done
-
-# shellcheck disable=SC2086
-nginx_rps=$(median ${rps[nginx]})
-ratio() { awk -v a="$1" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }'; }
-printf '%-10s %12s %10s %10s %8s\n' server "req/s" "p50 us" "p99 us" nginx
-for n in "${names[@]}"; do
-  # shellcheck disable=SC2086 # lists of numbers, split on purpose
-  {
-    m=$(median ${rps[$n]})
-    l50=$(median ${p50[$n]})
-    l99=$(median ${p99[$n]})
-  }
-  printf '%-10s %12.0f %10.1f %10.1f %7sx\n' "$n" "$m" "$l50" "$l99" "$(ratio "$m")"
-done
+wrk_rounds bench-serve 10
+wrk_table 10
 
 # The servers print their instantiation medians when they stop.
 for n in c-hello js-hello; do
@@ -128,9 +95,9 @@ done
 inst() { sed -n 's/.*instantiate median \([0-9.]*\) us.*/\1/p' "$tmp/$1.err"; }
 load_ms=$(sed -n 's/.*loaded .* in \([0-9.]*\) ms.*/\1/p' "$tmp/js-hello.err")
 # shellcheck disable=SC2086
-echo "bench-serve: C hello $(ratio "$(median ${rps[c-hello]})")x nginx"
+echo "bench-serve: C hello $(nginx_ratio "$(median ${rps[c-hello]})")x nginx"
 # shellcheck disable=SC2086
-echo "bench-serve: JS hello $(ratio "$(median ${rps[js-hello]})")x nginx"
+echo "bench-serve: JS hello $(nginx_ratio "$(median ${rps[js-hello]})")x nginx"
 echo "bench-serve: instantiate median $(inst c-hello) us"
 echo "bench-serve: JS instantiate median $(inst js-hello) us"
 echo "bench-serve: JS component load (decode, validate, compile) $load_ms ms"
