@@ -60,7 +60,8 @@ CONF
 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
 pids+=($!)
 
-# Servers that print their port: NAME BINARY
+# Servers that print their port: NAME BINARY; the port lands in $port. Not called through
+# $(...): a subshell's pids+= would not reach the cleanup, leaving the server running.
 start_printing_port() {
   "$2" >"$tmp/$1.port" 2>"$tmp/$1.err" &
   pids+=($!)
@@ -68,10 +69,12 @@ start_printing_port() {
     [[ -s "$tmp/$1.port" ]] && break
     sleep 0.1
   done
-  cat "$tmp/$1.port"
+  port=$(cat "$tmp/$1.port")
 }
-zh_port=$(start_printing_port zerohop "$BUILD/bench/http_hello")
-mhd_port=$(start_printing_port mhd "$BUILD/bench/http_mhd_hello")
+start_printing_port zerohop "$BUILD/bench/http_hello"
+zh_port=$port
+start_printing_port mhd "$BUILD/bench/http_mhd_hello"
+mhd_port=$port
 
 declare -A url=([nginx]="http://127.0.0.1:$nginx_port/" [zerohop]="http://127.0.0.1:$zh_port/"
                 [libmicrohttpd]="http://127.0.0.1:$mhd_port/")
