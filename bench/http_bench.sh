@@ -14,18 +14,9 @@ for tool in wrk nginx python3 curl; do
   command -v "$tool" >/dev/null || { echo "bench-http: $tool is not installed (scripts/deps.sh)" >&2; exit 1; }
 done
 
-tmp=$(mktemp -d /tmp/zh-bench-http.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/http_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/http_lib.sh"
+http_bench_init bench-http
 
 wait_http() { # URL: waits up to 5 s for an answer
   for _ in $(seq 50); do
@@ -36,29 +27,7 @@ wait_http() { # URL: waits up to 5 s for an answer
   exit 1
 }
 
-# nginx, from a config of our own in the temp dir: two workers (one per core), no logs.
-nginx_port=$(free_port)
-mkdir -p "$tmp/nginx/logs"
-cat >"$tmp/nginx/nginx.conf" <<CONF
-worker_processes auto;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx/body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { default_type text/plain; return 200 "hello"; }
-  }
-}
-CONF
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
-pids+=($!)
+start_nginx hello
 
 # Servers that print their port: NAME BINARY; the port lands in $port. Not called through
 # $(...): a subshell's pids+= would not reach the cleanup, leaving the server running.
@@ -85,8 +54,6 @@ for n in "${names[@]}"; do
   [[ "$body" == hello ]] || { echo "bench-http: $n answered '$body'" >&2; exit 1; }
 done
 
-# shellcheck source=bench/wrk_rounds.sh
-source "$(dirname "${BASH_SOURCE[0]}")/wrk_rounds.sh"
 declare -A rps p50 p99
 echo "bench-http: wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s --latency, $ROUNDS rounds, body \"hello\""
 wrk_rounds bench-http 14

@@ -18,42 +18,10 @@ for tool in wrk nginx python3 curl; do
   command -v "$tool" >/dev/null || { echo "bench-serve: $tool is not installed (scripts/deps.sh)" >&2; exit 1; }
 done
 
-tmp=$(mktemp -d /tmp/zh-bench-serve.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# nginx, from a config of our own: two workers (one per core), no logs, the C body.
-nginx_port=$(free_port)
-mkdir -p "$tmp/nginx/logs"
-cat >"$tmp/nginx/nginx.conf" <<CONF
-worker_processes auto;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx/body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { default_type text/plain; return 200 "hello from C\n"; }
-  }
-}
-CONF
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
-pids+=($!)
+# shellcheck source=bench/http_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/http_lib.sh"
+http_bench_init bench-serve
+start_nginx 'hello from C\n' # the C handler's body
 
 # zerohop serve NAME COMPONENT: waits for the address line (a JS component loads in ~1 s).
 declare -A url zh_pid
@@ -80,8 +48,6 @@ for n in "${names[@]}"; do
   [[ "$body" == "${want[$n]}" ]] || { echo "bench-serve: $n answered '$body'" >&2; exit 1; }
 done
 
-# shellcheck source=bench/wrk_rounds.sh
-source "$(dirname "${BASH_SOURCE[0]}")/wrk_rounds.sh"
 declare -A rps p50 p99
 echo "bench-serve: wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s --latency, $ROUNDS round(s)"
 wrk_rounds bench-serve 10

@@ -1,10 +1,56 @@
-# wrk rounds shared by bench/http_bench.sh and bench/serve.sh; sourced, not run.
+# What bench/http_bench.sh and bench/serve.sh share; sourced, not run.
+#
+# http_bench_init NAME: a scratch directory in $tmp, and a cleanup at exit that stops every
+# server whose PID is in the pids array and removes $tmp.
+# start_nginx BODY: nginx from a config of our own in $tmp (workers one per core, no logs)
+# answering every request with BODY on a free loopback port, which lands in $nginx_port.
 #
 # wrk_rounds LABEL WIDTH: runs `wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s --latency` against
 # ${url[NAME]} for each NAME of ${names[@]}, $ROUNDS times in turn (so the machine's noise
 # falls on all alike), printing each run, and collects the figures in the associative arrays
 # rps, p50 and p99 (space-separated, latencies in microseconds) that the caller declared.
 # Afterwards wrk_table LABEL WIDTH prints the medians with the ratio to nginx (${rps[nginx]}).
+
+http_bench_init() {
+  tmp=$(mktemp -d "/tmp/zh-$1.XXXXXX")
+  pids=()
+  trap http_bench_cleanup EXIT
+}
+
+http_bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+start_nginx() {
+  nginx_port=$(free_port)
+  mkdir -p "$tmp/nginx/logs"
+  cat >"$tmp/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { default_type text/plain; return 200 "$1"; }
+  }
+}
+CONF
+  nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
+  pids+=($!)
+}
 
 # wrk latency values ("512.00us", "1.20ms", "2.00s") in microseconds.
 to_us() {
