@@ -176,7 +176,7 @@ $(BUILD)/bench/hello.native: examples/hello.c
 	@mkdir -p $(dir $@)
 	$(NATIVE_CC) $(NATIVE_FLAGS) -o $@ $<
 
-$(BUILD)/bench/instantiate: bench/instantiate.c $(BUILD)/libzerohop.a
+$(BUILD)/bench/instantiate: bench/instantiate.c bench/wasm_bytes.h $(BUILD)/libzerohop.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
 

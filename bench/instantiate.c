@@ -16,71 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "wasm_bytes.h"
 #include "zerohop/engine.h"
 
 #define DATA_SIZE (1u << 20) /* 1 MiB of initialised data */
 #define DATA_OFFSET 4096u    /* where the segment lands in memory */
 #define MEM_PAGES 17u        /* 16 pages of data and one more */
 #define REF_ITERS 200
-
-typedef struct {
-  uint8_t *p;
-  size_t len, cap;
-} buf;
-
-static void put(buf *b, const void *src, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n)
-      cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p) {
-      fprintf(stderr, "instantiate: out of memory\n");
-      exit(1);
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, src, n);
-  b->len += n;
-}
-
-static void byte(buf *b, uint8_t v) { put(b, &v, 1); }
-
-static void uleb(buf *b, uint64_t v) {
-  do {
-    uint8_t c = v & 0x7f;
-    v >>= 7;
-    byte(b, (uint8_t)(v ? c | 0x80 : c));
-  } while (v);
-}
-
-static void sleb(buf *b, int64_t v) {
-  for (;;) {
-    uint8_t c = v & 0x7f;
-    v >>= 7; /* arithmetic shift on every compiler this builds with */
-    if ((v == 0 && !(c & 0x40)) || (v == -1 && (c & 0x40))) {
-      byte(b, c);
-      return;
-    }
-    byte(b, c | 0x80);
-  }
-}
-
-static void section(buf *out, uint8_t id, const buf *content) {
-  byte(out, id);
-  uleb(out, content->len);
-  put(out, content->p, content->len);
-}
-
-/* The data segment's bytes: xorshift noise, so that no page is zero. */
-static uint8_t data_byte(uint32_t i) {
-  uint32_t x = i * 2654435761u + 0x9e3779b9u;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  return (uint8_t)(x >> 7);
-}
 
 /* (module
  *   (type (func (param i32) (result i32)))
@@ -100,18 +42,18 @@ static buf build_module(void) {
   byte(&s, ZH_I32);
   section(&m, 1, &s);
 
-  s.len = 0; /* function section: func 0 has type 0 */
+  /* function section: func 0 has type 0 */
   uleb(&s, 1);
   uleb(&s, 0);
   section(&m, 3, &s);
 
-  s.len = 0; /* memory section: min 17 pages, no max */
+  /* memory section: min 17 pages, no max */
   uleb(&s, 1);
   byte(&s, 0x00);
   uleb(&s, MEM_PAGES);
   section(&m, 5, &s);
 
-  s.len = 0; /* export section */
+  /* export section */
   uleb(&s, 2);
   uleb(&s, 4);
   put(&s, "peek", 4);
@@ -123,7 +65,7 @@ static buf build_module(void) {
   uleb(&s, 0);
   section(&m, 7, &s);
 
-  s.len = 0; /* code section */
+  /* code section */
   static const uint8_t body[] = {
       0x00,             /* no locals */
       0x20, 0x00,       /* local.get 0 */
@@ -135,7 +77,7 @@ static buf build_module(void) {
   put(&s, body, sizeof body);
   section(&m, 10, &s);
 
-  s.len = 0; /* data section: one active segment for memory 0 */
+  /* data section: one active segment for memory 0 */
   uleb(&s, 1);
   uleb(&s, 0);    /* flags 0: active, memory 0 */
   byte(&s, 0x41); /* i32.const DATA_OFFSET */
@@ -143,7 +85,7 @@ static buf build_module(void) {
   byte(&s, 0x0b);
   uleb(&s, DATA_SIZE);
   for (uint32_t i = 0; i < DATA_SIZE; i++)
-    byte(&s, data_byte(i));
+    byte(&s, noise(i));
   section(&m, 11, &s);
 
   free(s.p);
@@ -188,7 +130,7 @@ static void verify(zh_store *store, zh_instance *inst) {
     uint32_t at = probes[i];
     zh_value arg = zh_i32((int32_t)(DATA_OFFSET + at)), res;
     check(zh_func_call(store, peek, &arg, 1, &res, 1), "call peek");
-    if (res.of.i32 != data_byte(at) || zh_memory_data(mem)[DATA_OFFSET + at] != data_byte(at)) {
+    if (res.of.i32 != noise(at) || zh_memory_data(mem)[DATA_OFFSET + at] != noise(at)) {
       fprintf(stderr, "instantiate: wrong byte at data offset %u\n", at);
       exit(1);
     }

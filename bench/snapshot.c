@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wasm_bytes.h"
 #include "zerohop/engine.h"
 
 #define MAIN_FUNCS 4000u
@@ -31,60 +32,9 @@
 #define ADAPTER_FUNCS 64u
 #define REF_ITERS 50
 
-typedef struct {
-  uint8_t *p;
-  size_t len, cap;
-} buf;
-
 static void die(const char *what) {
   fprintf(stderr, "snapshot: %s\n", what);
   exit(1);
-}
-
-static void put(buf *b, const void *src, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n)
-      cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p)
-      die("out of memory");
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, src, n);
-  b->len += n;
-}
-
-static void byte(buf *b, uint8_t v) { put(b, &v, 1); }
-
-static void uleb(buf *b, uint64_t v) {
-  do {
-    uint8_t c = v & 0x7f;
-    v >>= 7;
-    byte(b, (uint8_t)(v ? c | 0x80 : c));
-  } while (v);
-}
-
-static void section(buf *out, uint8_t id, buf *content) {
-  byte(out, id);
-  uleb(out, content->len);
-  put(out, content->p, content->len);
-  content->len = 0;
-}
-
-static void name(buf *b, const char *s) {
-  uleb(b, strlen(s));
-  put(b, s, strlen(s));
-}
-
-/* Noise, so that no page of the image is zero. */
-static uint8_t noise(uint32_t i) {
-  uint32_t x = i * 2654435761u + 0x9e3779b9u;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  return (uint8_t)(x >> 7);
 }
 
 /* (module (type (func (result i32))) (func (result i32) (i32.const k)) x MAIN_FUNCS

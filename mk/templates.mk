@@ -9,7 +9,7 @@ CJS_CORE ?= $(wildcard node_modules/@bytecodealliance/componentize-js/lib/starli
 
 .PHONY: bench-snapshot
 
-$(BUILD)/bench/snapshot: bench/snapshot.c $(BUILD)/libzerohop.a
+$(BUILD)/bench/snapshot: bench/snapshot.c bench/wasm_bytes.h $(BUILD)/libzerohop.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
 
