@@ -182,6 +182,16 @@ const zh_wit_field *zh_wit_type_field(const zh_wit_type *type, const char *name)
 
 /* Follows ALIAS links to the defining type. */
 const zh_wit_type *zh_wit_type_unalias(const zh_wit_type *type);
+
+/* Decides whether two resource types are the same one. */
+typedef bool (*zh_wit_resource_eq)(const zh_wit_type *a, const zh_wit_type *b, void *env);
+/* Structural equality after aliases, as the component model compares value types: kinds,
+ * element types and the names of fields, cases and flags count; the names of the types
+ * themselves do not. Two NULLs (no type) are equal. Resources are equal when they are the
+ * same object, or when `same_resource` (may be NULL) says so. Nesting past 100 levels is
+ * unequal. */
+bool zh_wit_type_equal(const zh_wit_type *a, const zh_wit_type *b, zh_wit_resource_eq same_resource,
+                       void *env);
 /* "u32", "record", ... */
 const char *zh_wit_type_kind_name(zh_wit_type_kind kind);
 

@@ -247,7 +247,7 @@ zh_error *cb_parse(zh_cm_component *c, const uint8_t *bytes, size_t len);
 
 /* types.c */
 extern const zh_wit_type cb_error_type; /* placeholder that never compares equal */
-bool cb_val_eq(const zh_wit_type *a, const zh_wit_type *b, int depth);
+bool cb_val_eq(const zh_wit_type *a, const zh_wit_type *b);
 bool cb_func_eq(const zh_wit_func *a, const zh_wit_func *b);
 /* A mapping from abstract resources to the ones that replace them. */
 typedef struct cb_subst {

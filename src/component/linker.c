@@ -245,35 +245,15 @@ static const host_func *find_func(const zh_cm_linker *l, const char *iface, cons
 
 /* ---- type matching: structural, resources by name ---- */
 
-static bool host_val_eq(const zh_wit_type *a, const zh_wit_type *b, int depth) {
-  a = zh_wit_type_unalias(a);
-  b = zh_wit_type_unalias(b);
-  if (a == b)
-    return true;
-  if (!a || !b || a->kind != b->kind || depth > CB_MAX_DEPTH)
-    return false;
-  switch (a->kind) {
-  case ZH_WIT_RESOURCE:
-    return a->name && b->name && strcmp(a->name, b->name) == 0;
-  case ZH_WIT_RESULT:
-    return host_val_eq(a->elem, b->elem, depth + 1) && host_val_eq(a->err, b->err, depth + 1);
-  case ZH_WIT_TUPLE:
-  case ZH_WIT_RECORD:
-  case ZH_WIT_VARIANT:
-  case ZH_WIT_ENUM:
-  case ZH_WIT_FLAGS:
-    if (a->nfields != b->nfields)
-      return false;
-    for (size_t i = 0; i < a->nfields; i++) {
-      const zh_wit_field *x = &a->fields[i], *y = &b->fields[i];
-      if ((x->name == NULL) != (y->name == NULL) || (x->name && strcmp(x->name, y->name) != 0) ||
-          !host_val_eq(x->type, y->type, depth + 1))
-        return false;
-    }
-    return true;
-  default:
-    return a->elem || b->elem ? host_val_eq(a->elem, b->elem, depth + 1) : true;
-  }
+/* The host's resource types are the linker's, the guest's its own: they match by name (the
+ * interface was matched already). */
+static bool same_resource_name(const zh_wit_type *a, const zh_wit_type *b, void *env) {
+  (void)env;
+  return a->name && b->name && strcmp(a->name, b->name) == 0;
+}
+
+static bool host_val_eq(const zh_wit_type *a, const zh_wit_type *b) {
+  return zh_wit_type_equal(a, b, same_resource_name, NULL);
 }
 
 static bool host_func_eq(const zh_wit_func *a, const zh_wit_func *b) {
@@ -281,9 +261,9 @@ static bool host_func_eq(const zh_wit_func *a, const zh_wit_func *b) {
     return false;
   for (size_t i = 0; i < a->nparams; i++)
     if (strcmp(a->params[i].name, b->params[i].name) != 0 ||
-        !host_val_eq(a->params[i].type, b->params[i].type, 0))
+        !host_val_eq(a->params[i].type, b->params[i].type))
       return false;
-  return host_val_eq(a->result, b->result, 0);
+  return host_val_eq(a->result, b->result);
 }
 
 static void func_text(const zh_wit_func *f, wit_arena *a, char *buf, size_t cap) {

@@ -13,43 +13,9 @@
 
 const zh_wit_type cb_error_type = {.kind = ZH_WIT_BOOL, .name = "<error>"};
 
-bool cb_val_eq(const zh_wit_type *a, const zh_wit_type *b, int depth) {
-  a = zh_wit_type_unalias(a);
-  b = zh_wit_type_unalias(b);
-  if (a == b)
-    return true;
-  if (!a || !b || a->kind != b->kind || depth > CB_MAX_DEPTH)
-    return false;
-  switch (a->kind) {
-  case ZH_WIT_RESOURCE:
-    return false; /* identity only */
-  case ZH_WIT_LIST:
-  case ZH_WIT_OPTION:
-  case ZH_WIT_OWN:
-  case ZH_WIT_BORROW:
-  case ZH_WIT_FUTURE:
-  case ZH_WIT_STREAM:
-    return cb_val_eq(a->elem, b->elem, depth + 1);
-  case ZH_WIT_RESULT:
-    return cb_val_eq(a->elem, b->elem, depth + 1) && cb_val_eq(a->err, b->err, depth + 1);
-  case ZH_WIT_TUPLE:
-  case ZH_WIT_RECORD:
-  case ZH_WIT_VARIANT:
-  case ZH_WIT_ENUM:
-  case ZH_WIT_FLAGS:
-    if (a->nfields != b->nfields)
-      return false;
-    for (size_t i = 0; i < a->nfields; i++) {
-      const zh_wit_field *fa = &a->fields[i], *fb = &b->fields[i];
-      if ((fa->name == NULL) != (fb->name == NULL) || (fa->name && strcmp(fa->name, fb->name) != 0))
-        return false;
-      if (!cb_val_eq(fa->type, fb->type, depth + 1))
-        return false;
-    }
-    return true;
-  default:
-    return true; /* primitives of the same kind */
-  }
+/* Resources compare by identity: the shared walker's default. */
+bool cb_val_eq(const zh_wit_type *a, const zh_wit_type *b) {
+  return zh_wit_type_equal(a, b, NULL, NULL);
 }
 
 bool cb_func_eq(const zh_wit_func *a, const zh_wit_func *b) {
@@ -57,9 +23,9 @@ bool cb_func_eq(const zh_wit_func *a, const zh_wit_func *b) {
     return false;
   for (size_t i = 0; i < a->nparams; i++)
     if (strcmp(a->params[i].name, b->params[i].name) != 0 ||
-        !cb_val_eq(a->params[i].type, b->params[i].type, 0))
+        !cb_val_eq(a->params[i].type, b->params[i].type))
       return false;
-  return cb_val_eq(a->result, b->result, 0);
+  return cb_val_eq(a->result, b->result);
 }
 
 bool cb_val_has_borrow(const zh_wit_type *t, int depth) {
@@ -349,7 +315,7 @@ static bool type_sub(wit_arena *ar, const cb_type *a, const cb_type *b, const ch
   switch (a->kind) {
   case CB_T_VAL:
   case CB_T_RESOURCE:
-    if (!cb_val_eq(a->val, b->val, 0)) {
+    if (!cb_val_eq(a->val, b->val)) {
       *why = a->kind == CB_T_RESOURCE || b->kind == CB_T_RESOURCE
                  ? "resource types are not the same"
                  : "value types differ";
@@ -392,7 +358,7 @@ bool cb_ext_sub(wit_arena *ar, const cb_ext *a, const cb_ext *b, const char **wh
   case CB_CORE_MODULE:
     return cb_coremod_sub(a->module, b->module, why);
   case CB_VALUE:
-    if (!cb_val_eq(a->val, b->val, 0)) {
+    if (!cb_val_eq(a->val, b->val)) {
       *why = "value types differ";
       return false;
     }

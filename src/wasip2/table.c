@@ -120,45 +120,20 @@ static bool same_name(const char *a, const char *b) {
   return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* Equal structure; resources are equal when their names and interfaces (any 0.2.x) are. */
-static bool same_type(const zh_wit_type *a, const zh_wit_type *b, int depth) {
-  if (!a || !b)
-    return a == b;
-  a = zh_wit_type_unalias(a);
-  b = zh_wit_type_unalias(b);
-  if (a->kind != b->kind || depth > 64)
+/* Resources are the same when their names and interfaces (any 0.2.x) are. */
+static bool same_resource(const zh_wit_type *a, const zh_wit_type *b, void *env) {
+  (void)env;
+  if (!same_name(a->name, b->name))
     return false;
-  switch (a->kind) {
-  case ZH_WIT_RESOURCE:
-    if (!same_name(a->name, b->name))
-      return false;
-    if (a->interface && b->interface && a->interface->qualified && b->interface->qualified)
-      return base_len(a->interface->qualified) == base_len(b->interface->qualified) &&
-             strncmp(a->interface->qualified, b->interface->qualified,
-                     base_len(a->interface->qualified)) == 0;
-    return true;
-  case ZH_WIT_LIST:
-  case ZH_WIT_OPTION:
-  case ZH_WIT_OWN:
-  case ZH_WIT_BORROW:
-    return same_type(a->elem, b->elem, depth + 1);
-  case ZH_WIT_RESULT:
-    return same_type(a->elem, b->elem, depth + 1) && same_type(a->err, b->err, depth + 1);
-  case ZH_WIT_TUPLE:
-  case ZH_WIT_RECORD:
-  case ZH_WIT_VARIANT:
-  case ZH_WIT_ENUM:
-  case ZH_WIT_FLAGS:
-    if (a->nfields != b->nfields)
-      return false;
-    for (size_t i = 0; i < a->nfields; i++)
-      if (!same_name(a->fields[i].name, b->fields[i].name) ||
-          !same_type(a->fields[i].type, b->fields[i].type, depth + 1))
-        return false;
-    return true;
-  default:
-    return true;
-  }
+  if (a->interface && b->interface && a->interface->qualified && b->interface->qualified)
+    return base_len(a->interface->qualified) == base_len(b->interface->qualified) &&
+           strncmp(a->interface->qualified, b->interface->qualified,
+                   base_len(a->interface->qualified)) == 0;
+  return true;
+}
+
+static bool same_type(const zh_wit_type *a, const zh_wit_type *b) {
+  return zh_wit_type_equal(a, b, same_resource, NULL);
 }
 
 static const char *type_name(const zh_wit_type *t) {
@@ -175,12 +150,12 @@ static zh_error *check_func(const char *iface, const zh_wit_func *theirs, const 
                         "import %s#%s: %zu parameters, the host's WASI 0.2 has %zu", iface,
                         theirs->abi_name, theirs->nparams, mine->nparams);
   for (size_t i = 0; i < mine->nparams; i++)
-    if (!same_type(theirs->params[i].type, mine->params[i].type, 0))
+    if (!same_type(theirs->params[i].type, mine->params[i].type))
       return zh_error_new(ZH_ERR_UNLINKABLE,
                           "import %s#%s: parameter %s is %s, the host's WASI 0.2 expects %s", iface,
                           theirs->abi_name, theirs->params[i].name,
                           type_name(theirs->params[i].type), type_name(mine->params[i].type));
-  if (!same_type(theirs->result, mine->result, 0))
+  if (!same_type(theirs->result, mine->result))
     return zh_error_new(ZH_ERR_UNLINKABLE,
                         "import %s#%s: result is %s, the host's WASI 0.2 returns %s", iface,
                         theirs->abi_name, type_name(theirs->result), type_name(mine->result));

@@ -98,6 +98,52 @@ const zh_wit_type *zh_wit_type_unalias(const zh_wit_type *type) {
   return type;
 }
 
+static bool type_equal(const zh_wit_type *a, const zh_wit_type *b, zh_wit_resource_eq same_res,
+                       void *env, int depth) {
+  a = zh_wit_type_unalias(a);
+  b = zh_wit_type_unalias(b);
+  if (a == b)
+    return true;
+  if (!a || !b || a->kind != b->kind || depth > WIT_MAX_TYPE_DEPTH)
+    return false;
+  switch (a->kind) {
+  case ZH_WIT_RESOURCE:
+    return same_res && same_res(a, b, env);
+  case ZH_WIT_LIST:
+  case ZH_WIT_OPTION:
+  case ZH_WIT_OWN:
+  case ZH_WIT_BORROW:
+  case ZH_WIT_FUTURE:
+  case ZH_WIT_STREAM:
+    return type_equal(a->elem, b->elem, same_res, env, depth + 1);
+  case ZH_WIT_RESULT:
+    return type_equal(a->elem, b->elem, same_res, env, depth + 1) &&
+           type_equal(a->err, b->err, same_res, env, depth + 1);
+  case ZH_WIT_TUPLE:
+  case ZH_WIT_RECORD:
+  case ZH_WIT_VARIANT:
+  case ZH_WIT_ENUM:
+  case ZH_WIT_FLAGS:
+    if (a->nfields != b->nfields)
+      return false;
+    for (size_t i = 0; i < a->nfields; i++) {
+      const zh_wit_field *fa = &a->fields[i], *fb = &b->fields[i];
+      if ((fa->name == NULL) != (fb->name == NULL) || (fa->name && strcmp(fa->name, fb->name) != 0))
+        return false;
+      if (!type_equal(fa->type, fb->type, same_res, env, depth + 1))
+        return false;
+    }
+    return true;
+  default:
+    return true; /* primitives of the same kind */
+  }
+}
+
+bool zh_wit_type_equal(const zh_wit_type *a, const zh_wit_type *b, zh_wit_resource_eq same_res,
+                       void *env) {
+  return type_equal(a, b, same_res, env, 0);
+}
+
 const char *zh_wit_type_kind_name(zh_wit_type_kind kind) {
   static const char *const names[] = {
       [ZH_WIT_BOOL] = "bool",         [ZH_WIT_S8] = "s8",         [ZH_WIT_S16] = "s16",
