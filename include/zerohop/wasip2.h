@@ -100,6 +100,12 @@ void zh_wasip2_free(zh_wasip2_ctx *cx);
  * when this store has an interrupt or expired deadline pending. define_component sets it. */
 void zh_wasip2_set_store(zh_wasip2_ctx *cx, zh_store *store);
 
+/* An embedder's own per-instance state (the app host keeps its key-value, SQLite and Redis
+ * handles there). Host functions that the embedder adds to the same linker find it through
+ * the instance's data: zh_wasip2_user(zh_cm_call_data(call)). NULL until set. */
+void zh_wasip2_set_user(zh_wasip2_ctx *cx, void *user);
+void *zh_wasip2_user(const zh_wasip2_ctx *cx);
+
 /* Captured stdout / stderr, as zh_wasi_stdout_captured. */
 const char *zh_wasip2_stdout_captured(const zh_wasip2_ctx *cx, size_t *len);
 const char *zh_wasip2_stderr_captured(const zh_wasip2_ctx *cx, size_t *len);

@@ -282,6 +282,10 @@ void zh_wasip2_free(zh_wasip2_ctx *cx) {
 
 void zh_wasip2_set_store(zh_wasip2_ctx *cx, zh_store *store) { cx->store = store; }
 
+void zh_wasip2_set_user(zh_wasip2_ctx *cx, void *user) { cx->user = user; }
+
+void *zh_wasip2_user(const zh_wasip2_ctx *cx) { return cx->user; }
+
 static const char *captured(const zh_wasip2_ctx *cx, int slot, size_t *len) {
   *len = cx->captured[slot].len;
   return cx->captured[slot].data ? (const char *)cx->captured[slot].data : "";

@@ -92,6 +92,7 @@ struct zh_wasip2_ctx {
   wp2_incoming in;
   wp2_curl *curl;
   struct wp2_block *bindings; /* adapters handed to zh_component (table.c) */
+  void *user;                 /* the embedder's (zh_wasip2_set_user) */
 };
 
 /* ---- the object table ---- */
