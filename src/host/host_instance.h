@@ -1,0 +1,35 @@
+/* The app host's per-instance state: what every Spin host function finds through its call.
+ *
+ * Each component instance that the app host makes (one per request or message) has a
+ * zh_wasip2_ctx as its data, for WASI 0.2, and that context's user pointer is this struct.
+ * Every host interface module keeps its own per-instance part behind one opaque pointer, so
+ * the modules stay independent: key-value, SQLite, variables and Redis each own their field
+ * and free it in their own function. The component's configuration (declared stores,
+ * databases, variables, outbound hosts) is the app's and outlives every instance. */
+#ifndef ZH_HOST_HOST_INSTANCE_H
+#define ZH_HOST_HOST_INSTANCE_H
+
+#include "zerohop/cm.h"
+#include "zerohop/wasip2.h"
+
+struct zh_host_kv_inst;     /* kv.c: open key-value stores and buckets */
+struct zh_host_sqlite_inst; /* sqlite.c: open connections */
+struct zh_host_vars_inst;   /* variables.c: the component's resolved variables */
+struct zh_host_redis_inst;  /* redis_out.c: outbound Redis connections */
+
+typedef struct zh_host_instance {
+  zh_wasip2_ctx *p2;
+  const char *component_id; /* for log lines and errors */
+  struct zh_host_kv_inst *kv;
+  struct zh_host_sqlite_inst *sqlite;
+  struct zh_host_vars_inst *vars;
+  struct zh_host_redis_inst *redis;
+} zh_host_instance;
+
+/* The instance behind a host call (NULL while a template initialises). */
+static inline zh_host_instance *zh_host_instance_of(const zh_cm_call *call) {
+  zh_wasip2_ctx *p2 = (zh_wasip2_ctx *)zh_cm_call_data(call);
+  return p2 ? (zh_host_instance *)zh_wasip2_user(p2) : NULL;
+}
+
+#endif
