@@ -6,14 +6,18 @@
 
 #include "zerohop/engine.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,6 +188,104 @@ done:
     p->ran = false;
   }
   return p->ran;
+}
+
+/* ---- a real redis-server on a loopback port ---- */
+
+/* A free TCP port on 127.0.0.1 (bound and released: another process could take it in the
+ * meantime, which the caller sees as a failed start). 0 on failure. */
+static inline uint16_t zh_test_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof sa;
+  uint16_t port = 0;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+      getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+    port = ntohs(sa.sin_port);
+  if (fd >= 0)
+    close(fd);
+  return port;
+}
+
+/* True once something on 127.0.0.1:port answers PING with +PONG. */
+static inline bool zh_test_redis_ping(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct timeval tv = {1, 0};
+  char buf[16] = {0};
+  bool ok = false;
+  if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+      connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, "PING\r\n", 6) == 6 &&
+      read(fd, buf, sizeof buf - 1) > 0)
+    ok = strncmp(buf, "+PONG", 5) == 0;
+  if (fd >= 0)
+    close(fd);
+  return ok;
+}
+
+typedef struct zh_test_redis {
+  pid_t pid; /* 0 when not running */
+  uint16_t port;
+} zh_test_redis;
+
+/* Starts `redis-server` (Debian's) on 127.0.0.1:port, or on a free port when *r's port is 0,
+ * with no persistence, and waits up to 5 s for it to answer. Restarting on the same port
+ * (after zh_test_redis_stop) keeps r->port. False (and why on stderr) on failure. */
+static inline bool zh_test_redis_start(zh_test_redis *r) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    bool fixed = r->port != 0;
+    if (!fixed)
+      r->port = zh_test_free_port();
+    char port[8];
+    snprintf(port, sizeof port, "%u", (unsigned)r->port);
+    pid_t pid = fork();
+    if (pid == 0) {
+      int null = open("/dev/null", O_RDWR);
+      dup2(null, 1);
+      dup2(null, 2);
+      execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", (char *)NULL);
+      _exit(127);
+    }
+    if (pid < 0)
+      break;
+    r->pid = pid;
+    for (int i = 0; i < 500; i++) {
+      if (zh_test_redis_ping(r->port))
+        return true;
+      if (waitpid(pid, NULL, WNOHANG) == pid)
+        break; /* exited: port taken, or no redis-server */
+      struct timespec nap = {0, 10000000};
+      nanosleep(&nap, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    r->pid = 0;
+    if (fixed)
+      break;
+    r->port = 0;
+  }
+  fprintf(stderr, "zh_test_redis_start: redis-server did not start\n");
+  return false;
+}
+
+/* Stops it by PID (SIGTERM, then SIGKILL after 5 s) and reaps it. Keeps r->port. */
+static inline void zh_test_redis_stop(zh_test_redis *r) {
+  if (r->pid <= 0)
+    return;
+  kill(r->pid, SIGTERM);
+  for (int i = 0; i < 500; i++) {
+    if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+      r->pid = 0;
+      return;
+    }
+    struct timespec nap = {0, 10000000};
+    nanosleep(&nap, NULL);
+  }
+  kill(r->pid, SIGKILL);
+  waitpid(r->pid, NULL, 0);
+  r->pid = 0;
 }
 
 #endif
