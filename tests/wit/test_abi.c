@@ -155,7 +155,8 @@ static zh_error *h_log(zh_component *c, void *env, zh_val *a, size_t n, zh_val *
 }
 
 /* A fresh component of `m` bound to `world`, WIT imports from the host, WASI exit stubbed. */
-static zh_component *bind(world_ctx *w, zh_module *m, const zh_wit_world *world, host_state *hs) {
+static zh_component *bind_world(world_ctx *w, zh_module *m, const zh_wit_world *world,
+                                host_state *hs) {
   zh_component *c = NULL;
   zh_error *err = zh_component_new(w->store, m, world, &c);
   size_t n = zh_module_import_count(m);
@@ -558,7 +559,7 @@ static void test_resource_traps(world_ctx *w, zh_module *m, const zh_wit_world *
                                 host_state *hs) {
   static const char *fns[3] = {"use-dangling", "double-drop", "use-after-give"};
   for (int i = 0; i < 3; i++) {
-    zh_component *c = bind(w, m, world, hs);
+    zh_component *c = bind_world(w, m, world, hs);
     if (!c) {
       CHECK(!"bind");
       continue;
@@ -604,7 +605,7 @@ static void test_hostile(world_ctx *w, zh_module *m, const zh_wit_world *world,
       {"call-oob", -1, 0, "out of bounds"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    zh_component *c = bind(w, m, world, NULL);
+    zh_component *c = bind_world(w, m, world, NULL);
     if (!c) {
       CHECK(!"bind");
       continue;
@@ -639,7 +640,7 @@ static void test_hostile(world_ctx *w, zh_module *m, const zh_wit_world *world,
   }
 
   /* Lenient by the spec: bool lifts any nonzero value as true (convert_int_to_bool). */
-  zh_component *c = bind(w, m, world, NULL);
+  zh_component *c = bind_world(w, m, world, NULL);
   if (c) {
     zh_val r;
     zh_error *err = call_bad(c, "get-bool", NULL, &r);
@@ -751,7 +752,7 @@ int main(void) {
   CHECK(m && bad);
   if (m && bad) {
     host_state hs = {0};
-    zh_component *c = bind(&w, m, world, &hs);
+    zh_component *c = bind_world(&w, m, world, &hs);
     CHECK(c != NULL);
     if (c) {
       test_round_trips(c);
