@@ -20,3 +20,37 @@ $(BUILD)/obj/gen/host_wit.o: $(BUILD)/gen/host_wit.c
 	$(CC) $(CFLAGS_BASE) -c $< -o $@
 
 $(BUILD)/libzerohop.a: $(BUILD)/obj/gen/host_wit.o
+
+# ---- the app host's own test components (tests/host/test_handler.c) ----
+# tests/host/guests/NAME.c exports the world NAME (with `-` for `_`) of NAME.wit, whose
+# dependencies are wit/spin and the WASI 0.2.12 WIT that jco ships; bindings from
+# `zerohop bindgen c`, the world embedded by tests/components/embed.mjs, and `jco new
+# --wasi-reactor` adds the preview1 adapter. Outputs: build/components/host-NAME.wasm.
+HOST_GUESTS := spin_v1 no_handler
+HOST_GUEST_WASM := $(HOST_GUESTS:%=$(COMP_DIR)/host-%.wasm)
+HOST_GOBJ := $(COMP_OBJ)/host
+HOST_WASI_WIT := $(foreach p,$(WASI_DEPS),$(JCO_WIT)/0.2.12/wasi-$(p)/package.wit)
+.PRECIOUS: $(HOST_GOBJ)/%/core.wasm $(HOST_GOBJ)/%/embedded.wasm $(HOST_GOBJ)/%/bindings.stamp
+
+$(HOST_GOBJ)/%/bindings.stamp: tests/host/guests/%.wit $(HOST_WIT) $(NPM_STAMP)
+	@$(MAKE) --no-print-directory BUILD=build build/zerohop
+	@rm -rf $(HOST_GOBJ)/$* && mkdir -p $(HOST_GOBJ)/$*/wit/deps
+	cp $< $(HOST_GOBJ)/$*/wit/world.wit
+	for p in $(WASI_DEPS); do ln -sfn $(CURDIR)/$(JCO_WIT)/0.2.12/wasi-$$p $(HOST_GOBJ)/$*/wit/deps/wasi-$$p; done
+	for f in wit/spin/*.wit; do ln -sfn $(CURDIR)/$$f $(HOST_GOBJ)/$*/wit/deps/; done
+	build/zerohop bindgen c --wit $(HOST_GOBJ)/$*/wit --world $(subst _,-,$*) --out $(HOST_GOBJ)/$*
+	touch $@
+
+$(HOST_GOBJ)/%/core.wasm: tests/host/guests/%.c $(HOST_GOBJ)/%/bindings.stamp
+	$(WASM_CC) $(WASM_FLAGS) -Wall -Wextra -Werror -mexec-model=reactor -I$(HOST_GOBJ)/$* -o $@ \
+	  $< $(HOST_GOBJ)/$*/$*.c
+
+$(HOST_GOBJ)/%/embedded.wasm: $(HOST_GOBJ)/%/core.wasm tests/host/guests/%.wit tests/components/embed.mjs
+	node tests/components/embed.mjs $< tests/host/guests/$*.wit $(subst _,-,$*) $@ \
+	  $(HOST_WASI_WIT) $(sort $(wildcard wit/spin/*.wit))
+
+$(COMP_DIR)/host-%.wasm: $(HOST_GOBJ)/%/embedded.wasm $(NPM_STAMP)
+	$(JCO) new $< --wasi-reactor -o $@
+
+$(BUILD)/tests/host/test_handler: $(HOST_GUEST_WASM) $(COMP_DIR)/c-http-hello.wasm \
+                                  $(COMP_DIR)/js-hello.wasm $(COMP_DIR)/c-args.wasm

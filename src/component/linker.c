@@ -349,7 +349,13 @@ static zh_error *import_instance(zh_cm_linker *l, zh_cm_instance *top, const cha
     any = key && strcmp(l->res[i].iface_base, key) == 0;
     free(key);
   }
-  if (!any)
+  /* An interface of value types only (Spin's http-types, say) needs nothing from the host:
+   * its types are structural, so an instance with just the type names satisfies it. */
+  bool types_only = true;
+  for (size_t i = 0; i < it->nexports && types_only; i++)
+    types_only = it->exports[i].ext.sort == CB_TYPE && it->exports[i].ext.type &&
+                 it->exports[i].ext.type->kind != CB_T_RESOURCE;
+  if (!any && !types_only)
     return zh_error_new(ZH_ERR_UNLINKABLE,
                         "missing import `%s`: the host defines no instance of "
                         "a compatible version",
