@@ -9,12 +9,12 @@
 # The JavaScript component is componentize-js's, against examples/app/wit/js.wit with the
 # WASI packages at 0.2.10 (StarlingMonkey's version: mk/components.mk says why).
 .PHONY: example-app example-app-hello example-app-notes example-app-stats
-.PRECIOUS: $(APP_OBJ)/c/%.core.wasm $(APP_OBJ)/c/%.embedded.wasm
 
 APP_DIR := examples/app
 APP_OUT := $(APP_DIR)/target
 APP_OBJ := build/example-app
 APP_WASI := cli clocks filesystem http io random sockets
+.PRECIOUS: $(APP_OBJ)/c/%.core.wasm $(APP_OBJ)/c/%.embedded.wasm
 
 example-app: example-app-hello example-app-notes example-app-stats
 example-app-hello: $(APP_OUT)/hello.wasm
