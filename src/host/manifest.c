@@ -8,7 +8,6 @@
  * stops the load. All strings and arrays are allocated from one arena owned by the
  * manifest, so error paths free everything with zh_manifest_free. */
 #include "host/manifest.h"
-#include "toml/toml.h"
 #include "wasm/error.h"
 
 #include <errno.h>
@@ -20,226 +19,63 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- the arena ---- */
+/* ---- the loading context: src/toml/schema.h does the typed reading ---- */
 
-typedef struct arena_block {
-  struct arena_block *next;
-  max_align_t data[];
-} arena_block;
+typedef struct ctx {
+  zh_toml_schema s;
+  zh_manifest *m;
+} ctx;
 
-static void *arena_alloc(zh_manifest *m, size_t size) {
-  if (size > SIZE_MAX - sizeof(arena_block))
-    return NULL;
-  arena_block *b = calloc(1, sizeof *b + (size ? size : 1));
-  if (!b)
-    return NULL;
-  b->next = m->arena;
-  m->arena = b;
-  return b->data;
+#define fail(c, ...) zh_toml_schema_fail(&(c)->s, __VA_ARGS__)
+#define arena_alloc(m, n) zh_toml_arena_alloc(&(m)->arena, (n))
+#define arena_strndup(m, str, n) zh_toml_arena_strndup(&(m)->arena, (str), (n))
+#define arena_printf(m, ...) zh_toml_arena_printf(&(m)->arena, __VA_ARGS__)
+
+static bool oom(ctx *c) { return zh_toml_schema_oom(&c->s); }
+
+static bool wrong_type(ctx *c, const zh_toml_entry *e, const char *where, const char *want) {
+  return zh_toml_schema_wrong_type(&c->s, e, where, want);
 }
 
-static char *arena_strndup(zh_manifest *m, const char *s, size_t n) {
-  char *d = arena_alloc(m, n + 1);
-  if (d)
-    memcpy(d, s, n);
-  return d;
+static bool check_fields(ctx *c, const zh_toml_value *t, const char *where,
+                         const char *const *allowed) {
+  return zh_toml_schema_fields(&c->s, t, where, allowed);
 }
 
-static char *arena_printf(zh_manifest *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static bool missing(ctx *c, const zh_toml_value *t, const char *where, const char *key) {
+  return zh_toml_schema_missing(&c->s, t, where, key);
+}
 
-static char *arena_printf(zh_manifest *m, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return NULL;
-  char *d = arena_alloc(m, (size_t)n + 1);
-  if (!d)
-    return NULL;
-  va_start(ap, fmt);
-  vsnprintf(d, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return d;
+static bool get_str(ctx *c, const zh_toml_value *t, const char *key, const char *where,
+                    bool required, const char **out) {
+  return zh_toml_schema_str(&c->s, t, key, where, required, out);
+}
+
+static bool get_bool(ctx *c, const zh_toml_value *t, const char *key, const char *where,
+                     bool *out) {
+  return zh_toml_schema_bool(&c->s, t, key, where, out);
+}
+
+static bool get_table(ctx *c, const zh_toml_value *t, const char *key, const char *where,
+                      const zh_toml_value **out) {
+  return zh_toml_schema_table(&c->s, t, key, where, out);
+}
+
+static bool get_strs(ctx *c, const zh_toml_value *t, const char *key, const char *where,
+                     zh_toml_str_check each, zh_manifest_strs *out) {
+  return zh_toml_schema_strs(&c->s, t, key, where, each, c, out);
+}
+
+static bool get_str_map(ctx *c, const zh_toml_value *t, const char *key, const char *where,
+                        zh_manifest_kv **out, size_t *nout) {
+  return zh_toml_schema_str_map(&c->s, t, key, where, out, nout);
 }
 
 void zh_manifest_free(zh_manifest *m) {
   if (!m)
     return;
-  arena_block *b = m->arena;
-  while (b) {
-    arena_block *n = b->next;
-    free(b);
-    b = n;
-  }
+  zh_toml_arena_free(&m->arena);
   free(m);
-}
-
-/* ---- the loading context and its errors ---- */
-
-typedef struct ctx {
-  zh_manifest *m;
-  const char *file;
-  zh_error *err;
-} ctx;
-
-static bool fail(ctx *c, uint32_t line, uint32_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static bool fail(ctx *c, uint32_t line, uint32_t col, const char *fmt, ...) {
-  if (c->err)
-    return false;
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  c->err = zh_error_new(ZH_ERR_INVALID, "%s:%u:%u: %s", c->file, line, col, msg);
-  return false;
-}
-
-static bool oom(ctx *c) {
-  if (!c->err)
-    c->err = zh_error_prefix(zh_error_oom(), "%s", c->file);
-  return false;
-}
-
-/* "a string", "an integer", ... */
-static const char *a_type(zh_toml_type t) {
-  switch (t) {
-  case ZH_TOML_STRING:
-    return "a string";
-  case ZH_TOML_INTEGER:
-    return "an integer";
-  case ZH_TOML_FLOAT:
-    return "a float";
-  case ZH_TOML_BOOL:
-    return "a boolean";
-  case ZH_TOML_ARRAY:
-    return "an array";
-  case ZH_TOML_TABLE:
-    return "a table";
-  default:
-    return "a date or time";
-  }
-}
-
-static bool wrong_type(ctx *c, const zh_toml_entry *e, const char *where, const char *want) {
-  return fail(c, e->value->line, e->value->col, "`%s` in %s must be %s, found %s", e->key, where,
-              want, a_type(e->value->type));
-}
-
-/* Refuses any key of `t` not in the NULL-terminated `allowed`. */
-static bool check_fields(ctx *c, const zh_toml_value *t, const char *where,
-                         const char *const *allowed) {
-  for (size_t i = 0; i < t->u.tab.len; i++) {
-    const zh_toml_entry *e = &t->u.tab.items[i];
-    bool known = false;
-    for (const char *const *a = allowed; *a && !known; a++)
-      known = strlen(*a) == e->key_len && memcmp(*a, e->key, e->key_len) == 0;
-    if (!known)
-      return fail(c, e->line, e->col, "unknown field `%s` in %s", e->key, where);
-  }
-  return true;
-}
-
-static bool missing(ctx *c, const zh_toml_value *t, const char *where, const char *key) {
-  return fail(c, t->line, t->col, "%s is missing the required field `%s`", where, key);
-}
-
-/* A string field: *out stays NULL when absent (an error if `required`). */
-static bool get_str(ctx *c, const zh_toml_value *t, const char *key, const char *where,
-                    bool required, const char **out) {
-  const zh_toml_entry *e = zh_toml_entry_of(t, key);
-  if (!e)
-    return required ? missing(c, t, where, key) : true;
-  if (e->value->type != ZH_TOML_STRING)
-    return wrong_type(c, e, where, "a string");
-  if (strlen(e->value->u.str.ptr) != e->value->u.str.len)
-    return fail(c, e->value->line, e->value->col, "`%s` in %s holds a NUL character", key, where);
-  *out = arena_strndup(c->m, e->value->u.str.ptr, e->value->u.str.len);
-  return *out || oom(c);
-}
-
-static bool get_bool(ctx *c, const zh_toml_value *t, const char *key, const char *where,
-                     bool *out) {
-  const zh_toml_entry *e = zh_toml_entry_of(t, key);
-  if (!e)
-    return true;
-  if (e->value->type != ZH_TOML_BOOL)
-    return wrong_type(c, e, where, "a boolean");
-  *out = e->value->u.boolean;
-  return true;
-}
-
-/* An array of strings; `each` (may be NULL) checks every item. */
-typedef bool (*str_check)(ctx *c, const zh_toml_value *item, const char *key, const char *where);
-
-static bool get_strs(ctx *c, const zh_toml_value *t, const char *key, const char *where,
-                     str_check each, zh_manifest_strs *out) {
-  const zh_toml_entry *e = zh_toml_entry_of(t, key);
-  if (!e)
-    return true;
-  if (e->value->type != ZH_TOML_ARRAY)
-    return wrong_type(c, e, where, "an array of strings");
-  size_t n = e->value->u.arr.len;
-  out->items = arena_alloc(c->m, n * sizeof *out->items);
-  if (!out->items)
-    return oom(c);
-  for (size_t i = 0; i < n; i++) {
-    const zh_toml_value *it = e->value->u.arr.items[i];
-    if (it->type != ZH_TOML_STRING || strlen(it->u.str.ptr) != it->u.str.len)
-      return fail(c, it->line, it->col, "`%s` in %s must be an array of strings, found %s", key,
-                  where, it->type == ZH_TOML_STRING ? "a string with NUL" : a_type(it->type));
-    if (each && !each(c, it, key, where))
-      return false;
-    if (!(out->items[i] = arena_strndup(c->m, it->u.str.ptr, it->u.str.len)))
-      return oom(c);
-  }
-  out->len = n;
-  return true;
-}
-
-/* A table of strings (environment, static headers): key order kept. */
-static bool get_str_map(ctx *c, const zh_toml_value *t, const char *key, const char *where,
-                        zh_manifest_kv **out, size_t *nout) {
-  const zh_toml_entry *e = zh_toml_entry_of(t, key);
-  if (!e)
-    return true;
-  if (e->value->type != ZH_TOML_TABLE)
-    return wrong_type(c, e, where, "a table of strings");
-  const zh_toml_value *m = e->value;
-  *out = arena_alloc(c->m, m->u.tab.len * sizeof **out);
-  if (!*out)
-    return oom(c);
-  for (size_t i = 0; i < m->u.tab.len; i++) {
-    const zh_toml_entry *kv = &m->u.tab.items[i];
-    if (kv->value->type != ZH_TOML_STRING || strlen(kv->value->u.str.ptr) != kv->value->u.str.len)
-      return fail(c, kv->value->line, kv->value->col, "`%s.%s` in %s must be a string, found %s",
-                  key, kv->key, where, a_type(kv->value->type));
-    if (strlen(kv->key) != kv->key_len)
-      return fail(c, kv->line, kv->col, "a key of `%s` in %s holds a NUL character", key, where);
-    (*out)[i].key = arena_strndup(c->m, kv->key, kv->key_len);
-    (*out)[i].value = arena_strndup(c->m, kv->value->u.str.ptr, kv->value->u.str.len);
-    if (!(*out)[i].key || !(*out)[i].value)
-      return oom(c);
-  }
-  *nout = m->u.tab.len;
-  return true;
-}
-
-/* A table-valued field, or NULL when absent. */
-static bool get_table(ctx *c, const zh_toml_value *t, const char *key, const char *where,
-                      const zh_toml_value **out) {
-  const zh_toml_entry *e = zh_toml_entry_of(t, key);
-  *out = NULL;
-  if (!e)
-    return true;
-  if (e->value->type != ZH_TOML_TABLE)
-    return wrong_type(c, e, where, "a table");
-  *out = e->value;
-  return true;
 }
 
 /* ---- names and templates ---- */
@@ -279,6 +115,23 @@ static bool is_snake(const char *s, size_t n) {
 
 /* Checks a `{{ var }}` template string: every `{{` closes with `}}` around one variable
  * name that [variables] declares. */
+static bool check_template(ctx *c, const zh_toml_value *v, const char *key, const char *where);
+
+static bool template_item(zh_toml_schema *s, const zh_toml_value *v, const char *key,
+                          const char *where, void *ud) {
+  (void)s;
+  return check_template(ud, v, key, where);
+}
+
+static bool label_item(zh_toml_schema *s, const zh_toml_value *v, const char *key,
+                       const char *where, void *ud) {
+  (void)ud;
+  if (v->u.str.len == 0)
+    return zh_toml_schema_fail(s, v->line, v->col, "`%s` in %s: a label cannot be empty", key,
+                               where);
+  return true;
+}
+
 static bool check_template(ctx *c, const zh_toml_value *v, const char *key, const char *where) {
   const char *s = v->u.str.ptr;
   const char *p = s;
@@ -306,12 +159,6 @@ static bool check_template(ctx *c, const zh_toml_value *v, const char *key, cons
                   (int)(b - a), a);
     p = end + 2;
   }
-  return true;
-}
-
-static bool check_label(ctx *c, const zh_toml_value *v, const char *key, const char *where) {
-  if (v->u.str.len == 0)
-    return fail(c, v->line, v->col, "`%s` in %s: a label cannot be empty", key, where);
   return true;
 }
 
@@ -438,7 +285,7 @@ static bool read_application(ctx *c, const zh_toml_value *root) {
 static bool read_variables(ctx *c, const zh_toml_value *root) {
   const zh_toml_value *vars;
   if (!get_table(c, root, "variables", "the manifest", &vars) || !vars)
-    return !c->err;
+    return !c->s.err;
   zh_manifest *m = c->m;
   m->variables = arena_alloc(m, vars->u.tab.len * sizeof *m->variables);
   if (!m->variables)
@@ -499,7 +346,7 @@ static bool read_source(ctx *c, const zh_toml_value *t, const char *where,
     return false;
   const zh_toml_entry *u = zh_toml_entry_of(v, "url");
   char *path = file_url_path(c, comp->source_url);
-  if (c->err)
+  if (c->s.err)
     return false;
   if (!path)
     return fail(c, u->value->line, u->value->col,
@@ -539,7 +386,7 @@ static bool read_files(ctx *c, const zh_toml_value *t, const char *where,
     if (it->type != ZH_TOML_TABLE)
       return fail(c, it->line, it->col,
                   "`files` in %s must hold globs or { source, destination } tables, found %s",
-                  where, a_type(it->type));
+                  where, zh_toml_a_type(it->type));
     char *w = arena_printf(c->m, "a `files` entry of %s", where);
     if (!w)
       return oom(c);
@@ -559,7 +406,7 @@ static bool read_build(ctx *c, const zh_toml_value *t, const char *where,
                        zh_manifest_component *comp) {
   const zh_toml_value *b;
   if (!get_table(c, t, "build", where, &b) || !b)
-    return !c->err;
+    return !c->s.err;
   char *w = arena_printf(c->m, "the build of %s", where);
   if (!w)
     return oom(c);
@@ -601,7 +448,7 @@ static bool read_dependencies(ctx *c, const zh_toml_value *t, const char *where,
                               zh_manifest_component *comp) {
   const zh_toml_value *deps;
   if (!get_table(c, t, "dependencies", where, &deps) || !deps)
-    return !c->err;
+    return !c->s.err;
   comp->dependencies = arena_alloc(c->m, deps->u.tab.len * sizeof *comp->dependencies);
   if (!comp->dependencies)
     return oom(c);
@@ -652,11 +499,11 @@ static bool read_component(ctx *c, const zh_toml_value *t, const char *where,
       !read_files(c, t, where, comp) ||
       !get_strs(c, t, "exclude_files", where, NULL, &comp->exclude_files) ||
       !get_str_map(c, t, "environment", where, &comp->environment, &comp->nenvironment) ||
-      !get_strs(c, t, "allowed_outbound_hosts", where, check_template,
+      !get_strs(c, t, "allowed_outbound_hosts", where, template_item,
                 &comp->allowed_outbound_hosts) ||
       !get_strs(c, t, "allowed_http_hosts", where, NULL, &comp->allowed_http_hosts) ||
-      !get_strs(c, t, "key_value_stores", where, check_label, &comp->key_value_stores) ||
-      !get_strs(c, t, "sqlite_databases", where, check_label, &comp->sqlite_databases) ||
+      !get_strs(c, t, "key_value_stores", where, label_item, &comp->key_value_stores) ||
+      !get_strs(c, t, "sqlite_databases", where, label_item, &comp->sqlite_databases) ||
       !get_strs(c, t, "ai_models", where, NULL, &comp->ai_models) ||
       !get_str_map(c, t, "variables", where, &comp->variables, &comp->nvariables) ||
       !read_build(c, t, where, comp) || !read_dependencies(c, t, where, comp) ||
@@ -874,7 +721,7 @@ static bool read_triggers(ctx *c, const zh_toml_value *triggers) {
         return oom(c);
       if (t->type != ZH_TOML_TABLE)
         return fail(c, t->line, t->col, "`trigger.%s` must hold tables, found %s", e->key,
-                    a_type(t->type));
+                    zh_toml_a_type(t->type));
       if (http ? !read_http(c, t, where, &counter, &m->http[j])
                : !read_redis(c, t, where, &counter, &m->redis[j]))
         return false;
@@ -974,18 +821,18 @@ zh_error *zh_manifest_parse(const char *text, size_t len, const char *filename,
   zh_manifest *m = calloc(1, sizeof *m);
   if (!m)
     return zh_error_oom();
-  ctx c = {.m = m, .file = filename ? filename : "spin.toml"};
+  ctx c = {.s = {.file = filename ? filename : "spin.toml", .arena = &m->arena}, .m = m};
   char cwd[PATH_MAX];
   if (!base_dir)
     base_dir = getcwd(cwd, sizeof cwd) ? cwd : ".";
-  m->path = arena_strndup(m, c.file, strlen(c.file));
+  m->path = arena_strndup(m, c.s.file, strlen(c.s.file));
   m->base_dir = arena_strndup(m, base_dir, strlen(base_dir));
   if (!m->path || !m->base_dir) {
     zh_manifest_free(m);
     return zh_error_oom();
   }
   zh_toml_value *root;
-  zh_error *err = zh_toml_parse(text, len, c.file, &root);
+  zh_error *err = zh_toml_parse(text, len, c.s.file, &root);
   if (err) {
     zh_manifest_free(m);
     return err;
@@ -994,7 +841,7 @@ zh_error *zh_manifest_parse(const char *text, size_t len, const char *filename,
   zh_toml_free(root);
   if (!ok) {
     zh_manifest_free(m);
-    return c.err ? c.err : zh_error_new(ZH_ERR_INVALID, "%s: invalid manifest", c.file);
+    return c.s.err ? c.s.err : zh_error_new(ZH_ERR_INVALID, "%s: invalid manifest", c.s.file);
   }
   *out = m;
   return NULL;

@@ -22,20 +22,15 @@
 #ifndef ZH_HOST_MANIFEST_H
 #define ZH_HOST_MANIFEST_H
 
+#include "toml/schema.h"
 #include "zerohop/engine.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct zh_manifest_kv {
-  const char *key, *value;
-} zh_manifest_kv;
-
-typedef struct zh_manifest_strs {
-  const char **items;
-  size_t len;
-} zh_manifest_strs;
+typedef zh_toml_kv zh_manifest_kv;
+typedef zh_toml_strs zh_manifest_strs;
 
 /* A `files` entry: a glob (destination NULL: the matches keep their relative path) or a
  * { source, destination } mapping of a file or directory. */
@@ -135,7 +130,7 @@ typedef struct zh_manifest {
   size_t nhttp;
   zh_manifest_redis_trigger *redis;
   size_t nredis;
-  void *arena;
+  zh_toml_arena arena;
 } zh_manifest;
 
 /* Loads `path`: a manifest file, or a directory holding spin.toml. */
