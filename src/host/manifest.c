@@ -10,7 +10,6 @@
 #include "host/manifest.h"
 #include "wasm/error.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -856,44 +855,18 @@ zh_error *zh_manifest_load(const char *path, zh_manifest **out) {
   char *file = NULL;
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
     size_t n = strlen(path) + sizeof "/spin.toml";
-    if (!(file = malloc(n)))
-      return zh_error_oom();
-    snprintf(file, n, "%s/spin.toml", path);
-  } else if (!(file = strdup(path))) {
+    if ((file = malloc(n)) != NULL)
+      snprintf(file, n, "%s/spin.toml", path);
+  } else {
+    file = strdup(path);
+  }
+  if (!file)
     return zh_error_oom();
-  }
-  zh_error *err = NULL;
-  char *text = NULL, *dir = NULL;
-  FILE *f = fopen(file, "rb");
-  if (!f) {
-    err = zh_error_new(ZH_ERR_IO, "%s: cannot open the manifest: %s", file, strerror(errno));
-    goto done;
-  }
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
-      (size_t)st.st_size > ZH_MANIFEST_MAX_BYTES) {
-    err = zh_error_new(ZH_ERR_IO, "%s: not a regular file of at most %u bytes", file,
-                       ZH_MANIFEST_MAX_BYTES);
-    goto done;
-  }
-  size_t size = (size_t)st.st_size;
-  text = malloc(size + 1);
-  if (!text || fread(text, 1, size, f) != size) {
-    err = text ? zh_error_new(ZH_ERR_IO, "%s: read failed", file) : zh_error_oom();
-    goto done;
-  }
-  /* The base directory is the manifest's, made absolute so the host can chdir freely. */
-  char *slash = strrchr(file, '/');
-  char *d = slash ? strndup(file, (size_t)(slash - file) + (slash == file)) : strdup(".");
-  dir = d ? realpath(d, NULL) : NULL;
-  free(d);
-  if (!dir) {
-    err = zh_error_new(ZH_ERR_IO, "%s: cannot resolve its directory: %s", file, strerror(errno));
-    goto done;
-  }
-  err = zh_manifest_parse(text, size, file, dir, out);
-done:
-  if (f)
-    fclose(f);
+  char *text, *dir;
+  size_t len = 0;
+  zh_error *err = zh_toml_read_file(file, ZH_MANIFEST_MAX_BYTES, &text, &len, &dir);
+  if (!err)
+    err = zh_manifest_parse(text, len, file, dir, out);
   free(text);
   free(dir);
   free(file);

@@ -2,10 +2,12 @@
 #include "toml/schema.h"
 #include "wasm/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct arena_block {
   struct arena_block *next;
@@ -215,4 +217,44 @@ bool zh_toml_schema_str_map(zh_toml_schema *s, const zh_toml_value *t, const cha
   *out = kvs;
   *nout = m->u.tab.len;
   return true;
+}
+
+zh_error *zh_toml_read_file(const char *path, size_t max, char **text, size_t *len, char **dir) {
+  *text = NULL;
+  *dir = NULL;
+  struct stat st;
+  zh_error *err = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return zh_error_new(ZH_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+    err = zh_error_new(ZH_ERR_IO, "%s: not a regular file of at most %zu bytes", path, max);
+    goto done;
+  }
+  size_t size = (size_t)st.st_size;
+  *text = malloc(size + 1);
+  if (!*text) {
+    err = zh_error_oom();
+    goto done;
+  }
+  if (fread(*text, 1, size, f) != size) {
+    err = zh_error_new(ZH_ERR_IO, "%s: read failed", path);
+    goto done;
+  }
+  (*text)[size] = 0;
+  *len = size;
+  /* The directory, absolute, so that paths resolved against it survive a chdir. */
+  const char *slash = strrchr(path, '/');
+  char *d = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+  *dir = d ? realpath(d, NULL) : NULL;
+  free(d);
+  if (!*dir)
+    err = zh_error_new(ZH_ERR_IO, "%s: cannot resolve its directory: %s", path, strerror(errno));
+done:
+  fclose(f);
+  if (err) {
+    free(*text);
+    *text = NULL;
+  }
+  return err;
 }

@@ -69,4 +69,9 @@ bool zh_toml_schema_strs(zh_toml_schema *s, const zh_toml_value *t, const char *
 bool zh_toml_schema_str_map(zh_toml_schema *s, const zh_toml_value *t, const char *key,
                             const char *where, zh_toml_kv **out, size_t *nout);
 
+/* Reads a whole configuration file of at most `max` bytes into *text (malloc'd, NUL
+ * appended) and gives its directory as an absolute path in *dir (malloc'd). ZH_ERR_IO
+ * naming the path on failure. */
+zh_error *zh_toml_read_file(const char *path, size_t max, char **text, size_t *len, char **dir);
+
 #endif
