@@ -1,0 +1,334 @@
+/* The SQLite key-value backend (kv_store.h): one file, one table in Spin's shape, one
+ * connection guarded by a mutex. Statements are prepared once; every operation is one
+ * statement or one IMMEDIATE transaction, so the atomic operations read and write under the
+ * database's write lock and stay atomic even against another process on the same file. */
+#include "host/kv_store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_GET, ST_SET, ST_DEL, ST_KEYS, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_COUNT };
+
+static const char *const sql_text[ST_COUNT] = {
+    [ST_GET] = "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+    [ST_SET] = "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) "
+               "ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+    [ST_DEL] = "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
+    [ST_KEYS] = "SELECT key FROM spin_key_value WHERE store = ?1 AND (?2 IS NULL OR key > ?2) "
+                "ORDER BY key LIMIT ?3",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+};
+
+typedef struct sqlite_backend {
+  zh_host_kv_backend base;
+  pthread_mutex_t lock; /* guards db and the statements */
+  sqlite3 *db;          /* owned */
+  sqlite3_stmt *st[ST_COUNT];
+  char *path;
+} sqlite_backend;
+
+static zh_error *db_error(sqlite_backend *s, const char *what) {
+  return zh_error_new(ZH_ERR_IO, "key-value store %s: %s: %s", s->path, what,
+                      sqlite3_errmsg(s->db));
+}
+
+/* Resets a statement for its next use and binds store and key (the first two parameters of
+ * every keyed statement). */
+static sqlite3_stmt *bind_keyed(sqlite_backend *s, int which, const char *store, const char *key,
+                                size_t klen) {
+  sqlite3_stmt *st = s->st[which];
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (sqlite3_bind_text(st, 1, store, -1, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_text(st, 2, key, (int)klen, SQLITE_STATIC) != SQLITE_OK)
+    return NULL;
+  return st;
+}
+
+/* Runs a statement that returns no rows. */
+static zh_error *run(sqlite_backend *s, sqlite3_stmt *st, const char *what) {
+  int rc = st ? sqlite3_step(st) : SQLITE_MISUSE;
+  zh_error *err = rc == SQLITE_DONE ? NULL : db_error(s, what);
+  if (st)
+    sqlite3_reset(st);
+  return err;
+}
+
+/* Looks a key up with the lock held. */
+static zh_error *get_locked(sqlite_backend *s, const char *store, const char *key, size_t klen,
+                            uint8_t **value, size_t *vlen, bool *found) {
+  *value = NULL;
+  *vlen = 0;
+  *found = false;
+  sqlite3_stmt *st = bind_keyed(s, ST_GET, store, key, klen);
+  int rc = st ? sqlite3_step(st) : SQLITE_MISUSE;
+  zh_error *err = NULL;
+  if (rc == SQLITE_ROW) {
+    int n = sqlite3_column_bytes(st, 0);
+    const void *data = sqlite3_column_blob(st, 0);
+    *value = malloc(n > 0 ? (size_t)n : 1);
+    if (!*value) {
+      err = zh_error_new(ZH_ERR_RESOURCE, "key-value store %s: out of memory", s->path);
+    } else {
+      if (n > 0)
+        memcpy(*value, data, (size_t)n);
+      *vlen = (size_t)n;
+      *found = true;
+    }
+  } else if (rc != SQLITE_DONE) {
+    err = db_error(s, "get");
+  }
+  if (st)
+    sqlite3_reset(st);
+  return err;
+}
+
+static zh_error *set_locked(sqlite_backend *s, const char *store, const char *key, size_t klen,
+                            const uint8_t *value, size_t vlen) {
+  sqlite3_stmt *st = bind_keyed(s, ST_SET, store, key, klen);
+  if (st && sqlite3_bind_blob(st, 3, vlen ? (const void *)value : "", (int)vlen, SQLITE_STATIC) !=
+                SQLITE_OK)
+    st = NULL;
+  return run(s, st, "set");
+}
+
+static zh_error *kv_get(zh_host_kv_backend *b, const char *store, const char *key, size_t klen,
+                        uint8_t **value, size_t *vlen, bool *found) {
+  sqlite_backend *s = (sqlite_backend *)b;
+  pthread_mutex_lock(&s->lock);
+  zh_error *err = get_locked(s, store, key, klen, value, vlen, found);
+  pthread_mutex_unlock(&s->lock);
+  return err;
+}
+
+static zh_error *kv_set(zh_host_kv_backend *b, const char *store, const char *key, size_t klen,
+                        const uint8_t *value, size_t vlen) {
+  sqlite_backend *s = (sqlite_backend *)b;
+  if (vlen > INT32_MAX)
+    return zh_error_new(ZH_ERR_RESOURCE, "key-value store %s: a value of %zu bytes is too large",
+                        s->path, vlen);
+  pthread_mutex_lock(&s->lock);
+  zh_error *err = set_locked(s, store, key, klen, value, vlen);
+  pthread_mutex_unlock(&s->lock);
+  return err;
+}
+
+static zh_error *kv_del(zh_host_kv_backend *b, const char *store, const char *key, size_t klen) {
+  sqlite_backend *s = (sqlite_backend *)b;
+  pthread_mutex_lock(&s->lock);
+  zh_error *err = run(s, bind_keyed(s, ST_DEL, store, key, klen), "delete");
+  pthread_mutex_unlock(&s->lock);
+  return err;
+}
+
+static zh_error *kv_exists(zh_host_kv_backend *b, const char *store, const char *key, size_t klen,
+                           bool *found) {
+  uint8_t *value;
+  size_t vlen;
+  zh_error *err = kv_get(b, store, key, klen, &value, &vlen, found);
+  free(value);
+  return err;
+}
+
+static zh_error *kv_keys(zh_host_kv_backend *b, const char *store, const char *after, size_t max,
+                         zh_host_kv_keys *out) {
+  sqlite_backend *s = (sqlite_backend *)b;
+  out->keys = NULL;
+  out->n = 0;
+  size_t cap = 0;
+  zh_error *err = NULL;
+  pthread_mutex_lock(&s->lock);
+  sqlite3_stmt *st = bind_keyed(s, ST_KEYS, store, after, after ? strlen(after) : 0);
+  if (st && sqlite3_bind_int64(st, 3, max ? (sqlite3_int64)max : -1) != SQLITE_OK)
+    st = NULL;
+  int rc = st ? SQLITE_ROW : SQLITE_MISUSE;
+  while (st && !err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (out->n == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      char **grown = realloc(out->keys, ncap * sizeof *grown);
+      if (!grown) {
+        err = zh_error_new(ZH_ERR_RESOURCE, "key-value store %s: out of memory", s->path);
+        break;
+      }
+      out->keys = grown;
+      cap = ncap;
+    }
+    const char *k = (const char *)sqlite3_column_text(st, 0);
+    if (!(out->keys[out->n] = strdup(k ? k : "")))
+      err = zh_error_new(ZH_ERR_RESOURCE, "key-value store %s: out of memory", s->path);
+    else
+      out->n++;
+  }
+  if (!err && rc != SQLITE_DONE)
+    err = db_error(s, "list keys");
+  if (st)
+    sqlite3_reset(st);
+  pthread_mutex_unlock(&s->lock);
+  if (err)
+    zh_host_kv_keys_free(out);
+  return err;
+}
+
+/* Parses a stored counter: an optional '-' and decimal digits that fit an int64. */
+static bool parse_counter(const uint8_t *v, size_t n, int64_t *out) {
+  char buf[24];
+  if (n == 0 || n >= sizeof buf)
+    return false;
+  memcpy(buf, v, n);
+  buf[n] = 0;
+  char *end;
+  errno = 0;
+  long long x = strtoll(buf, &end, 10);
+  if (errno || *end || !(buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9')))
+    return false;
+  *out = x;
+  return true;
+}
+
+/* Runs body-like steps inside BEGIN IMMEDIATE ... COMMIT, rolling back on an error. */
+static zh_error *end_txn(sqlite_backend *s, zh_error *err) {
+  if (err) {
+    zh_error_free(run(s, s->st[ST_ROLLBACK], "rollback"));
+    return err;
+  }
+  err = run(s, s->st[ST_COMMIT], "commit");
+  if (err)
+    zh_error_free(run(s, s->st[ST_ROLLBACK], "rollback"));
+  return err;
+}
+
+static zh_error *kv_increment(zh_host_kv_backend *b, const char *store, const char *key,
+                              size_t klen, int64_t delta, int64_t *out) {
+  sqlite_backend *s = (sqlite_backend *)b;
+  pthread_mutex_lock(&s->lock);
+  zh_error *err = run(s, s->st[ST_BEGIN], "begin");
+  if (err) {
+    pthread_mutex_unlock(&s->lock);
+    return err;
+  }
+  uint8_t *value;
+  size_t vlen;
+  bool found;
+  int64_t cur = 0;
+  err = get_locked(s, store, key, klen, &value, &vlen, &found);
+  if (!err && found && !parse_counter(value, vlen, &cur))
+    err = zh_error_new(ZH_ERR_USAGE, "key-value store %s: increment: the value is not an integer",
+                       s->path);
+  free(value);
+  if (!err && ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta)))
+    err = zh_error_new(ZH_ERR_USAGE, "key-value store %s: increment: the result overflows s64",
+                       s->path);
+  if (!err) {
+    char text[24];
+    int n = snprintf(text, sizeof text, "%" PRId64, cur + delta);
+    err = set_locked(s, store, key, klen, (const uint8_t *)text, (size_t)n);
+    *out = cur + delta;
+  }
+  err = end_txn(s, err);
+  pthread_mutex_unlock(&s->lock);
+  return err;
+}
+
+static zh_error *kv_swap(zh_host_kv_backend *b, const char *store, const char *key, size_t klen,
+                         bool has_expected, const uint8_t *expected, size_t elen,
+                         const uint8_t *value, size_t vlen, bool *swapped) {
+  sqlite_backend *s = (sqlite_backend *)b;
+  *swapped = false;
+  pthread_mutex_lock(&s->lock);
+  zh_error *err = run(s, s->st[ST_BEGIN], "begin");
+  if (err) {
+    pthread_mutex_unlock(&s->lock);
+    return err;
+  }
+  uint8_t *cur;
+  size_t clen;
+  bool found;
+  err = get_locked(s, store, key, klen, &cur, &clen, &found);
+  if (!err && found == has_expected &&
+      (!found || (clen == elen && (elen == 0 || memcmp(cur, expected, elen) == 0)))) {
+    err = set_locked(s, store, key, klen, value, vlen);
+    *swapped = !err;
+  }
+  free(cur);
+  err = end_txn(s, err);
+  if (err)
+    *swapped = false;
+  pthread_mutex_unlock(&s->lock);
+  return err;
+}
+
+static void kv_close(zh_host_kv_backend *b) {
+  sqlite_backend *s = (sqlite_backend *)b;
+  for (int i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(s->st[i]);
+  sqlite3_close(s->db);
+  pthread_mutex_destroy(&s->lock);
+  free(s->path);
+  free(s);
+}
+
+static const zh_host_kv_ops sqlite_ops = {
+    .get = kv_get,
+    .set = kv_set,
+    .del = kv_del,
+    .exists = kv_exists,
+    .keys = kv_keys,
+    .increment = kv_increment,
+    .swap = kv_swap,
+    .close = kv_close,
+};
+
+/* WAL with synchronous=NORMAL: a committed set survives the process dying (the log is
+ * written before set returns); only an operating-system crash may lose the last commits,
+ * which is SQLite's documented trade for not syncing on every request. A busy timeout lets
+ * another process (a second zerohop, the sqlite3 shell) hold the lock briefly. */
+static const char setup_sql[] = "PRAGMA journal_mode = WAL;"
+                                "PRAGMA synchronous = NORMAL;"
+                                "PRAGMA busy_timeout = 5000;"
+                                "CREATE TABLE IF NOT EXISTS spin_key_value ("
+                                " store TEXT NOT NULL,"
+                                " key TEXT NOT NULL,"
+                                " value BLOB NOT NULL,"
+                                " PRIMARY KEY (store, key))";
+
+zh_error *zh_host_kv_sqlite_open(const char *path, zh_host_kv_backend **out) {
+  *out = NULL;
+  sqlite_backend *s = calloc(1, sizeof *s);
+  if (!s || !(s->path = strdup(path))) {
+    free(s);
+    return zh_error_new(ZH_ERR_RESOURCE, "key-value store %s: out of memory", path);
+  }
+  s->base.ops = &sqlite_ops;
+  pthread_mutex_init(&s->lock, NULL);
+  zh_error *err = NULL;
+  /* NOMUTEX: the backend's own lock serialises every use of the connection. */
+  int rc = sqlite3_open_v2(path, &s->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    err = s->db ? db_error(s, "open")
+                : zh_error_new(ZH_ERR_IO, "key-value store %s: open: out of memory", path);
+  } else {
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, setup_sql, NULL, NULL, &msg) != SQLITE_OK) {
+      err = zh_error_new(ZH_ERR_IO, "key-value store %s: set up: %s", path,
+                         msg ? msg : sqlite3_errmsg(s->db));
+      sqlite3_free(msg);
+    }
+  }
+  for (int i = 0; i < ST_COUNT && !err; i++)
+    if (sqlite3_prepare_v2(s->db, sql_text[i], -1, &s->st[i], NULL) != SQLITE_OK)
+      err = db_error(s, "prepare");
+  if (err) {
+    kv_close(&s->base);
+    return err;
+  }
+  *out = &s->base;
+  return NULL;
+}
