@@ -68,7 +68,7 @@ packages=(
   redis-server                                  # host-side services used by later tests
   nginx wrk curl libmicrohttpd-dev              # make bench-http: reference servers, load
   libcurl4-openssl-dev                          # wasi:http outgoing-handler (src/wasip2)
-  libsqlite3-dev                                # key-value default store (src/host/kv_sqlite.c)
+  libsqlite3-dev                                # key-value default store, fermyon:spin/sqlite (src/host)
   libhiredis-dev                                # key-value on Redis (src/host/kv_redis.c)
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.

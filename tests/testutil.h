@@ -4,7 +4,9 @@
 #ifndef ZH_TESTUTIL_H
 #define ZH_TESTUTIL_H
 
+#include "zerohop/cm.h"
 #include "zerohop/engine.h"
+#include "zerohop/wasip2.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -286,6 +288,62 @@ static inline void zh_test_redis_stop(zh_test_redis *r) {
   kill(r->pid, SIGKILL);
   waitpid(r->pid, NULL, 0);
   r->pid = 0;
+}
+
+/* ---- a component instance for the app host's interface tests (tests/host) ---- */
+
+/* Decodes the component at `path`; NULL (with the reason on stderr) if it fails. */
+static inline zh_cm_component *zh_test_load_component(zh_engine *engine, const char *path) {
+  uint8_t *bytes;
+  size_t len;
+  if (!zh_test_read_file(path, &bytes, &len)) {
+    fprintf(stderr, "cannot read %s (run `make components`)\n", path);
+    return NULL;
+  }
+  zh_cm_component *comp = NULL;
+  zh_error *err = zh_cm_component_new(engine, bytes, len, path, &comp);
+  free(bytes);
+  if (err) {
+    fprintf(stderr, "%s\n", zh_error_message(err));
+    zh_error_free(err);
+  }
+  return comp;
+}
+
+/* One instance as the app host makes it: its own store, a zh_wasip2_ctx as its data, and
+ * `user` (the host's per-instance struct, or NULL) as the context's user pointer. */
+typedef struct zh_test_instance {
+  zh_store *store;
+  zh_wasip2_ctx *p2;
+  zh_cm_instance *inst;
+} zh_test_instance;
+
+static inline bool zh_test_instance_start(zh_engine *engine, zh_cm_linker *linker,
+                                          const zh_cm_component *comp, void *user,
+                                          zh_test_instance *t) {
+  zh_error *err = NULL;
+  *t = (zh_test_instance){0};
+  if (!(t->p2 = zh_wasip2_new(NULL, &err)) || (err = zh_store_new(engine, &t->store)) != NULL) {
+    fprintf(stderr, "zh_test_instance_start: %s\n", zh_error_message(err));
+    zh_error_free(err);
+    return false;
+  }
+  zh_wasip2_set_store(t->p2, t->store);
+  zh_wasip2_set_user(t->p2, user);
+  if ((err = zh_cm_linker_instantiate(linker, comp, t->store, t->p2, &t->inst)) != NULL) {
+    fprintf(stderr, "zh_test_instance_start: %s\n", zh_error_message(err));
+    zh_error_free(err);
+    return false;
+  }
+  return true;
+}
+
+/* Frees the instance, then its context and store (the host's own state is the caller's). */
+static inline void zh_test_instance_end(zh_test_instance *t) {
+  zh_cm_instance_free(t->inst);
+  zh_wasip2_free(t->p2);
+  zh_store_free(t->store);
+  *t = (zh_test_instance){0};
 }
 
 #endif
