@@ -68,6 +68,7 @@ packages=(
   redis-server                                  # host-side services used by later tests
   nginx wrk curl libmicrohttpd-dev              # make bench-http: reference servers, load
   libcurl4-openssl-dev                          # wasi:http outgoing-handler (src/wasip2)
+  libhiredis-dev                                # outbound Redis, the Redis trigger (src/host)
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
