@@ -37,4 +37,15 @@ $(REDIS_C_OBJ)/guest.embedded.wasm: $(REDIS_C_OBJ)/guest.core.wasm tests/host/gu
 $(COMP_DIR)/redis-c.wasm: $(REDIS_C_OBJ)/guest.embedded.wasm $(NPM_STAMP)
 	$(JCO) new $< -o $@
 
-$(BUILD)/tests/host/test_redis: $(COMP_DIR)/redis-c.wasm
+$(BUILD)/tests/host/test_redis: $(REDIS_COMPS)
+
+REDIS_JS_WIT := $(COMP_OBJ)/redis-js/wit
+$(REDIS_JS_WIT)/world.wit: tests/host/guests/redis_js/world.wit $(REDIS_SPIN_WIT) $(JS_WIT)/world.wit
+	@rm -rf $(REDIS_JS_WIT) && mkdir -p $(REDIS_JS_WIT)/deps
+	cp -r $(JS_WIT)/deps/. $(REDIS_JS_WIT)/deps/
+	cp $(REDIS_SPIN_WIT) $(REDIS_JS_WIT)/deps/
+	cp $< $@
+
+$(COMP_DIR)/redis-js.wasm: tests/host/guests/redis_js/guest.js $(REDIS_JS_WIT)/world.wit $(NPM_STAMP)
+	$(CJS) $< --wit $(REDIS_JS_WIT) --world-name redis-js -o $@.tmp
+	mv $@.tmp $@

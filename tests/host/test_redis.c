@@ -566,20 +566,39 @@ int main(void) {
   const char *allowed[] = {allow, "redis://127.0.0.1:*"};
   const char *other_port[] = {"redis://127.0.0.1:1", "redis://localhost:*", "https://*:*"};
 
-  component c_ok, c_denied, c_capped;
-  if (component_load(&c_ok, "c-sub", "redis-c.wasm", allowed, 2) &&
-      component_load(&c_denied, "c-denied", "redis-c.wasm", other_port, 3) &&
-      component_load(&c_capped, "c-capped", "redis-c.wasm", allowed, 1)) {
+  component c_ok, c_denied, c_capped, js_ok, js_denied;
+  bool c_loaded = component_load(&c_ok, "c-sub", "redis-c.wasm", allowed, 2) &&
+                  component_load(&c_denied, "c-denied", "redis-c.wasm", other_port, 3) &&
+                  component_load(&c_capped, "c-capped", "redis-c.wasm", allowed, 1);
+  CHECK(c_loaded);
+  bool js_loaded = component_load(&js_ok, "js-sub", "redis-js.wasm", allowed, 1) &&
+                   component_load(&js_denied, "js-denied", "redis-js.wasm", other_port, 3);
+  CHECK(js_loaded);
+  if (c_loaded) {
     c_capped.config.max_connections = 2;
     test_outbound(&c_ok, &c_denied, &c_capped, "c:");
-    component comps[] = {c_ok};
-    test_trigger(comps, 1);
+  }
+  if (js_loaded) {
+    check_script(&js_ok, "js:");
+    char out[512];
+    log_clear();
+    CHECK(call_export(&js_denied, "run", address, "js:", 0, out, sizeof out));
+    check_eq("js denied", out, "open=err:invalid-address\n");
+    CHECK(logged("redis: component \"js-denied\": connection to redis://127.0.0.1:"));
+  }
+  if (c_loaded && js_loaded) {
+    component comps[] = {c_ok, js_ok}; /* two components on one channel */
+    test_trigger(comps, 2);
+  }
+  if (c_loaded) {
     component_free(&c_capped);
     component_free(&c_denied);
-  } else {
-    CHECK(!"the C Redis guest loads");
+    component_free(&c_ok);
   }
-  component_free(&c_ok);
+  if (js_loaded) {
+    component_free(&js_denied);
+    component_free(&js_ok);
+  }
   zh_test_redis_stop(&redis);
   zh_engine_free(engine);
   TEST_SUMMARY();
