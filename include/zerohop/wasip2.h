@@ -87,6 +87,12 @@ typedef struct zh_wasip2_config {
   /* Outbound HTTP: "scheme://host[:port]" origins or "*"; empty: every request is denied. */
   const char *const *http_allow;
   size_t nhttp_allow;
+  /* Outbound HTTP policy: when set, it decides instead of http_allow. It gets the request's
+   * scheme ("http" or "https"), host (an IPv6 address without brackets) and port (the
+   * scheme's default when the URL has none), from the thread that runs the guest; false
+   * denies the request as http_allow does (HTTP-request-denied, one log line). */
+  bool (*http_allowed)(void *env, const char *scheme, const char *host, uint16_t port);
+  void *http_allowed_env; /* borrowed: must outlive the context */
   zh_wasip2_log_fn log;
   void *log_env;
 } zh_wasip2_config;

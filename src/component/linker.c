@@ -341,7 +341,12 @@ static zh_error *import_instance(zh_cm_linker *l, zh_cm_instance *top, const cha
   rt_named *ex = wit_alloc(a, (it->nexports + 1) * sizeof *ex);
   if (!in || !ex)
     return zh_error_oom();
-  bool any = false;
+  /* An instance that exports only plain types (`fermyon:spin/redis-types`, which
+   * inbound-redis uses) needs nothing from the host: any host satisfies it. */
+  bool any = true;
+  for (size_t i = 0; i < it->nexports && any; i++)
+    any = it->exports[i].ext.sort == CB_TYPE &&
+          !(it->exports[i].ext.type && it->exports[i].ext.type->kind == CB_T_RESOURCE);
   for (size_t i = 0; i < l->nfuncs && !any; i++)
     any = l->funcs[i].iface && iface_matches(l->funcs[i].iface, iface);
   for (size_t i = 0; i < l->nres && !any; i++) {

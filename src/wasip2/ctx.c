@@ -228,6 +228,8 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   cx->nnet_allow = c->nnet_allow;
   cx->http_allow = copy_strings(c->http_allow, c->nhttp_allow, &ok4);
   cx->nhttp_allow = c->nhttp_allow;
+  cx->http_allowed = c->http_allowed;
+  cx->http_allowed_env = c->http_allowed_env;
   cx->log = c->log;
   cx->log_env = c->log_env;
   cx->capture_limit = c->capture_limit;

@@ -12,6 +12,7 @@
 #include "wasip2/http_internal.h"
 
 #include "wasip2/curl_dl.h"
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,7 +547,38 @@ zh_error *wp2_curl_body_read(zh_wasip2_ctx *cx, uint64_t future, void *buf, size
 
 /* ---- outgoing-handler.handle ---- */
 
+/* The embedder's policy sees the host and port apart: "[::1]:8080" is "::1" and 8080, and an
+ * authority without a port has the scheme's. A malformed authority is denied. */
+static bool policy_allows(const zh_wasip2_ctx *cx, const char *scheme, const char *authority) {
+  char host[256];
+  const char *h = authority, *hend, *port = NULL;
+  if (authority[0] == '[') {
+    h = authority + 1;
+    if (!(hend = strchr(h, ']')) || (hend[1] && hend[1] != ':'))
+      return false;
+    port = hend[1] ? hend + 2 : NULL;
+  } else {
+    hend = strchr(authority, ':');
+    port = hend ? hend + 1 : NULL;
+    hend = hend ? hend : authority + strlen(authority);
+  }
+  if ((size_t)(hend - h) >= sizeof host || hend == h)
+    return false;
+  memcpy(host, h, (size_t)(hend - h));
+  host[hend - h] = 0;
+  unsigned long p = strcmp(scheme, "https") == 0 ? 443 : 80;
+  if (port) {
+    char *end;
+    p = strtoul(port, &end, 10);
+    if (!*port || *end || p == 0 || p > 65535 || !isdigit((unsigned char)*port))
+      return false;
+  }
+  return cx->http_allowed(cx->http_allowed_env, scheme, host, (uint16_t)p);
+}
+
 static bool origin_allowed(const zh_wasip2_ctx *cx, const char *scheme, const char *authority) {
+  if (cx->http_allowed)
+    return policy_allows(cx, scheme, authority);
   char origin[1024];
   snprintf(origin, sizeof origin, "%s://%s", scheme, authority);
   for (size_t i = 0; i < cx->nhttp_allow; i++) {

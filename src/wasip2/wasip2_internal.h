@@ -83,6 +83,8 @@ struct zh_wasip2_ctx {
   size_t npreopens;
   char **net_allow, **http_allow;
   size_t nnet_allow, nhttp_allow;
+  bool (*http_allowed)(void *env, const char *scheme, const char *host, uint16_t port);
+  void *http_allowed_env;
   zh_wasip2_log_fn log;
   void *log_env;
   uint64_t seed[2];
