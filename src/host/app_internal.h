@@ -1,0 +1,118 @@
+/* What the app host's files share: the loaded app, its components, and one call's state.
+ *
+ * app_load.c builds a zh_app from the manifest; app_call.c lends a store and stamps an
+ * instance for one request or message; app_http.c is the HTTP trigger (routing, Spin's
+ * headers, the three handler kinds); app_redis.c the Redis trigger's glue; app_files.c
+ * mounts a component's `files`. */
+#ifndef ZH_HOST_APP_INTERNAL_H
+#define ZH_HOST_APP_INTERNAL_H
+
+#include "host/app.h"
+#include "host/handler_kind.h"
+#include "host/host_instance.h"
+#include "host/kv.h"
+#include "host/manifest.h"
+#include "host/outbound_hosts.h"
+#include "host/redis_out.h"
+#include "host/redis_trigger.h"
+#include "host/router.h"
+#include "host/runtime_config.h"
+#include "host/sqlite.h"
+#include "host/variables.h"
+#include "host/wasi_config.h"
+#include "wasm/error.h"
+#include "zerohop/cm.h"
+#include "zerohop/wasi.h"
+#include "zerohop/wasip2.h"
+
+#include <pthread.h>
+
+#define APP_CAPTURE_LIMIT (1u << 20) /* guest stdout/stderr kept per call for the log */
+
+typedef struct app_component {
+  const zh_manifest_component *m;
+  const char *id;
+  zh_cm_component *comp; /* NULL: a preview1 core module (WAGI only) */
+  zh_module *module;
+  zh_cm_template *tpl; /* NULL: every call instantiates in full */
+  zh_wasip2_config cfg;
+  char **env; /* "KEY=VALUE", the manifest's then -e's */
+  size_t nenv;
+  zh_wasi_preopen *pre;
+  size_t npre;
+  char *files_dir; /* the staging directory of its `files`, or NULL */
+  zh_host_outbound *rules;
+  struct zh_host_vars_inst *vars;
+  int log_fd[2]; /* --log-dir files for stdout and stderr, or -1 */
+} app_component;
+
+/* One [[trigger.http]]: a component or a static response. */
+typedef struct app_route {
+  const zh_manifest_http_trigger *t;
+  app_component *comp; /* NULL for a static response */
+  zh_host_handler handler;
+} app_route;
+
+typedef struct app_store {
+  zh_store *store;
+  zh_mark mark;
+  struct app_store *next;
+} app_store;
+
+struct zh_app {
+  zh_engine *engine;
+  zh_app_options opt;
+  zh_manifest *m;
+  zh_runtime_config *rc;
+  char *state_dir;
+  zh_host_vars *vars;
+  zh_host_kv_stores *kv;
+  zh_host_sqlite_dbs *sql;
+  zh_host_redis_config redis;
+  zh_cm_linker *linker;
+  app_component *comps;
+  size_t ncomps;
+  app_route *routes;
+  size_t nroutes;
+  zh_router *router;
+  zh_host_redis_trigger *trigger;
+  pthread_mutex_t lock; /* the store pool */
+  app_store *pool;
+  pthread_mutex_t log_lock; /* --log-dir writes */
+};
+
+/* The component with this id, or NULL. */
+app_component *app_find_component(zh_app *app, const char *id);
+
+/* One line on the app's log. */
+void app_log(const zh_app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- one call: a store, a fresh instance and its host state (app_call.c) ---- */
+
+typedef struct app_call {
+  app_component *c;
+  app_store *slot;
+  zh_wasip2_ctx *cx;
+  zh_host_instance hi;
+  zh_cm_instance *inst;
+  zh_instance *core; /* WAGI core module */
+  zh_wasi_ctx *wasi; /* its preview1 context */
+  bool own_stdout;   /* the caller reads stdout (WAGI's response): not logged */
+} app_call;
+
+/* Makes the instance: `cfg` overrides the component's WASI 0.2 config when not NULL (WAGI
+ * gives argv, env and stdin per request); `deadline_ns` bounds the call (0: the app's). */
+zh_error *app_call_begin(zh_app *app, app_component *c, const zh_wasip2_config *cfg,
+                         uint64_t timeout_ns, app_call *call);
+/* Frees the instance, logs the guest's output and gives the store back. */
+void app_call_end(zh_app *app, app_call *call);
+/* Writes captured guest output (stdout is fd 1, stderr 2) to the log, each line prefixed by
+ * the component id, or to the component's --log-dir file. */
+void app_call_log_output(zh_app *app, app_component *c, int fd, const char *data, size_t len);
+void app_pool_free(zh_app *app);
+
+/* ---- the component's files (app_files.c) ---- */
+zh_error *app_files_mount(zh_app *app, app_component *c);
+void app_files_free(app_component *c);
+
+#endif
