@@ -1,0 +1,369 @@
+/* The request headers Spin gives an HTTP component (spin_headers.h).
+ *
+ * A zh_spin_headers doubles as Spin's http::HeaderMap: kept grouped (every value of a name
+ * right after the name's first one), it iterates as a HeaderMap does; appending joins a
+ * name's group; removing a name moves the last group into its place, as HeaderMap's
+ * swap_remove does. That is all it takes to give the guest its headers in Spin's order.
+ */
+#include "host/spin_headers.h"
+
+#include "wasm/error.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool name_is(const zh_http_header *h, const char *name, size_t len) {
+  return h->name_len == len && memcmp(h->name, name, len) == 0;
+}
+
+static zh_error *make_room(zh_spin_headers *h) {
+  if (h->count < h->cap)
+    return NULL;
+  size_t cap = h->cap ? h->cap * 2 : 16;
+  zh_http_header *grown = realloc(h->items, cap * sizeof *grown);
+  if (!grown)
+    return zh_error_oom();
+  h->items = grown;
+  h->cap = cap;
+  return NULL;
+}
+
+static char *copy(const char *s, size_t n, bool lower) {
+  char *p = malloc(n + 1);
+  if (!p)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    p[i] = lower ? (char)tolower((unsigned char)s[i]) : s[i];
+  p[n] = '\0';
+  return p;
+}
+
+/* A header with copies of name and value, inserted at index at. */
+static zh_error *insert_at(zh_spin_headers *h, size_t at, const char *name, size_t name_len,
+                           const char *value, size_t value_len, bool lower) {
+  zh_error *err = make_room(h);
+  if (err)
+    return err;
+  char *n = copy(name, name_len, lower), *v = copy(value, value_len, false);
+  if (!n || !v) {
+    free(n);
+    free(v);
+    return zh_error_oom();
+  }
+  memmove(h->items + at + 1, h->items + at, (h->count - at) * sizeof *h->items);
+  h->items[at] = (zh_http_header){n, name_len, v, value_len};
+  h->count++;
+  return NULL;
+}
+
+zh_error *zh_spin_headers_add(zh_spin_headers *h, const char *name, size_t name_len,
+                              const char *value, size_t value_len, bool lower) {
+  return insert_at(h, h->count, name, name_len, value, value_len, lower);
+}
+
+/* HeaderMap::append: after the last value of the same (lowercase) name, else at the end. */
+static zh_error *map_append(zh_spin_headers *h, const char *name, size_t name_len,
+                            const char *value, size_t value_len) {
+  size_t at = h->count;
+  for (size_t i = 0; i < h->count; i++) {
+    if (h->items[i].name_len != name_len || strncasecmp(h->items[i].name, name, name_len) != 0)
+      continue;
+    at = i + 1;
+    while (at < h->count && name_is(&h->items[at], h->items[i].name, name_len))
+      at++;
+    break;
+  }
+  return insert_at(h, at, name, name_len, value, value_len, true);
+}
+
+/* HeaderMap::remove: the name's group goes, and the last group takes its place. */
+static void map_remove(zh_spin_headers *h, const char *name) {
+  size_t len = strlen(name), a = 0;
+  while (a < h->count && !name_is(&h->items[a], name, len))
+    a++;
+  if (a == h->count)
+    return;
+  size_t b = a;
+  while (b < h->count && name_is(&h->items[b], name, len))
+    b++;
+  for (size_t i = a; i < b; i++) {
+    free((char *)h->items[i].name);
+    free((char *)h->items[i].value);
+  }
+  size_t c = h->count; /* the last group is [c, count) */
+  while (c > b &&
+         name_is(&h->items[c - 1], h->items[h->count - 1].name, h->items[h->count - 1].name_len))
+    c--;
+  size_t removed = b - a, last = h->count - c;
+  if (b < h->count) {
+    /* [a, b) removed, [b, c) stays in order, [c, count) moves to a. */
+    zh_http_header *tmp = malloc(last * sizeof *tmp);
+    if (tmp) {
+      memcpy(tmp, h->items + c, last * sizeof *tmp);
+      memmove(h->items + a + last, h->items + b, (c - b) * sizeof *tmp);
+      memcpy(h->items + a, tmp, last * sizeof *tmp);
+      free(tmp);
+    } else { /* no memory for the shuffle: keep the order, lose only HeaderMap's quirk */
+      memmove(h->items + a, h->items + b, (h->count - b) * sizeof *h->items);
+    }
+  }
+  h->count -= removed;
+}
+
+const zh_http_header *zh_spin_headers_get(const zh_spin_headers *h, const char *name) {
+  size_t len = strlen(name);
+  for (size_t i = 0; i < h->count; i++) {
+    if (name_is(&h->items[i], name, len))
+      return &h->items[i];
+  }
+  return NULL;
+}
+
+void zh_spin_headers_free(zh_spin_headers *h) {
+  if (!h)
+    return;
+  for (size_t i = 0; i < h->count; i++) {
+    free((char *)h->items[i].name);
+    free((char *)h->items[i].value);
+  }
+  free(h->items);
+  *h = (zh_spin_headers){0};
+}
+
+static bool visible_ascii(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c != '\t' && (c < 0x20 || c > 0x7e))
+      return false;
+  }
+  return true;
+}
+
+bool zh_spin_is_chaining_host(const char *host, size_t len) {
+  if (!visible_ascii(host, len)) /* Spin only looks at a Host that is visible ASCII */
+    return false;
+  size_t end = len;
+  while (end > 0 && host[end - 1] != ':')
+    end--;
+  end = end > 0 ? end - 1 : len; /* cut at the last ':' if there is one */
+  const char *dot = memchr(host, '.', end);
+  static const char domain[] = "spin.internal";
+  size_t rest = dot ? end - (size_t)(dot + 1 - host) : 0;
+  return dot && rest == sizeof domain - 1 && memcmp(dot + 1, domain, rest) == 0;
+}
+
+/* Strict UTF-8 (what Rust's str::from_utf8 accepts): no overlongs, surrogates or > U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
+    if (len == 0 || i + len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4))
+      return false;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return false;
+    }
+    if (len == 3 && ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0)))
+      return false;
+    if (len == 4 && ((c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90)))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+zh_error *zh_spin_inbound_headers(const zh_spin_request *req, zh_spin_headers *out) {
+  *out = (zh_spin_headers){0};
+  for (size_t i = 0; i < req->nheaders; i++) {
+    const zh_http_header *h = &req->headers[i];
+    zh_error *err = map_append(out, h->name, h->name_len, h->value, h->value_len);
+    if (err) {
+      zh_spin_headers_free(out);
+      return err;
+    }
+  }
+  const zh_http_header *host = zh_spin_headers_get(out, "host");
+  if (host && zh_spin_is_chaining_host(host->value, host->value_len))
+    map_remove(out, "host");
+  map_remove(out, "connection");
+  return NULL;
+}
+
+/* The path and query of the target: itself in origin-form, the part after the authority
+ * in absolute-form ("http://h/p?q" gives "/p?q", "http://h" gives "/"). */
+static void path_and_query(const zh_spin_request *req, const char **p, size_t *n) {
+  const char *t = req->target;
+  size_t len = req->target_len;
+  const char *sep = len > 0 && t[0] != '/' ? memmem(t, len, "://", 3) : NULL;
+  if (!sep) {
+    *p = t;
+    *n = len;
+    return;
+  }
+  const char *auth = sep + 3;
+  const char *slash = memchr(auth, '/', len - (size_t)(auth - t));
+  const char *query = memchr(auth, '?', len - (size_t)(auth - t));
+  if (slash && (!query || slash < query)) {
+    *p = slash;
+    *n = len - (size_t)(slash - t);
+  } else {
+    *p = "/";
+    *n = 1;
+  }
+}
+
+static zh_error *add_str(zh_spin_headers *h, const char *name, const char *value, size_t len) {
+  return zh_spin_headers_add(h, name, strlen(name), value, len, false);
+}
+
+static zh_error *add_captures(zh_spin_headers *out, const zh_router_result *m, bool wagi) {
+  for (size_t i = 0; i < m->ncaptures; i++) {
+    const zh_router_capture *c = &m->captures[i];
+    bool seen = false; /* Spin collects them in a map: one entry per name, the last value */
+    for (size_t k = 0; k < i; k++)
+      seen = seen || strcmp(m->captures[k].name, c->name) == 0;
+    if (seen)
+      continue;
+    const zh_router_capture *last = c;
+    for (size_t k = i + 1; k < m->ncaptures; k++) {
+      if (strcmp(m->captures[k].name, c->name) == 0)
+        last = &m->captures[k];
+    }
+    const char *prefix = wagi ? "X_PATH_MATCH_" : "spin-path-match-";
+    size_t plen = strlen(prefix), nlen = strlen(c->name);
+    char *name = malloc(plen + nlen + 1);
+    if (!name)
+      return zh_error_oom();
+    memcpy(name, prefix, plen);
+    for (size_t k = 0; k < nlen; k++) {
+      unsigned char ch = (unsigned char)c->name[k];
+      if (wagi)
+        ch = (unsigned char)toupper(ch);
+      else
+        ch = ch == '_' ? '-' : (unsigned char)tolower(ch);
+      name[plen + k] = (char)ch;
+    }
+    name[plen + nlen] = '\0';
+    zh_error *err = add_str(out, name, last->value, last->value_len);
+    free(name);
+    if (err)
+      return err;
+  }
+  return NULL;
+}
+
+zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
+                                 zh_spin_headers *out) {
+  *out = (zh_spin_headers){0};
+  zh_spin_headers in;
+  zh_error *err = zh_spin_inbound_headers(req, &in);
+  if (err)
+    return err;
+  const zh_http_header *hosth = zh_spin_headers_get(&in, "host");
+  const char *host = hosth ? hosth->value : "localhost";
+  size_t host_len = hosth ? hosth->value_len : strlen("localhost");
+  if (!utf8_valid((const unsigned char *)host, host_len)) {
+    zh_spin_headers_free(&in);
+    return zh_error_new(ZH_ERR_MALFORMED, "header \"host\": the value is not UTF-8");
+  }
+  const char *pq;
+  size_t pq_len;
+  path_and_query(req, &pq, &pq_len);
+  char *url = NULL;
+  size_t url_len = 0;
+  FILE *f = open_memstream(&url, &url_len);
+  if (f) {
+    fprintf(f, "%s://%.*s%.*s", req->scheme, (int)host_len, host, (int)pq_len, pq);
+    fclose(f);
+  }
+  zh_spin_headers_free(&in);
+  if (!url)
+    return zh_error_oom();
+  const char *v[7] = {
+      m->path_info,    url, m->route, m->base, m->raw_component_route, m->component_route,
+      req->client_addr};
+  size_t vlen[7] = {m->path_info_len,
+                    url_len,
+                    strlen(m->route),
+                    strlen(m->base),
+                    strlen(m->raw_component_route),
+                    strlen(m->component_route),
+                    strlen(req->client_addr)};
+  static const char *const header_names[7] = {
+      "spin-path-info",           "spin-full-url",        "spin-matched-route", "spin-base-path",
+      "spin-raw-component-route", "spin-component-route", "spin-client-addr"};
+  static const char *const wagi_names[7] = {"PATH_INFO",
+                                            "X_FULL_URL",
+                                            "X_MATCHED_ROUTE",
+                                            "X_BASE_PATH",
+                                            "X_RAW_COMPONENT_ROUTE",
+                                            "X_COMPONENT_ROUTE",
+                                            "X_CLIENT_ADDR"};
+  for (int i = 0; i < 7 && !err; i++)
+    err = add_str(out, wagi ? wagi_names[i] : header_names[i], v[i], vlen[i]);
+  free(url);
+  if (!err)
+    err = add_captures(out, m, wagi);
+  if (err)
+    zh_spin_headers_free(out);
+  return err;
+}
+
+/* What http::HeaderName and HeaderValue accept: a token, and no control bytes but tab. */
+static bool valid_field(const zh_http_header *h) {
+  static const char tchar[] = "!#$%&'*+-.^_`|~";
+  if (h->name_len == 0)
+    return false;
+  for (size_t i = 0; i < h->name_len; i++) {
+    unsigned char c = (unsigned char)h->name[i];
+    if (!isalnum(c) && (c == '\0' || !strchr(tchar, c)))
+      return false;
+  }
+  for (size_t i = 0; i < h->value_len; i++) {
+    unsigned char c = (unsigned char)h->value[i];
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return false;
+  }
+  return true;
+}
+
+zh_error *zh_spin_headers_build(const zh_router_result *m, const zh_spin_request *req,
+                                zh_spin_handler_kind kind, zh_spin_headers *out) {
+  *out = (zh_spin_headers){0};
+  zh_spin_headers in, spin = {0};
+  zh_error *err = zh_spin_inbound_headers(req, &in);
+  for (size_t i = 0; !err && i < in.count; i++) {
+    const zh_http_header *h = &in.items[i];
+    if (!utf8_valid((const unsigned char *)h->value, h->value_len))
+      err = zh_error_new(ZH_ERR_MALFORMED, "header \"%s\": the value is not UTF-8", h->name);
+  }
+  if (!err)
+    err = zh_spin_default_values(m, req, false, &spin);
+  if (!err && kind == ZH_SPIN_INBOUND_HTTP) {
+    /* The list as Spin builds it: the map's headers, then Spin's. */
+    *out = in;
+    in = (zh_spin_headers){0};
+    for (size_t i = 0; !err && i < spin.count; i++)
+      err = zh_spin_headers_add(out, spin.items[i].name, spin.items[i].name_len,
+                                spin.items[i].value, spin.items[i].value_len, false);
+  } else if (!err) {
+    /* A header map again, built from that list; what is not a valid field is dropped. */
+    for (size_t i = 0; !err && i < in.count + spin.count; i++) {
+      const zh_http_header *h = i < in.count ? &in.items[i] : &spin.items[i - in.count];
+      if (valid_field(h))
+        err = map_append(out, h->name, h->name_len, h->value, h->value_len);
+    }
+  }
+  zh_spin_headers_free(&in);
+  zh_spin_headers_free(&spin);
+  if (err)
+    zh_spin_headers_free(out);
+  return err;
+}
