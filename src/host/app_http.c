@@ -42,7 +42,7 @@ static void respond(http_call *hc, int status, const zh_http_header *h, size_t n
 }
 
 static void respond_text(http_call *hc, int status, const char *ct, const char *body, size_t len) {
-  zh_http_header h = {"content-type", 12, ct, strlen(ct)};
+  zh_http_header h = {"content-type", 12, ct, ct ? strlen(ct) : 0};
   respond(hc, status, ct ? &h : NULL, ct ? 1 : 0, body, len);
 }
 
