@@ -6,6 +6,7 @@
  * interface, then each component (read, decode, validate, compile, recognise, template), and
  * last the triggers, which point at components. */
 #include "host/app_internal.h"
+#include "host/kv_seed.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -153,6 +154,17 @@ static zh_error *load_stores(zh_app *app) {
     const zh_manifest_component *c = &app->m->components[i];
     err = zh_host_sqlite_check_labels(app->sql, c->id, c->sqlite_databases.items,
                                       c->sqlite_databases.len);
+  }
+  for (size_t i = 0; !err && i < app->opt.nkey_values; i++) {
+    const char *kv = app->opt.key_values[i], *eq = strchr(kv, '=');
+    char *key = eq ? strndup(kv, (size_t)(eq - kv)) : NULL;
+    if (!key)
+      err = zh_error_new(ZH_ERR_USAGE, "--key-value expects KEY=VALUE, got '%s'", kv);
+    else
+      err = zh_host_kv_stores_set(app->kv, "default", key, (const uint8_t *)eq + 1, strlen(eq + 1));
+    free(key);
+    if (err)
+      err = zh_error_prefix(err, "--key-value");
   }
   if (!err && app->opt.nsqlite)
     err = zh_host_sqlite_run_startup(app->sql, app->opt.sqlite, app->opt.nsqlite);
