@@ -211,12 +211,11 @@ zh_error *zh_cm_core_world(zh_engine *engine, const zh_module *module, const cha
   if (err)
     return err;
   /* The world keeps its qualified name ("ns:pkg/world@v"); its items are the world's. */
-  zh_wit_world *world = wit_alloc(&comp->arena, sizeof *world);
+  const cb_type *ct = w ? w->ext.type : NULL; /* set on success: cb_encoded_world checks it */
+  zh_wit_world *world = ct ? wit_alloc(&comp->arena, sizeof *world) : NULL;
   if (!world ||
-      !make_items(&comp->arena, w->ext.type->imports, w->ext.type->nimports, &world->imports,
-                  &world->nimports) ||
-      !make_items(&comp->arena, w->ext.type->exports, w->ext.type->nexports, &world->exports,
-                  &world->nexports)) {
+      !make_items(&comp->arena, ct->imports, ct->nimports, &world->imports, &world->nimports) ||
+      !make_items(&comp->arena, ct->exports, ct->nexports, &world->exports, &world->nexports)) {
     zh_cm_component_free(comp);
     return zh_error_oom();
   }
