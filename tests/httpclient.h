@@ -312,6 +312,19 @@ static inline bool zh_hc_request(zh_hc *c, const char *raw, zh_hc_response *r, s
   return zh_hc_send_str(c, raw) && zh_hc_read(c, r, head, keep);
 }
 
+/* One GET of `path` on a fresh connection (Host: test), keeping 64 KiB of the body. */
+static inline bool zh_hc_get(uint16_t port, const char *path, zh_hc_response *r) {
+  memset(r, 0, sizeof *r);
+  zh_hc *c = zh_hc_open(port);
+  if (!c)
+    return false;
+  char req[512];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", path);
+  bool ok = zh_hc_request(c, req, r, 1 << 16);
+  zh_hc_close(c);
+  return ok;
+}
+
 /* ---- streaming POST ------------------------------------------------------------------- */
 
 typedef struct zh_hc_upload {

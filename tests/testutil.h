@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -333,6 +335,119 @@ static inline bool zh_test_instance_start(zh_engine *engine, zh_cm_linker *linke
   if ((err = zh_cm_linker_instantiate(linker, comp, t->store, t->p2, &t->inst)) != NULL) {
     fprintf(stderr, "zh_test_instance_start: %s\n", zh_error_message(err));
     zh_error_free(err);
+/* ---- `zerohop serve` as a child process (tests/serve) ---- */
+
+static inline double zh_test_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Waits for the process to exit (SIGKILL after limit_ms); its exit status, or -1. */
+static inline int zh_test_wait_exit(pid_t pid, double limit_ms) {
+  double start = zh_test_now_ms();
+  int ws;
+  for (;;) {
+    pid_t got = waitpid(pid, &ws, WNOHANG);
+    if (got == pid)
+      return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    if (got < 0 && errno != EINTR)
+      return -1;
+    if (zh_test_now_ms() - start > limit_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &ws, 0);
+      return -1;
+    }
+    struct timespec nap = {0, 2000000};
+    nanosleep(&nap, NULL);
+  }
+}
+
+/* Spawns `$ZH_BUILD/zerohop serve ARGS...` (NULL-terminated) with stdin on /dev/null, stdout
+ * on a pipe (*out_fd) and stderr in the file err_path. -1 on failure. */
+static inline pid_t zh_test_serve_spawn(const char *const *args, int *out_fd,
+                                        const char *err_path) {
+  char cli[256];
+  snprintf(cli, sizeof cli, "%s/zerohop", zh_test_build_dir());
+  const char *argv[32];
+  size_t n = 0;
+  argv[n++] = cli;
+  argv[n++] = "serve";
+  for (size_t i = 0; args[i] && n < 31; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0)
+    return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  extern char **environ;
+  pid_t pid;
+  int rc = posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(p[1]);
+  if (rc != 0) {
+    close(p[0]);
+    return -1;
+  }
+  *out_fd = p[0];
+  return pid;
+}
+
+/* A running `zerohop serve`: its PID, the port it chose and the file its stderr goes to. */
+typedef struct zh_test_server {
+  pid_t pid;
+  uint16_t port;
+  char err_path[256];
+} zh_test_server;
+
+/* Starts `zerohop serve --addr 127.0.0.1:0 OPTS... comp` with stderr in DIR/NAME.err and
+ * reads the port from its first stdout line ("serving http://127.0.0.1:PORT"), waiting up to
+ * limit_ms; false (and why on stderr) if it printed none. */
+static inline bool zh_test_serve_start(zh_test_server *s, const char *dir, const char *name,
+                                       const char *comp, const char *const *opts, double limit_ms) {
+  const char *args[24];
+  size_t n = 0;
+  args[n++] = "--addr";
+  args[n++] = "127.0.0.1:0";
+  for (size_t i = 0; opts && opts[i] && n < 20; i++)
+    args[n++] = opts[i];
+  args[n++] = comp;
+  args[n] = NULL;
+  snprintf(s->err_path, sizeof s->err_path, "%s/%s.err", dir, name);
+  int fd;
+  s->port = 0;
+  s->pid = zh_test_serve_spawn(args, &fd, s->err_path);
+  if (s->pid < 0) {
+    fprintf(stderr, "  cannot spawn zerohop serve\n");
+    return false;
+  }
+  char line[256];
+  size_t len = 0;
+  double t0 = zh_test_now_ms();
+  while (len < sizeof line - 1 && zh_test_now_ms() - t0 < limit_ms) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0)
+      continue;
+    ssize_t got = read(fd, line + len, 1);
+    if (got <= 0)
+      break;
+    if (line[len] == '\n')
+      break;
+    len++;
+  }
+  line[len] = 0;
+  close(fd); /* the server prints nothing else on stdout */
+  const char *p = strstr(line, "serving http://127.0.0.1:");
+  if (p)
+    s->port = (uint16_t)atoi(p + strlen("serving http://127.0.0.1:"));
+  if (s->port == 0) {
+    fprintf(stderr, "  %s: no address printed (got '%s')\n", name, line);
+    kill(s->pid, SIGKILL);
+    zh_test_wait_exit(s->pid, 5000);
     return false;
   }
   return true;
@@ -344,6 +459,19 @@ static inline void zh_test_instance_end(zh_test_instance *t) {
   zh_wasip2_free(t->p2);
   zh_store_free(t->store);
   *t = (zh_test_instance){0};
+/* SIGTERM, then its exit status (0 expected). */
+static inline int zh_test_serve_stop(zh_test_server *s) {
+  kill(s->pid, SIGTERM);
+  return zh_test_wait_exit(s->pid, 20000);
+}
+
+/* The server's stderr so far (malloc'd, NUL-terminated; "" if none). */
+static inline char *zh_test_serve_err(const zh_test_server *s) {
+  uint8_t *data = NULL;
+  size_t len = 0;
+  if (!zh_test_read_file(s->err_path, &data, &len))
+    return strdup("");
+  return (char *)data;
 }
 
 #endif

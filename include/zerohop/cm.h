@@ -45,6 +45,15 @@ zh_error *zh_cm_component_wit(const zh_cm_component *comp, char **out);
  * section or it does not decode. *out is malloc'd. */
 zh_error *zh_cm_core_world_wit(zh_engine *engine, const uint8_t *bytes, size_t len,
                                const char *name, char **out);
+/* The same world as a zh_wit_world, the model WIT text resolves to, for the core-module link
+ * API (zh_component_new, which calls this itself when given no world, and zh_link_*): the
+ * first `component-type[:...]` custom section of `module` is decoded into *out, and
+ * zh_cm_component_world(*out) is the world it carries (named "ns:pkg/world@v", its imports
+ * and exports as wit-bindgen declared them). Free *out after everything that uses the world.
+ * Errors (one line, naming `name` and the section, with the offset when it does not decode):
+ * no such section, a section that does not decode, or one that encodes no world. */
+zh_error *zh_cm_core_world(zh_engine *engine, const zh_module *module, const char *name,
+                           zh_cm_component **out);
 
 /* ---- host imports: the linker ---- */
 

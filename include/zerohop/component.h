@@ -43,7 +43,10 @@ typedef zh_error *(*zh_component_fn)(zh_component *comp, void *env, zh_val *args
 typedef void (*zh_resource_dtor)(void *env, uint64_t rep);
 
 /* Prepares a binding of `module` to `world` in `store`. `world` (and the zh_wit holding it)
- * and `module` must outlive the component. */
+ * and `module` must outlive the component. With `world` NULL, the world is the one the module
+ * carries in its `component-type[:...]` custom section (wit-bindgen, `wit-component embed`;
+ * zh_cm_core_world in zerohop/cm.h), kept by the component: an error names the module and
+ * the section when it is missing or does not decode. */
 zh_error *zh_component_new(zh_store *store, const zh_module *module, const zh_wit_world *world,
                            zh_component **out);
 /* Frees the binding; live own handles of host resources are destroyed. The core instance

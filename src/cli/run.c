@@ -509,12 +509,19 @@ static int run_module(const run_opts *o) {
     goto done;
   }
   zh_instance *inst = NULL;
+  /* A module whose imports are WIT interfaces links through the world it carries. */
+  bool with_world = o->invoke == NULL && zh_cli_run_core_has_world(module);
   if ((err = zh_store_new(engine, &store)) != NULL ||
-      (err = zh_wasi_link(wasi, store, module, imports)) != NULL) {
+      (!with_world && (err = zh_wasi_link(wasi, store, module, imports)) != NULL)) {
     status = zh_cli_run_load_error(o->path, err);
     goto done;
   }
   zh_store_set_data(store, wasi);
+  if (with_world) {
+    status = zh_cli_run_core_world(o, store, module, wasi, imports, argv, (size_t)o->nargs + 1, env,
+                                   envc, preopens, o->ndirs);
+    goto done;
+  }
   if (o->timeout_ns)
     zh_cli_run_arm_timeout(store, o); /* before instantiation: the start function may loop too */
   if ((err = zh_instance_new(store, module, imports, nimports, &inst)) != NULL) {

@@ -51,4 +51,14 @@ int zh_cli_run_component(const run_opts *o, zh_engine *engine, const uint8_t *by
                          const char **argv, size_t argc, const char **env, size_t envc,
                          const zh_wasi_preopen *preopens, size_t npreopens);
 
+/* run_core_world.c: a core module that carries its world (a component-type custom section)
+ * and imports WIT interfaces runs through that world with the WASI 0.2 host; its preview1
+ * imports, if any, come from `wasi`. `imports` has room for every import of the module, and
+ * `store` is the module's. Returns the exit status. */
+bool zh_cli_run_core_has_world(const zh_module *module);
+int zh_cli_run_core_world(const run_opts *o, zh_store *store, const zh_module *module,
+                          zh_wasi_ctx *wasi, zh_extern *imports, const char **argv, size_t argc,
+                          const char **env, size_t envc, const zh_wasi_preopen *preopens,
+                          size_t npreopens);
+
 #endif

@@ -241,6 +241,16 @@ struct zh_cm_component {
 
 /* world.c: builds c->world from the root component's type. */
 bool cb_make_world(zh_cm_component *c);
+/* world.c: a core module's world. The section names it is in ("component-type" or
+ * "component-type:..."); the world inside a decoded section (the one type export whose
+ * component type exports one component under an interface-style name), NULL if none; and
+ * the decoding of a section's payload into *out with *world that world (errors name the
+ * module and the section). */
+bool cb_is_component_type_section(const char *name);
+const cb_named *cb_encoded_world(const zh_cm_component *comp);
+zh_error *cb_decode_world_section(zh_engine *engine, const uint8_t *payload, size_t len,
+                                  const char *module_name, const char *section,
+                                  zh_cm_component **out, const cb_named **world);
 
 /* parse.c */
 zh_error *cb_parse(zh_cm_component *c, const uint8_t *bytes, size_t len);

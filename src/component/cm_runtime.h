@@ -72,6 +72,9 @@ struct rt_env {
   rt_space space[CB_NSORTS];
   zh_abi_table table;
   bool may_enter;
+  /* may_leave cleared: the host is running this instance's cabi_realloc or post-return, which
+   * must not call out of it (CanonicalABI.md, may_leave). Kept inverted so zeroed is right. */
+  bool no_leave;
   bool poisoned;
   rt_inst exports;
   /* Static resource types (as validation saw them) -> this instance's runtime ones. */

@@ -8,7 +8,9 @@
  *
  * Each component instance (`env`) owns a handle table and the reentrance flags of the
  * Canonical ABI: `may_enter` is cleared while one of its lifted functions runs, so a call
- * back into it traps; a trap poisons it, so every later call into it fails. Values cross
+ * back into it traps; `may_leave` (kept as `no_leave`) is cleared while the host runs its
+ * cabi_realloc or post-return, so an import called from them traps; a trap poisons it, so
+ * every later call into it fails. Values cross
  * between instances as zh_val: canon lower lifts the caller's arguments, the callee's canon
  * lift lowers them into the callee, and the result goes back the same way.
  *
@@ -202,6 +204,7 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   zh_value core_args[ZH_ABI_MAX_FLAT_PARAMS + 1], core_res[ZH_ABI_MAX_FLAT_RESULTS];
   zh_error *err = NULL;
   env->may_enter = false;
+  env->no_leave = true; /* lowering the arguments may run its cabi_realloc */
   if (!sig.params_indirect) {
     size_t k = 0;
     for (size_t i = 0; i < ft->nparams && !err; i++)
@@ -216,6 +219,7 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
     }
     core_args[0] = zh_i32((int32_t)ptr);
   }
+  env->no_leave = false;
   if (!err)
     err = zh_func_call(store, f->core, core_args, sig.nparams, core_res, sig.nresults);
   /* CanonicalABI.md: a callee must drop the borrow handles it was given before it returns. */
@@ -231,8 +235,11 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
       err = zh_abi_load(&cx, ft->result, (uint32_t)core_res[0].of.i32, result);
     }
   }
-  if (!err && f->post_return)
+  if (!err && f->post_return) {
+    env->no_leave = true;
     err = zh_func_call(store, f->post_return, core_res, sig.nresults, NULL, 0);
+    env->no_leave = false;
+  }
   if (err) {
     zh_val_drop(result);
     /* The guest stopped midway (or broke the ABI): it must not run again. */
@@ -267,6 +274,11 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     L->mem = cm_reloc(L->top, L0->mem);
     L->realloc = cm_reloc(L->top, L0->realloc);
   }
+  if (L->caller->no_leave)
+    return zh_error_trap_new(ZH_TRAP_HOST,
+                             "%s: cannot leave component instance from its cabi_realloc or "
+                             "post-return (may_leave)",
+                             L->callee->name);
   zh_store *store = zh_caller_store(caller);
   const zh_wit_func *ft = L->type;
   zh_abi_sig sig;
@@ -296,6 +308,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   if (!err)
     err = L->callee->host ? call_host(L->top, L->callee, vals, &res)
                           : call_lifted(store, L->callee, vals, &res);
+  L->caller->no_leave = true; /* storing the result may run its cabi_realloc */
   if (!err && ft->result) {
     if (sig.results_indirect) {
       uint32_t retptr = (uint32_t)args[sig.nparams - 1].of.i32;
@@ -308,6 +321,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
       err = zh_abi_lower_flat(&cx, ft->result, &res, results, &k);
     }
   }
+  L->caller->no_leave = false;
   zh_val_drop(&res);
   for (size_t i = 0; i < ft->nparams; i++)
     zh_val_drop(&vals[i]);

@@ -275,6 +275,7 @@ zh_error *zh_cm_template_instantiate(const zh_cm_template *t, zh_store *store, v
     envs[i] = *t->envs[i];
     envs[i].table = table;
     envs[i].may_enter = true;
+    envs[i].no_leave = false;
     envs[i].poisoned = false;
     envs[i].next_all = i + 1 < t->nenvs ? &envs[i + 1] : NULL;
   }

@@ -1,11 +1,16 @@
 /* A component's imports and exports as a WIT world (zh_cm_component_world): what
- * `zerohop component wit` prints. Built once when the component loads, in its arena, from the
- * root component type: function imports/exports become world functions, instance ones
+ * `zerohop component wit` prints. Also the world a core module carries in its
+ * `component-type[:...]` custom section (zh_cm_core_world), built the same way from the
+ * component type that the section exports. Built once when the component loads, in its arena, from
+ * the root component type: function imports/exports become world functions, instance ones
  * interfaces (named like `ns:pkg/iface@version` when the name is an interface name), type
  * ones world types. Functions named `[method]r.f`, `[static]r.f` and `[constructor]r` keep
  * their ABI name and get their WIT name and kind. */
 #include "component/cb_internal.h"
+#include "wasm/error.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static zh_wit_func *named_func(wit_arena *a, const zh_wit_func *t, const char *abi_name) {
@@ -130,3 +135,92 @@ bool cb_make_world(zh_cm_component *c) {
 }
 
 const zh_wit_world *zh_cm_component_world(const zh_cm_component *c) { return c->world; }
+
+/* ---- the world of a core module (wit-bindgen, `wit-component embed`) ---- */
+
+const cb_named *cb_encoded_world(const zh_cm_component *comp) {
+  const cb_type *t = comp->root->type;
+  for (size_t i = 0; i < t->nexports; i++) {
+    const cb_ext *e = &t->exports[i].ext;
+    if (e->sort != CB_TYPE || !e->type || e->type->kind != CB_T_COMPONENT || e->type->nexports != 1)
+      continue;
+    const cb_named *w = &e->type->exports[0];
+    if (w->ext.sort == CB_COMPONENT && w->ext.type && strchr(w->name, '/'))
+      return w;
+  }
+  return NULL;
+}
+
+bool cb_is_component_type_section(const char *name) {
+  return strcmp(name, "component-type") == 0 || strncmp(name, "component-type:", 15) == 0;
+}
+
+zh_error *cb_decode_world_section(zh_engine *engine, const uint8_t *payload, size_t len,
+                                  const char *module_name, const char *section,
+                                  zh_cm_component **out, const cb_named **world) {
+  *out = NULL;
+  *world = NULL;
+  /* The payload's name in messages, at its full length. */
+  const char *base = module_name ? module_name : "module";
+  size_t llen = strlen(base) + strlen(section) + sizeof ": custom section ";
+  char *label = malloc(llen);
+  if (!label)
+    return zh_error_oom();
+  snprintf(label, llen, "%s: custom section %s", base, section);
+  for (char *c = label; *c; c++) /* the section's name is the binary's: keep it one line */
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
+  zh_cm_component *comp = NULL;
+  zh_error *err = zh_cm_component_new(engine, payload, len, label, &comp);
+  const cb_named *w = err ? NULL : cb_encoded_world(comp);
+  if (!err && !w)
+    err = zh_error_new(ZH_ERR_INVALID, "%s: no world encoded in it", label);
+  free(label);
+  if (err) {
+    zh_cm_component_free(comp);
+    return err;
+  }
+  *out = comp;
+  *world = w;
+  return NULL;
+}
+
+zh_error *zh_cm_core_world(zh_engine *engine, const zh_module *module, const char *name,
+                           zh_cm_component **out) {
+  *out = NULL;
+  if (!engine || !module)
+    return zh_error_new(ZH_ERR_USAGE, "zh_cm_core_world: NULL argument");
+  /* The first such section: wit-component merges several, which a module linked from
+   * several bindings may carry; zerohop reads one. */
+  const char *sec = NULL;
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  for (size_t i = 0, n = zh_module_custom_count(module); i < n && !sec; i++) {
+    const char *cname;
+    zh_module_custom(module, i, &cname, &data, &len);
+    if (cname && cb_is_component_type_section(cname))
+      sec = cname;
+  }
+  if (!sec)
+    return zh_error_new(ZH_ERR_INVALID,
+                        "%s: a core module without a component-type custom section (no world)",
+                        name ? name : "module");
+  zh_cm_component *comp;
+  const cb_named *w;
+  zh_error *err = cb_decode_world_section(engine, data, len, name, sec, &comp, &w);
+  if (err)
+    return err;
+  /* The world keeps its qualified name ("ns:pkg/world@v"); its items are the world's. */
+  const cb_type *ct = w ? w->ext.type : NULL; /* set on success: cb_encoded_world checks it */
+  zh_wit_world *world = ct ? wit_alloc(&comp->arena, sizeof *world) : NULL;
+  if (!world ||
+      !make_items(&comp->arena, ct->imports, ct->nimports, &world->imports, &world->nimports) ||
+      !make_items(&comp->arena, ct->exports, ct->nexports, &world->exports, &world->nexports)) {
+    zh_cm_component_free(comp);
+    return zh_error_oom();
+  }
+  world->name = w->name;
+  comp->world = world;
+  *out = comp;
+  return NULL;
+}

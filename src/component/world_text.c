@@ -196,24 +196,9 @@ zh_error *zh_cm_component_wit(const zh_cm_component *comp, char **out) {
   return finish(f, &text, out);
 }
 
-/* The world inside a decoded component-type section: the one type export whose component
- * type exports one component type under an interface-style name; NULL if there is none. */
-static const cb_named *encoded_world(const zh_cm_component *comp) {
-  const cb_type *t = comp->root->type;
-  for (size_t i = 0; i < t->nexports; i++) {
-    const cb_ext *e = &t->exports[i].ext;
-    if (e->sort != CB_TYPE || !e->type || e->type->kind != CB_T_COMPONENT || e->type->nexports != 1)
-      continue;
-    const cb_named *w = &e->type->exports[0];
-    if (w->ext.sort == CB_COMPONENT && w->ext.type && strchr(w->name, '/'))
-      return w;
-  }
-  return NULL;
-}
-
 /* Finds the first `component-type` or `component-type:*` custom section of a core module. */
 static bool find_component_type(const uint8_t *bytes, size_t len, const uint8_t **payload,
-                                size_t *plen) {
+                                size_t *plen, char *sname, size_t scap) {
   zh_reader r;
   zh_reader_init(&r, bytes, len);
   const uint8_t *head;
@@ -230,6 +215,7 @@ static bool find_component_type(const uint8_t *bytes, size_t len, const uint8_t 
     if (id == 0 && zh_read_name(&sec, &name, &n) &&
         ((n == 14 && memcmp(name, "component-type", 14) == 0) ||
          (n > 15 && memcmp(name, "component-type:", 15) == 0))) {
+      snprintf(sname, scap, "%.*s", (int)n, (const char *)name);
       *payload = sec.p;
       *plen = zh_reader_remaining(&sec);
       return true;
@@ -243,27 +229,16 @@ zh_error *zh_cm_core_world_wit(zh_engine *engine, const uint8_t *bytes, size_t l
   *out = NULL;
   const uint8_t *payload;
   size_t plen;
-  if (!find_component_type(bytes, len, &payload, &plen))
+  char sname[128];
+  if (!find_component_type(bytes, len, &payload, &plen, sname, sizeof sname))
     return zh_error_new(ZH_ERR_INVALID,
                         "%s: a core module without a component-type custom section (no world)",
                         name ? name : "module");
-  /* The payload's name in messages, at its full length. */
-  const char *base = name ? name : "module";
-  size_t llen = strlen(base) + sizeof ": custom section component-type";
-  char *label = malloc(llen);
-  if (!label)
-    return zh_error_oom();
-  snprintf(label, llen, "%s: custom section component-type", base);
   zh_cm_component *comp = NULL;
-  zh_error *err = zh_cm_component_new(engine, payload, plen, label, &comp);
-  const cb_named *w = err ? NULL : encoded_world(comp);
-  if (!err && !w)
-    err = zh_error_new(ZH_ERR_INVALID, "%s: no world encoded in it", label);
-  free(label);
-  if (err) {
-    zh_cm_component_free(comp);
+  const cb_named *w = NULL;
+  zh_error *err = cb_decode_world_section(engine, payload, plen, name, sname, &comp, &w);
+  if (err)
     return err;
-  }
   /* "ns:pkg/world@v" -> package "ns:pkg@v", world "world" */
   const char *slash = strchr(w->name, '/'), *at = strchr(slash, '@');
   int wlen = at ? (int)(at - slash - 1) : (int)strlen(slash + 1);

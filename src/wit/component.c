@@ -3,7 +3,9 @@
  * handle table of the instance. */
 #include "zerohop/component.h"
 
+#include "wasm/module.h"
 #include "wit/abi.h"
+#include "zerohop/cm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ struct zh_component {
   adapter **adapters;
   size_t nadapters;
   bool trapped, in_call;
+  zh_cm_component *own_world; /* holds the world read from the module (zh_cm_core_world) */
 };
 
 static zh_error *oom(void) { return zh_error_new(ZH_ERR_RESOURCE, "out of memory"); }
@@ -101,11 +104,21 @@ static const zh_wit_func *world_func(const zh_wit_world_item *items, size_t n, c
 zh_error *zh_component_new(zh_store *store, const zh_module *module, const zh_wit_world *world,
                            zh_component **out) {
   *out = NULL;
-  if (!store || !module || !world)
+  if (!store || !module)
     return zh_error_new(ZH_ERR_USAGE, "zh_component_new: NULL argument");
+  zh_cm_component *own_world = NULL;
+  if (!world) { /* the world wit-bindgen or `wit-component embed` left in the module */
+    zh_error *err = zh_cm_core_world(module->engine, module, module->name, &own_world);
+    if (err)
+      return err;
+    world = zh_cm_component_world(own_world);
+  }
   zh_component *c = calloc(1, sizeof *c);
-  if (!c)
+  if (!c) {
+    zh_cm_component_free(own_world);
     return oom();
+  }
+  c->own_world = own_world;
   c->store = store;
   c->module = module;
   c->world = world;
@@ -131,6 +144,7 @@ void zh_component_free(zh_component *c) {
   free(c->adapters);
   free(c->defs);
   free(c->rdefs);
+  zh_cm_component_free(c->own_world);
   free(c);
 }
 

@@ -10,161 +10,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
-extern char **environ;
-
 #define COMP "build/components/"
 #define START_LIMIT_MS 60000 /* loading a 13 MB JS component under ASan takes a while */
 
-typedef struct server {
-  pid_t pid;
-  uint16_t port;
-  char err_path[256]; /* its stderr */
-} server;
-
 static char tmpdir[64];
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void cli_path(char *out, size_t cap) {
-  snprintf(out, cap, "%s/zerohop", zh_test_build_dir());
-}
-
-/* Spawns `zerohop serve ARGS...` with stdout on a pipe and stderr in a file. */
-static pid_t spawn(const char *const *args, int *out_fd, const char *err_path) {
-  char cli[256];
-  cli_path(cli, sizeof cli);
-  const char *argv[32];
-  size_t n = 0;
-  argv[n++] = cli;
-  argv[n++] = "serve";
-  for (size_t i = 0; args[i] && n < 31; i++)
-    argv[n++] = args[i];
-  argv[n] = NULL;
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0)
-    return -1;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid;
-  int rc = posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(p[1]);
-  if (rc != 0) {
-    close(p[0]);
-    return -1;
-  }
-  *out_fd = p[0];
-  return pid;
-}
-
-/* Waits for the process to exit (SIGKILL after limit_ms); its exit status, or -1. */
-static int wait_exit(pid_t pid, double limit_ms) {
-  double start = now_ms();
-  int ws;
-  for (;;) {
-    pid_t got = waitpid(pid, &ws, WNOHANG);
-    if (got == pid)
-      return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-    if (got < 0 && errno != EINTR)
-      return -1;
-    if (now_ms() - start > limit_ms) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &ws, 0);
-      return -1;
-    }
-    struct timespec nap = {0, 2000000};
-    nanosleep(&nap, NULL);
-  }
-}
-
-/* Starts a server for `comp` with extra options; false (and a message) if it did not print
- * its address. */
-static bool start(server *s, const char *name, const char *comp, const char *const *opts) {
-  const char *args[24];
-  size_t n = 0;
-  args[n++] = "--addr";
-  args[n++] = "127.0.0.1:0";
-  for (size_t i = 0; opts && opts[i] && n < 20; i++)
-    args[n++] = opts[i];
-  args[n++] = comp;
-  args[n] = NULL;
-  snprintf(s->err_path, sizeof s->err_path, "%s/%s.err", tmpdir, name);
-  int fd;
-  s->port = 0;
-  s->pid = spawn(args, &fd, s->err_path);
-  if (s->pid < 0) {
-    fprintf(stderr, "  cannot spawn zerohop serve\n");
-    return false;
-  }
-  char line[256];
-  size_t len = 0;
-  double t0 = now_ms();
-  while (len < sizeof line - 1 && now_ms() - t0 < START_LIMIT_MS) {
-    struct pollfd pfd = {fd, POLLIN, 0};
-    if (poll(&pfd, 1, 100) <= 0)
-      continue;
-    ssize_t got = read(fd, line + len, 1);
-    if (got <= 0)
-      break;
-    if (line[len] == '\n')
-      break;
-    len++;
-  }
-  line[len] = 0;
-  close(fd); /* the server prints nothing else on stdout */
-  const char *p = strstr(line, "serving http://127.0.0.1:");
-  if (p)
-    s->port = (uint16_t)atoi(p + strlen("serving http://127.0.0.1:"));
-  if (s->port == 0) {
-    fprintf(stderr, "  %s: no address printed (got '%s')\n", name, line);
-    kill(s->pid, SIGKILL);
-    wait_exit(s->pid, 5000);
-    return false;
-  }
-  return true;
-}
-
-/* SIGTERM, then the exit status (0 expected). */
-static int stop(server *s) {
-  kill(s->pid, SIGTERM);
-  return wait_exit(s->pid, 20000);
-}
-
-/* The server's stderr so far (malloc'd, NUL-terminated; "" if none). */
-static char *err_text(const server *s) {
-  uint8_t *data = NULL;
-  size_t len = 0;
-  if (!zh_test_read_file(s->err_path, &data, &len))
-    return strdup("");
-  return (char *)data;
-}
-
-/* One GET on a fresh connection. */
-static bool get(uint16_t port, const char *path, zh_hc_response *r) {
-  memset(r, 0, sizeof *r);
-  zh_hc *c = zh_hc_open(port);
-  if (!c)
-    return false;
-  char req[512];
-  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", path);
-  bool ok = zh_hc_request(c, req, r, 1 << 16);
-  zh_hc_close(c);
-  return ok;
-}
 
 static bool header_is(const zh_hc_response *r, const char *name, const char *want) {
   char v[256];
@@ -202,7 +56,7 @@ static void expect_load_failure(const char *name, const char *comp, const char *
   char err_path[256];
   snprintf(err_path, sizeof err_path, "%s/%s.err", tmpdir, name);
   int fd;
-  pid_t pid = spawn(args, &fd, err_path);
+  pid_t pid = zh_test_serve_spawn(args, &fd, err_path);
   CHECK(pid > 0);
   if (pid <= 0)
     return;
@@ -210,10 +64,10 @@ static void expect_load_failure(const char *name, const char *comp, const char *
   ssize_t got = read(fd, out, sizeof out); /* nothing: it never serves */
   close(fd);
   CHECK_EQ_INT(got, 0);
-  CHECK_EQ_INT(wait_exit(pid, START_LIMIT_MS), 1);
-  server s;
+  CHECK_EQ_INT(zh_test_wait_exit(pid, START_LIMIT_MS), 1);
+  zh_test_server s;
   snprintf(s.err_path, sizeof s.err_path, "%s", err_path);
-  char *e = err_text(&s);
+  char *e = zh_test_serve_err(&s);
   CHECK_EQ_INT(lines_in(e), 1);
   CHECK(strstr(e, comp) != NULL);
   CHECK(strstr(e, needle) != NULL);
@@ -257,8 +111,8 @@ static void test_bad_input(void) {
 /* ---- well-behaved handlers ---- */
 
 static void test_c_hello(void) {
-  server s;
-  CHECK(start(&s, "c-hello", COMP "c-http-hello.wasm", NULL));
+  zh_test_server s;
+  CHECK(zh_test_serve_start(&s, tmpdir, "c-hello", COMP "c-http-hello.wasm", NULL, START_LIMIT_MS));
   if (!s.port)
     return;
   /* Two requests on one keep-alive connection, each a fresh instance. */
@@ -285,63 +139,64 @@ static void test_c_hello(void) {
   CHECK(strstr(out, "HTTP/1.1 200") == out);
   CHECK(strstr(out, "content-type: text/plain\r\n") != NULL);
   CHECK(strstr(out, "\r\n\r\nhello from C\n") != NULL);
-  CHECK_EQ_INT(stop(&s), 0);
-  char *e = err_text(&s);
+  CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
+  char *e = zh_test_serve_err(&s);
   CHECK(strstr(e, "instantiate median") != NULL); /* the figure bench-serve reads */
   free(e);
 }
 
 static void test_js_hello_and_spin(void) {
-  server s;
-  CHECK(start(&s, "js-hello", COMP "js-hello.wasm", NULL));
+  zh_test_server s;
+  CHECK(zh_test_serve_start(&s, tmpdir, "js-hello", COMP "js-hello.wasm", NULL, START_LIMIT_MS));
   if (s.port) {
     zh_hc_response r;
-    CHECK(get(s.port, "/", &r));
+    CHECK(zh_hc_get(s.port, "/", &r));
     CHECK_EQ_INT(r.status, 200);
     CHECK(header_is(&r, "content-type", "text/plain; charset=utf-8"));
     CHECK(header_is(&r, "x-zerohop-test", "hello"));
     CHECK(body_is(&r, "hello from componentize-js\n"));
     zh_hc_response_free(&r);
-    CHECK_EQ_INT(stop(&s), 0);
+    CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
   }
-  CHECK(start(&s, "spin-hello", COMP "spin-hello.wasm", NULL));
+  CHECK(
+      zh_test_serve_start(&s, tmpdir, "spin-hello", COMP "spin-hello.wasm", NULL, START_LIMIT_MS));
   if (s.port) {
     zh_hc_response r;
-    CHECK(get(s.port, "/", &r));
+    CHECK(zh_hc_get(s.port, "/", &r));
     CHECK_EQ_INT(r.status, 200);
     CHECK(header_is(&r, "x-zerohop-test", "spin-hello"));
     CHECK(body_is(&r, "hello from a Spin JS app\n"));
     zh_hc_response_free(&r);
-    CHECK(get(s.port, "/nowhere", &r));
+    CHECK(zh_hc_get(s.port, "/nowhere", &r));
     CHECK_EQ_INT(r.status, 404);
     CHECK(body_is(&r, "not found: /nowhere\n"));
     zh_hc_response_free(&r);
-    CHECK_EQ_INT(stop(&s), 0);
+    CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
   }
 }
 
 static void test_js_routes(void) {
-  server s;
-  CHECK(start(&s, "js-routes", COMP "js-routes.wasm", NULL));
+  zh_test_server s;
+  CHECK(zh_test_serve_start(&s, tmpdir, "js-routes", COMP "js-routes.wasm", NULL, START_LIMIT_MS));
   if (!s.port)
     return;
   zh_hc_response r;
-  CHECK(get(s.port, "/", &r));
+  CHECK(zh_hc_get(s.port, "/", &r));
   CHECK_EQ_INT(r.status, 200);
   CHECK(body_is(&r, "home\n"));
   zh_hc_response_free(&r);
-  CHECK(get(s.port, "/hello/zerohop", &r));
+  CHECK(zh_hc_get(s.port, "/hello/zerohop", &r));
   CHECK_EQ_INT(r.status, 200);
   CHECK(body_is(&r, "hello zerohop\n"));
   zh_hc_response_free(&r);
-  CHECK(get(s.port, "/status/418", &r));
+  CHECK(zh_hc_get(s.port, "/status/418", &r));
   CHECK_EQ_INT(r.status, 418);
   zh_hc_response_free(&r);
-  CHECK(get(s.port, "/no/such/route", &r));
+  CHECK(zh_hc_get(s.port, "/no/such/route", &r));
   CHECK_EQ_INT(r.status, 404);
   CHECK(body_is(&r, "not found: /no/such/route\n"));
   zh_hc_response_free(&r);
-  CHECK_EQ_INT(stop(&s), 0);
+  CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
 }
 
 static void echo(uint16_t port, uint64_t size, bool chunked) {
@@ -386,17 +241,18 @@ static void endless_request_body(uint16_t port) {
 }
 
 static void test_js_echo(void) {
-  server s;
+  zh_test_server s;
   const char *opts[] = {"--timeout", "2s", NULL};
-  CHECK(start(&s, "js-echo-timeout", COMP "js-echo.wasm", opts));
+  CHECK(zh_test_serve_start(&s, tmpdir, "js-echo-timeout", COMP "js-echo.wasm", opts,
+                            START_LIMIT_MS));
   if (s.port) {
     endless_request_body(s.port);
-    CHECK_EQ_INT(stop(&s), 0);
-    char *e = err_text(&s);
+    CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
+    char *e = zh_test_serve_err(&s);
     CHECK(strstr(e, "POST /echo") != NULL); /* the cut request was logged */
     free(e);
   }
-  CHECK(start(&s, "js-echo", COMP "js-echo.wasm", NULL));
+  CHECK(zh_test_serve_start(&s, tmpdir, "js-echo", COMP "js-echo.wasm", NULL, START_LIMIT_MS));
   if (!s.port)
     return;
   echo(s.port, 0, false);
@@ -430,7 +286,7 @@ static void test_js_echo(void) {
     zh_hc_response_free(&r);
     zh_hc_close(c);
   }
-  CHECK_EQ_INT(wait_exit(s.pid, 20000), 0);
+  CHECK_EQ_INT(zh_test_wait_exit(s.pid, 20000), 0);
 }
 
 /* ---- 64 concurrent clients ---- */
@@ -455,8 +311,8 @@ static void *client_main(void *arg) {
 }
 
 static void test_concurrent(void) {
-  server s;
-  CHECK(start(&s, "js-hello-64", COMP "js-hello.wasm", NULL));
+  zh_test_server s;
+  CHECK(zh_test_serve_start(&s, tmpdir, "js-hello-64", COMP "js-hello.wasm", NULL, START_LIMIT_MS));
   if (!s.port)
     return;
   enum { N = 64 };
@@ -474,7 +330,7 @@ static void test_concurrent(void) {
       ok += cl[i].ok;
     }
   CHECK_EQ_INT(ok, N * 3);
-  CHECK_EQ_INT(stop(&s), 0);
+  CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
 }
 
 /* ---- outbound HTTP to a loopback upstream ---- */
@@ -505,9 +361,10 @@ static void test_outbound(void) {
   snprintf(url_hdr, sizeof url_hdr,
            "GET / HTTP/1.1\r\nHost: test\r\nx-zerohop-outbound-url: %s/data\r\n\r\n", origin);
 
-  server s;
+  zh_test_server s;
   const char *allow[] = {"--allow-outbound", origin, NULL};
-  CHECK(start(&s, "js-outbound-allowed", COMP "js-outbound.wasm", allow));
+  CHECK(zh_test_serve_start(&s, tmpdir, "js-outbound-allowed", COMP "js-outbound.wasm", allow,
+                            START_LIMIT_MS));
   if (s.port) {
     zh_hc *c = zh_hc_open(s.port);
     zh_hc_response r = {0};
@@ -517,10 +374,11 @@ static void test_outbound(void) {
     CHECK(body_is(&r, "from upstream\n"));
     zh_hc_response_free(&r);
     zh_hc_close(c);
-    CHECK_EQ_INT(stop(&s), 0);
+    CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
   }
 
-  CHECK(start(&s, "js-outbound-denied", COMP "js-outbound.wasm", NULL));
+  CHECK(zh_test_serve_start(&s, tmpdir, "js-outbound-denied", COMP "js-outbound.wasm", NULL,
+                            START_LIMIT_MS));
   if (s.port) {
     zh_hc *c = zh_hc_open(s.port);
     zh_hc_response r = {0};
@@ -529,8 +387,8 @@ static void test_outbound(void) {
     CHECK(r.body && strstr(r.body, "outbound request failed") != NULL);
     zh_hc_response_free(&r);
     zh_hc_close(c);
-    CHECK_EQ_INT(stop(&s), 0);
-    char *e = err_text(&s);
+    CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
+    char *e = zh_test_serve_err(&s);
     CHECK(strstr(e, "denied") != NULL && strstr(e, origin) != NULL);
     if (!strstr(e, "denied"))
       fprintf(stderr, "  outbound denied: stderr was: %s", e);
@@ -550,7 +408,7 @@ typedef struct slow {
 static void *slow_main(void *arg) {
   slow *sl = arg;
   zh_hc_response r;
-  if (get(sl->port, "/loop", &r))
+  if (zh_hc_get(sl->port, "/loop", &r))
     sl->status = r.status;
   zh_hc_response_free(&r);
   sl->done = true;
@@ -558,18 +416,19 @@ static void *slow_main(void *arg) {
 }
 
 static void test_hostile(void) {
-  server s;
+  zh_test_server s;
   const char *opts[] = {"--timeout", "1s", NULL};
-  CHECK(start(&s, "hostile", COMP "c-http-hostile.wasm", opts));
+  CHECK(
+      zh_test_serve_start(&s, tmpdir, "hostile", COMP "c-http-hostile.wasm", opts, START_LIMIT_MS));
   if (!s.port)
     return;
   static const char *const bad[] = {"/trap", "/loop", "/error"};
   for (size_t i = 0; i < 3; i++) {
     zh_hc_response r;
-    CHECK(get(s.port, bad[i], &r));
+    CHECK(zh_hc_get(s.port, bad[i], &r));
     CHECK_EQ_INT(r.status, 500);
     zh_hc_response_free(&r);
-    CHECK(get(s.port, "/", &r));
+    CHECK(zh_hc_get(s.port, "/", &r));
     CHECK_EQ_INT(r.status, 200);
     CHECK(body_is(&r, "still serving\n"));
     zh_hc_response_free(&r);
@@ -592,15 +451,15 @@ static void test_hostile(void) {
   CHECK(pthread_create(&t, NULL, slow_main, &sl) == 0);
   struct timespec nap = {0, 100000000};
   nanosleep(&nap, NULL);
-  CHECK(get(s.port, "/", &r));
+  CHECK(zh_hc_get(s.port, "/", &r));
   CHECK_EQ_INT(r.status, 200);
   CHECK(!sl.done);
   zh_hc_response_free(&r);
   pthread_join(t, NULL);
   CHECK_EQ_INT(sl.status, 500);
 
-  CHECK_EQ_INT(stop(&s), 0);
-  char *e = err_text(&s);
+  CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
+  char *e = zh_test_serve_err(&s);
   CHECK(strstr(e, "GET /trap: trapped") != NULL);
   CHECK(strstr(e, "GET /loop: cut at the deadline") != NULL);
   CHECK(strstr(e, "GET /endless: cut at the deadline") != NULL);
