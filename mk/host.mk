@@ -26,7 +26,7 @@ $(BUILD)/libzerohop.a: $(BUILD)/obj/gen/host_wit.o
 # dependencies are wit/spin and the WASI 0.2.12 WIT that jco ships; bindings from
 # `zerohop bindgen c`, the world embedded by tests/components/embed.mjs, and `jco new
 # --wasi-reactor` adds the preview1 adapter. Outputs: build/components/host-NAME.wasm.
-HOST_GUESTS := spin_v1 no_handler
+HOST_GUESTS := spin_v1 no_handler echo_http
 HOST_GUEST_WASM := $(HOST_GUESTS:%=$(COMP_DIR)/host-%.wasm)
 HOST_GOBJ := $(COMP_OBJ)/host
 HOST_WASI_WIT := $(foreach p,$(WASI_DEPS),$(JCO_WIT)/0.2.12/wasi-$(p)/package.wit)
@@ -54,3 +54,18 @@ $(COMP_DIR)/host-%.wasm: $(HOST_GOBJ)/%/embedded.wasm $(NPM_STAMP)
 
 $(BUILD)/tests/host/test_handler: $(HOST_GUEST_WASM) $(COMP_DIR)/c-http-hello.wasm \
                                   $(COMP_DIR)/js-hello.wasm $(COMP_DIR)/c-args.wasm
+
+# ---- the WAGI guest: a plain preview1 program (core module), and the same wrapped as a
+# wasi:cli/run component by jco's preview1 adapter ----
+$(COMP_DIR)/host-wagi.wasm: tests/host/guests/wagi_echo.c
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_FLAGS) -Wall -Wextra -Werror -o $@ $<
+
+$(COMP_DIR)/host-wagi-cmd.wasm: $(COMP_DIR)/host-wagi.wasm $(NPM_STAMP)
+	$(JCO) new $< --wasi-command -o $@
+
+# ---- zerohop up end to end (tests/host/test_up.c) ----
+$(BUILD)/tests/host/test_up: $(HOST_GUEST_WASM) $(COMP_DIR)/host-wagi.wasm \
+                             $(COMP_DIR)/host-wagi-cmd.wasm $(COMP_DIR)/c-http-hostile.wasm \
+                             $(COMP_DIR)/js-outbound.wasm $(COMP_DIR)/spin-hello.wasm example-app \
+                             $(BUILD)/zerohop

@@ -335,6 +335,19 @@ static inline bool zh_test_instance_start(zh_engine *engine, zh_cm_linker *linke
   if ((err = zh_cm_linker_instantiate(linker, comp, t->store, t->p2, &t->inst)) != NULL) {
     fprintf(stderr, "zh_test_instance_start: %s\n", zh_error_message(err));
     zh_error_free(err);
+    return false;
+  }
+  return true;
+}
+
+/* Frees the instance, then its context and store (the host's own state is the caller's). */
+static inline void zh_test_instance_end(zh_test_instance *t) {
+  zh_cm_instance_free(t->inst);
+  zh_wasip2_free(t->p2);
+  zh_store_free(t->store);
+  *t = (zh_test_instance){0};
+}
+
 /* ---- `zerohop serve` as a child process (tests/serve) ---- */
 
 static inline double zh_test_now_ms(void) {
@@ -453,12 +466,6 @@ static inline bool zh_test_serve_start(zh_test_server *s, const char *dir, const
   return true;
 }
 
-/* Frees the instance, then its context and store (the host's own state is the caller's). */
-static inline void zh_test_instance_end(zh_test_instance *t) {
-  zh_cm_instance_free(t->inst);
-  zh_wasip2_free(t->p2);
-  zh_store_free(t->store);
-  *t = (zh_test_instance){0};
 /* SIGTERM, then its exit status (0 expected). */
 static inline int zh_test_serve_stop(zh_test_server *s) {
   kill(s->pid, SIGTERM);
@@ -467,6 +474,104 @@ static inline int zh_test_serve_stop(zh_test_server *s) {
 
 /* The server's stderr so far (malloc'd, NUL-terminated; "" if none). */
 static inline char *zh_test_serve_err(const zh_test_server *s) {
+  uint8_t *data = NULL;
+  size_t len = 0;
+  if (!zh_test_read_file(s->err_path, &data, &len))
+    return strdup("");
+  return (char *)data;
+}
+
+/* ---- a zerohop server command (`up`, `serve`) as a child process ---- */
+
+/* A running server: its PID, the port it printed, what it printed on stdout at start, and
+ * the file its stderr goes to. */
+typedef struct zh_test_cli_server {
+  pid_t pid;
+  uint16_t port;
+  char out[8192]; /* stdout up to a quiet moment after the address line */
+  char err_path[256];
+} zh_test_cli_server;
+
+/* Spawns `$ZH_BUILD/zerohop ARGV...` (NULL-terminated; ARGV[0] the subcommand) with `env`
+ * (NULL: this process's), stdin on /dev/null and stderr in the file DIR/NAME.err, then reads
+ * stdout until a line holds `marker` followed by a port ("Serving http://127.0.0.1:"), and
+ * on until stdout is quiet for 200 ms. False (the process reaped, its stdout in s->out) when
+ * no such line comes within limit_ms or the process exits: a start that fails is a test's
+ * case too, so the exit status goes to *exit_status when not NULL. */
+static inline bool zh_test_cli_start(zh_test_cli_server *s, const char *dir, const char *name,
+                                     const char *const *argv, const char *const *env,
+                                     const char *marker, double limit_ms, int *exit_status) {
+  char cli[256];
+  snprintf(cli, sizeof cli, "%s/zerohop", zh_test_build_dir());
+  const char *args[64];
+  size_t n = 0;
+  args[n++] = cli;
+  for (size_t i = 0; argv[i] && n < 63; i++)
+    args[n++] = argv[i];
+  args[n] = NULL;
+  memset(s, 0, sizeof *s);
+  snprintf(s->err_path, sizeof s->err_path, "%s/%s.err", dir, name);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0)
+    return false;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, s->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  extern char **environ;
+  int rc =
+      posix_spawn(&s->pid, cli, &fa, NULL, (char *const *)args, env ? (char *const *)env : environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(p[1]);
+  if (rc != 0) {
+    close(p[0]);
+    return false;
+  }
+  size_t len = 0;
+  double t0 = zh_test_now_ms(), seen = 0;
+  while (len < sizeof s->out - 1) {
+    double now = zh_test_now_ms();
+    if ((!seen && now - t0 > limit_ms) || (seen && now - seen > 200))
+      break;
+    struct pollfd pfd = {p[0], POLLIN, 0};
+    if (poll(&pfd, 1, 50) <= 0)
+      continue;
+    ssize_t got = read(p[0], s->out + len, sizeof s->out - 1 - len);
+    if (got <= 0)
+      break; /* the process exited */
+    len += (size_t)got;
+    s->out[len] = '\0';
+    const char *m = strstr(s->out, marker);
+    if (!seen && m && strchr(m, '\n')) {
+      s->port = (uint16_t)atoi(m + strlen(marker));
+      seen = zh_test_now_ms();
+    }
+  }
+  close(p[0]);
+  if (s->port == 0) {
+    kill(s->pid, SIGTERM);
+    int st = zh_test_wait_exit(s->pid, 10000);
+    if (exit_status)
+      *exit_status = st;
+    s->pid = 0;
+    return false;
+  }
+  return true;
+}
+
+/* SIGTERM, then its exit status (0 expected); -1 if it had to be killed. */
+static inline int zh_test_cli_stop(zh_test_cli_server *s) {
+  if (s->pid <= 0)
+    return -1;
+  kill(s->pid, SIGTERM);
+  int st = zh_test_wait_exit(s->pid, 20000);
+  s->pid = 0;
+  return st;
+}
+
+/* What the server wrote on stderr so far (malloc'd, NUL-terminated; "" if nothing). */
+static inline char *zh_test_cli_err(const zh_test_cli_server *s) {
   uint8_t *data = NULL;
   size_t len = 0;
   if (!zh_test_read_file(s->err_path, &data, &len))
