@@ -1,6 +1,6 @@
 # zerohop build.
 #
-#   make demo        install dependencies, build, run the bundled example
+#   make demo        install dependencies, build, serve the example app (zerohop up)
 #   make test        install dependencies, run every test plain and under ASan/UBSan
 #   make             the library (build/libzerohop.a), the CLI (build/zerohop), the example
 #   make check       unit tests + spec suite; ends with "check: N passed, M failed"
@@ -78,8 +78,8 @@ deps:
 	@bash scripts/deps.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
-	$(BUILD)/zerohop run $(EXAMPLE_WASM) hello world
+	@$(MAKE) --no-print-directory all example-app
+	BUILD=$(BUILD) bash scripts/demo.sh
 
 # Everything, plain and sanitized; the last line sums both: "check: N passed, M failed".
 ASAN_BUILD := build-asan

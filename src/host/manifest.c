@@ -23,6 +23,7 @@
 typedef struct ctx {
   zh_toml_schema s;
   zh_manifest *m;
+  const zh_toml_value *triggers; /* [trigger]: its explicit ids reserve their names */
 } ctx;
 
 #define fail(c, ...) zh_toml_schema_fail(&(c)->s, __VA_ARGS__)
@@ -576,7 +577,30 @@ static bool trigger_component(ctx *c, const zh_toml_value *t, const char *where,
   return true;
 }
 
-/* A trigger's id: its own, or Spin's generated one. */
+/* True if `id` is some trigger's explicit `id`, or was given to a trigger read before. */
+static bool trigger_id_taken(const ctx *c, const char *id) {
+  for (size_t k = 0; c->triggers && k < c->triggers->u.tab.len; k++) {
+    const zh_toml_value *list = c->triggers->u.tab.items[k].value;
+    for (size_t j = 0; list->type == ZH_TOML_ARRAY && j < list->u.arr.len; j++) {
+      const zh_toml_value *own = list->u.arr.items[j]->type == ZH_TOML_TABLE
+                                     ? zh_toml_get(list->u.arr.items[j], "id")
+                                     : NULL;
+      if (own && own->type == ZH_TOML_STRING && strcmp(own->u.str.ptr, id) == 0)
+        return true;
+    }
+  }
+  for (size_t i = 0; i < c->m->nhttp; i++)
+    if (strcmp(c->m->http[i].id, id) == 0)
+      return true;
+  for (size_t i = 0; i < c->m->nredis; i++)
+    if (strcmp(c->m->redis[i].id, id) == 0)
+      return true;
+  return false;
+}
+
+/* A trigger's id: its own, or the one Spin generates: "<component>-<type>-trigger" when it
+ * names a component and that id is free (so a second trigger of one component does not get
+ * it), else the first free "<type>-trigger<N>", N counting from 1 for each type. */
 static bool trigger_id(ctx *c, const zh_toml_value *t, const char *type, const char *where,
                        int *counter, const char **out) {
   if (!get_str(c, t, "id", where, false, out))
@@ -584,11 +608,18 @@ static bool trigger_id(ctx *c, const zh_toml_value *t, const char *type, const c
   if (*out)
     return true;
   const zh_toml_value *comp = zh_toml_get(t, "component");
-  if (comp && comp->type == ZH_TOML_STRING)
+  if (comp && comp->type == ZH_TOML_STRING) {
     *out = arena_printf(c->m, "%s-%s-trigger", comp->u.str.ptr, type);
-  else
-    *out = arena_printf(c->m, "%s-trigger%d", type, ++*counter);
-  return *out || oom(c);
+    if (!*out)
+      return oom(c);
+    if (!trigger_id_taken(c, *out))
+      return true;
+  }
+  do {
+    if (!(*out = arena_printf(c->m, "%s-trigger%d", type, ++*counter)))
+      return oom(c);
+  } while (trigger_id_taken(c, *out));
+  return true;
 }
 
 static bool read_http(ctx *c, const zh_toml_value *t, const char *where, int *counter,
@@ -803,6 +834,7 @@ static bool read_manifest(ctx *c, const zh_toml_value *root) {
       return false;
     m->ncomponents++;
   }
+  c->triggers = triggers;
   if (!read_triggers(c, triggers) || !check_references(c, triggers))
     return false;
   if (m->redis_address) {
