@@ -538,6 +538,8 @@ static bool number(parser *p, uint32_t line, uint32_t col, const char *s, size_t
     v->u.integer = (int64_t)u;
     return true;
   }
+  if (i >= len || !is_digit(s[i]))
+    return fail_at(p, line, col, "invalid value `%.*s`", (int)len, s);
   if (neg)
     buf[o++] = '-';
   size_t int_start = i;
@@ -718,6 +720,8 @@ static bool inline_table(parser *p, zh_toml_value *t) {
     skip_ws(p);
     if (peek(p) == '}')
       return fail(p, "trailing comma in an inline table");
+    if (at_newline(p))
+      return fail(p, "newline in an inline table");
     if (!parse_key(p, &k)) {
       key_free(&k);
       return false;
