@@ -161,7 +161,7 @@ typedef struct buf {
 } buf;
 
 static bool buf_put(buf *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
+  if (!b->ptr || b->len + n + 1 > b->cap) {
     size_t ncap = b->cap ? b->cap : 32;
     while (ncap < b->len + n + 1)
       ncap *= 2;
@@ -463,8 +463,9 @@ static const char *key_text(const key *k, int upto, char *out, size_t cap) {
   size_t n = 0;
   out[0] = 0;
   for (int i = 0; i < upto && n + 1 < cap; i++) {
-    int w = snprintf(out + n, cap - n, "%s%.*s", i ? "." : "", (int)strnlen(k->parts[i].ptr, 64),
-                     k->parts[i].ptr);
+    /* A part handed to the tree is NULL here; errors never name one, but be safe. */
+    const char *part = k->parts[i].ptr ? k->parts[i].ptr : "?";
+    int w = snprintf(out + n, cap - n, "%s%.*s", i ? "." : "", (int)strnlen(part, 64), part);
     if (w < 0)
       break;
     n += (size_t)w;
@@ -798,6 +799,10 @@ static zh_toml_value *value(parser *p, unsigned depth) {
 /* Takes ownership of the key's last part and of v in every case. */
 static bool insert(parser *p, zh_toml_value *table, key *k, zh_toml_value *v, bool in_inline) {
   char name[160];
+  if (k->n < 1) { /* parse_key never returns an empty key */
+    zh_toml_free(v);
+    return fail(p, "empty key");
+  }
   zh_toml_value *t = table;
   for (int i = 0; i < k->n - 1; i++) {
     key_part *kp = &k->parts[i];
@@ -893,7 +898,8 @@ static bool header(parser *p) {
       too_deep(p, t->depth + 2u);
       goto done;
     }
-    if (!e) {
+    zh_toml_value *c = e ? e->value : NULL;
+    if (!c) {
       zh_toml_value *nv = zh_toml_value_new(last && aot ? ZH_TOML_ARRAY : ZH_TOML_TABLE, kp->line,
                                             kp->col, t->depth + 1u);
       if (!nv || !zh_toml_table_add(t, kp->ptr, kp->len, kp->line, kp->col, nv)) {
@@ -912,9 +918,8 @@ static bool header(parser *p) {
         p->cur = nv;
         break;
       }
-      e = &t->u.tab.items[t->u.tab.len - 1];
+      c = nv; /* a new array of tables: its first element follows */
     }
-    zh_toml_value *c = e->value;
     if (last && aot) {
       if (c->type != ZH_TOML_ARRAY || (c->flags & ZH_TOML_F_STATIC)) {
         fail_at(p, kp->line, kp->col, "cannot define `%s` as an array of tables: it is %s at %u:%u",
