@@ -122,7 +122,8 @@ static void test_full(void) {
  * variables and Redis trigger pages) and a small app. */
 static void test_spin_examples(void) {
   static const char *const examples[] = {"spin-reference.toml", "spin-hello-world.toml",
-                                         "spin-kv-redis.toml", "hello.toml"};
+                                         "spin-kv-redis.toml", "hello.toml",
+                                         "spin-redis-trigger.toml"};
   for (size_t i = 0; i < sizeof examples / sizeof *examples; i++) {
     char *msg = NULL, *text = read_manifest(examples[i]);
     zh_manifest *m = text ? parse(text, &msg) : NULL;
@@ -131,6 +132,14 @@ static void test_spin_examples(void) {
     if (!m)
       fprintf(stderr, "example %s: %s\n", examples[i], msg ? msg : "cannot read");
     free(msg);
+    if (i == 4 && m) {
+      CHECK(m->nredis == 2 && strcmp(m->redis[0].address, "redis://localhost:6379") == 0 &&
+            strcmp(m->redis[0].channel, "{{ channel }}") == 0 &&
+            strcmp(m->redis[0].id, "my-application-redis-trigger") == 0 &&
+            strcmp(m->redis[1].address, "redis://notifications.example.com:6379") == 0);
+      /* The natural id is taken by the first trigger: Spin falls back to a counter. */
+      CHECK(strcmp(m->redis[1].id, "redis-trigger1") == 0);
+    }
     if (i == 2 && m) {
       CHECK(strcmp(m->redis[0].component, "redis-trigger1-component") == 0);
       CHECK(zh_manifest_component_find(m, "redis-trigger1-component") != NULL);
@@ -185,6 +194,10 @@ static const bad_case BAD[] = {
      "spin.toml:7:21: unknown executor type `cgi` in [[trigger.http]] #1 (wagi or http)"},
     {HEAD "[[trigger.cron]]\ncron_expression = \"* * * * *\"\ncomponent = \"api\"\n" COMP,
      "spin.toml:4:11: trigger type `cron` is not supported (zerohop runs http and redis triggers)"},
+    {HEAD "[[trigger.redis]]\naddress = \"redis://h\"\nchannel = \"{{ ch }}\"\ncomponent = "
+          "\"api\"\n" COMP,
+     "spin.toml:6:11: `channel` in [[trigger.redis]] #1 uses variable `ch`, which [variables] "
+     "does not declare"},
     {HEAD "[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"api\"\n" COMP,
      "spin.toml:4:11: [[trigger.redis]] #1 has no `address`, and [application.trigger.redis] "
      "gives none"},
