@@ -361,6 +361,14 @@ static bool read_source(ctx *c, const zh_toml_value *t, const char *where,
   return (comp->source = resolve(c, path)) != NULL;
 }
 
+/* Whether a path has a ".." component. */
+static bool has_dotdot(const char *p) {
+  for (const char *q = p; (q = strstr(q, "..")) != NULL; q += 2)
+    if ((q == p || q[-1] == '/') && (q[2] == 0 || q[2] == '/'))
+      return true;
+  return false;
+}
+
 static bool read_files(ctx *c, const zh_toml_value *t, const char *where,
                        zh_manifest_component *comp) {
   const zh_toml_entry *e = zh_toml_entry_of(t, "files");
@@ -378,6 +386,13 @@ static bool read_files(ctx *c, const zh_toml_value *t, const char *where,
     if (it->type == ZH_TOML_STRING) {
       if (strlen(it->u.str.ptr) != it->u.str.len || it->u.str.len == 0)
         return fail(c, it->line, it->col, "`files` in %s: an empty or NUL-holding pattern", where);
+      /* Matches are mounted at their path relative to the manifest, so they must be under
+       * it: the pattern is relative and never climbs. */
+      if (it->u.str.ptr[0] == '/' || has_dotdot(it->u.str.ptr))
+        return fail(c, it->line, it->col,
+                    "`files` pattern \"%.80s\" in %s must be relative to the manifest's "
+                    "directory, without `..`",
+                    it->u.str.ptr, where);
       if (!(f->source = arena_strndup(c->m, it->u.str.ptr, it->u.str.len)))
         return oom(c);
       continue;

@@ -238,6 +238,12 @@ static const bad_case BAD[] = {
     {HEAD TRIG COMP "files = [{ source = \"a\", destination = \"rel\" }]\n",
      "spin.toml:9:40: `destination` in a `files` entry of [component.api] must be an absolute "
      "path"},
+    {HEAD TRIG COMP "files = [\"a/../../etc/*\"]\n",
+     "spin.toml:9:10: `files` pattern \"a/../../etc/*\" in [component.api] must be relative to "
+     "the manifest's directory, without `..`"},
+    {HEAD TRIG COMP "files = [\"/etc/*\"]\n",
+     "spin.toml:9:10: `files` pattern \"/etc/*\" in [component.api] must be relative to the "
+     "manifest's directory, without `..`"},
     {HEAD TRIG COMP "[component.api.build]\ncmd = \"make\"\n",
      "spin.toml:10:1: unknown field `cmd` in the build of [component.api]"},
     {HEAD TRIG "[component.api]\nsource = { url = \"https://example.com/a.wasm\", digest = "
