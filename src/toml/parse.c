@@ -44,12 +44,13 @@ static bool fail_at(parser *p, uint32_t line, uint32_t col, const char *fmt, ...
 static bool fail_at(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) {
   if (p->err)
     return false;
-  char msg[256];
+  char msg[256], clean[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  p->err = zh_error_new(ZH_ERR_MALFORMED, "%s:%u:%u: %s", p->file, line, col, msg);
+  zh_toml_escape_controls(msg, clean, sizeof clean);
+  p->err = zh_error_new(ZH_ERR_MALFORMED, "%s:%u:%u: %s", p->file, line, col, clean);
   return false;
 }
 

@@ -273,6 +273,8 @@ static const bad_case BAD[] = {
     {HEAD "name = \"b\"\n", "spin.toml:4:1: duplicate key `name` (first defined at 3:1)"},
     {HEAD "[component.api\n", "spin.toml:4:15: expected `]` to close the table header"},
     {HEAD "extra = 1\n", "spin.toml:4:1: unknown field `extra` in [application]"},
+    {HEAD "\"new\\nline\" = 1\n", /* found by fuzz_manifest: a message must stay one line */
+     "spin.toml:4:1: unknown field `new\\x0Aline` in [application]"},
     {"spin_manifest_version = 2\nfoo = 1\n[application]\nname = \"a\"\n",
      "spin.toml:2:1: unknown field `foo` in the manifest"},
 };

@@ -141,6 +141,7 @@ static const bad BAD[] = {
     {"[a\n", "t.toml:1:3: expected `]` to close the table header"},
     {"a = \"\"\"x\n", "t.toml:1:5: unterminated multi-line string"},
     {"'''a''' = 1\n", "t.toml:1:1: a key cannot be a multi-line string"},
+    {"\"\\n\" = 1\n\"\\n\" = 2\n", "t.toml:2:1: duplicate key `\\x0A` (first defined at 1:1)"},
 };
 
 static void test_errors(void) {
