@@ -23,7 +23,6 @@
 typedef struct ctx {
   zh_toml_schema s;
   zh_manifest *m;
-  const zh_toml_value *triggers; /* [trigger]: its explicit ids reserve their names */
 } ctx;
 
 #define fail(c, ...) zh_toml_schema_fail(&(c)->s, __VA_ARGS__)
@@ -362,6 +361,14 @@ static bool read_source(ctx *c, const zh_toml_value *t, const char *where,
   return (comp->source = resolve(c, path)) != NULL;
 }
 
+/* Whether a path has a ".." component. */
+static bool has_dotdot(const char *p) {
+  for (const char *q = p; (q = strstr(q, "..")) != NULL; q += 2)
+    if ((q == p || q[-1] == '/') && (q[2] == 0 || q[2] == '/'))
+      return true;
+  return false;
+}
+
 static bool read_files(ctx *c, const zh_toml_value *t, const char *where,
                        zh_manifest_component *comp) {
   const zh_toml_entry *e = zh_toml_entry_of(t, "files");
@@ -379,6 +386,13 @@ static bool read_files(ctx *c, const zh_toml_value *t, const char *where,
     if (it->type == ZH_TOML_STRING) {
       if (strlen(it->u.str.ptr) != it->u.str.len || it->u.str.len == 0)
         return fail(c, it->line, it->col, "`files` in %s: an empty or NUL-holding pattern", where);
+      /* Matches are mounted at their path relative to the manifest, so they must be under
+       * it: the pattern is relative and never climbs. */
+      if (it->u.str.ptr[0] == '/' || has_dotdot(it->u.str.ptr))
+        return fail(c, it->line, it->col,
+                    "`files` pattern \"%.80s\" in %s must be relative to the manifest's "
+                    "directory, without `..`",
+                    it->u.str.ptr, where);
       if (!(f->source = arena_strndup(c->m, it->u.str.ptr, it->u.str.len)))
         return oom(c);
       continue;
@@ -577,56 +591,54 @@ static bool trigger_component(ctx *c, const zh_toml_value *t, const char *where,
   return true;
 }
 
-/* True if `id` is some trigger's explicit `id`, or was given to a trigger read before. */
-static bool trigger_id_taken(const ctx *c, const char *id) {
-  for (size_t k = 0; c->triggers && k < c->triggers->u.tab.len; k++) {
-    const zh_toml_value *list = c->triggers->u.tab.items[k].value;
+/* Whether a trigger id is taken: written as some trigger's `id`, or already given. */
+static bool id_taken(const ctx *c, const zh_toml_value *triggers, const char *id) {
+  for (size_t i = 0; i < triggers->u.tab.len; i++) {
+    const zh_toml_value *list = triggers->u.tab.items[i].value;
     for (size_t j = 0; list->type == ZH_TOML_ARRAY && j < list->u.arr.len; j++) {
-      const zh_toml_value *own = list->u.arr.items[j]->type == ZH_TOML_TABLE
-                                     ? zh_toml_get(list->u.arr.items[j], "id")
-                                     : NULL;
-      if (own && own->type == ZH_TOML_STRING && strcmp(own->u.str.ptr, id) == 0)
+      const zh_toml_value *v = zh_toml_get(list->u.arr.items[j], "id");
+      if (v && v->type == ZH_TOML_STRING && strcmp(v->u.str.ptr, id) == 0)
         return true;
     }
   }
-  for (size_t i = 0; i < c->m->nhttp; i++)
-    if (strcmp(c->m->http[i].id, id) == 0)
+  const zh_manifest *m = c->m;
+  for (size_t i = 0; i < m->nhttp; i++)
+    if (strcmp(m->http[i].id, id) == 0)
       return true;
-  for (size_t i = 0; i < c->m->nredis; i++)
-    if (strcmp(c->m->redis[i].id, id) == 0)
+  for (size_t i = 0; i < m->nredis; i++)
+    if (strcmp(m->redis[i].id, id) == 0)
       return true;
   return false;
 }
 
 /* A trigger's id: its own, or the one Spin generates: "<component>-<type>-trigger" when it
- * names a component and that id is free (so a second trigger of one component does not get
- * it), else the first free "<type>-trigger<N>", N counting from 1 for each type. */
-static bool trigger_id(ctx *c, const zh_toml_value *t, const char *type, const char *where,
-                       int *counter, const char **out) {
+ * names a component and that is free, else the first free "<type>-trigger<N>". */
+static bool trigger_id(ctx *c, const zh_toml_value *t, const zh_toml_value *triggers,
+                       const char *type, const char *where, int *counter, const char **out) {
   if (!get_str(c, t, "id", where, false, out))
     return false;
   if (*out)
     return true;
   const zh_toml_value *comp = zh_toml_get(t, "component");
   if (comp && comp->type == ZH_TOML_STRING) {
-    *out = arena_printf(c->m, "%s-%s-trigger", comp->u.str.ptr, type);
-    if (!*out)
+    if (!(*out = arena_printf(c->m, "%s-%s-trigger", comp->u.str.ptr, type)))
       return oom(c);
-    if (!trigger_id_taken(c, *out))
+    if (!id_taken(c, triggers, *out))
       return true;
   }
   do {
     if (!(*out = arena_printf(c->m, "%s-trigger%d", type, ++*counter)))
       return oom(c);
-  } while (trigger_id_taken(c, *out));
+  } while (id_taken(c, triggers, *out));
   return true;
 }
 
-static bool read_http(ctx *c, const zh_toml_value *t, const char *where, int *counter,
-                      zh_manifest_http_trigger *h) {
+static bool read_http(ctx *c, const zh_toml_value *t, const zh_toml_value *triggers,
+                      const char *where, int *counter, zh_manifest_http_trigger *h) {
   h->line = t->line;
   h->col = t->col;
-  if (!check_fields(c, t, where, HTTP_FIELDS) || !trigger_id(c, t, "http", where, counter, &h->id))
+  if (!check_fields(c, t, where, HTTP_FIELDS) ||
+      !trigger_id(c, t, triggers, "http", where, counter, &h->id))
     return false;
   const zh_toml_entry *r = zh_toml_entry_of(t, "route");
   if (!r)
@@ -701,18 +713,21 @@ static bool read_http(ctx *c, const zh_toml_value *t, const char *where, int *co
   return true;
 }
 
-static bool read_redis(ctx *c, const zh_toml_value *t, const char *where, int *counter,
-                       zh_manifest_redis_trigger *r) {
+static bool read_redis(ctx *c, const zh_toml_value *t, const zh_toml_value *triggers,
+                       const char *where, int *counter, zh_manifest_redis_trigger *r) {
   r->line = t->line;
   r->col = t->col;
   if (!check_fields(c, t, where, REDIS_FIELDS) ||
-      !trigger_id(c, t, "redis", where, counter, &r->id) ||
+      !trigger_id(c, t, triggers, "redis", where, counter, &r->id) ||
       !get_str(c, t, "channel", where, true, &r->channel) ||
       !get_str(c, t, "address", where, false, &r->address) ||
       !trigger_component(c, t, where, r->id, true, &r->component))
     return false;
+  /* Spin expands variables in the address and the channel. */
   const zh_toml_entry *a = zh_toml_entry_of(t, "address");
   if (a && !check_template(c, a->value, "address", where))
+    return false;
+  if (!check_template(c, zh_toml_get(t, "channel"), "channel", where))
     return false;
   if (!r->address)
     r->address = c->m->redis_address;
@@ -752,8 +767,8 @@ static bool read_triggers(ctx *c, const zh_toml_value *triggers) {
       if (t->type != ZH_TOML_TABLE)
         return fail(c, t->line, t->col, "`trigger.%s` must hold tables, found %s", e->key,
                     zh_toml_a_type(t->type));
-      if (http ? !read_http(c, t, where, &counter, &m->http[j])
-               : !read_redis(c, t, where, &counter, &m->redis[j]))
+      if (http ? !read_http(c, t, triggers, where, &counter, &m->http[j])
+               : !read_redis(c, t, triggers, where, &counter, &m->redis[j]))
         return false;
       if (http)
         m->nhttp = j + 1;
@@ -834,7 +849,6 @@ static bool read_manifest(ctx *c, const zh_toml_value *root) {
       return false;
     m->ncomponents++;
   }
-  c->triggers = triggers;
   if (!read_triggers(c, triggers) || !check_references(c, triggers))
     return false;
   if (m->redis_address) {

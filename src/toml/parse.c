@@ -44,12 +44,13 @@ static bool fail_at(parser *p, uint32_t line, uint32_t col, const char *fmt, ...
 static bool fail_at(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) {
   if (p->err)
     return false;
-  char msg[256];
+  char msg[256], clean[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  p->err = zh_error_new(ZH_ERR_MALFORMED, "%s:%u:%u: %s", p->file, line, col, msg);
+  zh_toml_escape_controls(msg, clean, sizeof clean);
+  p->err = zh_error_new(ZH_ERR_MALFORMED, "%s:%u:%u: %s", p->file, line, col, clean);
   return false;
 }
 
@@ -161,7 +162,7 @@ typedef struct buf {
 } buf;
 
 static bool buf_put(buf *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
+  if (!b->ptr || b->len + n + 1 > b->cap) {
     size_t ncap = b->cap ? b->cap : 32;
     while (ncap < b->len + n + 1)
       ncap *= 2;
@@ -463,8 +464,9 @@ static const char *key_text(const key *k, int upto, char *out, size_t cap) {
   size_t n = 0;
   out[0] = 0;
   for (int i = 0; i < upto && n + 1 < cap; i++) {
-    int w = snprintf(out + n, cap - n, "%s%.*s", i ? "." : "", (int)strnlen(k->parts[i].ptr, 64),
-                     k->parts[i].ptr);
+    /* A part handed to the tree is NULL here; errors never name one, but be safe. */
+    const char *part = k->parts[i].ptr ? k->parts[i].ptr : "?";
+    int w = snprintf(out + n, cap - n, "%s%.*s", i ? "." : "", (int)strnlen(part, 64), part);
     if (w < 0)
       break;
     n += (size_t)w;
@@ -538,6 +540,8 @@ static bool number(parser *p, uint32_t line, uint32_t col, const char *s, size_t
     v->u.integer = (int64_t)u;
     return true;
   }
+  if (i >= len || !is_digit(s[i]))
+    return fail_at(p, line, col, "invalid value `%.*s`", (int)len, s);
   if (neg)
     buf[o++] = '-';
   size_t int_start = i;
@@ -718,6 +722,8 @@ static bool inline_table(parser *p, zh_toml_value *t) {
     skip_ws(p);
     if (peek(p) == '}')
       return fail(p, "trailing comma in an inline table");
+    if (at_newline(p))
+      return fail(p, "newline in an inline table");
     if (!parse_key(p, &k)) {
       key_free(&k);
       return false;
@@ -794,6 +800,10 @@ static zh_toml_value *value(parser *p, unsigned depth) {
 /* Takes ownership of the key's last part and of v in every case. */
 static bool insert(parser *p, zh_toml_value *table, key *k, zh_toml_value *v, bool in_inline) {
   char name[160];
+  if (k->n < 1) { /* parse_key never returns an empty key */
+    zh_toml_free(v);
+    return fail(p, "empty key");
+  }
   zh_toml_value *t = table;
   for (int i = 0; i < k->n - 1; i++) {
     key_part *kp = &k->parts[i];
@@ -889,7 +899,8 @@ static bool header(parser *p) {
       too_deep(p, t->depth + 2u);
       goto done;
     }
-    if (!e) {
+    zh_toml_value *c = e ? e->value : NULL;
+    if (!c) {
       zh_toml_value *nv = zh_toml_value_new(last && aot ? ZH_TOML_ARRAY : ZH_TOML_TABLE, kp->line,
                                             kp->col, t->depth + 1u);
       if (!nv || !zh_toml_table_add(t, kp->ptr, kp->len, kp->line, kp->col, nv)) {
@@ -908,9 +919,8 @@ static bool header(parser *p) {
         p->cur = nv;
         break;
       }
-      e = &t->u.tab.items[t->u.tab.len - 1];
+      c = nv; /* a new array of tables: its first element follows */
     }
-    zh_toml_value *c = e->value;
     if (last && aot) {
       if (c->type != ZH_TOML_ARRAY || (c->flags & ZH_TOML_F_STATIC)) {
         fail_at(p, kp->line, kp->col, "cannot define `%s` as an array of tables: it is %s at %u:%u",

@@ -1,5 +1,6 @@
 /* Typed, positioned field access over a TOML tree (schema.h), and the arena it copies into. */
 #include "toml/schema.h"
+#include "toml/toml_internal.h"
 #include "wasm/error.h"
 
 #include <errno.h>
@@ -61,12 +62,13 @@ void zh_toml_arena_free(zh_toml_arena *a) {
 bool zh_toml_schema_fail(zh_toml_schema *s, uint32_t line, uint32_t col, const char *fmt, ...) {
   if (s->err)
     return false;
-  char msg[512];
+  char msg[512], clean[2048];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  s->err = zh_error_new(ZH_ERR_INVALID, "%s:%u:%u: %s", s->file, line, col, msg);
+  zh_toml_escape_controls(msg, clean, sizeof clean);
+  s->err = zh_error_new(ZH_ERR_INVALID, "%s:%u:%u: %s", s->file, line, col, clean);
   return false;
 }
 

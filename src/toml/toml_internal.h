@@ -30,4 +30,8 @@ bool zh_toml_table_add(zh_toml_value *table, char *key, size_t key_len, uint32_t
 /* The entry for a key given with its length, or NULL. */
 zh_toml_entry *zh_toml_table_find(const zh_toml_value *table, const char *key, size_t key_len);
 
+/* Copies `msg` into `out` (capacity `cap`, always NUL-terminated) with control characters
+ * written as \xNN, so that a key or value quoted in an error keeps the message on one line. */
+void zh_toml_escape_controls(const char *msg, char *out, size_t cap);
+
 #endif

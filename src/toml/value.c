@@ -98,6 +98,22 @@ void zh_toml_free(zh_toml_value *value) {
   free(value);
 }
 
+void zh_toml_escape_controls(const char *msg, char *out, size_t cap) {
+  size_t o = 0;
+  for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < cap; p++) {
+    if (*p < 0x20 || *p == 0x7f) {
+      static const char hex[] = "0123456789ABCDEF";
+      out[o++] = '\\';
+      out[o++] = 'x';
+      out[o++] = hex[*p >> 4];
+      out[o++] = hex[*p & 15];
+    } else {
+      out[o++] = (char)*p;
+    }
+  }
+  out[o] = 0;
+}
+
 const char *zh_toml_type_name(zh_toml_type type) {
   switch (type) {
   case ZH_TOML_STRING:

@@ -3,6 +3,7 @@
  * loading from a file and a directory, and files expansion on a real directory tree. */
 #include "host/manifest.h"
 #include "testlib.h"
+#include "testutil.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,77 +12,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char FULL[] =
-    "spin_manifest_version = 2\n"
-    "\n"
-    "[application]\n"
-    "name = \"full-app\"\n"
-    "version = \"1.2.3\"\n"
-    "description = \"Every field\"\n"
-    "authors = [\"Ann <ann@example.com>\", \"Bob\"]\n"
-    "[application.trigger.http]\n"
-    "base = \"/base\"\n"
-    "[application.trigger.redis]\n"
-    "address = \"redis://127.0.0.1:{{ redis_port }}\"\n"
-    "\n"
-    "[variables]\n"
-    "greeting = { default = \"hello\" }\n"
-    "api_key = { required = true, secret = true }\n"
-    "redis_port = { default = \"6379\" }\n"
-    "\n"
-    "[[trigger.http]]\n"
-    "route = \"/api/...\"\n"
-    "component = \"api\"\n"
-    "\n"
-    "[[trigger.http]]\n"
-    "route = { private = true }\n"
-    "component = \"internal\"\n"
-    "\n"
-    "[[trigger.http]]\n"
-    "route = \"/cgi\"\n"
-    "component = { source = \"cgi.wasm\" }\n"
-    "executor = { type = \"wagi\", argv = \"${SCRIPT_NAME} -v ${ARGS}\" }\n"
-    "\n"
-    "[[trigger.http]]\n"
-    "id = \"teapot\"\n"
-    "route = \"/tea\"\n"
-    "static_response = { status_code = 418, headers = { content-type = \"text/plain\" }, "
-    "body = \"short and stout\" }\n"
-    "\n"
-    "[[trigger.redis]]\n"
-    "channel = \"messages\"\n"
-    "component = \"api\"\n"
-    "\n"
-    "[[trigger.redis]]\n"
-    "channel = \"other\"\n"
-    "address = \"redis://localhost:6380\"\n"
-    "component = \"internal\"\n"
-    "\n"
-    "[component.api]\n"
-    "description = \"The API\"\n"
-    "source = \"target/api.wasm\"\n"
-    "files = [\"static/*.txt\", { source = \"assets\", destination = \"/assets\" }]\n"
-    "exclude_files = [\"static/secret.txt\"]\n"
-    "environment = { RUST_LOG = \"info\", MODE = \"test\" }\n"
-    "allowed_outbound_hosts = [\"https://example.com\", \"redis://127.0.0.1:{{ redis_port }}\"]\n"
-    "key_value_stores = [\"default\", \"cache\"]\n"
-    "sqlite_databases = [\"default\"]\n"
-    "dependencies_inherit_configuration = true\n"
-    "[component.api.variables]\n"
-    "message = \"{{ greeting }}, world\"\n"
-    "key = \"{{api_key}}\"\n"
-    "[component.api.build]\n"
-    "command = \"make api\"\n"
-    "workdir = \"api\"\n"
-    "watch = [\"src/**/*.c\"]\n"
-    "[component.api.dependencies]\n"
-    "\"example:calc/add\" = { path = \"deps/add.wasm\" }\n"
-    "\"example:greet\" = \"1.0.0\"\n"
-    "\n"
-    "[component.internal]\n"
-    "source = { url = \"file:///opt/app/internal.wasm\", digest = "
-    "\"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\" }\n"
-    "build = { command = [\"npm install\", \"npm run build\"] }\n";
+/* Manifests live in tests/toml/manifests/, where fuzz_manifest takes them as seeds too.
+ * Tests run from the repository's root. */
+#define MANIFESTS "tests/toml/manifests/"
+
+static char *read_manifest(const char *name) {
+  char path[256];
+  uint8_t *data;
+  size_t len;
+  snprintf(path, sizeof path, MANIFESTS "%s", name);
+  return zh_test_read_file(path, &data, &len) ? (char *)data : NULL;
+}
 
 static zh_manifest *parse(const char *text, char **msg) {
   zh_manifest *m = NULL;
@@ -93,8 +34,9 @@ static zh_manifest *parse(const char *text, char **msg) {
 }
 
 static void test_full(void) {
-  char *msg;
-  zh_manifest *m = parse(FULL, &msg);
+  char *msg = NULL, *full = read_manifest("full.toml");
+  zh_manifest *m = full ? parse(full, &msg) : NULL;
+  free(full);
   CHECK(m != NULL);
   if (!m) {
     fprintf(stderr, "full manifest: %s\n", msg);
@@ -176,44 +118,28 @@ static void test_full(void) {
   zh_manifest_free(m);
 }
 
-/* Spin's documentation examples (the manifest reference and "Writing Spin Applications"). */
+/* Spin's documentation examples (the manifest reference, "Writing Spin Applications", the
+ * variables and Redis trigger pages) and a small app. */
 static void test_spin_examples(void) {
-  static const char *const examples[] = {
-      "spin_manifest_version = 2\n\n[application]\nname = \"spin-manifest-example-in-rust\"\n"
-      "version = \"0.1.0\"\nauthors = [\"Fermyon Engineering <engineering@fermyon.com>\"]\n"
-      "description = \"An example application to generate a Spin manifest file, in this case, "
-      "via the HTTP Rust template.\"\n\n[[trigger.http]]\nroute = \"/...\"\n"
-      "component = \"spin-manifest-example-in-rust\"\n\n"
-      "[component.spin-manifest-example-in-rust]\n"
-      "source = \"target/wasm32-wasip1/release/spin_manifest_example_in_rust.wasm\"\n"
-      "allowed_outbound_hosts = []\n[component.spin-manifest-example-in-rust.build]\n"
-      "command = \"cargo build --target wasm32-wasip1 --release\"\n"
-      "watch = [\"src/**/*.rs\", \"Cargo.toml\"]\n",
-      "spin_manifest_version = 2\n\n# General identification information\n[application]\n"
-      "name = \"spin-hello-world\"\nversion = \"1.0.0\"\n"
-      "description = \"A simple application that returns hello world.\"\n\n"
-      "[[trigger.http]]\nroute = \"/hello\"\ncomponent = \"hello\"\n\n[component.hello]\n"
-      "description = \"A simple component that returns hello world.\"\n"
-      "source = \"target/wasm32-wasip1/release/spinhelloworld.wasm\"\n"
-      "[component.hello.build]\ncommand = \"cargo build --target wasm32-wasip1 --release\"\n",
-      "spin_manifest_version = 2\n[application]\nname = \"kv\"\n[variables]\n"
-      "api_host = { default = \"api.example.com\" }\napi_key = { required = true }\n"
-      "[[trigger.redis]]\naddress = \"redis://localhost:6379\"\nchannel = \"messages\"\n"
-      "component = { source = \"echo.wasm\" }\n[[trigger.http]]\nroute = \"/kv/...\"\n"
-      "component = \"kv\"\n[component.kv]\nsource = \"kv.wasm\"\n"
-      "key_value_stores = [\"default\"]\n"
-      "allowed_outbound_hosts = [\"https://{{ api_host }}\"]\n"
-      "files = [{ source = \"static\", destination = \"/\" }, \"images/*.jpg\"]\n"
-      "[component.kv.variables]\napi_base_url = \"https://{{ api_host }}/v1\"\n"
-      "api_key = \"{{ api_key }}\"\n",
-  };
+  static const char *const examples[] = {"spin-reference.toml", "spin-hello-world.toml",
+                                         "spin-kv-redis.toml", "hello.toml",
+                                         "spin-redis-trigger.toml"};
   for (size_t i = 0; i < sizeof examples / sizeof *examples; i++) {
-    char *msg;
-    zh_manifest *m = parse(examples[i], &msg);
+    char *msg = NULL, *text = read_manifest(examples[i]);
+    zh_manifest *m = text ? parse(text, &msg) : NULL;
+    free(text);
     CHECK(m != NULL);
     if (!m)
-      fprintf(stderr, "example %zu: %s\n", i, msg);
+      fprintf(stderr, "example %s: %s\n", examples[i], msg ? msg : "cannot read");
     free(msg);
+    if (i == 4 && m) {
+      CHECK(m->nredis == 2 && strcmp(m->redis[0].address, "redis://localhost:6379") == 0 &&
+            strcmp(m->redis[0].channel, "{{ channel }}") == 0 &&
+            strcmp(m->redis[0].id, "my-application-redis-trigger") == 0 &&
+            strcmp(m->redis[1].address, "redis://notifications.example.com:6379") == 0);
+      /* The natural id is taken by the first trigger: Spin falls back to a counter. */
+      CHECK(strcmp(m->redis[1].id, "redis-trigger1") == 0);
+    }
     if (i == 2 && m) {
       CHECK(strcmp(m->redis[0].component, "redis-trigger1-component") == 0);
       CHECK(zh_manifest_component_find(m, "redis-trigger1-component") != NULL);
@@ -268,6 +194,10 @@ static const bad_case BAD[] = {
      "spin.toml:7:21: unknown executor type `cgi` in [[trigger.http]] #1 (wagi or http)"},
     {HEAD "[[trigger.cron]]\ncron_expression = \"* * * * *\"\ncomponent = \"api\"\n" COMP,
      "spin.toml:4:11: trigger type `cron` is not supported (zerohop runs http and redis triggers)"},
+    {HEAD "[[trigger.redis]]\naddress = \"redis://h\"\nchannel = \"{{ ch }}\"\ncomponent = "
+          "\"api\"\n" COMP,
+     "spin.toml:6:11: `channel` in [[trigger.redis]] #1 uses variable `ch`, which [variables] "
+     "does not declare"},
     {HEAD "[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"api\"\n" COMP,
      "spin.toml:4:11: [[trigger.redis]] #1 has no `address`, and [application.trigger.redis] "
      "gives none"},
@@ -308,6 +238,12 @@ static const bad_case BAD[] = {
     {HEAD TRIG COMP "files = [{ source = \"a\", destination = \"rel\" }]\n",
      "spin.toml:9:40: `destination` in a `files` entry of [component.api] must be an absolute "
      "path"},
+    {HEAD TRIG COMP "files = [\"a/../../etc/*\"]\n",
+     "spin.toml:9:10: `files` pattern \"a/../../etc/*\" in [component.api] must be relative to "
+     "the manifest's directory, without `..`"},
+    {HEAD TRIG COMP "files = [\"/etc/*\"]\n",
+     "spin.toml:9:10: `files` pattern \"/etc/*\" in [component.api] must be relative to the "
+     "manifest's directory, without `..`"},
     {HEAD TRIG COMP "[component.api.build]\ncmd = \"make\"\n",
      "spin.toml:10:1: unknown field `cmd` in the build of [component.api]"},
     {HEAD TRIG "[component.api]\nsource = { url = \"https://example.com/a.wasm\", digest = "
@@ -337,6 +273,8 @@ static const bad_case BAD[] = {
     {HEAD "name = \"b\"\n", "spin.toml:4:1: duplicate key `name` (first defined at 3:1)"},
     {HEAD "[component.api\n", "spin.toml:4:15: expected `]` to close the table header"},
     {HEAD "extra = 1\n", "spin.toml:4:1: unknown field `extra` in [application]"},
+    {HEAD "\"new\\nline\" = 1\n", /* found by fuzz_manifest: a message must stay one line */
+     "spin.toml:4:1: unknown field `new\\x0Aline` in [application]"},
     {"spin_manifest_version = 2\nfoo = 1\n[application]\nname = \"a\"\n",
      "spin.toml:2:1: unknown field `foo` in the manifest"},
 };

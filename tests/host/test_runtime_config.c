@@ -2,50 +2,12 @@
  * channels, and each error with its exact message. */
 #include "host/runtime_config.h"
 #include "testlib.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char FULL[] = "[key_value_store.default]\n"
-                           "type = \"spin\"\n"
-                           "path = \".spin/kv.db\"\n"
-                           "\n"
-                           "[key_value_store.cache]\n"
-                           "type = \"redis\"\n"
-                           "url = \"redis://127.0.0.1:6379\"\n"
-                           "\n"
-                           "[key_value_store.plain]\n"
-                           "type = \"spin\"\n"
-                           "\n"
-                           "[sqlite_database.default]\n"
-                           "type = \"spin\"\n"
-                           "path = \"/var/lib/app/db.sqlite\"\n"
-                           "\n"
-                           "[[config_provider]]\n"
-                           "type = \"vault\"\n"
-                           "url = \"http://127.0.0.1:8200\"\n"
-                           "token = \"root\"\n"
-                           "mount = \"secret\"\n"
-                           "\n"
-                           "[[config_provider]]\n"
-                           "type = \"azure_key_vault\"\n"
-                           "vault_url = \"https://my-vault.vault.azure.net/\"\n"
-                           "client_id = \"id\"\n"
-                           "client_secret = \"s\"\n"
-                           "tenant_id = \"t\"\n"
-                           "authority_host = \"AzurePublicCloud\"\n"
-                           "\n"
-                           "[[variables_provider]]\n"
-                           "type = \"env\"\n"
-                           "prefix = \"MYAPP\"\n"
-                           "dotenv_path = \".env\"\n"
-                           "\n"
-                           "[zerohop.channels.\"orders\"]\n"
-                           "transport = \"both\"\n"
-                           "[zerohop.channels.\"audit.log\"]\n"
-                           "transport = \"local\"\n";
 
 static zh_runtime_config *parse(const char *text, char **msg) {
   zh_runtime_config *rc = NULL;
@@ -56,8 +18,15 @@ static zh_runtime_config *parse(const char *text, char **msg) {
 }
 
 static void test_full(void) {
-  char *msg;
-  zh_runtime_config *rc = parse(FULL, &msg);
+  char *msg = NULL;
+  uint8_t *full;
+  size_t len;
+  zh_runtime_config *rc = NULL;
+  /* Also a seed of fuzz_manifest; tests run from the repository's root. */
+  if (zh_test_read_file("tests/toml/manifests/runtime-config.toml", &full, &len)) {
+    rc = parse((char *)full, &msg);
+    free(full);
+  }
   CHECK(rc != NULL);
   if (!rc) {
     fprintf(stderr, "full: %s\n", msg);
