@@ -185,7 +185,9 @@ static bool parse_spec(const char *spec, route *r, spec_error *e) {
   for (size_t i = 0; i <= tlen; i++) {
     if (i < tlen && t[i] != '/' && t[i] != '.')
       continue;
-    char first = last == 0 ? '\0' : t[last - 1];
+    char first = 0;
+    if (last > 0)
+      first = t[last - 1];
     if (!add_piece(r, first, t + last, i - last, e))
       return false;
     last = i + 1;
@@ -228,19 +230,16 @@ zh_error *zh_router_add(zh_router *router, const char *raw, size_t target) {
   if (!(r.component = dup_range(raw, clen)))
     goto nomem;
   /* Spin's parse_route: a trailing "/..." is routefinder's trailing "*". */
-  char *spec = r.based;
-  char *owned_spec = NULL;
-  if (ends_with(r.based, "/...")) {
-    size_t n = strlen(r.based);
-    if (!(owned_spec = dup_range(r.based, n - 2)))
-      goto nomem;
-    owned_spec[n - 3] = '*';
-    owned_spec[n - 2] = '\0';
-    spec = owned_spec;
-  }
+  size_t slen = strlen(r.based);
+  bool dots = ends_with(r.based, "/...");
+  char *spec = dup_range(r.based, dots ? slen - 2 : slen);
+  if (!spec)
+    goto nomem;
+  if (dots)
+    spec[slen - 3] = '*';
   spec_error e = {0};
   bool parsed = parse_spec(spec, &r, &e);
-  free(owned_spec);
+  free(spec);
   if (e.oom)
     goto nomem;
   if (!parsed) {

@@ -18,24 +18,25 @@ static bool name_is(const zh_http_header *h, const char *name, size_t len) {
   return h->name_len == len && memcmp(h->name, name, len) == 0;
 }
 
-static zh_error *make_room(zh_spin_headers *h) {
-  if (h->count < h->cap)
-    return NULL;
+static bool make_room(zh_spin_headers *h) {
+  if (h->items && h->count < h->cap)
+    return true;
   size_t cap = h->cap ? h->cap * 2 : 16;
   zh_http_header *grown = realloc(h->items, cap * sizeof *grown);
   if (!grown)
-    return zh_error_oom();
+    return false;
   h->items = grown;
   h->cap = cap;
-  return NULL;
+  return true;
 }
 
 static char *copy(const char *s, size_t n, bool lower) {
   char *p = malloc(n + 1);
   if (!p)
     return NULL;
-  for (size_t i = 0; i < n; i++)
-    p[i] = lower ? (char)tolower((unsigned char)s[i]) : s[i];
+  memcpy(p, s, n);
+  for (size_t i = 0; lower && i < n; i++)
+    p[i] = (char)tolower((unsigned char)s[i]);
   p[n] = '\0';
   return p;
 }
@@ -43,16 +44,16 @@ static char *copy(const char *s, size_t n, bool lower) {
 /* A header with copies of name and value, inserted at index at. */
 static zh_error *insert_at(zh_spin_headers *h, size_t at, const char *name, size_t name_len,
                            const char *value, size_t value_len, bool lower) {
-  zh_error *err = make_room(h);
-  if (err)
-    return err;
+  if (!make_room(h))
+    return zh_error_oom();
   char *n = copy(name, name_len, lower), *v = copy(value, value_len, false);
   if (!n || !v) {
     free(n);
     free(v);
     return zh_error_oom();
   }
-  memmove(h->items + at + 1, h->items + at, (h->count - at) * sizeof *h->items);
+  if (at < h->count)
+    memmove(h->items + at + 1, h->items + at, (h->count - at) * sizeof *h->items);
   h->items[at] = (zh_http_header){n, name_len, v, value_len};
   h->count++;
   return NULL;
@@ -99,7 +100,7 @@ static void map_remove(zh_spin_headers *h, const char *name) {
   size_t removed = b - a, last = h->count - c;
   if (b < h->count) {
     /* [a, b) removed, [b, c) stays in order, [c, count) moves to a. */
-    zh_http_header *tmp = malloc(last * sizeof *tmp);
+    zh_http_header *tmp = last ? malloc(last * sizeof *tmp) : NULL;
     if (tmp) {
       memcpy(tmp, h->items + c, last * sizeof *tmp);
       memmove(h->items + a + last, h->items + b, (c - b) * sizeof *tmp);

@@ -65,8 +65,12 @@ zh_error *zh_wagi_make_argv(const char *tmpl, const char *path, size_t path_len,
   }
   memcpy(p, path, path_len);
   p[path_len] = '\0';
-  for (size_t i = 0; i < query_len; i++)
-    args[i] = query[i] == '&' ? ' ' : query[i];
+  if (query_len > 0)
+    memcpy(args, query, query_len);
+  for (size_t i = 0; i < query_len; i++) {
+    if (args[i] == '&')
+      args[i] = ' ';
+  }
   args[query_len] = '\0';
   char *step = replace_all(tmpl ? tmpl : ZH_WAGI_DEFAULT_ARGV, "${SCRIPT_NAME}", p, path_len);
   char *line = step ? replace_all(step, "${ARGS}", args, query_len) : NULL;
@@ -294,8 +298,9 @@ static zh_error *http_vars(const zh_spin_headers *in, zh_spin_headers *env) {
       return zh_error_oom();
     memcpy(name, "HTTP_", 5);
     for (size_t k = 0; k < h->name_len; k++) {
-      char c = (char)toupper((unsigned char)h->name[k]);
-      name[5 + k] = c == '-' ? '_' : c;
+      name[5 + k] = (char)toupper((unsigned char)h->name[k]);
+      if (name[5 + k] == '-')
+        name[5 + k] = '_';
     }
     name[5 + h->name_len] = '\0';
     zh_error *err = NULL;

@@ -38,7 +38,9 @@ static void logf_(zh_wagi_log_fn log, void *env, const char *fmt, ...) {
 }
 
 /* Bytes of a UTF-8 White_Space character (what Rust's str::trim removes) at s, or 0. */
-static size_t space_at(const unsigned char *s, size_t n) {
+static size_t space_at(const unsigned char *in, size_t n) {
+  unsigned char s[3] = {0}; /* zero past the end: no White_Space character has a 0 byte */
+  memcpy(s, in, n < 3 ? n : 3);
   if (n >= 1 && (s[0] == ' ' || (s[0] >= 0x09 && s[0] <= 0x0d)))
     return 1;
   if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
