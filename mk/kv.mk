@@ -35,7 +35,10 @@ $(KV_OBJ)/guest.embedded.wasm: $(KV_OBJ)/guest.core.wasm tests/host/guests/kv_wo
 $(COMP_DIR)/kv-c.wasm: $(KV_OBJ)/guest.embedded.wasm $(NPM_STAMP)
 	$(JCO) new $< -o $@
 
-$(BUILD)/tests/host/test_kv: $(KV_COMPONENTS)
+# Like every component in build/components, each gets its `jco wit` text beside it
+# (tests/cli/components_e2e.c compares `zerohop component wit` with it).
+components: $(KV_COMPONENTS) $(KV_COMPONENTS:.wasm=.wit)
+$(BUILD)/tests/host/test_kv: $(KV_COMPONENTS) $(KV_COMPONENTS:.wasm=.wit)
 
 $(KV_OBJ)/js-wit/world.wit: tests/host/guests/kv_world.wit $(KV_SPIN_WIT)
 	@rm -rf $(KV_OBJ)/js-wit && mkdir -p $(KV_OBJ)/js-wit/deps

@@ -998,6 +998,27 @@ static const cb_type *freshen(parser *p, const cb_type *t, const cb_reslist *res
       return NULL;
     }
   }
+  /* A name (an alias node) whose type mentions a fresh resource gets a copy that is a name
+   * too: bound in the substitution, every use of the name reaches the one copy, which joins
+   * the names, so the copies stay visible (an exported variant with an own<r> payload). */
+  size_t nres = fresh_named.len;
+  for (size_t i = 0; i < t->named.n; i++) {
+    const zh_wit_type *al = t->named.items[i];
+    if (al->kind != ZH_WIT_ALIAS)
+      continue;
+    const zh_wit_type *u = cb_subst_val(p->a, &s, al->elem, 0);
+    if (u == al->elem)
+      continue;
+    zh_wit_type *copy = u ? new_val(p, ZH_WIT_ALIAS) : NULL;
+    if (!copy)
+      return NULL;
+    *copy = *al;
+    copy->elem = u;
+    if (!cb_subst_add(p->a, &s, al, copy) || !push(p, &fresh_named, copy)) {
+      oom(p);
+      return NULL;
+    }
+  }
   const cb_type *st = cb_subst_type(p->a, &s, t, 0);
   cb_type *nt = st ? wit_alloc(p->a, sizeof *nt) : NULL;
   const zh_wit_type **named =
@@ -1013,15 +1034,15 @@ static const cb_type *freshen(parser *p, const cb_type *t, const cb_reslist *res
     named[t->named.n + i] = fresh_named.items[i];
   nt->named.items = named;
   nt->named.n = t->named.n + fresh_named.len;
-  const zh_wit_type **ex = wit_alloc(p->a, (fresh_named.len + 1) * sizeof(const zh_wit_type *));
+  const zh_wit_type **ex = wit_alloc(p->a, (nres + 1) * sizeof(const zh_wit_type *));
   if (!ex) {
     oom(p);
     return NULL;
   }
-  for (size_t i = 0; i < fresh_named.len; i++)
+  for (size_t i = 0; i < nres; i++)
     ex[i] = fresh_named.items[i];
   nt->exported_res.items = ex;
-  nt->exported_res.n = fresh_named.len;
+  nt->exported_res.n = nres;
   return nt;
 }
 

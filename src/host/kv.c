@@ -69,6 +69,8 @@ static zh_error *default_path(const char *state_dir, char **out) {
 static zh_error *add_label(zh_host_kv_stores *s, const zh_host_kv_store_config *c,
                            const char *default_file, opened_file **files, size_t *nfiles,
                            unsigned timeout_ms) {
+  if (!c->label)
+    return zh_error_new(ZH_ERR_USAGE, "key-value store without a label");
   for (size_t i = 0; i < s->nlabels; i++)
     if (strcmp(s->labels[i].label, c->label) == 0)
       return zh_error_new(ZH_ERR_USAGE, "key-value store `%s` is defined twice", c->label);
@@ -81,7 +83,9 @@ static zh_error *add_label(zh_host_kv_stores *s, const zh_host_kv_store_config *
     if (!err)
       s->backends[s->nbackends++] = b;
   } else if (c->type == ZH_HOST_KV_SQLITE) {
-    err = sqlite_backend_for(s, files, nfiles, c->path ? c->path : default_file, &b);
+    const char *path = c->path ? c->path : default_file;
+    err = path ? sqlite_backend_for(s, files, nfiles, path, &b)
+               : zh_error_new(ZH_ERR_USAGE, "no SQLite file"); /* default_file is set first */
   } else {
     err = zh_error_new(ZH_ERR_USAGE, "key-value store `%s`: unknown type %d", c->label, c->type);
   }
@@ -100,7 +104,7 @@ zh_error *zh_host_kv_stores_new(const zh_host_kv_config *config, zh_host_kv_stor
   zh_host_kv_stores *s = calloc(1, sizeof *s);
   size_t max = config->nstores + 1; /* every configured label and `default` */
   if (!s || !(s->labels = calloc(max, sizeof *s->labels)) ||
-      !(s->backends = calloc(max, sizeof *s->backends))) {
+      !(s->backends = calloc(max, sizeof(zh_host_kv_backend *)))) {
     zh_host_kv_stores_free(s);
     return zh_error_new(ZH_ERR_RESOURCE, "key-value: out of memory");
   }

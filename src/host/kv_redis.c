@@ -83,6 +83,8 @@ static zh_error *take(redis_backend *r, redisContext **out) {
 
 /* Returns a connection to the pool, or frees it when it broke or the pool is full. */
 static void give_back(redis_backend *r, redisContext *c) {
+  if (!c)
+    return;
   if (c->err) {
     redisFree(c);
     return;
@@ -114,17 +116,26 @@ static zh_error *run_cmd(redis_backend *r, redisContext *c, int argc, const char
   return NULL;
 }
 
-/* A command on a pooled connection. */
-static zh_error *command(redis_backend *r, int argc, const char **argv, const size_t *lens,
-                         redisReply **out) {
+/* A command on a pooled connection: its reply, or NULL and *err. */
+static redisReply *command(redis_backend *r, int argc, const char **argv, const size_t *lens,
+                           zh_error **err) {
   redisContext *c = NULL;
-  *out = NULL;
-  zh_error *err = take(r, &c);
-  if (err)
-    return err;
-  err = run_cmd(r, c, argc, argv, lens, out);
+  redisReply *reply = NULL;
+  *err = take(r, &c);
+  if (*err || !c) {
+    if (!*err)
+      *err = zh_error_new(ZH_ERR_IO, "key-value store %s: no connection", r->url);
+    return NULL;
+  }
+  *err = run_cmd(r, c, argc, argv, lens, &reply);
   give_back(r, c);
-  return err;
+  if (*err) {
+    freeReplyObject(reply);
+    return NULL;
+  }
+  if (!reply)
+    *err = zh_error_new(ZH_ERR_IO, "key-value store %s: %s: no reply", r->url, argv[0]);
+  return reply;
 }
 
 static zh_error *unexpected(redis_backend *r, const char *cmd, redisReply *reply) {
@@ -145,9 +156,9 @@ static zh_error *kv_get(zh_host_kv_backend *b, const char *store, const char *ke
   *found = false;
   const char *argv[2] = {"GET", key};
   size_t lens[2] = {3, klen};
-  redisReply *reply;
-  zh_error *err = command(r, 2, argv, lens, &reply);
-  if (err)
+  zh_error *err = NULL;
+  redisReply *reply = command(r, 2, argv, lens, &err);
+  if (!reply)
     return err;
   if (reply->type == REDIS_REPLY_NIL) {
     freeReplyObject(reply);
@@ -168,9 +179,8 @@ static zh_error *kv_get(zh_host_kv_backend *b, const char *store, const char *ke
 }
 
 static zh_error *simple(redis_backend *r, int argc, const char **argv, const size_t *lens) {
-  redisReply *reply;
-  zh_error *err = command(r, argc, argv, lens, &reply);
-  freeReplyObject(reply);
+  zh_error *err = NULL;
+  freeReplyObject(command(r, argc, argv, lens, &err));
   return err;
 }
 
@@ -195,9 +205,9 @@ static zh_error *kv_exists(zh_host_kv_backend *b, const char *store, const char 
   (void)store;
   const char *argv[2] = {"EXISTS", key};
   size_t lens[2] = {6, klen};
-  redisReply *reply;
-  zh_error *err = command(r, 2, argv, lens, &reply);
-  if (err)
+  zh_error *err = NULL;
+  redisReply *reply = command(r, 2, argv, lens, &err);
+  if (!reply)
     return err;
   if (reply->type != REDIS_REPLY_INTEGER)
     return unexpected(r, "EXISTS", reply);
@@ -220,9 +230,9 @@ static zh_error *kv_keys(zh_host_kv_backend *b, const char *store, const char *a
   out->n = 0;
   const char *argv[2] = {"KEYS", "*"};
   size_t lens[2] = {4, 1};
-  redisReply *reply;
-  zh_error *err = command(r, 2, argv, lens, &reply);
-  if (err)
+  zh_error *err = NULL;
+  redisReply *reply = command(r, 2, argv, lens, &err);
+  if (!reply)
     return err;
   if (reply->type != REDIS_REPLY_ARRAY)
     return unexpected(r, "KEYS", reply);
@@ -263,9 +273,9 @@ static zh_error *kv_increment(zh_host_kv_backend *b, const char *store, const ch
   snprintf(d, sizeof d, "%" PRId64, delta);
   const char *argv[3] = {"INCRBY", key, d};
   size_t lens[3] = {6, klen, strlen(d)};
-  redisReply *reply;
-  zh_error *err = command(r, 3, argv, lens, &reply);
-  if (err)
+  zh_error *err = NULL;
+  redisReply *reply = command(r, 3, argv, lens, &err);
+  if (!reply)
     return err;
   if (reply->type != REDIS_REPLY_INTEGER)
     return unexpected(r, "INCRBY", reply);
@@ -295,9 +305,9 @@ static zh_error *kv_swap(zh_host_kv_backend *b, const char *store, const char *k
                          elen ? (const char *)expected : "",
                          vlen ? (const char *)value : ""};
   size_t lens[7] = {4, strlen(swap_script), 1, klen, 1, elen, vlen};
-  redisReply *reply;
-  zh_error *err = command(r, 7, argv, lens, &reply);
-  if (err)
+  zh_error *err = NULL;
+  redisReply *reply = command(r, 7, argv, lens, &err);
+  if (!reply)
     return err;
   if (reply->type != REDIS_REPLY_INTEGER)
     return unexpected(r, "EVAL", reply);
@@ -397,7 +407,7 @@ zh_error *zh_host_kv_redis_open(const char *url, unsigned timeout_ms, zh_host_kv
   pthread_mutex_init(&r->lock, NULL);
   unsigned ms = timeout_ms ? timeout_ms : 5000;
   r->timeout.tv_sec = ms / 1000;
-  r->timeout.tv_usec = (ms % 1000) * 1000;
+  r->timeout.tv_usec = (suseconds_t)(ms % 1000) * 1000;
   zh_error *err = parse_url(r, url);
   if (err) {
     kv_close(&r->base);

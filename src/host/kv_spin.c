@@ -15,11 +15,10 @@ static zh_error *backend_err(zh_val *result, zh_error *err) {
   return e;
 }
 
-/* The open store behind a method's `self`, or the error to give back. */
-static zh_error *self_store(zh_cm_call *call, zh_val *args, const char *fn, const kv_label **out) {
+/* The open store behind a method's `self`, or NULL. */
+static const kv_label *self_store(zh_cm_call *call, const zh_val *args) {
   kv_handle *h = kv_handle_at(kv_inst_of(call), args[0].of.res.rep, KV_SPIN_STORE);
-  *out = h ? h->store : NULL;
-  return h ? NULL : kv_bad_handle(fn, args[0].of.res.rep);
+  return h ? h->store : NULL;
 }
 
 static zh_error *spin_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
@@ -48,10 +47,10 @@ static zh_error *spin_open(zh_cm_call *call, void *env, zh_val *args, size_t nar
 
 static zh_error *spin_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = self_store(call, args, "store.get", &s);
-  if (err)
-    return err;
+  const kv_label *s = self_store(call, args);
+  if (!s)
+    return kv_bad_handle("store.get", args[0].of.res.rep);
+  zh_error *err;
   size_t klen, vlen;
   const char *key = kv_str(&args[1], &klen);
   uint8_t *value;
@@ -67,10 +66,10 @@ static zh_error *spin_get(zh_cm_call *call, void *env, zh_val *args, size_t narg
 
 static zh_error *spin_set(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = self_store(call, args, "store.set", &s);
-  if (err)
-    return err;
+  const kv_label *s = self_store(call, args);
+  if (!s)
+    return kv_bad_handle("store.set", args[0].of.res.rep);
+  zh_error *err;
   size_t klen, vlen;
   const char *key = kv_str(&args[1], &klen);
   uint8_t *tmp;
@@ -85,10 +84,10 @@ static zh_error *spin_set(zh_cm_call *call, void *env, zh_val *args, size_t narg
 static zh_error *spin_delete(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                              zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = self_store(call, args, "store.delete", &s);
-  if (err)
-    return err;
+  const kv_label *s = self_store(call, args);
+  if (!s)
+    return kv_bad_handle("store.delete", args[0].of.res.rep);
+  zh_error *err;
   size_t klen;
   const char *key = kv_str(&args[1], &klen);
   err = s->backend->ops->del(s->backend, s->label, key, klen);
@@ -98,10 +97,10 @@ static zh_error *spin_delete(zh_cm_call *call, void *env, zh_val *args, size_t n
 static zh_error *spin_exists(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                              zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = self_store(call, args, "store.exists", &s);
-  if (err)
-    return err;
+  const kv_label *s = self_store(call, args);
+  if (!s)
+    return kv_bad_handle("store.exists", args[0].of.res.rep);
+  zh_error *err;
   size_t klen;
   const char *key = kv_str(&args[1], &klen);
   bool found = false;
@@ -127,10 +126,10 @@ static zh_error *key_list(zh_val *out, zh_host_kv_keys *keys) {
 static zh_error *spin_get_keys(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = self_store(call, args, "store.get-keys", &s);
-  if (err)
-    return err;
+  const kv_label *s = self_store(call, args);
+  if (!s)
+    return kv_bad_handle("store.get-keys", args[0].of.res.rep);
+  zh_error *err;
   zh_host_kv_keys keys;
   err = s->backend->ops->keys(s->backend, s->label, NULL, 0, &keys);
   if (err)

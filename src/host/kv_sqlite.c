@@ -44,6 +44,8 @@ static zh_error *db_error(sqlite_backend *s, const char *what) {
 static sqlite3_stmt *bind_keyed(sqlite_backend *s, int which, const char *store, const char *key,
                                 size_t klen) {
   sqlite3_stmt *st = s->st[which];
+  if (klen > INT32_MAX)
+    return NULL; /* SQLite takes lengths as int: reported as a failed statement */
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   if (sqlite3_bind_text(st, 1, store, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -92,6 +94,9 @@ static zh_error *get_locked(sqlite_backend *s, const char *store, const char *ke
 
 static zh_error *set_locked(sqlite_backend *s, const char *store, const char *key, size_t klen,
                             const uint8_t *value, size_t vlen) {
+  if (vlen > INT32_MAX)
+    return zh_error_new(ZH_ERR_RESOURCE, "key-value store %s: a value of %zu bytes is too large",
+                        s->path, vlen);
   sqlite3_stmt *st = bind_keyed(s, ST_SET, store, key, klen);
   if (st && sqlite3_bind_blob(st, 3, vlen ? (const void *)value : "", (int)vlen, SQLITE_STATIC) !=
                 SQLITE_OK)
@@ -111,9 +116,6 @@ static zh_error *kv_get(zh_host_kv_backend *b, const char *store, const char *ke
 static zh_error *kv_set(zh_host_kv_backend *b, const char *store, const char *key, size_t klen,
                         const uint8_t *value, size_t vlen) {
   sqlite_backend *s = (sqlite_backend *)b;
-  if (vlen > INT32_MAX)
-    return zh_error_new(ZH_ERR_RESOURCE, "key-value store %s: a value of %zu bytes is too large",
-                        s->path, vlen);
   pthread_mutex_lock(&s->lock);
   zh_error *err = set_locked(s, store, key, klen, value, vlen);
   pthread_mutex_unlock(&s->lock);

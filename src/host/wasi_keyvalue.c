@@ -21,11 +21,10 @@ static zh_error *backend_err(zh_val *result, zh_error *err) {
   return e;
 }
 
-static zh_error *bucket_of(zh_cm_call *call, const zh_val *arg, const char *fn,
-                           const kv_label **out) {
+/* The bucket behind a borrow<bucket>, or NULL. */
+static const kv_label *bucket_of(zh_cm_call *call, const zh_val *arg) {
   kv_handle *h = kv_handle_at(kv_inst_of(call), arg->of.res.rep, KV_BUCKET);
-  *out = h ? h->store : NULL;
-  return h ? NULL : kv_bad_handle(fn, arg->of.res.rep);
+  return h ? h->store : NULL;
 }
 
 /* ---- store ---- */
@@ -57,10 +56,10 @@ static zh_error *wasi_open(zh_cm_call *call, void *env, zh_val *args, size_t nar
 static zh_error *bucket_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                             zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "bucket.get", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("bucket.get", args[0].of.res.rep);
+  zh_error *err;
   size_t klen, vlen;
   const char *key = kv_str(&args[1], &klen);
   uint8_t *value;
@@ -77,10 +76,10 @@ static zh_error *bucket_get(zh_cm_call *call, void *env, zh_val *args, size_t na
 static zh_error *bucket_set(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                             zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "bucket.set", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("bucket.set", args[0].of.res.rep);
+  zh_error *err;
   size_t klen, vlen;
   const char *key = kv_str(&args[1], &klen);
   uint8_t *tmp;
@@ -95,10 +94,10 @@ static zh_error *bucket_set(zh_cm_call *call, void *env, zh_val *args, size_t na
 static zh_error *bucket_delete(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "bucket.delete", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("bucket.delete", args[0].of.res.rep);
+  zh_error *err;
   size_t klen;
   const char *key = kv_str(&args[1], &klen);
   err = s->backend->ops->del(s->backend, s->label, key, klen);
@@ -108,10 +107,10 @@ static zh_error *bucket_delete(zh_cm_call *call, void *env, zh_val *args, size_t
 static zh_error *bucket_exists(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "bucket.exists", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("bucket.exists", args[0].of.res.rep);
+  zh_error *err;
   size_t klen;
   const char *key = kv_str(&args[1], &klen);
   bool found = false;
@@ -151,10 +150,10 @@ static zh_error *key_response(zh_val *out, zh_host_kv_keys *keys, size_t page) {
 static zh_error *bucket_list_keys(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                   zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "bucket.list-keys", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("bucket.list-keys", args[0].of.res.rep);
+  zh_error *err;
   const char *after = NULL;
   if (zh_val_case(&args[1]) == 1) {
     size_t len;
@@ -175,10 +174,10 @@ static zh_error *bucket_list_keys(zh_cm_call *call, void *env, zh_val *args, siz
 static zh_error *atomics_increment(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                    zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "increment", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("increment", args[0].of.res.rep);
+  zh_error *err;
   size_t klen;
   const char *key = kv_str(&args[1], &klen);
   int64_t now = 0;
@@ -200,10 +199,10 @@ static zh_error *cas_refresh(kv_handle *h) {
 static zh_error *cas_new(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
   zh_host_kv_inst *in = kv_inst_of(call);
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "cas.new", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("cas.new", args[0].of.res.rep);
+  zh_error *err;
   size_t klen;
   const char *key = kv_str(&args[1], &klen);
   uint64_t rep;
@@ -290,10 +289,10 @@ static zh_error *atomics_swap(zh_cm_call *call, void *env, zh_val *args, size_t 
 static zh_error *batch_get_many(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                 zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "get-many", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("get-many", args[0].of.res.rep);
+  zh_error *err;
   size_t n = zh_val_list_len(&args[1]);
   zh_val *keys = zh_val_list_items(&args[1]), list;
   if ((err = zh_val_list(&list, n)))
@@ -309,7 +308,7 @@ static zh_error *batch_get_many(zh_cm_call *call, void *env, zh_val *args, size_
       zh_val_drop(&list);
       return backend_err(result, berr);
     }
-    zh_val k, opt;
+    zh_val k = zh_val_bool(false), opt = zh_val_bool(false);
     err = zh_val_tuple(&items[i], 2);
     if (!err)
       err = zh_val_string(&k, key, klen);
@@ -331,10 +330,10 @@ static zh_error *batch_get_many(zh_cm_call *call, void *env, zh_val *args, size_
 static zh_error *batch_set_many(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                 zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "set-many", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("set-many", args[0].of.res.rep);
+  zh_error *err;
   size_t n = zh_val_list_len(&args[1]);
   zh_val *pairs = zh_val_list_items(&args[1]);
   for (size_t i = 0; i < n; i++) {
@@ -356,10 +355,10 @@ static zh_error *batch_set_many(zh_cm_call *call, void *env, zh_val *args, size_
 static zh_error *batch_delete_many(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                    zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s;
-  zh_error *err = bucket_of(call, &args[0], "delete-many", &s);
-  if (err)
-    return err;
+  const kv_label *s = bucket_of(call, &args[0]);
+  if (!s)
+    return kv_bad_handle("delete-many", args[0].of.res.rep);
+  zh_error *err;
   size_t n = zh_val_list_len(&args[1]);
   zh_val *keys = zh_val_list_items(&args[1]);
   for (size_t i = 0; i < n; i++) {

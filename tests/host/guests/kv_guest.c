@@ -11,6 +11,7 @@
  *   wasi-cas L K NEW         current=...; swap=ok
  *   wasi-cas-race L K NEW OTHER   a write between cas.new and swap: first=cas-failed ...
  *   wasi-get-many L K... | wasi-set-many L K V K V... | wasi-delete-many L K...
+ *   init                     what opening `default` answered at initialisation
  * Values print as some:BYTES or none; keys come back sorted by the guest, since neither
  * interface promises an order. No libc I/O: the component needs no WASI. */
 #include "kv_guest.h"
@@ -105,6 +106,27 @@ static kv_guest_list_u8_t bytes_of(const kv_guest_string_t *s) {
 
 static bool is(const kv_guest_string_t *s, const char *lit) {
   return s->len == strlen(lit) && memcmp(s->ptr, lit, s->len) == 0;
+}
+
+/* ---- at initialisation ---- */
+
+/* What opening `default` answered while the component initialised (a template is made then,
+ * before any instance exists): `init` returns it. */
+static buf init_answer;
+
+__attribute__((constructor)) static void open_at_init(void) {
+  kv_guest_string_t label;
+  kv_guest_string_set(&label, "default");
+  kv_guest_result_own_key_value_store_key_value_error_t opened;
+  kv_guest_key_value_static_store_open(&label, &opened);
+  put(&init_answer, "");
+  if (opened.is_err) {
+    spin_error(&init_answer, &opened.val.err);
+    kv_guest_result_own_key_value_store_key_value_error_free(&opened);
+  } else {
+    put(&init_answer, "ok");
+    kv_guest_key_value_store_drop_own(opened.val.ok);
+  }
 }
 
 /* ---- Spin's key-value ---- */
@@ -365,7 +387,9 @@ static void wasi_cmd(buf *b, const kv_guest_string_t *a, size_t n) {
 void kv_guest_run(kv_guest_list_string_t *cmd, kv_guest_string_t *ret) {
   buf b = {NULL, 0, 0};
   put(&b, "");
-  if (cmd->len >= 2 && cmd->ptr[0].len > 5 && memcmp(cmd->ptr[0].ptr, "spin-", 5) == 0)
+  if (cmd->len == 1 && is(&cmd->ptr[0], "init"))
+    put(&b, init_answer.p ? init_answer.p : "not run");
+  else if (cmd->len >= 2 && cmd->ptr[0].len > 5 && memcmp(cmd->ptr[0].ptr, "spin-", 5) == 0)
     spin_cmd(&b, cmd->ptr, cmd->len);
   else if (cmd->len >= 2 && cmd->ptr[0].len > 5 && memcmp(cmd->ptr[0].ptr, "wasi-", 5) == 0)
     wasi_cmd(&b, cmd->ptr, cmd->len);
