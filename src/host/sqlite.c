@@ -271,15 +271,21 @@ static zh_error *run_script(sqlite3 *h, const char *sql, const char *what, bool 
     if (!*p)
       break;
     int rc = sqlite3_prepare_v2(h, p, -1, &st, &tail);
-    while (rc == SQLITE_OK && st && (rc = sqlite3_step(st)) == SQLITE_ROW)
-      ;
-    if (rc == SQLITE_DONE)
-      rc = SQLITE_OK;
+    bool prepared = rc == SQLITE_OK;
+    if (prepared && st) {
+      while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+      if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    }
     if (rc != SQLITE_OK) {
       size_t line = 1;
       for (const char *q = sql; q < p; q++)
         line += *q == '\n';
-      size_t stlen = tail && tail > p ? (size_t)(tail - p) : strcspn(p, ";");
+      /* SQLite sets the tail only for a statement it could prepare */
+      size_t stlen = prepared && tail > p ? (size_t)(tail - p) : strcspn(p, ";");
+      while (stlen && (p[stlen - 1] == ';' || p[stlen - 1] == ' ' || p[stlen - 1] == '\n'))
+        stlen--;
       const char *dots = stlen > 60 ? "..." : "";
       zh_error *err =
           is_file ? zh_error_new(ZH_ERR_IO, "%s: line %zu: statement \"%.*s%s\": %s", what, line,
