@@ -120,8 +120,11 @@ zh_error *zh_host_sqlite_dbs_new(const zh_host_sqlite_config *config, zh_host_sq
   bool has_default = false;
   for (size_t i = 0; i < config->ndbs; i++)
     has_default |= strcmp(config->dbs[i].label, "default") == 0;
-  d->dbs = calloc(config->ndbs + 1, sizeof *d->dbs);
-  zh_error *err = d->dbs ? NULL : zh_error_oom();
+  if (!(d->dbs = calloc(config->ndbs + 1, sizeof *d->dbs))) {
+    free(d);
+    return zh_error_oom();
+  }
+  zh_error *err = NULL;
   for (size_t i = 0; i < config->ndbs && !err; i++) {
     for (size_t j = 0; j < i; j++)
       if (strcmp(config->dbs[j].label, config->dbs[i].label) == 0)
@@ -315,8 +318,9 @@ static zh_error *read_text_file(const char *path, char **out) {
     if (len + 65536 + 1 > cap) {
       char *nb = realloc(buf, cap = (len + 65536 + 1) * 2);
       if (!nb) {
-        err = zh_error_oom();
-        break;
+        free(buf);
+        fclose(f);
+        return zh_error_oom();
       }
       buf = nb;
     }
@@ -355,7 +359,7 @@ zh_error *zh_host_sqlite_run_startup(zh_host_sqlite_dbs *dbs, const char *const 
     if (args[i][0] == '@') {
       char *text;
       snprintf(what, sizeof what, "--sqlite %s", args[i]);
-      if (!(err = read_text_file(args[i] + 1, &text)))
+      if (!(err = read_text_file(args[i] + 1, &text)) && text)
         err = run_script(h, text, what, true);
       free(text);
     } else {
@@ -472,7 +476,7 @@ static void conn_dtor(void *env, void *data, uint64_t rep) {
   zh_host_instance *hi = data ? (zh_host_instance *)zh_wasip2_user(data) : NULL;
   struct zh_host_sqlite_inst *inst = hi ? hi->sqlite : NULL;
   sql_conn *c = find_conn(inst, rep);
-  if (!c)
+  if (!c || !inst)
     return;
   db_release(c->db, c->h);
   *c = inst->conns[--inst->nconns];
