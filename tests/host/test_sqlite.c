@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SQL_C "build/components/host/sql-c.wasm"
-#define SQL_JS "build/components/host/sql-js.wasm"
+#define SQL_C "build/components/sqlvars/sql-c.wasm"
+#define SQL_JS "build/components/sqlvars/sql-js.wasm"
 #define RUNNER "zerohop:sql-guest/runner"
 
 enum { E_NO_SUCH_DATABASE, E_ACCESS_DENIED, E_INVALID_CONNECTION, E_DATABASE_FULL, E_IO };
