@@ -209,6 +209,22 @@ static int make_parent_dirs(const char *path) {
   return rc;
 }
 
+/* SQL names files too: ATTACH (and VACUUM INTO, which attaches its target) would let a guest
+ * read or write any file the host can, so no connection may attach a database; the schema
+ * cannot be edited by hand (defensive mode); loading extensions stays off, as it starts. */
+static int deny_attach(void *env, int action, const char *a, const char *b, const char *c,
+                       const char *d) {
+  (void)env, (void)a, (void)b, (void)c, (void)d;
+  return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+}
+
+static void fence(sqlite3 *h) {
+  sqlite3_limit(h, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_set_authorizer(h, deny_attach, NULL);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+}
+
 /* A connection to `db`: an idle one, or a new one. On failure *msg says why (malloc'd). */
 static sqlite3 *db_acquire(zh_host_sqlite_dbs *dbs, sql_db *db, char **msg) {
   pthread_mutex_lock(&db->lock);
@@ -228,6 +244,7 @@ static sqlite3 *db_acquire(zh_host_sqlite_dbs *dbs, sql_db *db, char **msg) {
   int rc = sqlite3_open_v2(db->path, &h, flags, NULL);
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(h, (int)dbs->busy_ms);
+    fence(h);
     if (!db->memory)
       rc = sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
   }

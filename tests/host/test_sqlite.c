@@ -300,6 +300,17 @@ static void check_errors(zh_test_instance *t) {
   /* text that is not UTF-8 cannot be a string: an error, not a trap */
   exec_err(t, "default", "SELECT CAST(x'ff41' AS TEXT) AS bad", NULL, 0, E_IO,
            "column \"bad\": the text is not valid UTF-8");
+  /* no statement reaches a file of its own choosing */
+  char sql[200], path[120];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/escape.db", scratch);
+  snprintf(sql, sizeof sql, "ATTACH DATABASE '%s' AS evil", path);
+  exec_err(t, "default", sql, NULL, 0, E_IO, "not authorized");
+  snprintf(sql, sizeof sql, "VACUUM INTO '%s'", path);
+  exec_err(t, "default", sql, NULL, 0, E_IO, NULL);
+  exec_err(t, "default", "SELECT load_extension('/lib/x86_64-linux-gnu/libc.so.6')", NULL, 0, E_IO,
+           "not authorized");
+  CHECK(stat(path, &st) != 0);
   expect_string(t, "two-connections", "default", "ok");
   expect_string(t, "two-connections", "other", "open: access-denied");
 }
