@@ -3,65 +3,65 @@
 # tests/host/test_sqlite.c and test_variables.c are unit tests by wildcard; they drive the
 # guests of tests/host/guests/{sql,vars}_guest.*, built here by the real toolchains:
 #
-#   build/components/host/sql-c.wasm    sql_guest.c: `zerohop bindgen c` + clang + embed.mjs + jco new
-#   build/components/host/sql-js.wasm   sql_guest.js: componentize-js against the same world
-#   build/components/host/vars-c.wasm   vars_guest.c, the same way
-#   build/components/host/vars-js.wasm  vars_guest.js
+#   build/components/sqlvars/sql-c.wasm    sql_guest.c: `zerohop bindgen c` + clang + embed.mjs + jco new
+#   build/components/sqlvars/sql-js.wasm   sql_guest.js: componentize-js against the same world
+#   build/components/sqlvars/vars-c.wasm   vars_guest.c, the same way
+#   build/components/sqlvars/vars-js.wasm  vars_guest.js
 #
 # Each world's dependencies are Spin's WIT from wit/spin/. The outputs sit in a subdirectory of
 # build/components, whose top level components_e2e compares with `jco wit` file by file.
 LDLIBS_EXTRA += -lsqlite3
 
-HOST_COMP := $(COMP_DIR)/host
-HOST_OBJ  := $(COMP_OBJ)/host
-SPIN_PKG  := wit/spin/fermyon-spin@2.0.0.wit
-CONFIG_PKG := wit/spin/wasi-config@0.2.0-draft-2024-09-27.wit
-SQL_DEPS  := $(SPIN_PKG)
-VARS_DEPS := $(SPIN_PKG) $(CONFIG_PKG)
+SQLVARS_COMP := $(COMP_DIR)/sqlvars
+SQLVARS_OBJ  := $(COMP_OBJ)/sqlvars
+SQLVARS_SPIN_WIT  := wit/spin/fermyon-spin@2.0.0.wit
+SQLVARS_CONFIG_WIT := wit/spin/wasi-config@0.2.0-draft-2024-09-27.wit
+SQLVARS_SQL_DEPS  := $(SQLVARS_SPIN_WIT)
+SQLVARS_VARS_DEPS := $(SQLVARS_SPIN_WIT) $(SQLVARS_CONFIG_WIT)
 
 # A world's WIT directory: world.wit and its dependencies under deps/ (for bindgen and
 # componentize-js alike). $(1) guest name, $(2) dependency files.
-define host_wit_dir
-$(HOST_OBJ)/$(1)/wit/world.wit: tests/host/guests/$(1).wit $(2)
-	@rm -rf $(HOST_OBJ)/$(1)/wit && mkdir -p $(HOST_OBJ)/$(1)/wit/deps
-	for f in $(2); do d=$$$$(basename $$$$f .wit); mkdir -p $(HOST_OBJ)/$(1)/wit/deps/$$$$d && \
-	  cp $$$$f $(HOST_OBJ)/$(1)/wit/deps/$$$$d/ || exit 1; done
+define sqlvars_wit_dir
+$(SQLVARS_OBJ)/$(1)/wit/world.wit: tests/host/guests/$(1).wit $(2)
+	@rm -rf $(SQLVARS_OBJ)/$(1)/wit && mkdir -p $(SQLVARS_OBJ)/$(1)/wit/deps
+	for f in $(2); do d=$$$$(basename $$$$f .wit); mkdir -p $(SQLVARS_OBJ)/$(1)/wit/deps/$$$$d && \
+	  cp $$$$f $(SQLVARS_OBJ)/$(1)/wit/deps/$$$$d/ || exit 1; done
 	cp $$< $$@
 endef
-$(eval $(call host_wit_dir,sql_guest,$(SQL_DEPS)))
-$(eval $(call host_wit_dir,vars_guest,$(VARS_DEPS)))
+$(eval $(call sqlvars_wit_dir,sql_guest,$(SQLVARS_SQL_DEPS)))
+$(eval $(call sqlvars_wit_dir,vars_guest,$(SQLVARS_VARS_DEPS)))
 
 # $(1) guest name, $(2) world, $(3) output name, $(4) dependency files.
-define host_c_guest
-$(HOST_OBJ)/$(1)/$(1).c: $(HOST_OBJ)/$(1)/wit/world.wit
+define sqlvars_guests
+$(SQLVARS_OBJ)/$(1)/$(1).c: $(SQLVARS_OBJ)/$(1)/wit/world.wit
 	@$(MAKE) --no-print-directory BUILD=build build/zerohop
-	build/zerohop bindgen c --wit $(HOST_OBJ)/$(1)/wit --world $(2) --out $(HOST_OBJ)/$(1)
+	build/zerohop bindgen c --wit $(SQLVARS_OBJ)/$(1)/wit --world $(2) --out $(SQLVARS_OBJ)/$(1)
 
-$(HOST_OBJ)/$(1)/core.wasm: tests/host/guests/$(1).c $(HOST_OBJ)/$(1)/$(1).c
-	$(WASM_CC) $(WASM_FLAGS) -mexec-model=reactor -I$(HOST_OBJ)/$(1) -o $$@ $$^
+$(SQLVARS_OBJ)/$(1)/core.wasm: tests/host/guests/$(1).c $(SQLVARS_OBJ)/$(1)/$(1).c
+	$(WASM_CC) $(WASM_FLAGS) -mexec-model=reactor -I$(SQLVARS_OBJ)/$(1) -o $$@ $$^
 
-$(HOST_OBJ)/$(1)/embedded.wasm: $(HOST_OBJ)/$(1)/core.wasm tests/host/guests/$(1).wit \
+$(SQLVARS_OBJ)/$(1)/embedded.wasm: $(SQLVARS_OBJ)/$(1)/core.wasm tests/host/guests/$(1).wit \
                                 tests/components/embed.mjs $(NPM_STAMP)
 	node tests/components/embed.mjs $$< tests/host/guests/$(1).wit $(2) $$@ $(4)
 
-$(HOST_COMP)/$(3)-c.wasm: $(HOST_OBJ)/$(1)/embedded.wasm $(NPM_STAMP)
+$(SQLVARS_COMP)/$(3)-c.wasm: $(SQLVARS_OBJ)/$(1)/embedded.wasm $(NPM_STAMP)
 	@mkdir -p $$(dir $$@)
 	$(JCO) new $$< -o $$@
 
-$(HOST_COMP)/$(3)-js.wasm: tests/host/guests/$(1).js $(HOST_OBJ)/$(1)/wit/world.wit $(NPM_STAMP)
+$(SQLVARS_COMP)/$(3)-js.wasm: tests/host/guests/$(1).js $(SQLVARS_OBJ)/$(1)/wit/world.wit $(NPM_STAMP)
 	@mkdir -p $$(dir $$@)
-	$(CJS) $$< --wit $(HOST_OBJ)/$(1)/wit --world-name $(2) -o $$@.tmp
+	$(CJS) $$< --wit $(SQLVARS_OBJ)/$(1)/wit --world-name $(2) -o $$@.tmp
 	mv $$@.tmp $$@
 endef
-$(eval $(call host_c_guest,sql_guest,sql-guest,sql,$(SQL_DEPS)))
-$(eval $(call host_c_guest,vars_guest,vars-guest,vars,$(VARS_DEPS)))
+$(eval $(call sqlvars_guests,sql_guest,sql-guest,sql,$(SQLVARS_SQL_DEPS)))
+$(eval $(call sqlvars_guests,vars_guest,vars-guest,vars,$(SQLVARS_VARS_DEPS)))
 
-SQL_COMPONENTS  := $(HOST_COMP)/sql-c.wasm $(HOST_COMP)/sql-js.wasm
-VARS_COMPONENTS := $(HOST_COMP)/vars-c.wasm $(HOST_COMP)/vars-js.wasm
+SQLVARS_SQL_WASM  := $(SQLVARS_COMP)/sql-c.wasm $(SQLVARS_COMP)/sql-js.wasm
+SQLVARS_VARS_WASM := $(SQLVARS_COMP)/vars-c.wasm $(SQLVARS_COMP)/vars-js.wasm
 
-$(BUILD)/tests/host/test_sqlite: $(SQL_COMPONENTS)
-$(BUILD)/tests/host/test_variables: $(VARS_COMPONENTS)
+$(BUILD)/tests/host/test_sqlite: $(SQLVARS_SQL_WASM)
+$(BUILD)/tests/host/test_variables: $(SQLVARS_VARS_WASM)
 
-.PHONY: host-sqlvars-components
-host-sqlvars-components: $(SQL_COMPONENTS) $(VARS_COMPONENTS)
-components: host-sqlvars-components
+.PHONY: sqlvars-components
+sqlvars-components: $(SQLVARS_SQL_WASM) $(SQLVARS_VARS_WASM)
+components: sqlvars-components

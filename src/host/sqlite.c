@@ -120,8 +120,11 @@ zh_error *zh_host_sqlite_dbs_new(const zh_host_sqlite_config *config, zh_host_sq
   bool has_default = false;
   for (size_t i = 0; i < config->ndbs; i++)
     has_default |= strcmp(config->dbs[i].label, "default") == 0;
-  d->dbs = calloc(config->ndbs + 1, sizeof *d->dbs);
-  zh_error *err = d->dbs ? NULL : zh_error_oom();
+  if (!(d->dbs = calloc(config->ndbs + 1, sizeof *d->dbs))) {
+    free(d);
+    return zh_error_oom();
+  }
+  zh_error *err = NULL;
   for (size_t i = 0; i < config->ndbs && !err; i++) {
     for (size_t j = 0; j < i; j++)
       if (strcmp(config->dbs[j].label, config->dbs[i].label) == 0)
@@ -206,6 +209,22 @@ static int make_parent_dirs(const char *path) {
   return rc;
 }
 
+/* SQL names files too: ATTACH (and VACUUM INTO, which attaches its target) would let a guest
+ * read or write any file the host can, so no connection may attach a database; the schema
+ * cannot be edited by hand (defensive mode); loading extensions stays off, as it starts. */
+static int deny_attach(void *env, int action, const char *a, const char *b, const char *c,
+                       const char *d) {
+  (void)env, (void)a, (void)b, (void)c, (void)d;
+  return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+}
+
+static void fence(sqlite3 *h) {
+  sqlite3_limit(h, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_set_authorizer(h, deny_attach, NULL);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+}
+
 /* A connection to `db`: an idle one, or a new one. On failure *msg says why (malloc'd). */
 static sqlite3 *db_acquire(zh_host_sqlite_dbs *dbs, sql_db *db, char **msg) {
   pthread_mutex_lock(&db->lock);
@@ -225,6 +244,7 @@ static sqlite3 *db_acquire(zh_host_sqlite_dbs *dbs, sql_db *db, char **msg) {
   int rc = sqlite3_open_v2(db->path, &h, flags, NULL);
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(h, (int)dbs->busy_ms);
+    fence(h);
     if (!db->memory)
       rc = sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
   }
@@ -271,15 +291,21 @@ static zh_error *run_script(sqlite3 *h, const char *sql, const char *what, bool 
     if (!*p)
       break;
     int rc = sqlite3_prepare_v2(h, p, -1, &st, &tail);
-    while (rc == SQLITE_OK && st && (rc = sqlite3_step(st)) == SQLITE_ROW)
-      ;
-    if (rc == SQLITE_DONE)
-      rc = SQLITE_OK;
+    bool prepared = rc == SQLITE_OK;
+    if (prepared && st) {
+      while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+      if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    }
     if (rc != SQLITE_OK) {
       size_t line = 1;
       for (const char *q = sql; q < p; q++)
         line += *q == '\n';
-      size_t stlen = tail && tail > p ? (size_t)(tail - p) : strcspn(p, ";");
+      /* SQLite sets the tail only for a statement it could prepare */
+      size_t stlen = prepared && tail > p ? (size_t)(tail - p) : strcspn(p, ";");
+      while (stlen && (p[stlen - 1] == ';' || p[stlen - 1] == ' ' || p[stlen - 1] == '\n'))
+        stlen--;
       const char *dots = stlen > 60 ? "..." : "";
       zh_error *err =
           is_file ? zh_error_new(ZH_ERR_IO, "%s: line %zu: statement \"%.*s%s\": %s", what, line,
@@ -309,8 +335,9 @@ static zh_error *read_text_file(const char *path, char **out) {
     if (len + 65536 + 1 > cap) {
       char *nb = realloc(buf, cap = (len + 65536 + 1) * 2);
       if (!nb) {
-        err = zh_error_oom();
-        break;
+        free(buf);
+        fclose(f);
+        return zh_error_oom();
       }
       buf = nb;
     }
@@ -349,7 +376,7 @@ zh_error *zh_host_sqlite_run_startup(zh_host_sqlite_dbs *dbs, const char *const 
     if (args[i][0] == '@') {
       char *text;
       snprintf(what, sizeof what, "--sqlite %s", args[i]);
-      if (!(err = read_text_file(args[i] + 1, &text)))
+      if (!(err = read_text_file(args[i] + 1, &text)) && text)
         err = run_script(h, text, what, true);
       free(text);
     } else {
@@ -466,7 +493,7 @@ static void conn_dtor(void *env, void *data, uint64_t rep) {
   zh_host_instance *hi = data ? (zh_host_instance *)zh_wasip2_user(data) : NULL;
   struct zh_host_sqlite_inst *inst = hi ? hi->sqlite : NULL;
   sql_conn *c = find_conn(inst, rep);
-  if (!c)
+  if (!c || !inst)
     return;
   db_release(c->db, c->h);
   *c = inst->conns[--inst->nconns];

@@ -166,12 +166,13 @@ static const char *env_value(const char *const *env, size_t nenv, const char *pr
   size_t plen = strlen(prefix), nlen = strlen(name);
   for (size_t i = 0; i < nenv; i++) {
     const char *kv = env[i];
-    if (strncmp(kv, prefix, plen) != 0 || kv[plen + nlen] != '=')
+    if (strncmp(kv, prefix, plen) != 0)
       continue;
+    /* kv may be shorter than prefix + name: compare up to its NUL */
     size_t j = 0;
-    while (j < nlen && kv[plen + j] == toupper((unsigned char)name[j]))
+    while (j < nlen && kv[plen + j] && kv[plen + j] == toupper((unsigned char)name[j]))
       j++;
-    if (j == nlen)
+    if (j == nlen && kv[plen + nlen] == '=')
       return kv + plen + nlen + 1;
   }
   return NULL;
@@ -232,9 +233,13 @@ static zh_error *resolve_app_vars(zh_host_vars *v, const zh_host_vars_config *c,
     var->value = strdup(value);
     var->secret = d->secret;
     var->source = src;
-    v->nvars++;
-    if (!var->name || !var->value)
+    if (!var->name || !var->value) {
+      free(var->name);
+      free(var->value);
       err = zh_error_oom();
+      break;
+    }
+    v->nvars++;
   }
   if (!err && nmissing == 1) {
     char upper[256];
@@ -297,10 +302,10 @@ zh_error *zh_host_vars_new(const zh_host_vars_config *config, zh_host_vars **out
       ;
   }
   zh_error *err = v->none.id ? resolve_app_vars(v, config, env, nenv) : zh_error_oom();
-  if (!err) {
-    v->comps = calloc(config->ncomponents ? config->ncomponents : 1, sizeof *v->comps);
-    if (!v->comps)
-      err = zh_error_oom();
+  if (!err &&
+      !(v->comps = calloc(config->ncomponents ? config->ncomponents : 1, sizeof *v->comps))) {
+    zh_host_vars_free(v);
+    return zh_error_oom();
   }
   for (size_t i = 0; i < config->ncomponents && !err; i++) {
     err = render_component(v, &config->components[i], &v->comps[i]);
@@ -332,7 +337,7 @@ void zh_host_vars_free(zh_host_vars *vars) {
     free(vars->vars[i].value);
   }
   free(vars->vars);
-  for (size_t i = 0; i < vars->ncomps; i++)
+  for (size_t i = 0; vars->comps && i < vars->ncomps; i++)
     free_inst(&vars->comps[i]);
   free(vars->comps);
   free_inst(&vars->none);

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VARS_C "build/components/host/vars-c.wasm"
-#define VARS_JS "build/components/host/vars-js.wasm"
+#define VARS_C "build/components/sqlvars/vars-c.wasm"
+#define VARS_JS "build/components/sqlvars/vars-js.wasm"
 
 /* ---- log capture ---- */
 

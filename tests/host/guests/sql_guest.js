@@ -3,12 +3,8 @@
 // would. tests/host/test_sqlite.c runs the same checks on both guests.
 import { Connection } from 'fermyon:spin/sqlite@2.0.0';
 
-// An error variant of the interface comes out of an import as a thrown ComponentError whose
-// payload is the variant; an export answers err(...) with a thrown value carrying a payload.
-function rethrow(e) {
-  throw e;
-}
-
+// An error variant of the interface comes out of an import as a thrown value whose payload
+// is the variant; letting it propagate out of an export answers err with the same variant.
 function describe(e) {
   const p = e && e.payload !== undefined ? e.payload : e;
   if (p && p.tag === 'io') return `io: ${p.val}`;
@@ -20,8 +16,6 @@ export const runner = {
     const conn = Connection.open(db);
     try {
       return conn.execute(statement, params);
-    } catch (e) {
-      rethrow(e);
     } finally {
       conn[Symbol.dispose]();
     }
