@@ -37,7 +37,7 @@ $(REDIS_C_OBJ)/guest.embedded.wasm: $(REDIS_C_OBJ)/guest.core.wasm tests/host/gu
 $(COMP_DIR)/redis-c.wasm: $(REDIS_C_OBJ)/guest.embedded.wasm $(NPM_STAMP)
 	$(JCO) new $< -o $@
 
-$(BUILD)/tests/host/test_redis: $(REDIS_COMPS)
+$(BUILD)/tests/host/test_redis: $(REDIS_COMPS) $(COMP_DIR)/c-http-hello.wasm
 
 REDIS_JS_WIT := $(COMP_OBJ)/redis-js/wit
 $(REDIS_JS_WIT)/world.wit: tests/host/guests/redis_js/world.wit $(REDIS_SPIN_WIT) $(JS_WIT)/world.wit

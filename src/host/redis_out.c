@@ -157,8 +157,10 @@ static redisReply *command(zh_host_redis_inst *r, redisContext *c, int argc, con
     *err = answer_error(result, E_OTHER, "redis: the request's deadline has passed");
     return NULL;
   }
-  if (c->err) {
-    *err = answer_error(result, E_OTHER, c->errstr);
+  if (c->err) { /* broken by an earlier failure (a timeout leaves the stream unusable) */
+    char msg[200];
+    snprintf(msg, sizeof msg, "redis: the connection failed earlier: %s", c->errstr);
+    *err = answer_error(result, E_OTHER, msg);
     return NULL;
   }
   redisSetTimeout(c, tv);
