@@ -345,6 +345,37 @@ static void test_outbound(const component *allowed, const component *denied,
   CHECK_EQ_INT(connected_clients(), before);
 }
 
+/* An address with a password and a database: AUTH and SELECT before the script. */
+static void test_auth(const component *c) {
+  check_eq("requirepass", ask("CONFIG SET requirepass %s", "s3cret"), "OK");
+  char addr[96], out[4096];
+  snprintf(addr, sizeof addr, "redis://:s3cret@127.0.0.1:%u/3", (unsigned)redis.port);
+  CHECK(call_export(c, "run", addr, "auth:", 0, out, sizeof out));
+  check_eq("with password and db", out, script_want);
+  snprintf(addr, sizeof addr, "redis://default:s3cret@127.0.0.1:%u", (unsigned)redis.port);
+  CHECK(call_export(c, "open-many", addr, NULL, 1, out, sizeof out));
+  check_eq("with user and password", out, "ok");
+  snprintf(addr, sizeof addr, "redis://:wrong@127.0.0.1:%u", (unsigned)redis.port);
+  CHECK(call_export(c, "open-many", addr, NULL, 1, out, sizeof out));
+  CHECK(strncmp(out, "err:other:", 10) == 0);
+
+  /* the keys are in database 3, behind the password */
+  redisContext *rc = probe_connect();
+  redisReply *r = rc ? redisCommand(rc, "AUTH s3cret") : NULL;
+  freeReplyObject(r);
+  r = rc ? redisCommand(rc, "SELECT 3") : NULL;
+  freeReplyObject(r);
+  r = rc ? redisCommand(rc, "GET auth:n") : NULL;
+  CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "2") == 0);
+  freeReplyObject(r);
+  r = rc ? redisCommand(rc, "CONFIG SET requirepass %s", "") : NULL;
+  CHECK(r && r->type == REDIS_REPLY_STATUS);
+  freeReplyObject(r);
+  if (rc)
+    redisFree(rc);
+  check_eq("GET auth:n in db 0", ask("GET %s", "auth:n"), "(nil)");
+}
+
 /* ---- a Redis that accepts and never answers ---- */
 
 typedef struct silent_server {
@@ -704,6 +735,7 @@ int main(void) {
     c_capped.config.max_connections = 2;
     test_outbound(&c_ok, &c_denied, &c_capped, "c:");
     test_silent(&c_ok);
+    test_auth(&c_ok);
   }
   if (js_loaded) {
     check_script(&js_ok, "js:");
