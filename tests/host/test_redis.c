@@ -708,6 +708,56 @@ static void test_trigger(component *comps, size_t ncomps) {
   CHECK(s1.tv_sec - s0.tv_sec < 2); /* joined promptly */
 }
 
+/* Two addresses: two subscribers, each delivering only its own server's messages. */
+static void test_two_addresses(component *comps) {
+  zh_test_redis second = {0};
+  if (!zh_test_redis_start(&second)) {
+    CHECK(!"a second redis-server starts");
+    return;
+  }
+  char addr2[64];
+  snprintf(addr2, sizeof addr2, "redis://127.0.0.1:%u", (unsigned)second.port);
+  zh_host_redis_trigger_entry entries[] = {{comps[0].id, "both", NULL},
+                                           {comps[1].id, "both", addr2}};
+  delivery_env d = {.comps = comps, .ncomps = 2};
+  zh_host_redis_trigger_config cfg = {.default_address = address,
+                                      .triggers = entries,
+                                      .ntriggers = 2,
+                                      .deliver = deliver,
+                                      .deliver_env = &d,
+                                      .log = log_fn};
+  zh_host_redis_trigger *t = NULL;
+  zh_error *err = zh_host_redis_trigger_start(&cfg, &t);
+  CHECK(err == NULL);
+  zh_error_free(err);
+  CHECK_EQ_INT(zh_host_redis_trigger_address_count(t), 2);
+  bool up = false;
+  for (int i = 0; i < 500 && !up; i++) {
+    bool a = false, b = false;
+    zh_host_redis_trigger_subscriptions(t, 0, &a);
+    zh_host_redis_trigger_subscriptions(t, 1, &b);
+    up = a && b;
+    nap_ms(10);
+  }
+  CHECK(up);
+  ask("DEL %s", "got:c-sub");
+  ask("DEL %s", "got:js-sub");
+  CHECK_EQ_INT(publish("both", "to-first"), 1);
+  redisContext *c2 = redisConnect("127.0.0.1", second.port);
+  redisReply *r = c2 && !c2->err ? redisCommand(c2, "PUBLISH both to-second") : NULL;
+  CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+  freeReplyObject(r);
+  if (c2)
+    redisFree(c2);
+  CHECK(wait_count(&d.handled, 2, 10000));
+  nap_ms(100); /* nothing more arrives */
+  CHECK_EQ_INT(atomic_load(&d.handled), 2);
+  check_eq("first address", ask("LRANGE %s 0 -1", "got:c-sub"), "to-first");
+  check_eq("second address", ask("LRANGE %s 0 -1", "got:js-sub"), "to-second");
+  zh_host_redis_trigger_stop(t);
+  zh_test_redis_stop(&second);
+}
+
 int main(void) {
   zh_error *err = zh_engine_new(NULL, &engine);
   CHECK(err == NULL);
@@ -754,6 +804,7 @@ int main(void) {
   if (c_loaded && js_loaded) {
     component comps[] = {c_ok, js_ok}; /* two components on one channel */
     test_trigger(comps, 2);
+    test_two_addresses(comps);
   }
   if (c_loaded) {
     component_free(&c_capped);
