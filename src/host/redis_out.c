@@ -22,13 +22,17 @@ enum { E_INVALID_ADDRESS, E_TOO_MANY, E_TYPE, E_OTHER };
 enum { P_INT64, P_BINARY };
 enum { R_NIL, R_STATUS, R_INT64, R_BINARY };
 
+typedef struct conn_slot {
+  redisContext *c;
+} conn_slot;
+
 struct zh_host_redis_inst {
   const zh_host_redis_config *config;
   const zh_host_outbound *rules;
   char *component;
   uint64_t deadline_ns;
   unsigned cap;
-  redisContext **conns; /* owned; NULL slots are free */
+  conn_slot *conns; /* owned; slots with a NULL context are free */
 };
 
 static const zh_host_redis_config default_config = {0};
@@ -56,8 +60,8 @@ void zh_host_redis_inst_free(zh_host_redis_inst *inst) {
   if (!inst)
     return;
   for (unsigned i = 0; inst->conns && i < inst->cap; i++)
-    if (inst->conns[i])
-      redisFree(inst->conns[i]);
+    if (inst->conns[i].c)
+      redisFree(inst->conns[i].c);
   free(inst->conns);
   free(inst->component);
   free(inst);
@@ -140,7 +144,7 @@ static zh_host_redis_inst *inst_of(zh_cm_call *call) {
 
 static redisContext *conn_of(zh_host_redis_inst *r, const zh_val *self) {
   uint64_t rep = self->of.res.rep;
-  return r && rep >= 1 && rep <= r->cap ? r->conns[rep - 1] : NULL;
+  return r && rep >= 1 && rep <= r->cap ? r->conns[rep - 1].c : NULL;
 }
 
 /* Sends one command and gives its reply, or answers the guest the failure (and returns
@@ -153,8 +157,10 @@ static redisReply *command(zh_host_redis_inst *r, redisContext *c, int argc, con
     *err = answer_error(result, E_OTHER, "redis: the request's deadline has passed");
     return NULL;
   }
-  if (c->err) {
-    *err = answer_error(result, E_OTHER, c->errstr);
+  if (c->err) { /* broken by an earlier failure (a timeout leaves the stream unusable) */
+    char msg[200];
+    snprintf(msg, sizeof msg, "redis: the connection failed earlier: %s", c->errstr);
+    *err = answer_error(result, E_OTHER, msg);
     return NULL;
   }
   redisSetTimeout(c, tv);
@@ -298,7 +304,7 @@ static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs
   if (strcmp(a.scheme, "rediss") == 0)
     return answer_error(result, E_OTHER, "redis: rediss:// (TLS) is not supported");
   unsigned slot = 0;
-  while (slot < r->cap && r->conns[slot])
+  while (slot < r->cap && r->conns[slot].c)
     slot++;
   if (slot == r->cap)
     return answer_error(result, E_TOO_MANY, NULL);
@@ -322,7 +328,7 @@ static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs
     redisFree(c);
     return err;
   }
-  r->conns[slot] = c;
+  r->conns[slot].c = c;
   zh_val own = zh_val_own(slot + 1);
   return answer_ok(result, &own);
 }
@@ -331,20 +337,24 @@ static void conn_dtor(void *env, void *data, uint64_t rep) {
   (void)env;
   zh_host_instance *hi = data ? (zh_host_instance *)zh_wasip2_user((zh_wasip2_ctx *)data) : NULL;
   zh_host_redis_inst *r = hi ? hi->redis : NULL;
-  if (!r || rep < 1 || rep > r->cap || !r->conns[rep - 1])
+  if (!r || rep < 1 || rep > r->cap || !r->conns[rep - 1].c)
     return;
-  redisFree(r->conns[rep - 1]);
-  r->conns[rep - 1] = NULL;
+  redisFree(r->conns[rep - 1].c);
+  r->conns[rep - 1].c = NULL;
 }
 
 /* ---- commands ---- */
 
-/* The connection of a method call, or the error answered. */
-#define CONN_OR_ANSWER(r, c, call, args, result)                                                   \
-  zh_host_redis_inst *r = inst_of(call);                                                           \
-  redisContext *c = conn_of(r, &(args)[0]);                                                        \
-  if (!c)                                                                                          \
-  return answer_error(result, E_OTHER, "redis: the connection is closed")
+/* The instance and connection of a method call (args[0] is the borrowed handle); NULL when
+ * there is none, which the caller answers with closed(). */
+static redisContext *conn_for(zh_cm_call *call, const zh_val *args, zh_host_redis_inst **r) {
+  *r = inst_of(call);
+  return conn_of(*r, &args[0]);
+}
+
+static zh_error *closed(zh_val *result) {
+  return answer_error(result, E_OTHER, "redis: the connection is closed");
+}
 
 /* A lifted list<u8> is a raw list; an empty one may have no buffer (hiredis copies with
  * memcpy, which must not see NULL). */
@@ -357,7 +367,10 @@ static const char *payload_data(const zh_val *v, size_t *len) {
 static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                             zh_val *result) {
   (void)env, (void)nargs;
-  CONN_OR_ANSWER(r, c, call, args, result);
+  zh_host_redis_inst *r;
+  redisContext *c = conn_for(call, args, &r);
+  if (!c)
+    return closed(result);
   size_t plen;
   const char *argv[3] = {"PUBLISH", args[1].of.str.data, payload_data(&args[2], &plen)};
   size_t lens[3] = {7, args[1].of.str.len, plen};
@@ -371,7 +384,10 @@ static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t na
 
 static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  CONN_OR_ANSWER(r, c, call, args, result);
+  zh_host_redis_inst *r;
+  redisContext *c = conn_for(call, args, &r);
+  if (!c)
+    return closed(result);
   const char *argv[2] = {"GET", args[1].of.str.data};
   size_t lens[2] = {3, args[1].of.str.len};
   zh_error *err;
@@ -394,7 +410,10 @@ static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
 
 static zh_error *fn_set(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  CONN_OR_ANSWER(r, c, call, args, result);
+  zh_host_redis_inst *r;
+  redisContext *c = conn_for(call, args, &r);
+  if (!c)
+    return closed(result);
   size_t vlen;
   const char *argv[3] = {"SET", args[1].of.str.data, payload_data(&args[2], &vlen)};
   size_t lens[3] = {3, args[1].of.str.len, vlen};
@@ -408,7 +427,10 @@ static zh_error *fn_set(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
 
 static zh_error *fn_incr(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  CONN_OR_ANSWER(r, c, call, args, result);
+  zh_host_redis_inst *r;
+  redisContext *c = conn_for(call, args, &r);
+  if (!c)
+    return closed(result);
   const char *argv[2] = {"INCR", args[1].of.str.data};
   size_t lens[2] = {4, args[1].of.str.len};
   zh_error *err;
@@ -433,7 +455,10 @@ static zh_error *fn_incr(zh_cm_call *call, void *env, zh_val *args, size_t nargs
 /* COMMAND key? member... -> an integer reply as u32 (del, sadd, srem). */
 static zh_error *count_command(zh_cm_call *call, zh_val *args, zh_val *result, const char *name,
                                const zh_val *key, const zh_val *list) {
-  CONN_OR_ANSWER(r, c, call, args, result);
+  zh_host_redis_inst *r;
+  redisContext *c = conn_for(call, args, &r);
+  if (!c)
+    return closed(result);
   size_t n = zh_val_list_len(list), k = key ? 1 : 0;
   const zh_val *items = zh_val_list_items((zh_val *)list);
   const char **argv = calloc(n + 2, sizeof *argv);
@@ -484,7 +509,10 @@ static zh_error *fn_srem(zh_cm_call *call, void *env, zh_val *args, size_t nargs
 static zh_error *fn_smembers(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                              zh_val *result) {
   (void)env, (void)nargs;
-  CONN_OR_ANSWER(r, c, call, args, result);
+  zh_host_redis_inst *r;
+  redisContext *c = conn_for(call, args, &r);
+  if (!c)
+    return closed(result);
   const char *argv[2] = {"SMEMBERS", args[1].of.str.data};
   size_t lens[2] = {8, args[1].of.str.len};
   zh_error *err;
@@ -561,7 +589,10 @@ static zh_error *put_results(const redisReply *reply, zh_val *items, size_t *n, 
 static zh_error *fn_execute(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                             zh_val *result) {
   (void)env, (void)nargs;
-  CONN_OR_ANSWER(r, c, call, args, result);
+  zh_host_redis_inst *r;
+  redisContext *c = conn_for(call, args, &r);
+  if (!c)
+    return closed(result);
   size_t n = zh_val_list_len(&args[2]);
   zh_val *params = zh_val_list_items(&args[2]);
   const char **argv = calloc(n + 1, sizeof *argv);

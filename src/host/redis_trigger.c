@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONNECT_TIMEOUT_MS 1000
+#define CONNECT_TIMEOUT_S 1
 
 typedef struct sub_trigger {
   char *component, *channel;
@@ -99,7 +99,7 @@ static void deliver(subscriber *s, const redisReply *r) {
 /* Connects and subscribes; NULL (logged) on failure. */
 static redisContext *subscribe(subscriber *s, bool quiet) {
   const zh_host_redis_trigger *t = s->owner;
-  struct timeval tv = {CONNECT_TIMEOUT_MS / 1000, (CONNECT_TIMEOUT_MS % 1000) * 1000};
+  struct timeval tv = {.tv_sec = CONNECT_TIMEOUT_S};
   redisContext *c = redisConnectWithTimeout(s->addr.host, (int)s->addr.port, tv);
   const char *step = "connect";
   redisReply *reply = NULL;

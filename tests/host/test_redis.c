@@ -18,11 +18,14 @@
 #include "zerohop/cm.h"
 #include "zerohop/wasip2.h"
 
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,6 +345,160 @@ static void test_outbound(const component *allowed, const component *denied,
   CHECK_EQ_INT(connected_clients(), before);
 }
 
+/* An address with a password and a database: AUTH and SELECT before the script. */
+static void test_auth(const component *c) {
+  check_eq("requirepass", ask("CONFIG SET requirepass %s", "s3cret"), "OK");
+  char addr[96], out[4096];
+  snprintf(addr, sizeof addr, "redis://:s3cret@127.0.0.1:%u/3", (unsigned)redis.port);
+  CHECK(call_export(c, "run", addr, "auth:", 0, out, sizeof out));
+  check_eq("with password and db", out, script_want);
+  snprintf(addr, sizeof addr, "redis://default:s3cret@127.0.0.1:%u", (unsigned)redis.port);
+  CHECK(call_export(c, "open-many", addr, NULL, 1, out, sizeof out));
+  check_eq("with user and password", out, "ok");
+  snprintf(addr, sizeof addr, "redis://:wrong@127.0.0.1:%u", (unsigned)redis.port);
+  CHECK(call_export(c, "open-many", addr, NULL, 1, out, sizeof out));
+  CHECK(strncmp(out, "err:other:", 10) == 0);
+
+  /* the keys are in database 3, behind the password */
+  redisContext *rc = probe_connect();
+  redisReply *r = rc ? redisCommand(rc, "AUTH s3cret") : NULL;
+  freeReplyObject(r);
+  r = rc ? redisCommand(rc, "SELECT 3") : NULL;
+  freeReplyObject(r);
+  r = rc ? redisCommand(rc, "GET auth:n") : NULL;
+  CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "2") == 0);
+  freeReplyObject(r);
+  r = rc ? redisCommand(rc, "CONFIG SET requirepass %s", "") : NULL;
+  CHECK(r && r->type == REDIS_REPLY_STATUS);
+  freeReplyObject(r);
+  if (rc)
+    redisFree(rc);
+  check_eq("GET auth:n in db 0", ask("GET %s", "auth:n"), "(nil)");
+}
+
+/* ---- a Redis that accepts and never answers ---- */
+
+typedef struct silent_server {
+  int fd, port;
+  pthread_t thread;
+  int held[16];
+  int nheld;
+} silent_server;
+
+static void *silent_main(void *arg) {
+  silent_server *s = arg;
+  for (;;) {
+    int c = accept(s->fd, NULL, NULL);
+    if (c < 0)
+      break;
+    if (s->nheld < 16)
+      s->held[s->nheld++] = c; /* read nothing, answer nothing */
+    else
+      close(c);
+  }
+  return NULL;
+}
+
+static bool silent_start(silent_server *s) {
+  memset(s, 0, sizeof *s);
+  s->fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->fd, 8) != 0 ||
+      getsockname(s->fd, (struct sockaddr *)&a, &al) != 0)
+    return false;
+  s->port = ntohs(a.sin_port);
+  return pthread_create(&s->thread, NULL, silent_main, s) == 0;
+}
+
+static void silent_stop(silent_server *s) {
+  shutdown(s->fd, SHUT_RDWR);
+  close(s->fd);
+  pthread_join(s->thread, NULL);
+  for (int i = 0; i < s->nheld; i++)
+    close(s->held[i]);
+}
+
+static double ms_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* A Redis that never answers costs a guest one timeout (or less, up to the deadline): the
+ * first command fails with other(...), and the broken connection fails the rest at once. */
+static void test_silent(component *c) {
+  silent_server s;
+  if (!silent_start(&s)) {
+    CHECK(!"silent server");
+    return;
+  }
+  char addr[64], out[4096];
+  snprintf(addr, sizeof addr, "redis://127.0.0.1:%d", s.port);
+  const char *allow[] = {"redis://127.0.0.1:*"};
+  zh_host_outbound *rules = NULL, *saved = c->rules;
+  zh_error *err = zh_host_outbound_parse(c->id, allow, 1, 0, NULL, NULL, &rules);
+  CHECK(err == NULL);
+  zh_error_free(err);
+  c->rules = rules;
+
+  unsigned saved_timeout = c->config.timeout_ms;
+  c->config.timeout_ms = 300;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK(call_export(c, "run", addr, "silent:", 0, out, sizeof out));
+  double took = ms_since(&t0);
+  printf("silent Redis, 300 ms timeout: the guest's script took %.0f ms\n", took);
+  CHECK(strncmp(out, "open=ok\nset=err:other:redis:\nget=err:other:redis:\n", 50) == 0);
+  CHECK(took >= 250 && took < 2000);
+
+  /* the instance's deadline cuts a longer timeout short */
+  c->config.timeout_ms = 20000;
+  instance in;
+  err = instance_new(&in, c, NULL, 0);
+  CHECK(err == NULL);
+  zh_error_free(err);
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  zh_host_redis_inst_set_deadline(in.host.redis, (uint64_t)now.tv_sec * 1000000000u +
+                                                     (uint64_t)now.tv_nsec + 400000000u);
+  zh_cm_func *f = in.inst ? zh_cm_instance_func(in.inst, NULL, "run") : NULL;
+  zh_val args[2], res = zh_val_bool(false);
+  zh_val_string_cstr(&args[0], addr);
+  zh_val_string_cstr(&args[1], "silent:");
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  err = f ? zh_cm_func_call(in.inst, f, args, 2, &res) : NULL;
+  took = ms_since(&t0);
+  printf("silent Redis, 400 ms deadline: the guest's script took %.0f ms\n", took);
+  CHECK(f && err == NULL);
+  CHECK(res.kind == ZH_WIT_STRING && strncmp(res.of.str.data, "open=ok\nset=err:other:", 22) == 0);
+  CHECK(took >= 300 && took < 2000);
+  zh_error_free(err);
+  zh_val_drop(&args[0]);
+  zh_val_drop(&args[1]);
+  zh_val_drop(&res);
+  instance_free(&in);
+
+  c->config.timeout_ms = saved_timeout;
+  c->rules = saved;
+  zh_host_outbound_free(rules);
+  silent_stop(&s);
+}
+
+/* A component without inbound-redis: the host gets an error, not a crash. */
+static void test_no_handler(component *c) {
+  instance in;
+  zh_error *err = instance_new(&in, c, NULL, 0);
+  CHECK(err == NULL);
+  zh_error_free(err);
+  bool ok = true;
+  err = in.inst ? zh_host_inbound_redis_call(in.inst, (const uint8_t *)"x", 1, &ok) : NULL;
+  CHECK(err && zh_error_status(err) == ZH_ERR_UNLINKABLE && !ok);
+  CHECK(err && strstr(zh_error_message(err), "does not export fermyon:spin/inbound-redis"));
+  zh_error_free(err);
+  instance_free(&in);
+}
+
 /* ---- the trigger ---- */
 
 typedef struct delivery_env {
@@ -551,6 +708,56 @@ static void test_trigger(component *comps, size_t ncomps) {
   CHECK(s1.tv_sec - s0.tv_sec < 2); /* joined promptly */
 }
 
+/* Two addresses: two subscribers, each delivering only its own server's messages. */
+static void test_two_addresses(component *comps) {
+  zh_test_redis second = {0};
+  if (!zh_test_redis_start(&second)) {
+    CHECK(!"a second redis-server starts");
+    return;
+  }
+  char addr2[64];
+  snprintf(addr2, sizeof addr2, "redis://127.0.0.1:%u", (unsigned)second.port);
+  zh_host_redis_trigger_entry entries[] = {{comps[0].id, "both", NULL},
+                                           {comps[1].id, "both", addr2}};
+  delivery_env d = {.comps = comps, .ncomps = 2};
+  zh_host_redis_trigger_config cfg = {.default_address = address,
+                                      .triggers = entries,
+                                      .ntriggers = 2,
+                                      .deliver = deliver,
+                                      .deliver_env = &d,
+                                      .log = log_fn};
+  zh_host_redis_trigger *t = NULL;
+  zh_error *err = zh_host_redis_trigger_start(&cfg, &t);
+  CHECK(err == NULL);
+  zh_error_free(err);
+  CHECK_EQ_INT(zh_host_redis_trigger_address_count(t), 2);
+  bool up = false;
+  for (int i = 0; i < 500 && !up; i++) {
+    bool a = false, b = false;
+    zh_host_redis_trigger_subscriptions(t, 0, &a);
+    zh_host_redis_trigger_subscriptions(t, 1, &b);
+    up = a && b;
+    nap_ms(10);
+  }
+  CHECK(up);
+  ask("DEL %s", "got:c-sub");
+  ask("DEL %s", "got:js-sub");
+  CHECK_EQ_INT(publish("both", "to-first"), 1);
+  redisContext *c2 = redisConnect("127.0.0.1", second.port);
+  redisReply *r = c2 && !c2->err ? redisCommand(c2, "PUBLISH both to-second") : NULL;
+  CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+  freeReplyObject(r);
+  if (c2)
+    redisFree(c2);
+  CHECK(wait_count(&d.handled, 2, 10000));
+  nap_ms(100); /* nothing more arrives */
+  CHECK_EQ_INT(atomic_load(&d.handled), 2);
+  check_eq("first address", ask("LRANGE %s 0 -1", "got:c-sub"), "to-first");
+  check_eq("second address", ask("LRANGE %s 0 -1", "got:js-sub"), "to-second");
+  zh_host_redis_trigger_stop(t);
+  zh_test_redis_stop(&second);
+}
+
 int main(void) {
   zh_error *err = zh_engine_new(NULL, &engine);
   CHECK(err == NULL);
@@ -577,6 +784,8 @@ int main(void) {
   if (c_loaded) {
     c_capped.config.max_connections = 2;
     test_outbound(&c_ok, &c_denied, &c_capped, "c:");
+    test_silent(&c_ok);
+    test_auth(&c_ok);
   }
   if (js_loaded) {
     check_script(&js_ok, "js:");
@@ -586,9 +795,16 @@ int main(void) {
     check_eq("js denied", out, "open=err:invalid-address\n");
     CHECK(logged("redis: component \"js-denied\": connection to redis://127.0.0.1:"));
   }
+  component http;
+  if (component_load(&http, "http-only", "c-http-hello.wasm", NULL, 0))
+    test_no_handler(&http);
+  else
+    CHECK(!"c-http-hello.wasm loads");
+  component_free(&http);
   if (c_loaded && js_loaded) {
     component comps[] = {c_ok, js_ok}; /* two components on one channel */
     test_trigger(comps, 2);
+    test_two_addresses(comps);
   }
   if (c_loaded) {
     component_free(&c_capped);
