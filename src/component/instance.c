@@ -367,10 +367,14 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
     results[0] = zh_i32((int32_t)h);
     return NULL;
   }
+  /* Named as the guest imports it, so a log line says which call broke the rules. */
+  const char *op = R->kind == CB_CANON_RESOURCE_REP ? "[resource-rep]" : "[resource-drop]";
+  const char *rn = R->rt && R->rt->name ? R->rt->name : "resource";
   if (i == 0 || i >= t->len || !t->h[i].rt)
-    return zh_error_trap_new(ZH_TRAP_HOST, "unknown handle index %u", i);
+    return zh_error_trap_new(ZH_TRAP_HOST, "%s%s: unknown handle index %u", op, rn, i);
   if (t->h[i].rt != R->rt)
-    return zh_error_trap_new(ZH_TRAP_HOST, "handle index %u used with the wrong type", i);
+    return zh_error_trap_new(ZH_TRAP_HOST, "%s%s: handle index %u used with the wrong type", op, rn,
+                             i);
   if (R->kind == CB_CANON_RESOURCE_REP) {
     results[0] = zh_i32((int32_t)t->h[i].rep);
     return NULL;

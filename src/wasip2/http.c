@@ -473,6 +473,9 @@ static zh_error *server_read(zh_wasip2_ctx *cx, wp2_stream *s, void *buf, size_t
     return NULL;
   }
   zh_error *err = cx->in.io->read(cx->in.req, buf, cap, got, eof);
+  if (err && zh_error_status(err) == ZH_ERR_INTERRUPTED)
+    return err; /* the request's deadline cuts the handler, as the store's would: a guest that
+                   took the failed read for the body's end could still answer 200 after it */
   if (err) {
     /* the guest learns of it as last-operation-failed, with the server's reason */
     free(s->fail_msg);
