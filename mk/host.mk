@@ -68,4 +68,5 @@ $(COMP_DIR)/host-wagi-cmd.wasm: $(COMP_DIR)/host-wagi.wasm $(NPM_STAMP)
 $(BUILD)/tests/host/test_up: $(HOST_GUEST_WASM) $(COMP_DIR)/host-wagi.wasm \
                              $(COMP_DIR)/host-wagi-cmd.wasm $(COMP_DIR)/c-http-hostile.wasm \
                              $(COMP_DIR)/js-outbound.wasm $(COMP_DIR)/spin-hello.wasm example-app \
+                             $(COMP_DIR)/redis-c.wasm \
                              $(BUILD)/zerohop

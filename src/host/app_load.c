@@ -441,8 +441,10 @@ const char *zh_app_name(const zh_app *app) { return app->m->name; }
 
 void zh_app_print_routes(const zh_app *app, FILE *out, const char *base_url) {
   size_t n = zh_router_count(app->router);
+  /* The server also answers /.well-known/spin/ for apps with no HTTP route (health checks) */
+  fprintf(out, "Serving %s\n", base_url);
   if (n)
-    fprintf(out, "Serving %s\nAvailable Routes:\n", base_url);
+    fprintf(out, "Available Routes:\n");
   for (size_t i = 0; i < n; i++) {
     size_t target;
     const char *route = zh_router_route_at(app->router, i, &target);

@@ -18,7 +18,7 @@
 #define SERVING "Serving http://127.0.0.1:"
 
 static char tmpdir[64];
-static char comp_dir[PATH_MAX]; /* absolute build/components */
+static char comp_dir[PATH_MAX];  /* absolute build/components */
 static char root[PATH_MAX - 64]; /* the repository (the working directory) */
 
 /* Writes DIR/NAME/spin.toml with `text` (a printf format taking comp_dir for each %1$s) and
@@ -528,6 +528,122 @@ static void test_outbound(void) {
   zh_http_server_free(up);
 }
 
+/* ---- the Redis trigger and outbound Redis, against a real redis-server ---- */
+
+/* Sends one command (RESP array of bulk strings) and returns the raw reply (malloc'd). */
+static char *redis_cmd(uint16_t port, const char *const *args) {
+  zh_hc *c = zh_hc_open(port);
+  if (!c)
+    return NULL;
+  char req[1024];
+  size_t n = 0, argc = 0;
+  while (args[argc])
+    argc++;
+  n += (size_t)snprintf(req + n, sizeof req - n, "*%zu\r\n", argc);
+  for (size_t i = 0; i < argc; i++)
+    n += (size_t)snprintf(req + n, sizeof req - n, "$%zu\r\n%s\r\n", strlen(args[i]), args[i]);
+  char *out = NULL;
+  if (zh_hc_send(c, req, n)) {
+    struct timespec nap = {0, 20000000};
+    nanosleep(&nap, NULL); /* small replies arrive in one read */
+    ssize_t got = zh_hc_fill(c);
+    if (got > 0) {
+      out = malloc(c->end - c->start + 1);
+      if (out) {
+        memcpy(out, c->buf + c->start, c->end - c->start);
+        out[c->end - c->start] = '\0';
+      }
+    }
+  }
+  zh_hc_close(c);
+  return out;
+}
+
+/* Waits up to limit_ms for the list `key` to hold `want` (the LRANGE reply contains it). */
+static bool list_has(uint16_t port, const char *key, const char *want, double limit_ms) {
+  double t0 = zh_test_now_ms();
+  while (zh_test_now_ms() - t0 < limit_ms) {
+    const char *args[] = {"LRANGE", key, "0", "-1", NULL};
+    char *reply = redis_cmd(port, args);
+    bool has = reply && strstr(reply, want) != NULL;
+    free(reply);
+    if (has)
+      return true;
+    struct timespec nap = {0, 50000000};
+    nanosleep(&nap, NULL);
+  }
+  return false;
+}
+
+static void publish(uint16_t port, const char *channel, const char *msg) {
+  const char *args[] = {"PUBLISH", channel, msg, NULL};
+  free(redis_cmd(port, args));
+}
+
+static void test_redis(void) {
+  zh_test_redis redis = {0};
+  if (!zh_test_redis_start(&redis)) {
+    CHECK(false);
+    return;
+  }
+  char toml[4096], dir[PATH_MAX];
+  unsigned p = redis.port;
+  snprintf(toml, sizeof toml,
+           "spin_manifest_version = 2\n[application]\nname = \"events\"\n"
+           "[application.trigger.redis]\naddress = \"redis://127.0.0.1:%u\"\n"
+           "[[trigger.redis]]\nchannel = \"events\"\ncomponent = \"first\"\n"
+           "[[trigger.redis]]\nchannel = \"events\"\ncomponent = \"second\"\n"
+           "[[trigger.redis]]\nchannel = \"events\"\ncomponent = \"denied\"\n"
+           "[component.first]\nsource = \"@C@/redis-c.wasm\"\n"
+           "allowed_outbound_hosts = [\"redis://127.0.0.1:%u\"]\n"
+           "environment = { REDIS_ADDRESS = \"redis://127.0.0.1:%u\", COMPONENT = \"first\" }\n"
+           "[component.second]\nsource = \"@C@/redis-c.wasm\"\n"
+           "allowed_outbound_hosts = [\"redis://127.0.0.1:%u\"]\n"
+           "environment = { REDIS_ADDRESS = \"redis://127.0.0.1:%u\", COMPONENT = \"second\" }\n"
+           "[component.denied]\nsource = \"@C@/redis-c.wasm\"\n"
+           "allowed_outbound_hosts = [\"redis://127.0.0.1:1\"]\n"
+           "environment = { REDIS_ADDRESS = \"redis://127.0.0.1:%u\", COMPONENT = \"denied\" }\n",
+           p, p, p, p, p, p);
+  write_app("redis", toml, dir, sizeof dir);
+  /* no HTTP route: zerohop up still listens (reserved paths) and prints its address */
+  zh_test_cli_server s;
+  if (!start_app(&s, "redis", dir, NULL, NULL)) {
+    CHECK(false);
+    zh_test_redis_stop(&redis);
+    return;
+  }
+  /* the subscribers connect on their own: publish until both components saw a message */
+  bool first = false, second = false;
+  for (int i = 0; i < 100 && !(first && second); i++) {
+    publish(redis.port, "events", "hello");
+    first = list_has(redis.port, "got:first", "hello", 100);
+    second = first && list_has(redis.port, "got:second", "hello", 100);
+  }
+  CHECK(first);
+  CHECK(second);
+  /* outbound Redis outside allowed_outbound_hosts is denied, and logged */
+  CHECK(!list_has(redis.port, "got:denied", "hello", 300));
+
+  /* Redis goes away and comes back: the trigger reconnects, nothing crashes */
+  zh_test_redis_stop(&redis);
+  struct timespec gone = {0, 700000000};
+  nanosleep(&gone, NULL);
+  CHECK(kill(s.pid, 0) == 0); /* still running */
+  CHECK(zh_test_redis_start(&redis));
+  bool again = false;
+  for (int i = 0; i < 200 && !again; i++) {
+    publish(redis.port, "events", "after-restart");
+    again = list_has(redis.port, "got:first", "after-restart", 100);
+  }
+  CHECK(again);
+  char *err = zh_test_cli_err(&s);
+  CHECK(strstr(err, "denied") != NULL);
+  CHECK(strstr(err, "127.0.0.1:1") != NULL);
+  free(err);
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  zh_test_redis_stop(&redis);
+}
+
 /* ---- SIGTERM under load: every accepted request is answered ---- */
 
 typedef struct loader {
@@ -611,6 +727,7 @@ int main(void) {
   test_example();
   test_spin_js_app();
   test_outbound();
+  test_redis();
   test_sigterm_under_load();
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
