@@ -70,3 +70,8 @@ $(BUILD)/tests/host/test_up: $(HOST_GUEST_WASM) $(COMP_DIR)/host-wagi.wasm \
                              $(COMP_DIR)/js-outbound.wasm $(COMP_DIR)/spin-hello.wasm example-app \
                              $(COMP_DIR)/redis-c.wasm \
                              $(BUILD)/zerohop
+
+# ---- the example app under a 60-second wrk run (bench/soak.sh, docs/PERFORMANCE.md) ----
+.PHONY: bench-soak
+bench-soak: all example-app
+	BUILD=$(BUILD) bash bench/soak.sh
