@@ -21,12 +21,14 @@ example-app-hello: $(APP_OUT)/hello.wasm
 example-app-notes: $(APP_OUT)/notes.wasm
 example-app-stats: $(APP_OUT)/stats.wasm
 
-$(APP_OBJ)/c/c_handler.c: $(APP_DIR)/wit/c.wit wit/spin/fermyon-spin@2.0.0.wit $(NPM_STAMP)
+$(APP_OBJ)/c/c_handler.c: $(APP_DIR)/wit/c.wit wit/spin/fermyon-spin@2.0.0.wit \
+                          wit/spin/wasi-keyvalue@0.2.0-draft2.wit $(NPM_STAMP)
 	@$(MAKE) --no-print-directory BUILD=build build/zerohop
 	@rm -rf $(APP_OBJ)/c && mkdir -p $(APP_OBJ)/c/wit/deps
 	cp $< $(APP_OBJ)/c/wit/world.wit
 	for p in $(APP_WASI); do ln -sfn $(CURDIR)/$(JCO_WIT)/0.2.12/wasi-$$p $(APP_OBJ)/c/wit/deps/wasi-$$p; done
 	ln -sfn $(CURDIR)/wit/spin/fermyon-spin@2.0.0.wit $(APP_OBJ)/c/wit/deps/fermyon-spin.wit
+	ln -sfn $(CURDIR)/wit/spin/wasi-keyvalue@0.2.0-draft2.wit $(APP_OBJ)/c/wit/deps/wasi-keyvalue.wit
 	build/zerohop bindgen c --wit $(APP_OBJ)/c/wit --world c-handler --out $(APP_OBJ)/c
 
 $(APP_OBJ)/c/%.core.wasm: $(APP_DIR)/hello/%.c $(APP_DIR)/hello/respond.c $(APP_DIR)/hello/respond.h \
@@ -37,7 +39,7 @@ $(APP_OBJ)/c/%.core.wasm: $(APP_DIR)/hello/%.c $(APP_DIR)/hello/respond.c $(APP_
 $(APP_OBJ)/c/%.embedded.wasm: $(APP_OBJ)/c/%.core.wasm $(APP_DIR)/wit/c.wit tests/components/embed.mjs
 	node tests/components/embed.mjs $< $(APP_DIR)/wit/c.wit c-handler $@ \
 	  $(foreach p,$(APP_WASI),$(JCO_WIT)/0.2.12/wasi-$(p)/package.wit) \
-	  wit/spin/fermyon-spin@2.0.0.wit
+	  wit/spin/fermyon-spin@2.0.0.wit wit/spin/wasi-keyvalue@0.2.0-draft2.wit
 
 $(APP_OUT)/%.wasm: $(APP_OBJ)/c/%.embedded.wasm $(NPM_STAMP)
 	@mkdir -p $(dir $@)

@@ -16,9 +16,9 @@ void respond(c_handler_types_own_response_outparam_t out, int status, const char
 const char *request_header(c_handler_types_borrow_incoming_request_t req, const char *name,
                            char *buf, size_t size);
 
-/* Reads the counter `key` of the key-value store (a decimal string; 0 when absent), adds
- * `add` and writes it back when add is non-zero. -1 (with why in err) when the store
- * answers an error. */
+/* The counter `key` of the `default` key-value store (a decimal string; 0 when absent), after
+ * adding `add` atomically when it is not zero. -1 (with why in err) when the store answers
+ * an error. */
 long long counter(const char *key, long long add, char *err, size_t errsize);
 
 #endif
