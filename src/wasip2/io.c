@@ -166,7 +166,8 @@ static zh_error *stream_read(zh_wasip2_ctx *cx, wp2_stream *s, uint8_t *buf, siz
   case WP2_S_MEM: {
     size_t left = s->mem_len - *s->mem_pos;
     size_t n = left < cap ? left : cap;
-    memcpy(buf, s->mem + *s->mem_pos, n);
+    if (n) /* an empty buffer may have no memory at all */
+      memcpy(buf, s->mem + *s->mem_pos, n);
     *s->mem_pos += n;
     *got = n;
     *eof = n == 0;
