@@ -8,7 +8,10 @@
 #include "host/host_instance.h"
 #include "host/spin_wit.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +100,32 @@ static bool wait_budget(const zh_host_redis_inst *r, struct timeval *tv) {
   return true;
 }
 
+/* ---- SIGPIPE ---- */
+
+/* hiredis sends with write(): to a peer that has reset the connection that raises SIGPIPE,
+ * whose default action would kill the whole host. The signal is blocked on this thread for
+ * the command, and one it raised is consumed (unless one was already pending), so the
+ * command just fails with EPIPE. */
+redisReply *zh_host_redis_command_argv(redisContext *c, int argc, const char **argv,
+                                       const size_t *lens) {
+  sigset_t pipe_set, old, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+  bool blocked = pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0;
+  redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+  if (blocked) {
+    int saved = errno;
+    const struct timespec zero = {0, 0};
+    if (!was_pending)
+      while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR) {
+      }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+  }
+  return reply;
+}
+
 /* ---- answers ---- */
 
 static zh_error *answer_error(zh_val *result, uint32_t code, const char *msg) {
@@ -164,7 +193,7 @@ static redisReply *command(zh_host_redis_inst *r, redisContext *c, int argc, con
     return NULL;
   }
   redisSetTimeout(c, tv);
-  redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+  redisReply *reply = zh_host_redis_command_argv(c, argc, argv, lens);
   if (!reply) {
     char msg[200];
     snprintf(msg, sizeof msg, "redis: %s", c->errstr[0] ? c->errstr : "connection lost");

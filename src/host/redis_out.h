@@ -61,6 +61,14 @@ typedef struct zh_host_redis_address {
 /* Parses `n` bytes of `s`; false if malformed (or a part is too long). */
 bool zh_host_redis_parse_address(const char *s, size_t n, zh_host_redis_address *a);
 
+/* redisCommandArgv with SIGPIPE blocked on the calling thread (and the one it raised
+ * consumed): a peer that reset the connection makes the command fail, never kills the host.
+ * For this module and the trigger. */
+struct redisContext;
+struct redisReply;
+struct redisReply *zh_host_redis_command_argv(struct redisContext *c, int argc, const char **argv,
+                                              const size_t *lens);
+
 /* Defines `fermyon:spin/redis@2.0.0` (the connection resource and its functions) on a
  * component linker. The functions find their instance through zh_host_instance_of(call);
  * without one (a template initialising) they answer other("..."). */

@@ -112,7 +112,7 @@ static redisContext *subscribe(subscriber *s, bool quiet) {
       argv[1] = argv[2];
       lens[1] = lens[2];
     }
-    reply = redisCommandArgv(c, 3 - skip, argv, lens);
+    reply = zh_host_redis_command_argv(c, 3 - skip, argv, lens);
     if (reply && reply->type == REDIS_REPLY_ERROR)
       goto fail;
     freeReplyObject(reply);
@@ -130,7 +130,7 @@ static redisContext *subscribe(subscriber *s, bool quiet) {
         lens[i + 1] = strlen(s->channels[i]);
       }
       /* the reply is the first channel's confirmation; the others follow as replies */
-      reply = redisCommandArgv(c, (int)s->nchannels + 1, argv, lens);
+      reply = zh_host_redis_command_argv(c, (int)s->nchannels + 1, argv, lens);
     }
     free(argv);
     free(lens);

@@ -3,9 +3,10 @@
  * `run(address, prefix)` opens a connection and runs one script of commands on keys that
  * start with `prefix`, returning one line per command ("get=v1", "incr=err:type-error"...),
  * so the test compares the whole transcript. `open-many(address, n)` opens n connections
- * and leaves them open (the host closes them when the instance ends). The inbound-redis
- * handler appends each message to the list "got:<COMPONENT>" of the Redis at REDIS_ADDRESS
- * (both from the environment), and answers `error` for the message "fail".
+ * and leaves them open (the host closes them when the instance ends); `set-big(address, n)`
+ * sets "big" to n zero bytes. The inbound-redis handler appends each message to the list
+ * "got:<COMPONENT>" of the Redis at REDIS_ADDRESS (both from the environment), and answers
+ * `error` for the message "fail".
  *
  * No libc I/O, so the core module needs no preview1 adapter: the text is built by hand. */
 #include "redis_c.h"
@@ -318,6 +319,35 @@ void redis_c_open_many(redis_c_string_t *address, uint32_t n, redis_c_string_t *
     } else {
       put(&t, "ok"); /* left open on purpose */
     }
+  }
+  redis_c_string_free(address);
+  ret->ptr = (uint8_t *)t.data;
+  ret->len = t.len;
+}
+
+void redis_c_set_big(redis_c_string_t *address, uint32_t n, redis_c_string_t *ret) {
+  text t = {0};
+  redis_c_result_own_redis_connection_redis_error_t opened;
+  redis_c_redis_static_connection_open(address, &opened);
+  if (opened.is_err) {
+    put(&t, "open=");
+    put_error(&t, &opened.val.err);
+    redis_c_result_own_redis_connection_redis_error_free(&opened);
+  } else {
+    redis_c_redis_payload_t value = {calloc(n ? n : 1, 1), n};
+    redis_c_string_t k;
+    redis_c_string_set(&k, "big");
+    redis_c_result_void_redis_error_t rv;
+    redis_c_redis_method_connection_set(redis_c_redis_borrow_connection(opened.val.ok), &k, &value,
+                                        &rv);
+    put(&t, "set=");
+    if (rv.is_err)
+      put_error(&t, &rv.val.err);
+    else
+      put(&t, "ok");
+    redis_c_result_void_redis_error_free(&rv);
+    free(value.ptr);
+    redis_c_redis_connection_drop_own(opened.val.ok);
   }
   redis_c_string_free(address);
   ret->ptr = (uint8_t *)t.data;
