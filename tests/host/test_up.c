@@ -303,6 +303,8 @@ static void test_routes(void) {
   check_route(port, "/api/special", "/api/special", "");
 
   char *err = zh_test_cli_err(&s);
+  /* a component's stderr reaches the host's, each line prefixed by its id */
+  CHECK(strstr(err, "[wagi] wagi: handled http://localhost/wagi/p?a=1&b=2\n") != NULL);
   CHECK(strstr(err, "component `hostile` trapped") != NULL);
   CHECK(strstr(err, "cut at the deadline") != NULL);
   free(err);
@@ -528,6 +530,36 @@ static void test_outbound(void) {
   zh_http_server_free(up);
 }
 
+/* ---- --log-dir: a component's output in files of its own ---- */
+
+static void test_log_dir(void) {
+  char dir[PATH_MAX], logs[PATH_MAX + 8];
+  write_app("logdir", routes_toml, dir, sizeof dir);
+  snprintf(logs, sizeof logs, "%s/logs", tmpdir);
+  mkdir(logs, 0755);
+  zh_test_cli_server s;
+  const char *extra[] = {"--log-dir", logs, NULL};
+  if (!start_app(&s, "logdir", dir, extra, NULL)) {
+    CHECK(false);
+    return;
+  }
+  zh_hc_response r;
+  CHECK(get(s.port, "/wagi/x", &r));
+  CHECK_EQ_INT(r.status, 200);
+  zh_hc_response_free(&r);
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/wagi_stderr.txt", logs);
+  uint8_t *data = NULL;
+  size_t len = 0;
+  CHECK(zh_test_read_file(path, &data, &len));
+  CHECK(data && strstr((char *)data, "wagi: handled http://localhost/wagi/x\n") != NULL);
+  free(data);
+  char *err = zh_test_cli_err(&s);
+  CHECK(strstr(err, "wagi: handled") == NULL); /* not on the host's stderr then */
+  free(err);
+}
+
 /* ---- the Redis trigger and outbound Redis, against a real redis-server ---- */
 
 /* Sends one command (RESP array of bulk strings) and returns the raw reply (malloc'd). */
@@ -664,18 +696,19 @@ static void *load_main(void *arg) {
       continue;
     }
     zh_hc_response r;
+    memset(&r, 0, sizeof r);
     if (zh_hc_send_str(c, "GET /api/x HTTP/1.1\r\nHost: h\r\n\r\n") &&
         zh_hc_read(c, &r, false, 4096)) {
       if (r.status == 200 && r.complete)
         l->answered++;
       else
         l->cut++;
-      zh_hc_response_free(&r);
     } else if (!zh_hc_closed(c)) {
       l->cut++;
     } else {
       l->refused++; /* closed before reading the request: never accepted for handling */
     }
+    zh_hc_response_free(&r);
     zh_hc_close(c);
   }
   return NULL;
@@ -728,6 +761,7 @@ int main(void) {
   test_example();
   test_spin_js_app();
   test_outbound();
+  test_log_dir();
   test_redis();
   test_sigterm_under_load();
   char cmd[128];

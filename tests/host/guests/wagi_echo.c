@@ -2,7 +2,8 @@
  * lists its argv, the environment it was given (one `env K=V` line each) and its stdin.
  *   GET with ?status=NNN   answers "Status: NNN"
  *   path ending in /redirect  answers only "Location: /elsewhere" (a 302)
- *   path ending in /empty   prints nothing (the host must answer 500) */
+ *   path ending in /empty   prints nothing (the host must answer 500)
+ * It also writes one line on stderr, "wagi: handled URL", which the host logs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ int main(int argc, char **argv) {
   const char *full = getenv("X_FULL_URL");
   (void)path;
   (void)script;
+  fprintf(stderr, "wagi: handled %s\n", full ? full : "?");
   if (full && strstr(full, "/empty"))
     return 0;
   if (full && strstr(full, "/redirect")) {
