@@ -499,9 +499,12 @@ void zh_host_vars_log_summary(const zh_host_vars *vars) {
 zh_error *zh_host_vars_parse_assignment(const char *arg, char **name, char **value) {
   *name = *value = NULL;
   const char *eq = strchr(arg, '=');
-  if (!eq || eq == arg)
-    return zh_error_new(ZH_ERR_USAGE, "--variable %s: expected NAME=VALUE",
-                        eq ? "(empty name)" : arg);
+  /* the argument is not echoed: a mistyped one may hold a secret */
+  if (!eq)
+    return zh_error_new(ZH_ERR_USAGE,
+                        "--variable: expected NAME=VALUE, got an argument without '='");
+  if (eq == arg)
+    return zh_error_new(ZH_ERR_USAGE, "--variable: expected NAME=VALUE, got an empty name");
   if (!(*name = strndup(arg, (size_t)(eq - arg))))
     return zh_error_oom();
   if (eq[1] != '@') {
