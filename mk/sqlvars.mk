@@ -65,3 +65,14 @@ $(BUILD)/tests/host/test_variables: $(SQLVARS_VARS_WASM)
 .PHONY: sqlvars-components
 sqlvars-components: $(SQLVARS_SQL_WASM) $(SQLVARS_VARS_WASM)
 components: sqlvars-components
+
+# ---- make bench-sqlvars (bench/sqlvars.c, docs/PERFORMANCE.md) ----
+# A guest's point read and variable get through the host, against the same work done
+# directly in the same run; and the read's share of a per-request instance.
+.PHONY: bench-sqlvars
+$(BUILD)/bench/sqlvars: bench/sqlvars.c $(BUILD)/libzerohop.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+
+bench-sqlvars: $(BUILD)/bench/sqlvars $(SQLVARS_COMP)/sql-c.wasm $(SQLVARS_COMP)/vars-c.wasm
+	$(BUILD)/bench/sqlvars $(SQLVARS_COMP)/sql-c.wasm $(SQLVARS_COMP)/vars-c.wasm

@@ -695,7 +695,9 @@ static zh_error *host_execute(zh_cm_call *call, void *env, zh_val *args, size_t 
   size_t sql_len = args[1].of.str.len;
   if (sql_len > (size_t)INT32_MAX)
     return sql_error(result, E_IO, "the statement is too long");
-  zh_store *store = hi->p2 ? hi->p2->store : NULL;
+  /* the instance's store, whose interrupt (the request deadline) stops a long statement */
+  zh_wasip2_ctx *cx = zh_cm_call_data(call);
+  zh_store *store = cx ? cx->store : NULL;
   if (store)
     sqlite3_progress_handler(c->h, PROGRESS_STEPS, progress_cb, store);
   sqlite3_stmt *st = NULL;

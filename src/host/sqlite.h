@@ -71,7 +71,9 @@ zh_error *zh_host_sqlite_run_startup(zh_host_sqlite_dbs *dbs, const char *const 
  * sqlite_databases) are borrowed and must outlive it, as `dbs` must. */
 zh_error *zh_host_sqlite_inst_new(zh_host_sqlite_dbs *dbs, const char *const *labels,
                                   size_t nlabels, struct zh_host_sqlite_inst **out);
-/* Gives back every connection the guest left open. Accepts NULL. */
+/* Gives back every connection the guest left open. Accepts NULL. Call it after
+ * zh_cm_instance_free of the instance: freeing the instance runs the connection resource's
+ * destructor for each handle the guest still owns, and that destructor reads this state. */
 void zh_host_sqlite_inst_free(struct zh_host_sqlite_inst *inst);
 
 /* Defines `fermyon:spin/sqlite@2.0.0` (connection.open, connection.execute, the connection

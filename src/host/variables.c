@@ -17,16 +17,13 @@
 
 extern char **environ;
 
-/* Where an app variable's value came from (for the start-up summary). */
-typedef enum var_source { SRC_CLI, SRC_ENV_ZEROHOP, SRC_ENV_SPIN, SRC_DEFAULT } var_source;
-
 static const char *const env_prefixes[] = {"ZEROHOP_VARIABLE_", "SPIN_VARIABLE_"};
 
 typedef struct app_var {
   char *name;
   char *value;
   bool secret;
-  var_source source;
+  char *from; /* where the value came from, for the start-up summary */
 } app_var;
 
 /* One component's rendered variables, in manifest order. */
@@ -178,6 +175,148 @@ static const char *env_value(const char *const *env, size_t nenv, const char *pr
   return NULL;
 }
 
+/* A runtime-config provider, ready to read: its prefix with the underscore, and a dotenv
+ * file's lines as "KEY=VALUE" strings. */
+typedef struct provider {
+  const zh_host_vars_provider *cfg;
+  char *prefix;
+  char **dot;
+  size_t ndot;
+} provider;
+
+static void providers_free(provider *p, size_t n) {
+  for (size_t i = 0; p && i < n; i++) {
+    free(p[i].prefix);
+    for (size_t k = 0; k < p[i].ndot; k++)
+      free(p[i].dot[k]);
+    free(p[i].dot);
+  }
+  free(p);
+}
+
+/* Reads a dotenv file: KEY=VALUE lines (an `export ` before the key and quotes around the
+ * value are dropped; blank lines and `#` comments skipped). Messages name the file only. */
+static zh_error *read_dotenv(const char *path, char ***out, size_t *n) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return zh_error_new(ZH_ERR_IO, "variables: dotenv file %s: %s", path, strerror(errno));
+  char *line = NULL;
+  size_t cap = 0, lineno = 0;
+  ssize_t len;
+  zh_error *err = NULL;
+  while (!err && (len = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
+    char *k = line;
+    while (*k == ' ' || *k == '\t')
+      k++;
+    if (!*k || *k == '#')
+      continue;
+    if (strncmp(k, "export ", 7) == 0)
+      k += 7;
+    char *eq = strchr(k, '=');
+    if (!eq || eq == k) {
+      err = zh_error_new(ZH_ERR_INVALID, "variables: dotenv file %s: line %zu: expected KEY=VALUE",
+                         path, lineno);
+      break;
+    }
+    char *v = eq + 1, *end = v + strlen(v);
+    if (end - v >= 2 && (*v == '"' || *v == '\'') && end[-1] == *v)
+      v++, end--;
+    char **grown = realloc(*out, (*n + 1) * sizeof *grown);
+    if (!grown) {
+      err = zh_error_oom();
+      break;
+    }
+    *out = grown;
+    if (!((*out)[*n] = malloc((size_t)(eq - k) + 1 + (size_t)(end - v) + 1))) {
+      err = zh_error_oom();
+      break;
+    }
+    sprintf((*out)[*n], "%.*s=%.*s", (int)(eq - k), k, (int)(end - v), v);
+    (*n)++;
+  }
+  free(line);
+  fclose(f);
+  return err;
+}
+
+static zh_error *providers_new(const zh_host_vars_config *c, provider **out) {
+  *out = calloc(c->nproviders ? c->nproviders : 1, sizeof **out);
+  if (!*out)
+    return zh_error_oom();
+  for (size_t i = 0; i < c->nproviders; i++) {
+    provider *p = &(*out)[i];
+    p->cfg = &c->providers[i];
+    if (p->cfg->kind != ZH_HOST_VARS_ENV)
+      continue;
+    const char *pre = p->cfg->prefix ? p->cfg->prefix : "SPIN_VARIABLE";
+    if (!(p->prefix = malloc(strlen(pre) + 2)))
+      return zh_error_oom();
+    sprintf(p->prefix, "%s%s", pre, *pre ? "_" : "");
+    if (p->cfg->dotenv_path) {
+      zh_error *err = read_dotenv(p->cfg->dotenv_path, &p->dot, &p->ndot);
+      if (err)
+        return err;
+    }
+  }
+  return NULL;
+}
+
+static char *upper_dup(const char *prefix, const char *name) {
+  size_t pl = strlen(prefix), nl = strlen(name);
+  char *s = malloc(pl + nl + 1);
+  if (!s)
+    return NULL;
+  for (size_t i = 0; i < pl; i++)
+    s[i] = prefix[i];
+  for (size_t i = 0; i <= nl; i++)
+    s[pl + i] = (char)toupper((unsigned char)name[i]);
+  return s;
+}
+
+/* The value of `name` from the providers, highest priority first (variables.h), with a
+ * malloc'd description of where it came from; NULL if none has it. */
+static const char *provide(const zh_host_vars_config *c, const char *const *env, size_t nenv,
+                           const provider *ps, const char *name, char **from) {
+  *from = NULL;
+  for (size_t k = c->ncli; k-- > 0;)
+    if (strcmp(c->cli[k].key, name) == 0) {
+      *from = strdup("--variable");
+      return c->cli[k].value;
+    }
+  const char *value = NULL, *where = "environment ";
+  const char *prefix = NULL;
+  for (size_t k = 0; k < 2 && !value; k++)
+    if ((value = env_value(env, nenv, env_prefixes[k], name)))
+      prefix = env_prefixes[k];
+  for (size_t i = 0; ps && i < c->nproviders && !value; i++) {
+    const provider *p = &ps[i];
+    if (p->cfg->kind == ZH_HOST_VARS_STATIC) {
+      for (size_t k = p->cfg->nvalues; k-- > 0 && !value;)
+        if (strcmp(p->cfg->values[k].key, name) == 0)
+          value = p->cfg->values[k].value;
+      if (value) {
+        *from = strdup("runtime config, static provider");
+        return value;
+      }
+    } else if ((value = env_value(env, nenv, p->prefix, name))) {
+      prefix = p->prefix;
+    } else if ((value = env_value((const char *const *)p->dot, p->ndot, p->prefix, name))) {
+      prefix = p->prefix;
+      where = "dotenv ";
+    }
+  }
+  if (!value)
+    return NULL;
+  char *var = upper_dup(prefix, name);
+  if (var && (*from = malloc(strlen(where) + strlen(var) + 1)))
+    sprintf(*from, "%s%s", where, var);
+  free(var);
+  return value;
+}
+
 /* Appends `"name"` to a malloc'd list of names for the missing-variables message. */
 static zh_error *append_name(char **list, const char *name) {
   size_t old = *list ? strlen(*list) : 0, add = strlen(name) + 4;
@@ -190,7 +329,7 @@ static zh_error *append_name(char **list, const char *name) {
 }
 
 static zh_error *resolve_app_vars(zh_host_vars *v, const zh_host_vars_config *c,
-                                  const char *const *env, size_t nenv) {
+                                  const char *const *env, size_t nenv, const provider *ps) {
   char *missing = NULL;
   const char *first_missing = NULL;
   size_t nmissing = 0;
@@ -212,17 +351,14 @@ static zh_error *resolve_app_vars(zh_host_vars *v, const zh_host_vars_config *c,
                          "variable \"%s\": give it either a default or required = true", d->name);
       break;
     }
-    const char *value = NULL;
-    var_source src = SRC_DEFAULT;
-    for (size_t k = c->ncli; k-- > 0 && !value;)
-      if (strcmp(c->cli[k].key, d->name) == 0)
-        value = c->cli[k].value, src = SRC_CLI;
-    for (size_t k = 0; k < 2 && !value; k++)
-      if ((value = env_value(env, nenv, env_prefixes[k], d->name)))
-        src = k == 0 ? SRC_ENV_ZEROHOP : SRC_ENV_SPIN;
-    if (!value)
-      value = d->default_value;
+    char *from = NULL;
+    const char *value = provide(c, env, nenv, ps, d->name, &from);
+    if (!value && (value = d->default_value)) {
+      free(from);
+      from = strdup("default");
+    }
     if (!value) {
+      free(from);
       nmissing++;
       if (!first_missing)
         first_missing = d->name;
@@ -232,10 +368,11 @@ static zh_error *resolve_app_vars(zh_host_vars *v, const zh_host_vars_config *c,
     var->name = strdup(d->name);
     var->value = strdup(value);
     var->secret = d->secret;
-    var->source = src;
-    if (!var->name || !var->value) {
+    var->from = from;
+    if (!var->name || !var->value || !var->from) {
       free(var->name);
       free(var->value);
+      free(var->from);
       err = zh_error_oom();
       break;
     }
@@ -301,7 +438,11 @@ zh_error *zh_host_vars_new(const zh_host_vars_config *config, zh_host_vars **out
     for (nenv = 0; env && env[nenv]; nenv++)
       ;
   }
-  zh_error *err = v->none.id ? resolve_app_vars(v, config, env, nenv) : zh_error_oom();
+  provider *ps = NULL;
+  zh_error *err = v->none.id ? providers_new(config, &ps) : zh_error_oom();
+  if (!err)
+    err = resolve_app_vars(v, config, env, nenv, ps);
+  providers_free(ps, config->nproviders);
   if (!err &&
       !(v->comps = calloc(config->ncomponents ? config->ncomponents : 1, sizeof *v->comps))) {
     zh_host_vars_free(v);
@@ -335,6 +476,7 @@ void zh_host_vars_free(zh_host_vars *vars) {
   for (size_t i = 0; i < vars->nvars; i++) {
     free(vars->vars[i].name);
     free(vars->vars[i].value);
+    free(vars->vars[i].from);
   }
   free(vars->vars);
   for (size_t i = 0; vars->comps && i < vars->ncomps; i++)
@@ -345,30 +487,24 @@ void zh_host_vars_free(zh_host_vars *vars) {
 }
 
 void zh_host_vars_log_summary(const zh_host_vars *vars) {
-  static const char *const from[] = {"--variable", "environment ZEROHOP_VARIABLE_",
-                                     "environment SPIN_VARIABLE_", "default"};
   for (size_t i = 0; i < vars->nvars; i++) {
     const app_var *var = &vars->vars[i];
-    char upper[128] = "";
-    if (var->source == SRC_ENV_ZEROHOP || var->source == SRC_ENV_SPIN) {
-      size_t j = 0;
-      for (; var->name[j] && j + 1 < sizeof upper; j++)
-        upper[j] = (char)toupper((unsigned char)var->name[j]);
-      upper[j] = '\0';
-    }
     if (var->secret)
-      vlog(vars, "variable %s = <secret> (%s%s)", var->name, from[var->source], upper);
+      vlog(vars, "variable %s = <secret> (%s)", var->name, var->from);
     else
-      vlog(vars, "variable %s = \"%s\" (%s%s)", var->name, var->value, from[var->source], upper);
+      vlog(vars, "variable %s = \"%s\" (%s)", var->name, var->value, var->from);
   }
 }
 
 zh_error *zh_host_vars_parse_assignment(const char *arg, char **name, char **value) {
   *name = *value = NULL;
   const char *eq = strchr(arg, '=');
-  if (!eq || eq == arg)
-    return zh_error_new(ZH_ERR_USAGE, "--variable %s: expected NAME=VALUE",
-                        eq ? "(empty name)" : arg);
+  /* the argument is not echoed: a mistyped one may hold a secret */
+  if (!eq)
+    return zh_error_new(ZH_ERR_USAGE,
+                        "--variable: expected NAME=VALUE, got an argument without '='");
+  if (eq == arg)
+    return zh_error_new(ZH_ERR_USAGE, "--variable: expected NAME=VALUE, got an empty name");
   if (!(*name = strndup(arg, (size_t)(eq - arg))))
     return zh_error_oom();
   if (eq[1] != '@') {

@@ -11,7 +11,9 @@
  * Providers, highest priority first (Spin's order, with zerohop's own environment prefix):
  *   1. `--variable NAME=VALUE` (the last assignment of a name wins),
  *   2. the environment: ZEROHOP_VARIABLE_<NAME>, then SPIN_VARIABLE_<NAME> (NAME upper-cased),
- *   3. the `default` of the variable in the manifest's [variables].
+ *   3. the runtime config's providers, in their order (static tables, other environment
+ *      prefixes and their dotenv files),
+ *   4. the `default` of the variable in the manifest's [variables].
  *
  * Templates are Spin's: `{{ name }}` (spaces inside the braces are trimmed) is replaced by the
  * app variable `name`; everything else is literal; a `{{` without a later `}}` is an error.
@@ -51,6 +53,23 @@ typedef struct zh_host_vars_component {
   size_t nvars;
 } zh_host_vars_component;
 
+/* A variables provider of the runtime config ([[variable_provider]] in Spin's): `static`
+ * with its name = value table, or `env` with its prefix (NULL: "SPIN_VARIABLE"; joined to
+ * the upper-cased name with `_`) and an optional dotenv file read at start for names the
+ * environment lacks. */
+typedef enum zh_host_vars_provider_kind {
+  ZH_HOST_VARS_STATIC,
+  ZH_HOST_VARS_ENV
+} zh_host_vars_provider_kind;
+
+typedef struct zh_host_vars_provider {
+  zh_host_vars_provider_kind kind;
+  const zh_host_var_pair *values; /* static */
+  size_t nvalues;
+  const char *prefix;      /* env */
+  const char *dotenv_path; /* env; NULL: none */
+} zh_host_vars_provider;
+
 /* A log line (warnings, the start-up summary); NULL logs to stderr. */
 typedef void (*zh_host_vars_log_fn)(void *env, const char *line);
 
@@ -61,6 +80,8 @@ typedef struct zh_host_vars_config {
   size_t ncomponents;
   const zh_host_var_pair *cli; /* --variable, in command-line order */
   size_t ncli;
+  const zh_host_vars_provider *providers; /* the runtime config's, in its order */
+  size_t nproviders;
   /* The environment as "KEY=VALUE" strings; NULL reads the process's environment once, in
    * zh_host_vars_new. */
   const char *const *env;

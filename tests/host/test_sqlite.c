@@ -509,6 +509,56 @@ static void test_limits(void) {
   zh_error_free(err);
 }
 
+/* A writer waits up to the busy timeout for another instance's transaction, then answers
+ * io("database is locked"); once that instance ends, the write goes through. */
+static void test_busy_timeout(void) {
+  char dir[128];
+  snprintf(dir, sizeof dir, "%s/busy", scratch);
+  zh_host_sqlite_config cfg = {.state_dir = dir, .busy_timeout_ms = 200};
+  zh_host_sqlite_dbs *dbs = NULL;
+  zh_error *err = zh_host_sqlite_dbs_new(&cfg, &dbs);
+  CHECK(err == NULL);
+  zh_cm_component *comp = zh_test_load_component(engine, SQL_C);
+  sql_instance holder, writer;
+  if (!err && comp && start(&holder, comp, dbs, declared, 3)) {
+    zh_val res;
+    exec_ok(&holder.t, "default", "CREATE TABLE t (x)", NULL, 0, &res);
+    zh_val_drop(&res);
+    zh_cm_func *keep = zh_cm_instance_func(holder.t.inst, RUNNER, "exec-and-keep");
+    zh_val a[2];
+    zh_error_free(zh_val_string_cstr(&a[0], "default"));
+    zh_error_free(zh_val_string_cstr(&a[1], "BEGIN IMMEDIATE"));
+    zh_error *e = keep ? zh_cm_func_call(holder.t.inst, keep, a, 2, &res) : NULL;
+    CHECK(keep && e == NULL && zh_val_case(&res) == 0);
+    if (keep && !e)
+      zh_val_drop(&res);
+    zh_error_free(e);
+    zh_val_drop(&a[0]);
+    zh_val_drop(&a[1]);
+    if (start(&writer, comp, dbs, declared, 3)) {
+      struct timespec t0, t1;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
+      exec_err(&writer.t, "default", "INSERT INTO t VALUES (1)", NULL, 0, E_IO,
+               "database is locked");
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+      CHECK(ms >= 150 && ms < 5000); /* it waited about the busy timeout */
+      /* readers are not blocked by the writer's lock (write-ahead log) */
+      zh_val *qr = exec_ok(&writer.t, "default", "SELECT count(*) FROM t", NULL, 0, &res);
+      CHECK(qr != NULL);
+      if (qr)
+        zh_val_drop(&res);
+      stop(&holder); /* its transaction is rolled back, the lock freed */
+      exec_ok(&writer.t, "default", "INSERT INTO t VALUES (2)", NULL, 0, &res);
+      zh_val_drop(&res);
+      stop(&writer);
+    }
+  }
+  zh_cm_component_free(comp);
+  zh_host_sqlite_dbs_free(dbs);
+  zh_error_free(err);
+}
+
 /* ---- --sqlite at start ---- */
 
 static void test_startup(zh_host_sqlite_dbs *dbs) {
@@ -637,6 +687,7 @@ int main(void) {
   zh_cm_component_free(comp);
   zh_host_sqlite_dbs_free(dbs);
   test_limits();
+  test_busy_timeout();
 
   /* Persistence: the files, reopened with the sqlite3 API after the app closed them. */
   char def[160], other[160];

@@ -199,6 +199,81 @@ static void test_precedence(void) {
   zh_error_free(err);
 }
 
+/* The runtime config's providers come after --variable and the default environment, in
+ * their own order, before the defaults. */
+static void test_runtime_providers(void) {
+  char dot[] = "/tmp/zh-dotenv-XXXXXX";
+  int fd = mkstemp(dot);
+  CHECK(fd >= 0);
+  if (fd < 0)
+    return;
+  const char *text =
+      "# app secrets\n\nMYAPP_GREETING='dot greeting'\nexport MYAPP_TOKEN=\"dottok\"\n"
+      "MYAPP_PORT=from-dotenv\n";
+  CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+  close(fd);
+  zh_host_var_pair statics[] = {{"who", "static-who"}, {"port", "1"}, {"token", "static-tok"}};
+  zh_host_vars_provider ps[] = {
+      {.kind = ZH_HOST_VARS_ENV, .prefix = "MYAPP", .dotenv_path = dot},
+      {.kind = ZH_HOST_VARS_STATIC, .values = statics, .nvalues = 3},
+  };
+  const char *env[] = {"MYAPP_PORT=7"};
+  log_sink sink = {0};
+  zh_host_vars_config cfg = {.vars = decls,
+                             .nvars = 4,
+                             .providers = ps,
+                             .nproviders = 2,
+                             .env = env,
+                             .nenv = 1,
+                             .log = sink_line,
+                             .log_env = &sink};
+  zh_host_vars *v = NULL;
+  zh_error *err = zh_host_vars_new(&cfg, &v);
+  CHECK(err == NULL && v);
+  if (v) {
+    CHECK(strcmp(zh_host_vars_value(v, "port"), "7") == 0); /* environment before dotenv */
+    CHECK(strcmp(zh_host_vars_value(v, "greeting"), "dot greeting") == 0);
+    CHECK(strcmp(zh_host_vars_value(v, "token"), "dottok") == 0); /* env provider first */
+    CHECK(strcmp(zh_host_vars_value(v, "who"), "static-who") == 0);
+    zh_host_vars_log_summary(v);
+    CHECK(strstr(sink.text, "variable port = \"7\" (environment MYAPP_PORT)") != NULL);
+    CHECK(strstr(sink.text, "variable greeting = \"dot greeting\" (dotenv MYAPP_GREETING)"));
+    CHECK(strstr(sink.text, "variable who = \"static-who\" (runtime config, static provider)"));
+    CHECK(strstr(sink.text, "dottok") == NULL); /* token is secret */
+  }
+  zh_host_vars_free(v);
+  zh_error_free(err);
+
+  /* the default environment and --variable still come first */
+  const char *env2[] = {"SPIN_VARIABLE_WHO=spin-who", "MYAPP_WHO=myapp-who"};
+  zh_host_var_pair cli[] = {{"token", "cli-tok"}};
+  cfg.env = env2, cfg.nenv = 2, cfg.cli = cli, cfg.ncli = 1;
+  err = zh_host_vars_new(&cfg, &v);
+  CHECK(err == NULL && v);
+  if (v) {
+    CHECK(strcmp(zh_host_vars_value(v, "who"), "spin-who") == 0);
+    CHECK(strcmp(zh_host_vars_value(v, "token"), "cli-tok") == 0);
+    CHECK(strcmp(zh_host_vars_value(v, "port"), "from-dotenv") == 0);
+  }
+  zh_host_vars_free(v);
+  zh_error_free(err);
+
+  /* a dotenv line without `=` names the file and line; a missing file names the file */
+  FILE *f = fopen(dot, "w");
+  if (f) {
+    fputs("A=1\nnot a pair\n", f);
+    fclose(f);
+  }
+  err = zh_host_vars_new(&cfg, &v);
+  CHECK(err != NULL && strstr(zh_error_message(err), dot) &&
+        strstr(zh_error_message(err), "line 2"));
+  zh_error_free(err);
+  unlink(dot);
+  err = zh_host_vars_new(&cfg, &v);
+  CHECK(err != NULL && zh_error_status(err) == ZH_ERR_IO && strstr(zh_error_message(err), dot));
+  zh_error_free(err);
+}
+
 static void test_required_and_errors(void) {
   log_sink sink = {0};
   zh_host_vars *v = (zh_host_vars *)&sink; /* must be reset to NULL on failure */
@@ -304,8 +379,9 @@ static void test_parse_assignment(void) {
   err = zh_host_vars_parse_assignment("empty=", &k, &val);
   CHECK(err == NULL && strcmp(k, "empty") == 0 && strcmp(val, "") == 0);
   free(k), free(val);
-  err = zh_host_vars_parse_assignment("noequals", &k, &val);
+  err = zh_host_vars_parse_assignment("token:hunter2", &k, &val);
   CHECK(err != NULL && zh_error_status(err) == ZH_ERR_USAGE && k == NULL && val == NULL);
+  CHECK(err && strstr(zh_error_message(err), "hunter2") == NULL); /* a typo may hold a secret */
   zh_error_free(err);
   err = zh_host_vars_parse_assignment("=v", &k, &val);
   CHECK(err != NULL && zh_error_status(err) == ZH_ERR_USAGE);
@@ -478,6 +554,7 @@ int main(void) {
   test_names();
   test_templates();
   test_precedence();
+  test_runtime_providers();
   test_required_and_errors();
   test_secret_never_printed();
   test_parse_assignment();
