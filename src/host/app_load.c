@@ -82,6 +82,23 @@ static zh_error *load_variables(zh_app *app) {
       cvars[i][k] = (zh_host_var_pair){c->variables[k].key, c->variables[k].value};
     comps[i] = (zh_host_vars_component){c->id, cvars[i], c->nvariables};
   }
+  /* The runtime config's providers: env ones (a prefix, a dotenv file); the secret stores
+   * Spin can reach (Vault, Azure Key Vault) are network services zerohop does not call. */
+  size_t nprov = app->rc ? app->rc->nproviders : 0;
+  zh_host_vars_provider *prov = calloc(nprov + 1, sizeof *prov);
+  if (!err && !prov)
+    err = zh_error_oom();
+  for (size_t i = 0; !err && i < nprov; i++) {
+    const zh_runtime_provider *rp = &app->rc->providers[i];
+    if (rp->type != ZH_RUNTIME_PROVIDER_ENV)
+      err = zh_error_new(ZH_ERR_INVALID,
+                         "%s:%u:%u: variables provider type `%s` is not supported by zerohop "
+                         "(use `env`, --variable or SPIN_VARIABLE_*)",
+                         app->rc->path, rp->line, rp->col,
+                         rp->type == ZH_RUNTIME_PROVIDER_VAULT ? "vault" : "azure_key_vault");
+    else
+      prov[i] = (zh_host_vars_provider){ZH_HOST_VARS_ENV, NULL, 0, rp->prefix, rp->dotenv_path};
+  }
   size_t ncli = 0;
   for (size_t i = 0; !err && i < app->opt.nvariables; i++) {
     char *name, *value;
@@ -98,6 +115,8 @@ static zh_error *load_variables(zh_app *app) {
     vc.ncomponents = m->ncomponents;
     vc.cli = cli;
     vc.ncli = ncli;
+    vc.providers = prov;
+    vc.nproviders = nprov;
     vc.log = log_cb;
     vc.log_env = app;
     err = zh_host_vars_new(&vc, &app->vars);
@@ -109,6 +128,7 @@ static zh_error *load_variables(zh_app *app) {
   for (size_t i = 0; cvars && i < m->ncomponents; i++)
     free(cvars[i]);
   free(cvars);
+  free(prov);
   free(cli);
   free(comps);
   free(decls);
