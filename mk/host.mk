@@ -75,3 +75,10 @@ $(BUILD)/tests/host/test_up: $(HOST_GUEST_WASM) $(COMP_DIR)/host-wagi.wasm \
 .PHONY: bench-soak
 bench-soak: all example-app
 	BUILD=$(BUILD) bash bench/soak.sh
+
+# ---- make bench-http's app-host part (bench/up_bench.sh, docs/PERFORMANCE.md) ----
+# After the HTTP server alone (mk/http.mk), the same wrk run against `zerohop up`.
+.PHONY: bench-http-up
+bench-http-up: all example-app $(COMP_DIR)/c-http-hello.wasm $(COMP_DIR)/js-hello.wasm
+	BUILD=$(BUILD) bash bench/up_bench.sh
+bench-http: bench-http-up
