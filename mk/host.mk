@@ -52,6 +52,11 @@ $(HOST_GOBJ)/%/embedded.wasm: $(HOST_GOBJ)/%/core.wasm tests/host/guests/%.wit t
 $(COMP_DIR)/host-%.wasm: $(HOST_GOBJ)/%/embedded.wasm $(NPM_STAMP)
 	$(JCO) new $< --wasi-reactor -o $@
 
+# The same guest as the core module that older Spin SDKs shipped: preview1 imports, the
+# canonical ABI exports and the world in a component-type section, no component wrapper.
+$(COMP_DIR)/host-spin_v1-core.wasm: $(HOST_GOBJ)/spin_v1/embedded.wasm
+	cp $< $@
+
 $(BUILD)/tests/host/test_handler: $(HOST_GUEST_WASM) $(COMP_DIR)/c-http-hello.wasm \
                                   $(COMP_DIR)/js-hello.wasm $(COMP_DIR)/c-args.wasm
 
@@ -66,6 +71,7 @@ $(COMP_DIR)/host-wagi-cmd.wasm: $(COMP_DIR)/host-wagi.wasm $(NPM_STAMP)
 
 # ---- zerohop up end to end (tests/host/test_up.c) ----
 $(BUILD)/tests/host/test_up: $(HOST_GUEST_WASM) $(COMP_DIR)/host-wagi.wasm \
+                             $(COMP_DIR)/host-spin_v1-core.wasm \
                              $(COMP_DIR)/host-wagi-cmd.wasm $(COMP_DIR)/c-http-hostile.wasm \
                              $(COMP_DIR)/js-outbound.wasm $(COMP_DIR)/spin-hello.wasm example-app \
                              $(COMP_DIR)/redis-c.wasm \

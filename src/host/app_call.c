@@ -92,9 +92,24 @@ static zh_error *begin_module(app_call *call, const zh_wasip2_config *cfg) {
   if (!imports)
     return zh_error_oom();
   err = zh_wasi_link(call->wasi, call->slot->store, call->c->module, imports);
-  if (!err) {
+  if (!err)
     zh_store_set_data(call->slot->store, call->wasi);
+  if (!err && !call->c->core_world) {
     err = zh_instance_new(call->slot->store, call->c->module, imports, n, &call->core);
+  } else if (!err) {
+    /* bound to the world it carries: WASI 0.2 imports from the plan, preview1 ones above */
+    const zh_wit_world *world = zh_cm_component_world(call->c->core_world);
+    err = zh_component_new(call->slot->store, call->c->module, world, &call->bound);
+    if (!err && (call->cx = zh_wasip2_new(cfg, &err)) != NULL) {
+      zh_wasip2_set_store(call->cx, call->slot->store);
+      err = zh_wasip2_define_plan(call->bound, call->cx, call->c->core_plan);
+    }
+    if (!err)
+      err = zh_component_instantiate(call->bound, imports, n);
+    zh_func *init =
+        err ? NULL : zh_instance_func(zh_component_instance(call->bound), "_initialize");
+    if (init) /* a reactor sets itself up before its exports are used */
+      err = zh_func_call(call->slot->store, init, NULL, 0, NULL, 0);
   }
   free(imports);
   return err;
@@ -165,6 +180,7 @@ void app_call_end(zh_app *app, app_call *call) {
   size_t len;
   const char *data;
   zh_cm_instance_free(call->inst);
+  zh_component_free(call->bound);
   if (call->cx) {
     /* WAGI takes stdout itself (the response): only stderr is the guest's log then */
     if (!call->own_stdout) {
@@ -173,6 +189,10 @@ void app_call_end(zh_app *app, app_call *call) {
     }
     data = zh_wasip2_stderr_captured(call->cx, &len);
     app_call_log_output(app, call->c, 2, data, len);
+  }
+  if (call->wasi && call->bound) { /* not WAGI: its stdout is a log too */
+    data = zh_wasi_stdout_captured(call->wasi, &len);
+    app_call_log_output(app, call->c, 1, data, len);
   }
   if (call->wasi) {
     data = zh_wasi_stderr_captured(call->wasi, &len);

@@ -205,12 +205,15 @@ static void run_spin_http(http_call *hc) {
   } else if (!err) {
     app_call call;
     err = app_call_begin(hc->app, c, NULL, zh_http_request_time_left_ns(hc->http), &call);
-    zh_cm_func *fn =
-        err ? NULL : zh_cm_instance_func(call.inst, hc->route->handler.iface, "handle-request");
-    if (!err && !fn)
-      err = zh_error_new(ZH_ERR_UNLINKABLE, "no fermyon:spin/inbound-http#handle-request export");
-    if (!err)
-      err = zh_cm_func_call(call.inst, fn, &req, 1, &resp);
+    if (!err && call.bound) { /* an older SDK's core module */
+      err =
+          zh_component_call(call.bound, hc->route->handler.iface, "handle-request", &req, 1, &resp);
+    } else if (!err) {
+      zh_cm_func *fn = zh_cm_instance_func(call.inst, hc->route->handler.iface, "handle-request");
+      err = fn ? zh_cm_func_call(call.inst, fn, &req, 1, &resp)
+               : zh_error_new(ZH_ERR_UNLINKABLE,
+                              "no fermyon:spin/inbound-http#handle-request export");
+    }
     zh_host_spin_response r;
     if (!err && (err = zh_host_spin_http_response(&resp, &r)) == NULL) {
       zh_http_header *rh = calloc(r.nheaders ? r.nheaders : 1, sizeof *rh);

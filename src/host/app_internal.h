@@ -22,6 +22,7 @@
 #include "host/wasi_config.h"
 #include "wasm/error.h"
 #include "zerohop/cm.h"
+#include "zerohop/component.h"
 #include "zerohop/wasi.h"
 #include "zerohop/wasip2.h"
 
@@ -32,8 +33,12 @@
 typedef struct app_component {
   const zh_manifest_component *m;
   const char *id;
-  zh_cm_component *comp; /* NULL: a preview1 core module (WAGI only) */
+  zh_cm_component *comp; /* NULL: a core module */
   zh_module *module;
+  /* A core module that carries its world (a component-type section, as older Spin SDKs
+   * built them): the decoded world, and the plan of its WASI 0.2 imports. */
+  zh_cm_component *core_world;
+  zh_wasip2_plan *core_plan;
   zh_cm_template *tpl; /* NULL: every call instantiates in full */
   zh_wasip2_config cfg;
   char **env; /* "KEY=VALUE", the manifest's then -e's */
@@ -95,9 +100,10 @@ typedef struct app_call {
   zh_wasip2_ctx *cx;
   zh_host_instance hi;
   zh_cm_instance *inst;
-  zh_instance *core; /* WAGI core module */
-  zh_wasi_ctx *wasi; /* its preview1 context */
-  bool own_stdout;   /* the caller reads stdout (WAGI's response): not logged */
+  zh_instance *core;   /* WAGI core module */
+  zh_wasi_ctx *wasi;   /* its preview1 context */
+  zh_component *bound; /* a core module bound to its own world */
+  bool own_stdout;     /* the caller reads stdout (WAGI's response): not logged */
 } app_call;
 
 /* Makes the instance: `cfg` overrides the component's WASI 0.2 config when not NULL (WAGI

@@ -284,6 +284,14 @@ static zh_error *load_binary(zh_app *app, app_component *c) {
   else
     err = zh_module_new(app->engine, bytes, len, c->m->source, &c->module);
   free(bytes);
+  /* A core module may carry its world; without one it is a plain preview1 program. */
+  if (!err && c->module) {
+    zh_error *no_world = zh_cm_core_world(app->engine, c->module, c->m->source, &c->core_world);
+    if (no_world)
+      zh_error_free(no_world);
+    else
+      err = zh_wasip2_plan_new(zh_cm_component_world(c->core_world), &c->core_plan);
+  }
   return err ? zh_error_prefix(err, "component `%s`", c->id) : NULL;
 }
 
@@ -377,7 +385,17 @@ static zh_error *load_routes(zh_app *app) {
     if (r->comp) {
       char what[300];
       snprintf(what, sizeof what, "component `%s` (%s)", r->comp->id, r->comp->m->source);
-      err = zh_host_handler_find(r->comp->comp, r->t->wagi, what, &r->handler);
+      err = r->comp->core_world
+                ? zh_host_handler_find_core(zh_cm_component_world(r->comp->core_world), r->t->wagi,
+                                            what, &r->handler)
+                : zh_host_handler_find(r->comp->comp, r->t->wagi, what, &r->handler);
+      if (!err && r->comp->core_world && r->handler.kind == ZH_HOST_HANDLER_SPIN_HTTP) {
+        app_call call; /* one trial binding: a world the host cannot satisfy fails now */
+        err = app_call_begin(app, r->comp, NULL, 0, &call);
+        app_call_end(app, &call);
+        if (err)
+          err = zh_error_prefix(err, "%s", what);
+      }
     }
     if (!err && !r->t->is_private && r->t->route)
       err = zh_router_add(app->router, r->t->route, i);
@@ -498,6 +516,8 @@ void zh_app_free(zh_app *app) {
     app_component *c = &app->comps[i];
     zh_cm_template_free(c->tpl);
     zh_cm_component_free(c->comp);
+    zh_wasip2_plan_free(c->core_plan);
+    zh_cm_component_free(c->core_world);
     zh_module_free(c->module);
     zh_host_outbound_free(c->rules);
     app_files_free(c);

@@ -100,3 +100,16 @@ const char *zh_host_handler_kind_name(zh_host_handler_kind kind) {
   }
   return "?";
 }
+
+zh_error *zh_host_handler_find_core(const zh_wit_world *world, bool wagi, const char *what,
+                                    zh_host_handler *out) {
+  memset(out, 0, sizeof *out);
+  for (size_t i = 0; !wagi && world && i < world->nexports; i++)
+    if (strcmp(world->exports[i].name, "fermyon:spin/inbound-http") == 0) {
+      *out = (zh_host_handler){ZH_HOST_HANDLER_SPIN_HTTP, world->exports[i].name, "handle-request"};
+      return NULL;
+    }
+  (void)what;
+  out->kind = ZH_HOST_HANDLER_WAGI_MODULE;
+  return NULL;
+}

@@ -29,6 +29,13 @@ typedef struct zh_host_handler {
   const char *func;
 } zh_host_handler;
 
+/* The same for a core module that carries its world (`world`, from zh_cm_core_world): its
+ * fermyon:spin/inbound-http export makes it an older Spin SDK's handler (kind
+ * ZH_HOST_HANDLER_SPIN_HTTP, called through the core-module link API); otherwise, like a
+ * plain core module, it runs as WAGI. */
+zh_error *zh_host_handler_find_core(const zh_wit_world *world, bool wagi, const char *what,
+                                    zh_host_handler *out);
+
 /* Recognises the handler of component `comp` (NULL for a preview1 core module). With
  * `wagi` (the manifest's `executor = { type = "wagi" }`) only a wasi:cli/run component or a
  * core module is accepted. The error (ZH_ERR_UNLINKABLE) names `what` (e.g. "component

@@ -104,6 +104,7 @@ static const char routes_toml[] =
     "static_response = { status_code = 201, headers = { x-static = \"yes\" }, body = \"static "
     "body\" }\n"
     "[[trigger.http]]\nroute = \"/v1/...\"\ncomponent = \"v1\"\n"
+    "[[trigger.http]]\nroute = \"/v1core/...\"\ncomponent = \"v1core\"\n"
     "[[trigger.http]]\nroute = \"/wagi/...\"\ncomponent = \"wagi\"\n"
     "executor = { type = \"wagi\" }\n"
     "[[trigger.http]]\nroute = \"/wagicmd/...\"\ncomponent = \"wagicmd\"\n"
@@ -116,6 +117,7 @@ static const char routes_toml[] =
     "[component.capture]\nsource = \"@C@/host-echo_http.wasm\"\n"
     "[component.hidden]\nsource = \"@C@/host-echo_http.wasm\"\n"
     "[component.v1]\nsource = \"@C@/host-spin_v1.wasm\"\n"
+    "[component.v1core]\nsource = \"@C@/host-spin_v1-core.wasm\"\n"
     "[component.wagi]\nsource = \"@C@/host-wagi.wasm\"\n"
     "[component.wagicmd]\nsource = \"@C@/host-wagi-cmd.wasm\"\n"
     "[component.hostile]\nsource = \"@C@/c-http-hostile.wasm\"\n";
@@ -267,6 +269,15 @@ static void test_routes(void) {
   CHECK(header_is(&r, "x-method", "1"));
   CHECK(header_is(&r, "x-echo-a", "one"));
   CHECK(r.body && strcmp(r.body, "echo:body") == 0);
+  zh_hc_response_free(&r);
+  /* the same handler as the core module older SDKs shipped (its world in a custom section) */
+  static const char v1core[] = "POST /v1core/b HTTP/1.1\r\nHost: h\r\nX-Echo-B: two\r\n"
+                               "Content-Length: 2\r\n\r\nhi";
+  CHECK(send_req(port, v1core, sizeof v1core - 1, &r));
+  CHECK_EQ_INT(r.status, 200);
+  CHECK(header_is(&r, "x-uri", "/v1core/b"));
+  CHECK(header_is(&r, "x-echo-b", "two"));
+  CHECK(r.body && strcmp(r.body, "echo:hi") == 0);
   zh_hc_response_free(&r);
   static const char trace[] = "TRACE /v1/a HTTP/1.1\r\nHost: h\r\n\r\n";
   CHECK(send_req(port, trace, sizeof trace - 1, &r));
