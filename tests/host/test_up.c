@@ -691,6 +691,61 @@ static void test_redis(void) {
   zh_test_redis_stop(&redis);
 }
 
+/* ---- zerohop build, and up --build ---- */
+
+static void test_build(void) {
+  char dir[PATH_MAX];
+  write_app("build",
+            "spin_manifest_version = 2\n[application]\nname = \"b\"\n"
+            "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"api\"\n"
+            "[component.api]\nsource = \"@C@/host-echo_http.wasm\"\n"
+            "[component.api.build]\ncommand = \"echo built >> out.txt\"\nworkdir = \"sub\"\n"
+            "[[trigger.http]]\nroute = \"/broken\"\ncomponent = \"broken\"\n"
+            "[component.broken]\nsource = \"@C@/host-echo_http.wasm\"\n",
+            dir, sizeof dir);
+  char sub[PATH_MAX + 8], out[PATH_MAX + 16];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  mkdir(sub, 0755);
+  snprintf(out, sizeof out, "%s/out.txt", sub);
+  char cli[PATH_MAX];
+  snprintf(cli, sizeof cli, "%s/zerohop", zh_test_build_dir());
+  const char *argv[] = {cli, "build", "-f", dir, NULL};
+  zh_test_proc p;
+  CHECK(zh_test_spawn(argv, NULL, NULL, 0, 60000, &p));
+  CHECK(p.exited && p.status == 0);
+  CHECK(p.out && strstr(p.out, "Building component api with `echo built >> out.txt`") != NULL);
+  zh_test_proc_free(&p);
+  uint8_t *data = NULL;
+  size_t len = 0;
+  CHECK(zh_test_read_file(out, &data, &len) && len == 6 && memcmp(data, "built\n", 6) == 0);
+  free(data);
+
+  /* up --build builds, then serves */
+  zh_test_cli_server s;
+  const char *extra[] = {"--build", NULL};
+  if (start_app(&s, "up-build", dir, extra, NULL)) {
+    CHECK(zh_test_read_file(out, &data, &len) && len == 12);
+    free(data);
+    CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  } else {
+    CHECK(false);
+  }
+
+  /* a failing build command: exit 1, naming the component and the command */
+  char dir2[PATH_MAX];
+  write_app("build-fails",
+            "spin_manifest_version = 2\n[application]\nname = \"b\"\n"
+            "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"api\"\n"
+            "[component.api]\nsource = \"@C@/host-echo_http.wasm\"\n"
+            "[component.api.build]\ncommand = \"exit 3\"\n",
+            dir2, sizeof dir2);
+  const char *argv2[] = {cli, "build", "-f", dir2, NULL};
+  CHECK(zh_test_spawn(argv2, NULL, NULL, 0, 60000, &p));
+  CHECK(p.exited && p.status == 1);
+  CHECK(p.err && strstr(p.err, "component `api`: build command `exit 3` exited with 3") != NULL);
+  zh_test_proc_free(&p);
+}
+
 /* ---- SIGTERM under load: every accepted request is answered ---- */
 
 typedef struct loader {
@@ -776,6 +831,7 @@ int main(void) {
   test_spin_js_app();
   test_outbound();
   test_log_dir();
+  test_build();
   test_redis();
   test_sigterm_under_load();
   char cmd[128];
