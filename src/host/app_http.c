@@ -249,10 +249,13 @@ static zh_error *wagi_env(http_call *hc, uint64_t body_len, char ***env, size_t 
   zh_error *err = zh_wagi_make_env(&hc->match, &hc->sreq, in->method, in->method_len,
                                    in->version_minor, body_len, &vars);
   app_component *c = hc->route->comp;
-  size_t n = c->nenv + vars.count;
-  char **e = err ? NULL : calloc(n + 1, sizeof *e);
-  if (!err && !e)
-    err = zh_error_oom();
+  *env = NULL;
+  *nenv = 0;
+  char **e = err ? NULL : calloc(c->nenv + vars.count + 1, sizeof *e);
+  if (!e) {
+    zh_spin_headers_free(&vars);
+    return err ? err : zh_error_oom();
+  }
   size_t k = 0;
   for (size_t i = 0; !err && i < c->nenv; i++)
     if (!(e[k++] = strdup(c->env[i])))

@@ -61,66 +61,66 @@ static zh_error *make_dir(const char *path) {
 
 static zh_error *load_variables(zh_app *app) {
   const zh_manifest *m = app->m;
+  size_t nprov = app->rc ? app->rc->nproviders : 0, ncli = 0;
   zh_host_var_decl *decls = calloc(m->nvariables + 1, sizeof *decls);
   zh_host_vars_component *comps = calloc(m->ncomponents + 1, sizeof *comps);
   zh_host_var_pair *cli = calloc(app->opt.nvariables + 1, sizeof *cli);
-  zh_host_var_pair **cvars = calloc(m->ncomponents + 1, sizeof *cvars);
+  zh_host_var_pair **cvars = calloc(m->ncomponents + 1, sizeof(zh_host_var_pair *));
+  zh_host_vars_provider *prov = calloc(nprov + 1, sizeof *prov);
   zh_error *err = NULL;
-  if (!decls || !comps || !cli || !cvars)
+  if (!decls || !comps || !cli || !cvars || !prov) {
     err = zh_error_oom();
-  for (size_t i = 0; !err && i < m->nvariables; i++)
+    goto done;
+  }
+  for (size_t i = 0; i < m->nvariables; i++)
     decls[i] = (zh_host_var_decl){m->variables[i].name, m->variables[i].default_value,
                                   m->variables[i].required, m->variables[i].secret};
-  for (size_t i = 0; !err && i < m->ncomponents; i++) {
+  for (size_t i = 0; i < m->ncomponents; i++) {
     const zh_manifest_component *c = &m->components[i];
-    cvars[i] = calloc(c->nvariables + 1, sizeof **cvars);
-    if (!cvars[i]) {
+    zh_host_var_pair *pairs = calloc(c->nvariables + 1, sizeof *pairs);
+    if (!pairs) {
       err = zh_error_oom();
-      break;
+      goto done;
     }
+    cvars[i] = pairs;
     for (size_t k = 0; k < c->nvariables; k++)
-      cvars[i][k] = (zh_host_var_pair){c->variables[k].key, c->variables[k].value};
-    comps[i] = (zh_host_vars_component){c->id, cvars[i], c->nvariables};
+      pairs[k] = (zh_host_var_pair){c->variables[k].key, c->variables[k].value};
+    comps[i] = (zh_host_vars_component){c->id, pairs, c->nvariables};
   }
   /* The runtime config's providers: env ones (a prefix, a dotenv file); the secret stores
    * Spin can reach (Vault, Azure Key Vault) are network services zerohop does not call. */
-  size_t nprov = app->rc ? app->rc->nproviders : 0;
-  zh_host_vars_provider *prov = calloc(nprov + 1, sizeof *prov);
-  if (!err && !prov)
-    err = zh_error_oom();
-  for (size_t i = 0; !err && i < nprov; i++) {
+  for (size_t i = 0; i < nprov; i++) {
     const zh_runtime_provider *rp = &app->rc->providers[i];
-    if (rp->type != ZH_RUNTIME_PROVIDER_ENV)
+    if (rp->type != ZH_RUNTIME_PROVIDER_ENV) {
       err = zh_error_new(ZH_ERR_INVALID,
                          "%s:%u:%u: variables provider type `%s` is not supported by zerohop "
                          "(use `env`, --variable or SPIN_VARIABLE_*)",
                          app->rc->path, rp->line, rp->col,
                          rp->type == ZH_RUNTIME_PROVIDER_VAULT ? "vault" : "azure_key_vault");
-    else
-      prov[i] = (zh_host_vars_provider){ZH_HOST_VARS_ENV, NULL, 0, rp->prefix, rp->dotenv_path};
+      goto done;
+    }
+    prov[i] = (zh_host_vars_provider){ZH_HOST_VARS_ENV, NULL, 0, rp->prefix, rp->dotenv_path};
   }
-  size_t ncli = 0;
-  for (size_t i = 0; !err && i < app->opt.nvariables; i++) {
+  for (size_t i = 0; i < app->opt.nvariables; i++) {
     char *name, *value;
-    err = zh_host_vars_parse_assignment(app->opt.variables[i], &name, &value);
-    if (!err)
-      cli[ncli++] = (zh_host_var_pair){name, value};
+    if ((err = zh_host_vars_parse_assignment(app->opt.variables[i], &name, &value)) != NULL)
+      goto done;
+    cli[ncli++] = (zh_host_var_pair){name, value};
   }
-  if (!err) {
-    zh_host_vars_config vc;
-    memset(&vc, 0, sizeof vc);
-    vc.vars = decls;
-    vc.nvars = m->nvariables;
-    vc.components = comps;
-    vc.ncomponents = m->ncomponents;
-    vc.cli = cli;
-    vc.ncli = ncli;
-    vc.providers = prov;
-    vc.nproviders = nprov;
-    vc.log = log_cb;
-    vc.log_env = app;
-    err = zh_host_vars_new(&vc, &app->vars);
-  }
+  zh_host_vars_config vc;
+  memset(&vc, 0, sizeof vc);
+  vc.vars = decls;
+  vc.nvars = m->nvariables;
+  vc.components = comps;
+  vc.ncomponents = m->ncomponents;
+  vc.cli = cli;
+  vc.ncli = ncli;
+  vc.providers = prov;
+  vc.nproviders = nprov;
+  vc.log = log_cb;
+  vc.log_env = app;
+  err = zh_host_vars_new(&vc, &app->vars);
+done:
   for (size_t i = 0; i < ncli; i++) {
     free((char *)cli[i].key);
     free((char *)cli[i].value);
@@ -142,18 +142,21 @@ static zh_error *load_stores(zh_app *app) {
   size_t nkv = rc ? rc->nkv_stores : 0, nsql = rc ? rc->nsqlite : 0;
   zh_host_kv_store_config *kv = calloc(nkv + 1, sizeof *kv);
   zh_host_sqlite_db_config *db = calloc(nsql + 1, sizeof *db);
+  if (!kv || !db) {
+    free(kv);
+    free(db);
+    return zh_error_oom();
+  }
   zh_error *err = NULL;
-  if (!kv || !db)
-    err = zh_error_oom();
-  for (size_t i = 0; !err && i < nkv; i++) {
+  for (size_t i = 0; i < nkv; i++) {
     const zh_runtime_kv_store *s = &rc->kv_stores[i];
     kv[i] = (zh_host_kv_store_config){
         s->name, s->type == ZH_RUNTIME_STORE_REDIS ? ZH_HOST_KV_REDIS : ZH_HOST_KV_SQLITE, s->path,
         s->url};
   }
-  for (size_t i = 0; !err && i < nsql; i++)
+  for (size_t i = 0; i < nsql; i++)
     db[i] = (zh_host_sqlite_db_config){rc->sqlite[i].name, rc->sqlite[i].path};
-  if (!err) {
+  {
     zh_host_kv_config kc;
     memset(&kc, 0, sizeof kc);
     kc.state_dir = app->state_dir;
@@ -353,6 +356,19 @@ static zh_error *load_component(zh_app *app, app_component *c, const zh_manifest
   return err;
 }
 
+static zh_error *load_components(zh_app *app) {
+  app_component *comps = calloc(app->m->ncomponents + 1, sizeof *comps);
+  if (!comps)
+    return zh_error_oom();
+  app->comps = comps;
+  zh_error *err = NULL;
+  for (size_t i = 0; !err && i < app->m->ncomponents; i++) {
+    app->ncomps++;
+    err = load_component(app, &comps[i], &app->m->components[i]);
+  }
+  return err;
+}
+
 /* ---- triggers ---- */
 
 static void warn_duplicate(void *env, const char *route, size_t replaced, size_t effective) {
@@ -444,7 +460,11 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
   if (!err) {
     app->state_dir =
         options->state_dir ? strdup(options->state_dir) : join_path(app->m->base_dir, ".zerohop");
-    err = app->state_dir ? make_dir(app->state_dir) : zh_error_oom();
+    if (!app->state_dir) {
+      zh_app_free(app);
+      return zh_error_oom();
+    }
+    err = make_dir(app->state_dir);
   }
   if (!err)
     err = load_variables(app);
@@ -452,15 +472,8 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
     err = load_stores(app);
   if (!err)
     err = load_linker(app);
-  if (!err) {
-    app->comps = calloc(app->m->ncomponents + 1, sizeof *app->comps);
-    if (!app->comps)
-      err = zh_error_oom();
-  }
-  for (size_t i = 0; !err && i < app->m->ncomponents; i++) {
-    app->ncomps++;
-    err = load_component(app, &app->comps[i], &app->m->components[i]);
-  }
+  if (!err)
+    err = load_components(app);
   if (!err)
     err = load_routes(app);
   if (!err)

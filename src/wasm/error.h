@@ -25,6 +25,6 @@ zh_error *zh_error_vnew(zh_status status, const char *fmt, va_list ap)
 
 /* The preallocated "out of memory" error (ZH_ERR_RESOURCE) returned when an error
  * cannot be allocated. zh_error_free ignores it; zh_error_prefix leaves it unchanged. */
-zh_error *zh_error_oom(void);
+zh_error *zh_error_oom(void) __attribute__((returns_nonnull));
 
 #endif
