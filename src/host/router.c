@@ -30,6 +30,7 @@ typedef struct route {
   char *raw;       /* as written in the manifest */
   char *based;     /* base + raw, Spin's sanitize_with_base */
   char *component; /* raw without a trailing "/..." */
+  char *display;   /* how Spin prints it: based, or "<prefix> (wildcard)" */
   size_t target;
   size_t order; /* position among the deduplicated routes, the tie-break */
   segment *segs;
@@ -94,6 +95,7 @@ static void free_route(route *r) {
   free(r->raw);
   free(r->based);
   free(r->component);
+  free(r->display);
   free_segments(r->segs, r->nsegs);
 }
 
@@ -229,6 +231,13 @@ zh_error *zh_router_add(zh_router *router, const char *raw, size_t target) {
     clen -= 4;
   if (!(r.component = dup_range(raw, clen)))
     goto nomem;
+  size_t blen = strlen(r.based);
+  bool wild = ends_with(r.based, "/...") || ends_with(r.based, "/*");
+  size_t plen = ends_with(r.based, "/...") ? blen - 4 : ends_with(r.based, "/*") ? blen - 2 : blen;
+  if (!(r.display = malloc(plen + sizeof " (wildcard)")))
+    goto nomem;
+  memcpy(r.display, r.based, plen);
+  strcpy(r.display + plen, wild ? " (wildcard)" : "");
   /* Spin's parse_route: a trailing "/..." is routefinder's trailing "*". */
   size_t slen = strlen(r.based);
   bool dots = ends_with(r.based, "/...");
@@ -414,6 +423,10 @@ const char *zh_router_route_at(const zh_router *router, size_t i, size_t *target
   if (target)
     *target = router->routes[i].target;
   return router->routes[i].based;
+}
+
+const char *zh_router_route_display(const zh_router *router, size_t i) {
+  return i < router->nroutes ? router->routes[i].display : NULL;
 }
 
 bool zh_router_has_reserved(const zh_router *router) {

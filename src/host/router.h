@@ -84,6 +84,9 @@ bool zh_router_match(const zh_router *router, const char *path, size_t path_len,
 /* Routes in precedence order, for `zerohop up` to print: the based route and its target. */
 size_t zh_router_count(const zh_router *router);
 const char *zh_router_route_at(const zh_router *router, size_t i, size_t *target);
+/* Route i as Spin prints it at start: the based route, or for a trailing wildcard its
+ * prefix and " (wildcard)" ("/whee/..." prints "/whee (wildcard)", "/..." " (wildcard)"). */
+const char *zh_router_route_display(const zh_router *router, size_t i);
 /* True when a route lies under /.well-known/spin/, which the reserved paths shadow. */
 bool zh_router_has_reserved(const zh_router *router);
 void zh_router_free(zh_router *router); /* accepts NULL */

@@ -214,6 +214,11 @@ static void test_precedence(void) {
   CHECK(strcmp(zh_router_route_at(r, 2, &t), "/a/...") == 0 && t == 1);
   CHECK(strcmp(zh_router_route_at(r, 3, &t), "/...") == 0 && t == 0);
   CHECK(zh_router_route_at(r, 4, &t) == NULL);
+  /* ... and the way Spin prints them (routes.rs, wildcard_routes_use_custom_display). */
+  CHECK(strcmp(zh_router_route_display(r, 0), "/a") == 0);
+  CHECK(strcmp(zh_router_route_display(r, 2), "/a (wildcard)") == 0);
+  CHECK(strcmp(zh_router_route_display(r, 3), " (wildcard)") == 0);
+  CHECK(zh_router_route_display(r, 4) == NULL);
   zh_router_free(r);
 }
 
