@@ -48,3 +48,12 @@ $(KV_OBJ)/js-wit/world.wit: tests/host/guests/kv_world.wit $(KV_SPIN_WIT)
 $(COMP_DIR)/kv-js.wasm: tests/host/guests/kv_guest.js $(KV_OBJ)/js-wit/world.wit $(NPM_STAMP)
 	$(CJS) $< --wit $(KV_OBJ)/js-wit --world-name kv-guest -o $@.tmp
 	mv $@.tmp $@
+
+# ---- make bench-kv: what a key-value read and write adds to a request (bench/kv.c) ----
+.PHONY: bench-kv
+$(BUILD)/bench/kv: bench/kv.c $(BUILD)/libzerohop.a tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -Itests -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+
+bench-kv: $(BUILD)/bench/kv $(COMP_DIR)/kv-c.wasm
+	$(BUILD)/bench/kv

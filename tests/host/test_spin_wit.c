@@ -303,14 +303,15 @@ int main(void) {
 
   /* The comparison sees a changed result type, a renamed case and a missing function. */
   struct {
-    const char *from, *to, *iface, *item;
+    const char *from, *to, *iface, *item, *ours, *theirs;
   } edits[] = {
       {"get-keys: func() -> result<list<string>, error>;",
        "get-keys: func() -> result<list<u8>, error>;", "fermyon:spin/key-value@2.0.0",
-       "[method]store.get-keys"},
-      {"store-table-full,", "store-table-is-full,", "fermyon:spin/key-value@2.0.0", "error"},
+       "[method]store.get-keys", "result<list<u8>, error>", "result<list<string>, error>"},
+      {"store-table-full,", "store-table-is-full,", "fermyon:spin/key-value@2.0.0", "type error",
+       "store-table-is-full", "store-table-full"},
       {"get-keys: func() -> result<list<string>, error>;", "", "fermyon:spin/key-value@2.0.0",
-       "functions"},
+       "functions", "5 functions", "has 6"},
   };
   for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
     zh_wit *bad = doctored("wit/spin/fermyon-spin@2.0.0.wit", edits[i].from, edits[i].to);
@@ -325,6 +326,9 @@ int main(void) {
     CHECK(in && rin && !compare_interface(in, rin, msg, sizeof msg));
     CHECK(strstr(msg, edits[i].iface) != NULL);
     CHECK(strstr(msg, edits[i].item) != NULL);
+    CHECK(strstr(msg, edits[i].ours) != NULL && strstr(msg, edits[i].theirs) != NULL);
+    if (getenv("ZH_TEST_VERBOSE"))
+      fprintf(stderr, "doctored: %s\n", msg);
     zh_wit_free(bad);
   }
   zh_wit_free(ref);
