@@ -79,6 +79,15 @@ static void test_outcomes(void) {
     CHECK(strstr(p.err, "'core_command_run_run'") != NULL);
     zh_test_proc_free(&p);
   }
+  /* An import called from cabi_realloc while the host lowers a result into it. */
+  const char *re[] = {CORE_WORLD, "reenter", NULL};
+  if (run(re, NULL, &p)) {
+    expect("reenter", &p, 134);
+    CHECK(strstr(p.err, "import wasi:clocks/wall-clock@0.2.12#now: called from the guest's "
+                        "cabi_realloc or post-return (may_leave)") != NULL);
+    CHECK(strstr(p.out, "not reached") == NULL);
+    zh_test_proc_free(&p);
+  }
   /* A preview1 command whose world adds wasi:cli/exit: both hosts at once. */
   const char *mixed[] = {OBJ "c/exit.embedded.wasm", "9", NULL};
   if (run(mixed, NULL, &p)) {

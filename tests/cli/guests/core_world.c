@@ -5,7 +5,9 @@
  *   prints "argv:" and each argument, then the value of CORE_WORLD from the environment, the
  *   wall clock's seconds and whether two random u64s differ, on stdout; "to stderr" on stderr;
  *   with a first argument "exit N", exits with code N through exit-with-code;
- *   with "fail", returns err (exit status 1); with "trap", traps;
+ *   with "fail", returns err (exit status 1); with "trap", traps; with "reenter", asks for
+ *   its arguments again while its cabi_realloc calls an import (wasi:clocks/wall-clock.now),
+ *   which may_leave forbids: a trap;
  *   built with -DGREETER (world core-greeter), "greet" calls zerohop:test-core/greeter.hello,
  *   which no host implements. */
 #include "core_command.h"
@@ -18,6 +20,27 @@
 __attribute__((import_module("zerohop:test-core/greeter"), import_name("hello"))) extern void
 greeter_hello(const char *name, size_t len, void *ret);
 #endif
+
+static bool reenter; /* the next cabi_realloc calls an import first */
+
+/* The bindings' cabi_realloc is weak; this one can misbehave on request. */
+__attribute__((__export_name__("cabi_realloc"))) void *cabi_realloc(void *ptr, size_t old_size,
+                                                                    size_t align, size_t new_size) {
+  if (reenter) {
+    reenter = false;
+    core_command_wall_clock_datetime_t now;
+    core_command_wall_clock_now(&now);
+  }
+  (void)old_size;
+  void *r = aligned_alloc(align < 8 ? 8 : align, new_size < 8 ? 8 : (new_size + 7) / 8 * 8);
+  if (r == NULL)
+    __builtin_trap();
+  if (ptr != NULL) {
+    memcpy(r, ptr, old_size < new_size ? old_size : new_size);
+    free(ptr);
+  }
+  return r;
+}
 
 static void write_to(core_command_streams_own_output_stream_t s, const char *text, size_t len) {
   core_command_list_u8_t bytes = {(uint8_t *)text, len};
@@ -85,6 +108,12 @@ void core_command_run_run(core_command_result_void_void_t *ret) {
     ret->is_err = true;
   if (arg_is(&args, 1, "trap"))
     __builtin_trap();
+  if (arg_is(&args, 1, "reenter")) {
+    reenter = true;
+    core_command_list_string_t again;
+    core_command_environment_get_arguments(&again);
+    put(out, "not reached\n");
+  }
 #ifdef GREETER
   if (arg_is(&args, 1, "greet")) {
     uint32_t res[2];
