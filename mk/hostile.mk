@@ -59,6 +59,12 @@ $(CORE_WORLD_OBJ)/core-greeter.wasm: $(CORE_WORLD_OBJ)/core-greeter.core.wasm \
 	node tests/components/embed.mjs $< tests/cli/guests/core_world.wit core-greeter $@ \
 	  $(CORE_WORLD_DEPS)
 
+# The same module made a component by `jco new` (no adapter: it imports no preview1), so the
+# test runs one program both ways, through zh_component and through the component runtime.
+$(CORE_WORLD_OBJ)/core-world.component.wasm: $(CORE_WORLD_OBJ)/core-world.wasm $(NPM_STAMP)
+	$(JCO) new $< -o $@
+
 $(BUILD)/tests/cli/test_core_world: $(BUILD)/zerohop $(CORE_WORLD) \
+                                    $(CORE_WORLD_OBJ)/core-world.component.wasm \
                                     $(COMP_OBJ)/c/exit.embedded.wasm
 $(BUILD)/tests/wit/test_world_section: $(CORE_WORLD)

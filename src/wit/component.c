@@ -49,6 +49,9 @@ struct zh_component {
   adapter **adapters;
   size_t nadapters;
   bool trapped, in_call;
+  /* may_leave cleared (CanonicalABI.md): the host is running the guest's cabi_realloc or
+   * post-return, which must not call imports. Inverted, so zeroed is right. */
+  bool no_leave;
   zh_cm_component *own_world; /* holds the world read from the module (zh_cm_core_world) */
 };
 
@@ -267,6 +270,10 @@ static zh_error *import_trampoline(zh_caller *caller, void *env, const zh_value 
   if (!c->inst)
     return zh_error_new(ZH_ERR_TRAP, "%s: called before instantiation finished (start function)",
                         ad->what);
+  if (c->no_leave)
+    return zh_error_new(ZH_ERR_TRAP,
+                        "%s: called from the guest's cabi_realloc or post-return (may_leave)",
+                        ad->what);
   if (!ad->func)
     return resource_drop(ad, args);
   const zh_wit_func *f = ad->func;
@@ -298,12 +305,14 @@ static zh_error *import_trampoline(zh_caller *caller, void *env, const zh_value 
     err = ad->fn ? ad->fn(c, ad->env, vals, f->nparams, &result)
                  : zh_error_new(ZH_ERR_TRAP, "%s: no host implementation", ad->what);
   if (!err && f->result) {
+    c->no_leave = true; /* storing the result may run its cabi_realloc */
     if (!ad->sig.results_indirect) {
       size_t k = 0;
       err = zh_abi_lower_flat(&cx, f->result, &result, results, &k);
     } else {
       err = zh_abi_store(&cx, f->result, &result, (uint32_t)args[ad->sig.nparams - 1].of.i32);
     }
+    c->no_leave = false;
   }
   zh_val_drop(&result);
   drop_vals(vals, nlifted);
@@ -466,6 +475,7 @@ static zh_error *call_export(zh_component *c, zh_abi_cx *cx, const zh_wit_func *
     return zh_abi_usage(cx, "core export does not have the canonical ABI type");
   zh_value core_args[ZH_ABI_MAX_FLAT_PARAMS], core_res[ZH_ABI_MAX_FLAT_RESULTS];
   zh_error *err = NULL;
+  c->no_leave = true; /* lowering the arguments may run its cabi_realloc */
   if (!sig.params_indirect) {
     size_t k = 0;
     for (size_t i = 0; i < f->nparams && !err; i++)
@@ -478,6 +488,7 @@ static zh_error *call_export(zh_component *c, zh_abi_cx *cx, const zh_wit_func *
       err = zh_abi_store(cx, f->params[i].type, &args[i], ptr + param_offset(f, i));
     core_args[0] = zh_i32((int32_t)ptr);
   }
+  c->no_leave = false;
   if (err)
     return err;
   if ((err = zh_func_call(c->store, core, core_args, sig.nparams, core_res, sig.nresults))) {
@@ -505,8 +516,11 @@ static zh_error *call_export(zh_component *c, zh_abi_cx *cx, const zh_wit_func *
     zh_func_type(pr, &ft);
     if (!same_type(&ft, sig.results, sig.nresults, NULL, 0))
       err = zh_abi_usage(cx, "%s has the wrong type", post);
-    else
+    else {
+      c->no_leave = true;
       err = zh_func_call(c->store, pr, core_res, sig.nresults, NULL, 0);
+      c->no_leave = false;
+    }
   }
   free(post);
   if (err)

@@ -10,6 +10,7 @@
 
 #define OBJ "build/components/obj/"
 #define CORE_WORLD OBJ "core-world/core-world.wasm"
+#define CORE_COMPONENT OBJ "core-world/core-world.component.wasm"
 #define LIMIT_MS 20000L
 
 static char cli[512];
@@ -50,8 +51,8 @@ static void test_command(void) {
   if (!run(a, NULL, &p))
     return;
   expect("command", &p, 0);
-  CHECK(strncmp(p.out, "argv: core-world.wasm one two\nCORE_WORLD=carried\nwall seconds ", 61) ==
-        0);
+  static const char head[] = "argv: core-world.wasm one two\nCORE_WORLD=carried\nwall seconds ";
+  CHECK(strncmp(p.out, head, sizeof head - 1) == 0);
   const char *secs = strstr(p.out, "wall seconds ");
   CHECK(secs && atol(secs + 13) > 1700000000L); /* after 2023: a real wall clock */
   CHECK(strstr(p.out, "\nrandom differs\n") != NULL);
@@ -84,6 +85,41 @@ static void test_outcomes(void) {
   if (run(mixed, NULL, &p)) {
     expect("preview1 + exit-with-code", &p, 9);
     CHECK(strcmp(p.out, "exit-with-code 9\n") == 0);
+    zh_test_proc_free(&p);
+  }
+}
+
+/* An import called from cabi_realloc while the host lowers a result into it, and one called
+ * from run's post-return: may_leave traps both, in the core module run through its world
+ * (zh_component) and in the same module made a component by `jco new`. */
+static void test_may_leave(void) {
+  static const struct {
+    const char *path, *why;
+  } ways[] = {
+      {CORE_WORLD, "trap: import wasi:clocks/wall-clock@0.2.12#now: called from the guest's "
+                   "cabi_realloc or post-return (may_leave)"},
+      {CORE_COMPONENT, "trap: host function failed: now: cannot leave component instance from "
+                       "its cabi_realloc or post-return (may_leave)"},
+  };
+  static const char *const modes[] = {"reenter", "post-reenter"};
+  for (size_t w = 0; w < 2; w++)
+    for (size_t m = 0; m < 2; m++) {
+      zh_test_proc p;
+      const char *a[] = {ways[w].path, modes[m], NULL};
+      if (!run(a, NULL, &p))
+        continue;
+      expect(modes[m], &p, 134);
+      CHECK(strstr(p.err, ways[w].why) != NULL);
+      CHECK(strstr(p.out, "not reached") == NULL);
+      zh_test_proc_free(&p);
+    }
+  /* The component runs as the core module does. */
+  zh_test_proc p;
+  const char *ok[] = {CORE_COMPONENT, "one", NULL};
+  if (run(ok, NULL, &p)) {
+    expect("component", &p, 0);
+    static const char head[] = "argv: core-world.component.wasm one\nCORE_WORLD=\n";
+    CHECK(strncmp(p.out, head, sizeof head - 1) == 0);
     zh_test_proc_free(&p);
   }
 }
@@ -161,6 +197,7 @@ int main(void) {
   }
   test_command();
   test_outcomes();
+  test_may_leave();
   test_errors();
   CHECK(rmdir(tmp) == 0);
   TEST_SUMMARY();

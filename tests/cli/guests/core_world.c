@@ -5,7 +5,10 @@
  *   prints "argv:" and each argument, then the value of CORE_WORLD from the environment, the
  *   wall clock's seconds and whether two random u64s differ, on stdout; "to stderr" on stderr;
  *   with a first argument "exit N", exits with code N through exit-with-code;
- *   with "fail", returns err (exit status 1); with "trap", traps;
+ *   with "fail", returns err (exit status 1); with "trap", traps; with "reenter", asks for
+ *   its arguments again while its cabi_realloc calls an import (wasi:clocks/wall-clock.now),
+ *   which may_leave forbids: a trap; with "post-reenter", its post-return for run calls that
+ *   import: a trap too;
  *   built with -DGREETER (world core-greeter), "greet" calls zerohop:test-core/greeter.hello,
  *   which no host implements. */
 #include "core_command.h"
@@ -18,6 +21,38 @@
 __attribute__((import_module("zerohop:test-core/greeter"), import_name("hello"))) extern void
 greeter_hello(const char *name, size_t len, void *ret);
 #endif
+
+static bool reenter;      /* the next cabi_realloc calls an import first */
+static bool post_reenter; /* the post-return of run calls an import */
+
+/* run's post-return (the canonical ABI calls it after lifting the result): the bindings
+ * declare none, as run returns nothing to free. */
+__attribute__((__export_name__("cabi_post_wasi:cli/run@0.2.12#run"))) void post_run(int32_t r) {
+  (void)r;
+  if (post_reenter) {
+    core_command_wall_clock_datetime_t now;
+    core_command_wall_clock_now(&now);
+  }
+}
+
+/* The bindings' cabi_realloc is weak; this one can misbehave on request. */
+__attribute__((__export_name__("cabi_realloc"))) void *cabi_realloc(void *ptr, size_t old_size,
+                                                                    size_t align, size_t new_size) {
+  if (reenter) {
+    reenter = false;
+    core_command_wall_clock_datetime_t now;
+    core_command_wall_clock_now(&now);
+  }
+  (void)old_size;
+  void *r = aligned_alloc(align < 8 ? 8 : align, new_size < 8 ? 8 : (new_size + 7) / 8 * 8);
+  if (r == NULL)
+    __builtin_trap();
+  if (ptr != NULL) {
+    memcpy(r, ptr, old_size < new_size ? old_size : new_size);
+    free(ptr);
+  }
+  return r;
+}
 
 static void write_to(core_command_streams_own_output_stream_t s, const char *text, size_t len) {
   core_command_list_u8_t bytes = {(uint8_t *)text, len};
@@ -85,6 +120,13 @@ void core_command_run_run(core_command_result_void_void_t *ret) {
     ret->is_err = true;
   if (arg_is(&args, 1, "trap"))
     __builtin_trap();
+  post_reenter = arg_is(&args, 1, "post-reenter");
+  if (arg_is(&args, 1, "reenter")) {
+    reenter = true;
+    core_command_list_string_t again;
+    core_command_environment_get_arguments(&again);
+    put(out, "not reached\n");
+  }
 #ifdef GREETER
   if (arg_is(&args, 1, "greet")) {
     uint32_t res[2];
