@@ -236,7 +236,12 @@
   X(table_init)                                                                                    \
   X(elem_drop)                                                                                     \
   X(ref_is_null)                                                                                   \
-  X(ref_func)
+  X(ref_func)                                                                                      \
+  X(mem_select)                                                                                    \
+  X(mem_restore)                                                                                   \
+  X(memory_size_x)                                                                                 \
+  X(memory_grow_x)                                                                                 \
+  X(memory_bulk_x)
 
 /* v128 moves and the SIMD instructions' fused forms; operands at each handler. */
 #define ZH_V128_OPS(X)                                                                             \
@@ -311,6 +316,9 @@ typedef enum zh_op {
 #undef ZH_OP_ONE
                   ZH_OP_COUNT
 } zh_op;
+
+/* What memory_bulk_x does (its first operand). */
+enum { ZH_BULK_FILL, ZH_BULK_COPY, ZH_BULK_INIT };
 
 /* The handler address of every op (interp.c). */
 const void *const *zh_interp_handlers(void);
