@@ -5,10 +5,13 @@
  * each of the compiler's addressing modes, the fusions that exist for memory 0 only, sizes
  * and growth, fill/copy/init within and across memories, data segments, imported and
  * exported memories (one memory imported twice included), out-of-bounds traps per memory,
- * templates and snapshot groups, and the validator's errors with their offsets. */
+ * templates and snapshot groups, the validator's errors with their offsets, and component
+ * canon options that name memory 1 of a core instance. */
 #include "testlib.h"
 #include "testutil.h"
+#include "zerohop/cm.h"
 #include "zerohop/engine.h"
+#include "zerohop/val.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -481,6 +484,64 @@ static void test_snapshot(void) {
   zh_module_free(cm);
 }
 
+/* get() -> "multi" and first("zebra") -> 'z', both through memory 1 (memory 0 holds
+ * "wrong" and zeros): checks one component instance. */
+static void check_canon(zh_cm_instance *ci) {
+  zh_cm_func *get = zh_cm_instance_func(ci, NULL, "get");
+  zh_cm_func *first = zh_cm_instance_func(ci, NULL, "first");
+  CHECK(get && first);
+  if (!get || !first)
+    return;
+  zh_val r = zh_val_bool(false);
+  zh_error *err = zh_cm_func_call(ci, get, NULL, 0, &r);
+  CHECK(err == NULL && r.of.str.len == 5 && memcmp(r.of.str.data, "multi", 5) == 0);
+  zh_error_free(err);
+  zh_val_drop(&r);
+  zh_val arg = zh_val_bool(false);
+  CHECK(zh_val_string_cstr(&arg, "zebra") == NULL);
+  err = zh_cm_func_call(ci, first, &arg, 1, &r);
+  CHECK(err == NULL && r.of.u == 'z');
+  zh_error_free(err);
+  zh_val_drop(&r);
+  zh_val_drop(&arg);
+}
+
+/* A component whose canon lift options name memory 1 of its core instance, instantiated
+ * and through a template (its memories snapshotted and copied). */
+static void test_canon(void) {
+  size_t len = 0;
+  uint8_t *bytes = read_wasm("components/canon", &len);
+  CHECK(bytes != NULL);
+  if (!bytes)
+    return;
+  zh_cm_component *comp = NULL;
+  zh_error *err = zh_cm_component_new(engine, bytes, len, "canon.wasm", &comp);
+  CHECK(err == NULL);
+  zh_error_free(err);
+  free(bytes);
+  if (!comp)
+    return;
+  zh_store *s = NULL;
+  CHECK(zh_store_new(engine, &s) == NULL);
+  zh_cm_instance *ci = NULL;
+  CHECK(zh_cm_instantiate(comp, s, &ci) == NULL);
+  if (ci)
+    check_canon(ci);
+  zh_cm_instance_free(ci);
+  zh_cm_template *tpl = NULL;
+  CHECK(zh_cm_template_new(NULL, comp, &tpl) == NULL);
+  for (int i = 0; i < 2 && tpl; i++) {
+    zh_cm_instance *copy = NULL;
+    CHECK(zh_cm_template_instantiate(tpl, s, NULL, &copy) == NULL);
+    if (copy)
+      check_canon(copy);
+    zh_cm_instance_free(copy);
+  }
+  zh_store_free(s);
+  zh_cm_template_free(tpl);
+  zh_cm_component_free(comp);
+}
+
 /* The position of `pat` (n bytes) in `hay`, or -1. */
 static long find(const uint8_t *hay, size_t len, const uint8_t *pat, size_t n) {
   for (size_t i = 0; i + n <= len; i++)
@@ -628,6 +689,7 @@ int main(void) {
   test_snapshot();
   test_invalid();
   test_encoding();
+  test_canon();
   zh_engine_free(engine);
   TEST_SUMMARY();
 }
