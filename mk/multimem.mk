@@ -18,3 +18,9 @@ $(BUILD)/wat/multimem/%.wasm: tests/wasm/multimem/%.wat
 	wat2wasm --enable-multi-memory $(if $(filter invalid_%,$*),--no-check) -o $@ $<
 
 $(BUILD)/tests/wasm/test_multimem: $(MULTIMEM_WASM)
+
+# The interpreter benchmarks against another build of zerohop, alternating (bench/ab.sh):
+#   make bench-ab AB_BASE=/path/to/base/build/zerohop [RUNS=7]
+.PHONY: bench-ab
+bench-ab: bench-build
+	BASE=$(AB_BASE) BUILD=$(BUILD) bash bench/ab.sh $(BENCH_GUESTS)
