@@ -20,8 +20,8 @@
  *
  * Memory 0 is the interpreter's fast path. An access to another memory is the same
  * instruction bracketed by mem_select k and mem_restore (no fusion reaches across the
- * two); memory.size, memory.grow and the bulk instructions on other memories have forms of
- * their own (ops.h).
+ * two); memory.size, memory.grow and the bulk instructions on other memories are memory_x
+ * (ops.h).
  *
  * Input is validated, so this pass trusts types and indices. */
 #include "wasm/compile.h"
@@ -228,6 +228,16 @@ static void mem_restore(compiler *c, uint32_t mem) {
     return;
   emit_op(c, ZH_OP_mem_restore);
   barrier(c);
+}
+
+/* memory_x (ops.h): memory.size, memory.grow and the bulk instructions on a memory other than
+ * memory 0. */
+static void emit_memory_x(compiler *c, uint32_t what, uint32_t a, uint32_t b, uint32_t d,
+                          uint32_t mem, uint32_t extra) {
+  emit_op(c, ZH_OP_memory_x);
+  emit_u32(c, what);
+  emit_u32(c, a), emit_u32(c, b), emit_u32(c, d);
+  emit_u32(c, mem), emit_u32(c, extra);
 }
 
 /* Marks the instruction just emitted as producing the value at stack height h, with its
@@ -1592,11 +1602,13 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       uint32_t mem = rd_u32(&r);
       uint32_t h = c->height;
       push(c, K_HOME);
-      emit_op(c, mem ? ZH_OP_memory_size_x : ZH_OP_memory_size);
+      if (mem) {
+        emit_memory_x(c, ZH_MEMX_SIZE, home(c, h), 0, 0, mem, 0);
+        break;
+      }
+      emit_op(c, ZH_OP_memory_size);
       size_t dst = c->len;
       emit_u32(c, home(c, h));
-      if (mem)
-        emit_u32(c, mem);
       mark_dst(c, dst, h);
       break;
     }
@@ -1605,12 +1617,14 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       uint32_t h = c->height - 1;
       uint32_t s = read_slot(c, h);
       c->stack[h].kind = K_HOME;
-      emit_op(c, mem ? ZH_OP_memory_grow_x : ZH_OP_memory_grow);
+      if (mem) {
+        emit_memory_x(c, ZH_MEMX_GROW, home(c, h), s, 0, mem, 0);
+        break;
+      }
+      emit_op(c, ZH_OP_memory_grow);
       size_t dst = c->len;
       emit_u32(c, home(c, h));
       emit_u32(c, s);
-      if (mem)
-        emit_u32(c, mem);
       mark_dst(c, dst, h);
       break;
     }
@@ -1725,10 +1739,8 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         slots[i] = read_slot(c, h + i);
       c->height = h;
       if ((sub == 8 || sub == 10 || sub == 11) && (mem1 || mem2)) { /* not all memory 0 */
-        static const uint32_t kinds[] = {ZH_BULK_INIT, 0, ZH_BULK_COPY, ZH_BULK_FILL};
-        emit_op(c, ZH_OP_memory_bulk_x), emit_u32(c, kinds[sub - 8]);
-        emit_u32(c, slots[0]), emit_u32(c, slots[1]), emit_u32(c, slots[2]);
-        emit_u32(c, mem1), emit_u32(c, sub == 8 ? imm1 : mem2);
+        static const uint32_t what[] = {ZH_MEMX_INIT, 0, ZH_MEMX_COPY, ZH_MEMX_FILL};
+        emit_memory_x(c, what[sub - 8], slots[0], slots[1], slots[2], mem1, sub == 8 ? imm1 : mem2);
         break;
       }
       switch (sub) {

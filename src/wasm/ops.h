@@ -239,9 +239,7 @@
   X(ref_func)                                                                                      \
   X(mem_select)                                                                                    \
   X(mem_restore)                                                                                   \
-  X(memory_size_x)                                                                                 \
-  X(memory_grow_x)                                                                                 \
-  X(memory_bulk_x)
+  X(memory_x)
 
 /* v128 moves and the SIMD instructions' fused forms; operands at each handler. */
 #define ZH_V128_OPS(X)                                                                             \
@@ -317,8 +315,8 @@ typedef enum zh_op {
                   ZH_OP_COUNT
 } zh_op;
 
-/* What memory_bulk_x does (its first operand). */
-enum { ZH_BULK_FILL, ZH_BULK_COPY, ZH_BULK_INIT };
+/* What memory_x does (its first operand). */
+enum { ZH_MEMX_SIZE, ZH_MEMX_GROW, ZH_MEMX_FILL, ZH_MEMX_COPY, ZH_MEMX_INIT };
 
 /* The handler address of every op (interp.c). */
 const void *const *zh_interp_handlers(void);
