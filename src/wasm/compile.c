@@ -217,13 +217,13 @@ static void emit_address(compiler *c, int mode, const uint32_t ops[3], uint32_t 
 
 /* The brackets around an access to a memory other than memory 0 (nothing for memory 0).
  * The barrier after mem_restore keeps fusions from reaching into the bracket. */
-static void mem_select(compiler *c, uint32_t mem) {
+static inline void mem_select(compiler *c, uint32_t mem) {
   if (!mem)
     return;
   emit_op(c, ZH_OP_mem_select);
   emit_u32(c, mem);
 }
-static void mem_restore(compiler *c, uint32_t mem) {
+static inline void mem_restore(compiler *c, uint32_t mem) {
   if (!mem)
     return;
   emit_op(c, ZH_OP_mem_restore);
@@ -438,7 +438,7 @@ static uint32_t rd_u32(rd *r) { return (uint32_t)rd_uleb(r); }
 static uint8_t rd_u8(rd *r) { return r->p < r->end ? *r->p++ : 0; }
 /* A memarg: the memory index (bit 6 of the flags says one follows) in *mem; returns the
  * offset. The alignment is only a hint. */
-static uint32_t rd_memarg(rd *r, uint32_t *mem) {
+__attribute__((always_inline)) static inline uint32_t rd_memarg(rd *r, uint32_t *mem) {
   uint32_t flags = rd_u32(r);
   *mem = flags & ZH_MEMARG_HAS_MEMORY ? rd_u32(r) : 0;
   return rd_u32(r);

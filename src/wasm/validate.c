@@ -239,7 +239,8 @@ static bool rd_memidx(vstate *v, uint32_t *out) {
 
 /* A memarg: flags (alignment, and in multi-memory bit 6 for a memory index that follows),
  * then the offset. Returns the alignment in *align and the offset in *offset. */
-static bool rd_memarg(vstate *v, uint32_t *align, uint32_t *offset) {
+__attribute__((always_inline)) static inline bool rd_memarg(vstate *v, uint32_t *align,
+                                                            uint32_t *offset) {
   uint32_t flags = 0, mem = 0;
   if (!rd_u32(v, &flags))
     return false;
