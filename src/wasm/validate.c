@@ -23,6 +23,10 @@
 
 #define T_UNKNOWN 0 /* the bottom type of a polymorphic (unreachable) stack */
 
+/* Memories per module: each reserves 8 GiB + 64 KiB of address space (memory.h), so 64 take
+ * 512 GiB, a 256th of the user address space, per instance. Toolchains use one to three. */
+#define ZH_MAX_MEMORIES 64u
+
 /* A sequence of value types, pointing into the module's types or a static table. */
 typedef struct vtypes {
   const uint8_t *t;
@@ -1088,6 +1092,11 @@ zh_error *zh_validate(const zh_module *m) {
   v.m = m;
   v.mname = m->name ? m->name : "module";
   v.single_memory = m->engine && m->engine->config.single_memory;
+  if (m->nmems > ZH_MAX_MEMORIES && !v.single_memory)
+    return zh_error_new(ZH_ERR_RESOURCE,
+                        "%s: %" PRIu32 " memories: at most %u (each reserves 8 GiB of "
+                        "address space)",
+                        v.mname, m->nmems, ZH_MAX_MEMORIES);
   check_module(&v);
   for (uint32_t i = 0; i < m->nbodies && !v.fatal; i++)
     validate_body(&v, m->nfunc_imports + i, &m->bodies[i]);

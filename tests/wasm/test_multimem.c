@@ -674,6 +674,26 @@ static void test_encoding(void) {
   zh_error_free(err);
   zh_module_free(m);
   zh_engine_free(wasm2);
+
+  /* At most 64 memories per module (each reserves 8 GiB of address space). */
+  for (uint32_t n = 64; n <= 65; n++) {
+    uint8_t many[12 + 2 * 65] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05};
+    uint32_t size = 1 + 2 * n;                 /* the count, then n limits {0x00, 0x00} */
+    many[9] = (uint8_t)(0x80 | (size & 0x7f)); /* two-byte LEB128 */
+    many[10] = (uint8_t)(size >> 7);
+    many[11] = (uint8_t)n;
+    size_t len = 11 + size;
+    m = NULL;
+    err = zh_module_new(engine, many, len, "many", &m);
+    if (n == 64) {
+      CHECK(err == NULL && m != NULL);
+    } else {
+      CHECK(err && zh_error_status(err) == ZH_ERR_RESOURCE);
+      CHECK(err && strstr(zh_error_message(err), "many: 65 memories: at most 64"));
+    }
+    zh_error_free(err);
+    zh_module_free(m);
+  }
 }
 
 int main(void) {
