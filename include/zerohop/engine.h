@@ -166,6 +166,10 @@ typedef struct zh_engine_config {
   /* Deadline for the start function that zh_template_new runs in its private store (no
    * other deadline can reach it): ZH_ERR_INTERRUPTED past it. 0 means none. */
   uint64_t template_start_timeout_ns;
+  /* WebAssembly 2.0's one memory per module: a second memory and the memory-index forms
+   * of the memory instructions are refused, as the 2.0 spec suite expects. false (the
+   * default) accepts multi-memory (Wasm 3.0): any number of memories, imported or not. */
+  bool single_memory;
 } zh_engine_config;
 
 zh_error *zh_engine_new(const zh_engine_config *config, zh_engine **out); /* config may be NULL */
@@ -260,7 +264,7 @@ void *zh_instance_data(const zh_instance *inst);
 typedef struct zh_caller zh_caller;
 zh_store *zh_caller_store(zh_caller *caller);
 zh_instance *zh_caller_instance(zh_caller *caller); /* NULL when called from the host */
-zh_memory *zh_caller_memory(zh_caller *caller);     /* the calling instance's memory, or NULL */
+zh_memory *zh_caller_memory(zh_caller *caller);     /* the calling instance's memory 0, or NULL */
 
 /* A host function: read `args`, write `results` (types preset per the functype).
  * Return NULL, or an error that ends the whole call (a trap, or ZH_ERR_EXIT). */

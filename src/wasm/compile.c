@@ -18,6 +18,11 @@
  * the slots of the locals after it. SIMD instructions (opcodes_simd.h) are emitted by
  * shape: the destination, then the operand slots, then the immediates.
  *
+ * Memory 0 is the interpreter's fast path. An access to another memory is the same
+ * instruction bracketed by mem_select k and mem_restore (no fusion reaches across the
+ * two); memory.size, memory.grow and the bulk instructions on other memories are memory_x
+ * (ops.h).
+ *
  * Input is validated, so this pass trusts types and indices. */
 #include "wasm/compile.h"
 
@@ -208,6 +213,31 @@ static void emit_address(compiler *c, int mode, const uint32_t ops[3], uint32_t 
   if (mode == 3)
     emit_u32(c, ops[2]);
   emit_u32(c, off);
+}
+
+/* The brackets around an access to a memory other than memory 0 (nothing for memory 0).
+ * The barrier after mem_restore keeps fusions from reaching into the bracket. */
+static inline void mem_select(compiler *c, uint32_t mem) {
+  if (!mem)
+    return;
+  emit_op(c, ZH_OP_mem_select);
+  emit_u32(c, mem);
+}
+static inline void mem_restore(compiler *c, uint32_t mem) {
+  if (!mem)
+    return;
+  emit_op(c, ZH_OP_mem_restore);
+  barrier(c);
+}
+
+/* memory_x (ops.h): memory.size, memory.grow and the bulk instructions on a memory other than
+ * memory 0. */
+static void emit_memory_x(compiler *c, uint32_t what, uint32_t a, uint32_t b, uint32_t d,
+                          uint32_t mem, uint32_t extra) {
+  emit_op(c, ZH_OP_memory_x);
+  emit_u32(c, what);
+  emit_u32(c, a), emit_u32(c, b), emit_u32(c, d);
+  emit_u32(c, mem), emit_u32(c, extra);
 }
 
 /* Marks the instruction just emitted as producing the value at stack height h, with its
@@ -406,6 +436,13 @@ static int64_t rd_sleb(rd *r) {
 
 static uint32_t rd_u32(rd *r) { return (uint32_t)rd_uleb(r); }
 static uint8_t rd_u8(rd *r) { return r->p < r->end ? *r->p++ : 0; }
+/* A memarg: the memory index (bit 6 of the flags says one follows) in *mem; returns the
+ * offset. The alignment is only a hint. */
+__attribute__((always_inline)) static inline uint32_t rd_memarg(rd *r, uint32_t *mem) {
+  uint32_t flags = rd_u32(r);
+  *mem = flags & ZH_MEMARG_HAS_MEMORY ? rd_u32(r) : 0;
+  return rd_u32(r);
+}
 static uint64_t rd_fixed(rd *r, unsigned n) {
   uint64_t v = 0;
   for (unsigned i = 0; i < n && r->p < r->end; i++)
@@ -509,6 +546,8 @@ static void skip_immediates(rd *r, uint8_t op) {
   }
   case 0x3f:
   case 0x40:
+    rd_u32(r);
+    break;
   case 0xd0:
     rd_u8(r);
     break;
@@ -525,8 +564,9 @@ static void skip_immediates(rd *r, uint8_t op) {
   case 0xfd: {
     uint32_t sub = rd_u32(r);
     zh_imm imm = sub < ZH_FD_COUNT ? k_fd_imm[sub] : IMM_NONE;
+    uint32_t mem;
     if (zh_imm_is_memarg(imm))
-      rd_u32(r), rd_u32(r);
+      rd_memarg(r, &mem);
     if (zh_imm_lanes(imm))
       rd_u8(r);
     if (imm == IMM_V128 || imm == IMM_SHUFFLE)
@@ -537,24 +577,18 @@ static void skip_immediates(rd *r, uint8_t op) {
     uint32_t sub = rd_u32(r);
     switch (sub) {
     case 8:
-      rd_u32(r), rd_u8(r);
+    case 10:
+    case 12:
+    case 14:
+      rd_u32(r), rd_u32(r);
       break;
     case 9:
+    case 11:
     case 13:
     case 15:
     case 16:
     case 17:
       rd_u32(r);
-      break;
-    case 10:
-      rd_u8(r), rd_u8(r);
-      break;
-    case 11:
-      rd_u8(r);
-      break;
-    case 12:
-    case 14:
-      rd_u32(r), rd_u32(r);
       break;
     default:
       break;
@@ -562,8 +596,10 @@ static void skip_immediates(rd *r, uint8_t op) {
     break;
   }
   default:
-    if (op >= 0x28 && op <= 0x3e)
-      rd_u32(r), rd_u32(r);
+    if (op >= 0x28 && op <= 0x3e) {
+      uint32_t mem;
+      rd_memarg(r, &mem);
+    }
     break;
   }
 }
@@ -904,7 +940,7 @@ static void set_local_v(compiler *c, uint32_t x, bool tee) {
 
 /* v128.load / v128.store with the address arithmetic just before it folded in, as
  * scalar loads and stores do (ops.h's addressing modes). */
-static void mem_v128(compiler *c, bool store, uint32_t h, uint32_t off) {
+static void mem_v128(compiler *c, bool store, uint32_t h, uint32_t off, uint32_t mem) {
   static const zh_op loads[] = {ZH_OP_v_v128_load, ZH_OP_v128_load_ri, ZH_OP_v128_load_rr,
                                 ZH_OP_v128_load_rs};
   static const zh_op stores[] = {ZH_OP_v_v128_store, ZH_OP_v128_store_ri, ZH_OP_v128_store_rr,
@@ -917,6 +953,7 @@ static void mem_v128(compiler *c, bool store, uint32_t h, uint32_t off) {
       addr[0] = read_slot(c, h);
     c->height = h;
     push_home(c, ZH_V128);
+    mem_select(c, mem);
     emit_op(c, loads[mode]);
     size_t dst = c->len;
     emit_u32(c, home(c, h));
@@ -926,6 +963,7 @@ static void mem_v128(compiler *c, bool store, uint32_t h, uint32_t off) {
       c->last_kind = LK_LOADV;
       c->la = addr[0], c->lb = off;
     }
+    mem_restore(c, mem);
     return;
   }
   /* As for scalar stores: the address arithmetic moves into the store only when the value
@@ -939,9 +977,11 @@ static void mem_v128(compiler *c, bool store, uint32_t h, uint32_t off) {
   if (!mode)
     addr[0] = read_slot(c, h);
   c->height = h;
+  mem_select(c, mem);
   emit_op(c, stores[mode]);
   emit_u32(c, sv);
   emit_address(c, mode, addr, off);
+  mem_restore(c, mem);
 }
 
 /* Fusions of a binary SIMD op (operands at h and h + 2) with the instruction just before
@@ -997,10 +1037,9 @@ static void compile_simd(compiler *c, rd *r) {
   uint32_t sub = rd_u32(r);
   zh_imm imm = k_fd_imm[sub];
   int shape = k_fd_shape[sub];
-  uint32_t align_log2 = 0, off = 0, lane = 0;
+  uint32_t off = 0, lane = 0, mem = 0;
   if (zh_imm_is_memarg(imm))
-    align_log2 = rd_u32(r), off = rd_u32(r);
-  (void)align_log2;
+    off = rd_memarg(r, &mem);
   if (zh_imm_lanes(imm))
     lane = rd_u8(r);
   const uint8_t *bytes = r->p;
@@ -1024,7 +1063,7 @@ static void compile_simd(compiler *c, rd *r) {
   uint32_t h = c->height - nin[shape];
   uint32_t s[3] = {0, 0, 0};
   if (sub == ZH_OPCODE_FD_v128_load || sub == ZH_OPCODE_FD_v128_store) {
-    mem_v128(c, sub == ZH_OPCODE_FD_v128_store, h, off);
+    mem_v128(c, sub == ZH_OPCODE_FD_v128_store, h, off, mem);
     return;
   }
   if (shape == SH_BIN && fuse_simd_bin(c, sub, h))
@@ -1080,6 +1119,7 @@ static void compile_simd(compiler *c, rd *r) {
     else
       push_home(c, ZH_V128);
   }
+  mem_select(c, mem); /* the memory instructions' operands are all read: no code between */
   emit_op(c, (zh_op)k_fd_op[sub]);
   size_t dst = c->len;
   switch (shape) {
@@ -1090,6 +1130,7 @@ static void compile_simd(compiler *c, rd *r) {
     emit_u32(c, off);
     if (shape == SH_STORELANE)
       emit_u32(c, lane);
+    mem_restore(c, mem);
     return;
   case SH_LOAD:
     emit_u32(c, home(c, h));
@@ -1122,6 +1163,7 @@ static void compile_simd(compiler *c, rd *r) {
     c->last_kind = sub == ZH_OPCODE_FD_f32x4_mul ? LK_FMUL32 : LK_FMUL64;
     c->la = s[0], c->lb = s[1];
   }
+  mem_restore(c, mem);
 }
 
 /* ---- the translation loop ---- */
@@ -1557,9 +1599,13 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
     }
 
     case 0x3f: { /* memory.size */
-      rd_u8(&r);
+      uint32_t mem = rd_u32(&r);
       uint32_t h = c->height;
       push(c, K_HOME);
+      if (mem) {
+        emit_memory_x(c, ZH_MEMX_SIZE, home(c, h), 0, 0, mem, 0);
+        break;
+      }
       emit_op(c, ZH_OP_memory_size);
       size_t dst = c->len;
       emit_u32(c, home(c, h));
@@ -1567,10 +1613,14 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       break;
     }
     case 0x40: { /* memory.grow */
-      rd_u8(&r);
+      uint32_t mem = rd_u32(&r);
       uint32_t h = c->height - 1;
       uint32_t s = read_slot(c, h);
       c->stack[h].kind = K_HOME;
+      if (mem) {
+        emit_memory_x(c, ZH_MEMX_GROW, home(c, h), s, 0, mem, 0);
+        break;
+      }
       emit_op(c, ZH_OP_memory_grow);
       size_t dst = c->len;
       emit_u32(c, home(c, h));
@@ -1648,20 +1698,20 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         break;
       }
       /* Bulk memory and table ops: operands are the top k values. */
-      uint32_t imm1 = 0, imm2 = 0, k = 0;
+      uint32_t imm1 = 0, imm2 = 0, k = 0, mem1 = 0, mem2 = 0;
       zh_op bop = ZH_OP_unreachable;
       switch (sub) {
       case 8:
-        imm1 = rd_u32(&r), rd_u8(&r), k = 3, bop = ZH_OP_memory_init;
+        imm1 = rd_u32(&r), mem1 = rd_u32(&r), k = 3, bop = ZH_OP_memory_init;
         break;
       case 9:
         imm1 = rd_u32(&r), bop = ZH_OP_data_drop;
         break;
       case 10:
-        rd_u8(&r), rd_u8(&r), k = 3, bop = ZH_OP_memory_copy;
+        mem1 = rd_u32(&r), mem2 = rd_u32(&r), k = 3, bop = ZH_OP_memory_copy;
         break;
       case 11:
-        rd_u8(&r), k = 3, bop = ZH_OP_memory_fill;
+        mem1 = rd_u32(&r), k = 3, bop = ZH_OP_memory_fill;
         break;
       case 12:
         imm1 = rd_u32(&r), imm2 = rd_u32(&r), k = 3, bop = ZH_OP_table_init;
@@ -1688,6 +1738,11 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
       for (uint32_t i = 0; i < k; i++)
         slots[i] = read_slot(c, h + i);
       c->height = h;
+      if ((sub == 8 || sub == 10 || sub == 11) && (mem1 || mem2)) { /* not all memory 0 */
+        static const uint32_t what[] = {ZH_MEMX_INIT, 0, ZH_MEMX_COPY, ZH_MEMX_FILL};
+        emit_memory_x(c, what[sub - 8], slots[0], slots[1], slots[2], mem1, sub == 8 ? imm1 : mem2);
+        break;
+      }
       switch (sub) {
       case 8: /* memory.init seg: d s n */
         emit_op(c, bop), emit_u32(c, imm1);
@@ -1738,14 +1793,15 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
                                       ZH_OP_l8s32,  ZH_OP_l8u, ZH_OP_l16s32, ZH_OP_l16u,
                                       ZH_OP_l8s64,  ZH_OP_l8u, ZH_OP_l16s64, ZH_OP_l16u,
                                       ZH_OP_l32s64, ZH_OP_l32};
-        rd_u32(&r);
-        uint32_t off = rd_u32(&r);
+        uint32_t mem;
+        uint32_t off = rd_memarg(&r, &mem);
         uint32_t h = c->height - 1;
         uint32_t addr[3];
         int mode = take_address(c, h, addr);
         if (!mode)
           addr[0] = read_slot(c, h);
         c->stack[h].kind = K_HOME;
+        mem_select(c, mem);
         emit_op(c, (zh_op)(loads[op - 0x28] + mode));
         size_t dst = c->len;
         emit_u32(c, home(c, h));
@@ -1755,17 +1811,18 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
           c->last_kind = LK_LOAD64;
           c->la = addr[0], c->lb = off;
         }
+        mem_restore(c, mem);
         break;
       }
       if (op >= 0x36 && op <= 0x3e) { /* stores */
         static const zh_op stores[] = {ZH_OP_s32, ZH_OP_s64, ZH_OP_s32, ZH_OP_s64, ZH_OP_s8,
                                        ZH_OP_s16, ZH_OP_s8,  ZH_OP_s16, ZH_OP_s32};
-        rd_u32(&r);
-        uint32_t off = rd_u32(&r);
+        uint32_t mem;
+        uint32_t off = rd_memarg(&r, &mem);
         uint32_t h = c->height - 2;
         const entry *v = &c->stack[h + 1];
-        if (op == 0x39 && produced_last(c, h + 1, LK_F64_ADD_M) && c->stack[h].kind == K_LOCAL &&
-            c->stack[h].local == c->lb && c->lk == off) {
+        if (op == 0x39 && !mem && produced_last(c, h + 1, LK_F64_ADD_M) &&
+            c->stack[h].kind == K_LOCAL && c->stack[h].local == c->lb && c->lk == off) {
           /* m[a] = x + m[a]: an in-place update of memory. */
           uint32_t x = c->la, a = c->lb;
           c->len = c->last_insn;
@@ -1788,9 +1845,11 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
         if (!mode)
           addr[0] = read_slot(c, h);
         c->height = h;
+        mem_select(c, mem);
         emit_op(c, (zh_op)(stores[op - 0x36] + mode));
         emit_u32(c, sv);
         emit_address(c, mode, addr, off);
+        mem_restore(c, mem);
         break;
       }
       if (op >= 0xa0 && op <= 0xa2) { /* f64 add, sub, mul: fuse an operand's load */

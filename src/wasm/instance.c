@@ -1,6 +1,6 @@
-/* Instantiation (WebAssembly 2.0 semantics) and export lookup.
+/* Instantiation (WebAssembly 2.0 semantics, with multi-memory) and export lookup.
  *
- * An instance and everything it defines (functions, tables, memory, globals, segment
+ * An instance and everything it defines (functions, tables, memories, globals, segment
  * state) live in one block registered with the store before anything can fail, so a
  * failed instantiation leaks nothing and whatever it already wrote into imported tables
  * (references to its functions) stays valid until the store is freed. */
@@ -195,7 +195,7 @@ bool zh_inst_layout_compute(const zh_module *m, zh_inst_layout *l) {
   l->nown_funcs = m->nfuncs - m->nfunc_imports;
   l->nown_tables = m->ntables - m->ntable_imports;
   l->nown_globals = m->nglobals - m->nglobal_imports;
-  l->has_own_memory = m->nmems > m->nmem_imports;
+  l->nown_memories = m->nmems - m->nmem_imports;
   uint64_t nstorage = 0;
   for (uint32_t i = 0; i < m->nelems; i++)
     nstorage += m->elems[i].count;
@@ -208,7 +208,8 @@ bool zh_inst_layout_compute(const zh_module *m, zh_inst_layout *l) {
             reserve(&c, &l->own_funcs, l->nown_funcs, sizeof(zh_func)) &&
             reserve(&c, &l->tables, m->ntables, sizeof(zh_table *)) &&
             reserve(&c, &l->own_tables, l->nown_tables, sizeof(zh_table)) &&
-            reserve(&c, &l->own_memory, l->has_own_memory ? 1 : 0, sizeof(zh_memory)) &&
+            reserve(&c, &l->memories, m->nmems, sizeof(zh_memory *)) &&
+            reserve(&c, &l->own_memories, l->nown_memories, sizeof(zh_memory)) &&
             reserve(&c, &l->globals, m->nglobals, sizeof(zh_global *)) &&
             reserve(&c, &l->own_globals, l->nown_globals, sizeof(zh_global)) &&
             reserve(&c, &l->elem_items, m->nelems, sizeof(void **)) &&
@@ -226,13 +227,15 @@ void zh_inst_carve(zh_inst_block *b, const zh_module *m, const zh_inst_layout *l
   inst->funcs = (zh_func **)(void *)(base + l->funcs);
   inst->own_funcs = (zh_func *)(void *)(base + l->own_funcs);
   inst->tables = (zh_table **)(void *)(base + l->tables);
+  inst->memories = (zh_memory **)(void *)(base + l->memories);
   inst->globals = (zh_global **)(void *)(base + l->globals);
   inst->elem_items = (void ***)(void *)(base + l->elem_items);
   inst->elem_len = (uint32_t *)(void *)(base + l->elem_len);
   inst->data_len = (uint32_t *)(void *)(base + l->data_len);
   b->nown_tables = l->nown_tables;
   b->own_tables = (zh_table *)(void *)(base + l->own_tables);
-  b->own_memory = l->has_own_memory ? (zh_memory *)(void *)(base + l->own_memory) : NULL;
+  b->nown_memories = l->nown_memories;
+  b->own_memories = (zh_memory *)(void *)(base + l->own_memories);
   b->own_globals = (zh_global *)(void *)(base + l->own_globals);
   b->elem_storage = (void **)(void *)(base + l->elem_storage);
   /* Each segment's items are a slice of the shared storage. */
@@ -248,8 +251,8 @@ void zh_inst_release_parts(zh_inst_block *b) {
     free(b->own_tables[i].elems);
     b->own_tables[i].elems = NULL;
   }
-  if (b->own_memory)
-    zh_mem_release(b->own_memory);
+  for (uint32_t i = 0; i < b->nown_memories; i++)
+    zh_mem_release(&b->own_memories[i]);
 }
 
 void zh_inst_release(void *obj) {
@@ -376,13 +379,13 @@ static zh_error *apply_datas(zh_instance *inst) {
     if (seg->mode != ZH_SEG_ACTIVE)
       continue;
     uint32_t off = eval_offset(inst, &seg->offset);
-    zh_memory *mem = inst->memory;
-    uint64_t size = mem ? mem->size : 0;
+    zh_memory *mem = inst->memories[seg->memory]; /* validated: the index exists */
+    uint64_t size = mem->size;
     if ((uint64_t)off + seg->len > size)
       return zh_error_trap_new(ZH_TRAP_MEMORY_OOB,
-                               "data segment %u: %u bytes at %u, memory size %llu", i, seg->len,
-                               off, (unsigned long long)size);
-    if (mem && seg->len) /* no memory: size 0, so len is 0 here */
+                               "data segment %u: %u bytes at %u, memory %u size %llu", i, seg->len,
+                               off, seg->memory, (unsigned long long)size);
+    if (seg->len)
       memcpy(mem->base + off, seg->bytes, seg->len);
     inst->data_len[i] = 0;
   }
@@ -396,7 +399,7 @@ static zh_error *build(zh_store *store, zh_inst_block *b, const zh_inst_layout *
   const zh_module *m = inst->module;
 
   /* Imports, in import order, take the first index of each space. */
-  uint32_t nf = 0, nt = 0, ng = 0;
+  uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
   for (uint32_t i = 0; i < m->nimports; i++) {
     switch (imports[i].kind) {
     case ZH_EXTERN_FUNC:
@@ -406,7 +409,7 @@ static zh_error *build(zh_store *store, zh_inst_block *b, const zh_inst_layout *
       inst->tables[nt++] = imports[i].of.table;
       break;
     case ZH_EXTERN_MEMORY:
-      inst->memory = imports[i].of.memory;
+      inst->memories[nm++] = imports[i].of.memory;
       break;
     case ZH_EXTERN_GLOBAL:
       inst->globals[ng++] = imports[i].of.global;
@@ -422,12 +425,13 @@ static zh_error *build(zh_store *store, zh_inst_block *b, const zh_inst_layout *
     if (err)
       return err;
   }
-  if (b->own_memory) {
-    zh_error *err = init_memory(store->engine, b->own_memory, &m->mems[m->nmem_imports]);
+  for (uint32_t k = 0; k < b->nown_memories; k++) {
+    zh_error *err = init_memory(store->engine, &b->own_memories[k], &m->mems[m->nmem_imports + k]);
     if (err)
       return err;
-    inst->memory = b->own_memory;
+    inst->memories[m->nmem_imports + k] = &b->own_memories[k];
   }
+  inst->memory = m->nmems ? inst->memories[0] : NULL;
   for (uint32_t k = 0; k < l->nown_globals; k++) {
     const zh_global_def *def = &m->globals[k];
     zh_global *g = &b->own_globals[k];
@@ -510,7 +514,7 @@ bool zh_instance_export_n(const zh_instance *inst, const char *name, size_t len,
       x.of.table = inst->tables[e->index];
       break;
     case ZH_EXTERN_MEMORY:
-      x.of.memory = inst->memory;
+      x.of.memory = inst->memories[e->index];
       break;
     case ZH_EXTERN_GLOBAL:
       x.of.global = inst->globals[e->index];

@@ -463,6 +463,46 @@ static zh_error *call_host(zh_store *s, zh_instance *caller_inst, const zh_func 
   return err;
 }
 
+/* memory.size, memory.grow, memory.fill, memory.copy and memory.init on memories other than
+ * memory 0 (compile.c emits the memory-0 instructions otherwise). Operands: what (ZH_MEMX_*),
+ * three slots (size: dst; grow: dst, delta; the others: the three operands in the order the
+ * instruction pops them), the memory, and the source memory (copy) or the data segment
+ * (init). Out of the dispatch loop, so that the loop's code and registers stay what they
+ * are for memory 0. Returns false on an out-of-bounds range, having changed nothing. */
+static __attribute__((noinline)) bool memory_x(const zh_instance *inst, uint64_t *fp,
+                                               const uint8_t *pc) {
+  uint64_t d = R_I32(O(1)), sa = R_I32(O(2)), n = R_I32(O(3));
+  zh_memory *mem = inst->memories[O(4)];
+  switch (O(0)) {
+  case ZH_MEMX_SIZE:
+    fp[O(1)] = (uint32_t)(mem->size / ZH_PAGE_SIZE);
+    return true;
+  case ZH_MEMX_GROW:
+    fp[O(1)] = (uint32_t)(int32_t)zh_mem_grow(mem, (uint32_t)sa);
+    return true;
+  case ZH_MEMX_FILL:
+    if (d + n > mem->size)
+      return false;
+    memset(mem->base + d, (int)(uint8_t)sa, n);
+    return true;
+  case ZH_MEMX_COPY: {
+    const zh_memory *src = inst->memories[O(5)];
+    if (d + n > mem->size || sa + n > src->size)
+      return false;
+    memmove(mem->base + d, src->base + sa, n); /* the two may be one memory */
+    return true;
+  }
+  default: { /* ZH_MEMX_INIT */
+    uint32_t seg = O(5);
+    if (sa + n > inst->data_len[seg] || d + n > mem->size)
+      return false;
+    if (n)
+      memcpy(mem->base + d, inst->module->datas[seg].bytes + sa, n);
+    return true;
+  }
+  }
+}
+
 /* "<trap text>" plus a backtrace of the wasm frames, innermost first. */
 static zh_error *trap_error(zh_trap_code code, const zh_frame *frames, uint32_t base_depth,
                             uint32_t depth, const zh_instance *inst) {
@@ -908,6 +948,28 @@ L_ref_is_null: /* dst, src */
 L_ref_func: /* dst, function index */
   fp[O(0)] = (uintptr_t)inst->funcs[O(1)];
   NEXT(16);
+
+  /* ---- memories other than memory 0 (multi-memory) ----
+   * A load or store of memory k is the memory-0 instruction between mem_select k, which
+   * points `mem` at memory k, and mem_restore, which points it back: the memory-0 handlers
+   * stay as they are. Nothing in between calls out or grows a memory. The other memory
+   * instructions on memories other than 0 are memory_x. */
+L_mem_select : { /* memory */
+  const zh_memory *mk = inst->memories[O(0)];
+  mem = mk->base;
+#ifdef ZH_BOUNDS_CHECKS
+  mem_size = mk->size;
+#endif
+  NEXT(12);
+}
+L_mem_restore:
+  RELOAD_MEM();
+  NEXT(8);
+L_memory_x: /* what, three slots, memory, source memory or segment: see memory_x */
+  if (UNLIKELY(!memory_x(inst, fp, pc)))
+    TRAP(MEMORY_OOB);
+  RELOAD_MEM(); /* a grown memory k may be memory 0, imported twice */
+  NEXT(32);
   /* ---- v128: two slots each, named by the first ---- */
 L_global_get_v: /* dst, index */
   W_V(O(0), zh_v_get(inst->globals[O(1)]->value));

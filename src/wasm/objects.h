@@ -21,26 +21,26 @@ int64_t zh_table_grow(zh_table *table, uint32_t delta, void *init);
  *
  * An instance and everything it defines live in one allocation: the zh_inst_block
  * header (whose first member is the zh_instance) followed by the arrays described by a
- * zh_inst_layout. Only table element arrays (they grow) and the linear memory region are
+ * zh_inst_layout. Only table element arrays (they grow) and the linear memory regions are
  * separate. The block is registered with the store as one owned object. */
 
 typedef struct zh_inst_layout {
   size_t size; /* bytes of the whole block */
   /* Byte offsets from the block start. */
-  size_t funcs, own_funcs, tables, own_tables, own_memory, globals, own_globals;
+  size_t funcs, own_funcs, tables, own_tables, memories, own_memories, globals, own_globals;
   size_t elem_items, elem_storage, elem_len, data_len;
-  uint32_t nown_funcs, nown_tables, nown_globals;
+  uint32_t nown_funcs, nown_tables, nown_memories, nown_globals;
   uint32_t nelem_storage; /* sum of all element segment lengths */
-  bool has_own_memory;
 } zh_inst_layout;
 
 typedef struct zh_inst_block {
   zh_instance inst; /* first: a zh_instance * is also the block pointer */
   uint32_t nown_tables;
-  zh_table *own_tables;   /* nown_tables structs inside the block */
-  zh_memory *own_memory;  /* inside the block, or NULL */
-  zh_global *own_globals; /* inside the block */
-  void **elem_storage;    /* backing store for inst.elem_items */
+  zh_table *own_tables; /* nown_tables structs inside the block */
+  uint32_t nown_memories;
+  zh_memory *own_memories; /* nown_memories structs inside the block */
+  zh_global *own_globals;  /* inside the block */
+  void **elem_storage;     /* backing store for inst.elem_items */
   /* Copies of snapshot members: which one (id 0: not a copy), and the store's cache link. */
   uint64_t snap_id;
   uint32_t snap_member;
@@ -54,7 +54,7 @@ const char *zh_extern_kind_name(zh_extern_kind k);
 bool zh_inst_layout_compute(const zh_module *module, zh_inst_layout *l);
 /* Points the block's arrays at their places per `l` (contents untouched). */
 void zh_inst_carve(zh_inst_block *b, const zh_module *module, const zh_inst_layout *l);
-/* The store release hook for instance blocks: frees table elements, the memory region
+/* The store release hook for instance blocks: frees table elements, the memory regions
  * and the block. Safe on a block that was only partially initialised (zeroed parts). */
 void zh_inst_release(void *obj);
 /* The same without freeing the block itself. */

@@ -27,19 +27,19 @@ typedef enum zh_imm {
   IMM_LOCAL,         /* u32 local index */
   IMM_GLOBAL,        /* u32 global index */
   IMM_TABLE,         /* u32 table index */
-  IMM_MEMARG_1,      /* memarg (u32 align log2, u32 offset) of a 1-byte access */
+  IMM_MEMARG_1,      /* memarg (u32 flags, [u32 memory], u32 offset) of a 1-byte access */
   IMM_MEMARG_2,      /* ... 2-byte access */
   IMM_MEMARG_4,      /* ... 4-byte access */
   IMM_MEMARG_8,      /* ... 8-byte access */
-  IMM_MEMORY,        /* one reserved 0x00 byte (memory index 0) */
+  IMM_MEMORY,        /* a memory index (Wasm 2.0: one reserved 0x00 byte) */
   IMM_I32,           /* s32 */
   IMM_I64,           /* s64 */
   IMM_F32,           /* 4 bytes, little endian */
   IMM_F64,           /* 8 bytes, little endian */
   IMM_REFTYPE,       /* one byte: 0x70 funcref or 0x6f externref */
-  IMM_MEMORY_INIT,   /* u32 data index, reserved 0x00 */
+  IMM_MEMORY_INIT,   /* u32 data index, a memory index */
   IMM_DATA,          /* u32 data index */
-  IMM_MEMORY_COPY,   /* reserved 0x00 0x00 */
+  IMM_MEMORY_COPY,   /* destination and source memory indices */
   IMM_TABLE_INIT,    /* u32 elem index, u32 table index */
   IMM_ELEM,          /* u32 elem index */
   IMM_TABLE_COPY,    /* u32 destination table index, u32 source table index */
@@ -365,6 +365,11 @@ static inline unsigned zh_imm_natural_align(zh_imm imm) {
     return 0u;
   }
 }
+
+/* A memarg's flags field: the alignment (log2) in bits 0-5, and bit 6 set when a memory
+ * index follows (multi-memory; without it the access is to memory 0). */
+#define ZH_MEMARG_ALIGN_MASK 0x3fu
+#define ZH_MEMARG_HAS_MEMORY 0x40u
 
 static inline int zh_imm_is_memarg(zh_imm imm) {
   return (imm >= IMM_MEMARG_1 && imm <= IMM_MEMARG_8) ||

@@ -236,7 +236,10 @@
   X(table_init)                                                                                    \
   X(elem_drop)                                                                                     \
   X(ref_is_null)                                                                                   \
-  X(ref_func)
+  X(ref_func)                                                                                      \
+  X(mem_select)                                                                                    \
+  X(mem_restore)                                                                                   \
+  X(memory_x)
 
 /* v128 moves and the SIMD instructions' fused forms; operands at each handler. */
 #define ZH_V128_OPS(X)                                                                             \
@@ -311,6 +314,9 @@ typedef enum zh_op {
 #undef ZH_OP_ONE
                   ZH_OP_COUNT
 } zh_op;
+
+/* What memory_x does (its first operand). */
+enum { ZH_MEMX_SIZE, ZH_MEMX_GROW, ZH_MEMX_FILL, ZH_MEMX_COPY, ZH_MEMX_INIT };
 
 /* The handler address of every op (interp.c). */
 const void *const *zh_interp_handlers(void);

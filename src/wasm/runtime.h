@@ -95,15 +95,16 @@ struct zh_instance {
   zh_func **funcs;     /* whole function index space */
   zh_func *own_funcs;  /* storage for the module's own functions */
   zh_table **tables;   /* table index space */
-  zh_memory *memory;   /* memory 0, or NULL */
+  zh_memory *memory;   /* memories[0], or NULL: the interpreter's fast path */
   zh_global **globals; /* global index space */
   /* Segment state: elem items resolved to references at instantiation; a dropped
    * segment has length 0. */
   void ***elem_items;
   uint32_t *elem_len;
-  uint32_t *data_len; /* 0 once dropped */
-  void *data;         /* embedder's, zh_instance_set_data; NULL in stamped copies */
-  const char *name;   /* for backtraces (a component's core instance name), or NULL */
+  uint32_t *data_len;   /* 0 once dropped */
+  void *data;           /* embedder's, zh_instance_set_data; NULL in stamped copies */
+  const char *name;     /* for backtraces (a component's core instance name), or NULL */
+  zh_memory **memories; /* memory index space (module->nmems entries) */
 };
 
 /* ---- stores ---- */

@@ -1,7 +1,8 @@
 /* Snapshots of instance groups: freeze N linked instances once, stamp out copies cheaply.
  *
  * The snapshot keeps the original instances (in the store it took over) as the image of
- * everything but linear memory, which each member freezes into a sealed memfd image. A
+ * everything but linear memory: each memory a member defines is frozen into a sealed memfd
+ * image. A
  * copy of member k is one malloc plus a memcpy of its instance block. Every pointer that
  * the block or its tables hold into an original block (an imported memory, table or
  * global, a function of any member in `funcs`, in a table, a global or an element
@@ -27,9 +28,9 @@
 typedef struct snap_member {
   const zh_inst_block *tb; /* the original, never run again */
   zh_inst_layout layout;
-  uint8_t **who;  /* per own table: NULL, or one byte per element (member or WHO_NONE) */
-  bool has_image; /* the member defines its memory: `image` holds it */
-  zh_mem_image image;
+  uint8_t **who; /* per own table: NULL, or one byte per element (member or WHO_NONE) */
+  /* One image per memory the member defines (layout.nown_memories), in index order. */
+  zh_mem_image *images;
 } snap_member;
 
 /* An original block's address range; the array is sorted by `lo` for lookups. */
@@ -53,6 +54,16 @@ struct zh_snapshot {
 
 size_t zh_snapshot_count(const zh_snapshot *snap) { return snap ? snap->n : 0; }
 
+/* Safe on images never made: a zeroed image holds no file. */
+static void free_images(snap_member *mb) {
+  if (!mb->images)
+    return;
+  for (uint32_t i = 0; i < mb->layout.nown_memories; i++)
+    zh_mem_image_release(&mb->images[i]);
+  free(mb->images);
+  mb->images = NULL;
+}
+
 static void free_who(snap_member *mb) {
   if (!mb->who)
     return;
@@ -66,8 +77,7 @@ void zh_snapshot_free(zh_snapshot *snap) {
   if (!snap)
     return;
   for (uint32_t k = 0; k < snap->n; k++) {
-    if (snap->members[k].has_image)
-      zh_mem_image_release(&snap->members[k].image);
+    free_images(&snap->members[k]);
     free_who(&snap->members[k]);
   }
   zh_store_free(snap->store);
@@ -126,8 +136,10 @@ static int64_t definer(const zh_snapshot *s, zh_extern_kind kind, const void *p)
     uintptr_t lo = (uintptr_t)tb->own_tables;
     return u >= lo && u < lo + l->nown_tables * sizeof(zh_table) ? j : -1;
   }
-  case ZH_EXTERN_MEMORY:
-    return p == tb->own_memory ? j : -1;
+  case ZH_EXTERN_MEMORY: {
+    uintptr_t lo = (uintptr_t)tb->own_memories;
+    return u >= lo && u < lo + l->nown_memories * sizeof(zh_memory) ? j : -1;
+  }
   case ZH_EXTERN_GLOBAL: {
     uintptr_t lo = (uintptr_t)tb->own_globals;
     return u >= lo && u < lo + l->nown_globals * sizeof(zh_global) ? j : -1;
@@ -179,7 +191,7 @@ static zh_error *check_member_refs(const zh_snapshot *s, uint32_t k) {
 static zh_error *check_member_imports(const zh_snapshot *s, uint32_t k) {
   const zh_instance *inst = &s->members[k].tb->inst;
   const zh_module *m = inst->module;
-  uint32_t nf = 0, nt = 0, ng = 0;
+  uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
   for (uint32_t i = 0; i < m->nimports; i++) {
     const zh_import *im = &m->imports[i];
     const void *obj = NULL;
@@ -193,7 +205,7 @@ static zh_error *check_member_imports(const zh_snapshot *s, uint32_t k) {
       obj = inst->tables[nt++];
       break;
     case ZH_EXTERN_MEMORY:
-      obj = inst->memory;
+      obj = inst->memories[nm++];
       break;
     case ZH_EXTERN_GLOBAL:
       obj = inst->globals[ng];
@@ -298,21 +310,23 @@ static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
   return NULL;
 }
 
-/* Freezes each member's own memory; on failure the images made so far are released. */
+/* Freezes every memory each member defines; on failure the caller releases the images
+ * made so far (free_images). */
 static zh_error *snapshot_images(zh_snapshot *s) {
   for (uint32_t k = 0; k < s->n; k++) {
     snap_member *mb = &s->members[k];
-    const zh_memory *mem = mb->tb ? mb->tb->own_memory : NULL;
-    if (!mem)
+    uint32_t n = mb->layout.nown_memories;
+    if (n == 0)
       continue;
-    zh_error *err = zh_mem_snapshot(mem, &mb->image);
-    if (err) {
-      for (uint32_t j = 0; j < k; j++)
-        if (s->members[j].has_image)
-          zh_mem_image_release(&s->members[j].image);
-      return zh_error_prefix(err, "snapshot of instance %u", k);
+    mb->images = calloc(n, sizeof *mb->images);
+    if (!mb->images)
+      return zh_error_oom();
+    for (uint32_t i = 0; i < n; i++) {
+      zh_error *err = zh_mem_snapshot(&mb->tb->own_memories[i], &mb->images[i]);
+      if (err)
+        return zh_error_prefix(err, "snapshot of instance %u, memory %u", k,
+                               mb->tb->inst.module->nmem_imports + i);
     }
-    mb->has_image = true;
   }
   return NULL;
 }
@@ -340,8 +354,10 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
   if (!err)
     err = snapshot_images(s);
   if (err) {
-    for (uint32_t k = 0; k < s->n && s->members; k++)
+    for (uint32_t k = 0; k < s->n && s->members; k++) {
+      free_images(&s->members[k]);
       free_who(&s->members[k]);
+    }
     free(s->members);
     free(s->ranges);
     free(s);
@@ -351,9 +367,9 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
    * memory pointers keep their values, which relocation needs; a zeroed memory is safe to
    * release again when the store goes. */
   for (uint32_t k = 0; k < s->n; k++) {
-    zh_memory *mem = ((zh_inst_block *)insts[k])->own_memory;
-    if (mem)
-      zh_mem_release(mem);
+    zh_inst_block *b = (zh_inst_block *)insts[k];
+    for (uint32_t i = 0; i < b->nown_memories; i++)
+      zh_mem_release(&b->own_memories[i]);
   }
   s->store = store;
   *out = s;
@@ -391,7 +407,7 @@ static zh_inst_block *cache_take(const zh_snapshot *s, uint32_t k, zh_store *sto
 }
 
 /* Copy of member k's block, registered with `store`, detached from the original's
- * separately allocated parts (table elements, memory region); NULL when out of memory. A
+ * separately allocated parts (table elements, memory regions); NULL when out of memory. A
  * block reused from the cache has its function structs and own `funcs` entries in place. */
 static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *store) {
   const snap_member *mb = &s->members[k];
@@ -421,8 +437,8 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
     b->own_tables[t].elems = NULL;
     b->own_tables[t].size = 0;
   }
-  if (b->own_memory)
-    memset(b->own_memory, 0, sizeof *b->own_memory);
+  if (b->nown_memories)
+    memset(b->own_memories, 0, b->nown_memories * sizeof *b->own_memories);
   b->inst.store = store;
   b->inst.memory = NULL;
   b->inst.data = NULL;
@@ -498,17 +514,21 @@ static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *
   }
 }
 
-static zh_error *attach_memory(const zh_snapshot *s, uint32_t k, zh_instance *const *copies) {
+/* Imported memories are an earlier member's (relocated); own ones are mapped from their
+ * images. */
+static zh_error *attach_memories(const zh_snapshot *s, uint32_t k, zh_instance *const *copies) {
   const snap_member *mb = &s->members[k];
   zh_inst_block *b = (zh_inst_block *)copies[k];
-  if (mb->has_image) {
-    zh_error *err = zh_mem_init_from_image(s->engine, b->own_memory, &mb->image);
+  const zh_module *m = mb->tb->inst.module;
+  for (uint32_t i = 0; i < m->nmem_imports; i++)
+    b->inst.memories[i] = reloc(s, copies, mb->tb->inst.memories[i]);
+  for (uint32_t i = 0; i < b->nown_memories; i++) {
+    zh_error *err = zh_mem_init_from_image(s->engine, &b->own_memories[i], &mb->images[i]);
     if (err)
       return err;
-    b->inst.memory = b->own_memory;
-  } else if (mb->tb->inst.memory) {
-    b->inst.memory = reloc(s, copies, mb->tb->inst.memory); /* an earlier member's */
+    b->inst.memories[m->nmem_imports + i] = &b->own_memories[i];
   }
+  b->inst.memory = m->nmems ? b->inst.memories[0] : NULL;
   return NULL;
 }
 
@@ -539,7 +559,7 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
     relocate_refs(snap, k, out);
     err = copy_tables(snap, k, out, delta);
     if (!err)
-      err = attach_memory(snap, k, out);
+      err = attach_memories(snap, k, out);
   }
   if (err) {
     zh_store_truncate(store, mark); /* nothing can reference the copies yet */

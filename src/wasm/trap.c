@@ -18,10 +18,16 @@ static bool fault_is_ours(const zh_trap_scope *scope, uintptr_t addr) {
   if (!scope || scope->in_host || !scope->store)
     return false;
   const zh_instance *inst = scope->store->cur_inst;
-  if (!inst || !inst->memory || !inst->memory->base)
+  if (!inst || !inst->memory)
     return false;
-  uintptr_t lo = (uintptr_t)inst->memory->base;
-  return addr >= lo && addr - lo < ZH_MEM_RESERVE + ZH_MEM_GUARD;
+  /* Any memory of the running instance: an access to memory k runs with k's base. */
+  for (uint32_t i = 0; i < inst->module->nmems; i++) {
+    const zh_memory *mem = inst->memories[i];
+    uintptr_t lo = (uintptr_t)mem->base;
+    if (lo && addr >= lo && addr - lo < ZH_MEM_RESERVE + ZH_MEM_GUARD)
+      return true;
+  }
+  return false;
 }
 
 static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;

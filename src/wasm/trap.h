@@ -3,9 +3,9 @@
  * Loads and stores do no bounds check (memory.h): an out-of-bounds access touches an
  * inaccessible page and raises SIGSEGV. zh_invoke opens a trap scope around the
  * interpreter; the signal handler, running on a per-thread alternate stack, checks that
- * the faulting address lies in the reserved region of the running instance's memory and
- * then jumps back to the scope. Any other fault is not ours: the handler restores the
- * default action and the process crashes as it would have without us. */
+ * the faulting address lies in the reserved region of one of the running instance's
+ * memories and then jumps back to the scope. Any other fault is not ours: the handler
+ * restores the default action and the process crashes as it would have without us. */
 #ifndef ZH_WASM_TRAP_H
 #define ZH_WASM_TRAP_H
 

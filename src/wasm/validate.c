@@ -1,5 +1,6 @@
 /* Validation of decoded modules: the WebAssembly 2.0 rules for the module's components
- * and for every function body (the algorithm of the spec's validation appendix).
+ * and for every function body (the algorithm of the spec's validation appendix), plus
+ * multi-memory (Wasm 3.0) unless the engine is configured for 2.0's single memory.
  *
  * Function bodies are first decoded here, so this file also reports the binary errors of
  * the instruction stream (ZH_ERR_MALFORMED). As in the reference interpreter, which
@@ -10,6 +11,7 @@
 #include "wasm/module.h"
 #include "wasm/opcodes.h"
 #include "wasm/reader.h"
+#include "wasm/runtime.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -20,6 +22,10 @@
 #include <string.h>
 
 #define T_UNKNOWN 0 /* the bottom type of a polymorphic (unreachable) stack */
+
+/* Memories per module: each reserves 8 GiB + 64 KiB of address space (memory.h), so 64 take
+ * 512 GiB, a 256th of the user address space, per instance. Toolchains use one to three. */
+#define ZH_MAX_MEMORIES 64u
 
 /* A sequence of value types, pointing into the module's types or a static table. */
 typedef struct vtypes {
@@ -68,8 +74,9 @@ static const uint8_t k_valtypes[] = {ZH_I32,  ZH_I64,     ZH_F32,      ZH_F64,
 typedef struct vstate {
   const zh_module *m;
   const char *mname;
-  zh_error *invalid; /* the first validation error */
-  zh_error *fatal;   /* a malformed body or out of memory: stops everything */
+  bool single_memory; /* Wasm 2.0: memory indices are reserved 0x00 bytes */
+  zh_error *invalid;  /* the first validation error */
+  zh_error *fatal;    /* a malformed body or out of memory: stops everything */
 
   /* the body being validated */
   uint32_t func;
@@ -217,6 +224,45 @@ static bool rd_zero(vstate *v) {
     return false;
   }
   return true;
+}
+
+/* A memory index immediate: a u32 (multi-memory) or 2.0's reserved zero byte. The index
+ * must name a memory of the module. */
+static bool rd_memidx(vstate *v, uint32_t *out) {
+  *out = 0;
+  if (v->single_memory) {
+    if (!rd_zero(v))
+      return false;
+  } else if (!rd_u32(v, out)) {
+    return false;
+  }
+  if (v->typing && *out >= v->m->nmems)
+    INVALID("unknown memory %" PRIu32, *out);
+  return true;
+}
+
+/* A memarg: flags (alignment, and in multi-memory bit 6 for a memory index that follows),
+ * then the offset. Returns the alignment in *align and the offset in *offset. */
+__attribute__((always_inline)) static inline bool rd_memarg(vstate *v, uint32_t *align,
+                                                            uint32_t *offset) {
+  uint32_t flags = 0, mem = 0;
+  if (!rd_u32(v, &flags))
+    return false;
+  /* 2.0: bit 6 would select a memory index; 3.0: bits above it are not defined. */
+  if (flags >= (v->single_memory ? 32u : 2 * ZH_MEMARG_HAS_MEMORY)) {
+    MALFORMED("malformed memop flags 0x%" PRIx32, flags);
+    return false;
+  }
+  if (flags & ZH_MEMARG_HAS_MEMORY) {
+    if (!rd_u32(v, &mem))
+      return false;
+    if (v->typing && mem >= v->m->nmems)
+      INVALID("unknown memory %" PRIu32, mem);
+  } else if (v->typing && v->m->nmems == 0) {
+    INVALID("unknown memory 0");
+  }
+  *align = flags & ZH_MEMARG_ALIGN_MASK;
+  return rd_u32(v, offset);
 }
 
 /* A lane index byte, which must name one of `lanes` lanes. */
@@ -539,29 +585,17 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
     case IMM_MEMLANE_2:
     case IMM_MEMLANE_4:
     case IMM_MEMLANE_8:
-      if (!rd_u32(v, &a))
-        return;
-      if (a >= 32) { /* bit 6 would select a memory index: not in 2.0 */
-        MALFORMED("malformed memop flags 0x%" PRIx32, a);
-        return;
-      }
-      if (!rd_u32(v, &b))
+      if (!rd_memarg(v, &a, &b))
         return;
       if (zh_imm_lanes((zh_imm)info->imm) && !rd_lane(v, zh_imm_lanes((zh_imm)info->imm)))
         return;
-      if (!v->typing)
-        break;
-      if (m->nmems == 0)
-        INVALID("unknown memory 0");
-      else if (a > zh_imm_natural_align((zh_imm)info->imm))
+      if (v->typing && a > zh_imm_natural_align((zh_imm)info->imm))
         INVALID("alignment must not be larger than natural (2**%" PRIu32 " > %u bytes)", a,
                 1u << zh_imm_natural_align((zh_imm)info->imm));
       break;
     case IMM_MEMORY:
-      if (!rd_zero(v))
+      if (!rd_memidx(v, &a))
         return;
-      if (v->typing && m->nmems == 0)
-        INVALID("unknown memory 0");
       break;
     case IMM_I32:
       if (!rd_sleb(v, 32))
@@ -592,7 +626,7 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
     case IMM_DATA:
       if (!rd_u32(v, &a))
         return;
-      if (info->imm == IMM_MEMORY_INIT && !rd_zero(v))
+      if (info->imm == IMM_MEMORY_INIT && !rd_memidx(v, &b))
         return;
       /* Single-pass compilers need the count up front; without data segments the index
        * is merely unknown (the spec tests want that invalid, not malformed). */
@@ -600,11 +634,7 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
         MALFORMED("data count section required");
         return;
       }
-      if (!v->typing)
-        break;
-      if (info->imm == IMM_MEMORY_INIT && m->nmems == 0)
-        INVALID("unknown memory 0");
-      else if (a >= (m->has_data_count ? m->data_count : m->ndatas))
+      if (v->typing && a >= (m->has_data_count ? m->data_count : m->ndatas))
         INVALID("unknown data segment %" PRIu32, a);
       break;
     case IMM_LANE_2:
@@ -624,10 +654,8 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
           return;
       break;
     case IMM_MEMORY_COPY:
-      if (!rd_zero(v) || !rd_zero(v))
+      if (!rd_memidx(v, &a) || !rd_memidx(v, &b))
         return;
-      if (v->typing && m->nmems == 0)
-        INVALID("unknown memory 0");
       break;
     case IMM_TABLE_INIT:
       if (!rd_u32(v, &a) || !rd_u32(v, &b))
@@ -1007,7 +1035,7 @@ static void check_module(vstate *v) {
   for (uint32_t i = 0; i < m->nmems; i++)
     check_limits(v, "memory", i, &m->mems[i], 65536,
                  "memory size must be at most 65536 pages (4GiB)");
-  if (m->nmems > 1)
+  if (v->single_memory && m->nmems > 1)
     mod_fail(v, "memory", 1, "multiple memories");
 
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
@@ -1063,6 +1091,12 @@ zh_error *zh_validate(const zh_module *m) {
   memset(&v, 0, sizeof v);
   v.m = m;
   v.mname = m->name ? m->name : "module";
+  v.single_memory = m->engine && m->engine->config.single_memory;
+  if (m->nmems > ZH_MAX_MEMORIES && !v.single_memory)
+    return zh_error_new(ZH_ERR_RESOURCE,
+                        "%s: %" PRIu32 " memories: at most %u (each reserves 8 GiB of "
+                        "address space)",
+                        v.mname, m->nmems, ZH_MAX_MEMORIES);
   check_module(&v);
   for (uint32_t i = 0; i < m->nbodies && !v.fatal; i++)
     validate_body(&v, m->nfunc_imports + i, &m->bodies[i]);

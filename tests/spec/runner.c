@@ -1104,7 +1104,9 @@ int main(int argc, char **argv) {
     return usage();
   r.dir = argv[i++];
 
-  zh_error *err = zh_engine_new(NULL, &r.engine);
+  /* The suite is Wasm 2.0's: one memory per module, memory indices are zero bytes. */
+  zh_engine_config cfg = {.single_memory = true};
+  zh_error *err = zh_engine_new(&cfg, &r.engine);
   if (err) {
     fprintf(stderr, "spec_runner: zh_engine_new: %s\n", err_message(err));
     zh_error_free(err);

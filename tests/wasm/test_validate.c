@@ -60,7 +60,9 @@ typedef struct parts {
   bool start; /* start section naming function 0 */
 } parts;
 
-static zh_engine *engine;
+/* The engine modules load into: `multi` (the default configuration, multi-memory) or
+ * `wasm2` (single_memory, WebAssembly 2.0's rules). */
+static zh_engine *engine, *multi, *wasm2;
 
 static zh_status load(const uint8_t *bytes, size_t len, char *msg, size_t msg_size) {
   zh_module *m = NULL;
@@ -156,9 +158,16 @@ static void test_bodies(void) {
   CHECK_EQ_INT(func("", I32, false, BODY("\x41\x00\x28\x02\x00\x0b")), ZH_ERR_INVALID);
   CHECK_EQ_INT(func("", I32, true, BODY("\x41\x00\x28\x02\x00\x0b")), ZH_OK);
   CHECK_EQ_INT(func("", I32, true, BODY("\x41\x00\x28\x03\x00\x0b")), ZH_ERR_INVALID);
-  /* memory.size's reserved byte must be zero: malformed, not invalid */
+  /* memory.size's immediate: with multi-memory a memory index (memory 1 is unknown here);
+   * in 2.0 a reserved byte that must be zero: malformed, not invalid */
+  CHECK_EQ_INT(func("", I32, true, BODY("\x3f\x00\x0b")), ZH_OK);
+  CHECK_EQ_INT(func("", I32, true, BODY("\x3f\x01\x0b")), ZH_ERR_INVALID);
+  engine = wasm2;
   CHECK_EQ_INT(func("", I32, true, BODY("\x3f\x00\x0b")), ZH_OK);
   CHECK_EQ_INT(func("", I32, true, BODY("\x3f\x01\x0b")), ZH_ERR_MALFORMED);
+  CHECK_EQ_INT(func("", I32, true, BODY("\x3f\x80\x00\x0b")), ZH_ERR_MALFORMED);
+  engine = multi;
+  CHECK_EQ_INT(func("", I32, true, BODY("\x3f\x80\x00\x0b")), ZH_OK); /* a long LEB128 0 */
   /* illegal opcodes, single-byte and 0xfc-prefixed */
   CHECK_EQ_INT(func("", "", false, BODY("\x06\x0b")), ZH_ERR_MALFORMED);
   CHECK_EQ_INT(func("", "", false, BODY("\xfc\x12\x0b")), ZH_ERR_MALFORMED);
@@ -243,14 +252,18 @@ static void test_deep_nesting(void) {
 static void test_module_level(void) {
   const uint8_t *end = (const uint8_t *)"\x0b";
   parts p = {"", "", end, 1, NULL, 0, NULL, 0, NULL, 0, false};
-  /* memories: two of them, min > max, above 65536 pages */
+  /* memories: two of them (valid with multi-memory, not in 2.0), min > max, above 65536
+   * pages */
   p.memory = "\x02\x00\x01\x00\x01";
   p.memory_len = 5;
+  CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
+  engine = wasm2;
   CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_INVALID);
   /* ... which does not hide a malformed body */
   p.body = (const uint8_t *)"\x06\x0b";
   p.body_len = 2;
   CHECK_EQ_INT(build(&p, NULL, 0), ZH_ERR_MALFORMED);
+  engine = multi;
   p.body = end;
   p.body_len = 1;
   p.memory = "\x01\x01\x02\x01";
@@ -298,16 +311,22 @@ static void test_module_level(void) {
 }
 
 int main(void) {
-  zh_error *err = zh_engine_new(NULL, &engine);
+  zh_engine_config cfg = {.single_memory = true};
+  zh_error *err = zh_engine_new(NULL, &multi);
+  if (!err)
+    err = zh_engine_new(&cfg, &wasm2);
   CHECK(err == NULL);
   if (err) {
     zh_error_free(err);
+    zh_engine_free(multi);
     TEST_SUMMARY();
   }
+  engine = multi;
   test_bodies();
   test_message();
   test_deep_nesting();
   test_module_level();
-  zh_engine_free(engine);
+  zh_engine_free(multi);
+  zh_engine_free(wasm2);
   TEST_SUMMARY();
 }

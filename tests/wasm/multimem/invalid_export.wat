@@ -1,0 +1,2 @@
+;; expect: export 0: unknown memory 3
+(module (memory 1) (export "m" (memory 3)))
