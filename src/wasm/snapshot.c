@@ -366,12 +366,21 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
  * (or is freed when the cache is full). */
 static void copy_release(void *obj) {
   zh_inst_block *b = obj;
-  zh_inst_release_parts(b);
   zh_store *store = b->inst.store;
   if (store->nblock_cache >= BLOCK_CACHE_MAX) {
-    free(b);
+    zh_inst_release(b);
     return;
   }
+  /* The memory stays mapped with the block: the next copy of this member resets it in
+   * place (zh_mem_reset_to_image) instead of mapping the image anew and unmapping it. */
+  zh_memory kept = {0};
+  if (b->own_memory) {
+    kept = *b->own_memory;
+    memset(b->own_memory, 0, sizeof *b->own_memory);
+  }
+  zh_inst_release_parts(b);
+  if (b->own_memory)
+    *b->own_memory = kept;
   b->cache_next = store->block_cache;
   store->block_cache = b;
   store->nblock_cache++;
@@ -398,6 +407,9 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
   const zh_inst_layout *l = &mb->layout;
   zh_inst_block *b = cache_take(s, k, store);
   bool fresh = b == NULL;
+  zh_memory kept = {0};
+  if (b && b->own_memory)
+    kept = *b->own_memory;
   if (b) {
     /* Everything but the function index space and the function structs, which the
      * layout puts between the header and the tables. */
@@ -422,7 +434,7 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
     b->own_tables[t].size = 0;
   }
   if (b->own_memory)
-    memset(b->own_memory, 0, sizeof *b->own_memory);
+    *b->own_memory = kept; /* the mapping a cached block kept, or nothing */
   b->inst.store = store;
   b->inst.memory = NULL;
   b->inst.data = NULL;
@@ -502,7 +514,17 @@ static zh_error *attach_memory(const zh_snapshot *s, uint32_t k, zh_instance *co
   const snap_member *mb = &s->members[k];
   zh_inst_block *b = (zh_inst_block *)copies[k];
   if (mb->has_image) {
-    zh_error *err = zh_mem_init_from_image(s->engine, b->own_memory, &mb->image);
+    zh_error *err = NULL;
+    if (b->own_memory->region) {
+      err = zh_mem_reset_to_image(b->own_memory, &mb->image);
+      if (!err) {
+        b->inst.memory = b->own_memory;
+        return NULL;
+      }
+      zh_error_free(err); /* fall back to a new mapping */
+      zh_mem_release(b->own_memory);
+    }
+    err = zh_mem_init_from_image(s->engine, b->own_memory, &mb->image);
     if (err)
       return err;
     b->inst.memory = b->own_memory;
