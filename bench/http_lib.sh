@@ -88,7 +88,7 @@ wrk_rounds() {
         reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
         # shellcheck disable=SC2004 # an associative array's key, not arithmetic
         cpu_us[$n]+="$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v r="$reqs" \
-          'BEGIN { printf "%.1f", r > 0 ? t * 1e6 / hz / r : 0 }') "
+          'BEGIN { printf "%.1f", (r > 0 ? t * 1e6 / hz / r : 0) }') "
       fi
       r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
       a=$(awk '$1 == "50%" { print $2 }' <<<"$out")
