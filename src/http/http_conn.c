@@ -497,6 +497,10 @@ bool zh_http_conn_serve(zh_http_conn *c, int fd) {
   c->in_start = c->in_end = c->head_len = 0;
   bool answered = false, idle = false;
   while (serve_one(c, &answered, &idle)) {
+    /* Nothing buffered after a response: the next request is rarely there yet, so park at
+     * once rather than spend a recv to learn it (a readable socket wakes a worker anyway). */
+    if (c->in_end == 0)
+      return true;
   }
   if (idle)
     return true;
