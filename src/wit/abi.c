@@ -60,8 +60,10 @@ static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) & ~(a - 1)
  * (abi_layout): lowering a big variant such as wasi:http's error-code would otherwise walk
  * all of its cases on every store. The packing: bit 63 set once computed, size in bits
  * 0..31, alignment in 32..39, payload offset in 40..47. Threads may race to fill it; they
- * write the same value. Primitive types (some are static const) are never written. */
+ * write the same value. Bits 48..55 hold the flattened count. Primitive types (some are static
+ * const) are never written. */
 #define LAYOUT_DONE ((uint64_t)1 << 63)
+#define FLAT_TOO_WIDE 0xffu /* bits 48..55: the flat count, or this */
 
 static bool layout_cached(const zh_wit_type *t) {
   switch (zh_abi_despecialize(t)) {
@@ -83,7 +85,11 @@ static uint64_t layout_of(const zh_wit_type *t) {
   if (l & LAYOUT_DONE)
     return l;
   uint64_t payload = zh_abi_despecialize(t) == ZH_WIT_VARIANT ? compute_payload_offset(t) : 0;
-  l = LAYOUT_DONE | compute_size(t) | (uint64_t)compute_align(t) << 32 | payload << 40;
+  zh_valtype flat[ZH_ABI_MAX_FLAT_PARAMS + 1];
+  size_t n = 0;
+  uint64_t nflat = zh_abi_flatten(t, flat, ZH_ABI_MAX_FLAT_PARAMS, &n) ? n : FLAT_TOO_WIDE;
+  l = LAYOUT_DONE | compute_size(t) | (uint64_t)compute_align(t) << 32 | payload << 40 |
+      nflat << 48;
   __atomic_store_n(&w->abi_layout, l, __ATOMIC_RELAXED);
   return l;
 }
@@ -194,6 +200,17 @@ static uint32_t compute_size(const zh_wit_type *t) {
   default:
     return 4;
   }
+}
+
+size_t zh_abi_flat_count(const zh_wit_type *t) {
+  t = zh_abi_unalias(t);
+  if (layout_cached(t)) {
+    uint64_t n = layout_of(t) >> 48 & 0xff;
+    return n == FLAT_TOO_WIDE ? SIZE_MAX : (size_t)n;
+  }
+  zh_valtype flat[ZH_ABI_MAX_FLAT_PARAMS + 1];
+  size_t n = 0;
+  return zh_abi_flatten(t, flat, ZH_ABI_MAX_FLAT_PARAMS, &n) ? n : SIZE_MAX;
 }
 
 /* join(a, b) of CanonicalABI.md: the core type able to carry both. */
