@@ -328,6 +328,7 @@ static void tick(zh_http_server *s) {
 
 static void *listener_main(void *arg) {
   zh_http_server *s = arg;
+  uint64_t last_tick = 0;
   for (;;) {
     struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
                           {.fd = s->stop_pipe[0], .events = POLLIN}};
@@ -352,9 +353,14 @@ static void *listener_main(void *arg) {
           reject(fd);
       }
     }
-    pthread_mutex_lock(&s->mu);
-    tick(s);
-    pthread_mutex_unlock(&s->mu);
+    /* At its pace, not once per accept: a burst of new connections scans no slots. */
+    uint64_t now = zh_http_now_ns();
+    if (now - last_tick >= (uint64_t)TICK_MS * 1000000u) {
+      last_tick = now;
+      pthread_mutex_lock(&s->mu);
+      tick(s);
+      pthread_mutex_unlock(&s->mu);
+    }
   }
   /* Stopping: idle connections close at once; held ones close after their response. */
   pthread_mutex_lock(&s->mu);
