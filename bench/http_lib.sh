@@ -10,6 +10,10 @@
 # falls on all alike), printing each run, and collects the figures in the associative arrays
 # rps, p50 and p99 (space-separated, latencies in microseconds) that the caller declared.
 # Afterwards wrk_table LABEL WIDTH prints the medians with the ratio to nginx (${rps[nginx]}).
+# When the caller also declared the associative arrays cpu_pid and cpu_us, every NAME with a
+# PID in cpu_pid gets the CPU time its process used per request in each run (user + system,
+# from /proc/PID/stat, in microseconds) appended to cpu_us: on a shared machine, where
+# req/s follows the share of the cores a server gets, this is the steadier figure.
 
 http_bench_init() {
   tmp=$(mktemp -d "/tmp/zh-$1.XXXXXX")
@@ -73,7 +77,19 @@ wrk_rounds() {
   local label=$1 width=$2 round n out r a b errs
   for round in $(seq "$ROUNDS"); do
     for n in "${names[@]}"; do
+      local pid="" t0=0 t1 reqs
+      if declare -p cpu_pid >/dev/null 2>&1 && [[ -n "${cpu_pid[$n]:-}" ]]; then
+        pid=${cpu_pid[$n]}
+        t0=$(cpu_ticks "$pid")
+      fi
       out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "${url[$n]}")
+      if [[ -n "$pid" ]]; then
+        t1=$(cpu_ticks "$pid")
+        reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+        # shellcheck disable=SC2004 # an associative array's key, not arithmetic
+        cpu_us[$n]+="$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v r="$reqs" \
+          'BEGIN { printf "%.1f", (r > 0 ? t * 1e6 / hz / r : 0) }') "
+      fi
       r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
       a=$(awk '$1 == "50%" { print $2 }' <<<"$out")
       b=$(awk '$1 == "99%" { print $2 }' <<<"$out")
@@ -85,6 +101,12 @@ wrk_rounds() {
       printf "  round %d %-${width}s %10.0f req/s  p50 %8s  p99 %8s\n" "$round" "$n" "$r" "$a" "$b"
     done
   done
+}
+
+# utime + stime of a process, in clock ticks (fields 14 and 15; the name in field 2 may
+# hold spaces, so count from its closing parenthesis).
+cpu_ticks() {
+  sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
 wrk_table() {

@@ -1,11 +1,13 @@
 /* zerohop HTTP/1.1 server: the server that `zerohop serve` and the app host run on.
  *
- * One listener thread accepts; each connection is served by a worker thread from a pool
- * that grows up to max_connections. The handler is called on that worker thread, once per
- * request, and may block as long as it likes up to the request's deadline (running a
- * guest, waiting for a body): other connections have their own threads, so a slow handler
- * never stalls them. Requests on one connection (keep-alive, pipelining) are handled one
- * after the other, and their responses go out in order.
+ * One listener thread accepts; idle connections wait in an epoll set, and worker threads,
+ * one per core to begin with, take each connection when its request arrives and serve it.
+ * The handler is called on that worker thread, once per request, and may block as long as
+ * it likes up to the request's deadline (running a guest, waiting for a body): when every
+ * worker has been held for a while the server starts another one (up to max_connections),
+ * so a slow handler never stalls the other connections. Requests on one connection
+ * (keep-alive, pipelining) are handled one after the other, and their responses go out in
+ * order.
  *
  * The handler sees the request head and pulls the body with zh_http_request_read as the
  * client sends it; it answers with zh_http_response_start, any number of
@@ -68,7 +70,7 @@ extern "C" {
 #define ZH_HTTP_HEADER_TIMEOUT_MS 10000u   /* first byte to end of head: 408 beyond */
 #define ZH_HTTP_IDLE_TIMEOUT_MS 5000u      /* keep-alive wait for the next request: close */
 #define ZH_HTTP_REQUEST_TIMEOUT_MS 30000u  /* the handler's deadline, from the end of head */
-#define ZH_HTTP_MAX_CONNECTIONS 1024u      /* open connections (and threads): 503 beyond */
+#define ZH_HTTP_MAX_CONNECTIONS 1024u      /* open connections (and workers): 503 beyond */
 #define ZH_HTTP_MAX_RESPONSE_HEADER_BYTES (1u << 20) /* what a handler may start with */
 
 typedef struct zh_http_server zh_http_server;

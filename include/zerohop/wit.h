@@ -81,6 +81,9 @@ struct zh_wit_type {
   size_t nfuncs; /* resource only */
   const zh_wit_func *const *funcs;
   bool from_use; /* an ALIAS made by `use iface.{name}` */
+  /* The library's own: the canonical ABI layout of a record or variant-like type, computed
+   * on first use and kept (src/wit/abi.c); zero-initialise it with the rest. */
+  uint64_t abi_layout;
 };
 
 typedef enum zh_wit_func_kind {

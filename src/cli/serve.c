@@ -1,10 +1,11 @@
 /* `zerohop serve`: serves a wasi:http/incoming-handler component (any 0.2.x) over HTTP/1.1.
  *
- * The component is decoded, validated and compiled once, and instantiated once at start so
- * that a missing export or import fails before the first request (one line, exit 1). Each
- * request then gets a fresh component instance with its own WASI 0.2 context, in a store
- * that a worker keeps across requests and rolls back (zh_store_release_to) after each one:
- * no guest state outlives its request. The request's deadline (--timeout) is the store's,
+ * The component is decoded, validated and compiled once, and instantiated once at start, as
+ * the template requests are stamped from, so that a missing export or import fails before
+ * the first request (one line, exit 1). Each request then gets a fresh component instance
+ * with its own WASI 0.2 context, in a store that a worker keeps across requests and rolls
+ * back (zh_store_release_to) after each one: no guest state outlives its request (memories
+ * are reset to the template's image in place). The request's deadline (--timeout) is the store's,
  * so a runaway handler is cut there. A trap, an error-code response or a cut handler gets
  * 500 when no response has started (the connection closes when one has), one log line on
  * stderr, and the server keeps serving. SIGINT/SIGTERM stop it gracefully (exit 0). */
@@ -492,8 +493,48 @@ static int open_dirs(const serve_opts *o, zh_wasi_preopen *pre, char **hosts) {
   return -1;
 }
 
-/* Loads the component, links it and instantiates it once: every load, link and export
- * problem shows before the server starts. */
+/* Instantiates the component fully once, to report why it cannot be served: a link or start
+ * failure, or no handler export. -1 when it can be served after all (full instantiation per
+ * request), else the exit status. */
+static int check_full(serve *s) {
+  zh_error *err = NULL;
+  zh_store *store = NULL;
+  zh_wasip2_ctx *cx = zh_wasip2_new(&s->cfg, &err);
+  zh_cm_instance *inst = NULL;
+  int st = -1;
+  if (cx && (err = zh_store_new(s->engine, &store)) == NULL) {
+    zh_wasip2_set_store(cx, store);
+    zh_store_set_timeout(store, s->timeout_ns ? s->timeout_ns : 30000000000u);
+    err = zh_cm_linker_instantiate(s->linker, s->comp, store, cx, &inst);
+  }
+  if (err)
+    st = zh_cli_run_load_error(s->path, err);
+  else if (!zh_cm_instance_func(inst, HANDLER_IFACE, "handle"))
+    st = -2;
+  zh_cm_instance_free(inst);
+  zh_wasip2_free(cx);
+  zh_store_free(store);
+  return st;
+}
+
+/* Whether a copy of the template exports the handler. The copy's store, warm, becomes the
+ * first of the workers' pool. */
+static bool template_has_handler(serve *s, zh_error **err) {
+  store_slot *slot = take_store(s, err);
+  if (!slot)
+    return false;
+  zh_cm_instance *inst = NULL;
+  *err = zh_cm_template_instantiate(s->tpl, slot->store, NULL, &inst);
+  bool has = !*err && zh_cm_instance_func(inst, HANDLER_IFACE, "handle") != NULL;
+  zh_cm_instance_free(inst);
+  give_store(s, slot);
+  return has;
+}
+
+/* Loads the component, links it and instantiates it once, as the template that every
+ * request is stamped from: every load, link and export problem shows before the server
+ * starts. A component the template cannot capture is instantiated once to check it, then
+ * in full for each request. */
 static int load(serve *s, const zh_cli_file *f) {
   zh_error *err;
   uint64_t t0 = now_ns();
@@ -511,41 +552,36 @@ static int load(serve *s, const zh_cli_file *f) {
   if ((err = zh_cm_linker_new(&s->linker)) != NULL ||
       (err = zh_wasip2_define_linker(s->linker)) != NULL)
     return zh_cli_run_load_error(s->path, err);
-  zh_store *store = NULL;
-  zh_wasip2_ctx *cx = zh_wasip2_new(&s->cfg, &err);
-  zh_cm_instance *inst = NULL;
+  uint64_t t2 = now_ns();
+  zh_error *tpl_err = zh_cm_template_new(s->linker, s->comp, &s->tpl);
   int st = -1;
-  if (cx && (err = zh_store_new(s->engine, &store)) == NULL) {
-    zh_wasip2_set_store(cx, store);
-    zh_store_set_timeout(store, s->timeout_ns ? s->timeout_ns : 30000000000u);
-    err = zh_cm_linker_instantiate(s->linker, s->comp, store, cx, &inst);
+  if (!tpl_err) {
+    st = template_has_handler(s, &err) ? -1 : -2;
+    if (err)
+      st = zh_cli_run_load_error(s->path, err);
+  } else {
+    s->tpl = NULL;
+    st = check_full(s); /* the real reason, in the words of a full instantiation */
   }
-  if (err)
-    st = zh_cli_run_load_error(s->path, err);
-  else if (!zh_cm_instance_func(inst, HANDLER_IFACE, "handle")) {
+  if (st == -2) {
     zh_cli_error("%s: the component does not export wasi:http/incoming-handler (0.2.x); it "
                  "is not an HTTP handler",
                  s->path);
     st = ZH_CLI_FAIL;
   }
-  zh_cm_instance_free(inst);
-  zh_wasip2_free(cx);
-  zh_store_free(store);
-  if (st >= 0) /* a failed load stays one line */
+  if (st >= 0) { /* a failed load stays one line */
+    zh_error_free(tpl_err);
     return st;
+  }
   log_line("loaded %s in %.1f ms (decode, validate, compile)", s->path, (double)(t1 - t0) / 1e6);
-  /* Requests are stamped from a pre-initialised template (copy-on-write memories); a
-   * component the template cannot capture is instantiated in full for each request. */
-  uint64_t t2 = now_ns();
-  if ((err = zh_cm_template_new(s->linker, s->comp, &s->tpl)) != NULL) {
+  if (tpl_err) {
     log_line("no template (%s): every request instantiates the component in full",
-             zh_error_message(err));
-    zh_error_free(err);
-    s->tpl = NULL;
+             zh_error_message(tpl_err));
+    zh_error_free(tpl_err);
   } else {
     log_line("template ready in %.1f ms", (double)(now_ns() - t2) / 1e6);
   }
-  return st;
+  return -1;
 }
 
 /* SIGINT and SIGTERM, blocked in every thread: they wait for sigwait. */

@@ -16,6 +16,7 @@ struct zh_cm_func {
   zh_cm_host_fn host; /* non-NULL for a host function (then only type, env, name count) */
   void *host_env;
   const zh_wit_type *params_tuple; /* the parameters as one tuple, when passed in memory */
+  zh_abi_sig sig;                  /* lifted: its core signature, computed once */
   zh_func *core;
   zh_memory *mem;
   zh_func *realloc, *post_return;

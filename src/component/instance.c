@@ -39,6 +39,7 @@ typedef struct rt_lower {
   zh_func *realloc;
   zh_abi_string_encoding enc;
   const zh_wit_type *params_tuple;
+  zh_abi_sig sig; /* the core signature, computed once */
 } rt_lower;
 
 typedef struct rt_resfn {
@@ -195,8 +196,7 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
     return zh_error_trap_new(ZH_TRAP_HOST, "%s: cannot enter component instance (reentrance)",
                              f->name);
   const zh_wit_func *ft = f->type;
-  zh_abi_sig sig;
-  zh_abi_signature(ft, false, &sig);
+  const zh_abi_sig sig = f->sig;
   zh_abi_cx cx;
   cx_for(&cx, store, f->mem, f->realloc, f->enc, env, f->name);
   cx.self_types = env->self;
@@ -281,8 +281,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                              L->callee->name);
   zh_store *store = zh_caller_store(caller);
   const zh_wit_func *ft = L->type;
-  zh_abi_sig sig;
-  zh_abi_signature(ft, true, &sig);
+  const zh_abi_sig sig = L0->sig;
   zh_abi_cx cx;
   cx_for(&cx, store, L->mem, L->realloc, L->enc, L->caller, L->callee->name);
   cx.track_lends = true;
@@ -550,6 +549,7 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     if (!f->type)
       return oom_err();
     f->params_tuple = params_tuple(top, f->type);
+    zh_abi_signature(f->type, false, &f->sig);
     f->core = it.u.core.of.func;
     f->mem = mem;
     f->realloc = realloc_fn;
@@ -577,9 +577,8 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     L->params_tuple = L->type ? params_tuple(top, L->type) : NULL;
     if (!L->params_tuple)
       return oom_err();
-    zh_abi_sig sig;
-    zh_abi_signature(L->type, true, &sig);
-    zh_functype ft = {sig.nparams, sig.nresults, sig.params, sig.results};
+    zh_abi_signature(L->type, true, &L->sig);
+    zh_functype ft = {L->sig.nparams, L->sig.nresults, L->sig.params, L->sig.results};
     zh_func *hf = zh_func_new_host(top->store, &ft, lower_host, L);
     if (!hf)
       return oom_err();

@@ -1,13 +1,14 @@
-/* One connection, served by one worker thread: read a head, check it, run the handler,
- * let the handler pull the body (zh_http_request_read), finish or repair the response,
- * and go round again while keep-alive holds.
+/* One connection, served by a worker thread while it has work: read a head, check it, run
+ * the handler, let the handler pull the body (zh_http_request_read), finish or repair the
+ * response, and go round again while keep-alive holds and the next request's bytes are
+ * there. A connection with nothing buffered and nothing to read goes back to the server,
+ * which parks it (http_server.c) until it is readable or its idle timeout passes.
  *
- * Every wait has a deadline: the idle timeout before a request's first byte (then the
- * connection just closes), the header timeout from there to the end of the head (408),
- * and the request's deadline for body reads and response writes. The socket is
- * non-blocking; waits are poll() on it and on the server's stop pipe, so a stop reaches
- * idle connections at once. What the handler is told about a broken request never
- * depends on how the bytes were split into reads. */
+ * Every wait a worker makes has a deadline: the header timeout from a request's first byte
+ * to the end of its head (408), and the request's deadline for body reads and response
+ * writes. The socket is non-blocking; waits are poll() on it and on the server's stop pipe.
+ * What the handler is told about a broken request never depends on how the bytes were
+ * split into reads. */
 #include "http/http_internal.h"
 
 #include <errno.h>
@@ -106,15 +107,15 @@ static bool head_complete(const char *buf, size_t len, size_t from) {
   return false;
 }
 
-/* HEAD_ANSWERED: an error response went out and the client may still be sending. */
-enum head_result { HEAD_OK, HEAD_CLOSE, HEAD_ANSWERED };
+/* HEAD_ANSWERED: an error response went out and the client may still be sending.
+ * HEAD_IDLE: nothing buffered and nothing to read: the connection can be parked. */
+enum head_result { HEAD_OK, HEAD_CLOSE, HEAD_ANSWERED, HEAD_IDLE };
 
 /* Reads and parses the next head into c->in[0..head_len). Answers errors itself. */
 static enum head_result read_head(zh_http_conn *c, zh_http_head *head) {
   const zh_http_config *cfg = &c->server->config;
   zh_http_limits limits = {cfg->max_headers, cfg->max_url_bytes};
   size_t max = cfg->max_header_bytes;
-  uint64_t idle_deadline = zh_http_now_ns() + (uint64_t)cfg->idle_timeout_ms * 1000000u;
   uint64_t head_deadline = 0;
   size_t scanned = 0;
   head->headers = c->headers;
@@ -146,8 +147,10 @@ static enum head_result read_head(zh_http_conn *c, zh_http_head *head) {
     }
     scanned = avail > 2 ? avail - 2 : 0;
     bool idle = avail == 0;
-    ssize_t n = recv_some(c, c->in + c->in_end, max - c->in_end,
-                          idle ? idle_deadline : head_deadline, idle);
+    /* Between requests nothing is waited for: the server parks the connection. */
+    ssize_t n = recv_some(c, c->in + c->in_end, max - c->in_end, idle ? 0 : head_deadline, false);
+    if (n == -3)
+      return HEAD_IDLE;
     if (n == -2 && !idle) {
       zh_http_send_simple(c, 408, "request head not received in time", false);
       return HEAD_ANSWERED;
@@ -455,13 +458,14 @@ static void linger(zh_http_conn *c) {
   }
 }
 
-/* One request on the connection: false when the connection is done. */
-static bool serve_one(zh_http_conn *c, bool *answered) {
+/* One request on the connection: false when the connection is done or idle (*idle). */
+static bool serve_one(zh_http_conn *c, bool *answered, bool *idle) {
   zh_http_server *s = c->server;
   zh_http_head head;
   enum head_result hr = read_head(c, &head);
   if (hr != HEAD_OK) {
     *answered = hr == HEAD_ANSWERED;
+    *idle = hr == HEAD_IDLE;
     return false;
   }
   c->in_start = c->head_len;
@@ -488,12 +492,19 @@ static bool serve_one(zh_http_conn *c, bool *answered) {
   return true;
 }
 
-void zh_http_conn_serve(zh_http_conn *c, int fd) {
+bool zh_http_conn_serve(zh_http_conn *c, int fd) {
   c->fd = fd;
   c->in_start = c->in_end = c->head_len = 0;
-  bool answered = false;
-  while (serve_one(c, &answered)) {
+  bool answered = false, idle = false;
+  while (serve_one(c, &answered, &idle)) {
+    /* Nothing buffered after a response: the next request is rarely there yet, so park at
+     * once rather than spend a recv to learn it (a readable socket wakes a worker anyway). */
+    if (c->in_end == 0)
+      return true;
   }
+  if (idle)
+    return true;
   if (answered)
     linger(c);
+  return false;
 }

@@ -25,29 +25,45 @@
 #define ZH_HTTP_LINGER_MS 2000u
 #define ZH_HTTP_LINGER_BYTES (1u << 20)
 
+/* A connection the server holds: parked in the epoll set while it waits for a request,
+ * owned by a worker while one is served. Slots are made once (max_connections of them) and
+ * live as long as the server, and an epoll event carries its slot's generation, so an event
+ * that arrives after its connection was closed (and the slot reused) is recognised. */
+enum zh_http_slot_state { ZH_HTTP_SLOT_FREE, ZH_HTTP_SLOT_PARKED, ZH_HTTP_SLOT_OWNED };
+
+typedef struct zh_http_slot {
+  int fd; /* -1 when free */
+  enum zh_http_slot_state state;
+  uint32_t gen;
+  uint32_t next_free;
+  uint64_t idle_deadline_ns; /* parked: closed when it passes */
+  char client[80];           /* "ip:port" of the peer */
+} zh_http_slot;
+
 struct zh_http_server {
   zh_http_config config; /* defaults applied; addr points at address[] */
   int listen_fd;         /* owned; closed by the listener thread when it ends */
-  int stop_pipe[2];      /* written once at stop; stays readable so every poll sees it */
+  int epoll_fd;          /* parked connections (one-shot) and the stop pipe */
+  int stop_pipe[2];      /* written once at stop; stays readable so every wait sees it */
   char address[80];      /* "ip:port" as bound */
   uint16_t port;
   pthread_t listener;
   bool listener_running;
 
   pthread_mutex_t mu;  /* guards everything below */
-  pthread_cond_t work; /* a connection was queued, or stop */
-  pthread_cond_t idle; /* a connection ended (stop waits on it) */
+  pthread_cond_t idle; /* a connection was closed or parked (stop waits on it) */
   bool stopping;
   bool stopped;
-  int *queue; /* accepted fds waiting for a worker, ring of max_connections */
-  size_t q_head, q_len;
-  pthread_t *threads; /* max_connections slots, nthreads used */
-  int *conn_fd;       /* per worker: its connection's fd or -1; closed under mu */
-  size_t nthreads, nidle, nbusy;
+  zh_http_slot *slots;  /* max_connections */
+  uint32_t free_head;   /* first free slot, UINT32_MAX when none */
+  size_t nopen, nbusy;  /* open connections; those a worker holds */
+  pthread_t *threads;   /* max_connections entries, nthreads started */
+  uint64_t *busy_since; /* per worker: when it took its connection, 0 while it waits */
+  size_t nthreads, nwaiting;
 };
 
-/* One connection, as its worker serves it; the buffers are the worker's and are reused
- * for the next connection. */
+/* One connection, as a worker serves it; the buffers are the worker's and are reused
+ * for the next connection (a connection is parked only with nothing buffered). */
 typedef struct zh_http_conn {
   zh_http_server *server;
   int fd;
@@ -112,8 +128,11 @@ void zh_http_send_simple(zh_http_conn *c, int status, const char *detail, bool k
 /* The Date field's value, for now. */
 const char *zh_http_date(zh_http_conn *c);
 
-/* Serves one accepted connection until it closes (does not close fd). */
-void zh_http_conn_serve(zh_http_conn *c, int fd);
+/* Serves requests on a connection whose socket is readable, for as long as their bytes
+ * come without a wait between requests (keep-alive, pipelining). True when the connection
+ * is idle and may be parked until it is readable again; false when it is done (the caller
+ * closes fd). */
+bool zh_http_conn_serve(zh_http_conn *c, int fd);
 bool zh_http_conn_init(zh_http_conn *c, zh_http_server *server);
 void zh_http_conn_release(zh_http_conn *c);
 

@@ -1,15 +1,24 @@
-/* The server: the listening socket, the listener thread, the worker pool and the stop.
+/* The server: the listening socket, the listener thread, the workers and the stop.
  *
- * The listener accepts and queues each connection for a worker; an idle worker takes it,
- * or a new worker is started while fewer than max_connections exist. Workers never end
- * before the stop, so after warm-up a connection costs no thread creation. Beyond
- * max_connections open connections, new ones get a 503 and are closed.
+ * Connections wait in an epoll set while idle, each registered one-shot, so a readable one
+ * wakes exactly one worker. Workers, one per core to begin with, wait on that set; a worker
+ * takes the connection, serves the requests whose bytes are there and parks it again (or
+ * closes it). So a busy server runs about as many threads as cores, and a request costs no
+ * thread switch when others are ready.
  *
- * Stop: the stop pipe becomes readable, which ends the listener and every idle wait.
- * In-flight requests finish (their responses say `Connection: close`) until the grace
- * period ends; then the remaining sockets are shut down, which fails their reads and
- * writes, and the workers are joined. Workers close their fds under `mu`, so the shutdown
- * never reaches an fd number that was closed and reused. */
+ * A handler may block (a long guest computation, a slow client's body): the listener thread
+ * checks every few milliseconds, and when no worker is waiting and one has held its
+ * connection for longer than ZH_HTTP_SPAWN_AFTER_MS it starts another worker, up to
+ * max_connections of them. So a slow handler never stalls the other connections. Workers
+ * never end before the stop. The listener also accepts (beyond max_connections open
+ * connections, new ones get a 503 and are closed) and closes parked connections whose idle
+ * timeout has passed.
+ *
+ * Stop: the stop pipe becomes readable, which ends the listener (it closes the parked
+ * connections) and every worker's wait. In-flight requests finish (their responses say
+ * `Connection: close`) until the grace period ends; then the remaining sockets are shut
+ * down, which fails their reads and writes, and the workers are joined. Sockets are closed
+ * under `mu`, so the shutdown never reaches an fd number that was closed and reused. */
 #include "http/http_internal.h"
 
 #include <arpa/inet.h>
@@ -21,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -154,6 +164,39 @@ static zh_error *open_listener(zh_http_server *s, const char *addr) {
   return NULL;
 }
 
+/* How often the listener looks at the workers and the idle connections, and how long a
+ * worker may hold a connection, with no other worker waiting, before another one starts. */
+#define TICK_MS 5
+#define ZH_HTTP_SPAWN_AFTER_MS 10u
+#define STOP_TAG UINT64_MAX /* the stop pipe's epoll event */
+#define NO_SLOT UINT32_MAX
+
+static uint64_t slot_tag(const zh_http_server *s, const zh_http_slot *slot) {
+  return (uint64_t)(slot - s->slots) | (uint64_t)slot->gen << 32;
+}
+
+/* With mu held: closes the slot's connection and frees the slot. */
+static void slot_close(zh_http_server *s, zh_http_slot *slot) {
+  epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, slot->fd, NULL);
+  close(slot->fd);
+  slot->fd = -1;
+  slot->state = ZH_HTTP_SLOT_FREE;
+  slot->gen++;
+  slot->next_free = s->free_head;
+  s->free_head = (uint32_t)(slot - s->slots);
+  s->nopen--;
+  pthread_cond_broadcast(&s->idle);
+}
+
+/* With mu held: waits for the connection to become readable, one-shot; false if the
+ * kernel refuses. */
+static bool slot_park(zh_http_server *s, zh_http_slot *slot, int op) {
+  slot->state = ZH_HTTP_SLOT_PARKED;
+  slot->idle_deadline_ns = zh_http_now_ns() + (uint64_t)s->config.idle_timeout_ms * 1000000u;
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = slot_tag(s, slot)};
+  return epoll_ctl(s->epoll_fd, op, slot->fd, &ev) == 0;
+}
+
 typedef struct worker_arg {
   zh_http_server *server;
   size_t index;
@@ -165,36 +208,43 @@ static void *worker_main(void *arg) {
   zh_http_server *s = wa.server;
   zh_http_conn conn;
   bool ok = zh_http_conn_init(&conn, s);
-  pthread_mutex_lock(&s->mu);
   for (;;) {
-    while (s->q_len == 0 && !s->stopping) {
-      s->nidle++;
-      pthread_cond_wait(&s->work, &s->mu);
-      s->nidle--;
-    }
-    if (s->q_len == 0)
-      break; /* stopping and nothing queued */
-    int fd = s->queue[s->q_head];
-    s->q_head = (s->q_head + 1) % s->config.max_connections;
-    s->q_len--;
-    s->conn_fd[wa.index] = fd;
-    pthread_mutex_unlock(&s->mu);
-    if (ok) {
-      struct sockaddr_storage ss = {0};
-      socklen_t sl = sizeof ss;
-      if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-        format_addr((struct sockaddr *)&ss, conn.client, sizeof conn.client, NULL);
-      else
-        snprintf(conn.client, sizeof conn.client, "unknown");
-      zh_http_conn_serve(&conn, fd);
-    }
     pthread_mutex_lock(&s->mu);
-    close(fd);
-    s->conn_fd[wa.index] = -1;
+    s->nwaiting++;
+    s->busy_since[wa.index] = 0;
+    pthread_mutex_unlock(&s->mu);
+    struct epoll_event ev;
+    int n = epoll_wait(s->epoll_fd, &ev, 1, -1);
+    pthread_mutex_lock(&s->mu);
+    s->nwaiting--;
+    if (n <= 0 || ev.data.u64 == STOP_TAG) {
+      pthread_mutex_unlock(&s->mu);
+      if (n < 0 && errno == EINTR)
+        continue;
+      break;
+    }
+    zh_http_slot *slot = &s->slots[(uint32_t)ev.data.u64];
+    if (slot->gen != (uint32_t)(ev.data.u64 >> 32) || slot->state != ZH_HTTP_SLOT_PARKED) {
+      pthread_mutex_unlock(&s->mu); /* closed meanwhile (idle timeout, stop) */
+      continue;
+    }
+    slot->state = ZH_HTTP_SLOT_OWNED;
+    s->nbusy++;
+    s->busy_since[wa.index] = zh_http_now_ns();
+    int fd = slot->fd;
+    memcpy(conn.client, slot->client, sizeof conn.client);
+    pthread_mutex_unlock(&s->mu);
+
+    bool park = ok && zh_http_conn_serve(&conn, fd);
+
+    pthread_mutex_lock(&s->mu);
     s->nbusy--;
-    pthread_cond_broadcast(&s->idle);
+    if (!(park && !s->stopping && slot_park(s, slot, EPOLL_CTL_MOD)))
+      slot_close(s, slot);
+    else
+      pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
   }
-  pthread_mutex_unlock(&s->mu);
   if (ok)
     zh_http_conn_release(&conn);
   return NULL;
@@ -202,11 +252,14 @@ static void *worker_main(void *arg) {
 
 /* With mu held: starts one more worker. False if it cannot. */
 static bool spawn_worker(zh_http_server *s) {
+  if (s->nthreads >= s->config.max_connections)
+    return false;
   worker_arg *wa = malloc(sizeof *wa);
   if (!wa)
     return false;
   wa->server = s;
   wa->index = s->nthreads;
+  s->busy_since[wa->index] = 0;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   if (s->config.thread_stack_bytes)
@@ -229,47 +282,110 @@ static void reject(int fd) {
   close(fd);
 }
 
+/* Registers an accepted connection, parked until its first bytes; false when there is no
+ * room (the caller turns it away). */
+static bool admit(zh_http_server *s, int fd, const struct sockaddr *peer) {
+  pthread_mutex_lock(&s->mu);
+  bool admitted = false;
+  if (s->free_head != NO_SLOT) {
+    zh_http_slot *slot = &s->slots[s->free_head];
+    s->free_head = slot->next_free;
+    slot->fd = fd;
+    format_addr(peer, slot->client, sizeof slot->client, NULL);
+    s->nopen++;
+    admitted = slot_park(s, slot, EPOLL_CTL_ADD);
+    if (!admitted) { /* give the slot back; the caller closes fd */
+      slot->fd = -1;
+      slot->state = ZH_HTTP_SLOT_FREE;
+      slot->next_free = s->free_head;
+      s->free_head = (uint32_t)(slot - s->slots);
+      s->nopen--;
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  return admitted;
+}
+
+/* With mu held: closes parked connections past their idle timeout, and starts a worker
+ * when every worker is held and one has been for a while (a slow handler). */
+static void tick(zh_http_server *s) {
+  uint64_t now = zh_http_now_ns();
+  for (size_t i = 0; i < s->config.max_connections; i++) {
+    zh_http_slot *slot = &s->slots[i];
+    if (slot->state == ZH_HTTP_SLOT_PARKED && slot->idle_deadline_ns <= now)
+      slot_close(s, slot);
+  }
+  if (s->nwaiting > 0 || s->stopping)
+    return;
+  uint64_t limit = (uint64_t)ZH_HTTP_SPAWN_AFTER_MS * 1000000u;
+  for (size_t i = 0; i < s->nthreads; i++) {
+    if (s->busy_since[i] && now - s->busy_since[i] >= limit) {
+      spawn_worker(s);
+      return;
+    }
+  }
+}
+
 static void *listener_main(void *arg) {
   zh_http_server *s = arg;
+  uint64_t last_tick = 0;
   for (;;) {
     struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
                           {.fd = s->stop_pipe[0], .events = POLLIN}};
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR)
-        continue;
+    int r = poll(p, 2, TICK_MS);
+    if (r < 0 && errno != EINTR)
       break;
-    }
-    if (p[1].revents)
+    if (r > 0 && p[1].revents)
       break;
-    int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-        poll(NULL, 0, 10); /* out of descriptors: back off instead of spinning */
-      continue;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    pthread_mutex_lock(&s->mu);
-    bool queued = false;
-    if (s->nbusy < s->config.max_connections &&
-        (s->nidle > s->q_len || s->nthreads < s->config.max_connections)) {
-      if (s->nidle <= s->q_len && !spawn_worker(s)) {
-        queued = false;
-      } else {
-        s->queue[(s->q_head + s->q_len) % s->config.max_connections] = fd;
-        s->q_len++;
-        s->nbusy++;
-        queued = true;
-        pthread_cond_signal(&s->work);
+    if (r > 0 && p[0].revents) {
+      for (int k = 0; k < 64; k++) { /* a burst of connections, then the tick */
+        struct sockaddr_storage ss = {0};
+        socklen_t sl = sizeof ss;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            poll(NULL, 0, 10); /* out of descriptors: back off instead of spinning */
+          break;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (!admit(s, fd, (struct sockaddr *)&ss))
+          reject(fd);
       }
     }
-    pthread_mutex_unlock(&s->mu);
-    if (!queued)
-      reject(fd);
+    /* At its pace, not once per accept: a burst of new connections scans no slots. */
+    uint64_t now = zh_http_now_ns();
+    if (now - last_tick >= (uint64_t)TICK_MS * 1000000u) {
+      last_tick = now;
+      pthread_mutex_lock(&s->mu);
+      tick(s);
+      pthread_mutex_unlock(&s->mu);
+    }
   }
+  /* Stopping: idle connections close at once; held ones close after their response. */
+  pthread_mutex_lock(&s->mu);
+  for (size_t i = 0; i < s->config.max_connections; i++)
+    if (s->slots[i].state == ZH_HTTP_SLOT_PARKED)
+      slot_close(s, &s->slots[i]);
+  pthread_mutex_unlock(&s->mu);
   close(s->listen_fd);
   s->listen_fd = -1;
   return NULL;
+}
+
+static void free_parts(zh_http_server *s) {
+  if (s->listen_fd >= 0)
+    close(s->listen_fd);
+  if (s->epoll_fd >= 0)
+    close(s->epoll_fd);
+  if (s->stop_pipe[0] >= 0) {
+    close(s->stop_pipe[0]);
+    close(s->stop_pipe[1]);
+  }
+  free(s->slots);
+  free(s->threads);
+  free(s->busy_since);
+  free(s);
 }
 
 zh_error *zh_http_server_start(const zh_http_config *config, zh_http_server **out) {
@@ -281,56 +397,60 @@ zh_error *zh_http_server_start(const zh_http_config *config, zh_http_server **ou
     return zh_error_new(ZH_ERR_RESOURCE, "http: out of memory");
   s->config = *config;
   apply_defaults(&s->config);
-  s->listen_fd = -1;
+  s->listen_fd = s->epoll_fd = -1;
   s->stop_pipe[0] = s->stop_pipe[1] = -1;
   size_t n = s->config.max_connections;
-  s->queue = calloc(n, sizeof *s->queue);
+  s->slots = calloc(n, sizeof *s->slots);
   s->threads = calloc(n, sizeof *s->threads);
-  s->conn_fd = malloc(n * sizeof *s->conn_fd);
-  zh_error *err = NULL;
-  if (!s->queue || !s->threads || !s->conn_fd) {
-    err = zh_error_new(ZH_ERR_RESOURCE, "http: out of memory");
-    goto fail;
+  s->busy_since = calloc(n, sizeof *s->busy_since);
+  if (!s->slots || !s->threads || !s->busy_since) {
+    free_parts(s);
+    return zh_error_new(ZH_ERR_RESOURCE, "http: out of memory");
   }
-  for (size_t i = 0; i < n; i++)
-    s->conn_fd[i] = -1;
-  err = open_listener(s, config->addr);
-  if (err)
-    goto fail;
+  for (size_t i = 0; i < n; i++) {
+    s->slots[i].fd = -1;
+    s->slots[i].next_free = i + 1 < n ? (uint32_t)(i + 1) : NO_SLOT;
+  }
+  s->free_head = 0;
+  zh_error *err = open_listener(s, config->addr);
+  if (err) {
+    free_parts(s);
+    return err;
+  }
   s->config.addr = s->address;
-  if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-    err = zh_error_new(ZH_ERR_IO, "http: pipe: %s", strerror(errno));
-    goto fail;
+  const char *step = "pipe";
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = STOP_TAG}; /* level: wakes all */
+  if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
+      (step = "epoll_create1", s->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+      (step = "epoll_ctl", epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->stop_pipe[0], &ev)) != 0) {
+    err = zh_error_new(ZH_ERR_IO, "http: %s: %s", step, strerror(errno));
+    free_parts(s);
+    return err;
   }
   pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->work, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&s->idle, &ca);
   pthread_condattr_destroy(&ca);
-  if (pthread_create(&s->listener, NULL, listener_main, s) != 0) {
-    err = zh_error_new(ZH_ERR_RESOURCE, "http: cannot start the listener thread");
+  /* One worker per core; more start only for handlers that hold theirs. */
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t want = cores < 1 ? 1 : (size_t)cores;
+  pthread_mutex_lock(&s->mu);
+  while (s->nthreads < want && spawn_worker(s)) {
+  }
+  bool have_workers = s->nthreads > 0;
+  pthread_mutex_unlock(&s->mu);
+  if (!have_workers || pthread_create(&s->listener, NULL, listener_main, s) != 0) {
+    zh_http_server_stop(s, 0); /* ends the workers that did start */
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->work);
     pthread_cond_destroy(&s->idle);
-    goto fail;
+    free_parts(s);
+    return zh_error_new(ZH_ERR_RESOURCE, "http: cannot start the server's threads");
   }
   s->listener_running = true;
   *out = s;
   return NULL;
-fail:
-  if (s->listen_fd >= 0)
-    close(s->listen_fd);
-  if (s->stop_pipe[0] >= 0) {
-    close(s->stop_pipe[0]);
-    close(s->stop_pipe[1]);
-  }
-  free(s->queue);
-  free(s->threads);
-  free(s->conn_fd);
-  free(s);
-  return err;
 }
 
 uint16_t zh_http_server_port(const zh_http_server *server) { return server->port; }
@@ -345,7 +465,6 @@ void zh_http_server_stop(zh_http_server *s, uint32_t grace_ms) {
   }
   s->stopped = true;
   __atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
-  pthread_cond_broadcast(&s->work);
   pthread_mutex_unlock(&s->mu);
   ssize_t w;
   do {
@@ -369,35 +488,29 @@ void zh_http_server_stop(zh_http_server *s, uint32_t grace_ms) {
     if (pthread_cond_timedwait(&s->idle, &s->mu, &until) == ETIMEDOUT)
       break;
   }
-  /* Grace is over: cut what is left. Queued connections were never started: close them. */
-  for (size_t i = 0; i < s->nthreads; i++) {
-    if (s->conn_fd[i] >= 0)
-      shutdown(s->conn_fd[i], SHUT_RDWR);
+  /* Grace is over: cut what is left. */
+  for (size_t i = 0; i < s->config.max_connections; i++) {
+    if (s->slots[i].state == ZH_HTTP_SLOT_OWNED)
+      shutdown(s->slots[i].fd, SHUT_RDWR);
   }
-  while (s->q_len > 0) {
-    close(s->queue[s->q_head]);
-    s->q_head = (s->q_head + 1) % s->config.max_connections;
-    s->q_len--;
-    s->nbusy--;
-  }
-  pthread_cond_broadcast(&s->work);
   size_t nthreads = s->nthreads;
   pthread_mutex_unlock(&s->mu);
   for (size_t i = 0; i < nthreads; i++)
     pthread_join(s->threads[i], NULL);
+  /* Connections a worker had parked before it saw the stop (the listener closed the
+   * others). */
+  pthread_mutex_lock(&s->mu);
+  for (size_t i = 0; i < s->config.max_connections; i++)
+    if (s->slots[i].state != ZH_HTTP_SLOT_FREE)
+      slot_close(s, &s->slots[i]);
+  pthread_mutex_unlock(&s->mu);
 }
 
 void zh_http_server_free(zh_http_server *s) {
   if (!s)
     return;
   zh_http_server_stop(s, 0);
-  close(s->stop_pipe[0]);
-  close(s->stop_pipe[1]);
   pthread_mutex_destroy(&s->mu);
-  pthread_cond_destroy(&s->work);
   pthread_cond_destroy(&s->idle);
-  free(s->queue);
-  free(s->threads);
-  free(s->conn_fd);
-  free(s);
+  free_parts(s);
 }

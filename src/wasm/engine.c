@@ -225,6 +225,7 @@ static void *watchdog_main(void *arg) {
   pthread_mutex_lock(&engine->lock);
   while (!engine->watchdog_stop) {
     uint64_t next = fire_expired(engine);
+    engine->watchdog_wake_ns = next ? next : UINT64_MAX;
     if (next == 0) {
       pthread_cond_wait(&engine->watchdog_cond, &engine->lock);
     } else {
@@ -278,8 +279,10 @@ void zh_engine_set_deadline(zh_engine *engine, zh_store *store, uint64_t deadlin
     engine->deadlines = store;
     start_watchdog(engine);
   }
-  /* Wake the watchdog so it recomputes its sleep for the new nearest deadline. */
-  if (engine->watchdog_running)
+  /* Wake the watchdog only when it would sleep past the new deadline: a disarmed or later
+   * deadline waits for its next wake-up, so a server that arms one per request does not
+   * switch to the watchdog thread twice per request. */
+  if (engine->watchdog_running && deadline_ns != 0 && deadline_ns < engine->watchdog_wake_ns)
     pthread_cond_signal(&engine->watchdog_cond);
   pthread_mutex_unlock(&engine->lock);
 }

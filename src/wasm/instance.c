@@ -246,11 +246,15 @@ void zh_inst_carve(zh_inst_block *b, const zh_module *m, const zh_inst_layout *l
   }
 }
 
-void zh_inst_release_parts(zh_inst_block *b) {
+void zh_inst_release_tables(zh_inst_block *b) {
   for (uint32_t i = 0; i < b->nown_tables; i++) {
     free(b->own_tables[i].elems);
     b->own_tables[i].elems = NULL;
   }
+}
+
+void zh_inst_release_parts(zh_inst_block *b) {
+  zh_inst_release_tables(b);
   for (uint32_t i = 0; i < b->nown_memories; i++)
     zh_mem_release(&b->own_memories[i]);
 }

@@ -32,6 +32,7 @@ void zh_mem_pool_init(zh_mem_pool *pool) {
   pool->free_list = NULL;
   pool->nfree = 0;
   pool->max_free = POOL_MAX_FREE;
+  pool->pagemap_fd = -2;
 }
 
 static void region_destroy(zh_mem_region *r) {
@@ -48,6 +49,8 @@ void zh_mem_pool_destroy(zh_mem_pool *pool) {
   }
   pool->free_list = NULL;
   pool->nfree = 0;
+  if (pool->pagemap_fd >= 0)
+    close(pool->pagemap_fd);
   pthread_mutex_destroy(&pool->lock);
 }
 
@@ -253,8 +256,14 @@ zh_error *zh_mem_snapshot(const zh_memory *mem, zh_mem_image *out) {
   if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
     goto fail;
   }
+  /* Read-only view for resets in place (zh_mem_reset_to_image); a sealed file allows it. */
+  step = "map";
+  void *view = mmap(NULL, mem->size, PROT_READ, MAP_SHARED, fd, 0);
+  if (view == MAP_FAILED)
+    goto fail;
   out->fd = fd;
   out->size = mem->size;
+  out->view = view;
   return NULL;
 
 fail:;
@@ -292,10 +301,124 @@ zh_error *zh_mem_init_from_image(zh_engine *engine, zh_memory *mem, const zh_mem
   return NULL;
 }
 
+/* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT ((uint64_t)1 << 63)
+#define PM_SWAP ((uint64_t)1 << 62)
+#define PM_FILE ((uint64_t)1 << 61) /* file page or shared anonymous: not a private copy */
+#define PM_BATCH 512u               /* entries read per call */
+
+/* Whether page `i` of a private file mapping may differ from the file: a private copy
+ * (present, not a file page) or anything swapped. Conservative: only a page still
+ * mapped from the file, or not mapped at all, counts as clean. */
+static bool page_written(uint64_t e) {
+  if (e & PM_SWAP)
+    return true;
+  return (e & PM_PRESENT) && !(e & PM_FILE);
+}
+
+static bool read_entries(int fd, const uint8_t *addr, size_t n, uint64_t *out) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  off_t off = (off_t)((uintptr_t)addr / page * sizeof(uint64_t));
+  size_t want = n * sizeof(uint64_t);
+  ssize_t got;
+  do {
+    got = pread(fd, out, want, off);
+  } while (got < 0 && errno == EINTR);
+  return got == (ssize_t)want;
+}
+
+/* Opens pagemap and checks, on a page of our own, that it tells a private copy from a
+ * page of the file as page_written expects; -1 when it does not (or cannot be read). */
+static int pagemap_probe(void) {
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  int mfd = memfd_create("zerohop-probe", MFD_CLOEXEC);
+  uint8_t *p = MAP_FAILED;
+  bool ok = mfd >= 0 && ftruncate(mfd, (off_t)page) == 0 &&
+            (p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0)) != MAP_FAILED;
+  uint64_t e = 0;
+  if (ok) {
+    volatile uint8_t *v = p;
+    (void)v[0]; /* a read maps the file's page */
+    ok = read_entries(fd, p, 1, &e) && !page_written(e) && (e & PM_PRESENT);
+    v[0] = 1; /* a write makes a private copy */
+    ok = ok && read_entries(fd, p, 1, &e) && page_written(e);
+  }
+  if (p != MAP_FAILED)
+    munmap(p, page);
+  if (mfd >= 0)
+    close(mfd);
+  if (!ok) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static int pagemap_fd(zh_mem_pool *pool) {
+  int fd = __atomic_load_n(&pool->pagemap_fd, __ATOMIC_ACQUIRE);
+  if (fd != -2)
+    return fd;
+  pthread_mutex_lock(&pool->lock);
+  if (pool->pagemap_fd == -2)
+    __atomic_store_n(&pool->pagemap_fd, pagemap_probe(), __ATOMIC_RELEASE);
+  fd = pool->pagemap_fd;
+  pthread_mutex_unlock(&pool->lock);
+  return fd;
+}
+
+/* Copies back the pages of [0, size) that differ from the image. Written pages stay
+ * private copies, so the next request writes them without a fault, and nothing is
+ * unmapped: no TLB shootdown on the other cores. */
+static bool restore_written(int fd, zh_memory *mem, const zh_mem_image *img) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t npages = (size_t)(img->size / page);
+  uint64_t e[PM_BATCH];
+  for (size_t i = 0; i < npages; i += PM_BATCH) {
+    size_t n = npages - i < PM_BATCH ? npages - i : PM_BATCH;
+    if (!read_entries(fd, mem->base + i * page, n, e))
+      return false;
+    for (size_t k = 0; k < n; k++)
+      if (page_written(e[k]))
+        memcpy(mem->base + (i + k) * page, img->view + (i + k) * page, page);
+  }
+  return true;
+}
+
+zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img) {
+  zh_mem_region *r = mem->region;
+  if (!r || mem->size < img->size)
+    return zh_error_new(ZH_ERR_USAGE, "memory reset: not a memory made from this image");
+  /* Pages grown past the image: one mapping call discards and protects them again. */
+  if (r->dirty > img->size) {
+    void *p = mmap(r->base + img->size, r->dirty - img->size, PROT_NONE,
+                   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+      return zh_error_new(ZH_ERR_RESOURCE, "cannot reset grown memory: %s", strerror(errno));
+    r->dirty = img->size;
+  }
+  /* Without pagemap: on a private file mapping MADV_DONTNEED drops the written (copied)
+   * pages, and the next access reads the sealed image again. Unlike a new mapping it
+   * takes the address-space lock only for reading. */
+  int fd = img->size && img->view ? pagemap_fd(&mem->engine->pool) : -1;
+  if (img->size && !(fd >= 0 && restore_written(fd, mem, img)) &&
+      madvise(r->base, img->size, MADV_DONTNEED) != 0)
+    return zh_error_new(ZH_ERR_RESOURCE, "cannot reset memory: %s", strerror(errno));
+  mem->size = img->size;
+  mem->has_max = img->has_max;
+  mem->declared_max = img->declared_max;
+  return NULL;
+}
+
 void zh_mem_image_release(zh_mem_image *img) {
   /* Mappings keep their own reference to the file: live memories are unaffected. */
   if (img->size > 0 && img->fd >= 0)
     close(img->fd);
+  if (img->view)
+    munmap((void *)(uintptr_t)img->view, img->size);
+  img->view = NULL;
   img->fd = -1;
   img->size = 0;
 }

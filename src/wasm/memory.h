@@ -33,6 +33,9 @@ typedef struct zh_mem_pool {
   zh_mem_region *free_list;
   uint32_t nfree;
   uint32_t max_free; /* regions kept; more are unmapped */
+  /* /proc/self/pagemap, to find the pages a reset must restore (zh_mem_reset_to_image):
+   * -2 not tried yet, -1 unusable here; set once under `lock`. */
+  int pagemap_fd;
 } zh_mem_pool;
 
 struct zh_memory {
@@ -47,8 +50,9 @@ struct zh_memory {
 
 /* A frozen memory image for templates: a sealed memfd mapped copy-on-write. */
 typedef struct zh_mem_image {
-  int fd;        /* memfd holding `size` bytes */
-  uint64_t size; /* bytes of the snapshot (whole pages) */
+  int fd;              /* memfd holding `size` bytes */
+  uint64_t size;       /* bytes of the snapshot (whole pages) */
+  const uint8_t *view; /* the file mapped read-only, to restore pages from; NULL if none */
   uint64_t max_pages;
   bool has_max;
   uint64_t declared_max;
@@ -68,6 +72,11 @@ void zh_mem_release(zh_memory *mem);
 /* Template support. */
 zh_error *zh_mem_snapshot(const zh_memory *mem, zh_mem_image *out);
 zh_error *zh_mem_init_from_image(zh_engine *engine, zh_memory *mem, const zh_mem_image *img);
+/* Puts a memory made by zh_mem_init_from_image(img) back to the image's contents and
+ * size, in place: the pages written since are copied back from the image, found through
+ * /proc/self/pagemap (madvise(MADV_DONTNEED) where that is not readable). On failure the
+ * caller releases the memory. */
+zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img);
 void zh_mem_image_release(zh_mem_image *img);
 
 #endif

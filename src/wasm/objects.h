@@ -59,5 +59,7 @@ void zh_inst_carve(zh_inst_block *b, const zh_module *module, const zh_inst_layo
 void zh_inst_release(void *obj);
 /* The same without freeing the block itself. */
 void zh_inst_release_parts(zh_inst_block *b);
+/* Only the tables' elements: a cached copy keeps its memories mapped (snapshot.c). */
+void zh_inst_release_tables(zh_inst_block *b);
 
 #endif

@@ -36,6 +36,7 @@ struct zh_engine {
   bool watchdog_running, watchdog_stop;
   pthread_cond_t watchdog_cond;
   struct zh_store *deadlines; /* stores with an armed deadline, linked by next_deadline */
+  uint64_t watchdog_wake_ns;  /* when it next wakes unasked; UINT64_MAX: only if signalled */
 
   /* Type registry storage (engine.c). Entries never move, so zh_engine_type needs no
    * lock: chunk k holds ZH_TYPE_CHUNK0 << k entries and is never reallocated. `types`

@@ -382,12 +382,14 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
  * (or is freed when the cache is full). */
 static void copy_release(void *obj) {
   zh_inst_block *b = obj;
-  zh_inst_release_parts(b);
   zh_store *store = b->inst.store;
   if (store->nblock_cache >= BLOCK_CACHE_MAX) {
-    free(b);
+    zh_inst_release(b);
     return;
   }
+  /* The memories stay mapped with the block: the next copy of this member resets them in
+   * place (zh_mem_reset_to_image) instead of mapping the images anew and unmapping them. */
+  zh_inst_release_tables(b);
   b->cache_next = store->block_cache;
   store->block_cache = b;
   store->nblock_cache++;
@@ -414,6 +416,19 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
   const zh_inst_layout *l = &mb->layout;
   zh_inst_block *b = cache_take(s, k, store);
   bool fresh = b == NULL;
+  /* A cached block's memories are still mapped: keep them across the copy of the template,
+   * which would overwrite them (a few memories on the stack; more than that are rare and
+   * are released instead when there is no room to keep them). */
+  zh_memory kept_few[4], *kept = NULL;
+  uint32_t nkept = b ? b->nown_memories : 0;
+  if (nkept) {
+    kept = nkept <= 4 ? kept_few : malloc(nkept * sizeof *kept);
+    if (kept)
+      memcpy(kept, b->own_memories, nkept * sizeof *kept);
+    else
+      for (uint32_t i = 0; i < nkept; i++)
+        zh_mem_release(&b->own_memories[i]);
+  }
   if (b) {
     /* Everything but the function index space and the function structs, which the
      * layout puts between the header and the tables. */
@@ -439,6 +454,11 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
   }
   if (b->nown_memories)
     memset(b->own_memories, 0, b->nown_memories * sizeof *b->own_memories);
+  if (kept) { /* the mappings a cached block kept */
+    memcpy(b->own_memories, kept, nkept * sizeof *kept);
+    if (kept != kept_few)
+      free(kept);
+  }
   b->inst.store = store;
   b->inst.memory = NULL;
   b->inst.data = NULL;
@@ -523,7 +543,18 @@ static zh_error *attach_memories(const zh_snapshot *s, uint32_t k, zh_instance *
   for (uint32_t i = 0; i < m->nmem_imports; i++)
     b->inst.memories[i] = reloc(s, copies, mb->tb->inst.memories[i]);
   for (uint32_t i = 0; i < b->nown_memories; i++) {
-    zh_error *err = zh_mem_init_from_image(s->engine, &b->own_memories[i], &mb->images[i]);
+    zh_memory *mem = &b->own_memories[i];
+    zh_error *err = NULL;
+    if (mem->region) { /* kept by a cached block: reset in place */
+      err = zh_mem_reset_to_image(mem, &mb->images[i]);
+      if (err) {
+        zh_error_free(err); /* fall back to a new mapping */
+        err = NULL;
+        zh_mem_release(mem);
+      }
+    }
+    if (!mem->region)
+      err = zh_mem_init_from_image(s->engine, mem, &mb->images[i]);
     if (err)
       return err;
     b->inst.memories[m->nmem_imports + i] = &b->own_memories[i];

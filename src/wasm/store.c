@@ -83,7 +83,7 @@ void zh_store_free(zh_store *store) {
   zh_store_truncate(store, 0);
   while (store->block_cache) {
     struct zh_inst_block *next = store->block_cache->cache_next;
-    free(store->block_cache);
+    zh_inst_release(store->block_cache); /* and the memory it kept mapped */
     store->block_cache = next;
   }
   size_t slots_at, guard_at, total = stack_map_bytes(store->engine, &slots_at, &guard_at);

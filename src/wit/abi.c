@@ -56,6 +56,44 @@ uint32_t zh_abi_flags_words(size_t nflags) { return (uint32_t)((nflags + 31) / 3
 
 static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) & ~(a - 1); }
 
+/* Layouts of records and variant-like types are computed once and kept in the type
+ * (abi_layout): lowering a big variant such as wasi:http's error-code would otherwise walk
+ * all of its cases on every store. The packing: bit 63 set once computed, size in bits
+ * 0..31, alignment in 32..39, payload offset in 40..47. Threads may race to fill it; they
+ * write the same value. Bits 48..55 hold the flattened count. Primitive types (some are static
+ * const) are never written. */
+#define LAYOUT_DONE ((uint64_t)1 << 63)
+#define FLAT_TOO_WIDE 0xffu /* bits 48..55: the flat count, or this */
+
+static bool layout_cached(const zh_wit_type *t) {
+  switch (zh_abi_despecialize(t)) {
+  case ZH_WIT_RECORD:
+  case ZH_WIT_VARIANT:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static uint32_t compute_align(const zh_wit_type *t);
+static uint32_t compute_size(const zh_wit_type *t);
+static uint32_t compute_payload_offset(const zh_wit_type *t);
+
+static uint64_t layout_of(const zh_wit_type *t) {
+  zh_wit_type *w = (zh_wit_type *)(uintptr_t)t;
+  uint64_t l = __atomic_load_n(&w->abi_layout, __ATOMIC_RELAXED);
+  if (l & LAYOUT_DONE)
+    return l;
+  uint64_t payload = zh_abi_despecialize(t) == ZH_WIT_VARIANT ? compute_payload_offset(t) : 0;
+  zh_valtype flat[ZH_ABI_MAX_FLAT_PARAMS + 1];
+  size_t n = 0;
+  uint64_t nflat = zh_abi_flatten(t, flat, ZH_ABI_MAX_FLAT_PARAMS, &n) ? n : FLAT_TOO_WIDE;
+  l = LAYOUT_DONE | compute_size(t) | (uint64_t)compute_align(t) << 32 | payload << 40 |
+      nflat << 48;
+  __atomic_store_n(&w->abi_layout, l, __ATOMIC_RELAXED);
+  return l;
+}
+
 static uint32_t max_case_align(const zh_wit_type *t) {
   uint32_t a = 1;
   for (size_t i = 0, n = zh_abi_case_count(t); i < n; i++) {
@@ -70,6 +108,10 @@ static uint32_t max_case_align(const zh_wit_type *t) {
 
 uint32_t zh_abi_align(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
+  return layout_cached(t) ? (uint32_t)(layout_of(t) >> 32 & 0xff) : compute_align(t);
+}
+
+static uint32_t compute_align(const zh_wit_type *t) {
   switch (zh_abi_despecialize(t)) {
   case ZH_WIT_BOOL:
   case ZH_WIT_S8:
@@ -103,11 +145,19 @@ uint32_t zh_abi_align(const zh_wit_type *t) {
 
 uint32_t zh_abi_payload_offset(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
+  return layout_cached(t) ? (uint32_t)(layout_of(t) >> 40 & 0xff) : compute_payload_offset(t);
+}
+
+static uint32_t compute_payload_offset(const zh_wit_type *t) {
   return align_to(zh_abi_disc_size(zh_abi_case_count(t)), max_case_align(t));
 }
 
 uint32_t zh_abi_size(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
+  return layout_cached(t) ? (uint32_t)layout_of(t) : compute_size(t);
+}
+
+static uint32_t compute_size(const zh_wit_type *t) {
   switch (zh_abi_despecialize(t)) {
   case ZH_WIT_BOOL:
   case ZH_WIT_S8:
@@ -128,16 +178,16 @@ uint32_t zh_abi_size(const zh_wit_type *t) {
       s = align_to(s, zh_abi_align(t->fields[i].type));
       s += zh_abi_size(t->fields[i].type);
     }
-    return align_to(s, zh_abi_align(t));
+    return align_to(s, compute_align(t));
   }
   case ZH_WIT_VARIANT: {
-    uint32_t s = zh_abi_payload_offset(t), m = 0;
+    uint32_t s = compute_payload_offset(t), m = 0;
     for (size_t i = 0, n = zh_abi_case_count(t); i < n; i++) {
       const zh_wit_type *c = zh_abi_case_type(t, i);
       uint32_t cs = c ? zh_abi_size(c) : 0;
       m = cs > m ? cs : m;
     }
-    return align_to(s + m, zh_abi_align(t));
+    return align_to(s + m, compute_align(t));
   }
   case ZH_WIT_FLAGS:
     if (t->nfields == 0)
@@ -150,6 +200,17 @@ uint32_t zh_abi_size(const zh_wit_type *t) {
   default:
     return 4;
   }
+}
+
+size_t zh_abi_flat_count(const zh_wit_type *t) {
+  t = zh_abi_unalias(t);
+  if (layout_cached(t)) {
+    uint64_t n = layout_of(t) >> 48 & 0xff;
+    return n == FLAT_TOO_WIDE ? SIZE_MAX : (size_t)n;
+  }
+  zh_valtype flat[ZH_ABI_MAX_FLAT_PARAMS + 1];
+  size_t n = 0;
+  return zh_abi_flatten(t, flat, ZH_ABI_MAX_FLAT_PARAMS, &n) ? n : SIZE_MAX;
 }
 
 /* join(a, b) of CanonicalABI.md: the core type able to carry both. */

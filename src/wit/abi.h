@@ -38,6 +38,9 @@ uint32_t zh_abi_payload_offset(const zh_wit_type *t);
 /* Flattens t into out[*n..]: returns false once more than `cap` values would be needed
  * (then *n is unspecified). */
 bool zh_abi_flatten(const zh_wit_type *t, zh_valtype *out, size_t cap, size_t *n);
+/* How many flat values t takes, SIZE_MAX beyond ZH_ABI_MAX_FLAT_PARAMS (kept with the
+ * layout for records and variant-like types). */
+size_t zh_abi_flat_count(const zh_wit_type *t);
 
 /* The core signature of a WIT function. `lower` is the import side (canon lower: results
  * past the limit go through an extra pointer parameter); otherwise the export side (canon

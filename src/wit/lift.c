@@ -497,9 +497,8 @@ zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *
   case ZH_WIT_ENUM:
   case ZH_WIT_OPTION:
   case ZH_WIT_RESULT: {
-    zh_valtype flat[ZH_ABI_MAX_FLAT_PARAMS + 1];
-    size_t nflat = 0;
-    if (!zh_abi_flatten(t, flat, ZH_ABI_MAX_FLAT_PARAMS, &nflat))
+    size_t nflat = zh_abi_flat_count(t);
+    if (nflat == SIZE_MAX)
       return zh_abi_usage(cx, "variant too wide to be flat");
     if ((err = next_flat(cx, vals, n, i, ZH_I32, &x)))
       return err;

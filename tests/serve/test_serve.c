@@ -467,6 +467,49 @@ static void test_hostile(void) {
   free(e);
 }
 
+/* More runaway handlers than the server has workers to begin with (one per core): the
+ * server starts more, so requests on other connections are still answered at once, and
+ * every runaway is cut at --timeout. */
+static void test_runaways(void) {
+  server s;
+  const char *opts[] = {"--timeout", "3s", NULL};
+  CHECK(start(&s, "runaways", COMP "c-http-hostile.wasm", opts));
+  if (!s.port)
+    return;
+  enum { N = 6 };
+  slow sl[N];
+  pthread_t t[N];
+  for (int i = 0; i < N; i++) {
+    sl[i] = (slow){s.port, false, 0};
+    CHECK(pthread_create(&t[i], NULL, slow_main, &sl[i]) == 0);
+  }
+  struct timespec nap = {0, 200000000};
+  nanosleep(&nap, NULL);
+  double t0 = now_ms();
+  int ok200 = 0;
+  for (int i = 0; i < 20; i++) {
+    zh_hc_response r;
+    if (get(s.port, "/", &r) && r.status == 200 && body_is(&r, "still serving\n"))
+      ok200++;
+    zh_hc_response_free(&r);
+  }
+  double took = now_ms() - t0;
+  CHECK_EQ_INT(ok200, 20);
+  int running = 0;
+  for (int i = 0; i < N; i++)
+    running += !sl[i].done;
+  CHECK_EQ_INT(running, N); /* all answered while every runaway still ran */
+  printf("runaways: 20 requests in %.0f ms beside %d handlers in endless loops\n", took, N);
+  for (int i = 0; i < N; i++) {
+    pthread_join(t[i], NULL);
+    CHECK_EQ_INT(sl[i].status, 500);
+  }
+  zh_hc_response r;
+  CHECK(get(s.port, "/", &r) && r.status == 200);
+  zh_hc_response_free(&r);
+  CHECK_EQ_INT(stop(&s), 0);
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/zh-serve-XXXXXX");
   if (!mkdtemp(tmpdir)) {
@@ -477,6 +520,7 @@ int main(void) {
   test_bad_input();
   test_c_hello();
   test_hostile();
+  test_runaways();
   test_js_hello_and_spin();
   test_js_routes();
   test_js_echo();

@@ -297,6 +297,48 @@ static void test_stamps(fixture *fx, const zh_snapshot *snap) {
   zh_store_free(s);
 }
 
+/* A store keeps a released copy's memory mapped and resets it in place for the next
+ * copy: pages written anywhere (first, middle, last of the image) read as the image again,
+ * grown pages are gone (an access there traps) and the size is the image's. */
+static void test_reset_in_place(fixture *fx, const zh_snapshot *snap) {
+  zh_store *s;
+  if (!ok(zh_store_new(fx->engine, &s)))
+    return;
+  int fails = 0;
+  bool good = true;
+  for (int i = 0; i < 50; i++) {
+    zh_mark m = zh_store_mark(s);
+    zh_instance *c[3];
+    if (!ok(stamp(snap, s, c))) {
+      fails++;
+      break;
+    }
+    zh_memory *mem = zh_instance_memory(c[0], "mem");
+    uint8_t *d = zh_memory_data(mem);
+    fails += zh_memory_size(mem) != 65536;
+    fails += memcmp(d, "original", 8) != 0;
+    fails += d[16] != 7 || d[40000] != 0 || d[65535] != 0;
+    /* Past the image: out of bounds in every fresh copy. */
+    zh_value args[2] = {zh_i32(65536 + 100), zh_i32(1)};
+    zh_error *err = zh_func_call(s, zh_instance_func(c[0], "store"), args, 2, NULL, 0);
+    fails += zh_error_status(err) != ZH_ERR_TRAP;
+    zh_error_free(err);
+    memcpy(d, "scribble", 8);
+    d[40000] = (uint8_t)(i + 1);
+    d[65535] = 0xee;
+    uint32_t old = 0;
+    fails += !ok(zh_memory_grow(mem, 2, &old)) || old != 1;
+    args[1] = zh_i32(i + 1);
+    fails += !call_void(s, c[0], "store", args, 2); /* now in bounds */
+    d[3 * 65536 - 1] = 0xaa;
+    fails += call0(s, c[1], "bump", &good).of.i32 != 8006;
+    fails += !ok(zh_store_release_to(s, m));
+  }
+  CHECK_EQ_INT(fails, 0);
+  CHECK(good);
+  zh_store_free(s);
+}
+
 typedef struct worker {
   fixture *fx;
   const zh_snapshot *snap;
@@ -630,6 +672,7 @@ int main(void) {
     }
     if (snap) {
       test_stamps(&fx, snap);
+      test_reset_in_place(&fx, snap);
       test_threads(&fx, snap);
       zh_snapshot_free(snap);
     }
