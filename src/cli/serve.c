@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "run.h"
 
+#include "wasip2/server_io.h"
 #include "zerohop/cm.h"
 #include "zerohop/http_server.h"
 #include "zerohop/wasip2.h"
@@ -55,13 +56,6 @@ typedef struct serve {
   uint64_t nsamples;
 } serve;
 
-/* One request as the WASI host's zh_wasip2_http_io sees it. */
-typedef struct serve_req {
-  zh_http_request *http;
-  bool started;
-  bool finished;
-} serve_req;
-
 static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -87,58 +81,6 @@ static void log_line(const char *fmt, ...) {
   ssize_t w = write(STDERR_FILENO, line, len);
   (void)w; /* nowhere to report a failed log write */
 }
-
-/* ---- the WASI host's view of the request ---- */
-
-static zh_error *io_read(void *req, void *buf, size_t cap, size_t *got, bool *eof) {
-  serve_req *r = req;
-  return zh_http_request_read(r->http, buf, cap, got, eof);
-}
-
-/* Copies headers into zh_http_header form (names are NUL-terminated, values not). */
-static zh_http_header *http_headers(const zh_wasip2_header *h, size_t n) {
-  zh_http_header *out = calloc(n ? n : 1, sizeof *out);
-  if (!out)
-    return NULL;
-  for (size_t i = 0; i < n; i++) {
-    out[i].name = h[i].name;
-    out[i].name_len = strlen(h[i].name);
-    out[i].value = (const char *)h[i].value;
-    out[i].value_len = h[i].value_len;
-  }
-  return out;
-}
-
-static zh_error *io_start(void *req, int status, const zh_wasip2_header *h, size_t n) {
-  serve_req *r = req;
-  zh_http_header *hh = http_headers(h, n);
-  if (!hh)
-    return zh_error_new(ZH_ERR_RESOURCE, "out of memory for response headers");
-  zh_error *err = zh_http_response_start(r->http, status, hh, n);
-  free(hh);
-  if (!err)
-    r->started = true;
-  return err;
-}
-
-static zh_error *io_write(void *req, const void *data, size_t len) {
-  serve_req *r = req;
-  return zh_http_response_write(r->http, data, len);
-}
-
-static zh_error *io_finish(void *req, const zh_wasip2_header *t, size_t n) {
-  serve_req *r = req;
-  zh_http_header *hh = http_headers(t, n);
-  if (!hh)
-    return zh_error_new(ZH_ERR_RESOURCE, "out of memory for response trailers");
-  zh_error *err = zh_http_response_finish(r->http, hh, n);
-  free(hh);
-  if (!err)
-    r->finished = true;
-  return err;
-}
-
-static const zh_wasip2_http_io serve_io = {io_read, io_start, io_write, io_finish};
 
 /* ---- stores and figures ---- */
 
@@ -260,7 +202,7 @@ static bool request_head(const zh_http_request_info *info, zh_wasip2_request *ou
 }
 
 /* Runs the guest's handle; returns what went wrong (NULL: a response was set). */
-static zh_error *run_guest(serve *s, store_slot *slot, zh_wasip2_ctx *cx, serve_req *r,
+static zh_error *run_guest(serve *s, store_slot *slot, zh_wasip2_ctx *cx, zh_wasip2_server_req *r,
                            const zh_wasip2_request *head) {
   zh_cm_instance *inst = NULL;
   zh_error *err;
@@ -274,7 +216,8 @@ static zh_error *run_guest(serve *s, store_slot *slot, zh_wasip2_ctx *cx, serve_
   uint64_t request, outparam;
   if (!handle)
     err = zh_error_new(ZH_ERR_UNLINKABLE, "no wasi:http/incoming-handler#handle export");
-  else if ((err = zh_wasip2_incoming(cx, head, &serve_io, r, &request, &outparam)) == NULL) {
+  else if ((err = zh_wasip2_incoming(cx, head, &zh_wasip2_server_io, r, &request, &outparam)) ==
+           NULL) {
     zh_val args[2] = {zh_val_own(request), zh_val_own(outparam)};
     zh_val result;
     err = zh_cm_func_call(inst, handle, args, 2, &result);
@@ -304,7 +247,7 @@ static const char *outcome(const zh_error *err) {
 static void handle_request(zh_http_request *http, void *env) {
   serve *s = env;
   const zh_http_request_info *info = zh_http_request_get_info(http);
-  serve_req r = {http, false, false};
+  zh_wasip2_server_req r = {http, false, false};
   zh_wasip2_request head;
   zh_wasip2_header *headers = NULL;
   char *names = NULL;
@@ -328,12 +271,7 @@ static void handle_request(zh_http_request *http, void *env) {
     if (!r.started) {
       static const char msg[] = "internal server error\n";
       const zh_http_header ct = {"content-type", 12, "text/plain; charset=utf-8", 25};
-      zh_error *e = zh_http_response_start(http, 500, &ct, 1);
-      if (!e)
-        e = zh_http_response_write(http, msg, sizeof msg - 1);
-      if (!e)
-        e = zh_http_response_finish(http, NULL, 0);
-      zh_error_free(e); /* the client went away: nothing more to do */
+      zh_wasip2_server_respond(http, 500, &ct, 1, msg, sizeof msg - 1);
     }
     /* A started response is left unfinished: the server closes the connection. */
   }
