@@ -144,6 +144,16 @@ zh_error *zh_host_kv_stores_new(const zh_host_kv_config *config, zh_host_kv_stor
   return NULL;
 }
 
+zh_error *zh_host_kv_stores_set(zh_host_kv_stores *s, const char *label, const char *key,
+                                const uint8_t *value, size_t len) {
+  for (size_t i = 0; i < s->nlabels; i++)
+    if (strcmp(s->labels[i].label, label) == 0) {
+      zh_host_kv_backend *b = s->labels[i].backend;
+      return b->ops->set(b, label, key, strlen(key), value, len);
+    }
+  return zh_error_new(ZH_ERR_USAGE, "key-value: the app has no store `%s`", label);
+}
+
 /* ---- an instance's handles ---- */
 
 zh_error *zh_host_kv_inst_new(zh_host_kv_stores *stores, const char *const *labels, size_t nlabels,

@@ -22,6 +22,7 @@
 #include "zerohop/engine.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define ZH_HOST_KV_MAX_OPEN 256 /* handles per instance: stores, buckets and CAS operations */
 
@@ -53,6 +54,10 @@ typedef struct zh_host_kv_inst zh_host_kv_inst;
  * the label and the file or URL: a duplicate label, a bad URL, a file that cannot be opened. */
 zh_error *zh_host_kv_stores_new(const zh_host_kv_config *config, zh_host_kv_stores **out);
 void zh_host_kv_stores_free(zh_host_kv_stores *stores); /* accepts NULL; after every inst */
+/* Sets a value from the host (`zerohop up --key-value K=V` seeds `default` this way). An error
+ * names the label when the app has no such store. */
+zh_error *zh_host_kv_stores_set(zh_host_kv_stores *stores, const char *label, const char *key,
+                                const uint8_t *value, size_t len);
 
 /* `labels`: the component's `key_value_stores` (copied). `stores` must outlive the inst. */
 zh_error *zh_host_kv_inst_new(zh_host_kv_stores *stores, const char *const *labels, size_t nlabels,

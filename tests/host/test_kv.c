@@ -283,14 +283,22 @@ static void test_sqlite(const guest *g) {
   v = file_value(dbfile, "default", "k");
   CHECK(v == NULL);
 
-  /* Reopened (a restart): the values are back, in a fresh instance. */
+  /* Reopened (a restart): the values are back, in a fresh instance, beside one the host set
+   * (as `zerohop up --key-value` will). */
   CHECK((err = zh_host_kv_stores_new(&config, &stores)) == NULL);
   zh_error_free(err);
+  if (stores) {
+    CHECK((err = zh_host_kv_stores_set(stores, "default", "seeded", (const uint8_t *)"yes", 3)) ==
+          NULL);
+    zh_error_free(err);
+    err = zh_host_kv_stores_set(stores, "absent", "k", (const uint8_t *)"v", 1);
+    CHECK(err && strcmp(zh_error_message(err), "key-value: the app has no store `absent`") == 0);
+    zh_error_free(err);
+  }
   static const step after[] = {
-      {"spin-get default a", "some:2"},
-      {"wasi-get default n", "some:3"},
-      {"spin-get other a", "some:elsewhere"},
-      {"spin-keys default", "a,b,e,n"},
+      {"wasi-get default seeded", "some:yes"}, {"spin-get default a", "some:2"},
+      {"wasi-get default n", "some:3"},        {"spin-get other a", "some:elsewhere"},
+      {"spin-keys default", "a,b,e,n,seeded"},
   };
   if (stores)
     run_script(g, stores, sqlite_labels, 3, after, sizeof after / sizeof after[0]);
