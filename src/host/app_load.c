@@ -6,7 +6,6 @@
  * interface, then each component (read, decode, validate, compile, recognise, template), and
  * last the triggers, which point at components. */
 #include "host/app_internal.h"
-#include "host/kv_seed.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -471,9 +471,10 @@ static void test_hostile(void) {
  * server starts more, so requests on other connections are still answered at once, and
  * every runaway is cut at --timeout. */
 static void test_runaways(void) {
-  server s;
+  zh_test_server s;
   const char *opts[] = {"--timeout", "3s", NULL};
-  CHECK(start(&s, "runaways", COMP "c-http-hostile.wasm", opts));
+  CHECK(zh_test_serve_start(&s, tmpdir, "runaways", COMP "c-http-hostile.wasm", opts,
+                            START_LIMIT_MS));
   if (!s.port)
     return;
   enum { N = 6 };
@@ -485,15 +486,15 @@ static void test_runaways(void) {
   }
   struct timespec nap = {0, 200000000};
   nanosleep(&nap, NULL);
-  double t0 = now_ms();
+  double t0 = zh_test_now_ms();
   int ok200 = 0;
   for (int i = 0; i < 20; i++) {
     zh_hc_response r;
-    if (get(s.port, "/", &r) && r.status == 200 && body_is(&r, "still serving\n"))
+    if (zh_hc_get(s.port, "/", &r) && r.status == 200 && body_is(&r, "still serving\n"))
       ok200++;
     zh_hc_response_free(&r);
   }
-  double took = now_ms() - t0;
+  double took = zh_test_now_ms() - t0;
   CHECK_EQ_INT(ok200, 20);
   int running = 0;
   for (int i = 0; i < N; i++)
@@ -505,9 +506,9 @@ static void test_runaways(void) {
     CHECK_EQ_INT(sl[i].status, 500);
   }
   zh_hc_response r;
-  CHECK(get(s.port, "/", &r) && r.status == 200);
+  CHECK(zh_hc_get(s.port, "/", &r) && r.status == 200);
   zh_hc_response_free(&r);
-  CHECK_EQ_INT(stop(&s), 0);
+  CHECK_EQ_INT(zh_test_serve_stop(&s), 0);
 }
 
 int main(void) {
