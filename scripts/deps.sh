@@ -69,8 +69,7 @@ packages=(
   nginx wrk curl libmicrohttpd-dev              # make bench-http: reference servers, load
   libcurl4-openssl-dev                          # wasi:http outgoing-handler (src/wasip2)
   libsqlite3-dev                                # key-value default store, fermyon:spin/sqlite (src/host)
-  libhiredis-dev                                # key-value on Redis (src/host/kv_redis.c)
-  libhiredis-dev                                # outbound Redis, the Redis trigger (src/host)
+  libhiredis-dev                                # key-value on Redis, outbound Redis, the Redis trigger
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
