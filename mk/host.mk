@@ -25,9 +25,10 @@ $(BUILD)/libzerohop.a: $(BUILD)/obj/gen/host_wit.o
 # tests/host/guests/NAME.c exports the world NAME (with `-` for `_`) of NAME.wit, whose
 # dependencies are wit/spin and the WASI 0.2.12 WIT that jco ships; bindings from
 # `zerohop bindgen c`, the world embedded by tests/components/embed.mjs, and `jco new
-# --wasi-reactor` adds the preview1 adapter. Outputs: build/components/host-NAME.wasm.
+# --wasi-reactor` adds the preview1 adapter. Outputs: build/components/host/NAME.wasm (a
+# directory of its own: components_e2e compares every top-level component with `jco wit`).
 HOST_GUESTS := spin_v1 no_handler echo_http
-HOST_GUEST_WASM := $(HOST_GUESTS:%=$(COMP_DIR)/host-%.wasm)
+HOST_GUEST_WASM := $(HOST_GUESTS:%=$(COMP_DIR)/host/%.wasm)
 HOST_GOBJ := $(COMP_OBJ)/host
 HOST_WASI_WIT := $(foreach p,$(WASI_DEPS),$(JCO_WIT)/0.2.12/wasi-$(p)/package.wit)
 .PRECIOUS: $(HOST_GOBJ)/%/core.wasm $(HOST_GOBJ)/%/embedded.wasm $(HOST_GOBJ)/%/bindings.stamp
@@ -49,12 +50,14 @@ $(HOST_GOBJ)/%/embedded.wasm: $(HOST_GOBJ)/%/core.wasm tests/host/guests/%.wit t
 	node tests/components/embed.mjs $< tests/host/guests/$*.wit $(subst _,-,$*) $@ \
 	  $(HOST_WASI_WIT) $(sort $(wildcard wit/spin/*.wit))
 
-$(COMP_DIR)/host-%.wasm: $(HOST_GOBJ)/%/embedded.wasm $(NPM_STAMP)
+$(COMP_DIR)/host/%.wasm: $(HOST_GOBJ)/%/embedded.wasm $(NPM_STAMP)
+	@mkdir -p $(dir $@)
 	$(JCO) new $< --wasi-reactor -o $@
 
 # The same guest as the core module that older Spin SDKs shipped: preview1 imports, the
 # canonical ABI exports and the world in a component-type section, no component wrapper.
-$(COMP_DIR)/host-spin_v1-core.wasm: $(HOST_GOBJ)/spin_v1/embedded.wasm
+$(COMP_DIR)/host/spin_v1-core.wasm: $(HOST_GOBJ)/spin_v1/embedded.wasm
+	@mkdir -p $(dir $@)
 	cp $< $@
 
 $(BUILD)/tests/host/test_handler: $(HOST_GUEST_WASM) $(COMP_DIR)/c-http-hello.wasm \
@@ -62,17 +65,17 @@ $(BUILD)/tests/host/test_handler: $(HOST_GUEST_WASM) $(COMP_DIR)/c-http-hello.wa
 
 # ---- the WAGI guest: a plain preview1 program (core module), and the same wrapped as a
 # wasi:cli/run component by jco's preview1 adapter ----
-$(COMP_DIR)/host-wagi.wasm: tests/host/guests/wagi_echo.c
+$(COMP_DIR)/host/wagi.wasm: tests/host/guests/wagi_echo.c
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(WASM_FLAGS) -Wall -Wextra -Werror -o $@ $<
 
-$(COMP_DIR)/host-wagi-cmd.wasm: $(COMP_DIR)/host-wagi.wasm $(NPM_STAMP)
+$(COMP_DIR)/host/wagi-cmd.wasm: $(COMP_DIR)/host/wagi.wasm $(NPM_STAMP)
 	$(JCO) new $< --wasi-command -o $@
 
 # ---- zerohop up end to end (tests/host/test_up.c) ----
-$(BUILD)/tests/host/test_up: $(HOST_GUEST_WASM) $(COMP_DIR)/host-wagi.wasm \
-                             $(COMP_DIR)/host-spin_v1-core.wasm \
-                             $(COMP_DIR)/host-wagi-cmd.wasm $(COMP_DIR)/c-http-hostile.wasm \
+$(BUILD)/tests/host/test_up: $(HOST_GUEST_WASM) $(COMP_DIR)/host/wagi.wasm \
+                             $(COMP_DIR)/host/spin_v1-core.wasm \
+                             $(COMP_DIR)/host/wagi-cmd.wasm $(COMP_DIR)/c-http-hostile.wasm \
                              $(COMP_DIR)/js-outbound.wasm $(COMP_DIR)/spin-hello.wasm example-app \
                              $(COMP_DIR)/redis-c.wasm \
                              $(BUILD)/zerohop

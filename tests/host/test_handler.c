@@ -91,7 +91,7 @@ static void test_kinds(void) {
              "wasi:http/incoming-handler@0.2.10", "handle");
   check_kind(COMP "spin-hello.wasm", false, ZH_HOST_HANDLER_WASI_HTTP,
              "wasi:http/incoming-handler@0.2.3", "handle");
-  check_kind(COMP "host-spin_v1.wasm", false, ZH_HOST_HANDLER_SPIN_HTTP,
+  check_kind(COMP "host/spin_v1.wasm", false, ZH_HOST_HANDLER_SPIN_HTTP,
              "fermyon:spin/inbound-http", "handle-request");
   check_kind(COMP "c-args.wasm", false, ZH_HOST_HANDLER_WAGI_COMPONENT, "wasi:cli/run@0.2.12",
              "run");
@@ -105,7 +105,7 @@ static void test_kinds(void) {
   static const char *const none[] = {"component `x`", "exports no HTTP handler",
                                      "zerohop:test-no-handler/greeter",
                                      "wasi:http/incoming-handler@0.2.x", NULL};
-  check_refused(COMP "host-no_handler.wasm", false, none);
+  check_refused(COMP "host/no_handler.wasm", false, none);
   static const char *const not_wagi[] = {"component `x`", "wagi executor",
                                          "wasi:http/incoming-handler@0.2.12", NULL};
   check_refused(COMP "c-http-hello.wasm", true, not_wagi);
@@ -157,7 +157,7 @@ static const char *header(const zh_host_spin_response *r, const char *name) {
 static bool str_is(const char *s, const char *want) { return s && strcmp(s, want) == 0; }
 
 static void test_inbound_http(void) {
-  zh_cm_component *comp = load(COMP "host-spin_v1.wasm");
+  zh_cm_component *comp = load(COMP "host/spin_v1.wasm");
   zh_cm_linker *linker = NULL;
   CHECK(comp != NULL);
   if (!comp)

@@ -111,15 +111,15 @@ static const char routes_toml[] =
     "executor = { type = \"wagi\" }\n"
     "[[trigger.http]]\nroute = \"/trap\"\ncomponent = \"hostile\"\n"
     "[[trigger.http]]\nroute = \"/loop\"\ncomponent = \"hostile\"\n"
-    "[component.wild]\nsource = \"@C@/host-echo_http.wasm\"\n"
-    "[component.exact]\nsource = \"@C@/host-echo_http.wasm\"\n"
-    "[component.longer]\nsource = \"@C@/host-echo_http.wasm\"\n"
-    "[component.capture]\nsource = \"@C@/host-echo_http.wasm\"\n"
-    "[component.hidden]\nsource = \"@C@/host-echo_http.wasm\"\n"
-    "[component.v1]\nsource = \"@C@/host-spin_v1.wasm\"\n"
-    "[component.v1core]\nsource = \"@C@/host-spin_v1-core.wasm\"\n"
-    "[component.wagi]\nsource = \"@C@/host-wagi.wasm\"\n"
-    "[component.wagicmd]\nsource = \"@C@/host-wagi-cmd.wasm\"\n"
+    "[component.wild]\nsource = \"@C@/host/echo_http.wasm\"\n"
+    "[component.exact]\nsource = \"@C@/host/echo_http.wasm\"\n"
+    "[component.longer]\nsource = \"@C@/host/echo_http.wasm\"\n"
+    "[component.capture]\nsource = \"@C@/host/echo_http.wasm\"\n"
+    "[component.hidden]\nsource = \"@C@/host/echo_http.wasm\"\n"
+    "[component.v1]\nsource = \"@C@/host/spin_v1.wasm\"\n"
+    "[component.v1core]\nsource = \"@C@/host/spin_v1-core.wasm\"\n"
+    "[component.wagi]\nsource = \"@C@/host/wagi.wasm\"\n"
+    "[component.wagicmd]\nsource = \"@C@/host/wagi-cmd.wasm\"\n"
     "[component.hostile]\nsource = \"@C@/c-http-hostile.wasm\"\n";
 
 static void check_route(uint16_t port, const char *path, const char *matched, const char *info) {
@@ -355,7 +355,7 @@ static void test_refused(void) {
   static const char *const unknown[] = {"spin.toml:6:1", "soruce", NULL};
   check_refused("unknown-field",
                 "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
-                "[component.api]\nsource = \"@C@/host-echo_http.wasm\"\nsoruce = \"y\"\n"
+                "[component.api]\nsource = \"@C@/host/echo_http.wasm\"\nsoruce = \"y\"\n"
                 "[[trigger.http]]\nroute = \"/\"\ncomponent = \"api\"\n",
                 NULL, unknown);
   static const char *const missing[] = {"component `api`", "nope.wasm", NULL};
@@ -369,14 +369,14 @@ static void test_refused(void) {
   check_refused("no-handler",
                 "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
                 "[[trigger.http]]\nroute = \"/\"\ncomponent = \"api\"\n"
-                "[component.api]\nsource = \"@C@/host-no_handler.wasm\"\n",
+                "[component.api]\nsource = \"@C@/host/no_handler.wasm\"\n",
                 NULL, nohandler);
   static const char *const required[] = {"token", NULL};
   check_refused("required-variable",
                 "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
                 "[variables]\ntoken = { required = true }\n"
                 "[[trigger.http]]\nroute = \"/\"\ncomponent = \"api\"\n"
-                "[component.api]\nsource = \"@C@/host-echo_http.wasm\"\n",
+                "[component.api]\nsource = \"@C@/host/echo_http.wasm\"\n",
                 NULL, required);
   static const char *const v1[] = {"version", NULL};
   check_refused("manifest-v1", "spin_manifest_version = \"1\"\nname = \"x\"\n", NULL, v1);
@@ -698,10 +698,10 @@ static void test_build(void) {
   write_app("build",
             "spin_manifest_version = 2\n[application]\nname = \"b\"\n"
             "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"api\"\n"
-            "[component.api]\nsource = \"@C@/host-echo_http.wasm\"\n"
+            "[component.api]\nsource = \"@C@/host/echo_http.wasm\"\n"
             "[component.api.build]\ncommand = \"echo built >> out.txt\"\nworkdir = \"sub\"\n"
             "[[trigger.http]]\nroute = \"/broken\"\ncomponent = \"broken\"\n"
-            "[component.broken]\nsource = \"@C@/host-echo_http.wasm\"\n",
+            "[component.broken]\nsource = \"@C@/host/echo_http.wasm\"\n",
             dir, sizeof dir);
   char sub[PATH_MAX + 8], out[PATH_MAX + 16];
   snprintf(sub, sizeof sub, "%s/sub", dir);
@@ -736,7 +736,7 @@ static void test_build(void) {
   write_app("build-fails",
             "spin_manifest_version = 2\n[application]\nname = \"b\"\n"
             "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"api\"\n"
-            "[component.api]\nsource = \"@C@/host-echo_http.wasm\"\n"
+            "[component.api]\nsource = \"@C@/host/echo_http.wasm\"\n"
             "[component.api.build]\ncommand = \"exit 3\"\n",
             dir2, sizeof dir2);
   const char *argv2[] = {cli, "build", "-f", dir2, NULL};
