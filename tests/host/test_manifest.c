@@ -324,6 +324,13 @@ static zh_error *collect(void *ctx, const char *host, const char *guest) {
   return NULL;
 }
 
+static zh_error *stop_at_first(void *ctx, const char *host, const char *guest) {
+  (void)host;
+  (void)guest;
+  ++*(int *)ctx;
+  return zh_error_new(ZH_ERR_USAGE, "stop");
+}
+
 static void test_load_and_files(void) {
   char dir[] = "/tmp/zh-manifest-XXXXXX";
   if (!mkdtemp(dir)) {
@@ -381,6 +388,17 @@ static void test_load_and_files(void) {
   char want[600];
   snprintf(want, sizeof want, "%s:5:13: expected `]` to close the table header", sub);
   CHECK(err && !m && strcmp(zh_error_message(err), want) == 0);
+  zh_error_free(err);
+
+  /* An error from the callback stops the walk and comes back as it is. */
+  err = zh_manifest_load(dir, &m);
+  if (m) {
+    int calls = 0;
+    zh_error *e2 = zh_manifest_expand_files(m, &m->components[0], stop_at_first, &calls);
+    CHECK(e2 && zh_error_status(e2) == ZH_ERR_USAGE && calls == 1);
+    zh_error_free(e2);
+    zh_manifest_free(m);
+  }
   zh_error_free(err);
 
   /* A mapped source that does not exist is an I/O error naming it. */
