@@ -62,6 +62,11 @@ zh_error *zh_link_func(zh_store *store, zh_instance *b, const char *iface,
                        const zh_wit_func *import_type, const zh_wit_func *export_type,
                        zh_func **out);
 
+/* In the three functions below a world may be NULL: it is then the one the module carries
+ * in its `component-type[:...]` custom section (wit-bindgen, `jco embed`; zh_cm_core_world in
+ * zerohop/cm.h), kept as long as the store. A module without one, or whose section does not
+ * decode, is an error naming the module and the section. */
+
 /* Links every import of module `a` that belongs to `a_world` (an imported interface, core
  * module "ns:pkg/iface@1.0.0", or a world-level function, core module "$root") to the export
  * of the same name of B (`b`, bound to `b_world`). imports[i] is set for each such import i

@@ -353,6 +353,13 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
       return zh_error_trap_new(ZH_TRAP_HOST, "template trampoline called outside its copies");
     R->env = &R->top->ecopy[R0->env->tidx];
   }
+  /* CanonicalABI.md: resource.new and resource.drop also need may_leave (a destructor may
+   * run); resource.rep only reads the table. */
+  if (R->env->no_leave && R->kind != CB_CANON_RESOURCE_REP)
+    return zh_error_trap_new(ZH_TRAP_HOST,
+                             "resource.%s: cannot leave component instance from its cabi_realloc "
+                             "or post-return (may_leave)",
+                             R->kind == CB_CANON_RESOURCE_NEW ? "new" : "drop");
   zh_store *store = zh_caller_store(caller);
   zh_abi_cx cx;
   cx_for(&cx, store, NULL, NULL, ZH_ABI_UTF8, R->env, "resource built-in");

@@ -8,6 +8,7 @@
  * their ABI name and get their WIT name and kind. */
 #include "component/cb_internal.h"
 #include "wasm/error.h"
+#include "wit/abi.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,21 @@ zh_error *zh_cm_core_world(zh_engine *engine, const zh_module *module, const cha
     return zh_error_oom();
   }
   world->name = w->name;
+  /* A decoded resource type knows no interface; WIT's identity of a resource (links compare
+   * interface and name) needs the one that defines it. wit-component lists interfaces in
+   * dependency order, so the first that exports a resource defines it; later ones use it.
+   * The types are this decoding's own, so setting the field touches nobody else's. */
+  const zh_wit_world_item *lists[2] = {world->imports, world->exports};
+  size_t counts[2] = {world->nimports, world->nexports};
+  for (int l = 0; l < 2; l++)
+    for (size_t i = 0; i < counts[l]; i++) {
+      const zh_wit_interface *in = lists[l][i].iface;
+      for (size_t k = 0; in && lists[l][i].kind == ZH_WIT_ITEM_INTERFACE && k < in->ntypes; k++) {
+        zh_wit_type *rt = (zh_wit_type *)zh_abi_unalias(in->types[k]);
+        if (rt && rt->kind == ZH_WIT_RESOURCE && !rt->interface)
+          rt->interface = in;
+      }
+    }
   comp->world = world;
   *out = comp;
   return NULL;

@@ -3,8 +3,10 @@
 #include "zerohop/link.h"
 
 #include "wasm/error.h"
+#include "wasm/module.h"
 #include "wasm/runtime.h"
 #include "wit/abi.h"
+#include "zerohop/cm.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -1316,10 +1318,30 @@ static const zh_wit_interface *world_export_iface(const zh_wit_world *w, const c
   return NULL;
 }
 
+static void world_release(void *holder) { zh_cm_component_free(holder); }
+
+/* No world given: the one module `m` carries in its component-type section (zh_cm_core_world),
+ * kept as long as the store, which the adapters pointing into it live in. */
+static zh_error *carried_world(zh_store *store, const zh_module *m, const zh_wit_world **w) {
+  if (*w || !store || !m)
+    return NULL; /* given, or link_imports reports the missing argument */
+  zh_cm_component *holder = NULL;
+  zh_error *err = zh_cm_core_world(m->engine, m, m->name, &holder);
+  if (err)
+    return err;
+  if (!zh_store_own(store, holder, world_release))
+    return zh_error_oom();
+  *w = zh_cm_component_world(holder);
+  return NULL;
+}
+
 zh_error *zh_link_callee_new(zh_store *store, const zh_module *b, const zh_wit_world *b_world,
                              zh_extern *imports, size_t nimports, zh_link_callee **out) {
   if (out)
     *out = NULL;
+  zh_error *werr = carried_world(store, b, &b_world);
+  if (werr)
+    return werr;
   if (!store || !b || !b_world || !out || (nimports && !imports))
     return zh_error_new(ZH_ERR_USAGE, "zh_link_callee_new: missing argument");
   size_t n = zh_module_import_count(b);
@@ -1528,6 +1550,13 @@ static zh_error *link_imports(zh_store *store, const zh_module *a, const zh_wit_
 zh_error *zh_link_imports(zh_store *store, const zh_module *a, const zh_wit_world *a_world,
                           zh_instance *b, const zh_wit_world *b_world, zh_extern *imports,
                           size_t nimports, size_t *nlinked) {
+  if (nlinked)
+    *nlinked = 0;
+  zh_error *err = carried_world(store, a, &a_world);
+  if (!err)
+    err = carried_world(store, b ? b->module : NULL, &b_world);
+  if (err)
+    return err;
   return link_imports(store, a, a_world, b, b_world, NULL, imports, nimports, nlinked);
 }
 
@@ -1536,5 +1565,12 @@ zh_error *zh_link_imports_callee(zh_store *store, const zh_module *a, const zh_w
                                  zh_extern *imports, size_t nimports, size_t *nlinked) {
   if (!callee)
     return zh_error_new(ZH_ERR_USAGE, "zh_link_imports_callee: no callee");
+  if (nlinked)
+    *nlinked = 0;
+  zh_error *err = carried_world(store, a, &a_world);
+  if (!err)
+    err = carried_world(store, callee->b ? callee->b->module : NULL, &b_world);
+  if (err)
+    return err;
   return link_imports(store, a, a_world, callee->b, b_world, callee, imports, nimports, nlinked);
 }

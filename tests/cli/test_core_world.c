@@ -102,6 +102,20 @@ static void test_may_leave(void) {
                        "its cabi_realloc or post-return (may_leave)"},
   };
   static const char *const modes[] = {"reenter", "post-reenter"};
+  static const char *const drop_why[] = {
+      "trap: import wasi:io/streams@0.2.12#[resource-drop]output-stream: called from the "
+      "guest's cabi_realloc or post-return (may_leave)",
+      "trap: host function failed: resource.drop: cannot leave component instance from its "
+      "cabi_realloc or post-return (may_leave)"};
+  for (size_t w = 0; w < 2; w++) {
+    zh_test_proc p;
+    const char *a[] = {ways[w].path, "post-drop", NULL};
+    if (run(a, NULL, &p)) {
+      expect("post-drop", &p, 134);
+      CHECK(strstr(p.err, drop_why[w]) != NULL);
+      zh_test_proc_free(&p);
+    }
+  }
   for (size_t w = 0; w < 2; w++)
     for (size_t m = 0; m < 2; m++) {
       zh_test_proc p;

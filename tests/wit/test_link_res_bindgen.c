@@ -200,6 +200,15 @@ int main(void) {
   snprintf(wit_dir, sizeof wit_dir, "%s/wit", LR);
   bool built = build_guest(cli, wit_dir, "callee", "callee", LR, "callee", "");
   built &= build_guest(cli, wit_dir, "caller", "caller", LR, "caller", "");
+  /* The same modules with their worlds embedded as `jco embed` does (jco's componentEmbed
+   * through tests/components/embed.mjs), for the links that read them (NULL worlds). */
+  bool embedded = built;
+  for (int i = 0; i < 2 && embedded; i++) {
+    const char *wn = i ? "callee" : "caller";
+    embedded = run("node tests/components/embed.mjs %s/%s.wasm %s/res.wit %s %s/%s_w.wasm", tmp, wn,
+                   wit, wn, tmp, wn) == 0;
+  }
+  CHECK(embedded);
 
   env e;
   memset(&e, 0, sizeof e);
@@ -224,6 +233,38 @@ int main(void) {
       }
       zh_store_free(e.store);
     }
+    /* Again with the worlds the modules carry: zh_link_callee_new and zh_link_imports_callee
+     * given NULL read them from the component-type sections. */
+    env c = e;
+    c.ma = embedded ? load_module(e.engine, "caller_w") : NULL;
+    c.mb = embedded ? load_module(e.engine, "callee_w") : NULL;
+    c.caller = c.callee = NULL;
+    c.cal = NULL;
+    c.b = NULL;
+    c.store = NULL;
+    CHECK(c.ma && c.mb);
+    if (c.ma && c.mb && ok(zh_store_new(c.engine, &c.store), "store")) {
+      CHECK(make_b(&c));
+      if (c.b)
+        test_flow(&c);
+      zh_store_free(c.store);
+    }
+    zh_module_free(c.ma);
+    zh_module_free(c.mb);
+    /* A module that carries no world, and none given: named, nothing set. */
+    zh_store *s = NULL;
+    zh_extern eb[32];
+    memset(eb, 0, sizeof eb);
+    zh_link_callee *cal = NULL;
+    size_t nb = zh_module_import_count(e.mb);
+    err = ok(zh_store_new(e.engine, &s), "store") && nb <= 32
+              ? zh_link_callee_new(s, e.mb, NULL, eb, nb, &cal)
+              : NULL;
+    CHECK(err && cal == NULL &&
+          strstr(zh_error_message(err),
+                 "callee.wasm: a core module without a component-type custom section") != NULL);
+    zh_error_free(err);
+    zh_store_free(s);
   }
   zh_module_free(e.ma);
   zh_module_free(e.mb);

@@ -8,7 +8,8 @@
  *   with "fail", returns err (exit status 1); with "trap", traps; with "reenter", asks for
  *   its arguments again while its cabi_realloc calls an import (wasi:clocks/wall-clock.now),
  *   which may_leave forbids: a trap; with "post-reenter", its post-return for run calls that
- *   import: a trap too;
+ *   import: a trap too; with "post-drop", its post-return drops its stdout handle
+ *   (resource.drop, which may_leave forbids as well);
  *   built with -DGREETER (world core-greeter), "greet" calls zerohop:test-core/greeter.hello,
  *   which no host implements. */
 #include "core_command.h"
@@ -24,6 +25,7 @@ greeter_hello(const char *name, size_t len, void *ret);
 
 static bool reenter;      /* the next cabi_realloc calls an import first */
 static bool post_reenter; /* the post-return of run calls an import */
+static int32_t post_drop; /* an output-stream handle the post-return of run drops, or 0 */
 
 /* run's post-return (the canonical ABI calls it after lifting the result): the bindings
  * declare none, as run returns nothing to free. */
@@ -33,6 +35,9 @@ __attribute__((__export_name__("cabi_post_wasi:cli/run@0.2.12#run"))) void post_
     core_command_wall_clock_datetime_t now;
     core_command_wall_clock_now(&now);
   }
+  if (post_drop)
+    core_command_streams_output_stream_drop_own(
+        (core_command_streams_own_output_stream_t){post_drop});
 }
 
 /* The bindings' cabi_realloc is weak; this one can misbehave on request. */
@@ -121,6 +126,7 @@ void core_command_run_run(core_command_result_void_void_t *ret) {
   if (arg_is(&args, 1, "trap"))
     __builtin_trap();
   post_reenter = arg_is(&args, 1, "post-reenter");
+  bool keep_out = arg_is(&args, 1, "post-drop");
   if (arg_is(&args, 1, "reenter")) {
     reenter = true;
     core_command_list_string_t again;
@@ -135,6 +141,9 @@ void core_command_run_run(core_command_result_void_void_t *ret) {
 #endif
   core_command_list_string_free(&args);
   core_command_list_tuple2_string_string_free(&env);
-  core_command_streams_output_stream_drop_own(out);
+  if (keep_out)
+    post_drop = out.__handle; /* for the post-return */
+  else
+    core_command_streams_output_stream_drop_own(out);
   core_command_streams_output_stream_drop_own(err);
 }
