@@ -1,27 +1,15 @@
-/* The built-in Spin WIT: parsed once per process behind pthread_once, then read-only, so
- * every thread and every app shares it. */
+/* The built-in Spin WIT (src/wit/builtin.c parses it once per process). */
 #include "spin_wit.h"
 
-#include <pthread.h>
+#include "wit/builtin.h"
+
 #include <string.h>
 
 extern const char zh_host_wit_text[];
 
-static zh_wit *hosted;
-static zh_error *hosted_err;
-static pthread_once_t hosted_once = PTHREAD_ONCE_INIT;
+static zh_wit_builtin hosted = ZH_WIT_BUILTIN_INIT("spin host (built-in WIT)", zh_host_wit_text);
 
-static void parse_hosted(void) {
-  hosted_err = zh_wit_parse_string("spin host (built-in WIT)", zh_host_wit_text, &hosted);
-}
-
-zh_error *zh_host_wit(const zh_wit **out) {
-  pthread_once(&hosted_once, parse_hosted);
-  *out = hosted;
-  if (hosted_err)
-    return zh_error_new(zh_error_status(hosted_err), "%s", zh_error_message(hosted_err));
-  return NULL;
-}
+zh_error *zh_host_wit(const zh_wit **out) { return zh_wit_builtin_get(&hosted, out); }
 
 const zh_wit_interface *zh_host_interface(const char *qualified) {
   const zh_wit *wit;

@@ -7,6 +7,7 @@
  * WIT's, so a guest that was built against different types is refused at link time instead
  * of being handed values of the wrong shape. */
 #include "wasip2/wasip2_internal.h"
+#include "wit/builtin.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -80,21 +81,9 @@ const zh_wasip2_entry *zh_wasip2_entries(size_t *n) {
 
 /* ---- the hosted WIT ---- */
 
-static zh_wit *hosted;
-static zh_error *hosted_err;
-static pthread_once_t hosted_once = PTHREAD_ONCE_INIT;
+static zh_wit_builtin hosted = ZH_WIT_BUILTIN_INIT("wasip2 (built-in WIT)", zh_wasip2_wit_text);
 
-static void parse_hosted(void) {
-  hosted_err = zh_wit_parse_string("wasip2 (built-in WIT)", zh_wasip2_wit_text, &hosted);
-}
-
-zh_error *zh_wasip2_wit(const zh_wit **out) {
-  pthread_once(&hosted_once, parse_hosted);
-  *out = hosted;
-  if (hosted_err)
-    return zh_error_new(zh_error_status(hosted_err), "%s", zh_error_message(hosted_err));
-  return NULL;
-}
+zh_error *zh_wasip2_wit(const zh_wit **out) { return zh_wit_builtin_get(&hosted, out); }
 
 const zh_wit_interface *zh_wasip2_hosted_interface(const char *iface) {
   const zh_wit *wit;
