@@ -4,6 +4,8 @@
 # definitions) is built into the library the way mk/wasip2.mk builds in WASI's: each file
 # becomes a `package ... { }` block and wit/spin-host.wit, the root, comes last.
 HOST_WIT := $(sort $(wildcard wit/spin/*.wit)) wit/spin-host.wit
+# Component digests (`source = { url, digest }`) are checked with OpenSSL's libcrypto.
+LDLIBS_EXTRA += -lcrypto
 
 $(BUILD)/gen/host_wit.c: $(HOST_WIT) mk/host.mk
 	@mkdir -p $(dir $@)

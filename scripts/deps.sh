@@ -70,6 +70,7 @@ packages=(
   libcurl4-openssl-dev                          # wasi:http outgoing-handler (src/wasip2)
   libsqlite3-dev                                # key-value default store, fermyon:spin/sqlite (src/host)
   libhiredis-dev                                # key-value on Redis, outbound Redis, the Redis trigger
+  libssl-dev                                    # sha256 digests of components (libcrypto)
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -9,9 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -275,12 +277,37 @@ static zh_error *load_env(zh_app *app, app_component *c) {
   return NULL;
 }
 
+/* A `source = { url, digest }` component must have the bytes the digest names, as Spin
+ * checks: sha256 (the only algorithm the manifest accepts), lowercase hex. */
+static zh_error *check_digest(const app_component *c, const uint8_t *bytes, size_t len) {
+  const char *want = c->m->source_digest;
+  if (!want)
+    return NULL;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  if (!EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+    return zh_error_new(ZH_ERR_RESOURCE, "component `%s`: cannot compute a sha256 digest", c->id);
+  char got[7 + 64 + 1] = "sha256:";
+  for (unsigned i = 0; i < 32; i++)
+    snprintf(got + 7 + 2 * i, 3, "%02x", md[i]);
+  if (strcasecmp(got, want) != 0)
+    return zh_error_new(ZH_ERR_INVALID,
+                        "component `%s`: %s does not match its digest: the manifest says %s, "
+                        "the file is %s",
+                        c->id, c->m->source, want, got);
+  return NULL;
+}
+
 static zh_error *load_binary(zh_app *app, app_component *c) {
   uint8_t *bytes = NULL;
   size_t len = 0;
   zh_error *err = read_file(c->m->source, &bytes, &len);
   if (err)
     return zh_error_prefix(err, "component `%s`", c->id);
+  if ((err = check_digest(c, bytes, len)) != NULL) {
+    free(bytes);
+    return err;
+  }
   if (zh_cm_is_component(bytes, len))
     err = zh_cm_component_new(app->engine, bytes, len, c->m->source, &c->comp);
   else

@@ -11,6 +11,7 @@
 #include "zerohop/http_server.h"
 
 #include <limits.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -380,6 +381,50 @@ static void test_refused(void) {
                 NULL, required);
   static const char *const v1[] = {"version", NULL};
   check_refused("manifest-v1", "spin_manifest_version = \"1\"\nname = \"x\"\n", NULL, v1);
+}
+
+/* ---- source = { url, digest }: the bytes must be the digest's ---- */
+
+static void test_digest(void) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/host/echo_http.wasm", comp_dir);
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  CHECK(zh_test_read_file(path, &bytes, &len));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  CHECK(bytes && EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(), NULL) && mdlen == 32);
+  free(bytes);
+  char hex[65] = {0};
+  for (unsigned i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  char toml[1024], dir[PATH_MAX];
+  snprintf(toml, sizeof toml,
+           "spin_manifest_version = 2\n[application]\nname = \"d\"\n"
+           "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"api\"\n"
+           "[component.api]\nsource = { url = \"file://@C@/host/echo_http.wasm\", digest = "
+           "\"sha256:%s\" }\n",
+           hex);
+  write_app("digest-ok", toml, dir, sizeof dir);
+  zh_test_cli_server s;
+  if (start_app(&s, "digest-ok", dir, NULL, NULL)) {
+    zh_hc_response r;
+    CHECK(get(s.port, "/x", &r));
+    CHECK_EQ_INT(r.status, 200);
+    zh_hc_response_free(&r);
+    CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  } else {
+    CHECK(false);
+  }
+  hex[0] = hex[0] == '0' ? '1' : '0'; /* one nibble off */
+  snprintf(toml, sizeof toml,
+           "spin_manifest_version = 2\n[application]\nname = \"d\"\n"
+           "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"api\"\n"
+           "[component.api]\nsource = { url = \"file://@C@/host/echo_http.wasm\", digest = "
+           "\"sha256:%s\" }\n",
+           hex);
+  static const char *const want[] = {"component `api`", "does not match its digest", NULL};
+  check_refused("digest-bad", toml, NULL, want);
 }
 
 /* ---- the example app: key-value that survives a restart, variables from each provider ---- */
@@ -827,6 +872,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   test_routes();
   test_refused();
+  test_digest();
   test_example();
   test_spin_js_app();
   test_outbound();
