@@ -2,8 +2,8 @@
 #   make component-spec   runs ../shared/testsuites/component-model/json; ends with
 #                         "component-spec: N passed, M failed, K skipped"
 .PHONY: component-spec
-# Cases listed in tests/component/spec-known-gaps.txt (core multi-memory) count as skipped while
-# they fail to load, and are named in the output.
+# Cases listed in tests/component/spec-known-gaps.txt (none today) count as skipped while they
+# fail to load, and are named in the output; a listed case that loads fails the run.
 EXTRA_CHECKS += component-spec
 
 COMPONENT_SPEC_DIR ?= ../shared/testsuites/component-model/json
