@@ -289,7 +289,7 @@ static zh_error *check_digest(const app_component *c, const uint8_t *bytes, size
     return zh_error_new(ZH_ERR_RESOURCE, "component `%s`: cannot compute a sha256 digest", c->id);
   char got[7 + 64 + 1] = "sha256:";
   for (unsigned i = 0; i < 32; i++)
-    snprintf(got + 7 + 2 * i, 3, "%02x", md[i]);
+    snprintf(got + 7 + 2 * (size_t)i, 3, "%02x", md[i]);
   if (strcasecmp(got, want) != 0)
     return zh_error_new(ZH_ERR_INVALID,
                         "component `%s`: %s does not match its digest: the manifest says %s, "
