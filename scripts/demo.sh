@@ -34,7 +34,7 @@ base=$(sed -n 's/^Serving \(http:[^ ]*\).*/\1/p' "$out" | head -1)
 
 show() {
   echo
-  echo "\$ curl $*"
+  echo "\$ curl $(printf '%q ' "$@")"
   curl -sS "$@"
 }
 show "$base/hello/world"

@@ -35,6 +35,7 @@ static zh_error *add_preopen(app_component *c, const char *host, const char *gue
     close(fd);
     return zh_error_oom();
   }
+  memset(&p[c->npre], 0, sizeof p[c->npre]); /* host_path NULL: the descriptor is it */
   p[c->npre].host_fd = fd;
   p[c->npre].guest_path = g;
   c->npre++;

@@ -619,6 +619,64 @@ static void test_log_dir(void) {
   free(err);
 }
 
+/* ---- a component's `files`: globs, exclusions, a mapped directory, nothing else ---- */
+
+static bool write_text(const char *dir, const char *name, const char *text) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return false;
+  fputs(text, f);
+  return fclose(f) == 0;
+}
+
+static void file_says(uint16_t port, const char *path, const char *want) {
+  char target[256];
+  snprintf(target, sizeof target, "/wagi/x?file=%s", path);
+  zh_hc_response r;
+  CHECK(get(port, target, &r));
+  CHECK_EQ_INT(r.status, 200);
+  CHECK(r.body && strcmp(r.body, want) == 0);
+  if (r.body && strcmp(r.body, want) != 0)
+    fprintf(stderr, "  %s: got `%s`, want `%s`\n", path, r.body, want);
+  zh_hc_response_free(&r);
+}
+
+static void test_files(void) {
+  char dir[PATH_MAX], sub[PATH_MAX + 16];
+  write_app("files",
+            "spin_manifest_version = 2\n[application]\nname = \"f\"\n"
+            "[[trigger.http]]\nroute = \"/wagi/...\"\ncomponent = \"wagi\"\n"
+            "executor = { type = \"wagi\" }\n"
+            "[component.wagi]\nsource = \"@C@/host/wagi.wasm\"\n"
+            "files = [\"notes/*.txt\", { source = \"static\", destination = \"/assets\" }]\n"
+            "exclude_files = [\"notes/secret.txt\"]\n",
+            dir, sizeof dir);
+  snprintf(sub, sizeof sub, "%s/notes", dir);
+  mkdir(sub, 0755);
+  CHECK(write_text(sub, "a.txt", "note a\n"));
+  CHECK(write_text(sub, "secret.txt", "secret\n"));
+  CHECK(write_text(sub, "b.md", "not a txt\n"));
+  snprintf(sub, sizeof sub, "%s/static", dir);
+  mkdir(sub, 0755);
+  CHECK(write_text(sub, "logo.txt", "logo\n"));
+  CHECK(write_text(dir, "outside.txt", "outside\n"));
+  zh_test_cli_server s;
+  if (!start_app(&s, "files", dir, NULL, NULL)) {
+    CHECK(false);
+    return;
+  }
+  file_says(s.port, "/notes/a.txt", "note a\n");
+  file_says(s.port, "/assets/logo.txt", "logo\n");
+  file_says(s.port, "/notes/secret.txt", "no file /notes/secret.txt\n");
+  file_says(s.port, "/notes/b.md", "no file /notes/b.md\n");
+  file_says(s.port, "/outside.txt", "no file /outside.txt\n");
+  file_says(s.port, "/../outside.txt", "no file /../outside.txt\n");
+  file_says(s.port, "/etc/passwd", "no file /etc/passwd\n");
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+}
+
 /* ---- the Redis trigger and outbound Redis, against a real redis-server ---- */
 
 /* Sends one command (RESP array of bulk strings) and returns the raw reply (malloc'd). */
@@ -877,6 +935,7 @@ int main(void) {
   test_spin_js_app();
   test_outbound();
   test_log_dir();
+  test_files();
   test_build();
   test_redis();
   test_sigterm_under_load();

@@ -3,6 +3,8 @@
  *   GET with ?status=NNN   answers "Status: NNN"
  *   path ending in /redirect  answers only "Location: /elsewhere" (a 302)
  *   path ending in /empty   prints nothing (the host must answer 500)
+ *   query file=PATH       answers the content of the file at PATH as the guest sees it, or
+ *                         "no file PATH" (what the manifest's `files` mount)
  * It also writes one line on stderr, "wagi: handled URL", which the host logs. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,19 @@ int main(int argc, char **argv) {
     return 0;
   }
   const char *q = getenv("QUERY_STRING");
+  if (q && strncmp(q, "file=", 5) == 0) {
+    printf("Content-Type: text/plain\n\n");
+    FILE *f = fopen(q + 5, "rb");
+    if (!f) {
+      printf("no file %s\n", q + 5);
+      return 0;
+    }
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+      putchar(ch);
+    fclose(f);
+    return 0;
+  }
   if (q && strncmp(q, "status=", 7) == 0)
     printf("Status: %.3s\n", q + 7);
   printf("Content-Type: text/plain\nX-Wagi: yes\n\n");
