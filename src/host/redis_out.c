@@ -393,22 +393,27 @@ static const char *payload_data(const zh_val *v, size_t *len) {
   return data ? data : "";
 }
 
-static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
-                            zh_val *result) {
-  (void)env, (void)nargs;
+/* `CMD key payload` answering ok(()): publish and set. */
+static zh_error *key_and_payload(zh_cm_call *call, zh_val *args, zh_val *result, const char *cmd) {
   zh_host_redis_inst *r;
   redisContext *c = conn_for(call, args, &r);
   if (!c)
     return closed(result);
   size_t plen;
-  const char *argv[3] = {"PUBLISH", args[1].of.str.data, payload_data(&args[2], &plen)};
-  size_t lens[3] = {7, args[1].of.str.len, plen};
+  const char *argv[3] = {cmd, args[1].of.str.data, payload_data(&args[2], &plen)};
+  size_t lens[3] = {strlen(cmd), args[1].of.str.len, plen};
   zh_error *err;
   redisReply *reply = command(r, c, 3, argv, lens, result, &err);
   if (!reply)
     return err;
   freeReplyObject(reply);
   return answer_ok(result, NULL);
+}
+
+static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
+                            zh_val *result) {
+  (void)env, (void)nargs;
+  return key_and_payload(call, args, result, "PUBLISH");
 }
 
 static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
@@ -439,19 +444,7 @@ static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
 
 static zh_error *fn_set(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  zh_host_redis_inst *r;
-  redisContext *c = conn_for(call, args, &r);
-  if (!c)
-    return closed(result);
-  size_t vlen;
-  const char *argv[3] = {"SET", args[1].of.str.data, payload_data(&args[2], &vlen)};
-  size_t lens[3] = {3, args[1].of.str.len, vlen};
-  zh_error *err;
-  redisReply *reply = command(r, c, 3, argv, lens, result, &err);
-  if (!reply)
-    return err;
-  freeReplyObject(reply);
-  return answer_ok(result, NULL);
+  return key_and_payload(call, args, result, "SET");
 }
 
 static zh_error *fn_incr(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
