@@ -92,6 +92,30 @@ zh_error *kv_opt_bytes(zh_val *out, bool found, const uint8_t *data, size_t len)
 /* An error message for `other(...)`, taking the error. Returns a malloc'd string or NULL. */
 char *kv_message(zh_error *err);
 
+/* ---- what both interfaces do (kv_answer.c) ----
+ * Spin's `store` and wasi:keyvalue's `bucket` differ only in their error variants: `cases`
+ * names the interface's. A backend failure becomes other(message), never a trap. */
+typedef struct kv_cases {
+  uint32_t no_such_store, access_denied, other;
+  int32_t table_full; /* its own case, or -1: other(full_message) */
+  const char *full_message;
+} kv_cases;
+
+zh_error *kv_answer_backend(zh_val *result, const kv_cases *c, zh_error *err);
+/* open(label): a handle of `kind`, or the interface's error. */
+zh_error *kv_answer_open(zh_cm_call *call, const zh_val *label, kv_kind kind, const kv_cases *c,
+                         zh_val *result);
+/* get, set, delete and exists on an open store (`func` names it in a trap for a bad handle;
+ * `s` NULL means the handle was bad). */
+zh_error *kv_answer_get(const kv_label *s, const char *func, const zh_val *args, const kv_cases *c,
+                        zh_val *result);
+zh_error *kv_answer_set(const kv_label *s, const char *func, zh_val *args, const kv_cases *c,
+                        zh_val *result);
+zh_error *kv_answer_delete(const kv_label *s, const char *func, const zh_val *args,
+                           const kv_cases *c, zh_val *result);
+zh_error *kv_answer_exists(const kv_label *s, const char *func, const zh_val *args,
+                           const kv_cases *c, zh_val *result);
+
 /* The host functions of each file, by interface and ABI name. */
 typedef struct kv_entry {
   const char *iface;

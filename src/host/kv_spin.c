@@ -8,12 +8,8 @@
 /* The cases of the interface's `error` variant. */
 enum { SPIN_TABLE_FULL = 0, SPIN_NO_SUCH_STORE, SPIN_ACCESS_DENIED, SPIN_OTHER };
 
-static zh_error *backend_err(zh_val *result, zh_error *err) {
-  char *m = kv_message(err);
-  zh_error *e = kv_err(result, SPIN_OTHER, m ? m : "key-value: out of memory");
-  free(m);
-  return e;
-}
+static const kv_cases cases = {SPIN_NO_SUCH_STORE, SPIN_ACCESS_DENIED, SPIN_OTHER, SPIN_TABLE_FULL,
+                               NULL};
 
 /* The open store behind a method's `self`, or NULL. */
 static const kv_label *self_store(zh_cm_call *call, const zh_val *args) {
@@ -24,91 +20,29 @@ static const kv_label *self_store(zh_cm_call *call, const zh_val *args) {
 static zh_error *spin_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                            zh_val *result) {
   (void)env, (void)nargs;
-  zh_host_kv_inst *in = kv_inst_of(call);
-  if (!in)
-    return kv_err(result, SPIN_OTHER, "key-value is not available while the component initialises");
-  size_t len;
-  const char *label = kv_str(&args[0], &len);
-  uint64_t rep = 0;
-  switch (kv_open(in, label, len, KV_SPIN_STORE, &rep)) {
-  case KV_OPEN_OK: {
-    zh_val own = zh_val_own(rep);
-    return kv_ok(result, &own);
-  }
-  case KV_OPEN_DENIED:
-    return kv_err(result, SPIN_ACCESS_DENIED, NULL);
-  case KV_OPEN_NO_STORE:
-    return kv_err(result, SPIN_NO_SUCH_STORE, NULL);
-  case KV_OPEN_FULL:
-    break;
-  }
-  return kv_err(result, SPIN_TABLE_FULL, NULL);
+  return kv_answer_open(call, &args[0], KV_SPIN_STORE, &cases, result);
 }
 
 static zh_error *spin_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s = self_store(call, args);
-  if (!s)
-    return kv_bad_handle("store.get", args[0].of.res.rep);
-  zh_error *err;
-  size_t klen, vlen;
-  const char *key = kv_str(&args[1], &klen);
-  uint8_t *value;
-  bool found;
-  err = s->backend->ops->get(s->backend, s->label, key, klen, &value, &vlen, &found);
-  if (err)
-    return backend_err(result, err);
-  zh_val opt;
-  err = kv_opt_bytes(&opt, found, value, vlen);
-  free(value);
-  return err ? err : kv_ok(result, &opt);
+  return kv_answer_get(self_store(call, args), "store.get", args, &cases, result);
 }
 
 static zh_error *spin_set(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s = self_store(call, args);
-  if (!s)
-    return kv_bad_handle("store.set", args[0].of.res.rep);
-  zh_error *err;
-  size_t klen, vlen;
-  const char *key = kv_str(&args[1], &klen);
-  uint8_t *tmp;
-  const uint8_t *value = kv_bytes(&args[2], &vlen, &tmp);
-  if (!value)
-    return zh_error_new(ZH_ERR_RESOURCE, "key-value store.set: out of memory");
-  err = s->backend->ops->set(s->backend, s->label, key, klen, value, vlen);
-  free(tmp);
-  return err ? backend_err(result, err) : kv_ok(result, NULL);
+  return kv_answer_set(self_store(call, args), "store.set", args, &cases, result);
 }
 
 static zh_error *spin_delete(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                              zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s = self_store(call, args);
-  if (!s)
-    return kv_bad_handle("store.delete", args[0].of.res.rep);
-  zh_error *err;
-  size_t klen;
-  const char *key = kv_str(&args[1], &klen);
-  err = s->backend->ops->del(s->backend, s->label, key, klen);
-  return err ? backend_err(result, err) : kv_ok(result, NULL);
+  return kv_answer_delete(self_store(call, args), "store.delete", args, &cases, result);
 }
 
 static zh_error *spin_exists(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                              zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s = self_store(call, args);
-  if (!s)
-    return kv_bad_handle("store.exists", args[0].of.res.rep);
-  zh_error *err;
-  size_t klen;
-  const char *key = kv_str(&args[1], &klen);
-  bool found = false;
-  err = s->backend->ops->exists(s->backend, s->label, key, klen, &found);
-  if (err)
-    return backend_err(result, err);
-  zh_val b = zh_val_bool(found);
-  return kv_ok(result, &b);
+  return kv_answer_exists(self_store(call, args), "store.exists", args, &cases, result);
 }
 
 /* list<string> of keys; consumes `keys`. */
@@ -133,7 +67,7 @@ static zh_error *spin_get_keys(zh_cm_call *call, void *env, zh_val *args, size_t
   zh_host_kv_keys keys;
   err = s->backend->ops->keys(s->backend, s->label, NULL, 0, &keys);
   if (err)
-    return backend_err(result, err);
+    return kv_answer_backend(result, &cases, err);
   zh_val list;
   err = key_list(&list, &keys);
   return err ? err : kv_ok(result, &list);

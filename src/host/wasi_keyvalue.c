@@ -14,12 +14,8 @@
 enum { WASI_NO_SUCH_STORE = 0, WASI_ACCESS_DENIED, WASI_OTHER };
 enum { CAS_STORE_ERROR = 0, CAS_FAILED };
 
-static zh_error *backend_err(zh_val *result, zh_error *err) {
-  char *m = kv_message(err);
-  zh_error *e = kv_err(result, WASI_OTHER, m ? m : "key-value: out of memory");
-  free(m);
-  return e;
-}
+static const kv_cases cases = {WASI_NO_SUCH_STORE, WASI_ACCESS_DENIED, WASI_OTHER, -1,
+                               "too many open buckets"};
 
 /* The bucket behind a borrow<bucket>, or NULL. */
 static const kv_label *bucket_of(zh_cm_call *call, const zh_val *arg) {
@@ -32,93 +28,31 @@ static const kv_label *bucket_of(zh_cm_call *call, const zh_val *arg) {
 static zh_error *wasi_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                            zh_val *result) {
   (void)env, (void)nargs;
-  zh_host_kv_inst *in = kv_inst_of(call);
-  if (!in)
-    return kv_err(result, WASI_OTHER, "key-value is not available while the component initialises");
-  size_t len;
-  const char *label = kv_str(&args[0], &len);
-  uint64_t rep = 0;
-  switch (kv_open(in, label, len, KV_BUCKET, &rep)) {
-  case KV_OPEN_OK: {
-    zh_val own = zh_val_own(rep);
-    return kv_ok(result, &own);
-  }
-  case KV_OPEN_DENIED:
-    return kv_err(result, WASI_ACCESS_DENIED, NULL);
-  case KV_OPEN_NO_STORE:
-    return kv_err(result, WASI_NO_SUCH_STORE, NULL);
-  case KV_OPEN_FULL:
-    break;
-  }
-  return kv_err(result, WASI_OTHER, "too many open buckets");
+  return kv_answer_open(call, &args[0], KV_BUCKET, &cases, result);
 }
 
 static zh_error *bucket_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                             zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s = bucket_of(call, &args[0]);
-  if (!s)
-    return kv_bad_handle("bucket.get", args[0].of.res.rep);
-  zh_error *err;
-  size_t klen, vlen;
-  const char *key = kv_str(&args[1], &klen);
-  uint8_t *value;
-  bool found;
-  err = s->backend->ops->get(s->backend, s->label, key, klen, &value, &vlen, &found);
-  if (err)
-    return backend_err(result, err);
-  zh_val opt;
-  err = kv_opt_bytes(&opt, found, value, vlen);
-  free(value);
-  return err ? err : kv_ok(result, &opt);
+  return kv_answer_get(bucket_of(call, &args[0]), "bucket.get", args, &cases, result);
 }
 
 static zh_error *bucket_set(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                             zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s = bucket_of(call, &args[0]);
-  if (!s)
-    return kv_bad_handle("bucket.set", args[0].of.res.rep);
-  zh_error *err;
-  size_t klen, vlen;
-  const char *key = kv_str(&args[1], &klen);
-  uint8_t *tmp;
-  const uint8_t *value = kv_bytes(&args[2], &vlen, &tmp);
-  if (!value)
-    return zh_error_new(ZH_ERR_RESOURCE, "key-value bucket.set: out of memory");
-  err = s->backend->ops->set(s->backend, s->label, key, klen, value, vlen);
-  free(tmp);
-  return err ? backend_err(result, err) : kv_ok(result, NULL);
+  return kv_answer_set(bucket_of(call, &args[0]), "bucket.set", args, &cases, result);
 }
 
 static zh_error *bucket_delete(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s = bucket_of(call, &args[0]);
-  if (!s)
-    return kv_bad_handle("bucket.delete", args[0].of.res.rep);
-  zh_error *err;
-  size_t klen;
-  const char *key = kv_str(&args[1], &klen);
-  err = s->backend->ops->del(s->backend, s->label, key, klen);
-  return err ? backend_err(result, err) : kv_ok(result, NULL);
+  return kv_answer_delete(bucket_of(call, &args[0]), "bucket.delete", args, &cases, result);
 }
 
 static zh_error *bucket_exists(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                                zh_val *result) {
   (void)env, (void)nargs;
-  const kv_label *s = bucket_of(call, &args[0]);
-  if (!s)
-    return kv_bad_handle("bucket.exists", args[0].of.res.rep);
-  zh_error *err;
-  size_t klen;
-  const char *key = kv_str(&args[1], &klen);
-  bool found = false;
-  err = s->backend->ops->exists(s->backend, s->label, key, klen, &found);
-  if (err)
-    return backend_err(result, err);
-  zh_val b = zh_val_bool(found);
-  return kv_ok(result, &b);
+  return kv_answer_exists(bucket_of(call, &args[0]), "bucket.exists", args, &cases, result);
 }
 
 /* key-response { keys, cursor }: a full page has a cursor (its last key), a short one none. */
@@ -163,7 +97,7 @@ static zh_error *bucket_list_keys(zh_cm_call *call, void *env, zh_val *args, siz
   zh_host_kv_keys keys;
   err = s->backend->ops->keys(s->backend, s->label, after, page, &keys);
   if (err)
-    return backend_err(result, err);
+    return kv_answer_backend(result, &cases, err);
   zh_val resp;
   err = key_response(&resp, &keys, page);
   return err ? err : kv_ok(result, &resp);
@@ -183,7 +117,7 @@ static zh_error *atomics_increment(zh_cm_call *call, void *env, zh_val *args, si
   int64_t now = 0;
   err = s->backend->ops->increment(s->backend, s->label, key, klen, args[2].of.s, &now);
   if (err)
-    return backend_err(result, err);
+    return kv_answer_backend(result, &cases, err);
   zh_val v = zh_val_s64(now);
   return kv_ok(result, &v);
 }
@@ -219,7 +153,7 @@ static zh_error *cas_new(zh_cm_call *call, void *env, zh_val *args, size_t nargs
   err = cas_refresh(h);
   if (err) {
     kv_close(in, rep);
-    return backend_err(result, err);
+    return kv_answer_backend(result, &cases, err);
   }
   zh_val own = zh_val_own(rep);
   return kv_ok(result, &own);
@@ -306,7 +240,7 @@ static zh_error *batch_get_many(zh_cm_call *call, void *env, zh_val *args, size_
     zh_error *berr = s->backend->ops->get(s->backend, s->label, key, klen, &value, &vlen, &found);
     if (berr) {
       zh_val_drop(&list);
-      return backend_err(result, berr);
+      return kv_answer_backend(result, &cases, berr);
     }
     zh_val k = zh_val_bool(false), opt = zh_val_bool(false);
     err = zh_val_tuple(&items[i], 2);
@@ -347,7 +281,7 @@ static zh_error *batch_set_many(zh_cm_call *call, void *env, zh_val *args, size_
     err = s->backend->ops->set(s->backend, s->label, key, klen, value, vlen);
     free(tmp);
     if (err)
-      return backend_err(result, err); /* not atomic, as the interface says */
+      return kv_answer_backend(result, &cases, err); /* not atomic, as the interface says */
   }
   return kv_ok(result, NULL);
 }
@@ -365,7 +299,7 @@ static zh_error *batch_delete_many(zh_cm_call *call, void *env, zh_val *args, si
     size_t klen;
     const char *key = kv_str(&keys[i], &klen);
     if ((err = s->backend->ops->del(s->backend, s->label, key, klen)))
-      return backend_err(result, err);
+      return kv_answer_backend(result, &cases, err);
   }
   return kv_ok(result, NULL);
 }
