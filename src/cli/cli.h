@@ -5,6 +5,7 @@
 
 #include "zerohop/engine.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 #ifndef ZEROHOP_VERSION
@@ -79,6 +80,9 @@ void zh_cli_error_lines(const char *fmt, ...) __attribute__((format(printf, 1, 2
 /* Prints `problem` with the subcommand's short usage and a pointer to its help, as one
  * line on stderr; returns 2. */
 int zh_cli_usage_error(const char *command, const char *usage, const char *problem);
+/* SIGINT and SIGTERM: the servers (serve, up) block them in every thread and wait for them
+ * with sigwait, so a stop never lands on a worker. */
+void zh_cli_stop_signals(sigset_t *set);
 /* Reads a whole file into a malloc'd buffer; on failure returns false with errno set. */
 bool zh_cli_read_file(const char *path, unsigned char **data, size_t *len);
 

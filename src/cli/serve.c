@@ -13,6 +13,7 @@
 #include "run.h"
 
 #include "wasip2/server_io.h"
+#include "wasm/error.h"
 #include "zerohop/cm.h"
 #include "zerohop/http_server.h"
 #include "zerohop/wasip2.h"
@@ -231,19 +232,6 @@ static zh_error *run_guest(serve *s, store_slot *slot, zh_wasip2_ctx *cx, zh_was
   return err;
 }
 
-static const char *outcome(const zh_error *err) {
-  switch (zh_error_status(err)) {
-  case ZH_ERR_INTERRUPTED:
-    return "cut at the deadline";
-  case ZH_ERR_TRAP:
-    return "trapped";
-  case ZH_ERR_EXIT:
-    return "exited";
-  default:
-    return "failed";
-  }
-}
-
 static void handle_request(zh_http_request *http, void *env) {
   serve *s = env;
   const zh_http_request_info *info = zh_http_request_get_info(http);
@@ -265,7 +253,7 @@ static void handle_request(zh_http_request *http, void *env) {
   if (err) {
     char *target = dup_n(info->target, info->target_len);
     log_line("%.*s %s: %s: %s", (int)info->method_len, info->method, target ? target : "?",
-             outcome(err), zh_error_message(err));
+             zh_error_outcome(err), zh_error_message(err));
     free(target);
     zh_error_free(err);
     if (!r.started) {
@@ -522,16 +510,9 @@ static int load(serve *s, const zh_cli_file *f) {
   return -1;
 }
 
-/* SIGINT and SIGTERM, blocked in every thread: they wait for sigwait. */
-static void stop_signals(sigset_t *set) {
-  sigemptyset(set);
-  sigaddset(set, SIGINT);
-  sigaddset(set, SIGTERM);
-}
-
 static int serve_until_signal(serve *s, const char *addr) {
   sigset_t set;
-  stop_signals(&set);
+  zh_cli_stop_signals(&set);
   zh_http_config hc;
   memset(&hc, 0, sizeof hc);
   hc.addr = addr;
@@ -567,7 +548,7 @@ int zh_cli_serve_main(int argc, char **argv) {
   /* Before any thread starts (the engine's watchdog starts while loading), so that every
    * thread inherits the mask: a stop signal must reach sigwait, never a worker. */
   sigset_t set;
-  stop_signals(&set);
+  zh_cli_stop_signals(&set);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
   serve s;

@@ -161,12 +161,6 @@ static void log_line(void *env, const char *line) {
   (void)w; /* nowhere to report a failed log write */
 }
 
-static void stop_signals(sigset_t *set) {
-  sigemptyset(set);
-  sigaddset(set, SIGINT);
-  sigaddset(set, SIGTERM);
-}
-
 static int serve(zh_app *app, const up_opts *o) {
   zh_http_config hc;
   memset(&hc, 0, sizeof hc);
@@ -192,7 +186,7 @@ static int serve(zh_app *app, const up_opts *o) {
   snprintf(base, sizeof base, "http://%s", zh_http_server_address(server));
   zh_app_print_routes(app, stdout, base);
   sigset_t set;
-  stop_signals(&set);
+  zh_cli_stop_signals(&set);
   int sig = 0;
   sigwait(&set, &sig);
   log_line(NULL, sig == SIGINT ? "SIGINT: stopping" : "SIGTERM: stopping");
@@ -214,7 +208,7 @@ int zh_cli_up_main(int argc, char **argv) {
   /* Before any thread starts, so every thread inherits the mask: a stop signal must reach
    * sigwait, never a worker. */
   sigset_t set;
-  stop_signals(&set);
+  zh_cli_stop_signals(&set);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
   zh_engine *engine = NULL;

@@ -134,3 +134,9 @@ void zh_cli_unmap_file(zh_cli_file *f) {
     free((void *)f->data);
   memset(f, 0, sizeof *f);
 }
+
+void zh_cli_stop_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+}

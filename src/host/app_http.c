@@ -15,6 +15,7 @@
 #include "host/spin_headers.h"
 #include "host/wagi.h"
 #include "wasip2/server_io.h"
+#include "wasm/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,26 +47,13 @@ static void respond_text(http_call *hc, int status, const char *ct, const char *
   respond(hc, status, ct ? &h : NULL, ct ? 1 : 0, body, len);
 }
 
-static const char *outcome(const zh_error *err) {
-  switch (zh_error_status(err)) {
-  case ZH_ERR_INTERRUPTED:
-    return "cut at the deadline";
-  case ZH_ERR_TRAP:
-    return "trapped";
-  case ZH_ERR_EXIT:
-    return "exited";
-  default:
-    return "failed";
-  }
-}
-
 /* Logs a failed call and answers 500 (or 413/400 for a body the server refused) if nothing
  * was sent yet. */
 static void fail(http_call *hc, zh_error *err) {
   const app_route *r = hc->route;
   app_log(hc->app, "%.*s %.*s: component `%s` %s: %s", (int)hc->info->method_len, hc->info->method,
           (int)hc->info->target_len, hc->info->target, r && r->comp ? r->comp->id : "?",
-          outcome(err), zh_error_message(err));
+          zh_error_outcome(err), zh_error_message(err));
   zh_error_free(err);
   if (!hc->started)
     respond(hc, 500, NULL, 0, NULL, 0);

@@ -244,3 +244,16 @@ const char *zh_status_text(zh_status status) {
   }
   return "unknown status";
 }
+
+const char *zh_error_outcome(const zh_error *err) {
+  switch (zh_error_status(err)) {
+  case ZH_ERR_INTERRUPTED:
+    return "cut at the deadline";
+  case ZH_ERR_TRAP:
+    return "trapped";
+  case ZH_ERR_EXIT:
+    return "exited";
+  default:
+    return "failed";
+  }
+}

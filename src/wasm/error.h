@@ -27,4 +27,8 @@ zh_error *zh_error_vnew(zh_status status, const char *fmt, va_list ap)
  * cannot be allocated. zh_error_free ignores it; zh_error_prefix leaves it unchanged. */
 zh_error *zh_error_oom(void) __attribute__((returns_nonnull));
 
+/* How a guest call ended, for one-line logs of hosts: "cut at the deadline", "trapped",
+ * "exited" or "failed". */
+const char *zh_error_outcome(const zh_error *err);
+
 #endif
