@@ -63,6 +63,7 @@ static zh_error *host_state(zh_app *app, app_call *call) {
   app_component *c = call->c;
   call->hi.component_id = c->id;
   call->hi.vars = c->vars;
+  call->hi.hops = app->hops;
   zh_error *err = zh_host_kv_inst_new(app->kv, c->m->key_value_stores.items,
                                       c->m->key_value_stores.len, &call->hi.kv);
   if (!err)

@@ -9,6 +9,7 @@
 
 #include "host/app.h"
 #include "host/handler_kind.h"
+#include "host/hops.h"
 #include "host/host_instance.h"
 #include "host/kv.h"
 #include "host/manifest.h"
@@ -81,6 +82,7 @@ struct zh_app {
   size_t nroutes;
   zh_router *router;
   zh_host_redis_trigger *trigger;
+  zh_hops *hops;        /* every hop between components and to the network */
   pthread_mutex_t lock; /* the store pool */
   app_store *pool;
   pthread_mutex_t log_lock; /* --log-dir writes */

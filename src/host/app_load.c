@@ -480,7 +480,9 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
   pthread_mutex_init(&app->log_lock, NULL);
   app->redis.log = log_cb;
   app->redis.log_env = app;
-  zh_error *err = zh_manifest_load(options->manifest, &app->m);
+  zh_error *err = zh_hops_new(&app->hops);
+  if (!err)
+    err = zh_manifest_load(options->manifest, &app->m);
   if (!err && options->runtime_config)
     err = zh_runtime_config_load(options->runtime_config, &app->rc);
   if (!err) {
@@ -576,6 +578,7 @@ void zh_app_free(zh_app *app) {
   zh_host_vars_free(app->vars);
   zh_runtime_config_free(app->rc);
   zh_manifest_free(app->m);
+  zh_hops_free(app->hops);
   free(app->state_dir);
   pthread_mutex_destroy(&app->lock);
   pthread_mutex_destroy(&app->log_lock);

@@ -16,6 +16,7 @@ struct zh_host_kv_inst;     /* kv.c: open key-value stores and buckets */
 struct zh_host_sqlite_inst; /* sqlite.c: open connections */
 struct zh_host_vars_inst;   /* variables.c: the component's resolved variables */
 struct zh_host_redis_inst;  /* redis_out.c: outbound Redis connections */
+struct zh_hops;             /* hops.c: the app's hop tracing, shared by every instance */
 
 typedef struct zh_host_instance {
   zh_wasip2_ctx *p2;
@@ -24,6 +25,7 @@ typedef struct zh_host_instance {
   struct zh_host_sqlite_inst *sqlite;
   struct zh_host_vars_inst *vars;
   struct zh_host_redis_inst *redis;
+  struct zh_hops *hops;
 } zh_host_instance;
 
 /* The instance behind a host call (NULL while a template initialises). */
