@@ -542,8 +542,15 @@ void zh_app_print_routes(const zh_app *app, FILE *out, const char *base_url) {
       fprintf(out, "  %s: private (no route)\n", app->routes[i].comp->id);
   for (size_t i = 0; i < app->m->nredis; i++) {
     const zh_manifest_redis_trigger *t = &app->m->redis[i];
-    fprintf(out, "  %s: redis channel `%s` at %s\n", t->component, t->channel,
-            t->address ? t->address : "(no address)");
+    char *channel = NULL, *address = NULL; /* as the trigger uses them: rendered */
+    zh_error *e1 = zh_host_vars_render_app(app->vars, t->channel, &channel);
+    zh_error *e2 = t->address ? zh_host_vars_render_app(app->vars, t->address, &address) : NULL;
+    fprintf(out, "  %s: redis channel `%s` at %s\n", t->component, e1 ? t->channel : channel,
+            e2 || !address ? (t->address ? t->address : "(no address)") : address);
+    zh_error_free(e1);
+    zh_error_free(e2);
+    free(channel);
+    free(address);
   }
   fflush(out);
 }

@@ -36,18 +36,31 @@ zh_error *zh_app_start_triggers(zh_app *app) {
   zh_host_redis_trigger_entry *e = calloc(m->nredis, sizeof *e);
   if (!e)
     return zh_error_oom();
-  for (size_t i = 0; i < m->nredis; i++)
-    e[i] = (zh_host_redis_trigger_entry){m->redis[i].component, m->redis[i].channel,
-                                         m->redis[i].address};
+  /* Spin expands variables in a trigger's address and channel: render them once here. */
+  char **text = calloc(2 * m->nredis + 1, sizeof *text);
+  zh_error *err = text ? NULL : zh_error_oom();
+  for (size_t i = 0; !err && i < m->nredis; i++) {
+    err = zh_host_vars_render_app(app->vars, m->redis[i].channel, &text[2 * i]);
+    if (!err && m->redis[i].address)
+      err = zh_host_vars_render_app(app->vars, m->redis[i].address, &text[2 * i + 1]);
+    if (!err)
+      e[i] = (zh_host_redis_trigger_entry){m->redis[i].component, text[2 * i], text[2 * i + 1]};
+  }
+  if (!err && m->redis_address)
+    err = zh_host_vars_render_app(app->vars, m->redis_address, &text[2 * m->nredis]);
   zh_host_redis_trigger_config cfg = {0};
-  cfg.default_address = m->redis_address;
+  cfg.default_address = text ? text[2 * m->nredis] : NULL;
   cfg.triggers = e;
   cfg.ntriggers = m->nredis;
   cfg.deliver = deliver;
   cfg.deliver_env = app;
   cfg.log = trigger_log;
   cfg.log_env = app;
-  zh_error *err = zh_host_redis_trigger_start(&cfg, &app->trigger);
+  if (!err)
+    err = zh_host_redis_trigger_start(&cfg, &app->trigger);
+  for (size_t i = 0; text && i <= 2 * m->nredis; i++)
+    free(text[i]);
+  free(text);
   free(e);
   return err;
 }

@@ -1,0 +1,74 @@
+/* checkout: `POST /checkout` with an order ("order ID" on the first line, then "item SKU QTY
+ * CENTS" lines). It asks `pricing` for the total by POSTing the order to the variable
+ * `pricing_url`, publishes "ID TOTAL" and the order on the Redis channel `orders` at
+ * `redis_address`, and answers {"order":"ID","total":N}. Whether those two hops cross the
+ * network is the configuration's business, not this code's. */
+#include "orders.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fail(service_types_own_response_outparam_t out, int status, const char *what,
+                 const char *why) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg, "%s: %s\n", what, why);
+  respond(out, status, "text/plain", msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
+}
+
+void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
+                service_types_own_response_outparam_t out) {
+  if (strcmp(request_method(request), "POST") != 0) {
+    fail(out, 405, "checkout", "POST an order");
+    return;
+  }
+  char id[65];
+  if (len < 7 || memcmp(body, "order ", 6) != 0 ||
+      sscanf((const char *)body + 6, "%64s", id) != 1) {
+    fail(out, 400, "checkout", "the order must start with `order ID`");
+    return;
+  }
+  char pricing_url[512], redis_address[512], err[256];
+  if (!variable("pricing_url", pricing_url, sizeof pricing_url) ||
+      !variable("redis_address", redis_address, sizeof redis_address)) {
+    fail(out, 500, "checkout", "variables pricing_url and redis_address must be set");
+    return;
+  }
+
+  buffer priced = {0};
+  int status = http_post(pricing_url, body, len, &priced, err, sizeof err);
+  long long total = -1;
+  if (status == 200 && priced.data && sscanf((const char *)priced.data, "total=%lld", &total) != 1)
+    total = -1;
+  buffer_free(&priced);
+  if (status != 200 || total < 0) {
+    char why[300];
+    snprintf(why, sizeof why, "%s", status < 0 ? err : "pricing did not answer a total");
+    fail(out, 502, "pricing", why);
+    return;
+  }
+
+  buffer event = {0};
+  char head[128];
+  int n = snprintf(head, sizeof head, "%s %lld\n", id, total);
+  if (!buffer_put(&event, head, (size_t)n) || !buffer_put(&event, body, len)) {
+    buffer_free(&event);
+    fail(out, 500, "checkout", "out of memory");
+    return;
+  }
+  bool published = redis_publish(redis_address, "orders", event.data, event.len, err, sizeof err);
+  buffer_free(&event);
+  if (!published) {
+    fail(out, 503, "publish", err);
+    return;
+  }
+  char answer[160];
+  n = snprintf(answer, sizeof answer, "{\"order\":\"%s\",\"total\":%lld}\n", id, total);
+  respond(out, 200, "application/json", answer, (size_t)n);
+}
+
+bool on_message(const uint8_t *payload, size_t len) {
+  (void)payload;
+  (void)len;
+  return false; /* not wired to a channel */
+}

@@ -1,0 +1,40 @@
+# The orders example (examples/orders): four C components built into examples/orders/target/
+# where its spin.toml looks for them. Bindings from `zerohop bindgen c` over the world
+# `service` of examples/orders/wit/orders.wit, whose dependencies are zerohop's wit/spin
+# (Spin's definitions) and the WASI 0.2.12 WIT that jco ships; `jco new --wasi-reactor` adds
+# the preview1 adapter (the components use libc's snprintf and malloc).
+#
+#   make example-orders   the four components
+.PHONY: example-orders
+
+ORD_DIR := examples/orders
+ORD_OUT := $(ORD_DIR)/target
+ORD_OBJ := build/example-orders
+ORD_COMPONENTS := checkout pricing ledger report
+ORD_WASI := cli clocks filesystem http io random sockets
+ORD_SPIN_WIT := wit/spin/fermyon-spin@2.0.0.wit wit/spin/fermyon-spin.wit \
+                wit/spin/wasi-keyvalue@0.2.0-draft2.wit
+.PRECIOUS: $(ORD_OBJ)/%.core.wasm $(ORD_OBJ)/%.embedded.wasm
+
+example-orders: $(ORD_COMPONENTS:%=$(ORD_OUT)/%.wasm)
+
+$(ORD_OBJ)/service.c: $(ORD_DIR)/wit/orders.wit $(ORD_SPIN_WIT) $(NPM_STAMP)
+	@$(MAKE) --no-print-directory BUILD=build build/zerohop
+	@rm -rf $(ORD_OBJ) && mkdir -p $(ORD_OBJ)/wit/deps
+	cp $< $(ORD_OBJ)/wit/world.wit
+	for p in $(ORD_WASI); do ln -sfn $(CURDIR)/$(JCO_WIT)/0.2.12/wasi-$$p $(ORD_OBJ)/wit/deps/wasi-$$p; done
+	for f in $(ORD_SPIN_WIT); do ln -sfn $(CURDIR)/$$f $(ORD_OBJ)/wit/deps/; done
+	build/zerohop bindgen c --wit $(ORD_OBJ)/wit --world service --out $(ORD_OBJ)
+
+$(ORD_OBJ)/%.core.wasm: $(ORD_DIR)/src/%.c $(ORD_DIR)/src/orders.c $(ORD_DIR)/src/orders.h \
+                        $(ORD_OBJ)/service.c
+	$(WASM_CC) $(WASM_FLAGS) -Wall -Wextra -Werror -mexec-model=reactor -I$(ORD_OBJ) \
+	  -I$(ORD_DIR)/src -o $@ $< $(ORD_DIR)/src/orders.c $(ORD_OBJ)/service.c
+
+$(ORD_OBJ)/%.embedded.wasm: $(ORD_OBJ)/%.core.wasm $(ORD_DIR)/wit/orders.wit tests/components/embed.mjs
+	node tests/components/embed.mjs $< $(ORD_DIR)/wit/orders.wit service $@ \
+	  $(foreach p,$(ORD_WASI),$(JCO_WIT)/0.2.12/wasi-$(p)/package.wit) $(ORD_SPIN_WIT)
+
+$(ORD_OUT)/%.wasm: $(ORD_OBJ)/%.embedded.wasm $(NPM_STAMP)
+	@mkdir -p $(dir $@)
+	$(JCO) new $< --wasi-reactor -o $@
