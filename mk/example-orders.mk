@@ -38,3 +38,6 @@ $(ORD_OBJ)/%.embedded.wasm: $(ORD_OBJ)/%.core.wasm $(ORD_DIR)/wit/orders.wit tes
 $(ORD_OUT)/%.wasm: $(ORD_OBJ)/%.embedded.wasm $(NPM_STAMP)
 	@mkdir -p $(dir $@)
 	$(JCO) new $< --wasi-reactor -o $@
+
+# ---- both variants compared end to end (tests/host/test_orders.c) ----
+$(BUILD)/tests/host/test_orders: example-orders $(BUILD)/zerohop
