@@ -5,7 +5,7 @@
 # start_nginx BODY: nginx from a config of our own in $tmp (workers one per core, no logs)
 # answering every request with BODY on a free loopback port, which lands in $nginx_port.
 #
-# wrk_rounds LABEL WIDTH: runs `wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s --latency` against
+# wrk_rounds LABEL WIDTH: runs `wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s --latency $WRK_ARGS` against
 # ${url[NAME]} for each NAME of ${names[@]}, $ROUNDS times in turn (so the machine's noise
 # falls on all alike), printing each run, and collects the figures in the associative arrays
 # rps, p50 and p99 (space-separated, latencies in microseconds) that the caller declared.
@@ -82,7 +82,8 @@ wrk_rounds() {
         pid=${cpu_pid[$n]}
         t0=$(cpu_ticks "$pid")
       fi
-      out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "${url[$n]}")
+      # shellcheck disable=SC2086 # WRK_ARGS: extra words, e.g. "-s post.lua"
+      out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency ${WRK_ARGS:-} "${url[$n]}")
       if [[ -n "$pid" ]]; then
         t1=$(cpu_ticks "$pid")
         reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
