@@ -191,7 +191,7 @@ zh_error *zh_spin_inbound_headers(const zh_spin_request *req, zh_spin_headers *o
     }
   }
   const zh_http_header *host = zh_spin_headers_get(out, "host");
-  if (host && zh_spin_is_chaining_host(host->value, host->value_len))
+  if (host && !req->chained && zh_spin_is_chaining_host(host->value, host->value_len))
     map_remove(out, "host");
   map_remove(out, "connection");
   return NULL;

@@ -42,6 +42,9 @@ typedef struct zh_spin_request {
   const zh_http_header *headers; /* in the order received, names in any case */
   size_t nheaders;
   const char *client_addr; /* the peer, "ip:port" or "[v6]:port" */
+  /* A chained request (app_chain.c): its `<id>.spin.internal` Host is the host's own and
+   * stays; from the network such a Host is refused before this point. */
+  bool chained;
 } zh_spin_request;
 
 typedef struct zh_spin_headers {
