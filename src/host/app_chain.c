@@ -154,7 +154,7 @@ static zh_wasip2_header *p2_headers(const zh_spin_headers *h) {
 
 static zh_error *run_wasi_http(chain_req *cr, app_call *call) {
   zh_spin_headers hs = {0};
-  zh_error *err = zh_spin_headers_build(&cr->match, &cr->sreq, ZH_SPIN_WASI_HTTP, &hs);
+  zh_error *err = zh_spin_headers_build_chained(&cr->match, &cr->sreq, ZH_SPIN_WASI_HTTP, &hs);
   zh_wasip2_header *h = err ? NULL : p2_headers(&hs);
   if (!err && !h)
     err = zh_error_oom();
@@ -182,7 +182,7 @@ static zh_error *run_spin_http(chain_req *cr, app_call *call) {
   zh_spin_headers hs = {0};
   zh_val req = zh_val_bool(false), resp = zh_val_bool(false);
   bool method_ok = true;
-  zh_error *err = zh_spin_headers_build(&cr->match, &cr->sreq, ZH_SPIN_INBOUND_HTTP, &hs);
+  zh_error *err = zh_spin_headers_build_chained(&cr->match, &cr->sreq, ZH_SPIN_INBOUND_HTTP, &hs);
   zh_wasip2_header *h = err ? NULL : p2_headers(&hs);
   if (!err && !h)
     err = zh_error_oom();
@@ -271,8 +271,8 @@ static zh_error *request_headers(chain_req *cr, const char *host) {
                                 (const char *)o->headers[i].value, o->headers[i].value_len};
   }
   cr->in_headers = h;
-  cr->sreq = (zh_spin_request){
-      "http", o->path_with_query, strlen(o->path_with_query), h, n, CHAINED_CLIENT_ADDR, true};
+  cr->sreq = (zh_spin_request){"http", o->path_with_query, strlen(o->path_with_query), h,
+                               n,      CHAINED_CLIENT_ADDR};
   return NULL;
 }
 

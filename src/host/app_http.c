@@ -421,13 +421,8 @@ void zh_app_handle_http(zh_http_request *http, void *env) {
     static_response(&hc);
     return;
   }
-  hc.sreq = (zh_spin_request){hc.info->scheme,
-                              hc.info->target,
-                              hc.info->target_len,
-                              hc.info->headers,
-                              hc.info->nheaders,
-                              hc.info->client,
-                              false};
+  hc.sreq = (zh_spin_request){hc.info->scheme,  hc.info->target,   hc.info->target_len,
+                              hc.info->headers, hc.info->nheaders, hc.info->client};
   switch (hc.route->handler.kind) {
   case ZH_HOST_HANDLER_WASI_HTTP:
     run_wasi_http(&hc);

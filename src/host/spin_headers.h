@@ -42,9 +42,6 @@ typedef struct zh_spin_request {
   const zh_http_header *headers; /* in the order received, names in any case */
   size_t nheaders;
   const char *client_addr; /* the peer, "ip:port" or "[v6]:port" */
-  /* A chained request (app_chain.c): its `<id>.spin.internal` Host is the host's own and
-   * stays; from the network such a Host is refused before this point. */
-  bool chained;
 } zh_spin_request;
 
 typedef struct zh_spin_headers {
@@ -62,6 +59,11 @@ typedef enum zh_spin_handler_kind {
  * UTF-8 is ZH_ERR_MALFORMED naming the header (Spin fails the request: answer 500). */
 zh_error *zh_spin_headers_build(const zh_router_result *match, const zh_spin_request *req,
                                 zh_spin_handler_kind kind, zh_spin_headers *out);
+
+/* The same for a chained request (app_chain.c): its `<id>.spin.internal` Host is the host's
+ * own and stays (from the network such a Host never gets this far: it is refused). */
+zh_error *zh_spin_headers_build_chained(const zh_router_result *match, const zh_spin_request *req,
+                                        zh_spin_handler_kind kind, zh_spin_headers *out);
 
 /* The client's headers as Spin's server holds them before any executor: lowercased,
  * grouped by name, a service-chaining Host and (zerohop's rule) Connection removed, the
