@@ -215,7 +215,7 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
   set_url(oborrow, url.p, url.len);
   free(url.p);
   chain_caller_result_own_types_outgoing_body_void_t ob = {.is_err = true};
-  if (with_body)
+  if (with_body || gen)
     chain_caller_types_method_outgoing_request_body(oborrow, &ob);
 
   chain_caller_option_own_types_request_options_t no_opts = {.is_some = false};
