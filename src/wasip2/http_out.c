@@ -641,7 +641,8 @@ zh_error *wp2_curl_body_read(zh_wasip2_ctx *cx, uint64_t future, void *buf, size
     wp2_curl_step(cx, 0);
   }
   size_t avail = f->resp_body.len - f->resp_pos, k = avail < cap ? avail : cap;
-  memcpy(buf, f->resp_body.data + f->resp_pos, k);
+  if (k) /* an empty body may have no buffer at all */
+    memcpy(buf, f->resp_body.data + f->resp_pos, k);
   f->resp_pos += k;
   *got = k;
   if (f->resp_pos == f->resp_body.len) {
