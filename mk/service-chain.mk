@@ -5,7 +5,8 @@
 # wasi:http/outgoing-handler), echo_http and the misbehaving c-http-hostile.
 #
 #   make bench-hops-chain   one chained request with a 1 KiB body, against the same request
-#                           served directly, in the same run (bench/chain.sh): prints
+#                           served directly, in the same run (bench/chain.sh,
+#                           bench/chain_bench.c): prints
 #                           `chain: median N us p99 N us` (docs/PERFORMANCE.md).
 CHAIN_WASM := $(COMP_DIR)/host/chain_caller.wasm $(COMP_DIR)/host/echo_http.wasm \
               $(COMP_DIR)/c-http-hostile.wasm
@@ -13,5 +14,9 @@ CHAIN_WASM := $(COMP_DIR)/host/chain_caller.wasm $(COMP_DIR)/host/echo_http.wasm
 $(BUILD)/tests/host/test_chain: $(CHAIN_WASM) $(BUILD)/zerohop tests/httpclient.h
 
 .PHONY: bench-hops-chain
-bench-hops-chain: build/zerohop $(CHAIN_WASM)
-	BUILD=build bash bench/chain.sh
+bench-hops-chain: $(BUILD)/zerohop $(BUILD)/bench/chain_bench $(CHAIN_WASM)
+	BUILD=$(BUILD) bash bench/chain.sh
+
+$(BUILD)/bench/chain_bench: bench/chain_bench.c tests/httpclient.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O2 -Itests -o $@ $<
