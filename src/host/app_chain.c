@@ -205,8 +205,9 @@ static zh_error *run_spin_http(chain_req *cr, app_call *call) {
     if (!err && (err = zh_host_spin_http_response(&resp, &r)) == NULL) {
       zh_wasip2_header *rh = calloc(r.nheaders ? r.nheaders : 1, sizeof *rh);
       char **names = calloc(r.nheaders ? r.nheaders : 1, sizeof *names);
-      err = rh && names ? NULL : zh_error_oom();
-      for (size_t i = 0; !err && i < r.nheaders; i++) {
+      if (!rh || !names)
+        err = zh_error_oom();
+      for (size_t i = 0; rh && names && !err && i < r.nheaders; i++) {
         zh_val *t = zh_val_fields((zh_val *)&r.headers[i]);
         if (!(names[i] = strndup(t[0].of.str.data, t[0].of.str.len)))
           err = zh_error_oom();

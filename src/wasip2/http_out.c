@@ -473,30 +473,29 @@ static void run_local(zh_wasip2_ctx *cx, wp2_future *f) {
   wp2_out_body *b = r->body ? (wp2_out_body *)wp2_get(cx, r->body, WP2_OUT_BODY) : NULL;
   zh_wasip2_sink sink = {f, d->max_body, false};
   zh_error *err = NULL;
+  size_t n = r->headers->n;
+  zh_wasip2_header *h = NULL;
+  zh_wasip2_outgoing o; /* at this scope, so no analyser thinks err may point into it */
   if (f->too_large || (d->max_body && b && b->pending.len > d->max_body)) {
     err = zh_wasip2_sink_start(&sink, 413, NULL, 0); /* what the server answers inbound */
+  } else if (!(h = calloc(n ? n : 1, sizeof *h))) {
+    err = wp2_oom();
   } else {
-    size_t n = r->headers->n;
-    zh_wasip2_header *h = calloc(n ? n : 1, sizeof *h);
-    if (!h) {
-      err = wp2_oom();
-    } else {
-      for (size_t i = 0; i < n; i++)
-        h[i] =
-            (zh_wasip2_header){r->headers->f[i].name, r->headers->f[i].value, r->headers->f[i].len};
-      const char *scheme = r->scheme ? r->scheme : r->authority ? "https" : "http";
-      zh_wasip2_outgoing o = {r->method,
-                              scheme,
-                              r->authority,
-                              r->path ? r->path : "/",
-                              h,
-                              n,
-                              b ? b->pending.data : NULL,
-                              b ? b->pending.len : 0};
-      err = d->run(d->env, cx, &o, &sink);
-      free(h);
-    }
+    for (size_t i = 0; i < n; i++)
+      h[i] =
+          (zh_wasip2_header){r->headers->f[i].name, r->headers->f[i].value, r->headers->f[i].len};
+    const char *scheme = r->scheme ? r->scheme : r->authority ? "https" : "http";
+    o = (zh_wasip2_outgoing){r->method,
+                             scheme,
+                             r->authority,
+                             r->path ? r->path : "/",
+                             h,
+                             n,
+                             b ? b->pending.data : NULL,
+                             b ? b->pending.len : 0};
+    err = d->run(d->env, cx, &o, &sink);
   }
+  free(h);
   if (b)
     wp2_buf_free(&b->pending);
   if (err && !sink.started) {
