@@ -9,7 +9,7 @@
 #                           bench/chain_bench.c): prints
 #                           `chain: median N us p99 N us` (docs/PERFORMANCE.md).
 CHAIN_WASM := $(COMP_DIR)/host/chain_caller.wasm $(COMP_DIR)/host/echo_http.wasm \
-              $(COMP_DIR)/c-http-hostile.wasm
+              $(COMP_DIR)/c-http-hostile.wasm $(COMP_DIR)/host/spin_v1.wasm
 
 $(BUILD)/tests/host/test_chain: $(CHAIN_WASM) $(BUILD)/zerohop tests/httpclient.h
 

@@ -32,6 +32,7 @@ static const char app_toml[] =
     "[[trigger.http]]\nroute = \"/echo/...\"\ncomponent = \"echo\"\n"
     "[[trigger.http]]\nroute = { private = true }\ncomponent = \"secret\"\n"
     "[[trigger.http]]\nroute = { private = true }\ncomponent = \"hostile\"\n"
+    "[[trigger.http]]\nroute = { private = true }\ncomponent = \"v1\"\n"
     "[[trigger.http]]\nroute = \"/static\"\n"
     "static_response = { status_code = 203, body = \"static body\" }\n"
     /* names each host it may reach; `self` does not grant chaining */
@@ -45,7 +46,8 @@ static const char app_toml[] =
     "allowed_outbound_hosts = [\"http://self\"]\n"
     "[component.echo]\nsource = \"@C@/host/echo_http.wasm\"\n"
     "[component.secret]\nsource = \"@C@/host/echo_http.wasm\"\n"
-    "[component.hostile]\nsource = \"@C@/c-http-hostile.wasm\"\n";
+    "[component.hostile]\nsource = \"@C@/c-http-hostile.wasm\"\n"
+    "[component.v1]\nsource = \"@C@/host/spin_v1.wasm\"\n";
 
 static void write_app(const char *text, char *out, size_t cap) {
   snprintf(out, cap, "%s/app", tmpdir);
@@ -169,6 +171,32 @@ static void test_headers(uint16_t port) {
   CHECK_EQ_INT(r.status, 200);
   CHECK(body_has(&r, "GET /two\nhost: secret.spin.internal\n"));
   zh_hc_response_free(&r);
+}
+
+/* ---- an older SDK's handler (fermyon:spin/inbound-http), and a chain that never ends ---- */
+
+static void test_v1_and_loop(zh_test_cli_server *s) {
+  uint16_t port = s->port;
+  char req[512];
+  int n = snprintf(req, sizeof req,
+                   "POST /wild/x HTTP/1.1\r\nHost: localhost\r\nx-chain-url: "
+                   "http://v1.spin.internal/v/a?q=1\r\nx-echo-a: one\r\nContent-Length: 4\r\n\r\n"
+                   "data");
+  zh_hc_response r;
+  CHECK(send_req(port, req, (size_t)n, 4096, &r));
+  CHECK_EQ_INT(r.status, 200);
+  CHECK(header_is(&r, "x-uri", "/v/a?q=1"));
+  CHECK(header_is(&r, "x-echo-a", "one"));
+  CHECK(header_is(&r, "x-chain-caller", "forwarded"));
+  CHECK(body_is(&r, "echo:data"));
+  zh_hc_response_free(&r);
+
+  /* wild -> wild -> ... : cut at the 8th level with 508, which every level forwards */
+  CHECK(chain_get(port, "/wild/x", "http://wild.spin.internal/", "x-chain-loop: 1\r\n", &r));
+  CHECK_EQ_INT(r.status, 508);
+  CHECK(header_is(&r, "x-chain-caller", "forwarded"));
+  zh_hc_response_free(&r);
+  CHECK(log_has(s, "chained requests nested more than 8 deep"));
 }
 
 /* ---- permissions ---- */
@@ -402,6 +430,7 @@ int main(void) {
     TEST_SUMMARY();
   }
   test_headers(s.port);
+  test_v1_and_loop(&s);
   test_permissions(&s);
   test_spoofed(s.port);
   test_trap(&s);

@@ -5,7 +5,8 @@
  *   the method     the incoming one;
  *   the headers    the incoming ones whose names start with "x-", but x-chain-url, and
  *                  x-chain-then renamed x-chain-url (so the callee, another chain_caller,
- *                  forwards once more);
+ *                  forwards once more); with `x-chain-loop`, x-chain-url itself is
+ *                  forwarded too (a chain to itself that never ends, but for the host);
  *   the body       the incoming one, read whole, for methods other than GET and HEAD; with
  *                  `x-chain-gen: N`, N bytes ('a' to 'z' repeated) made up instead.
  * It answers with what came back: the status, every header plus `x-chain-caller: forwarded`
@@ -160,11 +161,16 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
   chain_caller_types_own_fields_t fwd = chain_caller_types_constructor_fields();
   buf url = {0};
   size_t gen = 0;
+  bool loop = false;
   for (size_t i = 0; i < entries.len; i++) {
     chain_caller_string_t *name = &entries.ptr[i].f0;
     chain_caller_result_void_types_header_error_t appended;
     if (name_is(name, "x-chain-url")) {
       put(&url, entries.ptr[i].f1.ptr, entries.ptr[i].f1.len);
+    } else if (name_is(name, "x-chain-loop")) {
+      loop = true;
+      chain_caller_types_method_fields_append(chain_caller_types_borrow_fields(fwd), name,
+                                              &entries.ptr[i].f1, &appended);
     } else if (name_is(name, "x-chain-gen")) {
       char digits[24] = {0};
       memcpy(digits, entries.ptr[i].f1.ptr,
@@ -182,6 +188,14 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
   }
   chain_caller_list_tuple2_types_field_name_types_field_value_free(&entries);
   chain_caller_types_fields_drop_own(in_h);
+  if (loop) {
+    chain_caller_types_field_name_t again;
+    chain_caller_string_set(&again, "x-chain-url");
+    chain_caller_types_field_value_t v = {url.p, url.len};
+    chain_caller_result_void_types_header_error_t appended;
+    chain_caller_types_method_fields_append(chain_caller_types_borrow_fields(fwd), &again, &v,
+                                            &appended);
+  }
 
   buf body = {0};
   if (gen) {
