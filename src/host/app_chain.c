@@ -338,7 +338,7 @@ static zh_error *chain_run(void *env, zh_wasip2_ctx *cx, const zh_wasip2_outgoin
   zh_error *err = NULL;
   if (!cr.caller) {
     return zh_error_new(ZH_ERR_USAGE, "service chaining outside a component call");
-  } else if (cr.caller->chain_depth + 1 >= APP_CHAIN_MAX_DEPTH) {
+  } else if (cr.caller->chain_depth >= APP_CHAIN_MAX_DEPTH) {
     err = zh_error_new(ZH_ERR_EXHAUSTION, "chained requests nested more than %u deep",
                        APP_CHAIN_MAX_DEPTH);
   } else if ((err = request_headers(&cr, out->authority)) == NULL && self) {
