@@ -20,3 +20,4 @@ bench-hops-chain: $(BUILD)/zerohop $(BUILD)/bench/chain_bench $(CHAIN_WASM)
 $(BUILD)/bench/chain_bench: bench/chain_bench.c tests/httpclient.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O2 -Itests -o $@ $<
+$(BUILD)/tests/host/test_chain_hops: $(CHAIN_WASM) tests/httpclient.h
