@@ -70,6 +70,55 @@ typedef struct zh_wasip2_request {
 /* Called for events the host logs (a denied outbound request); NULL logs to stderr. */
 typedef void (*zh_wasip2_log_fn)(void *env, const char *line);
 
+/* ---- outgoing requests the embedder serves in memory (the app host's service chaining) */
+
+/* Where an outgoing request goes, as the embedder's `route` decides when the guest calls
+ * wasi:http/outgoing-handler.handle. */
+typedef enum zh_wasip2_route {
+  ZH_WASIP2_ROUTE_NETWORK, /* the allow-list (http_allow / http_allowed) and libcurl */
+  ZH_WASIP2_ROUTE_LOCAL,   /* the embedder's `run`, once the request body is complete */
+  ZH_WASIP2_ROUTE_DENIED,  /* HTTP-request-denied, logged as a disallowed origin is */
+} zh_wasip2_route;
+
+/* One request for `run`: borrowed for the call. */
+typedef struct zh_wasip2_outgoing {
+  const char *method;
+  const char *scheme;          /* "http" or "https" */
+  const char *authority;       /* NULL for a relative request (no authority) */
+  const char *path_with_query; /* "/" when the guest set none */
+  const zh_wasip2_header *headers;
+  size_t nheaders;
+  const uint8_t *body;
+  size_t body_len;
+} zh_wasip2_outgoing;
+
+/* The response of one locally served request: `run` writes it, the guest reads it from its
+ * future-incoming-response. */
+typedef struct zh_wasip2_sink zh_wasip2_sink;
+
+typedef struct zh_wasip2_dispatch {
+  /* NULL authority: a relative request. An error traps the guest. */
+  zh_error *(*route)(void *env, zh_wasip2_ctx *cx, const char *scheme, const char *authority,
+                     zh_wasip2_route *out);
+  /* Serves the request on the guest's thread: zh_wasip2_sink_start, then _write. Returning
+   * an error before start fails the future (internal-error, with the message); after start,
+   * the body ends where it is. */
+  zh_error *(*run)(void *env, zh_wasip2_ctx *cx, const zh_wasip2_outgoing *req,
+                   zh_wasip2_sink *sink);
+  void *env;
+  /* Request bodies past this answer 413 without `run`; response bodies past it are cut
+   * (the write fails with ZH_ERR_RESOURCE). 0: no limit. */
+  uint64_t max_body;
+} zh_wasip2_dispatch;
+
+/* The response head: status 100..599 (anything else is 500) and headers (copied). Once. */
+zh_error *zh_wasip2_sink_start(zh_wasip2_sink *sink, int status, const zh_wasip2_header *headers,
+                               size_t n);
+/* Appends body bytes (copied); ZH_ERR_RESOURCE past max_body, ZH_ERR_USAGE before start. */
+zh_error *zh_wasip2_sink_write(zh_wasip2_sink *sink, const void *data, size_t len);
+/* True once zh_wasip2_sink_start was called. */
+bool zh_wasip2_sink_started(const zh_wasip2_sink *sink);
+
 typedef struct zh_wasip2_config {
   const char *const *argv; /* get-arguments; argv[0] is the program name */
   size_t argc;
@@ -93,6 +142,9 @@ typedef struct zh_wasip2_config {
    * denies the request as http_allow does (HTTP-request-denied, one log line). */
   bool (*http_allowed)(void *env, const char *scheme, const char *host, uint16_t port);
   void *http_allowed_env; /* borrowed: must outlive the context */
+  /* Outbound HTTP the embedder may serve itself, asked before the policy above (NULL:
+   * none). Borrowed: must outlive the context. */
+  const zh_wasip2_dispatch *dispatch;
   zh_wasip2_log_fn log;
   void *log_env;
 } zh_wasip2_config;

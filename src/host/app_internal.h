@@ -82,8 +82,9 @@ struct zh_app {
   size_t nroutes;
   zh_router *router;
   zh_host_redis_trigger *trigger;
-  zh_hops *hops;        /* every hop between components and to the network */
-  pthread_mutex_t lock; /* the store pool */
+  zh_hops *hops;            /* every hop between components and to the network */
+  zh_wasip2_dispatch chain; /* service chaining and self requests, in memory (app_chain.c) */
+  pthread_mutex_t lock;     /* the store pool */
   app_store *pool;
   pthread_mutex_t log_lock; /* --log-dir writes */
 };
@@ -102,10 +103,12 @@ typedef struct app_call {
   zh_wasip2_ctx *cx;
   zh_host_instance hi;
   zh_cm_instance *inst;
-  zh_instance *core;   /* WAGI core module */
-  zh_wasi_ctx *wasi;   /* its preview1 context */
-  zh_component *bound; /* a core module bound to its own world */
-  bool own_stdout;     /* the caller reads stdout (WAGI's response): not logged */
+  zh_instance *core;    /* WAGI core module */
+  zh_wasi_ctx *wasi;    /* its preview1 context */
+  zh_component *bound;  /* a core module bound to its own world */
+  bool own_stdout;      /* the caller reads stdout (WAGI's response): not logged */
+  uint64_t deadline_ns; /* CLOCK_MONOTONIC; a chained callee inherits it */
+  unsigned chain_depth; /* 0 for a trigger's call, 1 for its chained callee, ... */
 } app_call;
 
 /* Makes the instance: `cfg` overrides the component's WASI 0.2 config when not NULL (WAGI
@@ -118,6 +121,11 @@ void app_call_end(zh_app *app, app_call *call);
  * the component id, or to the component's --log-dir file. */
 void app_call_log_output(zh_app *app, app_component *c, int fd, const char *data, size_t len);
 void app_pool_free(zh_app *app);
+
+/* ---- service chaining and self requests (app_chain.c) ---- */
+
+/* Fills app->chain, the outbound-HTTP dispatch hook every component's config points at. */
+void app_chain_init(zh_app *app);
 
 /* ---- the component's files (app_files.c) ---- */
 zh_error *app_files_mount(zh_app *app, app_component *c);

@@ -365,6 +365,7 @@ static zh_error *load_component(zh_app *app, app_component *c, const zh_manifest
   c->cfg.capture_limit = APP_CAPTURE_LIMIT;
   c->cfg.http_allowed = zh_host_outbound_policy;
   c->cfg.http_allowed_env = c->rules;
+  c->cfg.dispatch = &app->chain;
   c->cfg.log = log_cb;
   c->cfg.log_env = app;
   if (app->opt.log_dir) {
@@ -476,6 +477,7 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
     app->opt.timeout_ns = DEFAULT_TIMEOUT_NS;
   if (!app->opt.max_body)
     app->opt.max_body = DEFAULT_MAX_BODY;
+  app_chain_init(app);
   pthread_mutex_init(&app->lock, NULL);
   pthread_mutex_init(&app->log_lock, NULL);
   app->redis.log = log_cb;

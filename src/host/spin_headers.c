@@ -180,7 +180,8 @@ static bool utf8_valid(const unsigned char *s, size_t n) {
   return true;
 }
 
-zh_error *zh_spin_inbound_headers(const zh_spin_request *req, zh_spin_headers *out) {
+/* `chained`: keep a service-chaining Host (the host set it itself). */
+static zh_error *inbound_headers(const zh_spin_request *req, bool chained, zh_spin_headers *out) {
   *out = (zh_spin_headers){0};
   for (size_t i = 0; i < req->nheaders; i++) {
     const zh_http_header *h = &req->headers[i];
@@ -191,10 +192,14 @@ zh_error *zh_spin_inbound_headers(const zh_spin_request *req, zh_spin_headers *o
     }
   }
   const zh_http_header *host = zh_spin_headers_get(out, "host");
-  if (host && zh_spin_is_chaining_host(host->value, host->value_len))
+  if (host && !chained && zh_spin_is_chaining_host(host->value, host->value_len))
     map_remove(out, "host");
   map_remove(out, "connection");
   return NULL;
+}
+
+zh_error *zh_spin_inbound_headers(const zh_spin_request *req, zh_spin_headers *out) {
+  return inbound_headers(req, false, out);
 }
 
 /* The path and query of the target: itself in origin-form, the part after the authority
@@ -260,11 +265,11 @@ static zh_error *add_captures(zh_spin_headers *out, const zh_router_result *m, b
   return NULL;
 }
 
-zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
-                                 zh_spin_headers *out) {
+static zh_error *default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
+                                bool chained, zh_spin_headers *out) {
   *out = (zh_spin_headers){0};
   zh_spin_headers in;
-  zh_error *err = zh_spin_inbound_headers(req, &in);
+  zh_error *err = inbound_headers(req, chained, &in);
   if (err)
     return err;
   const zh_http_header *hosth = zh_spin_headers_get(&in, "host");
@@ -317,6 +322,11 @@ zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_reques
   return err;
 }
 
+zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
+                                 zh_spin_headers *out) {
+  return default_values(m, req, wagi, false, out);
+}
+
 /* What http::HeaderName and HeaderValue accept: a token, and no control bytes but tab. */
 static bool valid_field(const zh_http_header *h) {
   static const char tchar[] = "!#$%&'*+-.^_`|~";
@@ -335,18 +345,18 @@ static bool valid_field(const zh_http_header *h) {
   return true;
 }
 
-zh_error *zh_spin_headers_build(const zh_router_result *m, const zh_spin_request *req,
-                                zh_spin_handler_kind kind, zh_spin_headers *out) {
+static zh_error *headers_build(const zh_router_result *m, const zh_spin_request *req,
+                               zh_spin_handler_kind kind, bool chained, zh_spin_headers *out) {
   *out = (zh_spin_headers){0};
   zh_spin_headers in, spin = {0};
-  zh_error *err = zh_spin_inbound_headers(req, &in);
+  zh_error *err = inbound_headers(req, chained, &in);
   for (size_t i = 0; !err && i < in.count; i++) {
     const zh_http_header *h = &in.items[i];
     if (!utf8_valid((const unsigned char *)h->value, h->value_len))
       err = zh_error_new(ZH_ERR_MALFORMED, "header \"%s\": the value is not UTF-8", h->name);
   }
   if (!err)
-    err = zh_spin_default_values(m, req, false, &spin);
+    err = default_values(m, req, false, chained, &spin);
   if (!err && kind == ZH_SPIN_INBOUND_HTTP) {
     /* The list as Spin builds it: the map's headers, then Spin's. */
     *out = in;
@@ -367,4 +377,14 @@ zh_error *zh_spin_headers_build(const zh_router_result *m, const zh_spin_request
   if (err)
     zh_spin_headers_free(out);
   return err;
+}
+
+zh_error *zh_spin_headers_build(const zh_router_result *m, const zh_spin_request *req,
+                                zh_spin_handler_kind kind, zh_spin_headers *out) {
+  return headers_build(m, req, kind, false, out);
+}
+
+zh_error *zh_spin_headers_build_chained(const zh_router_result *m, const zh_spin_request *req,
+                                        zh_spin_handler_kind kind, zh_spin_headers *out) {
+  return headers_build(m, req, kind, true, out);
 }

@@ -60,6 +60,11 @@ typedef enum zh_spin_handler_kind {
 zh_error *zh_spin_headers_build(const zh_router_result *match, const zh_spin_request *req,
                                 zh_spin_handler_kind kind, zh_spin_headers *out);
 
+/* The same for a chained request (app_chain.c): its `<id>.spin.internal` Host is the host's
+ * own and stays (from the network such a Host never gets this far: it is refused). */
+zh_error *zh_spin_headers_build_chained(const zh_router_result *match, const zh_spin_request *req,
+                                        zh_spin_handler_kind kind, zh_spin_headers *out);
+
 /* The client's headers as Spin's server holds them before any executor: lowercased,
  * grouped by name, a service-chaining Host and (zerohop's rule) Connection removed, the
  * way an http::HeaderMap removes (the last name takes the removed one's place). */

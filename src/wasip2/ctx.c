@@ -230,6 +230,7 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   cx->nhttp_allow = c->nhttp_allow;
   cx->http_allowed = c->http_allowed;
   cx->http_allowed_env = c->http_allowed_env;
+  cx->dispatch = c->dispatch;
   cx->log = c->log;
   cx->log_env = c->log_env;
   cx->capture_limit = c->capture_limit;

@@ -8,7 +8,12 @@
  * what the guest wrote to its outgoing-body (curl pauses while that is empty and the body is
  * not finished); the response body is kept as curl delivers it and read from there, and
  * curl is paused while more than a megabyte waits unread. The future is ready once the
- * final response head (status >= 200) is in, or the transfer failed. */
+ * final response head (status >= 200) is in, or the transfer failed.
+ *
+ * An embedder's dispatch hook (zh_wasip2_config.dispatch) may claim a request instead: then
+ * no curl handle exists, the body is buffered until the guest finishes it, and the hook's
+ * `run` serves it on the guest's thread, writing the response into the future (a
+ * zh_wasip2_sink), which is ready when `run` returns. */
 #include "wasip2/http_internal.h"
 
 #include "wasip2/curl_dl.h"
@@ -35,7 +40,8 @@ typedef struct wp2_future {
   wp2_out_request *req; /* taken from the table by handle */
   uint64_t body;        /* the request's outgoing-body rep, 0 without one */
   bool started, done, failed, heads_done, taken, dropped, send_paused, recv_paused;
-  uint32_t code; /* error-code case when failed */
+  bool local, too_large; /* served by the dispatch hook; its request body passed max_body */
+  uint32_t code;         /* error-code case when failed */
   char errbuf[CURL_ERROR_SIZE];
   uint16_t status;
   wp2_fields *resp_headers;
@@ -331,7 +337,8 @@ static void future_free(zh_wasip2_ctx *cx, wp2_obj *o) {
     if (f->started && !f->done && cx->curl)
       cx->curl->running--;
   }
-  curl_slist_free_all(f->hdrs);
+  if (f->hdrs) /* libcurl is loaded on first use: a local future never touched it */
+    curl_slist_free_all(f->hdrs);
   free(f->url);
   if (f->req)
     out_request_free(cx, &f->req->base);
@@ -421,10 +428,102 @@ static zh_error *start(zh_wasip2_ctx *cx, wp2_future *f) {
   return NULL;
 }
 
+/* ---- requests served by the embedder (zh_wasip2_dispatch) ---- */
+
+struct zh_wasip2_sink {
+  wp2_future *f;
+  uint64_t max;
+  bool started;
+};
+
+zh_error *zh_wasip2_sink_start(zh_wasip2_sink *sink, int status, const zh_wasip2_header *headers,
+                               size_t n) {
+  if (sink->started)
+    return zh_error_new(ZH_ERR_USAGE, "wasip2: a local response was started twice");
+  sink->started = true;
+  wp2_future *f = sink->f;
+  f->status = (uint16_t)(status >= 100 && status <= 599 ? status : 500);
+  for (size_t i = 0; i < n; i++)
+    if (!wp2_fields_add(f->resp_headers, headers[i].name, strlen(headers[i].name), headers[i].value,
+                        headers[i].value_len))
+      return wp2_oom();
+  f->heads_done = true;
+  return NULL;
+}
+
+zh_error *zh_wasip2_sink_write(zh_wasip2_sink *sink, const void *data, size_t len) {
+  if (!sink->started)
+    return zh_error_new(ZH_ERR_USAGE, "wasip2: a local response body before its head");
+  wp2_future *f = sink->f;
+  if (sink->max && len > sink->max - f->resp_body.len)
+    return zh_error_new(ZH_ERR_RESOURCE, "response body over %llu bytes",
+                        (unsigned long long)sink->max);
+  return wp2_buf_append(&f->resp_body, data, len) ? NULL : wp2_oom();
+}
+
+bool zh_wasip2_sink_started(const zh_wasip2_sink *sink) { return sink->started; }
+
+/* Serves a claimed request with the embedder's `run`, its body complete. */
+static void run_local(zh_wasip2_ctx *cx, wp2_future *f) {
+  if (f->started)
+    return;
+  f->started = true;
+  const zh_wasip2_dispatch *d = cx->dispatch;
+  wp2_out_request *r = f->req;
+  wp2_out_body *b = r->body ? (wp2_out_body *)wp2_get(cx, r->body, WP2_OUT_BODY) : NULL;
+  zh_wasip2_sink sink = {f, d->max_body, false};
+  zh_error *err = NULL;
+  size_t n = r->headers->n;
+  zh_wasip2_header *h = NULL;
+  zh_wasip2_outgoing o; /* at this scope, so no analyser thinks err may point into it */
+  if (f->too_large || (d->max_body && b && b->pending.len > d->max_body)) {
+    err = zh_wasip2_sink_start(&sink, 413, NULL, 0); /* what the server answers inbound */
+  } else if (!(h = calloc(n ? n : 1, sizeof *h))) {
+    err = wp2_oom();
+  } else {
+    for (size_t i = 0; i < n; i++)
+      h[i] =
+          (zh_wasip2_header){r->headers->f[i].name, r->headers->f[i].value, r->headers->f[i].len};
+    const char *scheme = r->scheme ? r->scheme : r->authority ? "https" : "http";
+    o = (zh_wasip2_outgoing){r->method,
+                             scheme,
+                             r->authority,
+                             r->path ? r->path : "/",
+                             h,
+                             n,
+                             b ? b->pending.data : NULL,
+                             b ? b->pending.len : 0};
+    err = d->run(d->env, cx, &o, &sink);
+  }
+  free(h);
+  if (b)
+    wp2_buf_free(&b->pending);
+  if (err && !sink.started) {
+    f->failed = true;
+    f->code = HE_INTERNAL_ERROR;
+    snprintf(f->errbuf, sizeof f->errbuf, "%s", zh_error_message(err));
+  }
+  zh_error_free(err);
+  f->done = true;
+}
+
+/* A claimed request whose body the guest dropped without finishing it never runs. */
+static void local_check(zh_wasip2_ctx *cx, wp2_future *f) {
+  if (f->local && !f->started && f->body && !wp2_get(cx, f->body, WP2_OUT_BODY)) {
+    f->started = f->done = f->failed = true;
+    f->code = HE_INTERNAL_ERROR;
+    snprintf(f->errbuf, sizeof f->errbuf, "the request body was dropped unfinished");
+  }
+}
+
 void wp2_http_body_finished(zh_wasip2_ctx *cx, wp2_out_body *b) {
   wp2_future *f = (wp2_future *)wp2_get(cx, b->owner, WP2_FUT_RESPONSE);
   if (!f)
     return;
+  if (f->local) {
+    run_local(cx, f);
+    return;
+  }
   if (!f->started) {
     zh_error *err = start(cx, f);
     if (err) {
@@ -441,6 +540,14 @@ void wp2_http_body_finished(zh_wasip2_ctx *cx, wp2_out_body *b) {
 /* Called by http.c after the guest wrote to a request body. */
 void wp2_http_body_written(zh_wasip2_ctx *cx, wp2_out_body *b) {
   wp2_future *f = (wp2_future *)wp2_get(cx, b->owner, WP2_FUT_RESPONSE);
+  if (f && f->local) {
+    uint64_t max = cx->dispatch->max_body;
+    if (max && b->pending.len > max) { /* it will answer 413: keep no more of it */
+      f->too_large = true;
+      b->pending.len = 0;
+    }
+    return;
+  }
   if (f && f->started && f->send_paused) {
     f->send_paused = false;
     curl_easy_pause(f->easy, f->recv_paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
@@ -502,6 +609,8 @@ void wp2_curl_free(zh_wasip2_ctx *cx) {
 
 static bool future_ready(zh_wasip2_ctx *cx, uint64_t rep) {
   wp2_future *f = (wp2_future *)wp2_get(cx, rep, WP2_FUT_RESPONSE);
+  if (f)
+    local_check(cx, f);
   return !f || f->done || f->heads_done;
 }
 
@@ -531,7 +640,8 @@ zh_error *wp2_curl_body_read(zh_wasip2_ctx *cx, uint64_t future, void *buf, size
     wp2_curl_step(cx, 0);
   }
   size_t avail = f->resp_body.len - f->resp_pos, k = avail < cap ? avail : cap;
-  memcpy(buf, f->resp_body.data + f->resp_pos, k);
+  if (k) /* an empty body may have no buffer at all */
+    memcpy(buf, f->resp_body.data + f->resp_pos, k);
   f->resp_pos += k;
   *got = k;
   if (f->resp_pos == f->resp_body.len) {
@@ -618,12 +728,25 @@ zh_error *wp2_http_handle(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *res
       o->free_fn(cx, o);
     }
   }
-  const char *scheme = r->scheme ? r->scheme : "https";
-  if (!r->authority || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+  const char *scheme = r->scheme ? r->scheme : r->authority ? "https" : "http";
+  zh_wasip2_route route = ZH_WASIP2_ROUTE_NETWORK;
+  zh_error *err = NULL;
+  if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) {
+    if (cx->dispatch && cx->dispatch->route &&
+        (err = cx->dispatch->route(cx->dispatch->env, cx, scheme, r->authority, &route))) {
+      out_request_free(cx, &r->base);
+      return err;
+    }
+  } else {
     out_request_free(cx, &r->base);
     return answer_error(result, HE_HTTP_REQUEST_URI_INVALID, NULL);
   }
-  size_t ulen = strlen(scheme) + strlen(r->authority) + (r->path ? strlen(r->path) : 1) + 8;
+  if (!r->authority && route == ZH_WASIP2_ROUTE_NETWORK) {
+    out_request_free(cx, &r->base);
+    return answer_error(result, HE_HTTP_REQUEST_URI_INVALID, NULL);
+  }
+  const char *authority = r->authority ? r->authority : "";
+  size_t ulen = strlen(scheme) + strlen(authority) + (r->path ? strlen(r->path) : 1) + 8;
   wp2_future *f = calloc(1, sizeof *f);
   char *url = malloc(ulen);
   if (!f || !url) {
@@ -632,9 +755,10 @@ zh_error *wp2_http_handle(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *res
     out_request_free(cx, &r->base);
     return wp2_oom();
   }
-  snprintf(url, ulen, "%s://%s%s%s", scheme, r->authority, r->path && r->path[0] != '/' ? "/" : "",
+  snprintf(url, ulen, "%s://%s%s%s", scheme, authority, r->path && r->path[0] != '/' ? "/" : "",
            r->path ? r->path : "/");
-  if (!origin_allowed(cx, scheme, r->authority)) {
+  if (route == ZH_WASIP2_ROUTE_DENIED ||
+      (route == ZH_WASIP2_ROUTE_NETWORK && !origin_allowed(cx, scheme, r->authority))) {
     char line[1200];
     snprintf(line, sizeof line, "wasip2: outbound HTTP %s %s denied: origin not allowed", r->method,
              url);
@@ -649,10 +773,20 @@ zh_error *wp2_http_handle(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *res
   f->req = r;
   f->url = url;
   f->body = r->body;
-  zh_error *err = wp2_fields_new(cx, true, &f->resp_headers, NULL);
+  err = wp2_fields_new(cx, true, &f->resp_headers, NULL);
   uint64_t rep = 0;
   if (err || (err = wp2_insert(cx, &f->base, &rep)))
     return err;
+  if (route == ZH_WASIP2_ROUTE_LOCAL) {
+    f->local = true;
+    wp2_out_body *lb = (wp2_out_body *)wp2_get(cx, r->body, WP2_OUT_BODY);
+    if (lb)
+      lb->owner = rep; /* its writes and finish now reach this future */
+    if (!lb || lb->finished)
+      run_local(cx, f);
+    zh_val own = zh_val_own(rep);
+    return zh_val_ok(result, &own);
+  }
   const char *why = NULL;
   if (!wp2_curl_load(&why)) {
     char line[600];
@@ -773,6 +907,7 @@ static zh_error *fut_get(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *resu
   if (err)
     return err;
   wp2_future *f = (wp2_future *)o;
+  local_check(cx, f);
   if (!f->done && !f->heads_done) {
     wp2_curl_step(cx, 0);
     if (!f->done && !f->heads_done) {

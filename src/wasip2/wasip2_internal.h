@@ -85,6 +85,7 @@ struct zh_wasip2_ctx {
   size_t nnet_allow, nhttp_allow;
   bool (*http_allowed)(void *env, const char *scheme, const char *host, uint16_t port);
   void *http_allowed_env;
+  const zh_wasip2_dispatch *dispatch; /* borrowed from the config */
   zh_wasip2_log_fn log;
   void *log_env;
   uint64_t seed[2];

@@ -1,0 +1,23 @@
+# ---- local service chaining and self requests (src/host/app_chain.c, issue 10 scope 2) ----
+#
+# tests/host/test_chain.c runs `zerohop up` on apps of chain_caller (tests/host/guests, built
+# by mk/host.mk's pattern rules: a wasi:http handler that forwards its request through
+# wasi:http/outgoing-handler), echo_http and the misbehaving c-http-hostile.
+#
+#   make bench-hops-chain   one chained request with a 1 KiB body, against the same request
+#                           served directly, in the same run (bench/chain.sh,
+#                           bench/chain_bench.c): prints
+#                           `chain: median N us p99 N us` (docs/PERFORMANCE.md).
+CHAIN_WASM := $(COMP_DIR)/host/chain_caller.wasm $(COMP_DIR)/host/echo_http.wasm \
+              $(COMP_DIR)/c-http-hostile.wasm $(COMP_DIR)/host/spin_v1.wasm
+
+$(BUILD)/tests/host/test_chain: $(CHAIN_WASM) $(BUILD)/zerohop tests/httpclient.h
+
+.PHONY: bench-hops-chain
+bench-hops-chain: $(BUILD)/zerohop $(BUILD)/bench/chain_bench $(CHAIN_WASM)
+	BUILD=$(BUILD) bash bench/chain.sh
+
+$(BUILD)/bench/chain_bench: bench/chain_bench.c tests/httpclient.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O2 -Itests -o $@ $<
+$(BUILD)/tests/host/test_chain_hops: $(CHAIN_WASM) tests/httpclient.h
