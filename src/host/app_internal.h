@@ -82,6 +82,7 @@ struct zh_app {
   size_t nroutes;
   zh_router *router;
   zh_host_redis_trigger *trigger;
+  struct zh_host_bus *bus; /* the event bus (bus.h), or NULL without local/both channels */
   zh_hops *hops;        /* every hop between components and to the network */
   pthread_mutex_t lock; /* the store pool */
   app_store *pool;
@@ -118,6 +119,9 @@ void app_call_end(zh_app *app, app_call *call);
  * the component id, or to the component's --log-dir file. */
 void app_call_log_output(zh_app *app, app_component *c, int fd, const char *data, size_t len);
 void app_pool_free(zh_app *app);
+
+/* Builds app->bus from the runtime config's channels and the Redis triggers (app_redis.c). */
+zh_error *app_bus_new(zh_app *app);
 
 /* ---- the component's files (app_files.c) ---- */
 zh_error *app_files_mount(zh_app *app, app_component *c);

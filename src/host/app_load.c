@@ -7,6 +7,8 @@
  * last the triggers, which point at components. */
 #include "host/app_internal.h"
 
+#include "host/bus.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -506,6 +508,8 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
     err = load_routes(app);
   if (!err)
     err = check_redis(app);
+  if (!err)
+    err = app_bus_new(app);
   if (err) {
     zh_app_free(app);
     return err;
@@ -552,6 +556,7 @@ void zh_app_free(zh_app *app) {
   if (!app)
     return;
   zh_app_stop_triggers(app);
+  zh_host_bus_free(app->bus);
   app_pool_free(app);
   for (size_t i = 0; i < app->ncomps; i++) {
     app_component *c = &app->comps[i];
