@@ -83,8 +83,8 @@ struct zh_app {
   zh_router *router;
   zh_host_redis_trigger *trigger;
   struct zh_host_bus *bus; /* the event bus (bus.h), or NULL without local/both channels */
-  zh_hops *hops;        /* every hop between components and to the network */
-  pthread_mutex_t lock; /* the store pool */
+  zh_hops *hops;           /* every hop between components and to the network */
+  pthread_mutex_t lock;    /* the store pool */
   app_store *pool;
   pthread_mutex_t log_lock; /* --log-dir writes */
 };

@@ -546,7 +546,11 @@ void zh_app_print_routes(const zh_app *app, FILE *out, const char *base_url) {
       fprintf(out, "  %s: private (no route)\n", app->routes[i].comp->id);
   for (size_t i = 0; i < app->m->nredis; i++) {
     const zh_manifest_redis_trigger *t = &app->m->redis[i];
-    fprintf(out, "  %s: redis channel `%s` at %s\n", t->component, t->channel,
+    zh_host_bus_route route = zh_host_bus_route_of(app->bus, t->channel, strlen(t->channel));
+    fprintf(out, "  %s: redis channel `%s` %s %s\n", t->component, t->channel,
+            route == ZH_HOST_BUS_LOCAL  ? "on the local bus, not"
+            : route == ZH_HOST_BUS_BOTH ? "on the local bus, mirrored at"
+                                        : "at",
             t->address ? t->address : "(no address)");
   }
   fflush(out);

@@ -61,9 +61,8 @@ zh_error *app_bus_new(zh_app *app) {
     return zh_error_oom();
   for (size_t i = 0; i < m->nredis; i++)
     t[i] = (zh_host_bus_trigger){m->redis[i].component, m->redis[i].channel,
-                                 m->redis[i].address && m->redis[i].address[0]
-                                     ? m->redis[i].address
-                                     : m->redis_address};
+                                 m->redis[i].address && m->redis[i].address[0] ? m->redis[i].address
+                                                                               : m->redis_address};
   zh_host_bus_config cfg = {0};
   cfg.rc = app->rc;
   cfg.triggers = t;

@@ -84,7 +84,8 @@ struct zh_host_bus {
   bool closed, stopping, drained;
 };
 
-static void blog(const zh_host_bus *bus, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void blog(const zh_host_bus *bus, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void blog(const zh_host_bus *bus, const char *fmt, ...) {
   char line[800];
   va_list ap;
@@ -206,8 +207,8 @@ static bool redis_publish(zh_host_bus *bus, const char *caller, const char *addr
   struct timeval tv = {.tv_sec = REDIS_TIMEOUT_MS / 1000,
                        .tv_usec = (REDIS_TIMEOUT_MS % 1000) * 1000};
   uint64_t t0 = now_ns();
-  bool expected = zh_host_bus_expect_echo(bus, channel, strlen(channel), a.host, a.port, payload,
-                                          len);
+  bool expected =
+      zh_host_bus_expect_echo(bus, channel, strlen(channel), a.host, a.port, payload, len);
   redisContext *c = redisConnectWithTimeout(a.host, (int)a.port, tv);
   redisReply *reply = NULL;
   if (c && !c->err && a.has_pass) {
@@ -519,10 +520,9 @@ bool zh_host_bus_has_local(const zh_host_bus *bus) {
   return false;
 }
 
-bool zh_host_bus_publish(zh_host_bus *bus, const char *publisher, const char *channel,
-                         size_t chlen, const uint8_t *payload, size_t len, uint64_t deadline_ns,
-                         zh_host_bus_mirror_fn mirror, void *mirror_env, char *why,
-                         size_t whylen) {
+bool zh_host_bus_publish(zh_host_bus *bus, const char *publisher, const char *channel, size_t chlen,
+                         const uint8_t *payload, size_t len, uint64_t deadline_ns,
+                         zh_host_bus_mirror_fn mirror, void *mirror_env, char *why, size_t whylen) {
   bus_channel *ch = find_channel(bus, channel, chlen);
   if (!ch) {
     snprintf(why, whylen, "bus: channel `%.*s` is not on the bus", (int)chlen, channel);
@@ -571,9 +571,8 @@ static void expire_echoes(bus_sub *s, uint64_t now) {
   s->nechoes = k;
 }
 
-bool zh_host_bus_expect_echo(zh_host_bus *bus, const char *channel, size_t chlen,
-                             const char *host, unsigned port, const uint8_t *payload,
-                             size_t len) {
+bool zh_host_bus_expect_echo(zh_host_bus *bus, const char *channel, size_t chlen, const char *host,
+                             unsigned port, const uint8_t *payload, size_t len) {
   bus_channel *ch = find_channel(bus, channel, chlen);
   if (!ch || ch->transport != ZH_RUNTIME_TRANSPORT_BOTH)
     return false;
@@ -611,9 +610,8 @@ static bool take_echo(bus_sub *s, uint64_t hash, size_t len) {
   return false;
 }
 
-void zh_host_bus_cancel_echo(zh_host_bus *bus, const char *channel, size_t chlen,
-                             const char *host, unsigned port, const uint8_t *payload,
-                             size_t len) {
+void zh_host_bus_cancel_echo(zh_host_bus *bus, const char *channel, size_t chlen, const char *host,
+                             unsigned port, const uint8_t *payload, size_t len) {
   bus_channel *ch = find_channel(bus, channel, chlen);
   if (!ch)
     return;

@@ -52,8 +52,7 @@ typedef struct zh_host_bus zh_host_bus;
 /* Handles one event in a fresh instance of `component`: false, with the reason in `why`, if
  * the guest trapped, failed or answered its error result. Called on a worker thread. */
 typedef bool (*zh_host_bus_handle_fn)(void *env, const char *component, const char *channel,
-                                      const uint8_t *payload, size_t len, char *why,
-                                      size_t whylen);
+                                      const uint8_t *payload, size_t len, char *why, size_t whylen);
 
 /* One `[[trigger.redis]]`: who subscribes to what, and at which Redis address (its own or
  * the application's; NULL if none). */
@@ -106,21 +105,18 @@ typedef bool (*zh_host_bus_mirror_fn)(void *env, char *why, size_t whylen);
  * calls `mirror` if not NULL, and queues the event for every subscriber. False, with the
  * reason in `why`, if the bus is closed, a queue stayed full or the mirror failed; nothing
  * was queued then. */
-bool zh_host_bus_publish(zh_host_bus *bus, const char *publisher, const char *channel,
-                         size_t chlen, const uint8_t *payload, size_t len, uint64_t deadline_ns,
-                         zh_host_bus_mirror_fn mirror, void *mirror_env, char *why,
-                         size_t whylen);
+bool zh_host_bus_publish(zh_host_bus *bus, const char *publisher, const char *channel, size_t chlen,
+                         const uint8_t *payload, size_t len, uint64_t deadline_ns,
+                         zh_host_bus_mirror_fn mirror, void *mirror_env, char *why, size_t whylen);
 
 /* Before mirroring to the Redis at host:port: the subscribers whose trigger listens there
  * will see the event come back; remember it so that zh_host_bus_from_redis drops that copy.
  * Returns whether anything was remembered. _cancel undoes it (the PUBLISH failed or reached
  * nobody). */
-bool zh_host_bus_expect_echo(zh_host_bus *bus, const char *channel, size_t chlen,
-                             const char *host, unsigned port, const uint8_t *payload,
-                             size_t len);
-void zh_host_bus_cancel_echo(zh_host_bus *bus, const char *channel, size_t chlen,
-                             const char *host, unsigned port, const uint8_t *payload,
-                             size_t len);
+bool zh_host_bus_expect_echo(zh_host_bus *bus, const char *channel, size_t chlen, const char *host,
+                             unsigned port, const uint8_t *payload, size_t len);
+void zh_host_bus_cancel_echo(zh_host_bus *bus, const char *channel, size_t chlen, const char *host,
+                             unsigned port, const uint8_t *payload, size_t len);
 
 /* A message the Redis trigger received on a `both` channel for `component`: dropped if it
  * is the echo of the app's own mirrored event, else queued for that subscriber like a

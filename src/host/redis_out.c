@@ -361,9 +361,11 @@ static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs
              c ? c->errstr : "out of memory");
     if (c)
       redisFree(c);
-    snprintf(line, sizeof line, "redis: component \"%s\": %s", r->component, msg);
+    bool keep = zh_host_bus_has_local(r->config->bus);
+    snprintf(line, sizeof line, "redis: component \"%s\": %s%s", r->component, msg,
+             keep ? " (the handle still publishes to local channels)" : "");
     log_line(r, line);
-    if (!zh_host_bus_has_local(r->config->bus))
+    if (!keep)
       return answer_error(result, E_OTHER, msg);
     /* local channels need no Redis: keep the handle, with the failure for other commands */
     r->conns[slot].failed = strdup(msg);
@@ -448,10 +450,10 @@ static zh_error *key_and_payload(zh_cm_call *call, zh_val *args, zh_val *result,
 static void record_publish(const zh_host_redis_inst *r, const zh_val *args, uint64_t t0,
                            size_t bytes, bool failed) {
   char channel[256];
-  snprintf(channel, sizeof channel, "%.*s", (int)(args[1].of.str.len < 255 ? args[1].of.str.len : 255),
-           args[1].of.str.data);
-  zh_hops_record(r->config->hops, r->component, channel, ZH_HOP_REDIS, zh_hops_now_ns() - t0,
-                 bytes, failed);
+  snprintf(channel, sizeof channel, "%.*s",
+           (int)(args[1].of.str.len < 255 ? args[1].of.str.len : 255), args[1].of.str.data);
+  zh_hops_record(r->config->hops, r->component, channel, ZH_HOP_REDIS, zh_hops_now_ns() - t0, bytes,
+                 failed);
 }
 
 typedef struct mirror_ctx {
@@ -486,8 +488,8 @@ static bool mirror(void *env, char *why, size_t whylen) {
   redisReply *reply = zh_host_redis_command_argv(m->slot->c, 3, argv, lens);
   bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
   if (expected && (!ok || reply->integer == 0))
-    zh_host_bus_cancel_echo(bus, ch, chlen, m->slot->host, m->slot->port,
-                            (const uint8_t *)m->data, m->len);
+    zh_host_bus_cancel_echo(bus, ch, chlen, m->slot->host, m->slot->port, (const uint8_t *)m->data,
+                            m->len);
   if (!ok)
     snprintf(why, whylen, "redis: %s",
              reply && reply->type == REDIS_REPLY_ERROR ? reply->str

@@ -25,8 +25,8 @@ static const char *const AZURE_FIELDS[] = {
     "type", "vault_url", "client_id", "client_secret", "tenant_id", "authority_host", NULL};
 static const char *const ENV_FIELDS[] = {"type", "prefix", "dotenv_path", NULL};
 static const char *const ZEROHOP_FIELDS[] = {"channels", "drain_timeout_ms", NULL};
-static const char *const CHANNEL_FIELDS[] = {
-    "transport", "queue", "publish_timeout_ms", "retries", "dead_letter", NULL};
+static const char *const CHANNEL_FIELDS[] = {"transport", "queue",       "publish_timeout_ms",
+                                             "retries",   "dead_letter", NULL};
 
 static bool resolve(ctx *c, const char **path) {
   if (!*path || (*path)[0] == '/')

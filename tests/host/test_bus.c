@@ -62,8 +62,8 @@ static int app_sub(char *out, size_t cap, const char *id, const char *channel, c
 static bool start(zh_test_cli_server *s, const char *name, const char *dir) {
   char rc[PATH_MAX + 32];
   snprintf(rc, sizeof rc, "%s/rc.toml", dir);
-  const char *argv[] = {"up",     "-f",          dir, "--listen", "127.0.0.1:0",
-                        "--runtime-config-file", rc,  NULL};
+  const char *argv[] = {"up", "-f", dir, "--listen", "127.0.0.1:0", "--runtime-config-file",
+                        rc,   NULL};
   int st = -1;
   bool ok = zh_test_cli_start(s, tmpdir, name, argv, NULL, SERVING, START_LIMIT_MS, &st);
   if (!ok) {
@@ -141,7 +141,8 @@ static void test_local_without_redis(void) {
   n += app_sub(toml + n, sizeof toml - (size_t)n, "a", "orders", NULL);
   app_sub(toml + n, sizeof toml - (size_t)n, "b", "orders", NULL);
   write_file("local", "spin.toml", dir, sizeof dir, "%s", toml);
-  write_file("local", "rc.toml", dir, sizeof dir, "[zerohop.channels.orders]\ntransport = \"local\"\n");
+  write_file("local", "rc.toml", dir, sizeof dir,
+             "[zerohop.channels.orders]\ntransport = \"local\"\n");
   zh_test_cli_server s;
   if (!start(&s, "local", dir)) {
     CHECK(false);
@@ -383,14 +384,15 @@ static void test_config_error(void) {
   char rc[PATH_MAX + 32];
   snprintf(rc, sizeof rc, "%s/rc.toml", dir);
   zh_test_cli_server s;
-  const char *argv[] = {"up", "-f", dir, "--listen", "127.0.0.1:0", "--runtime-config-file", rc,
-                        NULL};
+  const char *argv[] = {"up", "-f", dir, "--listen", "127.0.0.1:0", "--runtime-config-file",
+                        rc,   NULL};
   int st = -1;
   CHECK(!zh_test_cli_start(&s, tmpdir, "badrc", argv, NULL, SERVING, START_LIMIT_MS, &st));
   CHECK_EQ_INT(st, 1);
   char want[PATH_MAX + 128];
-  snprintf(want, sizeof want, "%s:3:9: `queue` in [zerohop.channels.orders] must be from 1 to "
-                              "1000000",
+  snprintf(want, sizeof want,
+           "%s:3:9: `queue` in [zerohop.channels.orders] must be from 1 to "
+           "1000000",
            rc);
   CHECK_EQ_INT(log_count(&s, want), 1);
 }

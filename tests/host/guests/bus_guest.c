@@ -23,7 +23,8 @@ static bool env_get(const char *name, char *out, size_t cap) {
   bus_guest_environment_get_environment(&env);
   bool found = false;
   for (size_t i = 0; i < env.len && !found; i++)
-    if (env.ptr[i].f0.len == strlen(name) && memcmp(env.ptr[i].f0.ptr, name, env.ptr[i].f0.len) == 0) {
+    if (env.ptr[i].f0.len == strlen(name) &&
+        memcmp(env.ptr[i].f0.ptr, name, env.ptr[i].f0.len) == 0) {
       size_t n = env.ptr[i].f1.len < cap - 1 ? env.ptr[i].f1.len : cap - 1;
       memcpy(out, env.ptr[i].f1.ptr, n);
       out[n] = 0;
@@ -158,7 +159,6 @@ void bus_guest_inbound_http_handle_request(bus_guest_http_types_request_t *req,
   }
   free(payload);
   bus_guest_redis_connection_drop_own(opened.val.ok);
-  snprintf(text, sizeof text, "published %ld of %ld\n%s%s", done, n, why[0] ? "error: " : "",
-           why);
+  snprintf(text, sizeof text, "published %ld of %ld\n%s%s", done, n, why[0] ? "error: " : "", why);
   respond(ret, done == n ? 200 : 503, text);
 }
