@@ -41,13 +41,18 @@ typedef struct echo {
 
 struct bus_channel;
 
+/* A ring slot (a struct, so that arrays of it are not arrays of bare pointers). */
+typedef struct ring_slot {
+  bus_event *ev;
+} ring_slot;
+
 typedef struct bus_sub {
   struct zh_host_bus *bus;
   struct bus_channel *ch;
   char *component;
   zh_host_redis_address addr; /* its trigger's Redis, for echoes */
   bool has_addr;
-  bus_event **ring; /* ch->queue slots */
+  ring_slot *ring; /* ch->queue slots */
   uint32_t head, count;
   bool busy; /* handling an event it took off the ring */
   pthread_cond_t work;
@@ -62,7 +67,7 @@ typedef struct bus_channel {
   zh_runtime_transport transport;
   uint32_t queue, publish_timeout_ms, retries;
   uint32_t reserved; /* slots promised to publishers mirroring to Redis */
-  bus_sub **subs;
+  size_t *subs;      /* indices into the bus's subs */
   size_t nsubs;
 } bus_channel;
 
@@ -159,11 +164,16 @@ static const char *trigger_address(const zh_host_bus *bus, const char *channel) 
   return NULL;
 }
 
+/* The i-th subscriber of channel `ch`. */
+static bus_sub *sub_at(const zh_host_bus *bus, const bus_channel *ch, size_t i) {
+  return &bus->subs[ch->subs[i]];
+}
+
 /* ---- queues (under the lock) ---- */
 
-static bool has_room(const bus_channel *ch, bus_sub *only) {
+static bool has_room(const zh_host_bus *bus, const bus_channel *ch, const bus_sub *only) {
   for (size_t i = 0; i < ch->nsubs; i++) {
-    const bus_sub *s = ch->subs[i];
+    const bus_sub *s = sub_at(bus, ch, i);
     if ((!only || s == only) && s->count + ch->reserved >= ch->queue)
       return false;
   }
@@ -172,7 +182,7 @@ static bool has_room(const bus_channel *ch, bus_sub *only) {
 
 /* Waits for room until `until_ns` (0: not at all). False when the bus closes or time is up. */
 static bool wait_room(zh_host_bus *bus, bus_channel *ch, bus_sub *only, uint64_t until_ns) {
-  while (!bus->closed && !has_room(ch, only)) {
+  while (!bus->closed && !has_room(bus, ch, only)) {
     if (!until_ns || now_ns() >= until_ns)
       return false;
     struct timespec ts = abs_time(until_ns);
@@ -183,7 +193,7 @@ static bool wait_room(zh_host_bus *bus, bus_channel *ch, bus_sub *only, uint64_t
 
 static void push(bus_sub *s, bus_event *ev) {
   atomic_fetch_add(&ev->refs, 1);
-  s->ring[(s->head + s->count) % s->ch->queue] = ev;
+  s->ring[(s->head + s->count) % s->ch->queue].ev = ev;
   s->count++;
   pthread_cond_signal(&s->work);
 }
@@ -200,12 +210,13 @@ static uint64_t publish_deadline(const bus_channel *ch, uint64_t deadline_ns) {
 static bool redis_publish(zh_host_bus *bus, const char *caller, const char *address,
                           const char *channel, const uint8_t *payload, size_t len) {
   zh_host_redis_address a;
-  if (!zh_host_redis_parse_address(address, strlen(address), &a) || strcmp(a.scheme, "redis")) {
+  if (!zh_host_redis_parse_address(address, strlen(address), &a) ||
+      strcmp(a.scheme, "redis") != 0) {
     blog(bus, "bus: channel `%s`: cannot publish to %s: not a redis:// address", channel, address);
     return false;
   }
   struct timeval tv = {.tv_sec = REDIS_TIMEOUT_MS / 1000,
-                       .tv_usec = (REDIS_TIMEOUT_MS % 1000) * 1000};
+                       .tv_usec = (suseconds_t)(REDIS_TIMEOUT_MS % 1000) * 1000};
   uint64_t t0 = now_ns();
   bool expected =
       zh_host_bus_expect_echo(bus, channel, strlen(channel), a.host, a.port, payload, len);
@@ -247,7 +258,7 @@ static bool queue_dead(zh_host_bus *bus, bus_channel *dl, const bus_event *ev) {
   pthread_mutex_lock(&bus->lock);
   bool ok = wait_room(bus, dl, NULL, publish_deadline(dl, 0));
   for (size_t i = 0; ok && i < dl->nsubs; i++)
-    push(dl->subs[i], copy);
+    push(sub_at(bus, dl, i), copy);
   pthread_mutex_unlock(&bus->lock);
   event_unref(copy);
   return ok;
@@ -310,7 +321,7 @@ static void *worker_main(void *arg) {
       pthread_cond_wait(&s->work, &bus->lock);
     if (bus->stopping)
       break; /* drain has waited for the queues already; what is left is reported there */
-    bus_event *ev = s->ring[s->head];
+    bus_event *ev = s->ring[s->head].ev;
     s->head = (s->head + 1) % s->ch->queue;
     s->count--;
     s->busy = true;
@@ -346,10 +357,10 @@ static zh_error *add_channel(zh_host_bus *bus, const zh_runtime_channel *rc) {
 
 static zh_error *add_sub(zh_host_bus *bus, bus_channel *ch, const zh_host_bus_trigger *t) {
   for (size_t i = 0; i < ch->nsubs; i++)
-    if (strcmp(ch->subs[i]->component, t->component) == 0)
+    if (strcmp(sub_at(bus, ch, i)->component, t->component) == 0)
       return NULL; /* two triggers of one component on one channel: Spin runs it once */
   bus_sub *s = &bus->subs[bus->nsubs];
-  bus_sub **grown = realloc(ch->subs, (ch->nsubs + 1) * sizeof *grown);
+  size_t *grown = realloc(ch->subs, (ch->nsubs + 1) * sizeof *grown);
   if (!grown)
     return zh_error_oom();
   ch->subs = grown;
@@ -362,7 +373,7 @@ static zh_error *add_sub(zh_host_bus *bus, bus_channel *ch, const zh_host_bus_tr
   if (!s->component || !s->ring)
     return zh_error_oom();
   s->has_addr = t->address && zh_host_redis_parse_address(t->address, strlen(t->address), &s->addr);
-  ch->subs[ch->nsubs++] = s;
+  ch->subs[ch->nsubs++] = (size_t)(s - bus->subs);
   return NULL;
 }
 
@@ -392,8 +403,11 @@ zh_error *zh_host_bus_new(const zh_host_bus_config *cfg, zh_host_bus **out) {
   bus->chans = calloc(rc->nchannels, sizeof *bus->chans);
   bus->subs = calloc(cfg->ntriggers + 1, sizeof *bus->subs);
   bus->triggers = calloc(cfg->ntriggers + 1, sizeof *bus->triggers);
-  if (!bus->chans || !bus->subs || !bus->triggers)
-    err = zh_error_oom();
+  if (!bus->chans || !bus->subs || !bus->triggers) {
+    bus->drained = true;
+    zh_host_bus_free(bus);
+    return zh_error_oom();
+  }
   for (size_t i = 0; !err && i < rc->nchannels; i++)
     err = add_channel(bus, &rc->channels[i]);
   for (size_t i = 0; !err && i < cfg->ntriggers; i++) {
@@ -476,21 +490,21 @@ void zh_host_bus_free(zh_host_bus *bus) {
   if (!bus)
     return;
   zh_host_bus_drain(bus);
-  for (size_t i = 0; i < bus->nsubs; i++) {
+  for (size_t i = 0; bus->subs && i < bus->nsubs; i++) {
     bus_sub *s = &bus->subs[i];
     for (uint32_t k = 0; k < s->count; k++)
-      event_unref(s->ring[(s->head + k) % s->ch->queue]);
+      event_unref(s->ring[(s->head + k) % s->ch->queue].ev);
     free(s->ring);
     free(s->component);
     free(s->echoes);
     pthread_cond_destroy(&s->work);
   }
-  for (size_t i = 0; i < bus->nchans; i++) {
+  for (size_t i = 0; bus->chans && i < bus->nchans; i++) {
     free(bus->chans[i].name);
     free(bus->chans[i].dead_letter);
     free(bus->chans[i].subs);
   }
-  for (size_t i = 0; i < bus->ntriggers; i++) {
+  for (size_t i = 0; bus->triggers && i < bus->ntriggers; i++) {
     free((char *)bus->triggers[i].component);
     free((char *)bus->triggers[i].channel);
     free((char *)bus->triggers[i].address);
@@ -549,7 +563,7 @@ bool zh_host_bus_publish(zh_host_bus *bus, const char *publisher, const char *ch
     ch->reserved--;
   }
   for (size_t i = 0; ok && i < ch->nsubs; i++)
-    push(ch->subs[i], ev);
+    push(sub_at(bus, ch, i), ev);
   if (!ok)
     pthread_cond_broadcast(&bus->room); /* the reservation is free again */
   pthread_mutex_unlock(&bus->lock);
@@ -580,7 +594,7 @@ bool zh_host_bus_expect_echo(zh_host_bus *bus, const char *channel, size_t chlen
   bool any = false;
   pthread_mutex_lock(&bus->lock);
   for (size_t i = 0; i < ch->nsubs; i++) {
-    bus_sub *s = ch->subs[i];
+    bus_sub *s = sub_at(bus, ch, i);
     if (!same_redis(s, host, port))
       continue;
     expire_echoes(s, now_ns());
@@ -618,8 +632,8 @@ void zh_host_bus_cancel_echo(zh_host_bus *bus, const char *channel, size_t chlen
   uint64_t h = fnv1a(payload, len);
   pthread_mutex_lock(&bus->lock);
   for (size_t i = 0; i < ch->nsubs; i++)
-    if (same_redis(ch->subs[i], host, port))
-      take_echo(ch->subs[i], h, len);
+    if (same_redis(sub_at(bus, ch, i), host, port))
+      take_echo(sub_at(bus, ch, i), h, len);
   pthread_mutex_unlock(&bus->lock);
 }
 
@@ -628,8 +642,8 @@ void zh_host_bus_from_redis(zh_host_bus *bus, const char *component, const char 
   bus_channel *ch = find_channel(bus, channel, strlen(channel));
   bus_sub *s = NULL;
   for (size_t i = 0; ch && i < ch->nsubs; i++)
-    if (strcmp(ch->subs[i]->component, component) == 0)
-      s = ch->subs[i];
+    if (strcmp(sub_at(bus, ch, i)->component, component) == 0)
+      s = sub_at(bus, ch, i);
   if (!s)
     return;
   char from[300];
