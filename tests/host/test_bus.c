@@ -4,6 +4,8 @@
  * config that puts channels on the bus. A real redis-server, started on a free loopback port
  * and stopped by PID, where a test needs one; none at all for `local`. What subscribers
  * handled is read back from the host's log ("[ID] got PAYLOAD"), which the test counts. */
+#include "host/bus.h"
+#include "host/hops.h"
 #include "httpclient.h"
 #include "testlib.h"
 #include "testutil.h"
@@ -397,6 +399,64 @@ static void test_config_error(void) {
   CHECK_EQ_INT(log_count(&s, want), 1);
 }
 
+/* ---- the bus's hops and its closing, through its own interface ---- */
+
+static bool count_handle(void *env, const char *component, const char *channel,
+                         const uint8_t *payload, size_t len, char *why, size_t whylen) {
+  (void)component, (void)channel, (void)payload, (void)why, (void)whylen;
+  *(size_t *)env += len; /* one worker: no race */
+  return true;
+}
+
+static void find_edge(void *env, const zh_hop_edge *e) {
+  if (e->kind == ZH_HOP_BUS && strcmp(e->caller, "pub") == 0 && strcmp(e->callee, "sub") == 0)
+    *(zh_hop_edge *)env = *e;
+}
+
+static void test_hops_and_close(void) {
+  static const char text[] = "[zerohop.channels.c]\ntransport = \"local\"\n";
+  zh_runtime_config *rc = NULL;
+  zh_hops *hops = NULL;
+  zh_host_bus *bus = NULL;
+  size_t bytes = 0;
+  zh_host_bus_trigger trig = {"sub", "c", NULL};
+  zh_host_bus_config cfg = {
+      .triggers = &trig, .ntriggers = 1, .handle = count_handle, .handle_env = &bytes};
+  zh_error *err = zh_runtime_config_parse(text, strlen(text), "rc.toml", "/", &rc);
+  cfg.rc = rc;
+  if (!err)
+    err = zh_hops_new(&hops);
+  cfg.hops = hops;
+  if (!err)
+    err = zh_host_bus_new(&cfg, &bus);
+  if (!err)
+    err = zh_host_bus_start(bus);
+  CHECK(!err && bus);
+  uint8_t payload[100] = {0};
+  char why[256];
+  for (int i = 0; bus && i < 3; i++)
+    CHECK(zh_host_bus_publish(bus, "pub", "c", 1, payload, sizeof payload, 0, NULL, NULL, why,
+                              sizeof why));
+  zh_host_bus_drain(bus); /* returns once the three are handled */
+  CHECK_EQ_INT(bytes, 300);
+  zh_hop_edge e = {0};
+  zh_hops_each(hops, find_edge, &e);
+  CHECK_EQ_INT(e.count, 3);
+  CHECK_EQ_INT(e.bytes, 300);
+  CHECK_EQ_INT(e.errors, 0);
+  /* closed: publishing is refused with a reason */
+  CHECK(bus &&
+        !zh_host_bus_publish(bus, "pub", "c", 1, payload, 1, 0, NULL, NULL, why, sizeof why));
+  CHECK(strstr(why, "closed") != NULL);
+  /* a channel of transport redis, or none, is not the bus's */
+  CHECK(zh_host_bus_route_of(bus, "c", 1) == ZH_HOST_BUS_LOCAL);
+  CHECK(zh_host_bus_route_of(bus, "other", 5) == ZH_HOST_BUS_REDIS);
+  zh_error_free(err);
+  zh_host_bus_free(bus);
+  zh_hops_free(hops);
+  zh_runtime_config_free(rc);
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/zh-bus-XXXXXX");
   if (!mkdtemp(tmpdir) || !realpath("build/components/host/bus_guest.wasm", guest)) {
@@ -405,6 +465,7 @@ int main(void) {
     TEST_SUMMARY();
   }
   signal(SIGPIPE, SIG_IGN);
+  test_hops_and_close();
   test_config_error();
   test_local_without_redis();
   test_backpressure();
