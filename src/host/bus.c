@@ -552,6 +552,11 @@ bool zh_host_bus_publish(zh_host_bus *bus, const char *publisher, const char *ch
   if (!ok) {
     if (bus->closed)
       snprintf(why, whylen, "bus: channel `%s` is closed: the app is shutting down", ch->name);
+    else if (deadline_ns && now_ns() >= deadline_ns)
+      snprintf(why, whylen,
+               "bus: channel `%s`: a subscriber's queue is full (%u events) and the request's "
+               "deadline has passed",
+               ch->name, ch->queue);
     else
       snprintf(why, whylen, "bus: channel `%s`: a subscriber's queue is full (%u events) for %u ms",
                ch->name, ch->queue, ch->publish_timeout_ms);
