@@ -82,6 +82,11 @@ struct zh_app {
   size_t nroutes;
   zh_router *router;
   zh_host_redis_trigger *trigger;
+  /* The [[trigger.redis]] channels and addresses with their variables rendered (Spin
+   * expands them), index for index with the manifest's; an address may be NULL. */
+  char **redis_channels, **redis_addresses;
+  char *redis_default_address;
+  struct zh_host_bus *bus;  /* the event bus (bus.h), or NULL without local/both channels */
   zh_hops *hops;            /* every hop between components and to the network */
   zh_wasip2_dispatch chain; /* service chaining and self requests, in memory (app_chain.c) */
   pthread_mutex_t lock;     /* the store pool */
@@ -126,6 +131,14 @@ void app_pool_free(zh_app *app);
 
 /* Fills app->chain, the outbound-HTTP dispatch hook every component's config points at. */
 void app_chain_init(zh_app *app);
+
+/* ---- the Redis trigger and the event bus (app_redis.c) ---- */
+
+/* Renders the triggers' channels and addresses, then builds app->bus from the runtime
+ * config's channels and the Redis triggers. */
+zh_error *app_bus_new(zh_app *app);
+/* Frees what app_bus_new rendered (the bus itself is freed by zh_host_bus_free). */
+void app_redis_free(zh_app *app);
 
 /* ---- the component's files (app_files.c) ---- */
 zh_error *app_files_mount(zh_app *app, app_component *c);

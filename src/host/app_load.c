@@ -7,6 +7,8 @@
  * last the triggers, which point at components. */
 #include "host/app_internal.h"
 
+#include "host/bus.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -508,6 +510,8 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
     err = load_routes(app);
   if (!err)
     err = check_redis(app);
+  if (!err)
+    err = app_bus_new(app);
   if (err) {
     zh_app_free(app);
     return err;
@@ -544,15 +548,16 @@ void zh_app_print_routes(const zh_app *app, FILE *out, const char *base_url) {
       fprintf(out, "  %s: private (no route)\n", app->routes[i].comp->id);
   for (size_t i = 0; i < app->m->nredis; i++) {
     const zh_manifest_redis_trigger *t = &app->m->redis[i];
-    char *channel = NULL, *address = NULL; /* as the trigger uses them: rendered */
-    zh_error *e1 = zh_host_vars_render_app(app->vars, t->channel, &channel);
-    zh_error *e2 = t->address ? zh_host_vars_render_app(app->vars, t->address, &address) : NULL;
-    fprintf(out, "  %s: redis channel `%s` at %s\n", t->component, e1 ? t->channel : channel,
-            e2 || !address ? (t->address ? t->address : "(no address)") : address);
-    zh_error_free(e1);
-    zh_error_free(e2);
-    free(channel);
-    free(address);
+    const char *channel = app->redis_channels ? app->redis_channels[i] : t->channel;
+    const char *address = app->redis_addresses && app->redis_addresses[i] ? app->redis_addresses[i]
+                          : app->redis_default_address ? app->redis_default_address
+                                                       : t->address;
+    zh_host_bus_route route = zh_host_bus_route_of(app->bus, channel, strlen(channel));
+    fprintf(out, "  %s: redis channel `%s` %s %s\n", t->component, channel,
+            route == ZH_HOST_BUS_LOCAL  ? "on the local bus, not"
+            : route == ZH_HOST_BUS_BOTH ? "on the local bus, mirrored at"
+                                        : "at",
+            address ? address : "(no address)");
   }
   fflush(out);
 }
@@ -561,6 +566,8 @@ void zh_app_free(zh_app *app) {
   if (!app)
     return;
   zh_app_stop_triggers(app);
+  zh_host_bus_free(app->bus);
+  app_redis_free(app);
   app_pool_free(app);
   for (size_t i = 0; i < app->ncomps; i++) {
     app_component *c = &app->comps[i];

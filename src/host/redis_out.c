@@ -5,6 +5,8 @@
  * redisCommandArgv, so keys and values are binary-safe. */
 #include "host/redis_out.h"
 
+#include "host/bus.h"
+#include "host/hops.h"
 #include "host/host_instance.h"
 #include "host/spin_wit.h"
 
@@ -25,9 +27,22 @@ enum { E_INVALID_ADDRESS, E_TOO_MANY, E_TYPE, E_OTHER };
 enum { P_INT64, P_BINARY };
 enum { R_NIL, R_STATUS, R_INT64, R_BINARY };
 
+/* A slot is in use when it has a context, or (with the bus's local channels) the message of
+ * a connect that failed: such a handle can publish locally and answers the rest with it. */
 typedef struct conn_slot {
   redisContext *c;
+  char *failed;
+  char *host; /* where it (tried to) connect, for the bus's echoes */
+  unsigned port;
 } conn_slot;
+
+static void slot_clear(conn_slot *s) {
+  if (s->c)
+    redisFree(s->c);
+  free(s->failed);
+  free(s->host);
+  *s = (conn_slot){0};
+}
 
 struct zh_host_redis_inst {
   const zh_host_redis_config *config;
@@ -63,8 +78,7 @@ void zh_host_redis_inst_free(zh_host_redis_inst *inst) {
   if (!inst)
     return;
   for (unsigned i = 0; inst->conns && i < inst->cap; i++)
-    if (inst->conns[i].c)
-      redisFree(inst->conns[i].c);
+    slot_clear(&inst->conns[i]);
   free(inst->conns);
   free(inst->component);
   free(inst);
@@ -333,7 +347,7 @@ static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs
   if (strcmp(a.scheme, "rediss") == 0)
     return answer_error(result, E_OTHER, "redis: rediss:// (TLS) is not supported");
   unsigned slot = 0;
-  while (slot < r->cap && r->conns[slot].c)
+  while (slot < r->cap && (r->conns[slot].c || r->conns[slot].failed))
     slot++;
   if (slot == r->cap)
     return answer_error(result, E_TOO_MANY, NULL);
@@ -347,9 +361,22 @@ static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs
              c ? c->errstr : "out of memory");
     if (c)
       redisFree(c);
-    snprintf(line, sizeof line, "redis: component \"%s\": %s", r->component, msg);
+    bool keep = zh_host_bus_has_local(r->config->bus);
+    snprintf(line, sizeof line, "redis: component \"%s\": %s%s", r->component, msg,
+             keep ? " (the handle still publishes to local channels)" : "");
     log_line(r, line);
-    return answer_error(result, E_OTHER, msg);
+    if (!keep)
+      return answer_error(result, E_OTHER, msg);
+    /* local channels need no Redis: keep the handle, with the failure for other commands */
+    r->conns[slot].failed = strdup(msg);
+    r->conns[slot].host = strdup(a.host);
+    r->conns[slot].port = a.port;
+    if (!r->conns[slot].failed || !r->conns[slot].host) {
+      slot_clear(&r->conns[slot]);
+      return zh_error_new(ZH_ERR_RESOURCE, "redis: out of memory");
+    }
+    zh_val own = zh_val_own(slot + 1);
+    return answer_ok(result, &own);
   }
   bool ok;
   zh_error *err = prepare(r, c, &a, result, &ok);
@@ -358,6 +385,11 @@ static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs
     return err;
   }
   r->conns[slot].c = c;
+  r->conns[slot].port = a.port;
+  if (r->config->bus && !(r->conns[slot].host = strdup(a.host))) {
+    slot_clear(&r->conns[slot]);
+    return zh_error_new(ZH_ERR_RESOURCE, "redis: out of memory");
+  }
   zh_val own = zh_val_own(slot + 1);
   return answer_ok(result, &own);
 }
@@ -366,10 +398,9 @@ static void conn_dtor(void *env, void *data, uint64_t rep) {
   (void)env;
   zh_host_instance *hi = data ? (zh_host_instance *)zh_wasip2_user((zh_wasip2_ctx *)data) : NULL;
   zh_host_redis_inst *r = hi ? hi->redis : NULL;
-  if (!r || rep < 1 || rep > r->cap || !r->conns[rep - 1].c)
+  if (!r || rep < 1 || rep > r->cap)
     return;
-  redisFree(r->conns[rep - 1].c);
-  r->conns[rep - 1].c = NULL;
+  slot_clear(&r->conns[rep - 1]);
 }
 
 /* ---- commands ---- */
@@ -381,7 +412,10 @@ static redisContext *conn_for(zh_cm_call *call, const zh_val *args, zh_host_redi
   return conn_of(*r, &args[0]);
 }
 
-static zh_error *closed(zh_val *result) {
+static zh_error *closed(const zh_host_redis_inst *r, const zh_val *args, zh_val *result) {
+  uint64_t rep = args[0].of.res.rep;
+  if (r && rep >= 1 && rep <= r->cap && r->conns[rep - 1].failed)
+    return answer_error(result, E_OTHER, r->conns[rep - 1].failed);
   return answer_error(result, E_OTHER, "redis: the connection is closed");
 }
 
@@ -398,7 +432,7 @@ static zh_error *key_and_payload(zh_cm_call *call, zh_val *args, zh_val *result,
   zh_host_redis_inst *r;
   redisContext *c = conn_for(call, args, &r);
   if (!c)
-    return closed(result);
+    return closed(r, args, result);
   size_t plen;
   const char *argv[3] = {cmd, args[1].of.str.data, payload_data(&args[2], &plen)};
   size_t lens[3] = {strlen(cmd), args[1].of.str.len, plen};
@@ -410,10 +444,85 @@ static zh_error *key_and_payload(zh_cm_call *call, zh_val *args, zh_val *result,
   return answer_ok(result, NULL);
 }
 
+/* ---- publish: Redis, or the event bus (bus.h) by the channel's transport ---- */
+
+/* A PUBLISH that went to Redis: a ZH_HOP_REDIS hop from the component to the channel. */
+static void record_publish(const zh_host_redis_inst *r, const zh_val *args, uint64_t t0,
+                           size_t bytes, bool failed) {
+  char channel[256];
+  snprintf(channel, sizeof channel, "%.*s",
+           (int)(args[1].of.str.len < 255 ? args[1].of.str.len : 255), args[1].of.str.data);
+  zh_hops_record(r->config->hops, r->component, channel, ZH_HOP_REDIS, zh_hops_now_ns() - t0, bytes,
+                 failed);
+}
+
+typedef struct mirror_ctx {
+  zh_host_redis_inst *r;
+  conn_slot *slot;
+  const zh_val *args;
+  const char *data;
+  size_t len;
+} mirror_ctx;
+
+/* PUBLISH for a `both` channel; the bus is told first, as the copy may come back at once. */
+static bool mirror(void *env, char *why, size_t whylen) {
+  mirror_ctx *m = env;
+  zh_host_bus *bus = m->r->config->bus;
+  const char *ch = m->args[1].of.str.data;
+  size_t chlen = m->args[1].of.str.len;
+  struct timeval tv;
+  if (!m->slot->c) {
+    snprintf(why, whylen, "%s", m->slot->failed ? m->slot->failed : "redis: not connected");
+    return false;
+  }
+  if (!wait_budget(m->r, &tv)) {
+    snprintf(why, whylen, "redis: the request's deadline has passed");
+    return false;
+  }
+  uint64_t t0 = zh_hops_now_ns();
+  bool expected = zh_host_bus_expect_echo(bus, ch, chlen, m->slot->host, m->slot->port,
+                                          (const uint8_t *)m->data, m->len);
+  redisSetTimeout(m->slot->c, tv);
+  const char *argv[3] = {"PUBLISH", ch, m->data};
+  size_t lens[3] = {7, chlen, m->len};
+  redisReply *reply = zh_host_redis_command_argv(m->slot->c, 3, argv, lens);
+  bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
+  if (expected && (!ok || reply->integer == 0))
+    zh_host_bus_cancel_echo(bus, ch, chlen, m->slot->host, m->slot->port, (const uint8_t *)m->data,
+                            m->len);
+  if (!ok)
+    snprintf(why, whylen, "redis: %s",
+             reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+             : m->slot->c->errstr[0]                   ? m->slot->c->errstr
+                                                       : "connection lost");
+  record_publish(m->r, m->args, t0, m->len, !ok);
+  freeReplyObject(reply);
+  return ok;
+}
+
 static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                             zh_val *result) {
   (void)env, (void)nargs;
-  return key_and_payload(call, args, result, "PUBLISH");
+  zh_host_redis_inst *r = inst_of(call);
+  zh_host_bus *bus = r ? r->config->bus : NULL;
+  zh_host_bus_route route = zh_host_bus_route_of(bus, args[1].of.str.data, args[1].of.str.len);
+  uint64_t rep = args[0].of.res.rep;
+  conn_slot *slot = r && rep >= 1 && rep <= r->cap ? &r->conns[rep - 1] : NULL;
+  if (route == ZH_HOST_BUS_REDIS || !slot || (!slot->c && !slot->failed)) {
+    uint64_t t0 = zh_hops_now_ns();
+    zh_error *err = key_and_payload(call, args, result, "PUBLISH");
+    if (r)
+      record_publish(r, args, t0, zh_val_list_len(&args[2]), err || zh_val_case(result) != 0);
+    return err;
+  }
+  mirror_ctx m = {r, slot, args, NULL, 0};
+  m.data = payload_data(&args[2], &m.len);
+  char why[512];
+  if (!zh_host_bus_publish(bus, r->component, args[1].of.str.data, args[1].of.str.len,
+                           (const uint8_t *)m.data, m.len, r->deadline_ns,
+                           route == ZH_HOST_BUS_BOTH ? mirror : NULL, &m, why, sizeof why))
+    return answer_error(result, E_OTHER, why);
+  return answer_ok(result, NULL);
 }
 
 static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
@@ -421,7 +530,7 @@ static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
   zh_host_redis_inst *r;
   redisContext *c = conn_for(call, args, &r);
   if (!c)
-    return closed(result);
+    return closed(r, args, result);
   const char *argv[2] = {"GET", args[1].of.str.data};
   size_t lens[2] = {3, args[1].of.str.len};
   zh_error *err;
@@ -452,7 +561,7 @@ static zh_error *fn_incr(zh_cm_call *call, void *env, zh_val *args, size_t nargs
   zh_host_redis_inst *r;
   redisContext *c = conn_for(call, args, &r);
   if (!c)
-    return closed(result);
+    return closed(r, args, result);
   const char *argv[2] = {"INCR", args[1].of.str.data};
   size_t lens[2] = {4, args[1].of.str.len};
   zh_error *err;
@@ -480,7 +589,7 @@ static zh_error *count_command(zh_cm_call *call, zh_val *args, zh_val *result, c
   zh_host_redis_inst *r;
   redisContext *c = conn_for(call, args, &r);
   if (!c)
-    return closed(result);
+    return closed(r, args, result);
   size_t n = zh_val_list_len(list), k = key ? 1 : 0;
   const zh_val *items = zh_val_list_items((zh_val *)list);
   const char **argv = calloc(n + 2, sizeof *argv);
@@ -534,7 +643,7 @@ static zh_error *fn_smembers(zh_cm_call *call, void *env, zh_val *args, size_t n
   zh_host_redis_inst *r;
   redisContext *c = conn_for(call, args, &r);
   if (!c)
-    return closed(result);
+    return closed(r, args, result);
   const char *argv[2] = {"SMEMBERS", args[1].of.str.data};
   size_t lens[2] = {8, args[1].of.str.len};
   zh_error *err;
@@ -614,7 +723,7 @@ static zh_error *fn_execute(zh_cm_call *call, void *env, zh_val *args, size_t na
   zh_host_redis_inst *r;
   redisContext *c = conn_for(call, args, &r);
   if (!c)
-    return closed(result);
+    return closed(r, args, result);
   size_t n = zh_val_list_len(&args[2]);
   zh_val *params = zh_val_list_items(&args[2]);
   const char **argv = calloc(n + 1, sizeof *argv);

@@ -29,12 +29,20 @@
 /* Receives one log line (a denied or failed connection). */
 typedef void (*zh_host_redis_log_fn)(void *env, const char *line);
 
+struct zh_host_bus;
+struct zh_hops;
+
 /* The app-level settings, shared (read-only) by every instance. */
 typedef struct zh_host_redis_config {
   unsigned timeout_ms;      /* connect and per-command limit; 0: 5000 */
   unsigned max_connections; /* open at once per instance; 0: 16 (then too-many-connections) */
   zh_host_redis_log_fn log; /* NULL: stderr */
   void *log_env;
+  /* The event bus (bus.h), or NULL: `publish` on its local and both channels goes there.
+   * With a local channel, a connection that fails to open still gives a handle (its
+   * commands answer the connect error), so publishing locally needs no Redis at all. */
+  struct zh_host_bus *bus;
+  struct zh_hops *hops; /* PUBLISHes are recorded as ZH_HOP_REDIS; may be NULL */
 } zh_host_redis_config;
 
 typedef struct zh_host_redis_inst zh_host_redis_inst;

@@ -24,8 +24,9 @@ static const char *const VAULT_FIELDS[] = {"type", "url", "token", "mount", "pre
 static const char *const AZURE_FIELDS[] = {
     "type", "vault_url", "client_id", "client_secret", "tenant_id", "authority_host", NULL};
 static const char *const ENV_FIELDS[] = {"type", "prefix", "dotenv_path", NULL};
-static const char *const ZEROHOP_FIELDS[] = {"channels", NULL};
-static const char *const CHANNEL_FIELDS[] = {"transport", NULL};
+static const char *const ZEROHOP_FIELDS[] = {"channels", "drain_timeout_ms", NULL};
+static const char *const CHANNEL_FIELDS[] = {"transport", "queue",       "publish_timeout_ms",
+                                             "retries",   "dead_letter", NULL};
 
 static bool resolve(ctx *c, const char **path) {
   if (!*path || (*path)[0] == '/')
@@ -200,10 +201,50 @@ static bool read_providers(ctx *c, const zh_toml_value *root) {
   return true;
 }
 
+/* An optional integer `key` of `t` within [min, max]; *out keeps its default when absent. */
+static bool read_uint(ctx *c, const zh_toml_value *t, const char *key, const char *where,
+                      uint32_t min, uint32_t max, uint32_t *out) {
+  const zh_toml_value *v = zh_toml_get(t, key);
+  if (!v)
+    return true;
+  if (v->type != ZH_TOML_INTEGER)
+    return zh_toml_schema_fail(&c->s, v->line, v->col, "`%s` in %s must be an integer, found %s",
+                               key, where, zh_toml_a_type(v->type));
+  if (v->u.integer < (int64_t)min || v->u.integer > (int64_t)max)
+    return zh_toml_schema_fail(&c->s, v->line, v->col, "`%s` in %s must be from %u to %u", key,
+                               where, min, max);
+  *out = (uint32_t)v->u.integer;
+  return true;
+}
+
+/* The bus's knobs of one channel, and its dead-letter channel (never itself). */
+static bool read_channel_knobs(ctx *c, const zh_toml_entry *e, const char *where,
+                               zh_runtime_channel *ch) {
+  zh_runtime_config *rc = c->rc;
+  ch->queue = ZH_RUNTIME_CHANNEL_QUEUE;
+  ch->publish_timeout_ms = ZH_RUNTIME_CHANNEL_PUBLISH_TIMEOUT_MS;
+  ch->retries = ZH_RUNTIME_CHANNEL_RETRIES;
+  if (!read_uint(c, e->value, "queue", where, 1, 1000000, &ch->queue) ||
+      !read_uint(c, e->value, "publish_timeout_ms", where, 0, 3600000, &ch->publish_timeout_ms) ||
+      !read_uint(c, e->value, "retries", where, 0, 100, &ch->retries) ||
+      !zh_toml_schema_str(&c->s, e->value, "dead_letter", where, false, &ch->dead_letter))
+    return false;
+  if (ch->dead_letter && (!ch->dead_letter[0] || strcmp(ch->dead_letter, ch->name) == 0)) {
+    const zh_toml_value *v = zh_toml_get(e->value, "dead_letter");
+    return zh_toml_schema_fail(&c->s, v->line, v->col,
+                               "`dead_letter` in %s must name another channel", where);
+  }
+  if (!ch->dead_letter &&
+      !(ch->dead_letter = zh_toml_arena_printf(&rc->arena, "%s.dead-letter", ch->name)))
+    return zh_toml_schema_oom(&c->s);
+  return true;
+}
+
 static bool read_zerohop(ctx *c, const zh_toml_value *z) {
   zh_runtime_config *rc = c->rc;
   const zh_toml_value *chans;
   if (!zh_toml_schema_fields(&c->s, z, "[zerohop]", ZEROHOP_FIELDS) ||
+      !read_uint(c, z, "drain_timeout_ms", "[zerohop]", 0, 3600000, &rc->drain_timeout_ms) ||
       !zh_toml_schema_table(&c->s, z, "channels", "[zerohop]", &chans))
     return false;
   if (!chans)
@@ -237,6 +278,8 @@ static bool read_zerohop(ctx *c, const zh_toml_value *z) {
     ch->col = e->col;
     if (!ch->name)
       return zh_toml_schema_oom(&c->s);
+    if (!read_channel_knobs(c, e, where, ch))
+      return false;
     rc->nchannels = i + 1;
   }
   return true;
@@ -275,6 +318,7 @@ zh_error *zh_runtime_config_parse(const char *text, size_t len, const char *file
     zh_runtime_config_free(rc);
     return err;
   }
+  rc->drain_timeout_ms = ZH_RUNTIME_DRAIN_TIMEOUT_MS;
   ctx c = {.s = {.file = file, .arena = &rc->arena}, .rc = rc};
   bool ok = read_config(&c, root);
   zh_toml_free(root);

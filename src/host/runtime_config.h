@@ -6,8 +6,11 @@
  *                            | "azure_key_vault" (vault_url, client_id, client_secret,
  *                              tenant_id, optional authority_host) | "env" (optional
  *                              prefix, dotenv_path); [[variables_provider]] is the same
- *   [zerohop.channels."NAME"] transport = "local" | "redis" | "both" (zerohop's own: the
- *                            event bus of the next issue; parsed and checked only)
+ *   [zerohop]                optional drain_timeout_ms (zerohop's own: how long a clean
+ *                            shutdown waits for the event bus to deliver what is queued)
+ *   [zerohop.channels."NAME"] transport = "local" | "redis" | "both", and for the event bus
+ *                            (src/host/bus.h) optional queue, publish_timeout_ms, retries,
+ *                            dead_letter
  *
  * Errors follow the manifest's rules (FILE:LINE:COL, the key; ZH_ERR_MALFORMED for TOML
  * syntax, ZH_ERR_INVALID for the schema). Relative paths are resolved against the file's
@@ -59,9 +62,19 @@ typedef enum zh_runtime_transport {
   ZH_RUNTIME_TRANSPORT_BOTH,
 } zh_runtime_transport;
 
+/* The bus's defaults, for a channel entry that leaves a knob out. */
+#define ZH_RUNTIME_CHANNEL_QUEUE 1024u
+#define ZH_RUNTIME_CHANNEL_PUBLISH_TIMEOUT_MS 1000u
+#define ZH_RUNTIME_CHANNEL_RETRIES 2u
+#define ZH_RUNTIME_DRAIN_TIMEOUT_MS 10000u
+
 typedef struct zh_runtime_channel {
   const char *name;
   zh_runtime_transport transport;
+  uint32_t queue;              /* events waiting per subscriber, 1..1000000 */
+  uint32_t publish_timeout_ms; /* how long a publisher waits for room; 0: not at all */
+  uint32_t retries;            /* attempts after a subscriber's first failure, 0..100 */
+  const char *dead_letter;     /* where failed events go; default "NAME.dead-letter" */
   uint32_t line, col;
 } zh_runtime_channel;
 
@@ -75,6 +88,7 @@ typedef struct zh_runtime_config {
   size_t nproviders;
   zh_runtime_channel *channels;
   size_t nchannels;
+  uint32_t drain_timeout_ms; /* [zerohop] drain_timeout_ms */
   zh_toml_arena arena;
 } zh_runtime_config;
 

@@ -54,8 +54,24 @@ static void test_full(void) {
   }
   const zh_runtime_channel *ch = zh_runtime_config_channel(rc, "orders");
   CHECK(ch && ch->transport == ZH_RUNTIME_TRANSPORT_BOTH && ch->line == 35);
+  /* the bus's defaults */
+  CHECK(ch && ch->queue == ZH_RUNTIME_CHANNEL_QUEUE && ch->retries == ZH_RUNTIME_CHANNEL_RETRIES &&
+        ch->publish_timeout_ms == ZH_RUNTIME_CHANNEL_PUBLISH_TIMEOUT_MS &&
+        strcmp(ch->dead_letter, "orders.dead-letter") == 0);
+  CHECK_EQ_INT(rc->drain_timeout_ms, ZH_RUNTIME_DRAIN_TIMEOUT_MS);
   ch = zh_runtime_config_channel(rc, "audit.log");
   CHECK(ch && ch->transport == ZH_RUNTIME_TRANSPORT_LOCAL);
+  zh_runtime_config_free(rc);
+
+  rc = parse("[zerohop]\ndrain_timeout_ms = 250\n"
+             "[zerohop.channels.jobs]\ntransport = \"local\"\nqueue = 8\n"
+             "publish_timeout_ms = 0\nretries = 5\ndead_letter = \"jobs.failed\"\n",
+             &msg);
+  ch = zh_runtime_config_channel(rc, "jobs");
+  CHECK(rc && rc->drain_timeout_ms == 250);
+  CHECK(ch && ch->queue == 8 && ch->publish_timeout_ms == 0 && ch->retries == 5 &&
+        strcmp(ch->dead_letter, "jobs.failed") == 0);
+  free(msg);
   zh_runtime_config_free(rc);
 
   rc = parse("", &msg);
@@ -93,6 +109,20 @@ static const bad_case BAD[] = {
     {"[zerohop.channels.orders]\n", "rc.toml:1:19: [zerohop.channels.orders] is missing the "
                                     "required field `transport`"},
     {"[zerohop]\nbus = 1\n", "rc.toml:2:1: unknown field `bus` in [zerohop]"},
+    {"[zerohop.channels.a]\ntransport = \"local\"\nqueue = 0\n",
+     "rc.toml:3:9: `queue` in [zerohop.channels.a] must be from 1 to 1000000"},
+    {"[zerohop.channels.a]\ntransport = \"local\"\nqueue = \"big\"\n",
+     "rc.toml:3:9: `queue` in [zerohop.channels.a] must be an integer, found a string"},
+    {"[zerohop.channels.a]\ntransport = \"local\"\nretries = 101\n",
+     "rc.toml:3:11: `retries` in [zerohop.channels.a] must be from 0 to 100"},
+    {"[zerohop.channels.a]\ntransport = \"local\"\npublish_timeout_ms = -1\n",
+     "rc.toml:3:22: `publish_timeout_ms` in [zerohop.channels.a] must be from 0 to 3600000"},
+    {"[zerohop.channels.a]\ntransport = \"both\"\ndead_letter = \"a\"\n",
+     "rc.toml:3:15: `dead_letter` in [zerohop.channels.a] must name another channel"},
+    {"[zerohop.channels.a]\ntransport = \"local\"\nretry = 1\n",
+     "rc.toml:3:1: unknown field `retry` in [zerohop.channels.a]"},
+    {"[zerohop]\ndrain_timeout_ms = 1.5\n",
+     "rc.toml:2:20: `drain_timeout_ms` in [zerohop] must be an integer, found a float"},
     {"[llm_compute]\ntype = \"spin\"\n", "rc.toml:1:2: unknown field `llm_compute` in the "
                                          "runtime config"},
     {"key_value_store = 3\n",
