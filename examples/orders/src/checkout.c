@@ -23,8 +23,11 @@ void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *
     return;
   }
   char id[65];
-  if (len < 7 || memcmp(body, "order ", 6) != 0 ||
-      sscanf((const char *)body + 6, "%64s", id) != 1) {
+  char first[80];
+  size_t flen = len < sizeof first - 1 ? len : sizeof first - 1;
+  memcpy(first, body, flen);
+  first[flen] = '\0';
+  if (strncmp(first, "order ", 6) != 0 || !scan_word(first + 6, id, sizeof id)) {
     fail(out, 400, "checkout", "the order must start with `order ID`");
     return;
   }
@@ -38,7 +41,8 @@ void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *
   buffer priced = {0};
   int status = http_post(pricing_url, body, len, &priced, err, sizeof err);
   long long total = -1;
-  if (status == 200 && priced.data && sscanf((const char *)priced.data, "total=%lld", &total) != 1)
+  if (status == 200 && priced.data && strncmp((const char *)priced.data, "total=", 6) == 0 &&
+      !scan_int((const char *)priced.data + 6, &total))
     total = -1;
   buffer_free(&priced);
   if (status != 200 || total < 0) {
@@ -49,9 +53,9 @@ void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *
   }
 
   buffer event = {0};
-  char head[128];
-  int n = snprintf(head, sizeof head, "%s %lld\n", id, total);
-  if (!buffer_put(&event, head, (size_t)n) || !buffer_put(&event, body, len)) {
+  char head[128], *end = put_int(put_text(put_text(head, id), " "), total);
+  *end++ = '\n';
+  if (!buffer_put(&event, head, (size_t)(end - head)) || !buffer_put(&event, body, len)) {
     buffer_free(&event);
     fail(out, 500, "checkout", "out of memory");
     return;
@@ -63,8 +67,9 @@ void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *
     return;
   }
   char answer[160];
-  n = snprintf(answer, sizeof answer, "{\"order\":\"%s\",\"total\":%lld}\n", id, total);
-  respond(out, 200, "application/json", answer, (size_t)n);
+  end = put_int(put_text(put_text(put_text(answer, "{\"order\":\""), id), "\",\"total\":"), total);
+  end = put_text(end, "}\n");
+  respond(out, 200, "application/json", answer, (size_t)(end - answer));
 }
 
 bool on_message(const uint8_t *payload, size_t len) {

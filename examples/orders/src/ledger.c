@@ -3,7 +3,6 @@
  * event is answered with an error, which the host logs (and may retry or dead-letter). */
 #include "orders.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
@@ -24,7 +23,8 @@ bool on_message(const uint8_t *payload, size_t len) {
   memcpy(head, payload, n);
   head[n] = '\0';
   long long total;
-  if (sscanf(head, "%64s %lld", id, &total) != 2 || total < 0)
+  const char *s = scan_word(head, id, sizeof id);
+  if (!s || !scan_int(s, &total) || total < 0)
     return false;
   return counter_add("orders", 1, err, sizeof err) >= 0 &&
          counter_add("revenue", total, err, sizeof err) >= 0;

@@ -28,6 +28,55 @@ void buffer_free(buffer *b) {
   memset(b, 0, sizeof *b);
 }
 
+const char *scan_word(const char *s, char *out, size_t cap) {
+  while (*s == ' ')
+    s++;
+  size_t n = 0;
+  while (s[n] && s[n] != ' ' && s[n] != '\n')
+    n++;
+  if (n == 0 || n >= cap)
+    return NULL;
+  memcpy(out, s, n);
+  out[n] = '\0';
+  return s + n;
+}
+
+const char *scan_int(const char *s, long long *value) {
+  while (*s == ' ')
+    s++;
+  bool negative = *s == '-';
+  s += negative;
+  if (*s < '0' || *s > '9')
+    return NULL;
+  long long v = 0;
+  for (; *s >= '0' && *s <= '9'; s++)
+    if (v < 100000000000000000LL)
+      v = v * 10 + (*s - '0');
+  *value = negative ? -v : v;
+  return s;
+}
+
+char *put_text(char *dst, const char *s) {
+  size_t n = strlen(s);
+  memcpy(dst, s, n);
+  return dst + n;
+}
+
+char *put_int(char *dst, long long v) {
+  char digits[24];
+  int n = 0;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    digits[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    *dst++ = '-';
+  while (n)
+    *dst++ = digits[--n];
+  return dst;
+}
+
 static service_string_t text(const char *s) { return (service_string_t){(uint8_t *)s, strlen(s)}; }
 
 /* Writes all of data to the stream, 4096 bytes at a time (blocking-write-and-flush's limit). */
@@ -201,15 +250,19 @@ int http_post(const char *url, const void *data, size_t len, buffer *response, c
     snprintf(err, errsize, "not an http:// URL: %s", url);
     return -1;
   }
-  const char *host = url + 7, *path = strchr(host, '/');
-  if (!path)
-    path = "/";
+  const char *host = url + 7, *slash = strchr(host, '/');
+  const char *path = slash ? slash : "/";
   char authority[256];
-  snprintf(authority, sizeof authority, "%.*s",
-           (int)(path == url + strlen(url) ? strlen(host) : (size_t)(path - host)), host);
+  size_t alen = slash ? (size_t)(slash - host) : strlen(host);
+  if (alen >= sizeof authority) {
+    snprintf(err, errsize, "host too long in %s", url);
+    return -1;
+  }
+  memcpy(authority, host, alen);
+  authority[alen] = '\0';
 
   char length[24];
-  snprintf(length, sizeof length, "%zu", len);
+  *put_int(length, (long long)len) = '\0';
   service_types_own_fields_t headers = service_types_constructor_fields();
   service_types_field_name_t cl = text("content-length"), ct = text("content-type");
   service_types_field_value_t clv = {(uint8_t *)length, strlen(length)};

@@ -52,4 +52,14 @@ bool variable(const char *name, char *buf, size_t size);
  * returns its new value (delta 0 reads it); -1 with the reason in err. */
 long long counter_add(const char *key, long long delta, char *err, size_t errsize);
 
+/* Small text helpers for the hot path, cheaper in wasm than stdio's scanf and printf. */
+/* Skips spaces, then copies one word (up to a space or newline) into out (at most cap-1
+ * bytes); returns the text after it, or NULL if there is no word or it does not fit. */
+const char *scan_word(const char *s, char *out, size_t cap);
+/* Skips spaces, then reads a decimal integer (an optional '-'); NULL if there is none. */
+const char *scan_int(const char *s, long long *value);
+/* Appends s, or v in decimal, at dst and returns the new end (no NUL). */
+char *put_text(char *dst, const char *s);
+char *put_int(char *dst, long long v);
+
 #endif

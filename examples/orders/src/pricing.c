@@ -2,7 +2,6 @@
  * "item SKU QTY CENTS" lines, with 5% off above 100.00. Other lines are ignored. */
 #include "orders.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
@@ -17,16 +16,17 @@ void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *
     memcpy(line, body + i, n);
     line[n] = '\0';
     long long qty, cents;
-    if (sscanf(line, "item %63s %lld %lld", sku, &qty, &cents) == 3 && qty > 0 && cents >= 0 &&
+    const char *s = strncmp(line, "item ", 5) == 0 ? scan_word(line + 5, sku, sizeof sku) : NULL;
+    if (s && (s = scan_int(s, &qty)) && scan_int(s, &cents) && qty > 0 && cents >= 0 &&
         qty < 1000000 && cents < 100000000)
       total += qty * cents;
     i = end + 1;
   }
   if (total > 10000)
     total -= total / 20;
-  char answer[64];
-  int n = snprintf(answer, sizeof answer, "total=%lld\n", total);
-  respond(out, 200, "text/plain", answer, (size_t)n);
+  char answer[64], *end = put_int(put_text(answer, "total="), total);
+  *end++ = '\n';
+  respond(out, 200, "text/plain", answer, (size_t)(end - answer));
 }
 
 bool on_message(const uint8_t *payload, size_t len) {
