@@ -232,8 +232,8 @@ static zh_error *link_iface(zh_app *app, app_component *c, dep_unit *u, const ch
                             const zh_wit_world_item *imp, const char *want) {
   const zh_wit_world_item *e = find_export(zh_cm_component_world(u->c.comp), want);
   if (!e)
-    return zh_error_new(ZH_ERR_UNLINKABLE, "%s: `%s` (%s) does not export %s", what, u->id,
-                        u->mc.source ? u->mc.source : "?", want);
+    return zh_error_new(ZH_ERR_UNLINKABLE, "%s: %s does not export %s", what,
+                        u->mc.source ? u->mc.source : u->id, want);
   for (size_t i = 0; i < imp->iface->nfuncs; i++) {
     const zh_wit_func *f = imp->iface->funcs[i];
     const zh_wit_func *g = find_func(e->iface, f->abi_name);
@@ -340,12 +340,22 @@ static zh_error *make_template(zh_app *app, app_component *c) {
 
 static zh_error *link_component(zh_app *app, app_component *c, const char **stack, size_t depth);
 
-static zh_error *cycle(const char **stack, size_t depth, const char *id) {
+static zh_error *cycle(const char *what, const char **stack, size_t depth, const char *id) {
   char path[1024];
   size_t n = 0;
   for (size_t i = 0; i < depth && n < sizeof path; i++)
     n += (size_t)snprintf(path + n, sizeof path - n, "%s -> ", stack[i]);
-  return zh_error_new(ZH_ERR_INVALID, "dependency cycle: %s%s", n < sizeof path ? path : "", id);
+  return zh_error_new(ZH_ERR_INVALID, "%s: a dependency cycle: %s%s", what,
+                      n < sizeof path ? path : "", id);
+}
+
+/* A file dependency's name in hops and logs: the file's name without directory and ".wasm". */
+static char *file_id(const char *path) {
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  size_t n = strlen(base);
+  if (n > 5 && strcmp(base + n - 5, ".wasm") == 0)
+    n -= 5;
+  return strndup(base, n);
 }
 
 static zh_error *link_dep(zh_app *app, app_component *c, const zh_manifest_dependency *d,
@@ -365,7 +375,7 @@ static zh_error *link_dep(zh_app *app, app_component *c, const zh_manifest_depen
                         y->id, y->m->source);
   for (size_t i = 0; y && i < depth; i++)
     if (strcmp(stack[i], y->id) == 0)
-      return cycle(stack, depth, y->id);
+      return cycle(what, stack, depth, y->id);
   if (depth >= DEPS_MAX_DEPTH)
     return zh_error_new(ZH_ERR_INVALID, "%s: dependencies nest deeper than %d", what,
                         DEPS_MAX_DEPTH);
@@ -384,7 +394,7 @@ static zh_error *link_dep(zh_app *app, app_component *c, const zh_manifest_depen
     u->mc = *y->m; /* its own dependencies and flags; the capabilities are replaced */
   else
     u->mc.source = d->path ? d->path : d->url;
-  if (!(u->id = strdup(y ? y->id : d->name)))
+  if (!(u->id = y ? strdup(y->id) : file_id(d->path ? d->path : d->url)))
     return zh_error_oom();
   u->mc.id = u->id;
   zh_error *err = y ? NULL : load_file(app, d, what, u);
