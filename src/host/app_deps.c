@@ -40,6 +40,7 @@ struct app_deps {
   size_t nunits, ucap;
   dep_fn **fns;
   size_t nfns, fcap;
+  uint64_t made; /* instances made so far, all requests (atomic): what tests observe */
 };
 
 static bool grow(void **p, size_t *cap, size_t n, size_t size) {
@@ -139,7 +140,12 @@ static zh_error *dep_instance(zh_app *app, app_call *call, dep_unit *u, app_call
     return err;
   }
   call->deps[u->slot] = *out = dc;
+  __atomic_fetch_add(&app->deps->made, 1, __ATOMIC_RELAXED);
   return NULL;
+}
+
+uint64_t app_deps_instances(const zh_app *app) {
+  return app->deps ? __atomic_load_n(&app->deps->made, __ATOMIC_RELAXED) : 0;
 }
 
 static zh_error *dep_call(zh_cm_call *cc, void *env, zh_val *args, size_t nargs, zh_val *result) {

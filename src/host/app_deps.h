@@ -20,6 +20,8 @@
 
 #include "zerohop/engine.h"
 
+#include <stdint.h>
+
 struct zh_app;
 struct app_call;
 struct app_deps;
@@ -28,6 +30,9 @@ struct app_deps;
  * is loaded, since a dependency may be a later one). */
 zh_error *app_deps_load(struct zh_app *app);
 void app_deps_free(struct app_deps *deps); /* accepts NULL */
+
+/* How many dependency instances the app has made, over all requests. */
+uint64_t app_deps_instances(const struct zh_app *app);
 
 /* Frees the dependency instances a request made (none if it called none). */
 void app_deps_call_end(struct zh_app *app, struct app_call *call);

@@ -6,12 +6,16 @@
  *   /merge     merge({body, 2, [x, y]}, {b, 40, [z]}) as "name qty tag,tag,..."
  *   /count     count() twice, "N,M"        /none     calls nothing, "none"
  *   /kv        kv-open(body)               /fetch    fetch(body), body an authority
- *   /boom      boom() (the dependency traps) */
+ *   /boom      boom() (the dependency traps)
+ *   /loop?n=N  shout(body) N times, each timed in the guest: the N durations in ns, one per
+ *              line (bench/hops_call.sh); /loop-local?n=N the same work done in-guest, for
+ *              the reference */
 #include "deps_caller.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static bool ends_with(const deps_caller_string_t *uri, const char *tail) {
   size_t n = strlen(tail), len = uri->len;
@@ -40,6 +44,46 @@ static void put_item(char *out, size_t cap, const deps_caller_text_item_t *it) {
   for (size_t i = 0; n > 0 && (size_t)n < cap && i < it->tags.len; i++)
     n += snprintf(out + n, cap - (size_t)n, "%s%.*s", i ? "," : "", (int)it->tags.ptr[i].len,
                   (const char *)it->tags.ptr[i].ptr);
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* What shout does, here in the caller's memory: the reference for the call's cost. */
+static void shout_local(const deps_caller_string_t *s, deps_caller_string_t *ret) {
+  ret->ptr = malloc(s->len + 1);
+  for (size_t i = 0; i < s->len; i++)
+    ret->ptr[i] = s->ptr[i] >= 'a' && s->ptr[i] <= 'z' ? (uint8_t)(s->ptr[i] - 32) : s->ptr[i];
+  ret->ptr[s->len] = '!';
+  ret->len = s->len + 1;
+}
+
+static void loop(deps_caller_http_types_response_t *ret, const deps_caller_string_t *uri,
+                 const deps_caller_string_t *in, bool local) {
+  const uint8_t *q = memchr(uri->ptr, '=', uri->len);
+  char digits[16] = {0};
+  if (q)
+    memcpy(digits, q + 1,
+           (size_t)(uri->ptr + uri->len - q - 1) < 15 ? (size_t)(uri->ptr + uri->len - q - 1) : 15);
+  size_t n = (size_t)atoi(digits), cap = n * 21 + 1, len = 0;
+  char *text = malloc(cap);
+  text[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    deps_caller_string_t out;
+    uint64_t t0 = now_ns();
+    if (local)
+      shout_local(in, &out);
+    else
+      deps_caller_text_shout(in, &out);
+    uint64_t t1 = now_ns();
+    deps_caller_string_free(&out);
+    len += (size_t)snprintf(text + len, cap - len, "%llu\n", (unsigned long long)(t1 - t0));
+  }
+  answer(ret, 200, (const uint8_t *)text, len);
+  free(text);
 }
 
 void deps_caller_inbound_http_handle_request(deps_caller_http_types_request_t *req,
@@ -84,6 +128,8 @@ void deps_caller_inbound_http_handle_request(deps_caller_http_types_request_t *r
     char text[64];
     snprintf(text, sizeof text, "boom returned %u", deps_caller_text_boom());
     answer_str(ret, text);
+  } else if (ends_with(uri, "/loop") || ends_with(uri, "/loop-local")) {
+    loop(ret, uri, &in, ends_with(uri, "/loop-local"));
   } else if (ends_with(uri, "/none")) {
     answer_str(ret, "none");
   } else {
