@@ -124,7 +124,7 @@ static uint64_t val_bytes(const zh_val *v) {
 
 /* The unit's instance for this request, made on its first call. */
 static zh_error *dep_instance(zh_app *app, app_call *call, dep_unit *u, app_call **out) {
-  if (!call->deps && !(call->deps = calloc(app->deps->nunits, sizeof *call->deps)))
+  if (!call->deps && !(call->deps = calloc(app->deps->nunits, sizeof(app_call *))))
     return zh_error_oom();
   if (call->deps[u->slot]) {
     *out = call->deps[u->slot];
@@ -159,10 +159,10 @@ static zh_error *dep_call(zh_cm_call *cc, void *env, zh_val *args, size_t nargs,
   uint64_t t0 = zh_hops_now_ns();
   app_call *dc = NULL;
   zh_error *err = dep_instance(fn->app, call, fn->u, &dc);
-  zh_cm_func *f = err ? NULL : zh_cm_instance_func(dc->inst, fn->iface, fn->func);
+  zh_cm_func *f = err || !dc ? NULL : zh_cm_instance_func(dc->inst, fn->iface, fn->func);
   if (!err && !f)
     err = zh_error_new(ZH_ERR_UNLINKABLE, "no export %s#%s", fn->iface, fn->func);
-  if (!err)
+  else if (!err && dc)
     err = zh_cm_func_call(dc->inst, f, args, nargs, result);
   uint64_t bytes = 0;
   for (size_t i = 0; i < nargs; i++)
@@ -251,7 +251,7 @@ static zh_error *link_iface(zh_app *app, app_component *c, dep_unit *u, const ch
       return zh_error_prefix(err, "%s on `%s`", what, u->id);
     struct app_deps *d = app->deps;
     dep_fn *fn = calloc(1, sizeof *fn);
-    if (!fn || !grow((void **)&d->fns, &d->fcap, d->nfns, sizeof *d->fns)) {
+    if (!fn || !grow((void **)&d->fns, &d->fcap, d->nfns, sizeof(dep_fn *))) {
       free(fn);
       return zh_error_oom();
     }
@@ -390,7 +390,7 @@ static zh_error *link_dep(zh_app *app, app_component *c, const zh_manifest_depen
 
   struct app_deps *deps = app->deps;
   dep_unit *u = calloc(1, sizeof *u);
-  if (!u || !grow((void **)&deps->units, &deps->ucap, deps->nunits, sizeof *deps->units)) {
+  if (!u || !grow((void **)&deps->units, &deps->ucap, deps->nunits, sizeof(dep_unit *))) {
     free(u);
     return zh_error_oom();
   }

@@ -238,7 +238,7 @@ static void sha256_hex(const char *path, char *out) {
     return;
   EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
   for (unsigned i = 0; i < mdlen; i++)
-    snprintf(out + 2 * i, 3, "%02x", md[i]);
+    snprintf(out + (size_t)2 * i, 3, "%02x", md[i]);
   free(data);
 }
 
