@@ -7,3 +7,8 @@ DEPS_GUESTS := deps_caller deps_callee deps_wrong
 DEPS_GUEST_WASM := $(DEPS_GUESTS:%=$(COMP_DIR)/host/%.wasm)
 
 $(BUILD)/tests/host/test_deps: $(DEPS_GUEST_WASM) $(BUILD)/zerohop
+
+# ---- one in-process call with a 1 KiB payload: median and p99 (docs/PERFORMANCE.md) ----
+.PHONY: bench-hops-call
+bench-hops-call: all $(DEPS_GUEST_WASM)
+	BUILD=$(BUILD) bash bench/hops_call.sh
