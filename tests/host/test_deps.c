@@ -3,7 +3,8 @@
  * stopped by PID), driven with real sockets. The components are C guests built by Debian's
  * clang with `zerohop bindgen` bindings and wrapped by `jco new` (mk/deps.mk):
  * deps_caller (an HTTP handler importing zerohop:deps/text), deps_callee (exporting it,
- * reaching key-value and outbound HTTP) and deps_wrong (exporting a mismatched one). One part
+ * reaching key-value and outbound HTTP), deps_relay (exporting it by calling a dependency of
+ * its own) and deps_wrong (exporting a mismatched one). One part
  * loads the app in-process instead, to count the dependency instances a request makes. */
 #include "httpclient.h"
 #include "testlib.h"
@@ -276,6 +277,47 @@ static void test_files(void) {
   }
 }
 
+/* ---- a dependency with a dependency: x -> r (deps_relay) -> y, `export` renaming ---- */
+
+static void test_nested(void) {
+  char toml[4096], dir[PATH_MAX];
+  snprintf(toml, sizeof toml,
+           "spin_manifest_version = 2\n[application]\nname = \"nested\"\n"
+           "[[trigger.http]]\nroute = \"/x/...\"\ncomponent = \"x\"\n"
+           "[component.x]\nsource = \"@C@/deps_caller.wasm\"\n"
+           "key_value_stores = [\"default\"]\n"
+           "dependencies_inherit_configuration = true\n"
+           "[component.x.dependencies]\n"
+           "\"zerohop:deps/text@1.0.0\" = { component = \"r\" }\n"
+           "[component.r]\nsource = \"@C@/deps_relay.wasm\"\n"
+           "[component.r.dependencies]\n"
+           "\"zerohop:deps/inner@1.0.0\" = { component = \"y\", "
+           "export = \"zerohop:deps/text@1.0.0\" }\n"
+           "[component.y]\nsource = \"@C@/deps_callee.wasm\"\n");
+  write_app("nested", toml, dir, sizeof dir);
+  zh_test_cli_server s;
+  if (!start_app(&s, "nested", dir)) {
+    CHECK(false);
+    return;
+  }
+  says(s.port, "/x/shout", "deep", "relay DEEP!");
+  says(s.port, "/x/merge", "m", "m+b 42 x,y,z");
+  /* both levels fresh per request: y counts 1, 2 and r 100, 200 */
+  says(s.port, "/x/count", "", "101,202");
+  says(s.port, "/x/count", "", "101,202");
+  /* r got x's configuration, but r does not let its own dependency inherit it */
+  says(s.port, "/x/kv", "default", "access-denied");
+  zh_hc_response r;
+  CHECK(post(s.port, "/x/boom", "", 0, &r));
+  CHECK_EQ_INT(r.status, 500);
+  zh_hc_response_free(&r);
+  says(s.port, "/x/shout", "on", "relay ON!");
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  char *err = zh_test_cli_err(&s);
+  CHECK(strstr(err, "component `r` calling dependency `y`: unreachable") != NULL);
+  free(err);
+}
+
 /* ---- load errors: each one line naming what is wrong ---- */
 
 static void refused(const char *name, const char *deps_toml, const char *extra_toml,
@@ -427,6 +469,7 @@ int main(void) {
   test_linked();
   test_inherit();
   test_files();
+  test_nested();
   test_refused();
   test_lazy();
   char cmd[128];
