@@ -12,3 +12,18 @@ $(BUILD)/tests/host/test_deps: $(DEPS_GUEST_WASM) $(BUILD)/zerohop
 .PHONY: bench-hops-call
 bench-hops-call: all $(DEPS_GUEST_WASM)
 	BUILD=$(BUILD) bash bench/hops_call.sh
+
+# deps_callee.js: the same interface in JavaScript, by componentize-js, against a world that
+# only exports deps_callee.wit's `text` (taken from that file, so there is one definition).
+DEPS_JS_WIT := $(COMP_OBJ)/deps-js/wit
+$(DEPS_JS_WIT)/world.wit: tests/host/guests/deps_callee.wit mk/deps.mk
+	@mkdir -p $(dir $@)
+	{ echo 'package zerohop:deps@1.0.0;'; sed -n '/^interface text {/,/^}/p' $<; \
+	  printf 'world deps-js {\n  export text;\n}\n'; } > $@.tmp && mv $@.tmp $@
+
+$(COMP_DIR)/host/deps_js.wasm: tests/host/guests/deps_callee.js $(DEPS_JS_WIT)/world.wit $(NPM_STAMP)
+	@mkdir -p $(dir $@)
+	$(CJS) $< --wit $(DEPS_JS_WIT) --world-name deps-js -o $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/tests/host/test_deps: $(COMP_DIR)/host/deps_js.wasm

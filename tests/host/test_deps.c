@@ -4,8 +4,9 @@
  * clang with `zerohop bindgen` bindings and wrapped by `jco new` (mk/deps.mk):
  * deps_caller (an HTTP handler importing zerohop:deps/text), deps_callee (exporting it,
  * reaching key-value and outbound HTTP), deps_relay (exporting it by calling a dependency of
- * its own) and deps_wrong (exporting a mismatched one). One part
- * loads the app in-process instead, to count the dependency instances a request makes. */
+ * its own), deps_wrong (exporting a mismatched one) and deps_js (deps_callee's interface in
+ * JavaScript, by componentize-js). One part loads the app in-process instead, to count the
+ * dependency instances a request makes. */
 #include "httpclient.h"
 #include "testlib.h"
 #include "testutil.h"
@@ -17,7 +18,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
-#define START_LIMIT_MS 60000
+#define START_LIMIT_MS 90000 /* a 12 MB JS component under ASan takes a while */
 #define SERVING "Serving http://127.0.0.1:"
 
 static char tmpdir[64];
@@ -318,6 +319,46 @@ static void test_nested(void) {
   free(err);
 }
 
+/* ---- a componentize-js dependency of the C caller ---- */
+
+static void test_js(void) {
+  char toml[4096], dir[PATH_MAX];
+  snprintf(toml, sizeof toml,
+           "spin_manifest_version = 2\n[application]\nname = \"js\"\n"
+           "[[trigger.http]]\nroute = \"/x/...\"\ncomponent = \"x\"\n"
+           "[component.x]\nsource = \"@C@/deps_caller.wasm\"\n"
+           "[component.x.dependencies]\n"
+           "\"zerohop:deps\" = { path = \"@C@/deps_js.wasm\" }\n");
+  write_app("js", toml, dir, sizeof dir);
+  zh_test_cli_server s;
+  if (!start_app(&s, "js", dir)) {
+    CHECK(false);
+    return;
+  }
+  says(s.port, "/x/shout", "hello w\xc3\xb6rld", "HELLO W\xc3\xb6RLD!");
+  uint8_t bytes[300];
+  for (size_t i = 0; i < sizeof bytes; i++)
+    bytes[i] = (uint8_t)(i * 13);
+  zh_hc_response r;
+  CHECK(post(s.port, "/x/reverse", bytes, sizeof bytes, &r));
+  bool reversed = r.status == 200 && r.body_len == sizeof bytes;
+  for (size_t i = 0; reversed && i < sizeof bytes; i++)
+    reversed = (uint8_t)r.body[i] == bytes[sizeof bytes - 1 - i];
+  CHECK(reversed);
+  zh_hc_response_free(&r);
+  says(s.port, "/x/merge", "js", "js+b 42 x,y,z");
+  says(s.port, "/x/count", "", "1,2");
+  says(s.port, "/x/count", "", "1,2");
+  CHECK(post(s.port, "/x/boom", "", 0, &r)); /* a JS exception traps */
+  CHECK_EQ_INT(r.status, 500);
+  zh_hc_response_free(&r);
+  says(s.port, "/x/shout", "on", "ON!");
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  char *err = zh_test_cli_err(&s);
+  CHECK(strstr(err, "component `x` calling dependency `deps_js`") != NULL);
+  free(err);
+}
+
 /* ---- load errors: each one line naming what is wrong ---- */
 
 static void refused(const char *name, const char *deps_toml, const char *extra_toml,
@@ -470,6 +511,7 @@ int main(void) {
   test_inherit();
   test_files();
   test_nested();
+  test_js();
   test_refused();
   test_lazy();
   char cmd[128];
