@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One in-process component call (component dependencies, src/host/app_deps.c) with a 1 KiB
 # payload: `zerohop up` serves deps_caller linked to deps_callee; the caller calls
-# zerohop:deps/text#shout(1 KiB string) -> 1 KiB + 1 string N times in one request and times
-# each call in the guest (the monotonic clock, through WASI). The first call of a request
-# makes the dependency's instance and is reported apart. The reference, in the same run: the
-# same work done inside the caller (/loop-local), so the ratio is what crossing costs.
+# zerohop:deps/text#echo(list<u8> of 1 KiB) -> the same 1 KiB, N times in one request, and
+# times each call in the guest (the monotonic clock, through WASI). The first call of a
+# request makes the dependency's instance and is reported apart. The reference, in the same
+# run: the caller copying the 1 KiB in its own memory (/loop-local: malloc and memcpy), so the
+# ratio is what crossing to the other component costs over a local copy.
 # Rounds alternate call and reference; the percentiles are over every sample of every round.
 #   BUILD (build)  CALLS (2000 per round)  ROUNDS (5)
 # Prints `call: median N ns p99 N ns`, then the reference and the first call.
@@ -67,7 +68,7 @@ local_med=$(pct "$tmp/local.ns" 50)
 local_p99=$(pct "$tmp/local.ns" 99)
 first_med=$(pct "$tmp/first.ns" 50)
 echo "call: median $call_med ns p99 $call_p99 ns"
-echo "reference (same work in the caller): median $local_med ns p99 $local_p99 ns"
+echo "reference (a 1 KiB copy in the caller): median $local_med ns p99 $local_p99 ns"
 awk -v a="$call_med" -v b="$local_med" 'BEGIN { printf "call / reference (medians): %.1fx\n", a / (b > 0 ? b : 1) }'
 echo "first call of a request (makes the instance): median $first_med ns over $ROUNDS requests"
 echo "($(wc -l <"$tmp/call.ns") calls of 1 KiB in $ROUNDS requests)"

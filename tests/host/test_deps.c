@@ -160,6 +160,15 @@ static void test_values(uint16_t port) {
   /* records with strings and lists of strings, both ways */
   says(port, "/x/merge", "left", "left+b 42 x,y,z");
   says(port, "/x/none", "", "none");
+  /* the benchmark's loop: echo three times, one duration per line */
+  CHECK(post(port, "/x/loop?n=3", "0123456789", 10, &r));
+  CHECK_EQ_INT(r.status, 200);
+  size_t lines = 0;
+  for (size_t i = 0; r.body && i < r.body_len; i++)
+    lines += r.body[i] == '\n';
+  CHECK_EQ_INT((int)lines, 3);
+  CHECK(r.body && strspn(r.body, "0123456789\n") == r.body_len);
+  zh_hc_response_free(&r);
 }
 
 static void test_linked(void) {

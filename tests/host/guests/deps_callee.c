@@ -3,6 +3,7 @@
  * sees both the values that crossed and the capabilities the host gave it:
  *   shout    ASCII letters upper-cased, "!" appended (other bytes kept as they are)
  *   reverse  the bytes in reverse order
+ *   echo     the bytes as they came (what bench/hops_call.sh times)
  *   merge    names joined with "+", quantities added, tags concatenated
  *   count    a counter in its memory: 1 on a fresh instance, then 2, ...
  *   kv-open  "ok" or the error case of fermyon:spin/key-value's store.open
@@ -39,6 +40,8 @@ void deps_callee_text_reverse(deps_callee_list_u8_t *b, deps_callee_list_u8_t *r
   ret->len = b->len;
   deps_callee_list_u8_free(b);
 }
+
+void deps_callee_text_echo(deps_callee_list_u8_t *b, deps_callee_list_u8_t *ret) { *ret = *b; }
 
 void deps_callee_text_merge(deps_callee_text_item_t *a, deps_callee_text_item_t *b,
                             deps_callee_text_item_t *ret) {

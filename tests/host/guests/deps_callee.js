@@ -11,6 +11,9 @@ export const text = {
   reverse(b) {
     return Uint8Array.from(b).reverse();
   },
+  echo(b) {
+    return b;
+  },
   merge(a, b) {
     return { name: a.name + '+' + b.name, qty: a.qty + b.qty, tags: [...a.tags, ...b.tags] };
   },

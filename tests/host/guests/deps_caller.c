@@ -7,9 +7,9 @@
  *   /count     count() twice, "N,M"        /none     calls nothing, "none"
  *   /kv        kv-open(body)               /fetch    fetch(body), body an authority
  *   /boom      boom() (the dependency traps)
- *   /loop?n=N  shout(body) N times, each timed in the guest: the N durations in ns, one per
- *              line (bench/hops_call.sh); /loop-local?n=N the same work done in-guest, for
- *              the reference */
+ *   /loop?n=N  echo(body) N times, each timed in the guest: the N durations in ns, one per
+ *              line (bench/hops_call.sh); /loop-local?n=N copies the body in the caller
+ *              instead (malloc and memcpy, what the callee's side amounts to), the reference */
 #include "deps_caller.h"
 
 #include <stdio.h>
@@ -52,13 +52,11 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* What shout does, here in the caller's memory: the reference for the call's cost. */
-static void shout_local(const deps_caller_string_t *s, deps_caller_string_t *ret) {
-  ret->ptr = malloc(s->len + 1);
-  for (size_t i = 0; i < s->len; i++)
-    ret->ptr[i] = s->ptr[i] >= 'a' && s->ptr[i] <= 'z' ? (uint8_t)(s->ptr[i] - 32) : s->ptr[i];
-  ret->ptr[s->len] = '!';
-  ret->len = s->len + 1;
+/* A copy in the caller's own memory: the reference for the call's cost. */
+static void echo_local(const deps_caller_list_u8_t *b, deps_caller_list_u8_t *ret) {
+  ret->ptr = malloc(b->len ? b->len : 1);
+  memcpy(ret->ptr, b->ptr, b->len);
+  ret->len = b->len;
 }
 
 static void loop(deps_caller_http_types_response_t *ret, const deps_caller_string_t *uri,
@@ -72,14 +70,14 @@ static void loop(deps_caller_http_types_response_t *ret, const deps_caller_strin
   char *text = malloc(cap);
   text[0] = '\0';
   for (size_t i = 0; i < n; i++) {
-    deps_caller_string_t out;
+    deps_caller_list_u8_t b = {in->ptr, in->len}, out;
     uint64_t t0 = now_ns();
     if (local)
-      shout_local(in, &out);
+      echo_local(&b, &out);
     else
-      deps_caller_text_shout(in, &out);
+      deps_caller_text_echo(&b, &out);
     uint64_t t1 = now_ns();
-    deps_caller_string_free(&out);
+    deps_caller_list_u8_free(&out);
     len += (size_t)snprintf(text + len, cap - len, "%llu\n", (unsigned long long)(t1 - t0));
   }
   answer(ret, 200, (const uint8_t *)text, len);

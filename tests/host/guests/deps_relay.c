@@ -26,6 +26,11 @@ void deps_relay_text_reverse(deps_relay_list_u8_t *b, deps_relay_list_u8_t *ret)
   deps_relay_list_u8_free(b);
 }
 
+void deps_relay_text_echo(deps_relay_list_u8_t *b, deps_relay_list_u8_t *ret) {
+  deps_relay_inner_echo(b, ret);
+  deps_relay_list_u8_free(b);
+}
+
 void deps_relay_text_merge(deps_relay_text_item_t *a, deps_relay_text_item_t *b,
                            deps_relay_text_item_t *ret) {
   deps_relay_inner_item_t ia = {a->name, a->qty, a->tags}, ib = {b->name, b->qty, b->tags}, got;

@@ -18,6 +18,8 @@ void deps_wrong_text_shout(deps_wrong_list_u8_t *s, deps_wrong_string_t *ret) {
 
 void deps_wrong_text_reverse(deps_wrong_list_u8_t *b, deps_wrong_list_u8_t *ret) { *ret = *b; }
 
+void deps_wrong_text_echo(deps_wrong_list_u8_t *b, deps_wrong_list_u8_t *ret) { *ret = *b; }
+
 void deps_wrong_text_merge(deps_wrong_text_item_t *a, deps_wrong_text_item_t *b,
                            deps_wrong_text_item_t *ret) {
   deps_wrong_text_item_free(b);
