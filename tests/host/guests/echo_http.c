@@ -105,8 +105,7 @@ void echo_http_incoming_handler_handle(echo_http_types_own_incoming_request_t re
   echo_http_types_method_outgoing_response_set_status_code(
       echo_http_types_borrow_outgoing_response(resp), (uint16_t)status, &set);
   echo_http_result_own_types_outgoing_body_void_t ob;
-  echo_http_types_method_outgoing_response_body(echo_http_types_borrow_outgoing_response(resp),
-                                                &ob);
+  echo_http_types_method_outgoing_response_body(echo_http_types_borrow_outgoing_response(resp), &ob);
   echo_http_result_own_types_outgoing_response_types_error_code_t result = {.is_err = false};
   result.val.ok = resp;
   echo_http_types_static_response_outparam_set(out, &result);
