@@ -207,9 +207,10 @@ static bool key_matches(const char *key, const char *imp) {
 }
 
 /* The dependency's exported interface called `want`: the same name, else the same name
- * without the version (the functions' type check decides whether it fits). */
+ * without the version, else (a plain `export = "name"`) the interface of that short name
+ * ("ns:pkg/name@v"). The functions' type check decides whether it fits. */
 static const zh_wit_world_item *find_export(const zh_wit_world *w, const char *want) {
-  const zh_wit_world_item *base = NULL;
+  const zh_wit_world_item *base = NULL, *plain = NULL;
   const char *at = strchr(want, '@');
   size_t wb = at ? (size_t)(at - want) : strlen(want);
   for (size_t i = 0; i < w->nexports; i++) {
@@ -222,8 +223,10 @@ static const zh_wit_world_item *find_export(const zh_wit_world *w, const char *w
     size_t eb = eat ? (size_t)(eat - e->name) : strlen(e->name);
     if (!base && eb == wb && memcmp(e->name, want, wb) == 0)
       base = e;
+    if (!plain && !strchr(want, ':') && e->iface->name && strcmp(e->iface->name, want) == 0)
+      plain = e;
   }
-  return base;
+  return base ? base : plain;
 }
 
 static const zh_wit_func *find_func(const zh_wit_interface *in, const char *abi_name) {
@@ -385,9 +388,6 @@ static zh_error *link_dep(zh_app *app, app_component *c, const zh_manifest_depen
   if (depth >= DEPS_MAX_DEPTH)
     return zh_error_new(ZH_ERR_INVALID, "%s: dependencies nest deeper than %d", what,
                         DEPS_MAX_DEPTH);
-  if (d->export_ && !strchr(d->name, '/'))
-    return zh_error_new(ZH_ERR_INVALID, "%s: `export` needs a key that names one interface", what);
-
   struct app_deps *deps = app->deps;
   dep_unit *u = calloc(1, sizeof *u);
   if (!u || !grow((void **)&deps->units, &deps->ucap, deps->nunits, sizeof(dep_unit *))) {
@@ -411,16 +411,23 @@ static zh_error *link_dep(zh_app *app, app_component *c, const zh_manifest_depen
 
   const zh_wit_world *xw = zh_cm_component_world(c->comp);
   size_t matched = 0;
+  for (size_t i = 0; i < xw->nimports; i++) {
+    const zh_wit_world_item *imp = &xw->imports[i];
+    matched += imp->kind == ZH_WIT_ITEM_INTERFACE && imp->iface && key_matches(d->name, imp->name);
+  }
+  if (!matched)
+    return zh_error_new(ZH_ERR_UNLINKABLE, "%s: `%s` (%s) imports no interface of that name", what,
+                        c->id, c->m->source ? c->m->source : "?");
+  if (d->export_ && matched > 1) /* one export cannot stand for several interfaces */
+    return zh_error_new(ZH_ERR_INVALID,
+                        "%s: `export` names one export, but the key matches %zu "
+                        "imports of `%s`",
+                        what, matched, c->id);
   for (size_t i = 0; !err && i < xw->nimports; i++) {
     const zh_wit_world_item *imp = &xw->imports[i];
-    if (imp->kind != ZH_WIT_ITEM_INTERFACE || !imp->iface || !key_matches(d->name, imp->name))
-      continue;
-    matched++;
-    err = link_iface(app, c, u, what, imp, d->export_ ? d->export_ : imp->name);
+    if (imp->kind == ZH_WIT_ITEM_INTERFACE && imp->iface && key_matches(d->name, imp->name))
+      err = link_iface(app, c, u, what, imp, d->export_ ? d->export_ : imp->name);
   }
-  if (!err && !matched)
-    err = zh_error_new(ZH_ERR_UNLINKABLE, "%s: `%s` (%s) imports no interface of that name", what,
-                       c->id, c->m->source ? c->m->source : "?");
   if (err)
     return err;
   if (u->mc.ndependencies) {

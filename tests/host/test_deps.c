@@ -287,7 +287,8 @@ static void test_files(void) {
   }
 }
 
-/* ---- a dependency with a dependency: x -> r (deps_relay) -> y, `export` renaming ---- */
+/* ---- a dependency with a dependency: x -> r (deps_relay) -> y, with `export` naming y's
+ * interface by its short name ---- */
 
 static void test_nested(void) {
   char toml[4096], dir[PATH_MAX];
@@ -301,8 +302,7 @@ static void test_nested(void) {
            "\"zerohop:deps/text@1.0.0\" = { component = \"r\" }\n"
            "[component.r]\nsource = \"@C@/deps_relay.wasm\"\n"
            "[component.r.dependencies]\n"
-           "\"zerohop:deps/inner@1.0.0\" = { component = \"y\", "
-           "export = \"zerohop:deps/text@1.0.0\" }\n"
+           "\"zerohop:deps/inner@1.0.0\" = { component = \"y\", export = \"text\" }\n"
            "[component.y]\nsource = \"@C@/deps_callee.wasm\"\n");
   write_app("nested", toml, dir, sizeof dir);
   zh_test_cli_server s;
