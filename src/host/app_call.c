@@ -141,8 +141,8 @@ zh_error *app_call_begin(zh_app *app, app_component *c, const zh_wasip2_config *
   call->hi.p2 = call->cx;
   zh_wasip2_set_user(call->cx, &call->hi);
   return c->tpl ? zh_cm_template_instantiate(c->tpl, call->slot->store, call->cx, &call->inst)
-                : zh_cm_linker_instantiate(app->linker, c->comp, call->slot->store, call->cx,
-                                           &call->inst);
+                : zh_cm_linker_instantiate(c->linker ? c->linker : app->linker, c->comp,
+                                           call->slot->store, call->cx, &call->inst);
 }
 
 /* Emits `data` line by line, each prefixed by the component id. */
@@ -178,6 +178,7 @@ void app_call_log_output(zh_app *app, app_component *c, int fd, const char *data
 void app_call_end(zh_app *app, app_call *call) {
   size_t len;
   const char *data;
+  app_deps_call_end(app, call);
   zh_cm_instance_free(call->inst);
   zh_component_free(call->bound);
   if (call->cx) {

@@ -8,6 +8,7 @@
 #define ZH_HOST_APP_INTERNAL_H
 
 #include "host/app.h"
+#include "host/app_deps.h"
 #include "host/handler_kind.h"
 #include "host/hops.h"
 #include "host/host_instance.h"
@@ -40,7 +41,8 @@ typedef struct app_component {
    * built them): the decoded world, and the plan of its WASI 0.2 imports. */
   zh_cm_component *core_world;
   zh_wasip2_plan *core_plan;
-  zh_cm_template *tpl; /* NULL: every call instantiates in full */
+  zh_cm_template *tpl;  /* NULL: every call instantiates in full */
+  zh_cm_linker *linker; /* its own, with its dependencies (app_deps.c); NULL: the app's */
   zh_wasip2_config cfg;
   char **env; /* "KEY=VALUE", the manifest's then -e's */
   size_t nenv;
@@ -88,6 +90,7 @@ struct zh_app {
   char *redis_default_address;
   struct zh_host_bus *bus;  /* the event bus (bus.h), or NULL without local/both channels */
   zh_hops *hops;            /* every hop between components and to the network */
+  struct app_deps *deps;    /* component dependencies (app_deps.c) */
   zh_wasip2_dispatch chain; /* service chaining and self requests, in memory (app_chain.c) */
   pthread_mutex_t lock;     /* the store pool */
   app_store *pool;
@@ -108,12 +111,13 @@ typedef struct app_call {
   zh_wasip2_ctx *cx;
   zh_host_instance hi;
   zh_cm_instance *inst;
-  zh_instance *core;    /* WAGI core module */
-  zh_wasi_ctx *wasi;    /* its preview1 context */
-  zh_component *bound;  /* a core module bound to its own world */
-  bool own_stdout;      /* the caller reads stdout (WAGI's response): not logged */
-  uint64_t deadline_ns; /* CLOCK_MONOTONIC; a chained callee inherits it */
-  unsigned chain_depth; /* 0 for a trigger's call, 1 for its chained callee, ... */
+  zh_instance *core;      /* WAGI core module */
+  zh_wasi_ctx *wasi;      /* its preview1 context */
+  zh_component *bound;    /* a core module bound to its own world */
+  bool own_stdout;        /* the caller reads stdout (WAGI's response): not logged */
+  uint64_t deadline_ns;   /* CLOCK_MONOTONIC; a chained callee inherits it */
+  unsigned chain_depth;   /* 0 for a trigger's call, 1 for its chained callee, ... */
+  struct app_call **deps; /* its dependencies' instances, made on first call (app_deps.c) */
 } app_call;
 
 /* Makes the instance: `cfg` overrides the component's WASI 0.2 config when not NULL (WAGI
@@ -139,6 +143,13 @@ void app_chain_init(zh_app *app);
 zh_error *app_bus_new(zh_app *app);
 /* Frees what app_bus_new rendered (the bus itself is freed by zh_host_bus_free). */
 void app_redis_free(zh_app *app);
+
+/* app_load.c, for app_deps.c: a linker with every host interface; a whole file; a
+ * `{ url, digest }` check (sha256, as Spin's); `what` names the object in messages. */
+zh_error *app_linker_new(zh_cm_linker **out);
+zh_error *app_read_file(const char *path, uint8_t **data, size_t *len);
+zh_error *app_check_digest(const char *what, const char *path, const char *want,
+                           const uint8_t *bytes, size_t len);
 
 /* ---- the component's files (app_files.c) ---- */
 zh_error *app_files_mount(zh_app *app, app_component *c);

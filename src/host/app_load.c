@@ -199,26 +199,28 @@ static zh_error *load_stores(zh_app *app) {
   return err;
 }
 
-static zh_error *load_linker(zh_app *app) {
-  zh_error *err = zh_cm_linker_new(&app->linker);
+zh_error *app_linker_new(zh_cm_linker **out) {
+  zh_error *err = zh_cm_linker_new(out);
   if (!err)
-    err = zh_wasip2_define_linker(app->linker);
+    err = zh_wasip2_define_linker(*out);
   if (!err)
-    err = zh_host_kv_define_linker(app->linker);
+    err = zh_host_kv_define_linker(*out);
   if (!err)
-    err = zh_host_sqlite_define_linker(app->linker);
+    err = zh_host_sqlite_define_linker(*out);
   if (!err)
-    err = zh_host_vars_define_linker(app->linker);
+    err = zh_host_vars_define_linker(*out);
   if (!err)
-    err = zh_host_wasi_config_define_linker(app->linker);
+    err = zh_host_wasi_config_define_linker(*out);
   if (!err)
-    err = zh_host_redis_define_linker(app->linker);
+    err = zh_host_redis_define_linker(*out);
   return err;
 }
 
+static zh_error *load_linker(zh_app *app) { return app_linker_new(&app->linker); }
+
 /* ---- one component ---- */
 
-static zh_error *read_file(const char *path, uint8_t **data, size_t *len) {
+zh_error *app_read_file(const char *path, uint8_t **data, size_t *len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
@@ -281,32 +283,34 @@ static zh_error *load_env(zh_app *app, app_component *c) {
 
 /* A `source = { url, digest }` component must have the bytes the digest names, as Spin
  * checks: sha256 (the only algorithm the manifest accepts), lowercase hex. */
-static zh_error *check_digest(const app_component *c, const uint8_t *bytes, size_t len) {
-  const char *want = c->m->source_digest;
+zh_error *app_check_digest(const char *what, const char *path, const char *want,
+                           const uint8_t *bytes, size_t len) {
   if (!want)
     return NULL;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   if (!EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-    return zh_error_new(ZH_ERR_RESOURCE, "component `%s`: cannot compute a sha256 digest", c->id);
+    return zh_error_new(ZH_ERR_RESOURCE, "%s: cannot compute a sha256 digest", what);
   char got[7 + 64 + 1] = "sha256:";
   for (unsigned i = 0; i < 32; i++)
     snprintf(got + 7 + 2 * (size_t)i, 3, "%02x", md[i]);
   if (strcasecmp(got, want) != 0)
     return zh_error_new(ZH_ERR_INVALID,
-                        "component `%s`: %s does not match its digest: the manifest says %s, "
+                        "%s: %s does not match its digest: the manifest says %s, "
                         "the file is %s",
-                        c->id, c->m->source, want, got);
+                        what, path, want, got);
   return NULL;
 }
 
 static zh_error *load_binary(zh_app *app, app_component *c) {
   uint8_t *bytes = NULL;
   size_t len = 0;
-  zh_error *err = read_file(c->m->source, &bytes, &len);
+  zh_error *err = app_read_file(c->m->source, &bytes, &len);
   if (err)
     return zh_error_prefix(err, "component `%s`", c->id);
-  if ((err = check_digest(c, bytes, len)) != NULL) {
+  char what[300];
+  snprintf(what, sizeof what, "component `%s`", c->id);
+  if ((err = app_check_digest(what, c->m->source, c->m->source_digest, bytes, len)) != NULL) {
     free(bytes);
     return err;
   }
@@ -329,8 +333,8 @@ static zh_error *load_binary(zh_app *app, app_component *c) {
 /* A template of the component; one the template machinery cannot capture is instantiated
  * in full for every call, after one trial instantiation shows it links. */
 static zh_error *load_template(zh_app *app, app_component *c) {
-  if (!c->comp)
-    return NULL;
+  if (!c->comp || c->m->ndependencies)
+    return NULL; /* linked to its dependencies first (app_deps.c) */
   zh_error *err = zh_cm_template_new(app->linker, c->comp, &c->tpl);
   if (!err || zh_error_status(err) != ZH_ERR_USAGE)
     return err ? zh_error_prefix(err, "component `%s`", c->id) : NULL;
@@ -507,6 +511,8 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
   if (!err)
     err = load_components(app);
   if (!err)
+    err = app_deps_load(app);
+  if (!err)
     err = load_routes(app);
   if (!err)
     err = check_redis(app);
@@ -569,9 +575,11 @@ void zh_app_free(zh_app *app) {
   zh_host_bus_free(app->bus);
   app_redis_free(app);
   app_pool_free(app);
+  app_deps_free(app->deps); /* before the components its units borrow */
   for (size_t i = 0; i < app->ncomps; i++) {
     app_component *c = &app->comps[i];
     zh_cm_template_free(c->tpl);
+    zh_cm_linker_free(c->linker);
     zh_cm_component_free(c->comp);
     zh_wasip2_plan_free(c->core_plan);
     zh_cm_component_free(c->core_world);
