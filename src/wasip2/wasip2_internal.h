@@ -87,6 +87,8 @@ struct zh_wasip2_ctx {
   void *http_allowed_env;
   zh_wasip2_log_fn log;
   void *log_env;
+  void (*http_done)(zh_wasip2_ctx *cx, const char *scheme, const char *authority, uint64_t ns,
+                    uint64_t bytes, bool failed); /* hop tracing, or NULL */
   uint64_t seed[2];
   wp2_slot *slots;
   uint32_t nslots, cap, free_head;
