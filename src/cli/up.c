@@ -206,6 +206,7 @@ static int serve(zh_app *app, const up_opts *o) {
   char base[300];
   snprintf(base, sizeof base, "http://%s", zh_http_server_address(server));
   zh_app_print_routes(app, stdout, base);
+  zh_app_print_wiring(app, stdout);
   if (admin)
     printf("Metrics: http://%s/metrics\n", zh_http_server_address(admin));
   fflush(stdout);

@@ -74,6 +74,9 @@ void zh_app_stop_triggers(zh_app *app);
  * ("http://127.0.0.1:3000"), and the Redis channels. */
 void zh_app_print_routes(const zh_app *app, FILE *out, const char *base_url);
 
+/* Prints the app's wiring (host/wiring.h): each edge, in-process or network. */
+void zh_app_print_wiring(const zh_app *app, FILE *out);
+
 /* The app's hop table: every edge's counts and latencies, and requests per route. */
 struct zh_hops *zh_app_hops(const zh_app *app);
 

@@ -5,6 +5,7 @@
  * Tracing by header is off unless the operator says so (--trace-header): a client that could
  * switch it on at will could fill the log, and the trace names internal hosts and timings. */
 #include "host/app_internal.h"
+#include "host/wiring.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,6 +14,18 @@
 
 struct zh_hops *zh_app_hops(const zh_app *app) {
   return app->hops;
+}
+
+void zh_app_print_wiring(const zh_app *app, FILE *out) {
+  zh_wiring w;
+  zh_error *err = zh_wiring_build(app->m, app->rc, &w);
+  if (err) {
+    zh_error_free(err); /* out of memory: the app runs without the print */
+    return;
+  }
+  zh_wiring_print(&w, out);
+  zh_wiring_free(&w);
+  fflush(out);
 }
 
 void app_hops_http_done(zh_wasip2_ctx *cx, const char *scheme, const char *authority, uint64_t ns,
