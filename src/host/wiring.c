@@ -206,15 +206,28 @@ static void dependencies(builder *b, const zh_manifest_component *c, long from) 
   }
 }
 
-/* Channels of [[trigger.redis]] at `redis` ("host:port") that component `id` may publish
- * to: all but those it subscribes to itself (its Redis use is then for commands). */
+/* True if component `id` subscribes to a channel at `redis` ("host:port"). */
+static bool subscribes(const builder *b, const char *id, const char *redis) {
+  for (size_t i = 0; i < b->m->nredis; i++) {
+    char addr[300];
+    if (strcmp(b->m->redis[i].component, id) == 0 &&
+        redis_node_name(b->m->redis[i].address, addr, sizeof addr) && strcmp(addr, redis) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* Channels of [[trigger.redis]] at `redis` that component `id` may publish to: all of them,
+ * unless it is a subscriber there itself (its Redis use is then taken for commands, which
+ * keeps a subscriber that writes results back from looking like a publisher everywhere). */
 static bool publishes(builder *b, const char *id, long from, const char *redis) {
+  if (subscribes(b, id, redis))
+    return false;
   bool any = false;
   for (size_t i = 0; i < b->m->nredis; i++) {
     const zh_manifest_redis_trigger *t = &b->m->redis[i];
     char addr[300], name[600];
-    if (!redis_node_name(t->address, addr, sizeof addr) || strcmp(addr, redis) != 0 ||
-        strcmp(t->component, id) == 0)
+    if (!redis_node_name(t->address, addr, sizeof addr) || strcmp(addr, redis) != 0)
       continue;
     zh_runtime_transport tr = transport_of(b, t->channel);
     snprintf(name, sizeof name, "redis:%s", t->channel);

@@ -17,7 +17,7 @@
  *                                      in-process
  *   component -> redis:CHANNEL         a component allowed to reach the Redis address of a
  *                                      [[trigger.redis]] channel may publish to it (unless
-                                      it subscribes to that channel itself): bus
+                                      it subscribes to a channel there itself): bus
  *                                      (in-process) when the channel's transport is local or
  *                                      both, redis (network) when it is redis (the default)
  *   redis:CHANNEL -> component         the trigger's subscriber, the same way
