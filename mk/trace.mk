@@ -16,3 +16,12 @@ graph: $(BUILD)/zerohop
 	$(BUILD)/zerohop graph -f $(APP) $(if $(RC),--runtime-config-file $(RC)) \
 	  $(if $(TRACE),--trace $(TRACE)) -o $(OUT)
 	@echo "graph: wrote $(OUT)"
+
+# ---- make bench-hop-record: what recording one hop costs (bench/hop_record.c) ----
+.PHONY: bench-hop-record
+$(BUILD)/bench/hop_record: bench/hop_record.c $(BUILD)/libzerohop.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+
+bench-hop-record: $(BUILD)/bench/hop_record
+	$(BUILD)/bench/hop_record

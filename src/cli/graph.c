@@ -113,7 +113,7 @@ static int parse(int argc, char **argv, graph_opts *o) {
 
 /* The output format from the extension: "svg", "png", "pdf", "dot", or NULL. */
 static const char *format_of(const char *path) {
-  const char *dot = strrchr(path, '.');
+  const char *dot = path ? strrchr(path, '.') : NULL;
   static const char *const formats[] = {"svg", "png", "pdf", "dot"};
   for (size_t i = 0; dot && i < sizeof formats / sizeof *formats; i++)
     if (strcmp(dot + 1, formats[i]) == 0)

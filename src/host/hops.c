@@ -1,11 +1,13 @@
 /* Hop tracing: append-only tables of edges and request series.
  *
- * An app has a few dozen edges, so a linear search beats hashing and keeps the first-seen
- * order that the wiring print and the metrics use. Each table is a fixed array of pointers
- * and a length: a record is published by storing its pointer, then the length with release
- * order, so readers (every hop) search without a lock, and bump the counters with relaxed
- * atomic adds. Only the first hop of a new edge takes the mutex, which serialises inserts;
- * records are never moved or freed before the table, so a pointer read once stays valid. */
+ * Edges are found through an open-addressed index (a hash of caller, callee and kind; a
+ * quarter full at most) and kept in first-seen order in an array beside it, the order the
+ * wiring print and the metrics use. An edge is published by storing its pointer with release
+ * order (in the index slot, and in the array before the length), so readers, which are
+ * every hop, search without a lock and bump the counters with relaxed atomic adds. Only the
+ * first hop of a new edge takes the mutex, which serialises inserts; records are never moved
+ * or freed before the table, so a pointer read once stays valid. Request series are few and
+ * counted once per request: a linear search does. */
 #include "host/hops.h"
 
 #include "wasm/error.h"
@@ -18,6 +20,7 @@
 #include <time.h>
 
 typedef struct edge_rec {
+  uint64_t hash;
   char *caller, *callee;
   zh_hop_kind kind;
   _Atomic uint64_t count, errors, total_ns, bytes;
@@ -30,9 +33,12 @@ typedef struct req_rec {
   _Atomic uint64_t count;
 } req_rec;
 
+#define INDEX_SLOTS (4 * ZH_HOPS_MAX_EDGES) /* a power of two */
+
 struct zh_hops {
   pthread_mutex_t lock; /* inserts only */
   _Atomic size_t nedges, nreqs;
+  _Atomic(edge_rec *) index[INDEX_SLOTS];
   edge_rec *edges[ZH_HOPS_MAX_EDGES];
   req_rec *reqs[ZH_HOPS_MAX_REQUESTS];
   _Atomic uint64_t dropped, next_trace;
@@ -68,26 +74,45 @@ static bool edge_is(const edge_rec *e, const char *caller, const char *callee, z
   return e->kind == kind && strcmp(e->caller, caller) == 0 && strcmp(e->callee, callee) == 0;
 }
 
-static edge_rec *find_edge(zh_hops *h, size_t from, size_t to, const char *caller,
-                           const char *callee, zh_hop_kind kind) {
-  for (size_t i = from; i < to; i++)
-    if (edge_is(h->edges[i], caller, callee, kind))
-      return h->edges[i];
-  return NULL;
+/* FNV-1a over caller, a separator, callee and the kind. */
+static uint64_t edge_hash(const char *caller, const char *callee, zh_hop_kind kind) {
+  uint64_t h = 14695981039346656037ull;
+  for (const unsigned char *p = (const unsigned char *)caller; *p; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  h = (h ^ 0xffu) * 1099511628211ull;
+  for (const unsigned char *p = (const unsigned char *)callee; *p; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  return (h ^ (unsigned)kind) * 1099511628211ull;
 }
 
-static edge_rec *add_edge(zh_hops *h, size_t seen, const char *caller, const char *callee,
+/* The edge, or NULL with *slot the empty slot where it would go. */
+static edge_rec *find_edge(zh_hops *h, uint64_t hash, const char *caller, const char *callee,
+                           zh_hop_kind kind, size_t *slot) {
+  for (size_t i = hash & (INDEX_SLOTS - 1);; i = (i + 1) & (INDEX_SLOTS - 1)) {
+    edge_rec *e = atomic_load_explicit(&h->index[i], memory_order_acquire);
+    if (!e) {
+      *slot = i;
+      return NULL;
+    }
+    if (e->hash == hash && edge_is(e, caller, callee, kind))
+      return e;
+  }
+}
+
+static edge_rec *add_edge(zh_hops *h, uint64_t hash, const char *caller, const char *callee,
                           zh_hop_kind kind) {
   pthread_mutex_lock(&h->lock);
-  size_t n = atomic_load_explicit(&h->nedges, memory_order_relaxed);
-  edge_rec *e = find_edge(h, seen, n, caller, callee, kind); /* added meanwhile */
+  size_t n = atomic_load_explicit(&h->nedges, memory_order_relaxed), slot;
+  edge_rec *e = find_edge(h, hash, caller, callee, kind, &slot); /* added meanwhile? */
   if (!e && n < ZH_HOPS_MAX_EDGES && (e = calloc(1, sizeof *e)) != NULL) {
+    e->hash = hash;
     e->caller = strdup(caller);
     e->callee = strdup(callee);
     e->kind = kind;
     if (e->caller && e->callee) {
       h->edges[n] = e;
       atomic_store_explicit(&h->nedges, n + 1, memory_order_release);
+      atomic_store_explicit(&h->index[slot], e, memory_order_release);
     } else {
       free(e->caller);
       free(e->callee);
@@ -119,10 +144,11 @@ void zh_hops_record(zh_hops *hops, const char *caller, const char *callee, zh_ho
     return;
   caller = caller ? caller : "";
   callee = callee ? callee : "";
-  size_t n = atomic_load_explicit(&hops->nedges, memory_order_acquire);
-  edge_rec *e = find_edge(hops, 0, n, caller, callee, kind);
+  uint64_t hash = edge_hash(caller, callee, kind);
+  size_t slot;
+  edge_rec *e = find_edge(hops, hash, caller, callee, kind, &slot);
   if (!e)
-    e = add_edge(hops, n, caller, callee, kind);
+    e = add_edge(hops, hash, caller, callee, kind);
   if (!e) {
     atomic_fetch_add_explicit(&hops->dropped, 1, memory_order_relaxed);
     return;

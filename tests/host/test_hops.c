@@ -32,6 +32,25 @@ static void collect(void *env, const zh_hop_edge *edge) {
     s->e[s->n++] = *edge;
 }
 
+/* Past ZH_HOPS_MAX_EDGES distinct edges, hops are counted as dropped; the kept ones are
+ * still found (the index stays consistent when full). */
+static void test_full(void) {
+  zh_hops *h;
+  CHECK(zh_hops_new(&h) == NULL);
+  char name[32];
+  for (unsigned i = 0; i < ZH_HOPS_MAX_EDGES + 5; i++) {
+    snprintf(name, sizeof name, "c%u", i);
+    zh_hops_record(h, "front", name, ZH_HOP_CALL, 1, 1, false);
+  }
+  zh_hops_record(h, "front", "c7", ZH_HOP_CALL, 1, 1, false);
+  CHECK_EQ_INT(zh_hops_dropped(h), 5);
+  seen s = {0};
+  zh_hops_each(h, collect, &s);
+  CHECK_EQ_INT(s.n, 8); /* collect keeps 8 */
+  CHECK_EQ_INT(s.e[7].count, 2);
+  zh_hops_free(h);
+}
+
 /* Bucket i holds (1us * 4^(i-1), 1us * 4^i]; the last everything beyond ~16.8 s. */
 static void test_buckets(void) {
   CHECK_EQ_INT(zh_hop_bucket(0), 0);
@@ -172,6 +191,7 @@ int main(void) {
   zh_hops_free(hops);
   zh_hops_record(NULL, "a", "b", ZH_HOP_CALL, 1, 1, false); /* no table: nothing happens */
   zh_hops_free(NULL);
+  test_full();
   test_buckets();
   test_trace();
   test_prometheus();
