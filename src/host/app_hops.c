@@ -59,6 +59,9 @@ static void log_trace(zh_app *app, zh_hop_trace *trace, uint64_t id, const char 
     app_log(app, "trace %" PRIu64 ":   +%" PRIu64 ".%03" PRIu64 "ms %s", id,
             steps[i].start_ns / 1000000u, steps[i].start_ns / 1000u % 1000u, line);
   }
+  if (zh_hop_trace_left_out(trace))
+    app_log(app, "trace %" PRIu64 ":   (%" PRIu64 " more hops not kept)", id,
+            zh_hop_trace_left_out(trace));
 }
 
 static bool asks_for_trace(const zh_http_request_info *info) {

@@ -116,6 +116,9 @@ void zh_hop_trace_add(zh_hop_trace *t, const char *caller, const char *callee, z
 const zh_hop_step *zh_hop_trace_steps(const zh_hop_trace *t, size_t *n);
 /* When the trace was made (CLOCK_MONOTONIC ns). */
 uint64_t zh_hop_trace_started_ns(const zh_hop_trace *t);
+/* Hops not kept: past ZH_HOP_TRACE_MAX_STEPS, or out of memory. */
+#define ZH_HOP_TRACE_MAX_STEPS 1024u
+uint64_t zh_hop_trace_left_out(const zh_hop_trace *t);
 
 /* zh_hops_record and, when `trace` is not NULL, zh_hop_trace_add: what code that makes a hop
  * for an instance calls. */

@@ -14,6 +14,7 @@ struct zh_hop_trace {
   uint64_t started_ns;
   zh_hop_step *steps;
   size_t n, cap;
+  uint64_t left_out; /* past ZH_HOP_TRACE_MAX_STEPS, or out of memory */
 };
 
 zh_hop_trace *zh_hop_trace_new(void) {
@@ -42,6 +43,13 @@ void zh_hop_trace_add(zh_hop_trace *t, const char *caller, const char *callee, z
   if (!t)
     return;
   uint64_t now = zh_hops_now_ns();
+  pthread_mutex_lock(&t->lock);
+  if (t->n >= ZH_HOP_TRACE_MAX_STEPS) { /* a guest looping on hops cannot grow it forever */
+    t->left_out++;
+    pthread_mutex_unlock(&t->lock);
+    return;
+  }
+  pthread_mutex_unlock(&t->lock);
   char *a = strdup(caller ? caller : ""), *b = strdup(callee ? callee : "");
   pthread_mutex_lock(&t->lock);
   if (a && b && t->n == t->cap) {
@@ -52,7 +60,7 @@ void zh_hop_trace_add(zh_hop_trace *t, const char *caller, const char *callee, z
       t->cap = cap;
     }
   }
-  if (a && b && t->n < t->cap) {
+  if (a && b && t->n < t->cap && t->n < ZH_HOP_TRACE_MAX_STEPS) {
     uint64_t since = now - t->started_ns, start = since > ns ? since - ns : 0;
     size_t at = t->n++; /* kept in order of start: an enclosing hop ends after its inner ones */
     while (at > 0 && t->steps[at - 1].start_ns > start) {
@@ -61,6 +69,8 @@ void zh_hop_trace_add(zh_hop_trace *t, const char *caller, const char *callee, z
     }
     t->steps[at] = (zh_hop_step){a, b, kind, start, ns, bytes, failed};
     a = b = NULL;
+  } else {
+    t->left_out++;
   }
   pthread_mutex_unlock(&t->lock);
   free(a); /* not stored: out of memory, the step is left out */
@@ -73,6 +83,8 @@ const zh_hop_step *zh_hop_trace_steps(const zh_hop_trace *t, size_t *n) {
 }
 
 uint64_t zh_hop_trace_started_ns(const zh_hop_trace *t) { return t ? t->started_ns : 0; }
+
+uint64_t zh_hop_trace_left_out(const zh_hop_trace *t) { return t ? t->left_out : 0; }
 
 void zh_hop_step_format(const zh_hop_step *s, char *buf, size_t cap) {
   snprintf(buf, cap, "%s -> %s %s %" PRIu64 ".%03" PRIu64 "ms %" PRIu64 "B%s", s->caller, s->callee,

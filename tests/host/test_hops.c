@@ -91,6 +91,13 @@ static void test_trace(void) {
   zh_hop_step_format(&st[0], line, sizeof line);
   CHECK(strstr(line, " error") != NULL);
   zh_hop_trace_free(t);
+  t = zh_hop_trace_new(); /* a trace is bounded */
+  for (unsigned i = 0; i < ZH_HOP_TRACE_MAX_STEPS + 3; i++)
+    zh_hop_trace_add(t, "loop", "db:6379", ZH_HOP_REDIS, 1, 1, false);
+  zh_hop_trace_steps(t, &n);
+  CHECK_EQ_INT(n, ZH_HOP_TRACE_MAX_STEPS);
+  CHECK_EQ_INT(zh_hop_trace_left_out(t), 3);
+  zh_hop_trace_free(t);
   zh_hop_trace_add(NULL, "a", "b", ZH_HOP_CALL, 1, 1, false); /* untraced: nothing */
   zh_hops_record_traced(NULL, NULL, "a", "b", ZH_HOP_CALL, 1, 1, false);
 }
