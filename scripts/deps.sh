@@ -71,6 +71,8 @@ packages=(
   libsqlite3-dev                                # key-value default store, fermyon:spin/sqlite (src/host)
   libhiredis-dev                                # key-value on Redis, outbound Redis, the Redis trigger
   libssl-dev                                    # sha256 digests of components (libcrypto)
+  graphviz                                      # `zerohop graph` runs dot for SVG
+  python3-prometheus-client                     # tests parse /metrics with its parser
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

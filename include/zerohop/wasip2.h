@@ -147,6 +147,12 @@ typedef struct zh_wasip2_config {
   const zh_wasip2_dispatch *dispatch;
   zh_wasip2_log_fn log;
   void *log_env;
+  /* Called once per outbound HTTP request when it ends (response complete, transfer failed,
+   * denied, or dropped by the guest), on the guest's thread, for hop tracing: the request's
+   * scheme and authority, its duration from `handle`, request plus response body bytes, and
+   * whether it failed (denied, a transport error, or a 5xx status). NULL: not called. */
+  void (*http_done)(zh_wasip2_ctx *cx, const char *scheme, const char *authority, uint64_t ns,
+                    uint64_t bytes, bool failed);
 } zh_wasip2_config;
 
 /* Creates a context; strings and buffers are copied. `config` may be NULL. */

@@ -36,6 +36,8 @@ void zh_cli_run_help(FILE *out);
 /* ---- up.c, build.c ---- */
 int zh_cli_up_main(int argc, char **argv);
 void zh_cli_up_help(FILE *out);
+int zh_cli_graph_main(int argc, char **argv);
+void zh_cli_graph_help(FILE *out);
 int zh_cli_build_main(int argc, char **argv);
 void zh_cli_build_help(FILE *out);
 /* Runs the build commands of the app at `manifest_path` (file or directory); a CLI status. */

@@ -8,6 +8,7 @@ static const zh_cli_command commands[] = {
     {"serve", "serve a wasi:http component over HTTP/1.1", zh_cli_serve_main, zh_cli_serve_help},
     {"up", "run a Spin application (spin.toml)", zh_cli_up_main, zh_cli_up_help},
     {"build", "run the build commands of a Spin application", zh_cli_build_main, zh_cli_build_help},
+    {"graph", "draw a Spin application's wiring (Graphviz)", zh_cli_graph_main, zh_cli_graph_help},
     {"bindgen", "generate C guest bindings for a WIT world", zh_cli_bindgen_main,
      zh_cli_bindgen_help},
     {"component", "inspect a component binary ('component wit X.wasm')", zh_cli_component_main,

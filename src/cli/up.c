@@ -6,7 +6,9 @@
  * stop the Redis subscribers and close the stores. */
 #include "cli.h"
 
+#include "host/admin.h"
 #include "host/app.h"
+#include "wasm/error.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -19,7 +21,8 @@
 
 static const char usage_line[] =
     "zerohop up [-f MANIFEST|DIR] [--listen ADDR] [-e K=V] [--variable K=V] [--key-value K=V] "
-    "[--sqlite SQL] [--runtime-config-file F] [--state-dir D] [--log-dir D] [--build]";
+    "[--sqlite SQL] [--runtime-config-file F] [--state-dir D] [--log-dir D] [--build] "
+    "[--trace | --trace-header] [--admin ADDR]";
 
 void zh_cli_up_help(FILE *out) {
   fprintf(out,
@@ -48,6 +51,14 @@ void zh_cli_up_help(FILE *out) {
           "                              the host's output (lines prefixed [ID])\n"
           "  --timeout DURATION          each request's deadline (default 30s)\n"
           "  --build                     run `zerohop build` first\n"
+          "  --trace                     log every request's and message's hops after it\n"
+          "                              (caller, callee, kind, duration, bytes)\n"
+          "  --trace-header              log them only for requests that send the header\n"
+          "                              `zerohop-trace: 1` (off unless given: clients\n"
+          "                              cannot switch tracing on by themselves)\n"
+          "  --admin ADDR                serve GET /metrics (Prometheus text format: hop\n"
+          "                              counts, errors, bytes, latency histograms, requests\n"
+          "                              per route) on ADDR; off by default\n"
           "  -h, --help                  show this help\n"
           "\n"
           "Exit status: 0 after SIGINT or SIGTERM, 1 when the app does not load (the message\n"
@@ -61,10 +72,11 @@ typedef struct list {
 } list;
 
 typedef struct up_opts {
-  const char *from, *listen, *runtime_config, *state_dir, *log_dir;
+  const char *from, *listen, *runtime_config, *state_dir, *log_dir, *admin;
   list env, variables, key_values, sqlite;
   uint64_t timeout_ns;
   bool build;
+  zh_app_trace trace;
 } up_opts;
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -98,13 +110,17 @@ static int parse(int argc, char **argv, up_opts *o) {
       o->build = true;
       continue;
     }
+    if (strcmp(a, "--trace") == 0 || strcmp(a, "--trace-header") == 0) {
+      o->trace = a[7] ? ZH_APP_TRACE_HEADER : ZH_APP_TRACE_ALL;
+      continue;
+    }
     const char *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
     size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
     const char *v = eq ? eq + 1 : NULL;
     static const char *const known[] = {
         "-f",          "--from",     "--file",      "--listen", "-e",
         "--env",       "--variable", "--key-value", "--sqlite", "--runtime-config-file",
-        "--state-dir", "--log-dir",  "--timeout"};
+        "--state-dir", "--log-dir",  "--timeout",   "--admin"};
     const char *name = NULL;
     for (size_t k = 0; k < sizeof known / sizeof *known; k++)
       if (strlen(known[k]) == nlen && strncmp(a, known[k], nlen) == 0)
@@ -141,6 +157,8 @@ static int parse(int argc, char **argv, up_opts *o) {
       o->state_dir = v;
     else if (!strcmp(name, "--log-dir"))
       o->log_dir = v;
+    else if (!strcmp(name, "--admin"))
+      o->admin = v;
     else if (!zh_cli_parse_duration(v, &o->timeout_ns) || o->timeout_ns == 0)
       return usage("--timeout: bad duration '%s' (e.g. 100ms, 1.5s)", v);
     if (!ok) {
@@ -169,13 +187,16 @@ static int serve(zh_app *app, const up_opts *o) {
   hc.env = app;
   if (o->timeout_ns)
     hc.request_timeout_ms = o->timeout_ns / 1000000u ? (uint32_t)(o->timeout_ns / 1000000u) : 1;
-  zh_http_server *server = NULL;
+  zh_http_server *server = NULL, *admin = NULL;
   zh_error *err = zh_http_server_start(&hc, &server);
+  if (!err && o->admin && (err = zh_host_admin_start(o->admin, zh_app_hops(app), &admin)))
+    err = zh_error_prefix(err, "--admin");
   if (!err)
     err = zh_app_start_triggers(app);
   if (err) {
     zh_cli_error("%s", zh_error_message(err));
     zh_error_free(err);
+    zh_http_server_free(admin);
     if (server) {
       zh_http_server_stop(server, 0);
       zh_http_server_free(server);
@@ -185,6 +206,10 @@ static int serve(zh_app *app, const up_opts *o) {
   char base[300];
   snprintf(base, sizeof base, "http://%s", zh_http_server_address(server));
   zh_app_print_routes(app, stdout, base);
+  zh_app_print_wiring(app, stdout);
+  if (admin)
+    printf("Metrics: http://%s/metrics\n", zh_http_server_address(admin));
+  fflush(stdout);
   sigset_t set;
   zh_cli_stop_signals(&set);
   int sig = 0;
@@ -193,6 +218,7 @@ static int serve(zh_app *app, const up_opts *o) {
   zh_http_server_stop(server, STOP_GRACE_MS); /* in-flight requests finish first */
   zh_http_server_free(server);
   zh_app_stop_triggers(app);
+  zh_http_server_free(admin); /* last: a final scrape sees every request */
   return ZH_CLI_OK;
 }
 
@@ -229,6 +255,7 @@ int zh_cli_up_main(int argc, char **argv) {
   ao.log_dir = o.log_dir;
   ao.timeout_ns = o.timeout_ns;
   ao.log = log_line;
+  ao.trace = o.trace;
   zh_error *err = zh_engine_new(NULL, &engine);
   if (!err)
     err = zh_app_load(engine, &ao, &app);

@@ -26,6 +26,14 @@ typedef struct zh_app zh_app;
  * if it wants); NULL logs to stderr. */
 typedef void (*zh_app_log_fn)(void *env, const char *line);
 
+/* Per-request hop traces in the log: none, every request and message, or only the HTTP
+ * requests that carry `zerohop-trace: 1` (the operator opts in to clients asking). */
+typedef enum zh_app_trace {
+  ZH_APP_TRACE_OFF,
+  ZH_APP_TRACE_ALL,
+  ZH_APP_TRACE_HEADER,
+} zh_app_trace;
+
 typedef struct zh_app_options {
   const char *manifest;       /* spin.toml, or a directory holding one */
   const char *state_dir;      /* NULL: .zerohop/ beside the manifest */
@@ -43,6 +51,7 @@ typedef struct zh_app_options {
   uint64_t max_body;   /* request bodies the host reads whole (inbound-http, WAGI); 0: 16 MiB */
   zh_app_log_fn log;
   void *log_env;
+  zh_app_trace trace; /* which requests log their hops (src/host/app_hops.c) */
 } zh_app_options;
 
 /* Loads the app. An error is one line naming the file (FILE:LINE:COL for the manifest and
@@ -64,6 +73,12 @@ void zh_app_stop_triggers(zh_app *app);
 /* Prints the routes and the components behind them, Spin's way, for `base_url`
  * ("http://127.0.0.1:3000"), and the Redis channels. */
 void zh_app_print_routes(const zh_app *app, FILE *out, const char *base_url);
+
+/* Prints the app's wiring (host/wiring.h): each edge, in-process or network. */
+void zh_app_print_wiring(const zh_app *app, FILE *out);
+
+/* The app's hop table: every edge's counts and latencies, and requests per route. */
+struct zh_hops *zh_app_hops(const zh_app *app);
 
 /* The app's name and version, from [application]. */
 const char *zh_app_name(const zh_app *app);

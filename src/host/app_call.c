@@ -71,6 +71,8 @@ static zh_error *host_state(zh_app *app, app_call *call) {
                                   c->m->sqlite_databases.len, &call->hi.sqlite);
   if (!err)
     err = zh_host_redis_inst_new(&app->redis, c->rules, c->id, &call->hi.redis);
+  if (!err)
+    zh_host_redis_inst_set_owner(call->hi.redis, &call->hi);
   return err;
 }
 

@@ -35,12 +35,14 @@ typedef struct http_call {
   zh_spin_request sreq;
   zh_spin_headers headers; /* for the guest */
   bool started;            /* a response went out (no 500 then) */
+  app_http_outcome *out;   /* the status and route, for the hop accounting */
 } http_call;
 
 static void respond(http_call *hc, int status, const zh_http_header *h, size_t n, const void *body,
                     size_t len) {
   zh_wasip2_server_respond(hc->http, status, h, n, body, len);
   hc->started = true;
+  hc->out->status = status;
 }
 
 static void respond_text(http_call *hc, int status, const char *ct, const char *body, size_t len) {
@@ -141,6 +143,7 @@ static void run_wasi_http(http_call *hc) {
     zh_wasip2_server_req sr = {hc->http, false, false};
     app_call call;
     err = app_call_begin(hc->app, c, NULL, zh_http_request_time_left_ns(hc->http), &call);
+    call.hi.trace = hc->out->trace;
     uint64_t request, outparam;
     zh_cm_func *fn =
         err ? NULL : zh_cm_instance_func(call.inst, hc->route->handler.iface, "handle");
@@ -156,6 +159,8 @@ static void run_wasi_http(http_call *hc) {
     int status;
     if (!err && !zh_wasip2_response_status(call.cx, &status))
       err = zh_error_new(ZH_ERR_INVALID, "the handler set no response, or an error-code response");
+    else if (!err)
+      hc->out->status = status;
     hc->started = sr.started;
     app_call_end(hc->app, &call);
   }
@@ -194,6 +199,7 @@ static void run_spin_http(http_call *hc) {
   } else if (!err) {
     app_call call;
     err = app_call_begin(hc->app, c, NULL, zh_http_request_time_left_ns(hc->http), &call);
+    call.hi.trace = hc->out->trace;
     if (!err && call.bound) { /* an older SDK's core module */
       err =
           zh_component_call(call.bound, hc->route->handler.iface, "handle-request", &req, 1, &resp);
@@ -272,6 +278,7 @@ static zh_error *wagi_run(http_call *hc, const zh_wasip2_config *cfg, char **out
   app_component *c = hc->route->comp;
   app_call call;
   zh_error *err = app_call_begin(hc->app, c, cfg, zh_http_request_time_left_ns(hc->http), &call);
+  call.hi.trace = hc->out->trace;
   if (!err && c->module) {
     const char *entry = hc->route->t->wagi_entrypoint ? hc->route->t->wagi_entrypoint : "_start";
     zh_func *fn = zh_instance_func(call.core, entry);
@@ -387,11 +394,12 @@ static bool spoofed_chaining_host(http_call *hc) {
   return false;
 }
 
-void zh_app_handle_http(zh_http_request *http, void *env) {
+void app_http_serve(zh_app *app, zh_http_request *http, app_http_outcome *out) {
   http_call hc;
   memset(&hc, 0, sizeof hc);
-  hc.app = env;
+  hc.app = app;
   hc.http = http;
+  hc.out = out;
   hc.info = zh_http_request_get_info(http);
   const char *q = memchr(hc.info->target, '?', hc.info->target_len);
   hc.path = hc.info->target;
@@ -417,6 +425,7 @@ void zh_app_handle_http(zh_http_request *http, void *env) {
     return;
   }
   hc.route = &hc.app->routes[hc.match.target];
+  out->route = hc.route;
   if (!hc.route->comp) {
     static_response(&hc);
     return;

@@ -151,6 +151,26 @@ zh_error *app_read_file(const char *path, uint8_t **data, size_t *len);
 zh_error *app_check_digest(const char *what, const char *path, const char *want,
                            const uint8_t *bytes, size_t len);
 
+/* ---- the HTTP trigger (app_http.c) and its hop accounting (app_hops.c) ---- */
+
+/* What one request came to, for the request counters and the trace. */
+typedef struct app_http_outcome {
+  const app_route *route; /* NULL: no route (404) or a reserved path */
+  int status;             /* the status sent, 0 when none was */
+  zh_hop_trace *trace;    /* this request's trace, or NULL */
+} app_http_outcome;
+
+/* Serves one request (zh_app_handle_http is this plus the accounting). */
+void app_http_serve(zh_app *app, zh_http_request *http, app_http_outcome *out);
+/* zh_wasip2_config.http_done for every component: a ZH_HOP_HTTP_OUT hop to host:port. */
+void app_hops_http_done(zh_wasip2_ctx *cx, const char *scheme, const char *authority, uint64_t ns,
+                        uint64_t bytes, bool failed);
+/* A Redis trigger message: a trace when every message is traced (else NULL), and after the
+ * handler the ZH_HOP_REDIS hop "redis:CHANNEL" -> component plus the trace's log lines. */
+zh_hop_trace *app_hops_message_begin(zh_app *app);
+void app_hops_message_end(zh_app *app, zh_hop_trace *trace, const char *channel,
+                          const char *component, uint64_t start_ns, size_t len, bool failed);
+
 /* ---- the component's files (app_files.c) ---- */
 zh_error *app_files_mount(zh_app *app, app_component *c);
 void app_files_free(app_component *c);

@@ -374,6 +374,7 @@ static zh_error *load_component(zh_app *app, app_component *c, const zh_manifest
   c->cfg.dispatch = &app->chain;
   c->cfg.log = log_cb;
   c->cfg.log_env = app;
+  c->cfg.http_done = app_hops_http_done;
   if (app->opt.log_dir) {
     for (int k = 0; k < 2; k++) {
       char name[512];

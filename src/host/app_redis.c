@@ -26,10 +26,14 @@ static bool handle(void *env, const char *component, const char *channel, const 
   }
   app_call call;
   bool guest_ok = true;
+  zh_hop_trace *trace = app_hops_message_begin(app);
+  uint64_t start_ns = zh_hops_now_ns();
   zh_error *err = app_call_begin(app, c, NULL, 0, &call);
+  call.hi.trace = trace;
   if (!err)
     err = zh_host_inbound_redis_call(call.inst, payload, len, &guest_ok);
   app_call_end(app, &call);
+  app_hops_message_end(app, trace, channel, component, start_ns, len, err || !guest_ok);
   if (err) {
     snprintf(why, whylen, "%s", zh_error_message(err));
     zh_error_free(err);

@@ -17,6 +17,7 @@ struct zh_host_sqlite_inst; /* sqlite.c: open connections */
 struct zh_host_vars_inst;   /* variables.c: the component's resolved variables */
 struct zh_host_redis_inst;  /* redis_out.c: outbound Redis connections */
 struct zh_hops;             /* hops.c: the app's hop tracing, shared by every instance */
+struct zh_hop_trace;        /* hops_trace.c: the request's trace when it is traced, or NULL */
 
 typedef struct zh_host_instance {
   zh_wasip2_ctx *p2;
@@ -26,6 +27,7 @@ typedef struct zh_host_instance {
   struct zh_host_vars_inst *vars;
   struct zh_host_redis_inst *redis;
   struct zh_hops *hops;
+  struct zh_hop_trace *trace; /* borrowed from the request; nested calls copy it */
 } zh_host_instance;
 
 /* The instance behind a host call (NULL while a template initialises). */

@@ -50,7 +50,8 @@ struct zh_host_redis_inst {
   char *component;
   uint64_t deadline_ns;
   unsigned cap;
-  conn_slot *conns; /* owned; slots with a NULL context are free */
+  conn_slot *conns;              /* owned; slots with a NULL context are free */
+  const zh_host_instance *owner; /* its hop table and trace, or NULL */
 };
 
 static const zh_host_redis_config default_config = {0};
@@ -86,6 +87,10 @@ void zh_host_redis_inst_free(zh_host_redis_inst *inst) {
 
 void zh_host_redis_inst_set_deadline(zh_host_redis_inst *inst, uint64_t deadline_ns) {
   inst->deadline_ns = deadline_ns;
+}
+
+void zh_host_redis_inst_set_owner(zh_host_redis_inst *inst, const zh_host_instance *owner) {
+  inst->owner = owner;
 }
 
 static void log_line(const zh_host_redis_inst *r, const char *line) {
@@ -192,8 +197,31 @@ static redisContext *conn_of(zh_host_redis_inst *r, const zh_val *self) {
 
 /* Sends one command and gives its reply, or answers the guest the failure (and returns
  * NULL with *err set only for a host failure). */
-static redisReply *command(zh_host_redis_inst *r, redisContext *c, int argc, const char **argv,
-                           const size_t *lens, zh_val *result, zh_error **err) {
+/* One Redis hop: to `callee` ("redis:CHANNEL" for a publish), else to the connection's
+ * host:port. */
+static void record_hop(const zh_host_redis_inst *r, const redisContext *c, const char *callee,
+                       uint64_t t0, int argc, const size_t *lens, const redisReply *reply) {
+  const zh_host_instance *hi = r->owner;
+  if (!hi || !hi->hops)
+    return;
+  char addr[300];
+  if (!callee) {
+    if (c->connection_type == REDIS_CONN_TCP && c->tcp.host)
+      snprintf(addr, sizeof addr, "%s:%d", c->tcp.host, c->tcp.port);
+    else
+      snprintf(addr, sizeof addr, "%s", c->unix_sock.path ? c->unix_sock.path : "redis");
+    callee = addr;
+  }
+  uint64_t bytes = reply && reply->type != REDIS_REPLY_ERROR ? reply->len : 0;
+  for (int i = 0; i < argc; i++)
+    bytes += lens[i];
+  bool failed = !reply || reply->type == REDIS_REPLY_ERROR;
+  zh_hops_record_traced(hi->hops, hi->trace, r->component, callee, ZH_HOP_REDIS,
+                        zh_hops_now_ns() - t0, bytes, failed);
+}
+
+static redisReply *command(zh_host_redis_inst *r, redisContext *c, const char *hop_callee, int argc,
+                           const char **argv, const size_t *lens, zh_val *result, zh_error **err) {
   *err = NULL;
   struct timeval tv;
   if (!wait_budget(r, &tv)) {
@@ -207,7 +235,9 @@ static redisReply *command(zh_host_redis_inst *r, redisContext *c, int argc, con
     return NULL;
   }
   redisSetTimeout(c, tv);
+  uint64_t t0 = zh_hops_now_ns();
   redisReply *reply = zh_host_redis_command_argv(c, argc, argv, lens);
+  record_hop(r, c, hop_callee, t0, argc, lens, reply);
   if (!reply) {
     char msg[200];
     snprintf(msg, sizeof msg, "redis: %s", c->errstr[0] ? c->errstr : "connection lost");
@@ -299,7 +329,7 @@ static zh_error *prepare(zh_host_redis_inst *r, redisContext *c, const zh_host_r
       argv[1] = a->pass;
       lens[1] = lens[2];
     }
-    redisReply *reply = command(r, c, 3 - skip, argv, lens, result, &err);
+    redisReply *reply = command(r, c, NULL, 3 - skip, argv, lens, result, &err);
     if (!reply) {
       *ok = false;
       return err;
@@ -311,7 +341,7 @@ static zh_error *prepare(zh_host_redis_inst *r, redisContext *c, const zh_host_r
     snprintf(num, sizeof num, "%u", a->db);
     const char *argv[2] = {"SELECT", num};
     size_t lens[2] = {6, strlen(num)};
-    redisReply *reply = command(r, c, 2, argv, lens, result, &err);
+    redisReply *reply = command(r, c, NULL, 2, argv, lens, result, &err);
     if (!reply) {
       *ok = false;
       return err;
@@ -437,7 +467,10 @@ static zh_error *key_and_payload(zh_cm_call *call, zh_val *args, zh_val *result,
   const char *argv[3] = {cmd, args[1].of.str.data, payload_data(&args[2], &plen)};
   size_t lens[3] = {strlen(cmd), args[1].of.str.len, plen};
   zh_error *err;
-  redisReply *reply = command(r, c, 3, argv, lens, result, &err);
+  char channel[300]; /* a publish is a hop to its channel, as the trigger's side names it */
+  snprintf(channel, sizeof channel, "redis:%.*s", (int)(lens[1] > 280 ? 280 : lens[1]), argv[1]);
+  redisReply *reply =
+      command(r, c, strcmp(cmd, "PUBLISH") == 0 ? channel : NULL, 3, argv, lens, result, &err);
   if (!reply)
     return err;
   freeReplyObject(reply);
@@ -534,7 +567,7 @@ static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
   const char *argv[2] = {"GET", args[1].of.str.data};
   size_t lens[2] = {3, args[1].of.str.len};
   zh_error *err;
-  redisReply *reply = command(r, c, 2, argv, lens, result, &err);
+  redisReply *reply = command(r, c, NULL, 2, argv, lens, result, &err);
   if (!reply)
     return err;
   zh_val opt = zh_val_none(), bytes;
@@ -565,7 +598,7 @@ static zh_error *fn_incr(zh_cm_call *call, void *env, zh_val *args, size_t nargs
   const char *argv[2] = {"INCR", args[1].of.str.data};
   size_t lens[2] = {4, args[1].of.str.len};
   zh_error *err;
-  redisReply *reply = command(r, c, 2, argv, lens, result, &err);
+  redisReply *reply = command(r, c, NULL, 2, argv, lens, result, &err);
   if (!reply) {
     /* "ERR value is not an integer or out of range": the WIT calls this a type-error */
     zh_val *e = zh_val_case(result) == 1 ? zh_val_payload(result) : NULL;
@@ -610,7 +643,7 @@ static zh_error *count_command(zh_cm_call *call, zh_val *args, zh_val *result, c
     lens[1 + k + i] = items[i].of.str.len;
   }
   zh_error *err = NULL;
-  redisReply *reply = command(r, c, (int)(1 + k + n), argv, lens, result, &err);
+  redisReply *reply = command(r, c, NULL, (int)(1 + k + n), argv, lens, result, &err);
   free(argv);
   free(lens);
   if (!reply)
@@ -647,7 +680,7 @@ static zh_error *fn_smembers(zh_cm_call *call, void *env, zh_val *args, size_t n
   const char *argv[2] = {"SMEMBERS", args[1].of.str.data};
   size_t lens[2] = {8, args[1].of.str.len};
   zh_error *err;
-  redisReply *reply = command(r, c, 2, argv, lens, result, &err);
+  redisReply *reply = command(r, c, NULL, 2, argv, lens, result, &err);
   if (!reply)
     return err;
   if (reply->type != REDIS_REPLY_ARRAY)
@@ -747,7 +780,7 @@ static zh_error *fn_execute(zh_cm_call *call, void *env, zh_val *args, size_t na
     }
   }
   zh_error *err = NULL;
-  redisReply *reply = command(r, c, (int)(n + 1), argv, lens, result, &err);
+  redisReply *reply = command(r, c, NULL, (int)(n + 1), argv, lens, result, &err);
   free(argv);
   free(lens);
   free(nums);

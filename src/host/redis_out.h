@@ -56,6 +56,11 @@ void zh_host_redis_inst_free(zh_host_redis_inst *inst);
 /* The request's deadline, CLOCK_MONOTONIC nanoseconds (0: none): no connect or command
  * waits past it (each then answers other("... deadline ...")). */
 void zh_host_redis_inst_set_deadline(zh_host_redis_inst *inst, uint64_t deadline_ns);
+/* The instance whose hop table and trace its commands are recorded in (ZH_HOP_REDIS: the
+ * component to the server's host:port, or to "redis:CHANNEL" for a publish); borrowed, NULL
+ * records nothing. */
+struct zh_host_instance;
+void zh_host_redis_inst_set_owner(zh_host_redis_inst *inst, const struct zh_host_instance *owner);
 
 /* A Redis address: `redis://[user[:password]@]host[:port][/db]` or `rediss://...`. */
 typedef struct zh_host_redis_address {

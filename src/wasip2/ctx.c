@@ -233,6 +233,7 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   cx->dispatch = c->dispatch;
   cx->log = c->log;
   cx->log_env = c->log_env;
+  cx->http_done = c->http_done;
   cx->capture_limit = c->capture_limit;
   memcpy(cx->stdio, c->stdio, sizeof cx->stdio);
   for (int i = 0; i < 3; i++)

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define UNREAD_MAX (1u << 20)
 
@@ -41,6 +42,8 @@ typedef struct wp2_future {
   uint64_t body;        /* the request's outgoing-body rep, 0 without one */
   bool started, done, failed, heads_done, taken, dropped, send_paused, recv_paused;
   bool local, too_large; /* served by the dispatch hook; its request body passed max_body */
+  bool reported;         /* http_done was called */
+  uint64_t start_ns;     /* when handle took the request, for http_done */
   uint32_t code;         /* error-code case when failed */
   char errbuf[CURL_ERROR_SIZE];
   uint16_t status;
@@ -328,8 +331,32 @@ OPT_FNS(between, 2)
 
 /* ---- transfers ---- */
 
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Tells the embedder's http_done, once, that the transfer ended. A request the dispatch hook
+ * served never left the process: the hook accounts for it (a chaining hop, not HTTP). */
+static void report(zh_wasip2_ctx *cx, wp2_future *f, bool failed) {
+  if (f->reported || f->local || !cx->http_done || !f->req)
+    return;
+  f->reported = true;
+  curl_off_t up = 0, down = 0;
+  if (f->easy) {
+    curl_easy_getinfo(f->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_easy_getinfo(f->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+  }
+  uint64_t bytes = (uint64_t)(up > 0 ? up : 0) + (uint64_t)(down > 0 ? down : 0);
+  cx->http_done(cx, f->req->scheme ? f->req->scheme : "https", f->req->authority,
+                now_ns() - f->start_ns, bytes, failed || f->status >= 500);
+}
+
 static void future_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   wp2_future *f = (wp2_future *)o;
+  if (f->started)
+    report(cx, f, !f->done || f->failed); /* not done: the guest gave up on it */
   if (f->easy) {
     if (cx->curl && f->started)
       curl_multi_remove_handle(cx->curl->multi, f->easy);
@@ -594,6 +621,7 @@ void wp2_curl_step(zh_wasip2_ctx *cx, int ms) {
       if (!f->errbuf[0])
         snprintf(f->errbuf, sizeof f->errbuf, "%s", curl_easy_strerror(m->data.result));
     }
+    report(cx, f, f->failed);
   }
 }
 
@@ -763,12 +791,15 @@ zh_error *wp2_http_handle(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *res
     snprintf(line, sizeof line, "wasip2: outbound HTTP %s %s denied: origin not allowed", r->method,
              url);
     log_line(cx, line);
+    if (cx->http_done)
+      cx->http_done(cx, scheme, r->authority, 0, 0, true);
     free(url);
     free(f);
     out_request_free(cx, &r->base);
     return answer_error(result, HE_HTTP_REQUEST_DENIED, NULL);
   }
   f->base = (wp2_obj){WP2_FUT_RESPONSE, future_free};
+  f->start_ns = now_ns();
   f->cx = cx;
   f->req = r;
   f->url = url;

@@ -88,6 +88,8 @@ struct zh_wasip2_ctx {
   const zh_wasip2_dispatch *dispatch; /* borrowed from the config */
   zh_wasip2_log_fn log;
   void *log_env;
+  void (*http_done)(zh_wasip2_ctx *cx, const char *scheme, const char *authority, uint64_t ns,
+                    uint64_t bytes, bool failed); /* hop tracing, or NULL */
   uint64_t seed[2];
   wp2_slot *slots;
   uint32_t nslots, cap, free_head;
