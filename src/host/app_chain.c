@@ -239,6 +239,7 @@ static zh_error *run_component(chain_req *cr) {
   zh_error *err =
       app_call_begin(cr->app, cr->route->comp, NULL, cr->caller->deadline_ns - now, &call);
   call.chain_depth = cr->caller->chain_depth + 1;
+  call.hi.trace = cr->caller->hi.trace; /* the callee's hops join the request's trace */
   if (!err) {
     switch (cr->route->handler.kind) {
     case ZH_HOST_HANDLER_WASI_HTTP:
@@ -366,8 +367,9 @@ static zh_error *chain_run(void *env, zh_wasip2_ctx *cx, const zh_wasip2_outgoin
       answer(&cr, zh_error_status(err) == ZH_ERR_EXHAUSTION ? 508 : 500, NULL);
     zh_error_free(err);
   }
-  zh_hops_record(app->hops, cr.caller->c->id, callee, ZH_HOP_CHAIN, zh_hops_now_ns() - t0,
-                 out->body_len + cr.io.out_bytes, failed);
+  zh_hops_record_traced(app->hops, cr.caller ? cr.caller->hi.trace : NULL,
+                        cr.caller ? cr.caller->c->id : "?", callee, ZH_HOP_CHAIN,
+                        zh_hops_now_ns() - t0, out->body_len + cr.io.out_bytes, failed);
   free(cr.in_headers);
   return NULL;
 }

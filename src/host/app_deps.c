@@ -133,7 +133,13 @@ static zh_error *dep_instance(zh_app *app, app_call *call, dep_unit *u, app_call
   app_call *dc = calloc(1, sizeof *dc);
   if (!dc)
     return zh_error_oom();
-  zh_error *err = app_call_begin(app, &u->c, NULL, 0, dc);
+  /* the dependency runs within its caller's deadline, and its hops join the caller's trace */
+  uint64_t now = zh_hops_now_ns();
+  zh_error *err = now >= call->deadline_ns
+                      ? zh_error_new(ZH_ERR_INTERRUPTED, "the caller's deadline has passed")
+                      : app_call_begin(app, &u->c, NULL, call->deadline_ns - now, dc);
+  if (!err)
+    dc->hi.trace = call->hi.trace;
   if (err) {
     app_call_end(app, dc);
     free(dc);
@@ -169,8 +175,8 @@ static zh_error *dep_call(zh_cm_call *cc, void *env, zh_val *args, size_t nargs,
     bytes += val_bytes(&args[i]);
   if (!err)
     bytes += val_bytes(result);
-  zh_hops_record(fn->app->hops, call->c->id, fn->u->id, ZH_HOP_CALL, zh_hops_now_ns() - t0, bytes,
-                 err != NULL);
+  zh_hops_record_traced(fn->app->hops, call->hi.trace, call->c->id, fn->u->id, ZH_HOP_CALL,
+                        zh_hops_now_ns() - t0, bytes, err != NULL);
   return err ? zh_error_prefix(err, "component `%s` calling dependency `%s`", call->c->id,
                                fn->u->id)
              : NULL;

@@ -241,7 +241,9 @@ static bool redis_publish(zh_host_bus *bus, const char *caller, const char *addr
          reply && reply->type == REDIS_REPLY_ERROR ? reply->str
          : c && c->err                             ? c->errstr
                                                    : "no reply");
-  zh_hops_record(bus->hops, caller, channel, ZH_HOP_REDIS, now_ns() - t0, len, !ok);
+  char callee[300]; /* named as the graph names it: redis:CHANNEL */
+  snprintf(callee, sizeof callee, "redis:%s", channel);
+  zh_hops_record(bus->hops, caller, callee, ZH_HOP_REDIS, now_ns() - t0, len, !ok);
   freeReplyObject(reply);
   if (c)
     redisFree(c);

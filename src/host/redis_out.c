@@ -479,14 +479,14 @@ static zh_error *key_and_payload(zh_cm_call *call, zh_val *args, zh_val *result,
 
 /* ---- publish: Redis, or the event bus (bus.h) by the channel's transport ---- */
 
-/* A PUBLISH that went to Redis: a ZH_HOP_REDIS hop from the component to the channel. */
+/* A `both` channel's mirrored PUBLISH: a ZH_HOP_REDIS hop from the component to the channel. */
 static void record_publish(const zh_host_redis_inst *r, const zh_val *args, uint64_t t0,
                            size_t bytes, bool failed) {
-  char channel[256];
-  snprintf(channel, sizeof channel, "%.*s",
+  char channel[262]; /* named as the graph names it: redis:CHANNEL */
+  snprintf(channel, sizeof channel, "redis:%.*s",
            (int)(args[1].of.str.len < 255 ? args[1].of.str.len : 255), args[1].of.str.data);
-  zh_hops_record(r->config->hops, r->component, channel, ZH_HOP_REDIS, zh_hops_now_ns() - t0, bytes,
-                 failed);
+  zh_hops_record_traced(r->config->hops, r->owner ? r->owner->trace : NULL, r->component, channel,
+                        ZH_HOP_REDIS, zh_hops_now_ns() - t0, bytes, failed);
 }
 
 typedef struct mirror_ctx {
@@ -542,11 +542,7 @@ static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t na
   uint64_t rep = args[0].of.res.rep;
   conn_slot *slot = r && rep >= 1 && rep <= r->cap ? &r->conns[rep - 1] : NULL;
   if (route == ZH_HOST_BUS_REDIS || !slot || (!slot->c && !slot->failed)) {
-    uint64_t t0 = zh_hops_now_ns();
-    zh_error *err = key_and_payload(call, args, result, "PUBLISH");
-    if (r)
-      record_publish(r, args, t0, zh_val_list_len(&args[2]), err || zh_val_case(result) != 0);
-    return err;
+    return key_and_payload(call, args, result, "PUBLISH"); /* command() records the hop */
   }
   mirror_ctx m = {r, slot, args, NULL, 0};
   m.data = payload_data(&args[2], &m.len);

@@ -109,7 +109,7 @@ int main(void) {
     CHECK_EQ_INT(post(port, "http://echo.spin.internal/a", 1000), 200);
     CHECK_EQ_INT(post(port, "http://echo.spin.internal/b", 24), 200);
     CHECK_EQ_INT(post(port, "http://hostile.spin.internal/trap", 0), 500);
-    CHECK_EQ_INT(post(port, "http://other.example/", 0), 502); /* denied: no hop */
+    CHECK_EQ_INT(post(port, "http://other.example/", 0), 502); /* denied: an HTTP error */
     zh_http_server_stop(server, 1000);
     edges s = {.n = 0};
     zh_hops_each(app->hops, collect, &s);
@@ -130,7 +130,10 @@ int main(void) {
       CHECK_EQ_INT(h->count, 1);
       CHECK_EQ_INT(h->errors, 1);
     }
-    CHECK_EQ_INT(s.n, 2);
+    /* the denied request never left: no chaining hop, one failed outbound-HTTP attempt */
+    const zh_hop_edge *d = find(&s, "caller", "other.example:80");
+    CHECK(d != NULL && d->kind == ZH_HOP_HTTP_OUT && d->count == 1 && d->errors == 1);
+    CHECK_EQ_INT(s.n, 3);
   }
   zh_http_server_free(server);
   zh_app_free(app);

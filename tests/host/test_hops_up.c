@@ -274,6 +274,8 @@ static void check_graph(const char *scrape, uint16_t redis, const char *up_addr)
       CHECK(false);
     }
   CHECK_EQ_INT(count_of(g, "edge "), n);
+  if (count_of(g, "edge ") != n)
+    fprintf(stderr, "  the svg's edges:\n%s", g);
   free(g);
   uint8_t *text;
   size_t len;
