@@ -170,6 +170,10 @@ typedef struct zh_engine_config {
    * of the memory instructions are refused, as the 2.0 spec suite expects. false (the
    * default) accepts multi-memory (Wasm 3.0): any number of memories, imported or not. */
   bool single_memory;
+  /* Compile every function body at load, as before lazy compilation. false (the default)
+   * compiles each body on its first call; validation happens at load either way. The
+   * environment variable ZH_EAGER=1 sets it for every engine. */
+  bool eager_compile;
 } zh_engine_config;
 
 zh_error *zh_engine_new(const zh_engine_config *config, zh_engine **out); /* config may be NULL */

@@ -41,11 +41,7 @@ void zh_module_release(zh_module *m) {
       free(m->func_names[i]);
   free(m->func_names);
   free(m->declared_funcs);
-  if (m->code)
-    for (uint32_t i = 0; i < m->nbodies; i++)
-      if (m->code[i])
-        zh_code_free(m->code[i]);
-  free(m->code);
+  zh_compile_release(m);
 
   /* Keep what the caller set up; clear everything derived from it. */
   zh_engine *engine = m->engine;

@@ -165,7 +165,9 @@ struct zh_module {
    * validation only allows ref.func on these. One bit per function. */
   uint8_t *declared_funcs;
 
-  struct zh_code **code; /* compiled bodies, nbodies entries */
+  struct zh_code **code;            /* code objects of the bodies, nbodies entries (compile.h) */
+  struct zh_code *code_block;       /* their storage, one allocation */
+  struct zh_code_locks *code_locks; /* compile.c: serialise first calls of one body */
 };
 
 /* decode.c: parses the binary into `m` (which must be zeroed, with bytes/len set).
