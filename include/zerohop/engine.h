@@ -174,6 +174,9 @@ typedef struct zh_engine_config {
    * compiles each body on its first call; validation happens at load either way. The
    * environment variable ZH_EAGER=1 sets it for every engine. */
   bool eager_compile;
+  /* Threads that validate function bodies at load. 0: one per core (at most 8) for modules
+   * with 1 MiB of code or more, else one; 1: one; N: N (at most 8) whatever the size. */
+  uint32_t validate_threads;
 } zh_engine_config;
 
 zh_error *zh_engine_new(const zh_engine_config *config, zh_engine **out); /* config may be NULL */

@@ -14,12 +14,14 @@
 #include "wasm/runtime.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define T_UNKNOWN 0 /* the bottom type of a polymorphic (unreachable) stack */
 
@@ -1086,6 +1088,106 @@ static void check_module(vstate *v) {
   check_exports(v);
 }
 
+/* ---- the bodies, in parallel ---------------------------------------------------------- */
+
+/* Bodies are validated in parallel when there are this many bytes of code or more: below,
+ * starting a thread costs more than it saves. */
+#define ZH_PARALLEL_CODE_BYTES (1u << 20)
+/* Threads at most, the caller's included. */
+#define ZH_VALIDATE_THREADS 8
+
+/* A run of consecutive bodies, validated by one thread with its own state. */
+typedef struct vrange {
+  vstate v;
+  uint32_t from, to; /* body indices */
+  pthread_t thread;
+  bool started;
+} vrange;
+
+static void vstate_free(vstate *v) {
+  free(v->vals);
+  free(v->ctrls);
+  free(v->scratch);
+}
+
+static void validate_range(vstate *v, uint32_t from, uint32_t to) {
+  for (uint32_t i = from; i < to && !v->fatal; i++)
+    validate_body(v, v->m->nfunc_imports + i, &v->m->bodies[i]);
+}
+
+static void *validate_range_thread(void *arg) {
+  vrange *r = arg;
+  validate_range(&r->v, r->from, r->to);
+  return NULL;
+}
+
+static unsigned validate_threads(const zh_module *m) {
+  uint32_t want = m->engine ? m->engine->config.validate_threads : 0;
+  if (want)
+    return want > ZH_VALIDATE_THREADS ? ZH_VALIDATE_THREADS : want < m->nbodies ? want : 1;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < m->nbodies; i++)
+    bytes += (uint64_t)(m->bodies[i].end - m->bodies[i].code);
+  if (bytes < ZH_PARALLEL_CODE_BYTES)
+    return 1;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  unsigned n = cores < 1 ? 1 : cores > ZH_VALIDATE_THREADS ? ZH_VALIDATE_THREADS : (unsigned)cores;
+  return n < m->nbodies ? n : 1;
+}
+
+/* Validates the bodies in `n` runs of about equal code size on `n` threads (the caller's
+ * one of them) and keeps the error sequential validation would give: the first malformed
+ * body, else the module's own error in `v`, else the first invalid body. A run whose
+ * thread cannot start is validated by the caller. */
+static void validate_parallel(vstate *v, unsigned n) {
+  const zh_module *m = v->m;
+  vrange r[ZH_VALIDATE_THREADS];
+  memset(r, 0, sizeof r);
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < m->nbodies; i++)
+    total += (uint64_t)(m->bodies[i].end - m->bodies[i].code);
+  uint64_t acc = 0;
+  uint32_t b = 0;
+  for (unsigned k = 0; k < n; k++) {
+    r[k].v.m = m;
+    r[k].v.mname = v->mname;
+    r[k].v.single_memory = v->single_memory;
+    /* A module-level error turns typing off in every run, as it does sequentially; it stays
+     * v's, and a run records no error of that kind over it. */
+    r[k].v.invalid = v->invalid;
+    r[k].from = b;
+    uint64_t goal = total * (k + 1) / n;
+    while (b < m->nbodies && (k == n - 1 || acc < goal)) {
+      acc += (uint64_t)(m->bodies[b].end - m->bodies[b].code);
+      b++;
+    }
+    r[k].to = b;
+  }
+  for (unsigned k = 1; k < n; k++)
+    r[k].started = pthread_create(&r[k].thread, NULL, validate_range_thread, &r[k]) == 0;
+  validate_range(&r[0].v, r[0].from, r[0].to);
+  for (unsigned k = 1; k < n; k++) {
+    if (r[k].started)
+      pthread_join(r[k].thread, NULL);
+    else
+      validate_range(&r[k].v, r[k].from, r[k].to);
+  }
+  for (unsigned k = 0; k < n; k++) {
+    if (r[k].v.fatal && !v->fatal) {
+      v->fatal = r[k].v.fatal;
+      r[k].v.fatal = NULL;
+    }
+    if (r[k].v.invalid != v->invalid && !v->invalid) {
+      v->invalid = r[k].v.invalid;
+      r[k].v.invalid = NULL;
+    }
+    if (r[k].v.invalid != v->invalid)
+      zh_error_free(r[k].v.invalid);
+    zh_error_free(r[k].v.fatal);
+    vstate_free(&r[k].v);
+  }
+}
+
 zh_error *zh_validate(const zh_module *m) {
   vstate v;
   memset(&v, 0, sizeof v);
@@ -1098,11 +1200,12 @@ zh_error *zh_validate(const zh_module *m) {
                         "address space)",
                         v.mname, m->nmems, ZH_MAX_MEMORIES);
   check_module(&v);
-  for (uint32_t i = 0; i < m->nbodies && !v.fatal; i++)
-    validate_body(&v, m->nfunc_imports + i, &m->bodies[i]);
-  free(v.vals);
-  free(v.ctrls);
-  free(v.scratch);
+  unsigned threads = v.fatal ? 1 : validate_threads(m);
+  if (threads > 1)
+    validate_parallel(&v, threads);
+  else
+    validate_range(&v, 0, m->nbodies);
+  vstate_free(&v);
   if (v.fatal) {
     zh_error_free(v.invalid);
     return v.fatal;
