@@ -190,6 +190,11 @@ typedef struct zh_module zh_module;
  * `name` (may be NULL) is used in error messages, e.g. the file name. */
 zh_error *zh_module_new(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
                         zh_module **out);
+/* The same without the copy: the module reads `bytes` in place (code bodies are compiled
+ * from them on first call), so they must stay unchanged and alive until zh_module_free. For
+ * a mapped file, whose pages the kernel then shares with the page cache. */
+zh_error *zh_module_new_view(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
+                             zh_module **out);
 void zh_module_free(zh_module *module);
 
 typedef struct zh_import_info {

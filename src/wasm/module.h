@@ -117,9 +117,10 @@ typedef struct zh_custom {
 
 struct zh_module {
   zh_engine *engine;
-  char *name; /* for messages; may be NULL */
-  uint8_t *bytes;
+  char *name;     /* for messages; may be NULL */
+  uint8_t *bytes; /* the module's copy, or the caller's bytes (bytes_borrowed): read only */
   size_t len;
+  bool bytes_borrowed; /* zh_module_new_view: not freed with the module */
 
   uint32_t ntypes;
   zh_type *types;
