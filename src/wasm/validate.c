@@ -450,7 +450,7 @@ static bool func_declared(const zh_module *m, uint32_t f) {
 /* ---- function bodies ------------------------------------------------------------------------ */
 
 /* Pops the operands and pushes the result of an instruction with a fixed signature. */
-static inline void apply_sig(vstate *v, uint8_t sig) {
+__attribute__((always_inline)) static inline void apply_sig(vstate *v, uint8_t sig) {
   const sig_info *s = &k_sigs[sig];
   for (unsigned i = s->n; i-- > 0;)
     pop_expect(v, s->p[i]);
@@ -461,7 +461,8 @@ static inline void apply_sig(vstate *v, uint8_t sig) {
 /* The most frequent instructions while typing, each read and typed in one place: the same
  * checks in the same order as the general path in validate_body (so the same errors), with
  * one dispatch instead of three. Returns false for the others, having read nothing. */
-static inline bool validate_common(vstate *v, uint8_t op, bool *stop) {
+__attribute__((always_inline)) static inline bool validate_common(vstate *v, uint8_t op,
+                                                                  bool *stop) {
   const zh_module *m = v->m;
   uint32_t a = 0, b = 0;
   if (op >= ZH_OPCODE_i32_eqz && op <= ZH_OPCODE_i64_extend32_s) { /* numeric, no immediate */
