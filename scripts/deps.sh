@@ -62,7 +62,7 @@ packages=(
   libclang-rt-14-dev                            # -fsanitize=fuzzer,address runtimes
   libjansson-dev                                # the spec runner reads wast2json output
   wabt                                          # wat2wasm, wasm-objdump for tests and debugging
-  hyperfine valgrind                            # benchmarks and profiling
+  hyperfine valgrind time                       # benchmarks and profiling (/usr/bin/time: peak RSS)
   clang-tidy cppcheck clang-format              # make lint, make format
   python3                                       # helper scripts
   redis-server                                  # host-side services used by later tests

@@ -170,6 +170,13 @@ typedef struct zh_engine_config {
    * of the memory instructions are refused, as the 2.0 spec suite expects. false (the
    * default) accepts multi-memory (Wasm 3.0): any number of memories, imported or not. */
   bool single_memory;
+  /* Compile every function body at load, as before lazy compilation. false (the default)
+   * compiles each body on its first call; validation happens at load either way. The
+   * environment variable ZH_EAGER=1 sets it for every engine. */
+  bool eager_compile;
+  /* Threads that validate function bodies at load. 0: one per core (at most 8) for modules
+   * with 1 MiB of code or more, else one; 1: one; N: N (at most 8) whatever the size. */
+  uint32_t validate_threads;
 } zh_engine_config;
 
 zh_error *zh_engine_new(const zh_engine_config *config, zh_engine **out); /* config may be NULL */
@@ -183,6 +190,11 @@ typedef struct zh_module zh_module;
  * `name` (may be NULL) is used in error messages, e.g. the file name. */
 zh_error *zh_module_new(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
                         zh_module **out);
+/* The same without the copy: the module reads `bytes` in place (code bodies are compiled
+ * from them on first call), so they must stay unchanged and alive until zh_module_free. For
+ * a mapped file, whose pages the kernel then shares with the page cache. */
+zh_error *zh_module_new_view(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
+                             zh_module **out);
 void zh_module_free(zh_module *module);
 
 typedef struct zh_import_info {

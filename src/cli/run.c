@@ -486,11 +486,12 @@ static int run_module(const run_opts *o) {
                                   envc, preopens, o->ndirs);
     goto done;
   }
-  if ((err = zh_module_new(engine, file.data, file.len, o->path, &module)) != NULL) {
+  /* The module reads the mapped file in place (bodies compile from it on first call), so
+   * the mapping lives as long as the module: until exit. */
+  if ((err = zh_module_new_view(engine, file.data, file.len, o->path, &module)) != NULL) {
     status = zh_cli_run_load_error(o->path, err);
     goto done;
   }
-  zh_cli_unmap_file(&file); /* the module keeps its own copy */
   zh_wasi_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.argv = argv;
@@ -575,7 +576,8 @@ done:
   free(imports);
   free(argv);
   free(env);
-  zh_cli_unmap_file(&file);
+  if (module == NULL)
+    zh_cli_unmap_file(&file);
   return status;
 }
 

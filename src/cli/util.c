@@ -103,7 +103,7 @@ bool zh_cli_map_file(const char *path, zh_cli_file *f) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return false;
-  /* A regular file is mapped: the module is copied by zh_module_new anyway, and mapping
+  /* A regular file is mapped: `run` reads the module in place (zh_module_new_view), and mapping
    * the page cache saves read()'s copy into fresh pages (and faulting those pages in).
    * MAP_POPULATE maps every page in one go instead of one fault per page. */
   struct stat st;

@@ -31,6 +31,7 @@
 #include "wasm/ops.h"
 #include "wasm/runtime.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1168,8 +1169,11 @@ static void compile_simd(compiler *c, rd *r) {
 
 /* ---- the translation loop ---- */
 
-static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
+/* Translates the body of `out` into c->code (c->len bytes); sets out_slots to the frame
+ * size it needs. */
+static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slots) {
   const zh_module *m = c->m;
+  uint32_t func_index = out->func_index;
   const zh_func_body *body = &m->bodies[func_index - m->nfunc_imports];
   const zh_type *ft = zh_func_type_of(m, func_index);
   rd r = {body->code, body->end};
@@ -1975,54 +1979,135 @@ static zh_error *compile_body(compiler *c, uint32_t func_index, zh_code *out) {
   if (c->oom)
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
 
-  out->ops = malloc(c->len ? c->len : 1);
-  if (!out->ops)
-    return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
-  memcpy(out->ops, c->code, c->len);
-  out->len = c->len;
-  out->func_index = func_index;
-  out->nparams = slots_of(ft->types, ft->nparams);
-  out->nresults = c->nresults;
-  out->nlocals = c->nlocals;
   uint32_t span = c->nlocals + c->max_height;
   if (span < c->nresults)
     span = c->nresults;
-  out->frame_slots = span + 1;
+  *out_slots = span + 1;
   return NULL;
+}
+
+/* ---- code objects and first calls ---- */
+
+/* Bodies compiling on first call take one of these by function index, so that threads
+ * calling the same new body compile it once while different bodies compile in parallel. */
+#define ZH_CODE_LOCKS 64
+
+struct zh_code_locks {
+  pthread_mutex_t lock[ZH_CODE_LOCKS];
+};
+
+static void compiler_free(compiler *c) {
+  free(c->code);
+  free(c->stack);
+  free(c->ctrls);
+  free(c->fixups);
+  free(c->fresh);
+  free(c->lslot);
+  free(c->ltype);
+}
+
+/* Compiles the body of `code` with the scratch state `c` and publishes it. The caller holds
+ * the body's lock, or is the only thread that can see the module. */
+static zh_error *compile_publish(compiler *c, zh_code *code) {
+  uint32_t slots = 0;
+  zh_error *err = compile_body(c, code, &slots);
+  if (err)
+    return err;
+  uint8_t *ops = malloc(c->len ? c->len : 1);
+  if (!ops)
+    return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", code->func_index);
+  memcpy(ops, c->code, c->len);
+  code->len = c->len;
+  atomic_store_explicit(&code->frame_slots, slots, memory_order_relaxed);
+  atomic_store_explicit(&code->ops, ops, memory_order_release);
+  return NULL;
+}
+
+const uint8_t *zh_code_compile(zh_code *code, zh_error **err) {
+  const uint8_t *stub = (const uint8_t *)&code->stub;
+  const uint8_t *ops = atomic_load_explicit(&code->ops, memory_order_acquire);
+  if (ops != stub)
+    return ops;
+  const zh_module *m = code->module;
+  pthread_mutex_t *lock = &m->code_locks->lock[code->func_index % ZH_CODE_LOCKS];
+  pthread_mutex_lock(lock);
+  ops = atomic_load_explicit(&code->ops, memory_order_relaxed);
+  if (ops == stub) { /* no other thread got here first */
+    compiler c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.h = zh_interp_handlers();
+    *err = compile_publish(&c, code);
+    compiler_free(&c);
+    ops = *err ? NULL : atomic_load_explicit(&code->ops, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(lock);
+  return ops;
+}
+
+/* The fields of a body's code object that are known before compiling it. */
+static void code_init(const zh_module *m, uint32_t body, zh_code *code, const void *lazy) {
+  uint32_t fi = m->nfunc_imports + body;
+  const zh_type *ft = zh_func_type_of(m, fi);
+  const zh_func_body *b = &m->bodies[body];
+  uint32_t params = slots_of(ft->types, ft->nparams);
+  code->func_index = fi;
+  code->module = m;
+  code->nparams = params;
+  code->nresults = slots_of(ft->types + ft->nparams, ft->nresults);
+  code->nlocals = params + slots_of(b->local_types, b->nlocals);
+  code->stub = lazy;
+  atomic_init(&code->frame_slots, code->nlocals + 1);
+  atomic_init(&code->ops, (const uint8_t *)&code->stub);
 }
 
 zh_error *zh_compile_module(zh_module *m) {
   if (m->nbodies == 0)
     return NULL;
+  const void *const *h = zh_interp_handlers();
   m->code = calloc(m->nbodies, sizeof(zh_code *));
-  if (!m->code)
+  m->code_block = calloc(m->nbodies, sizeof(zh_code));
+  m->code_locks = malloc(sizeof *m->code_locks);
+  if (!m->code || !m->code_block || !m->code_locks) {
+    free(m->code_locks);
+    m->code_locks = NULL; /* zh_compile_release destroys the locks only when they exist */
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling");
+  }
+  for (uint32_t i = 0; i < ZH_CODE_LOCKS; i++)
+    pthread_mutex_init(&m->code_locks->lock[i], NULL);
   /* All code objects exist before any body is compiled, so calls can point at them. */
   for (uint32_t i = 0; i < m->nbodies; i++) {
-    m->code[i] = calloc(1, sizeof(zh_code));
-    if (!m->code[i])
-      return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling");
+    m->code[i] = &m->code_block[i];
+    code_init(m, i, m->code[i], h[ZH_OP_lazy]);
   }
+  if (!m->engine || !m->engine->config.eager_compile)
+    return NULL;
   compiler c;
   memset(&c, 0, sizeof c);
   c.m = m;
-  c.h = zh_interp_handlers();
+  c.h = h;
   zh_error *err = NULL;
   for (uint32_t i = 0; i < m->nbodies && !err; i++)
-    err = compile_body(&c, m->nfunc_imports + i, m->code[i]);
-  free(c.code);
-  free(c.stack);
-  free(c.ctrls);
-  free(c.fixups);
-  free(c.fresh);
-  free(c.lslot);
-  free(c.ltype);
+    err = compile_publish(&c, m->code[i]);
+  compiler_free(&c);
   return err;
 }
 
-void zh_code_free(zh_code *code) {
-  if (!code)
-    return;
-  free(code->ops);
-  free(code);
+void zh_compile_release(zh_module *m) {
+  if (m->code_block)
+    for (uint32_t i = 0; i < m->nbodies; i++) {
+      zh_code *code = &m->code_block[i];
+      const uint8_t *ops = atomic_load_explicit(&code->ops, memory_order_relaxed);
+      if (ops != (const uint8_t *)&code->stub)
+        free((void *)ops);
+    }
+  if (m->code_locks)
+    for (uint32_t i = 0; i < ZH_CODE_LOCKS; i++)
+      pthread_mutex_destroy(&m->code_locks->lock[i]);
+  free(m->code_locks);
+  free(m->code_block);
+  free(m->code);
+  m->code_locks = NULL;
+  m->code_block = NULL;
+  m->code = NULL;
 }

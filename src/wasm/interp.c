@@ -593,7 +593,7 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
   s->cur_depth = depth;
   for (uint32_t i = entry->nparams; i < entry->nlocals; i++)
     fp[i] = 0;
-  pc = entry->ops;
+  pc = atomic_load_explicit(&entry->ops, memory_order_acquire);
   DISPATCH();
 
   /* ---- integer binary ops: dst, a, b | dst, a, imm ---- */
@@ -761,7 +761,10 @@ L_call : { /* code pointer (8 bytes), frame base */
   const zh_code *c = ATPTR(8);
   uint64_t *nfp = fp + *(const u32u *)(pc + 16);
   CHECK_INTERRUPT();
-  if (UNLIKELY(depth + 1 >= max_depth || nfp + c->frame_slots > stack_end))
+  /* ops before frame_slots: compile.h says why. */
+  const uint8_t *ops = atomic_load_explicit(&c->ops, memory_order_acquire);
+  if (UNLIKELY(depth + 1 >= max_depth ||
+               nfp + atomic_load_explicit(&c->frame_slots, memory_order_relaxed) > stack_end))
     goto exhausted;
   zh_frame *fr = &frames[++depth];
   s->cur_depth = depth;
@@ -772,7 +775,7 @@ L_call : { /* code pointer (8 bytes), frame base */
   for (uint32_t i = c->nparams; i < c->nlocals; i++)
     nfp[i] = 0;
   fp = nfp;
-  pc = c->ops;
+  pc = ops;
   DISPATCH();
 }
 
@@ -803,7 +806,9 @@ L_call : { /* code pointer (8 bytes), frame base */
   call_func:
     if (f->code) {
       const zh_code *c = f->code;
-      if (UNLIKELY(depth + 1 >= max_depth || nfp + c->frame_slots > stack_end))
+      const uint8_t *ops = atomic_load_explicit(&c->ops, memory_order_acquire);
+      if (UNLIKELY(depth + 1 >= max_depth ||
+                   nfp + atomic_load_explicit(&c->frame_slots, memory_order_relaxed) > stack_end))
         goto exhausted;
       zh_frame *fr = &frames[++depth];
       s->cur_depth = depth;
@@ -814,7 +819,7 @@ L_call : { /* code pointer (8 bytes), frame base */
       for (uint32_t i = c->nparams; i < c->nlocals; i++)
         nfp[i] = 0;
       fp = nfp;
-      pc = c->ops;
+      pc = ops;
       if (f->inst != inst) {
         inst = f->inst;
         s->cur_inst = inst;
@@ -1074,6 +1079,19 @@ L_f64x2_muladd:
   // NOLINTBEGIN(clang-analyzer-core.NullDereference)
   ZH_OPCODES_FD(DEF_SIMD)
   // NOLINTEND(clang-analyzer-core.NullDereference)
+
+L_lazy : { /* a body's first call, through its stub: compile it, then enter it */
+  /* The frame was pushed for the stub's frame size: check the real one. The code object
+   * is the module's, shared; only its compiled form is written, under its lock. */
+  zh_code *c = (zh_code *)frames[depth].code;
+  const uint8_t *ops = zh_code_compile(c, &err);
+  if (UNLIKELY(!ops))
+    goto done;
+  if (UNLIKELY(fp + atomic_load_explicit(&c->frame_slots, memory_order_relaxed) > stack_end))
+    goto exhausted;
+  pc = ops;
+  DISPATCH();
+}
 
 exhausted:
   trap = ZH_TRAP_STACK_OVERFLOW;

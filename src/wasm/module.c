@@ -41,35 +41,35 @@ void zh_module_release(zh_module *m) {
       free(m->func_names[i]);
   free(m->func_names);
   free(m->declared_funcs);
-  if (m->code)
-    for (uint32_t i = 0; i < m->nbodies; i++)
-      if (m->code[i])
-        zh_code_free(m->code[i]);
-  free(m->code);
+  zh_compile_release(m);
 
   /* Keep what the caller set up; clear everything derived from it. */
   zh_engine *engine = m->engine;
   char *name = m->name;
   uint8_t *bytes = m->bytes;
   size_t len = m->len;
+  bool borrowed = m->bytes_borrowed;
   memset(m, 0, sizeof *m);
   m->engine = engine;
   m->name = name;
   m->bytes = bytes;
   m->len = len;
+  m->bytes_borrowed = borrowed;
 }
 
 void zh_module_free(zh_module *m) {
   if (!m)
     return;
   zh_module_release(m);
-  free(m->bytes);
+  if (!m->bytes_borrowed)
+    free(m->bytes);
   free(m->name);
   free(m);
 }
 
-zh_error *zh_module_new(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
-                        zh_module **out) {
+/* Decodes, validates and prepares the code of `bytes`, copied unless `view`. */
+static zh_error *module_new(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
+                            bool view, zh_module **out) {
   if (out)
     *out = NULL;
   if (!engine || !out || (!bytes && len))
@@ -79,9 +79,15 @@ zh_error *zh_module_new(zh_engine *engine, const uint8_t *bytes, size_t len, con
     return zh_error_new(ZH_ERR_RESOURCE, "zh_module_new: out of memory");
   m->engine = engine;
   m->len = len;
-  m->bytes = malloc(len ? len : 1);
-  if (m->bytes && len)
-    memcpy(m->bytes, bytes, len);
+  static const uint8_t none[1];
+  if (view) {
+    m->bytes = (uint8_t *)(bytes ? bytes : none); /* never written: see module.h */
+    m->bytes_borrowed = true;
+  } else {
+    m->bytes = malloc(len ? len : 1);
+    if (m->bytes && len)
+      memcpy(m->bytes, bytes, len);
+  }
   if (name)
     m->name = strdup(name);
   if (!m->bytes || (name && !m->name)) {
@@ -99,6 +105,16 @@ zh_error *zh_module_new(zh_engine *engine, const uint8_t *bytes, size_t len, con
   }
   *out = m;
   return NULL;
+}
+
+zh_error *zh_module_new(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
+                        zh_module **out) {
+  return module_new(engine, bytes, len, name, false, out);
+}
+
+zh_error *zh_module_new_view(zh_engine *engine, const uint8_t *bytes, size_t len, const char *name,
+                             zh_module **out) {
+  return module_new(engine, bytes, len, name, true, out);
 }
 
 /* ---- accessors ---- */

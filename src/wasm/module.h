@@ -117,9 +117,10 @@ typedef struct zh_custom {
 
 struct zh_module {
   zh_engine *engine;
-  char *name; /* for messages; may be NULL */
-  uint8_t *bytes;
+  char *name;     /* for messages; may be NULL */
+  uint8_t *bytes; /* the module's copy, or the caller's bytes (bytes_borrowed): read only */
   size_t len;
+  bool bytes_borrowed; /* zh_module_new_view: not freed with the module */
 
   uint32_t ntypes;
   zh_type *types;
@@ -165,7 +166,9 @@ struct zh_module {
    * validation only allows ref.func on these. One bit per function. */
   uint8_t *declared_funcs;
 
-  struct zh_code **code; /* compiled bodies, nbodies entries */
+  struct zh_code **code;            /* code objects of the bodies, nbodies entries (compile.h) */
+  struct zh_code *code_block;       /* their storage, one allocation */
+  struct zh_code_locks *code_locks; /* compile.c: serialise first calls of one body */
 };
 
 /* decode.c: parses the binary into `m` (which must be zeroed, with bytes/len set).

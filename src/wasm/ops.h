@@ -239,7 +239,8 @@
   X(ref_func)                                                                                      \
   X(mem_select)                                                                                    \
   X(mem_restore)                                                                                   \
-  X(memory_x)
+  X(memory_x)                                                                                      \
+  X(lazy)
 
 /* v128 moves and the SIMD instructions' fused forms; operands at each handler. */
 #define ZH_V128_OPS(X)                                                                             \

@@ -14,12 +14,14 @@
 #include "wasm/runtime.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define T_UNKNOWN 0 /* the bottom type of a polymorphic (unreachable) stack */
 
@@ -447,6 +449,105 @@ static bool func_declared(const zh_module *m, uint32_t f) {
 
 /* ---- function bodies ------------------------------------------------------------------------ */
 
+/* Pops the operands and pushes the result of an instruction with a fixed signature. */
+__attribute__((always_inline)) static inline void apply_sig(vstate *v, uint8_t sig) {
+  const sig_info *s = &k_sigs[sig];
+  for (unsigned i = s->n; i-- > 0;)
+    pop_expect(v, s->p[i]);
+  if (s->r)
+    push(v, s->r);
+}
+
+/* The most frequent instructions while typing, each read and typed in one place: the same
+ * checks in the same order as the general path in validate_body (so the same errors), with
+ * one dispatch instead of three. Returns false for the others, having read nothing. */
+__attribute__((always_inline)) static inline bool validate_common(vstate *v, uint8_t op,
+                                                                  bool *stop) {
+  const zh_module *m = v->m;
+  uint32_t a = 0, b = 0;
+  if (op >= ZH_OPCODE_i32_eqz && op <= ZH_OPCODE_i64_extend32_s) { /* numeric, no immediate */
+    v->opname = k_ops[op].name;
+    apply_sig(v, k_ops[op].sig);
+    return true;
+  }
+  switch (op) {
+  case ZH_OPCODE_local_get:
+  case ZH_OPCODE_local_set:
+  case ZH_OPCODE_local_tee: {
+    v->opname = k_ops[op].name;
+    if (!rd_u32(v, &a)) {
+      *stop = true;
+      return true;
+    }
+    uint8_t t = local_type(v, a);
+    if (op != ZH_OPCODE_local_get)
+      pop_expect(v, t);
+    if (op != ZH_OPCODE_local_set)
+      push(v, t);
+    return true;
+  }
+  case ZH_OPCODE_global_get:
+    v->opname = k_ops[op].name;
+    if (!rd_u32(v, &a)) {
+      *stop = true;
+      return true;
+    }
+    if (a >= m->nglobals)
+      INVALID("unknown global %" PRIu32, a);
+    else
+      push(v, m->global_types[a].type);
+    return true;
+  case ZH_OPCODE_i32_const:
+  case ZH_OPCODE_i64_const:
+    v->opname = k_ops[op].name;
+    if (!rd_sleb(v, op == ZH_OPCODE_i32_const ? 32 : 64)) {
+      *stop = true;
+      return true;
+    }
+    push(v, op == ZH_OPCODE_i32_const ? ZH_I32 : ZH_I64);
+    return true;
+  case ZH_OPCODE_call: {
+    v->opname = k_ops[op].name;
+    if (!rd_u32(v, &a)) {
+      *stop = true;
+      return true;
+    }
+    if (a >= m->nfuncs) {
+      INVALID("unknown function %" PRIu32, a);
+      return true;
+    }
+    const zh_type *t = func_type(v, a);
+    if (t) {
+      pop_vals(v, type_params(t));
+      push_vals(v, type_results(t));
+    }
+    return true;
+  }
+  case ZH_OPCODE_drop:
+    v->opname = k_ops[op].name;
+    pop_any(v);
+    return true;
+  default:
+    break;
+  }
+  if (op >= ZH_OPCODE_i32_load && op <= ZH_OPCODE_i64_store32) { /* plain loads and stores */
+    const op_info *info = &k_ops[op];
+    v->opname = info->name;
+    if (!rd_memarg(v, &a, &b)) {
+      *stop = true;
+      return true;
+    }
+    if (a > zh_imm_natural_align((zh_imm)info->imm)) {
+      INVALID("alignment must not be larger than natural (2**%" PRIu32 " > %u bytes)", a,
+              1u << zh_imm_natural_align((zh_imm)info->imm));
+      return true;
+    }
+    apply_sig(v, info->sig);
+    return true;
+  }
+  return false;
+}
+
 /* The body of the function with index `func`; errors land in v. */
 static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
   const zh_module *m = v->m;
@@ -477,6 +578,12 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
     uint8_t op = 0;
     if (!rd_byte(v, &op))
       return;
+    bool stop = false;
+    if (v->typing && validate_common(v, op, &stop)) {
+      if (stop)
+        return;
+      continue;
+    }
     const op_info *info;
     unsigned code = op; /* 0xfc-prefixed ops are 0x100 + their code */
     if (op == ZH_PREFIX_FC) {
@@ -897,15 +1004,9 @@ static void validate_body(vstate *v, uint32_t func, const zh_func_body *body) {
       }
       push(v, ZH_FUNCREF);
       break;
-    default: {
-      /* Everything else has a fixed signature. */
-      const sig_info *s = &k_sigs[info->sig];
-      for (unsigned i = s->n; i-- > 0;)
-        pop_expect(v, s->p[i]);
-      if (s->r)
-        push(v, s->r);
+    default: /* everything else has a fixed signature */
+      apply_sig(v, info->sig);
       break;
-    }
     }
   }
 }
@@ -1086,6 +1187,106 @@ static void check_module(vstate *v) {
   check_exports(v);
 }
 
+/* ---- the bodies, in parallel ---------------------------------------------------------- */
+
+/* Bodies are validated in parallel when there are this many bytes of code or more: below,
+ * starting a thread costs more than it saves. */
+#define ZH_PARALLEL_CODE_BYTES (1u << 20)
+/* Threads at most, the caller's included. */
+#define ZH_VALIDATE_THREADS 8
+
+/* A run of consecutive bodies, validated by one thread with its own state. */
+typedef struct vrange {
+  vstate v;
+  uint32_t from, to; /* body indices */
+  pthread_t thread;
+  bool started;
+} vrange;
+
+static void vstate_free(vstate *v) {
+  free(v->vals);
+  free(v->ctrls);
+  free(v->scratch);
+}
+
+static void validate_range(vstate *v, uint32_t from, uint32_t to) {
+  for (uint32_t i = from; i < to && !v->fatal; i++)
+    validate_body(v, v->m->nfunc_imports + i, &v->m->bodies[i]);
+}
+
+static void *validate_range_thread(void *arg) {
+  vrange *r = arg;
+  validate_range(&r->v, r->from, r->to);
+  return NULL;
+}
+
+static unsigned validate_threads(const zh_module *m) {
+  uint32_t want = m->engine ? m->engine->config.validate_threads : 0;
+  if (want)
+    return want > ZH_VALIDATE_THREADS ? ZH_VALIDATE_THREADS : want < m->nbodies ? want : 1;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < m->nbodies; i++)
+    bytes += (uint64_t)(m->bodies[i].end - m->bodies[i].code);
+  if (bytes < ZH_PARALLEL_CODE_BYTES)
+    return 1;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  unsigned n = cores < 1 ? 1 : cores > ZH_VALIDATE_THREADS ? ZH_VALIDATE_THREADS : (unsigned)cores;
+  return n < m->nbodies ? n : 1;
+}
+
+/* Validates the bodies in `n` runs of about equal code size on `n` threads (the caller's
+ * one of them) and keeps the error sequential validation would give: the first malformed
+ * body, else the module's own error in `v`, else the first invalid body. A run whose
+ * thread cannot start is validated by the caller. */
+static void validate_parallel(vstate *v, unsigned n) {
+  const zh_module *m = v->m;
+  vrange r[ZH_VALIDATE_THREADS];
+  memset(r, 0, sizeof r);
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < m->nbodies; i++)
+    total += (uint64_t)(m->bodies[i].end - m->bodies[i].code);
+  uint64_t acc = 0;
+  uint32_t b = 0;
+  for (unsigned k = 0; k < n; k++) {
+    r[k].v.m = m;
+    r[k].v.mname = v->mname;
+    r[k].v.single_memory = v->single_memory;
+    /* A module-level error turns typing off in every run, as it does sequentially; it stays
+     * v's, and a run records no error of that kind over it. */
+    r[k].v.invalid = v->invalid;
+    r[k].from = b;
+    uint64_t goal = total * (k + 1) / n;
+    while (b < m->nbodies && (k == n - 1 || acc < goal)) {
+      acc += (uint64_t)(m->bodies[b].end - m->bodies[b].code);
+      b++;
+    }
+    r[k].to = b;
+  }
+  for (unsigned k = 1; k < n; k++)
+    r[k].started = pthread_create(&r[k].thread, NULL, validate_range_thread, &r[k]) == 0;
+  validate_range(&r[0].v, r[0].from, r[0].to);
+  for (unsigned k = 1; k < n; k++) {
+    if (r[k].started)
+      pthread_join(r[k].thread, NULL);
+    else
+      validate_range(&r[k].v, r[k].from, r[k].to);
+  }
+  for (unsigned k = 0; k < n; k++) {
+    if (r[k].v.fatal && !v->fatal) {
+      v->fatal = r[k].v.fatal;
+      r[k].v.fatal = NULL;
+    }
+    if (r[k].v.invalid != v->invalid && !v->invalid) {
+      v->invalid = r[k].v.invalid;
+      r[k].v.invalid = NULL;
+    }
+    if (r[k].v.invalid != v->invalid)
+      zh_error_free(r[k].v.invalid);
+    zh_error_free(r[k].v.fatal);
+    vstate_free(&r[k].v);
+  }
+}
+
 zh_error *zh_validate(const zh_module *m) {
   vstate v;
   memset(&v, 0, sizeof v);
@@ -1098,11 +1299,12 @@ zh_error *zh_validate(const zh_module *m) {
                         "address space)",
                         v.mname, m->nmems, ZH_MAX_MEMORIES);
   check_module(&v);
-  for (uint32_t i = 0; i < m->nbodies && !v.fatal; i++)
-    validate_body(&v, m->nfunc_imports + i, &m->bodies[i]);
-  free(v.vals);
-  free(v.ctrls);
-  free(v.scratch);
+  unsigned threads = v.fatal ? 1 : validate_threads(m);
+  if (threads > 1)
+    validate_parallel(&v, threads);
+  else
+    validate_range(&v, 0, m->nbodies);
+  vstate_free(&v);
   if (v.fatal) {
     zh_error_free(v.invalid);
     return v.fatal;

@@ -159,7 +159,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   zh_engine_config cfg = {.max_memory_pages = 256,
                           .max_call_depth = 2000,
                           .stack_slots = 1u << 16,
-                          .template_start_timeout_ns = 20u * 1000 * 1000};
+                          .template_start_timeout_ns = 20u * 1000 * 1000,
+                          /* every valid body through the compiler, called or not */
+                          .eager_compile = true};
   zh_error *err = zh_engine_new(&cfg, &g_engine);
   if (err) {
     fprintf(stderr, "fuzz_module: zh_engine_new: %s\n", zh_error_message(err));
