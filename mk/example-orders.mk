@@ -41,3 +41,12 @@ $(ORD_OUT)/%.wasm: $(ORD_OBJ)/%.embedded.wasm $(NPM_STAMP)
 
 # ---- both variants compared end to end (tests/host/test_orders.c) ----
 $(BUILD)/tests/host/test_orders: example-orders $(BUILD)/zerohop
+
+# ---- make bench-hops: one hop of each kind, then the example networked against zero-hop ----
+# The micro-benchmarks' own targets (bench-hops-call, -chain, -bus) print their figures; their
+# `KIND: median N UNIT p99 N UNIT` lines feed bench/hops.sh's table.
+.PHONY: bench-hops
+bench-hops: all example-orders
+	@hops="$$($(MAKE) -s --no-print-directory bench-hops-call bench-hops-chain bench-hops-bus 2>&1)" || \
+	  { echo "$$hops"; exit 1; }; \
+	  echo "$$hops"; echo; HOPS="$$hops" BUILD=$(BUILD) bash bench/hops.sh

@@ -27,18 +27,26 @@ enum { E_INVALID_ADDRESS, E_TOO_MANY, E_TYPE, E_OTHER };
 enum { P_INT64, P_BINARY };
 enum { R_NIL, R_STATUS, R_INT64, R_BINARY };
 
-/* A slot is in use when it has a context, or (with the bus's local channels) the message of
- * a connect that failed: such a handle can publish locally and answers the rest with it. */
+/* A slot is in use when it has a context, the address of a connect still to make, or the
+ * message of a connect that failed. The last two only happen when the app has channels on
+ * the bus (`local`, `both`): a handle that only ever publishes to local channels never
+ * connects, so `zerohop up` needs no Redis for them and pays no connection per request; it
+ * connects on the first command that does need Redis, and a failure then answers that
+ * command and every later one. */
 typedef struct conn_slot {
   redisContext *c;
+  zh_host_redis_address *pending; /* connect on first use (owned) */
   char *failed;
   char *host; /* where it (tried to) connect, for the bus's echoes */
   unsigned port;
 } conn_slot;
 
+static bool slot_in_use(const conn_slot *s) { return s->c || s->pending || s->failed; }
+
 static void slot_clear(conn_slot *s) {
   if (s->c)
     redisFree(s->c);
+  free(s->pending);
   free(s->failed);
   free(s->host);
   *s = (conn_slot){0};
@@ -190,9 +198,15 @@ static zh_host_redis_inst *inst_of(zh_cm_call *call) {
   return hi ? hi->redis : NULL;
 }
 
+static void slot_connect(zh_host_redis_inst *r, conn_slot *s);
+
 static redisContext *conn_of(zh_host_redis_inst *r, const zh_val *self) {
   uint64_t rep = self->of.res.rep;
-  return r && rep >= 1 && rep <= r->cap ? r->conns[rep - 1].c : NULL;
+  if (!r || rep < 1 || rep > r->cap)
+    return NULL;
+  if (r->conns[rep - 1].pending)
+    slot_connect(r, &r->conns[rep - 1]);
+  return r->conns[rep - 1].c;
 }
 
 /* Sends one command and gives its reply, or answers the guest the failure (and returns
@@ -351,6 +365,44 @@ static zh_error *prepare(zh_host_redis_inst *r, redisContext *c, const zh_host_r
   return NULL;
 }
 
+/* Makes a pending slot's connection: afterwards it has a context, or the failure that every
+ * command on it answers (logged once). */
+static void slot_connect(zh_host_redis_inst *r, conn_slot *s) {
+  zh_host_redis_address *a = s->pending;
+  s->pending = NULL;
+  struct timeval tv;
+  char msg[512];
+  redisContext *c = NULL;
+  if (!wait_budget(r, &tv)) {
+    snprintf(msg, sizeof msg, "redis: the request's deadline has passed");
+  } else if (!(c = redisConnectWithTimeout(a->host, (int)a->port, tv)) || c->err) {
+    snprintf(msg, sizeof msg, "redis: connect to %s:%u: %s", a->host, a->port,
+             c ? c->errstr : "out of memory");
+    if (c)
+      redisFree(c);
+    c = NULL;
+  } else {
+    zh_val scratch; /* prepare answers a guest result: here only its outcome counts */
+    memset(&scratch, 0, sizeof scratch);
+    bool ok;
+    zh_error *err = prepare(r, c, a, &scratch, &ok);
+    zh_error_free(err);
+    zh_val_drop(&scratch);
+    if (ok) {
+      s->c = c;
+      free(a);
+      return;
+    }
+    snprintf(msg, sizeof msg, "redis: connect to %s:%u: AUTH or SELECT refused", a->host, a->port);
+    redisFree(c);
+  }
+  char line[700];
+  snprintf(line, sizeof line, "redis: component \"%s\": %s", r->component, msg);
+  log_line(r, line);
+  s->failed = strdup(msg);
+  free(a);
+}
+
 static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
   zh_host_redis_inst *r = inst_of(call);
@@ -377,10 +429,23 @@ static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs
   if (strcmp(a.scheme, "rediss") == 0)
     return answer_error(result, E_OTHER, "redis: rediss:// (TLS) is not supported");
   unsigned slot = 0;
-  while (slot < r->cap && (r->conns[slot].c || r->conns[slot].failed))
+  while (slot < r->cap && slot_in_use(&r->conns[slot]))
     slot++;
   if (slot == r->cap)
     return answer_error(result, E_TOO_MANY, NULL);
+  if (zh_host_bus_has_local(r->config->bus)) { /* connect when a command needs Redis */
+    conn_slot *s = &r->conns[slot];
+    s->pending = malloc(sizeof *s->pending);
+    s->host = strdup(a.host);
+    s->port = a.port;
+    if (!s->pending || !s->host) {
+      slot_clear(s);
+      return zh_error_new(ZH_ERR_RESOURCE, "redis: out of memory");
+    }
+    *s->pending = a;
+    zh_val own = zh_val_own(slot + 1);
+    return answer_ok(result, &own);
+  }
   struct timeval tv;
   if (!wait_budget(r, &tv))
     return answer_error(result, E_OTHER, "redis: the request's deadline has passed");
@@ -504,6 +569,8 @@ static bool mirror(void *env, char *why, size_t whylen) {
   const char *ch = m->args[1].of.str.data;
   size_t chlen = m->args[1].of.str.len;
   struct timeval tv;
+  if (m->slot->pending)
+    slot_connect(m->r, m->slot);
   if (!m->slot->c) {
     snprintf(why, whylen, "%s", m->slot->failed ? m->slot->failed : "redis: not connected");
     return false;
@@ -541,7 +608,7 @@ static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t na
   zh_host_bus_route route = zh_host_bus_route_of(bus, args[1].of.str.data, args[1].of.str.len);
   uint64_t rep = args[0].of.res.rep;
   conn_slot *slot = r && rep >= 1 && rep <= r->cap ? &r->conns[rep - 1] : NULL;
-  if (route == ZH_HOST_BUS_REDIS || !slot || (!slot->c && !slot->failed)) {
+  if (route == ZH_HOST_BUS_REDIS || !slot || !slot_in_use(slot)) {
     return key_and_payload(call, args, result, "PUBLISH"); /* command() records the hop */
   }
   mirror_ctx m = {r, slot, args, NULL, 0};

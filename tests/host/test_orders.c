@@ -77,19 +77,28 @@ static bool report(uint16_t port, int orders, char *out, size_t size) {
   return false;
 }
 
-/* Redis's count of PUBLISH commands so far. */
-static long publishes(uint16_t redis_port) {
+/* A counter of Redis's INFO (`field` with its "=" or ":"), 0 when absent. */
+static long redis_info(uint16_t redis_port, const char *section, const char *field) {
   char p[8];
   snprintf(p, sizeof p, "%u", (unsigned)redis_port);
-  const char *argv[] = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", p, "INFO",
-                        "commandstats",       NULL};
+  const char *argv[] = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", p, "INFO", section, NULL};
   zh_test_proc proc;
   if (!zh_test_spawn(argv, NULL, NULL, 0, 5000, &proc))
     return -1;
-  const char *s = proc.out ? strstr(proc.out, "cmdstat_publish:calls=") : NULL;
-  long n = s ? atol(s + strlen("cmdstat_publish:calls=")) : 0;
+  const char *s = proc.out ? strstr(proc.out, field) : NULL;
+  long n = s ? atol(s + strlen(field)) : 0;
   zh_test_proc_free(&proc);
   return n;
+}
+
+/* Redis's count of PUBLISH commands so far. */
+static long publishes(uint16_t redis_port) {
+  return redis_info(redis_port, "commandstats", "cmdstat_publish:calls=");
+}
+
+/* Connections Redis accepted so far (redis-cli's own included). */
+static long connections(uint16_t redis_port) {
+  return redis_info(redis_port, "stats", "total_connections_received:");
 }
 
 /* Runs one variant: starts `zerohop up` with its runtime config, sends every order, waits
@@ -156,8 +165,12 @@ int main(void) {
   run_variant(dir, "networked", redis.port, true, net, net_final, sizeof net_final);
   long after_net = publishes(redis.port);
   CHECK_EQ_INT(after_net - before, ORDERS); /* every event went through Redis */
+  long conns = connections(redis.port);
   run_variant(dir, "zero-hop", redis.port, false, local, local_final, sizeof local_final);
   CHECK_EQ_INT(publishes(redis.port) - after_net, 0); /* and none of these */
+  /* nor any connection: checkout's handle only ever publishes to a local channel (the two
+   * counted are the redis-cli calls of publishes() and of this line) */
+  CHECK_EQ_INT(connections(redis.port) - conns, 2);
 
   long long revenue = 0;
   char order[ORDER_BYTES + 1], want[128];

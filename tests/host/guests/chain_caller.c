@@ -10,7 +10,9 @@
  *   the body       the incoming one, read whole, for methods other than GET and HEAD; with
  *                  `x-chain-gen: N`, N bytes ('a' to 'z' repeated) made up instead.
  * It answers with what came back: the status, every header plus `x-chain-caller: forwarded`
- * (so a test can tell a forwarded 500 from the caller's own), and the body. When handle or
+ * (so a test can tell a forwarded 500 from the caller's own) and `x-chain-hop-ns`: the
+ * nanoseconds from handing the request over to holding the whole response, as the caller
+ * sees the hop (bench/chain_bench.c reads it), and the body. When handle or
  * the future gives an error-code it answers 502 with "chain error: NAME\n". */
 #include "chain_caller.h"
 
@@ -234,6 +236,7 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
 
   chain_caller_option_own_types_request_options_t no_opts = {.is_some = false};
   chain_caller_result_own_types_future_incoming_response_types_error_code_t fut;
+  uint64_t hop_start = chain_caller_monotonic_clock_now();
   chain_caller_outgoing_handler_handle(oreq, &no_opts, &fut);
   if (!ob.is_err) { /* the body after handle, as SDKs stream it */
     chain_caller_result_own_streams_output_stream_void_t os;
@@ -290,6 +293,7 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
   }
   chain_caller_types_incoming_response_drop_own(resp);
   chain_caller_types_future_incoming_response_drop_own(fut.val.ok);
+  uint64_t hop_ns = chain_caller_monotonic_clock_now() - hop_start;
   /* the response's headers are immutable: copy them into fields of our own */
   chain_caller_list_tuple2_types_field_name_types_field_value_t re;
   chain_caller_types_method_fields_entries(chain_caller_types_borrow_fields(rh), &re);
@@ -307,6 +311,12 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
   chain_caller_result_void_types_header_error_t marked;
   chain_caller_types_method_fields_append(chain_caller_types_borrow_fields(oh), &mark_name, &mark,
                                           &marked);
+  char ns_text[24];
+  int ns_len = snprintf(ns_text, sizeof ns_text, "%llu", (unsigned long long)hop_ns);
+  chain_caller_string_set(&mark_name, "x-chain-hop-ns");
+  chain_caller_types_field_value_t ns_value = {(uint8_t *)ns_text, (size_t)ns_len};
+  chain_caller_types_method_fields_append(chain_caller_types_borrow_fields(oh), &mark_name,
+                                          &ns_value, &marked);
   respond(out, status, oh, &rbody);
   free(rbody.p);
 }
