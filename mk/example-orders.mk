@@ -50,3 +50,8 @@ bench-hops: all example-orders
 	@hops="$$($(MAKE) -s --no-print-directory bench-hops-call bench-hops-chain bench-hops-bus 2>&1)" || \
 	  { echo "$$hops"; exit 1; }; \
 	  echo "$$hops"; echo; HOPS="$$hops" BUILD=$(BUILD) bash bench/hops.sh
+
+# ---- the README's two pictures: each variant's wiring with the hops of a short run ----
+.PHONY: orders-graphs
+orders-graphs: all example-orders
+	BUILD=$(BUILD) bash examples/orders/graphs.sh
