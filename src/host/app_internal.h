@@ -82,11 +82,12 @@ struct zh_app {
   size_t nroutes;
   zh_router *router;
   zh_host_redis_trigger *trigger;
-  zh_hops *hops;            /* every hop between components and to the network */
-  zh_wasip2_dispatch chain; /* service chaining and self requests, in memory (app_chain.c) */
-  pthread_mutex_t lock;     /* the store pool */
+  zh_hops *hops;        /* every hop between components and to the network */
+  pthread_mutex_t lock; /* the store pool */
   app_store *pool;
   pthread_mutex_t log_lock; /* --log-dir writes */
+  /* service chaining and self requests, in memory (app_chain.c) */
+  zh_wasip2_dispatch chain;
 };
 
 /* The component with this id, or NULL. */
@@ -103,12 +104,14 @@ typedef struct app_call {
   zh_wasip2_ctx *cx;
   zh_host_instance hi;
   zh_cm_instance *inst;
-  zh_instance *core;    /* WAGI core module */
-  zh_wasi_ctx *wasi;    /* its preview1 context */
-  zh_component *bound;  /* a core module bound to its own world */
-  bool own_stdout;      /* the caller reads stdout (WAGI's response): not logged */
-  uint64_t deadline_ns; /* CLOCK_MONOTONIC; a chained callee inherits it */
-  unsigned chain_depth; /* 0 for a trigger's call, 1 for its chained callee, ... */
+  zh_instance *core;   /* WAGI core module */
+  zh_wasi_ctx *wasi;   /* its preview1 context */
+  zh_component *bound; /* a core module bound to its own world */
+  bool own_stdout;     /* the caller reads stdout (WAGI's response): not logged */
+  /* The deadline on CLOCK_MONOTONIC, which a chained callee inherits, and the depth in a
+   * chain (0: a trigger's call, 1: its chained callee, ...). */
+  uint64_t deadline_ns;
+  unsigned chain_depth;
 } app_call;
 
 /* Makes the instance: `cfg` overrides the component's WASI 0.2 config when not NULL (WAGI
