@@ -408,6 +408,41 @@ static void test_load(uint16_t port) {
   CHECK_EQ_INT(ok, LOAD_THREADS * LOAD_EACH);
 }
 
+/* ---- the callee's deadline is what is left of the caller's ---- */
+
+static void test_deadline(const char *app) {
+  const char *argv[] = {"up", "-f", app, "--listen", "127.0.0.1:0", "--timeout", "2s", NULL};
+  zh_test_cli_server s;
+  if (!zh_test_cli_start(&s, tmpdir, "deadline", argv, NULL, SERVING, START_LIMIT_MS, NULL)) {
+    CHECK(false);
+    return;
+  }
+  /* The caller waits 1.5 s for its request body, then chains to hostile /loop, which never
+   * answers. With the caller's remaining half second the callee is cut about 2 s after the
+   * request; with 2 s of its own it would run to about 3.5 s. */
+  const char head[] = "POST /caller/x HTTP/1.1\r\nHost: localhost\r\n"
+                      "x-chain-url: http://hostile.spin.internal/loop\r\nContent-Length: 4\r\n\r\n";
+  zh_hc_response r;
+  memset(&r, 0, sizeof r);
+  double t0 = zh_test_now_ms();
+  zh_hc *c = zh_hc_open(s.port);
+  CHECK(c && zh_hc_send(c, head, sizeof head - 1));
+  usleep(1500 * 1000);
+  CHECK(c && zh_hc_send(c, "data", 4) && zh_hc_read(c, &r, false, 4096));
+  double ms = zh_test_now_ms() - t0;
+  zh_hc_close(c);
+  CHECK_EQ_INT(r.status, 500);
+  if (ms < 1900 || ms >= 3000)
+    fprintf(stderr, "  the chained call ended after %.0f ms\n", ms);
+  CHECK(ms >= 1900 && ms < 3000);
+  zh_hc_response_free(&r);
+  CHECK(log_has(&s, "chained from `caller` to `hostile`: cut at the deadline"));
+  CHECK(chain_get(s.port, "/caller/x", "http://echo.spin.internal/after", "", &r));
+  CHECK_EQ_INT(r.status, 200);
+  zh_hc_response_free(&r);
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+}
+
 int main(void) {
   char root[PATH_MAX - 64];
   if (!getcwd(root, sizeof root))
@@ -438,6 +473,7 @@ int main(void) {
   test_bodies(s.port);
   test_load(s.port);
   CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  test_deadline(app);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
   if (zh_test_failed == 0 && system(cmd) != 0)
