@@ -47,7 +47,10 @@ static const char app_toml[] =
     "[component.echo]\nsource = \"@C@/host/echo_http.wasm\"\n"
     "[component.secret]\nsource = \"@C@/host/echo_http.wasm\"\n"
     "[component.hostile]\nsource = \"@C@/c-http-hostile.wasm\"\n"
-    "[component.v1]\nsource = \"@C@/host/spin_v1.wasm\"\n";
+    "[component.v1]\nsource = \"@C@/host/spin_v1.wasm\"\n"
+    "[[trigger.http]]\nroute = \"/js/...\"\ncomponent = \"js\"\n"
+    "[component.js]\nsource = \"@C@/js-outbound.wasm\"\n"
+    "allowed_outbound_hosts = [\"http://*.spin.internal\", \"http://self\"]\n";
 
 static void write_app(const char *text, char *out, size_t cap) {
   snprintf(out, cap, "%s/app", tmpdir);
@@ -197,6 +200,28 @@ static void test_v1_and_loop(zh_test_cli_server *s) {
   CHECK(header_is(&r, "x-chain-caller", "forwarded"));
   zh_hc_response_free(&r);
   CHECK(log_has(s, "chained requests nested more than 8 deep"));
+}
+
+/* ---- a JavaScript caller: componentize-js's fetch ---- */
+
+static void test_js(uint16_t port) {
+  const char req[] = "GET /js/x HTTP/1.1\r\nHost: localhost\r\n"
+                     "x-zerohop-outbound-url: http://secret.spin.internal/from-js?x=1\r\n\r\n";
+  zh_hc_response r;
+  CHECK(send_req(port, req, sizeof req - 1, 4096, &r));
+  CHECK_EQ_INT(r.status, 200);
+  CHECK(header_is(&r, "x-upstream-status", "200"));
+  CHECK(body_has(&r, "GET /from-js?x=1\nhost: secret.spin.internal\n"));
+  CHECK(body_has(&r, "spin-client-addr: 0.0.0.0:0\n"));
+  zh_hc_response_free(&r);
+  /* fetch cannot send a relative URL: self.alt is the JS way to a self request */
+  const char self[] = "GET /js/x HTTP/1.1\r\nHost: localhost\r\n"
+                      "x-zerohop-outbound-url: http://self.alt/static\r\n\r\n";
+  CHECK(send_req(port, self, sizeof self - 1, 4096, &r));
+  CHECK_EQ_INT(r.status, 200);
+  CHECK(header_is(&r, "x-upstream-status", "203"));
+  CHECK(body_is(&r, "static body"));
+  zh_hc_response_free(&r);
 }
 
 /* ---- permissions ---- */
@@ -466,6 +491,7 @@ int main(void) {
   }
   test_headers(s.port);
   test_v1_and_loop(&s);
+  test_js(s.port);
   test_permissions(&s);
   test_spoofed(s.port);
   test_trap(&s);
