@@ -2,14 +2,16 @@
 #
 # tests/host/test_chain.c runs `zerohop up` on apps of chain_caller (tests/host/guests, built
 # by mk/host.mk's pattern rules: a wasi:http handler that forwards its request through
-# wasi:http/outgoing-handler), echo_http and the misbehaving c-http-hostile.
+# wasi:http/outgoing-handler), echo_http, spin_v1, js-outbound (fetch) and the misbehaving
+# c-http-hostile; tests/host/test_chain_hops.c loads such an app in process.
 #
 #   make bench-hops-chain   one chained request with a 1 KiB body, against the same request
 #                           served directly, in the same run (bench/chain.sh,
 #                           bench/chain_bench.c): prints
 #                           `chain: median N us p99 N us` (docs/PERFORMANCE.md).
 CHAIN_WASM := $(COMP_DIR)/host/chain_caller.wasm $(COMP_DIR)/host/echo_http.wasm \
-              $(COMP_DIR)/c-http-hostile.wasm $(COMP_DIR)/host/spin_v1.wasm
+              $(COMP_DIR)/c-http-hostile.wasm $(COMP_DIR)/host/spin_v1.wasm \
+              $(COMP_DIR)/js-outbound.wasm
 
 $(BUILD)/tests/host/test_chain: $(CHAIN_WASM) $(BUILD)/zerohop tests/httpclient.h
 

@@ -139,7 +139,10 @@ zh_error *app_call_begin(zh_app *app, app_component *c, const zh_wasip2_config *
   zh_wasip2_set_store(call->cx, call->slot->store);
   if ((err = host_state(app, call)) != NULL)
     return err;
-  zh_host_redis_inst_set_deadline(call->hi.redis, call->deadline_ns);
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  zh_host_redis_inst_set_deadline(call->hi.redis, (uint64_t)now.tv_sec * 1000000000u +
+                                                      (uint64_t)now.tv_nsec + timeout_ns);
   call->hi.p2 = call->cx;
   zh_wasip2_set_user(call->cx, &call->hi);
   return c->tpl ? zh_cm_template_instantiate(c->tpl, call->slot->store, call->cx, &call->inst)

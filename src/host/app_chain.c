@@ -335,7 +335,10 @@ static zh_error *chain_run(void *env, zh_wasip2_ctx *cx, const zh_wasip2_outgoin
     zh_host_outbound_split_authority(out->authority, strlen(out->authority), host, sizeof host,
                                      &port);
   bool self = is_self(out->authority, host), ran = false;
-  const char *callee = "self";
+  char *dot = self ? NULL : strchr(host, '.');
+  if (dot) /* the hop's callee: the component id (for a self request, its route's) */
+    *dot = '\0';
+  const char *callee = self ? "self" : host;
   zh_error *err = NULL;
   if (!cr.caller) {
     return zh_error_new(ZH_ERR_USAGE, "service chaining outside a component call");
@@ -345,7 +348,7 @@ static zh_error *chain_run(void *env, zh_wasip2_ctx *cx, const zh_wasip2_outgoin
   } else if ((err = request_headers(&cr, out->authority)) == NULL && self) {
     err = run_self(&cr, &ran);
   } else if (!err) {
-    cr.route = route_of(app, host, (size_t)(strchr(host, '.') - host));
+    cr.route = route_of(app, host, strlen(host));
     cr.match = (zh_router_result){.route = "/...",
                                   .component_route = "",
                                   .raw_component_route = "/...",

@@ -376,15 +376,28 @@ static void static_response(http_call *hc) {
   free(h);
 }
 
-/* A Host naming a service-chaining target (`<id>.spin.internal`) only ever comes from the
- * host itself (app_chain.c), never from the network: such a request is refused with 400
- * (Spin strips the header instead; issue 10 asks for a refusal and Spin has no status). */
+/* True for a Host under .spin.internal, port and a final dot aside, in any case: the names
+ * of service chaining (`<id>.spin.internal`) and everything else under that domain. */
+static bool internal_host(const char *v, size_t n) {
+  const char *colon = memrchr(v, ':', n);
+  if (colon)
+    n = (size_t)(colon - v);
+  while (n > 0 && v[n - 1] == '.')
+    n--;
+  static const char suffix[] = ".spin.internal";
+  size_t k = sizeof suffix - 1;
+  return n > k && strncasecmp(v + n - k, suffix, k) == 0;
+}
+
+/* Such a Host only ever comes from the host itself (app_chain.c), never from the network:
+ * a request from outside that carries one is refused with 400 (Spin strips a chaining Host
+ * instead; issue 10 asks for a refusal, and Spin has no status for it). */
 static bool spoofed_chaining_host(http_call *hc) {
   for (size_t i = 0; i < hc->info->nheaders; i++) {
     const zh_http_header *h = &hc->info->headers[i];
     if (h->name_len == 4 && strncasecmp(h->name, "host", 4) == 0 &&
-        zh_spin_is_chaining_host(h->value, h->value_len)) {
-      app_log(hc->app, "%.*s %.*s: refused (400): Host %.*s is a service-chaining host",
+        internal_host(h->value, h->value_len)) {
+      app_log(hc->app, "%.*s %.*s: refused (400): Host %.*s is under .spin.internal",
               (int)hc->info->method_len, hc->info->method, (int)hc->info->target_len,
               hc->info->target, (int)h->value_len, h->value);
       respond(hc, 400, NULL, 0, NULL, 0);

@@ -47,7 +47,10 @@ static const char app_toml[] =
     "[component.echo]\nsource = \"@C@/host/echo_http.wasm\"\n"
     "[component.secret]\nsource = \"@C@/host/echo_http.wasm\"\n"
     "[component.hostile]\nsource = \"@C@/c-http-hostile.wasm\"\n"
-    "[component.v1]\nsource = \"@C@/host/spin_v1.wasm\"\n";
+    "[component.v1]\nsource = \"@C@/host/spin_v1.wasm\"\n"
+    "[[trigger.http]]\nroute = \"/js/...\"\ncomponent = \"js\"\n"
+    "[component.js]\nsource = \"@C@/js-outbound.wasm\"\n"
+    "allowed_outbound_hosts = [\"http://*.spin.internal\", \"http://self\"]\n";
 
 static void write_app(const char *text, char *out, size_t cap) {
   snprintf(out, cap, "%s/app", tmpdir);
@@ -199,6 +202,28 @@ static void test_v1_and_loop(zh_test_cli_server *s) {
   CHECK(log_has(s, "chained requests nested more than 8 deep"));
 }
 
+/* ---- a JavaScript caller: componentize-js's fetch ---- */
+
+static void test_js(uint16_t port) {
+  const char req[] = "GET /js/x HTTP/1.1\r\nHost: localhost\r\n"
+                     "x-zerohop-outbound-url: http://secret.spin.internal/from-js?x=1\r\n\r\n";
+  zh_hc_response r;
+  CHECK(send_req(port, req, sizeof req - 1, 4096, &r));
+  CHECK_EQ_INT(r.status, 200);
+  CHECK(header_is(&r, "x-upstream-status", "200"));
+  CHECK(body_has(&r, "GET /from-js?x=1\nhost: secret.spin.internal\n"));
+  CHECK(body_has(&r, "spin-client-addr: 0.0.0.0:0\n"));
+  zh_hc_response_free(&r);
+  /* fetch cannot send a relative URL: self.alt is the JS way to a self request */
+  const char self[] = "GET /js/x HTTP/1.1\r\nHost: localhost\r\n"
+                      "x-zerohop-outbound-url: http://self.alt/static\r\n\r\n";
+  CHECK(send_req(port, self, sizeof self - 1, 4096, &r));
+  CHECK_EQ_INT(r.status, 200);
+  CHECK(header_is(&r, "x-upstream-status", "203"));
+  CHECK(body_is(&r, "static body"));
+  zh_hc_response_free(&r);
+}
+
 /* ---- permissions ---- */
 
 static void test_permissions(zh_test_cli_server *s) {
@@ -251,23 +276,29 @@ static void test_permissions(zh_test_cli_server *s) {
 
 /* ---- a spoofed service-chaining Host from outside ---- */
 
-static void test_spoofed(uint16_t port) {
+static void test_spoofed(zh_test_cli_server *s) {
   static const char *const hosts[] = {"echo.spin.internal", "secret.spin.internal:3000",
-                                      "ECHO.spin.internal"};
+                                      "ECHO.Spin.Internal", "echo.spin.internal.",
+                                      "a.b.spin.internal"};
   zh_hc_response r;
   for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
     char req[256];
     int n = snprintf(req, sizeof req, "GET /echo/x HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[i]);
-    CHECK(send_req(port, req, (size_t)n, 4096, &r));
+    CHECK(send_req(s->port, req, (size_t)n, 4096, &r));
     CHECK_EQ_INT(r.status, 400);
     CHECK_EQ_INT(r.body_total, 0);
     zh_hc_response_free(&r);
   }
-  /* other hosts under spin.internal are not chaining hosts: served */
-  const char ok_req[] = "GET /echo/x HTTP/1.1\r\nHost: a.b.spin.internal\r\n\r\n";
-  CHECK(send_req(port, ok_req, sizeof ok_req - 1, 4096, &r));
-  CHECK_EQ_INT(r.status, 200);
-  zh_hc_response_free(&r);
+  CHECK(log_has(s, "GET /echo/x: refused (400): Host echo.spin.internal is under .spin.internal"));
+  /* the domain itself, and names that only contain it, are served */
+  static const char *const fine[] = {"spin.internal", "echo.spin.internal.example.com"};
+  for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET /echo/x HTTP/1.1\r\nHost: %s\r\n\r\n", fine[i]);
+    CHECK(send_req(s->port, req, (size_t)n, 4096, &r));
+    CHECK_EQ_INT(r.status, 200);
+    zh_hc_response_free(&r);
+  }
 }
 
 /* ---- a callee that traps ---- */
@@ -408,6 +439,41 @@ static void test_load(uint16_t port) {
   CHECK_EQ_INT(ok, LOAD_THREADS * LOAD_EACH);
 }
 
+/* ---- the callee's deadline is what is left of the caller's ---- */
+
+static void test_deadline(const char *app) {
+  const char *argv[] = {"up", "-f", app, "--listen", "127.0.0.1:0", "--timeout", "2s", NULL};
+  zh_test_cli_server s;
+  if (!zh_test_cli_start(&s, tmpdir, "deadline", argv, NULL, SERVING, START_LIMIT_MS, NULL)) {
+    CHECK(false);
+    return;
+  }
+  /* The caller waits 1.5 s for its request body, then chains to hostile /loop, which never
+   * answers. With the caller's remaining half second the callee is cut about 2 s after the
+   * request; with 2 s of its own it would run to about 3.5 s. */
+  const char head[] = "POST /caller/x HTTP/1.1\r\nHost: localhost\r\n"
+                      "x-chain-url: http://hostile.spin.internal/loop\r\nContent-Length: 4\r\n\r\n";
+  zh_hc_response r;
+  memset(&r, 0, sizeof r);
+  double t0 = zh_test_now_ms();
+  zh_hc *c = zh_hc_open(s.port);
+  CHECK(c && zh_hc_send(c, head, sizeof head - 1));
+  usleep(1500 * 1000);
+  CHECK(c && zh_hc_send(c, "data", 4) && zh_hc_read(c, &r, false, 4096));
+  double ms = zh_test_now_ms() - t0;
+  zh_hc_close(c);
+  CHECK_EQ_INT(r.status, 500);
+  if (ms < 1900 || ms >= 3000)
+    fprintf(stderr, "  the chained call ended after %.0f ms\n", ms);
+  CHECK(ms >= 1900 && ms < 3000);
+  zh_hc_response_free(&r);
+  CHECK(log_has(&s, "chained from `caller` to `hostile`: cut at the deadline"));
+  CHECK(chain_get(s.port, "/caller/x", "http://echo.spin.internal/after", "", &r));
+  CHECK_EQ_INT(r.status, 200);
+  zh_hc_response_free(&r);
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+}
+
 int main(void) {
   char root[PATH_MAX - 64];
   if (!getcwd(root, sizeof root))
@@ -431,13 +497,15 @@ int main(void) {
   }
   test_headers(s.port);
   test_v1_and_loop(&s);
+  test_js(s.port);
   test_permissions(&s);
-  test_spoofed(s.port);
+  test_spoofed(&s);
   test_trap(&s);
   test_self(s.port);
   test_bodies(s.port);
   test_load(s.port);
   CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  test_deadline(app);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
   if (zh_test_failed == 0 && system(cmd) != 0)
