@@ -547,11 +547,14 @@ void zh_app_print_routes(const zh_app *app, FILE *out, const char *base_url) {
   for (size_t i = 0; i < app->m->nredis; i++) {
     const zh_manifest_redis_trigger *t = &app->m->redis[i];
     zh_host_bus_route route = zh_host_bus_route_of(app->bus, t->channel, strlen(t->channel));
-    fprintf(out, "  %s: redis channel `%s` %s %s\n", t->component, t->channel,
-            route == ZH_HOST_BUS_LOCAL  ? "on the local bus, not"
-            : route == ZH_HOST_BUS_BOTH ? "on the local bus, mirrored at"
-                                        : "at",
-            t->address ? t->address : "(no address)");
+    const char *address = t->address ? t->address : "(no address)";
+    if (route == ZH_HOST_BUS_LOCAL)
+      fprintf(out, "  %s: redis channel `%s` on the local bus\n", t->component, t->channel);
+    else if (route == ZH_HOST_BUS_BOTH)
+      fprintf(out, "  %s: redis channel `%s` on the local bus, mirrored at %s\n", t->component,
+              t->channel, address);
+    else
+      fprintf(out, "  %s: redis channel `%s` at %s\n", t->component, t->channel, address);
   }
   fflush(out);
 }
