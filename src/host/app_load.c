@@ -558,13 +558,16 @@ void zh_app_print_routes(const zh_app *app, FILE *out, const char *base_url) {
     const char *channel = app->redis_channels ? app->redis_channels[i] : t->channel;
     const char *address = app->redis_addresses && app->redis_addresses[i] ? app->redis_addresses[i]
                           : app->redis_default_address ? app->redis_default_address
-                                                       : t->address;
+                          : t->address                 ? t->address
+                                                       : "(no address)";
     zh_host_bus_route route = zh_host_bus_route_of(app->bus, channel, strlen(channel));
-    fprintf(out, "  %s: redis channel `%s` %s %s\n", t->component, channel,
-            route == ZH_HOST_BUS_LOCAL  ? "on the local bus, not"
-            : route == ZH_HOST_BUS_BOTH ? "on the local bus, mirrored at"
-                                        : "at",
-            address ? address : "(no address)");
+    if (route == ZH_HOST_BUS_LOCAL)
+      fprintf(out, "  %s: redis channel `%s` on the local bus\n", t->component, channel);
+    else if (route == ZH_HOST_BUS_BOTH)
+      fprintf(out, "  %s: redis channel `%s` on the local bus, mirrored at %s\n", t->component,
+              channel, address);
+    else
+      fprintf(out, "  %s: redis channel `%s` at %s\n", t->component, channel, address);
   }
   fflush(out);
 }

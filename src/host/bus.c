@@ -670,14 +670,3 @@ void zh_host_bus_from_redis(zh_host_bus *bus, const char *component, const char 
     dead_letter(bus, ch, component, ev, bus->closed ? "the bus is closed" : "its queue is full");
   event_unref(ev);
 }
-
-size_t zh_host_bus_pending(zh_host_bus *bus) {
-  size_t n = 0;
-  if (!bus)
-    return 0;
-  pthread_mutex_lock(&bus->lock);
-  for (size_t i = 0; i < bus->nsubs; i++)
-    n += bus->subs[i].count + bus->subs[i].busy;
-  pthread_mutex_unlock(&bus->lock);
-  return n;
-}

@@ -124,7 +124,4 @@ void zh_host_bus_cancel_echo(zh_host_bus *bus, const char *channel, size_t chlen
 void zh_host_bus_from_redis(zh_host_bus *bus, const char *component, const char *channel,
                             const uint8_t *payload, size_t len);
 
-/* For tests and start-up lines: events queued now across all subscribers. */
-size_t zh_host_bus_pending(zh_host_bus *bus);
-
 #endif

@@ -150,6 +150,7 @@ static void test_local_without_redis(void) {
     CHECK(false);
     return;
   }
+  CHECK(strstr(s.out, "a: redis channel `orders` on the local bus\n") != NULL);
   char body[2048];
   CHECK_EQ_INT(publish(s.port, "channel=orders&n=5&tag=loc", body, sizeof body), 200);
   CHECK(strstr(body, "published 5 of 5") != NULL);
@@ -215,6 +216,15 @@ static void test_redis_and_both(void) {
     zh_test_redis_stop(&redis);
     return;
   }
+  char line[200];
+  snprintf(line, sizeof line,
+           "b: redis channel `mirrored` on the local bus, mirrored at "
+           "redis://127.0.0.1:%u\n",
+           (unsigned)redis.port);
+  CHECK(strstr(s.out, line) != NULL);
+  snprintf(line, sizeof line, "a: redis channel `plain` at redis://127.0.0.1:%u\n",
+           (unsigned)redis.port);
+  CHECK(strstr(s.out, line) != NULL);
   cli_sub sub = {.port = redis.port};
   pthread_t t;
   pthread_create(&t, NULL, cli_sub_main, &sub);
