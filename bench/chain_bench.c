@@ -67,13 +67,14 @@ int main(int argc, char **argv) {
   char direct[2048], chain[2048], http[2048];
   int dl = snprintf(direct, sizeof direct,
                     "POST /echo/x HTTP/1.1\r\nHost: bench\r\nContent-Length: %d\r\n\r\n", BODY);
-  int cl = snprintf(chain, sizeof chain,
-                    "POST /caller/x HTTP/1.1\r\nHost: bench\r\n"
-                    "x-chain-url: http://echo.spin.internal/x\r\nContent-Length: %d\r\n\r\n",
-                    BODY);
+  int cl = snprintf(
+      chain, sizeof chain,
+      "POST /caller/x HTTP/1.1\r\nHost: bench\r\n"
+      "x-chain-time: 1\r\nx-chain-url: http://echo.spin.internal/x\r\nContent-Length: %d\r\n\r\n",
+      BODY);
   int hl = snprintf(http, sizeof http,
                     "POST /caller/x HTTP/1.1\r\nHost: bench\r\n"
-                    "x-chain-url: %s\r\nContent-Length: %d\r\n\r\n",
+                    "x-chain-time: 1\r\nx-chain-url: %s\r\nContent-Length: %d\r\n\r\n",
                     loopback ? loopback : "", BODY);
   memcpy(direct + dl, body, BODY);
   memcpy(chain + cl, body, BODY);

@@ -33,6 +33,11 @@ void app_hops_http_done(zh_wasip2_ctx *cx, const char *scheme, const char *autho
   zh_host_instance *hi = zh_wasip2_user(cx);
   if (!hi || !hi->hops)
     return;
+  if (!authority || !authority[0]) { /* a relative URL: a (denied) self request */
+    zh_hops_record_traced(hi->hops, hi->trace, hi->component_id, "self", ZH_HOP_HTTP_OUT, ns, bytes,
+                          failed);
+    return;
+  }
   /* host:port always, so one origin is one edge however the guest spelled it */
   const char *close = authority[0] == '[' ? strchr(authority, ']') : NULL;
   const char *colon = strrchr(close ? close : authority, ':');

@@ -10,10 +10,10 @@
  *   the body       the incoming one, read whole, for methods other than GET and HEAD; with
  *                  `x-chain-gen: N`, N bytes ('a' to 'z' repeated) made up instead.
  * It answers with what came back: the status, every header plus `x-chain-caller: forwarded`
- * (so a test can tell a forwarded 500 from the caller's own) and `x-chain-hop-ns`: the
- * nanoseconds from handing the request over to holding the whole response, as the caller
- * sees the hop (bench/chain_bench.c reads it), and the body. When handle or
- * the future gives an error-code it answers 502 with "chain error: NAME\n". */
+ * (so a test can tell a forwarded 500 from the caller's own), with `x-chain-time` in the
+ * request also `x-chain-hop-ns`: the nanoseconds from handing the request over to holding
+ * the whole response, as the caller sees the hop (bench/chain_bench.c), and the body. When handle
+ * or the future gives an error-code it answers 502 with "chain error: NAME\n". */
 #include "chain_caller.h"
 
 #include <stdio.h>
@@ -163,7 +163,7 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
   chain_caller_types_own_fields_t fwd = chain_caller_types_constructor_fields();
   buf url = {0};
   size_t gen = 0;
-  bool loop = false;
+  bool loop = false, timed = false;
   for (size_t i = 0; i < entries.len; i++) {
     chain_caller_string_t *name = &entries.ptr[i].f0;
     chain_caller_result_void_types_header_error_t appended;
@@ -173,6 +173,8 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
       loop = true;
       chain_caller_types_method_fields_append(chain_caller_types_borrow_fields(fwd), name,
                                               &entries.ptr[i].f1, &appended);
+    } else if (name_is(name, "x-chain-time")) {
+      timed = true; /* not forwarded */
     } else if (name_is(name, "x-chain-gen")) {
       char digits[24] = {0};
       memcpy(digits, entries.ptr[i].f1.ptr,
@@ -311,12 +313,14 @@ void chain_caller_incoming_handler_handle(chain_caller_types_own_incoming_reques
   chain_caller_result_void_types_header_error_t marked;
   chain_caller_types_method_fields_append(chain_caller_types_borrow_fields(oh), &mark_name, &mark,
                                           &marked);
-  char ns_text[24];
-  int ns_len = snprintf(ns_text, sizeof ns_text, "%llu", (unsigned long long)hop_ns);
-  chain_caller_string_set(&mark_name, "x-chain-hop-ns");
-  chain_caller_types_field_value_t ns_value = {(uint8_t *)ns_text, (size_t)ns_len};
-  chain_caller_types_method_fields_append(chain_caller_types_borrow_fields(oh), &mark_name,
-                                          &ns_value, &marked);
+  if (timed) {
+    char ns_text[24];
+    int ns_len = snprintf(ns_text, sizeof ns_text, "%llu", (unsigned long long)hop_ns);
+    chain_caller_string_set(&mark_name, "x-chain-hop-ns");
+    chain_caller_types_field_value_t ns_value = {(uint8_t *)ns_text, (size_t)ns_len};
+    chain_caller_types_method_fields_append(chain_caller_types_borrow_fields(oh), &mark_name,
+                                            &ns_value, &marked);
+  }
   respond(out, status, oh, &rbody);
   free(rbody.p);
 }
