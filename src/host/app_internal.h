@@ -22,6 +22,7 @@
 #include "host/variables.h"
 #include "host/wasi_config.h"
 #include "wasm/error.h"
+#include "wasm/store_pool.h"
 #include "zerohop/cm.h"
 #include "zerohop/component.h"
 #include "zerohop/wasi.h"
@@ -59,12 +60,6 @@ typedef struct app_route {
   zh_host_handler handler;
 } app_route;
 
-typedef struct app_store {
-  zh_store *store;
-  zh_mark mark;
-  struct app_store *next;
-} app_store;
-
 struct zh_app {
   zh_engine *engine;
   zh_app_options opt;
@@ -82,9 +77,9 @@ struct zh_app {
   size_t nroutes;
   zh_router *router;
   zh_host_redis_trigger *trigger;
-  zh_hops *hops;        /* every hop between components and to the network */
-  pthread_mutex_t lock; /* the store pool */
-  app_store *pool;
+  zh_hops *hops; /* every hop between components and to the network */
+  pthread_mutex_t lock;
+  zh_store_pool *stores;    /* the calls' stores, lent and rolled back */
   pthread_mutex_t log_lock; /* --log-dir writes */
 };
 
@@ -98,7 +93,7 @@ void app_log(const zh_app *app, const char *fmt, ...) __attribute__((format(prin
 
 typedef struct app_call {
   app_component *c;
-  app_store *slot;
+  zh_pooled_store *slot;
   zh_wasip2_ctx *cx;
   zh_host_instance hi;
   zh_cm_instance *inst;
@@ -117,7 +112,6 @@ void app_call_end(zh_app *app, app_call *call);
 /* Writes captured guest output (stdout is fd 1, stderr 2) to the log, each line prefixed by
  * the component id, or to the component's --log-dir file. */
 void app_call_log_output(zh_app *app, app_component *c, int fd, const char *data, size_t len);
-void app_pool_free(zh_app *app);
 
 /* ---- the component's files (app_files.c) ---- */
 zh_error *app_files_mount(zh_app *app, app_component *c);

@@ -482,6 +482,8 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
   app->redis.log_env = app;
   zh_error *err = zh_hops_new(&app->hops);
   if (!err)
+    err = zh_store_pool_new(engine, &app->stores);
+  if (!err)
     err = zh_manifest_load(options->manifest, &app->m);
   if (!err && options->runtime_config)
     err = zh_runtime_config_load(options->runtime_config, &app->rc);
@@ -552,7 +554,7 @@ void zh_app_free(zh_app *app) {
   if (!app)
     return;
   zh_app_stop_triggers(app);
-  app_pool_free(app);
+  zh_store_pool_free(app->stores);
   for (size_t i = 0; i < app->ncomps; i++) {
     app_component *c = &app->comps[i];
     zh_cm_template_free(c->tpl);
