@@ -87,7 +87,8 @@ struct zh_wasip2_ctx {
   void *http_allowed_env;
   zh_wasip2_log_fn log;
   void *log_env;
-  uint64_t seed[2];
+  uint64_t seed[2]; /* insecure-seed: drawn at its first call (random.c), then the same */
+  bool seeded;
   wp2_slot *slots;
   uint32_t nslots, cap, free_head;
   uint64_t stdin_rep; /* the one stdin stream: its read position is the process's */
