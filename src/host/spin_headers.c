@@ -42,7 +42,9 @@ struct zh_spin_chunk {
   char data[];
 };
 
-enum { CHUNK_MIN = 1024 };
+/* A first chunk that glibc serves from its per-thread cache (up to 1032 bytes): a larger one
+ * takes its slower path, which cost more than the copies it saves. */
+enum { CHUNK_MIN = 1024 - sizeof(struct zh_spin_chunk) };
 
 static char *chunk_alloc(zh_spin_headers *h, size_t n) {
   struct zh_spin_chunk *c = h->chunks;

@@ -40,12 +40,16 @@ static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) {
 void wp2_fields_destroy(wp2_fields *f) {
   if (!f)
     return;
-  for (size_t i = 0; i < f->n; i++) {
-    free(f->f[i].name);
-    free(f->f[i].value);
-  }
+  for (size_t i = 0; i < f->n; i++)
+    wp2_field_free(&f->f[i]);
   free(f->f);
   free(f);
+}
+
+void wp2_field_free(wp2_field *f) {
+  free(f->name);
+  f->name = NULL;
+  f->value = NULL;
 }
 
 static void fields_free(zh_wasip2_ctx *cx, wp2_obj *o) {
@@ -65,20 +69,23 @@ zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, ui
 }
 
 bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen) {
-  wp2_field *nf = realloc(f->f, (f->n + 1) * sizeof *nf);
-  if (!nf)
-    return false;
-  f->f = nf;
-  char *nm = malloc(nlen + 1);
-  uint8_t *val = malloc(vlen ? vlen : 1);
-  if (!nm || !val) {
-    free(nm);
-    free(val);
-    return false;
+  if (f->n == f->cap) {
+    size_t cap = f->cap ? f->cap * 2 : 8;
+    wp2_field *nf = realloc(f->f, cap * sizeof *nf);
+    if (!nf)
+      return false;
+    f->f = nf;
+    f->cap = cap;
   }
+  if (nlen > SIZE_MAX / 2 || vlen > SIZE_MAX / 2) /* lengths of guest lists: cannot wrap */
+    return false;
+  char *nm = malloc(nlen + 1 + vlen);
+  if (!nm)
+    return false;
   for (size_t i = 0; i < nlen; i++)
     nm[i] = (char)tolower((unsigned char)name[i]);
   nm[nlen] = 0;
+  uint8_t *val = (uint8_t *)nm + nlen + 1;
   if (vlen)
     memcpy(val, v, vlen);
   f->f[f->n++] = (wp2_field){nm, val, vlen};
@@ -220,8 +227,7 @@ static void remove_name(wp2_fields *f, const zh_val *name) {
   size_t k = 0;
   for (size_t i = 0; i < f->n; i++) {
     if (name_is(&f->f[i], name)) {
-      free(f->f[i].name);
-      free(f->f[i].value);
+      wp2_field_free(&f->f[i]);
     } else {
       f->f[k++] = f->f[i];
     }

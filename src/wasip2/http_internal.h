@@ -5,8 +5,10 @@
 
 #include "wasip2/wasip2_internal.h"
 
+/* name and value share one allocation (the value right after the name's NUL): a request
+ * copies its fields a few times, and one malloc per field instead of two shows. */
 typedef struct wp2_field {
-  char *name; /* lower case */
+  char *name; /* lower case; owns the block, freed with wp2_field_free */
   uint8_t *value;
   size_t len;
 } wp2_field;
@@ -15,8 +17,10 @@ typedef struct wp2_fields {
   wp2_obj base;
   bool immutable;
   wp2_field *f;
-  size_t n;
+  size_t n, cap;
 } wp2_fields;
+
+void wp2_field_free(wp2_field *f);
 
 /* error-code cases used by the host */
 enum {
