@@ -12,6 +12,7 @@
  */
 #include "host/spin_headers.h"
 
+#include "http/http_parse.h"
 #include "wasm/error.h"
 
 #include <ctype.h>
@@ -402,12 +403,11 @@ zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_reques
 
 /* What http::HeaderName and HeaderValue accept: a token, and no control bytes but tab. */
 static bool valid_field(const zh_http_header *h) {
-  static const char tchar[] = "!#$%&'*+-.^_`|~";
   if (h->name_len == 0)
     return false;
   for (size_t i = 0; i < h->name_len; i++) {
     unsigned char c = (unsigned char)h->name[i];
-    if (!isalnum(c) && (c == '\0' || !strchr(tchar, c)))
+    if (!isalnum(c) && !zh_http_is_token_char(c)) /* the call only for the rare others */
       return false;
   }
   for (size_t i = 0; i < h->value_len; i++) {
@@ -440,13 +440,18 @@ zh_error *zh_spin_headers_build(const zh_router_result *m, const zh_spin_request
                       spin.items[i].value, spin.items[i].value_len, TAKE);
   } else if (!err) {
     /* A header map again, built from that list; what is not a valid field is dropped. The
-     * names are lowercase already, so the strings move over as they are. */
+     * names are lowercase already, so the strings move over as they are. The client's part
+     * is a grouped map already: appending it in order would put each entry last, so it is
+     * copied as it is, and only Spin's entries look for a group to join. */
     adopt_chunks(out, &in);
     adopt_chunks(out, &spin);
     for (size_t i = 0; !err && i < in.count + spin.count; i++) {
       const zh_http_header *h = i < in.count ? &in.items[i] : &spin.items[i - in.count];
-      if (valid_field(h))
-        err = map_append(out, h->name, h->name_len, h->value, h->value_len, TAKE);
+      if (!valid_field(h))
+        continue;
+      err = i < in.count
+                ? insert_at(out, out->count, h->name, h->name_len, h->value, h->value_len, TAKE)
+                : map_append(out, h->name, h->name_len, h->value, h->value_len, TAKE);
     }
   }
   zh_spin_headers_free(&in);
