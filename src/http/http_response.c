@@ -182,14 +182,14 @@ static bool out_append(zh_http_conn *c, const char *s, size_t n) {
   return true;
 }
 
-/* Decimal digits of v at the end of buf[24]; returns where they start. */
-static char *u64_digits(uint64_t v, char *buf) {
-  char *p = buf + 24;
+/* Decimal digits of v at the end of buf[24]; returns the index of the first. */
+static size_t u64_digits(uint64_t v, char *buf) {
+  size_t i = 24;
   do {
-    *--p = (char)('0' + v % 10);
+    buf[--i] = (char)('0' + v % 10);
     v /= 10;
   } while (v);
-  return p;
+  return i;
 }
 
 /* The status line and Date, without printf: every response starts with them. */
@@ -323,8 +323,9 @@ static bool end_head(zh_http_request *req, uint64_t total) {
   if (req->status == 204 || req->status == 304) {
     /* no framing at all: these have no body */
   } else if (total != UINT64_MAX) {
-    char digits[24], *d = u64_digits(total, digits);
-    ok = out_append(c, "Content-Length: ", 16) && out_append(c, d, (size_t)(digits + 24 - d)) &&
+    char digits[24];
+    size_t at = u64_digits(total, digits);
+    ok = out_append(c, "Content-Length: ", 16) && out_append(c, digits + at, 24 - at) &&
          out_append(c, "\r\n", 2);
   } else if (req->info.version_minor >= 1) {
     req->chunked_out = true;
