@@ -72,5 +72,6 @@ for round in $(seq "$ROUNDS"); do
 done
 for n in "${names[@]}"; do
   # shellcheck disable=SC2086 # a list of numbers, split on purpose
-  echo "bench-up-instr: $n C hello $(median ${per[$n]}) instructions per request (median of $ROUNDS)"
+  m=$(median ${per[$n]})
+  echo "bench-up-instr: $n C hello $m instructions per request (median of $ROUNDS)"
 done

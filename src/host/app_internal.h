@@ -77,8 +77,8 @@ struct zh_app {
   size_t nroutes;
   zh_router *router;
   zh_host_redis_trigger *trigger;
-  zh_hops *hops; /* every hop between components and to the network */
-  pthread_mutex_t lock;
+  zh_hops *hops;            /* every hop between components and to the network */
+  pthread_mutex_t lock;     /* unused by the store pool, which needs none (store_pool.h) */
   zh_store_pool *stores;    /* the calls' stores, lent and rolled back */
   pthread_mutex_t log_lock; /* --log-dir writes */
 };
