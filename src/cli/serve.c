@@ -14,6 +14,7 @@
 
 #include "wasip2/server_io.h"
 #include "wasm/error.h"
+#include "wasm/store_pool.h"
 #include "zerohop/cm.h"
 #include "zerohop/http_server.h"
 #include "zerohop/wasip2.h"
@@ -23,6 +24,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,25 +38,17 @@
 #define NAME_BYTES 16384u    /* header names of one request, NUL-terminated copies */
 #define LOG_BYTES 1024u
 
-/* A store a worker borrows for one request; `mark` is its empty state. */
-typedef struct store_slot {
-  zh_store *store;
-  zh_mark mark;
-  struct store_slot *next;
-} store_slot;
-
 typedef struct serve {
   const char *path;
   zh_engine *engine;
   zh_cm_component *comp;
   zh_cm_linker *linker;
-  zh_cm_template *tpl;  /* per-request instances are stamped from it; NULL: full instantiation */
-  zh_wasip2_config cfg; /* every request's context is made from it */
-  uint64_t timeout_ns;  /* 0: the server's default deadline */
-  pthread_mutex_t lock; /* guards the pool and the samples */
-  store_slot *pool;
-  uint32_t *samples; /* instantiation times in ns, a ring */
-  uint64_t nsamples;
+  zh_cm_template *tpl;   /* per-request instances are stamped from it; NULL: full instantiation */
+  zh_wasip2_config cfg;  /* every request's context is made from it */
+  uint64_t timeout_ns;   /* 0: the server's default deadline */
+  zh_store_pool *stores; /* a store per request, lent and rolled back */
+  uint32_t *samples;     /* instantiation times in ns, a ring */
+  _Atomic uint64_t nsamples;
 } serve;
 
 static uint64_t now_ns(void) {
@@ -85,49 +79,25 @@ static void log_line(const char *fmt, ...) {
 
 /* ---- stores and figures ---- */
 
-static store_slot *take_store(serve *s, zh_error **err) {
-  pthread_mutex_lock(&s->lock);
-  store_slot *slot = s->pool;
-  if (slot)
-    s->pool = slot->next;
-  pthread_mutex_unlock(&s->lock);
-  if (slot)
-    return slot;
-  slot = calloc(1, sizeof *slot);
-  if (!slot) {
-    *err = zh_error_new(ZH_ERR_RESOURCE, "out of memory for a store");
-    return NULL;
-  }
-  if ((*err = zh_store_new(s->engine, &slot->store)) != NULL) {
-    free(slot);
-    return NULL;
-  }
-  slot->mark = zh_store_mark(slot->store);
-  return slot;
+static zh_pooled_store *take_store(serve *s, zh_error **err) {
+  zh_pooled_store *ps = NULL;
+  *err = zh_store_pool_take(s->stores, &ps);
+  return ps;
 }
 
-/* Rolls the store back to empty and returns it to the pool; a store that cannot be rolled
- * back is freed instead. */
-static void give_store(serve *s, store_slot *slot) {
-  zh_store_set_timeout(slot->store, 0);
-  zh_error *err = zh_store_release_to(slot->store, slot->mark);
+static void give_store(serve *s, zh_pooled_store *ps) {
+  zh_error *err = zh_store_pool_give(s->stores, ps);
   if (err) {
     log_line("dropping a worker store: %s", zh_error_message(err));
     zh_error_free(err);
-    zh_store_free(slot->store);
-    free(slot);
-    return;
   }
-  pthread_mutex_lock(&s->lock);
-  slot->next = s->pool;
-  s->pool = slot;
-  pthread_mutex_unlock(&s->lock);
 }
 
+/* Lock-free: each request gets its own place in the ring; the median is read after the
+ * workers have stopped. */
 static void add_sample(serve *s, uint64_t ns) {
-  pthread_mutex_lock(&s->lock);
-  s->samples[s->nsamples++ % SAMPLES] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-  pthread_mutex_unlock(&s->lock);
+  uint64_t i = atomic_fetch_add_explicit(&s->nsamples, 1, memory_order_relaxed);
+  s->samples[i % SAMPLES] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -203,8 +173,8 @@ static bool request_head(const zh_http_request_info *info, zh_wasip2_request *ou
 }
 
 /* Runs the guest's handle; returns what went wrong (NULL: a response was set). */
-static zh_error *run_guest(serve *s, store_slot *slot, zh_wasip2_ctx *cx, zh_wasip2_server_req *r,
-                           const zh_wasip2_request *head) {
+static zh_error *run_guest(serve *s, zh_pooled_store *slot, zh_wasip2_ctx *cx,
+                           zh_wasip2_server_req *r, const zh_wasip2_request *head) {
   zh_cm_instance *inst = NULL;
   zh_error *err;
   uint64_t t0 = now_ns();
@@ -240,7 +210,7 @@ static void handle_request(zh_http_request *http, void *env) {
   zh_wasip2_header *headers = NULL;
   char *names = NULL;
   zh_wasip2_ctx *cx = NULL;
-  store_slot *slot = NULL;
+  zh_pooled_store *slot = NULL;
   zh_error *err = NULL;
   if (!request_head(info, &head, &headers, &names))
     err = zh_error_new(ZH_ERR_RESOURCE, "out of memory for the request head");
@@ -446,7 +416,7 @@ static int check_full(serve *s) {
 /* Whether a copy of the template exports the handler. The copy's store, warm, becomes the
  * first of the workers' pool. */
 static bool template_has_handler(serve *s, zh_error **err) {
-  store_slot *slot = take_store(s, err);
+  zh_pooled_store *slot = take_store(s, err);
   if (!slot)
     return false;
   zh_cm_instance *inst = NULL;
@@ -555,7 +525,6 @@ int zh_cli_serve_main(int argc, char **argv) {
   memset(&s, 0, sizeof s);
   s.path = o.path;
   s.timeout_ns = o.timeout_ns;
-  pthread_mutex_init(&s.lock, NULL);
   zh_wasi_preopen pre[MAX_LIST];
   char *hosts[MAX_LIST] = {0};
   memset(pre, 0, sizeof pre);
@@ -588,7 +557,8 @@ int zh_cli_serve_main(int argc, char **argv) {
   } else if (!zh_cli_map_file(o.path, &f)) {
     zh_cli_error("%s: %s", o.path, strerror(errno));
     st = ZH_CLI_FAIL;
-  } else if ((err = zh_engine_new(&ecfg, &s.engine)) != NULL) {
+  } else if ((err = zh_engine_new(&ecfg, &s.engine)) != NULL ||
+             (err = zh_store_pool_new(s.engine, &s.stores)) != NULL) {
     st = zh_cli_run_load_error(o.path, err);
   } else if ((st = load(&s, &f)) < 0) {
     zh_cli_unmap_file(&f);
@@ -596,12 +566,7 @@ int zh_cli_serve_main(int argc, char **argv) {
   }
 done:
   zh_cli_unmap_file(&f);
-  while (s.pool) {
-    store_slot *next = s.pool->next;
-    zh_store_free(s.pool->store);
-    free(s.pool);
-    s.pool = next;
-  }
+  zh_store_pool_free(s.stores);
   zh_cm_template_free(s.tpl); /* after its copies: the workers' stores are gone */
   zh_cm_linker_free(s.linker);
   zh_cm_component_free(s.comp);
@@ -612,6 +577,5 @@ done:
     if (pre[i].host_fd >= 0)
       close(pre[i].host_fd);
   }
-  pthread_mutex_destroy(&s.lock);
   return st;
 }

@@ -1,5 +1,5 @@
-/* One call into a component: a store lent from the app's pool, a fresh instance stamped
- * from the component's template into it, and the host state its imports use (WASI 0.2
+/* One call into a component: a store lent from the app's pool (wasm/store_pool.h), a fresh instance
+ * stamped from the component's template into it, and the host state its imports use (WASI 0.2
  * context, key-value, SQLite, variables, Redis). app_call_end undoes all of it and rolls the
  * store back to empty, so the next call, on any thread, starts clean.
  *
@@ -11,53 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static app_store *take_store(zh_app *app, zh_error **err) {
-  pthread_mutex_lock(&app->lock);
-  app_store *slot = app->pool;
-  if (slot)
-    app->pool = slot->next;
-  pthread_mutex_unlock(&app->lock);
-  if (slot)
-    return slot;
-  slot = calloc(1, sizeof *slot);
-  if (!slot) {
-    *err = zh_error_oom();
-    return NULL;
-  }
-  if ((*err = zh_store_new(app->engine, &slot->store)) != NULL) {
-    free(slot);
-    return NULL;
-  }
-  slot->mark = zh_store_mark(slot->store);
-  return slot;
-}
-
-/* Rolls the store back and returns it to the pool; one that cannot roll back is freed. */
-static void give_store(zh_app *app, app_store *slot) {
-  zh_store_set_timeout(slot->store, 0);
-  zh_error *err = zh_store_release_to(slot->store, slot->mark);
-  if (err) {
-    app_log(app, "dropping a worker store: %s", zh_error_message(err));
-    zh_error_free(err);
-    zh_store_free(slot->store);
-    free(slot);
-    return;
-  }
-  pthread_mutex_lock(&app->lock);
-  slot->next = app->pool;
-  app->pool = slot;
-  pthread_mutex_unlock(&app->lock);
-}
-
-void app_pool_free(zh_app *app) {
-  while (app->pool) {
-    app_store *next = app->pool->next;
-    zh_store_free(app->pool->store);
-    free(app->pool);
-    app->pool = next;
-  }
-}
 
 static zh_error *host_state(zh_app *app, app_call *call) {
   app_component *c = call->c;
@@ -122,8 +75,8 @@ zh_error *app_call_begin(zh_app *app, app_component *c, const zh_wasip2_config *
                          uint64_t timeout_ns, app_call *call) {
   memset(call, 0, sizeof *call);
   call->c = c;
-  zh_error *err = NULL;
-  if ((call->slot = take_store(app, &err)) == NULL)
+  zh_error *err = zh_store_pool_take(app->stores, &call->slot);
+  if (err)
     return err;
   if (!timeout_ns)
     timeout_ns = app->opt.timeout_ns;
@@ -208,7 +161,10 @@ void app_call_end(zh_app *app, app_call *call) {
   zh_host_redis_inst_free(call->hi.redis);
   zh_wasip2_free(call->cx); /* before the store's objects go: it may flush guest streams */
   zh_wasi_free(call->wasi);
-  if (call->slot)
-    give_store(app, call->slot);
+  zh_error *err = call->slot ? zh_store_pool_give(app->stores, call->slot) : NULL;
+  if (err) {
+    app_log(app, "dropping a worker store: %s", zh_error_message(err));
+    zh_error_free(err);
+  }
   memset(call, 0, sizeof *call);
 }

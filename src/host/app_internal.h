@@ -23,6 +23,7 @@
 #include "host/variables.h"
 #include "host/wasi_config.h"
 #include "wasm/error.h"
+#include "wasm/store_pool.h"
 #include "zerohop/cm.h"
 #include "zerohop/component.h"
 #include "zerohop/wasi.h"
@@ -61,12 +62,6 @@ typedef struct app_route {
   zh_host_handler handler;
 } app_route;
 
-typedef struct app_store {
-  zh_store *store;
-  zh_mark mark;
-  struct app_store *next;
-} app_store;
-
 struct zh_app {
   zh_engine *engine;
   zh_app_options opt;
@@ -92,8 +87,7 @@ struct zh_app {
   zh_hops *hops;            /* every hop between components and to the network */
   struct app_deps *deps;    /* component dependencies (app_deps.c) */
   zh_wasip2_dispatch chain; /* service chaining and self requests, in memory (app_chain.c) */
-  pthread_mutex_t lock;     /* the store pool */
-  app_store *pool;
+  zh_store_pool *stores;    /* the calls' stores, lent and rolled back (store_pool.h) */
   pthread_mutex_t log_lock; /* --log-dir writes */
 };
 
@@ -107,7 +101,7 @@ void app_log(const zh_app *app, const char *fmt, ...) __attribute__((format(prin
 
 typedef struct app_call {
   app_component *c;
-  app_store *slot;
+  zh_pooled_store *slot;
   zh_wasip2_ctx *cx;
   zh_host_instance hi;
   zh_cm_instance *inst;
@@ -129,7 +123,6 @@ void app_call_end(zh_app *app, app_call *call);
 /* Writes captured guest output (stdout is fd 1, stderr 2) to the log, each line prefixed by
  * the component id, or to the component's --log-dir file. */
 void app_call_log_output(zh_app *app, app_component *c, int fd, const char *data, size_t len);
-void app_pool_free(zh_app *app);
 
 /* ---- service chaining and self requests (app_chain.c) ---- */
 

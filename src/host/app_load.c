@@ -485,11 +485,12 @@ zh_error *zh_app_load(zh_engine *engine, const zh_app_options *options, zh_app *
   if (!app->opt.max_body)
     app->opt.max_body = DEFAULT_MAX_BODY;
   app_chain_init(app);
-  pthread_mutex_init(&app->lock, NULL);
   pthread_mutex_init(&app->log_lock, NULL);
   app->redis.log = log_cb;
   app->redis.log_env = app;
   zh_error *err = zh_hops_new(&app->hops);
+  if (!err)
+    err = zh_store_pool_new(engine, &app->stores);
   if (!err)
     err = zh_manifest_load(options->manifest, &app->m);
   if (!err && options->runtime_config)
@@ -578,7 +579,7 @@ void zh_app_free(zh_app *app) {
   zh_app_stop_triggers(app);
   zh_host_bus_free(app->bus);
   app_redis_free(app);
-  app_pool_free(app);
+  zh_store_pool_free(app->stores);
   app_deps_free(app->deps); /* before the components its units borrow */
   for (size_t i = 0; i < app->ncomps; i++) {
     app_component *c = &app->comps[i];
@@ -608,7 +609,6 @@ void zh_app_free(zh_app *app) {
   zh_manifest_free(app->m);
   zh_hops_free(app->hops);
   free(app->state_dir);
-  pthread_mutex_destroy(&app->lock);
   pthread_mutex_destroy(&app->log_lock);
   free(app);
 }

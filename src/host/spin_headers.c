@@ -4,9 +4,15 @@
  * right after the name's first one), it iterates as a HeaderMap does; appending joins a
  * name's group; removing a name moves the last group into its place, as HeaderMap's
  * swap_remove does. That is all it takes to give the guest its headers in Spin's order.
+ *
+ * The strings live in a few chunks the list owns (bump-allocated, freed together): a request
+ * builds about fifty of them, and a malloc and a free each cost more than the copy. Headers
+ * that move from one list to another (zh_spin_headers_build) take their chunks along instead
+ * of being copied again.
  */
 #include "host/spin_headers.h"
 
+#include "http/http_parse.h"
 #include "wasm/error.h"
 
 #include <ctype.h>
@@ -30,8 +36,38 @@ static bool make_room(zh_spin_headers *h) {
   return true;
 }
 
-static char *copy(const char *s, size_t n, bool lower) {
-  char *p = malloc(n + 1);
+/* A chunk of the list's strings; the newest is first and the only one with room left. */
+struct zh_spin_chunk {
+  struct zh_spin_chunk *next;
+  size_t used, cap;
+  char data[];
+};
+
+/* A first chunk that glibc serves from its per-thread cache (up to 1032 bytes): a larger one
+ * takes its slower path, which cost more than the copies it saves. */
+enum { CHUNK_MIN = 1024 - sizeof(struct zh_spin_chunk) };
+
+static char *chunk_alloc(zh_spin_headers *h, size_t n) {
+  struct zh_spin_chunk *c = h->chunks;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
+    if (cap > SIZE_MAX - sizeof *c)
+      return NULL;
+    c = malloc(sizeof *c + cap);
+    if (!c)
+      return NULL;
+    c->next = h->chunks;
+    c->used = 0;
+    c->cap = cap;
+    h->chunks = c;
+  }
+  char *p = c->data + c->used;
+  c->used += n;
+  return p;
+}
+
+static char *copy(zh_spin_headers *h, const char *s, size_t n, bool lower) {
+  char *p = n < SIZE_MAX ? chunk_alloc(h, n + 1) : NULL;
   if (!p)
     return NULL;
   memcpy(p, s, n);
@@ -41,16 +77,21 @@ static char *copy(const char *s, size_t n, bool lower) {
   return p;
 }
 
-/* A header with copies of name and value, inserted at index at. */
+/* How insert_at takes the strings: copied (name lowercased or not), or as they are, when they
+ * already belong to the list (or are static). */
+typedef enum { COPY, COPY_LOWER, TAKE } take_mode;
+
+/* A header inserted at index at. */
 static zh_error *insert_at(zh_spin_headers *h, size_t at, const char *name, size_t name_len,
-                           const char *value, size_t value_len, bool lower) {
+                           const char *value, size_t value_len, take_mode mode) {
   if (!make_room(h))
     return zh_error_oom();
-  char *n = copy(name, name_len, lower), *v = copy(value, value_len, false);
-  if (!n || !v) {
-    free(n);
-    free(v);
-    return zh_error_oom();
+  const char *n = name, *v = value;
+  if (mode != TAKE) {
+    n = copy(h, name, name_len, mode == COPY_LOWER);
+    v = n ? copy(h, value, value_len, false) : NULL;
+    if (!v)
+      return zh_error_oom();
   }
   if (at < h->count)
     memmove(h->items + at + 1, h->items + at, (h->count - at) * sizeof *h->items);
@@ -59,14 +100,40 @@ static zh_error *insert_at(zh_spin_headers *h, size_t at, const char *name, size
   return NULL;
 }
 
+/* Moves src's strings into h (src keeps its items, which now point into h's chunks). */
+static void adopt_chunks(zh_spin_headers *h, zh_spin_headers *src) {
+  struct zh_spin_chunk *last = src->chunks;
+  if (!last)
+    return;
+  while (last->next)
+    last = last->next;
+  if (h->chunks) { /* behind h's newest chunk, which keeps taking new strings */
+    last->next = h->chunks->next;
+    h->chunks->next = src->chunks;
+  } else {
+    h->chunks = src->chunks;
+  }
+  src->chunks = NULL;
+}
+
+zh_error *zh_spin_headers_set_value(zh_spin_headers *h, size_t i, const char *value,
+                                    size_t value_len) {
+  char *v = copy(h, value, value_len, false);
+  if (!v)
+    return zh_error_oom();
+  h->items[i].value = v; /* the old value stays in its chunk until the list is freed */
+  h->items[i].value_len = value_len;
+  return NULL;
+}
+
 zh_error *zh_spin_headers_add(zh_spin_headers *h, const char *name, size_t name_len,
                               const char *value, size_t value_len, bool lower) {
-  return insert_at(h, h->count, name, name_len, value, value_len, lower);
+  return insert_at(h, h->count, name, name_len, value, value_len, lower ? COPY_LOWER : COPY);
 }
 
 /* HeaderMap::append: after the last value of the same (lowercase) name, else at the end. */
 static zh_error *map_append(zh_spin_headers *h, const char *name, size_t name_len,
-                            const char *value, size_t value_len) {
+                            const char *value, size_t value_len, take_mode mode) {
   size_t at = h->count;
   for (size_t i = 0; i < h->count; i++) {
     if (h->items[i].name_len != name_len || strncasecmp(h->items[i].name, name, name_len) != 0)
@@ -76,7 +143,7 @@ static zh_error *map_append(zh_spin_headers *h, const char *name, size_t name_le
       at++;
     break;
   }
-  return insert_at(h, at, name, name_len, value, value_len, true);
+  return insert_at(h, at, name, name_len, value, value_len, mode);
 }
 
 /* HeaderMap::remove: the name's group goes, and the last group takes its place. */
@@ -89,10 +156,6 @@ static void map_remove(zh_spin_headers *h, const char *name) {
   size_t b = a;
   while (b < h->count && name_is(&h->items[b], name, len))
     b++;
-  for (size_t i = a; i < b; i++) {
-    free((char *)h->items[i].name);
-    free((char *)h->items[i].value);
-  }
   size_t c = h->count; /* the last group is [c, count) */
   while (c > b &&
          name_is(&h->items[c - 1], h->items[h->count - 1].name, h->items[h->count - 1].name_len))
@@ -125,9 +188,10 @@ const zh_http_header *zh_spin_headers_get(const zh_spin_headers *h, const char *
 void zh_spin_headers_free(zh_spin_headers *h) {
   if (!h)
     return;
-  for (size_t i = 0; i < h->count; i++) {
-    free((char *)h->items[i].name);
-    free((char *)h->items[i].value);
+  while (h->chunks) {
+    struct zh_spin_chunk *next = h->chunks->next;
+    free(h->chunks);
+    h->chunks = next;
   }
   free(h->items);
   *h = (zh_spin_headers){0};
@@ -185,7 +249,7 @@ static zh_error *inbound_headers(const zh_spin_request *req, bool chained, zh_sp
   *out = (zh_spin_headers){0};
   for (size_t i = 0; i < req->nheaders; i++) {
     const zh_http_header *h = &req->headers[i];
-    zh_error *err = map_append(out, h->name, h->name_len, h->value, h->value_len);
+    zh_error *err = map_append(out, h->name, h->name_len, h->value, h->value_len, COPY_LOWER);
     if (err) {
       zh_spin_headers_free(out);
       return err;
@@ -225,8 +289,10 @@ static void path_and_query(const zh_spin_request *req, const char **p, size_t *n
   }
 }
 
+/* A static name with a copy of the value. */
 static zh_error *add_str(zh_spin_headers *h, const char *name, const char *value, size_t len) {
-  return zh_spin_headers_add(h, name, strlen(name), value, len, false);
+  char *v = copy(h, value, len, false);
+  return v ? insert_at(h, h->count, name, strlen(name), v, len, TAKE) : zh_error_oom();
 }
 
 static zh_error *add_captures(zh_spin_headers *out, const zh_router_result *m, bool wagi) {
@@ -244,8 +310,9 @@ static zh_error *add_captures(zh_spin_headers *out, const zh_router_result *m, b
     }
     const char *prefix = wagi ? "X_PATH_MATCH_" : "spin-path-match-";
     size_t plen = strlen(prefix), nlen = strlen(c->name);
-    char *name = malloc(plen + nlen + 1);
-    if (!name)
+    char *name = chunk_alloc(out, plen + nlen + 1);
+    char *value = name ? copy(out, last->value, last->value_len, false) : NULL;
+    if (!value)
       return zh_error_oom();
     memcpy(name, prefix, plen);
     for (size_t k = 0; k < nlen; k++) {
@@ -257,39 +324,42 @@ static zh_error *add_captures(zh_spin_headers *out, const zh_router_result *m, b
       name[plen + k] = (char)ch;
     }
     name[plen + nlen] = '\0';
-    zh_error *err = add_str(out, name, last->value, last->value_len);
-    free(name);
+    zh_error *err = insert_at(out, out->count, name, plen + nlen, value, last->value_len, TAKE);
     if (err)
       return err;
   }
   return NULL;
 }
 
+/* scheme://Host + path and query, in out's chunks. */
+static char *full_url(zh_spin_headers *out, const zh_spin_request *req, const char *host,
+                      size_t host_len, size_t *len) {
+  const char *pq;
+  size_t pq_len, scheme_len = strlen(req->scheme);
+  path_and_query(req, &pq, &pq_len);
+  *len = scheme_len + 3 + host_len + pq_len; /* each bounded by the request's size */
+  char *url = chunk_alloc(out, *len + 1);
+  if (!url)
+    return NULL;
+  memcpy(url, req->scheme, scheme_len);
+  memcpy(url + scheme_len, "://", 3);
+  memcpy(url + scheme_len + 3, host, host_len);
+  memcpy(url + scheme_len + 3 + host_len, pq, pq_len);
+  url[*len] = '\0';
+  return url;
+}
+
+/* zh_spin_default_values with the inbound headers already at hand. */
 static zh_error *default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
-                                bool chained, zh_spin_headers *out) {
+                                const zh_spin_headers *in, zh_spin_headers *out) {
   *out = (zh_spin_headers){0};
-  zh_spin_headers in;
-  zh_error *err = inbound_headers(req, chained, &in);
-  if (err)
-    return err;
-  const zh_http_header *hosth = zh_spin_headers_get(&in, "host");
+  const zh_http_header *hosth = zh_spin_headers_get(in, "host");
   const char *host = hosth ? hosth->value : "localhost";
   size_t host_len = hosth ? hosth->value_len : strlen("localhost");
-  if (!utf8_valid((const unsigned char *)host, host_len)) {
-    zh_spin_headers_free(&in);
+  if (!utf8_valid((const unsigned char *)host, host_len))
     return zh_error_new(ZH_ERR_MALFORMED, "header \"host\": the value is not UTF-8");
-  }
-  const char *pq;
-  size_t pq_len;
-  path_and_query(req, &pq, &pq_len);
-  char *url = NULL;
-  size_t url_len = 0;
-  FILE *f = open_memstream(&url, &url_len);
-  if (f) {
-    fprintf(f, "%s://%.*s%.*s", req->scheme, (int)host_len, host, (int)pq_len, pq);
-    fclose(f);
-  }
-  zh_spin_headers_free(&in);
+  size_t url_len;
+  char *url = full_url(out, req, host, host_len, &url_len);
   if (!url)
     return zh_error_oom();
   const char *v[7] = {
@@ -312,9 +382,12 @@ static zh_error *default_values(const zh_router_result *m, const zh_spin_request
                                             "X_RAW_COMPONENT_ROUTE",
                                             "X_COMPONENT_ROUTE",
                                             "X_CLIENT_ADDR"};
-  for (int i = 0; i < 7 && !err; i++)
-    err = add_str(out, wagi ? wagi_names[i] : header_names[i], v[i], vlen[i]);
-  free(url);
+  zh_error *err = NULL;
+  for (int i = 0; i < 7 && !err; i++) {
+    const char *name = wagi ? wagi_names[i] : header_names[i];
+    err = i == 1 ? insert_at(out, out->count, name, strlen(name), url, url_len, TAKE)
+                 : add_str(out, name, v[i], vlen[i]);
+  }
   if (!err)
     err = add_captures(out, m, wagi);
   if (err)
@@ -324,17 +397,22 @@ static zh_error *default_values(const zh_router_result *m, const zh_spin_request
 
 zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
                                  zh_spin_headers *out) {
-  return default_values(m, req, wagi, false, out);
+  *out = (zh_spin_headers){0};
+  zh_spin_headers in;
+  zh_error *err = zh_spin_inbound_headers(req, &in);
+  if (!err)
+    err = default_values(m, req, wagi, &in, out);
+  zh_spin_headers_free(&in);
+  return err;
 }
 
 /* What http::HeaderName and HeaderValue accept: a token, and no control bytes but tab. */
 static bool valid_field(const zh_http_header *h) {
-  static const char tchar[] = "!#$%&'*+-.^_`|~";
   if (h->name_len == 0)
     return false;
   for (size_t i = 0; i < h->name_len; i++) {
     unsigned char c = (unsigned char)h->name[i];
-    if (!isalnum(c) && (c == '\0' || !strchr(tchar, c)))
+    if (!isalnum(c) && !zh_http_is_token_char(c)) /* the call only for the rare others */
       return false;
   }
   for (size_t i = 0; i < h->value_len; i++) {
@@ -356,20 +434,29 @@ static zh_error *headers_build(const zh_router_result *m, const zh_spin_request 
       err = zh_error_new(ZH_ERR_MALFORMED, "header \"%s\": the value is not UTF-8", h->name);
   }
   if (!err)
-    err = default_values(m, req, false, chained, &spin);
+    err = default_values(m, req, false, &in, &spin);
   if (!err && kind == ZH_SPIN_INBOUND_HTTP) {
     /* The list as Spin builds it: the map's headers, then Spin's. */
     *out = in;
     in = (zh_spin_headers){0};
+    adopt_chunks(out, &spin);
     for (size_t i = 0; !err && i < spin.count; i++)
-      err = zh_spin_headers_add(out, spin.items[i].name, spin.items[i].name_len,
-                                spin.items[i].value, spin.items[i].value_len, false);
+      err = insert_at(out, out->count, spin.items[i].name, spin.items[i].name_len,
+                      spin.items[i].value, spin.items[i].value_len, TAKE);
   } else if (!err) {
-    /* A header map again, built from that list; what is not a valid field is dropped. */
+    /* A header map again, built from that list; what is not a valid field is dropped. The
+     * names are lowercase already, so the strings move over as they are. The client's part
+     * is a grouped map already: appending it in order would put each entry last, so it is
+     * copied as it is, and only Spin's entries look for a group to join. */
+    adopt_chunks(out, &in);
+    adopt_chunks(out, &spin);
     for (size_t i = 0; !err && i < in.count + spin.count; i++) {
       const zh_http_header *h = i < in.count ? &in.items[i] : &spin.items[i - in.count];
-      if (valid_field(h))
-        err = map_append(out, h->name, h->name_len, h->value, h->value_len);
+      if (!valid_field(h))
+        continue;
+      err = i < in.count
+                ? insert_at(out, out->count, h->name, h->name_len, h->value, h->value_len, TAKE)
+                : map_append(out, h->name, h->name_len, h->value, h->value_len, TAKE);
     }
   }
   zh_spin_headers_free(&in);

@@ -22,7 +22,9 @@
  * docs/HTTP_TRIGGER.md has the details and where they come from.
  *
  * Ownership: every string in a zh_spin_headers is owned by it (NUL-terminated, length
- * given); zh_spin_headers_free frees them. The request is borrowed for the call only.
+ * given), in chunks it frees at once in zh_spin_headers_free: a string is never freed alone,
+ * so a value is replaced with zh_spin_headers_set_value. The request is borrowed for the call
+ * only.
  */
 #ifndef ZH_HOST_SPIN_HEADERS_H
 #define ZH_HOST_SPIN_HEADERS_H
@@ -48,6 +50,7 @@ typedef struct zh_spin_headers {
   zh_http_header *items; /* owned; names lowercase */
   size_t count;
   size_t cap;
+  struct zh_spin_chunk *chunks; /* where the strings live, freed together */
 } zh_spin_headers;
 
 typedef enum zh_spin_handler_kind {
@@ -87,6 +90,9 @@ const zh_http_header *zh_spin_headers_get(const zh_spin_headers *h, const char *
 /* Appends copies of name (lowercased when lower) and value. ZH_ERR_RESOURCE on OOM. */
 zh_error *zh_spin_headers_add(zh_spin_headers *h, const char *name, size_t name_len,
                               const char *value, size_t value_len, bool lower);
+/* Replaces the value of items[i] with a copy of value. ZH_ERR_RESOURCE on OOM. */
+zh_error *zh_spin_headers_set_value(zh_spin_headers *h, size_t i, const char *value,
+                                    size_t value_len);
 void zh_spin_headers_free(zh_spin_headers *h); /* accepts NULL; leaves it empty */
 
 #endif

@@ -111,16 +111,10 @@ static zh_error *set_var(zh_spin_headers *env, const char *name, const char *val
                          size_t value_len) {
   size_t nlen = strlen(name);
   for (size_t i = 0; i < env->count; i++) {
-    zh_http_header *h = &env->items[i];
+    const zh_http_header *h = &env->items[i];
     if (h->name_len != nlen || memcmp(h->name, name, nlen) != 0)
       continue;
-    char *v = strndup(value, value_len);
-    if (!v)
-      return zh_error_oom();
-    free((char *)h->value);
-    h->value = v;
-    h->value_len = value_len;
-    return NULL;
+    return zh_spin_headers_set_value(env, i, value, value_len);
   }
   return zh_spin_headers_add(env, name, nlen, value, value_len, false);
 }

@@ -146,13 +146,7 @@ static zh_error *set_header(zh_wagi_response *r, const char *name, size_t name_l
   for (size_t i = 0; i < h->count; i++) {
     if (h->items[i].name_len != name_len || memcmp(h->items[i].name, name, name_len) != 0)
       continue;
-    char *v = strndup(value, value_len);
-    if (!v)
-      return zh_error_oom();
-    free((char *)h->items[i].value);
-    h->items[i].value = v;
-    h->items[i].value_len = value_len;
-    return NULL;
+    return zh_spin_headers_set_value(h, i, value, value_len);
   }
   return zh_spin_headers_add(h, name, name_len, value, value_len, true);
 }

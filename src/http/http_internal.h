@@ -8,6 +8,7 @@
 #include "zerohop/http_server.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -28,16 +29,26 @@
 /* A connection the server holds: parked in the epoll set while it waits for a request,
  * owned by a worker while one is served. Slots are made once (max_connections of them) and
  * live as long as the server, and an epoll event carries its slot's generation, so an event
- * that arrives after its connection was closed (and the slot reused) is recognised. */
-enum zh_http_slot_state { ZH_HTTP_SLOT_FREE, ZH_HTTP_SLOT_PARKED, ZH_HTTP_SLOT_OWNED };
+ * that arrives after its connection was closed (and the slot reused) is recognised.
+ *
+ * State and generation change together, in one atomic word, so a worker takes a parked
+ * connection with one compare-and-swap and no lock. A worker that parks a connection marks
+ * it PARKING while it re-arms the epoll registration: a worker woken for it meanwhile takes
+ * it over, and nothing closes a PARKING slot (its fd is still being used). Closing, and
+ * the free list, stay under the server's mutex. */
+enum zh_http_slot_state {
+  ZH_HTTP_SLOT_FREE,
+  ZH_HTTP_SLOT_PARKED,
+  ZH_HTTP_SLOT_PARKING,
+  ZH_HTTP_SLOT_OWNED
+};
 
 typedef struct zh_http_slot {
-  int fd; /* -1 when free */
-  enum zh_http_slot_state state;
-  uint32_t gen;
+  int fd;              /* -1 when free */
+  _Atomic uint64_t sg; /* generation << 32 | zh_http_slot_state */
   uint32_t next_free;
-  uint64_t idle_deadline_ns; /* parked: closed when it passes */
-  char client[80];           /* "ip:port" of the peer */
+  _Atomic uint64_t idle_deadline_ns; /* parked: closed when it passes */
+  char client[80];                   /* "ip:port" of the peer */
 } zh_http_slot;
 
 struct zh_http_server {
@@ -50,16 +61,18 @@ struct zh_http_server {
   pthread_t listener;
   bool listener_running;
 
-  pthread_mutex_t mu;  /* guards everything below */
+  pthread_mutex_t mu;  /* guards what is below, but for the atomics (read anywhere) */
   pthread_cond_t idle; /* a connection was closed or parked (stop waits on it) */
-  bool stopping;
+  bool stopping;       /* read with __atomic loads outside mu */
   bool stopped;
-  zh_http_slot *slots;  /* max_connections */
-  uint32_t free_head;   /* first free slot, UINT32_MAX when none */
-  size_t nopen, nbusy;  /* open connections; those a worker holds */
-  pthread_t *threads;   /* max_connections entries, nthreads started */
-  uint64_t *busy_since; /* per worker: when it took its connection, 0 while it waits */
-  size_t nthreads, nwaiting;
+  zh_http_slot *slots;          /* max_connections */
+  uint32_t free_head;           /* first free slot, UINT32_MAX when none */
+  size_t nopen;                 /* open connections */
+  _Atomic size_t nbusy;         /* connections a worker holds */
+  pthread_t *threads;           /* max_connections entries, nthreads started */
+  _Atomic uint64_t *busy_since; /* per worker: when it took its connection, 0 while it waits */
+  size_t nthreads;
+  _Atomic size_t nwaiting; /* workers waiting for a connection */
 };
 
 /* One connection, as a worker serves it; the buffers are the worker's and are reused

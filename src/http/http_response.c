@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,14 +182,27 @@ static bool out_append(zh_http_conn *c, const char *s, size_t n) {
   return true;
 }
 
-static bool out_printf(zh_http_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool out_printf(zh_http_conn *c, const char *fmt, ...) {
-  char tmp[256];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  return n >= 0 && (size_t)n < sizeof tmp && out_append(c, tmp, (size_t)n);
+/* Decimal digits of v at the end of buf[24]; returns the index of the first. */
+static size_t u64_digits(uint64_t v, char *buf) {
+  size_t i = 24;
+  do {
+    buf[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  return i;
+}
+
+/* The status line and Date, without printf: every response starts with them. */
+static bool out_status_line(zh_http_conn *c, int status) {
+  char line[16] = "HTTP/1.1 ";
+  line[9] = (char)('0' + status / 100);
+  line[10] = (char)('0' + status / 10 % 10);
+  line[11] = (char)('0' + status % 10);
+  line[12] = ' ';
+  const char *reason = zh_http_reason(status), *date = zh_http_date(c);
+  return out_append(c, line, 13) && out_append(c, reason, strlen(reason)) &&
+         out_append(c, "\r\nDate: ", 8) && out_append(c, date, strlen(date)) &&
+         out_append(c, "\r\n", 2);
 }
 
 static bool name_is(const zh_http_header *h, const char *name) {
@@ -266,8 +278,7 @@ zh_error *zh_http_response_start(zh_http_request *req, int status, const zh_http
   zh_http_conn *c = req->conn;
   c->out_len = 0;
   c->body_len = 0;
-  bool ok = out_printf(c, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, zh_http_reason(status),
-                       zh_http_date(c));
+  bool ok = out_status_line(c, status);
   req->has_length = false;
   for (size_t i = 0; i < nheaders && ok; i++) {
     const zh_http_header *h = &headers[i];
@@ -312,7 +323,10 @@ static bool end_head(zh_http_request *req, uint64_t total) {
   if (req->status == 204 || req->status == 304) {
     /* no framing at all: these have no body */
   } else if (total != UINT64_MAX) {
-    ok = out_printf(c, "Content-Length: %" PRIu64 "\r\n", total);
+    char digits[24];
+    size_t at = u64_digits(total, digits);
+    ok = out_append(c, "Content-Length: ", 16) && out_append(c, digits + at, 24 - at) &&
+         out_append(c, "\r\n", 2);
   } else if (req->info.version_minor >= 1) {
     req->chunked_out = true;
     ok = out_append(c, "Transfer-Encoding: chunked\r\n", 28);

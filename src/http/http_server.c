@@ -171,30 +171,94 @@ static zh_error *open_listener(zh_http_server *s, const char *addr) {
 #define STOP_TAG UINT64_MAX /* the stop pipe's epoll event */
 #define NO_SLOT UINT32_MAX
 
-static uint64_t slot_tag(const zh_http_server *s, const zh_http_slot *slot) {
-  return (uint64_t)(slot - s->slots) | (uint64_t)slot->gen << 32;
+static uint64_t sg_make(uint64_t gen, enum zh_http_slot_state st) { return gen << 32 | st; }
+static enum zh_http_slot_state sg_state(uint64_t sg) {
+  return (enum zh_http_slot_state)(sg & 0xffffffffu);
 }
 
-/* With mu held: closes the slot's connection and frees the slot. */
+static uint64_t slot_tag(const zh_http_server *s, zh_http_slot *slot) {
+  return (uint64_t)(slot - s->slots) |
+         (atomic_load_explicit(&slot->sg, memory_order_relaxed) & ~(uint64_t)0xffffffffu);
+}
+
+static enum zh_http_slot_state slot_state(zh_http_slot *slot) {
+  return sg_state(atomic_load_explicit(&slot->sg, memory_order_acquire));
+}
+
+/* Takes the slot of an epoll event (tag) or, from the listener, a parked one (tag's
+ * generation the current one): PARKED or PARKING becomes OWNED, if the generation is still
+ * the tag's. False when the connection was closed meanwhile (idle timeout, stop) or
+ * someone else took it. */
+static bool slot_claim(zh_http_slot *slot, uint64_t tag) {
+  uint64_t cur = atomic_load_explicit(&slot->sg, memory_order_acquire);
+  for (;;) {
+    enum zh_http_slot_state st = sg_state(cur);
+    if (cur >> 32 != tag >> 32 || (st != ZH_HTTP_SLOT_PARKED && st != ZH_HTTP_SLOT_PARKING))
+      return false;
+    if (atomic_compare_exchange_weak_explicit(&slot->sg, &cur,
+                                              sg_make(cur >> 32, ZH_HTTP_SLOT_OWNED),
+                                              memory_order_acq_rel, memory_order_acquire))
+      return true;
+  }
+}
+
+/* With mu held, the slot owned by the caller: closes its connection and frees the slot. */
 static void slot_close(zh_http_server *s, zh_http_slot *slot) {
   epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, slot->fd, NULL);
   close(slot->fd);
   slot->fd = -1;
-  slot->state = ZH_HTTP_SLOT_FREE;
-  slot->gen++;
+  uint64_t gen = atomic_load_explicit(&slot->sg, memory_order_relaxed) >> 32;
+  atomic_store_explicit(&slot->sg, sg_make((gen + 1) & 0xffffffffu, ZH_HTTP_SLOT_FREE),
+                        memory_order_release);
   slot->next_free = s->free_head;
   s->free_head = (uint32_t)(slot - s->slots);
   s->nopen--;
   pthread_cond_broadcast(&s->idle);
 }
 
-/* With mu held: waits for the connection to become readable, one-shot; false if the
+/* With mu held: closes a parked connection unless a worker takes it first. */
+static void slot_close_parked(zh_http_server *s, zh_http_slot *slot) {
+  uint64_t cur = atomic_load_explicit(&slot->sg, memory_order_acquire);
+  if (sg_state(cur) == ZH_HTTP_SLOT_PARKED && slot_claim(slot, cur))
+    slot_close(s, slot);
+}
+
+static void set_idle_deadline(zh_http_server *s, zh_http_slot *slot) {
+  atomic_store_explicit(&slot->idle_deadline_ns,
+                        zh_http_now_ns() + (uint64_t)s->config.idle_timeout_ms * 1000000u,
+                        memory_order_relaxed);
+}
+
+/* With mu held, a new connection: waits for it to become readable, one-shot; false if the
  * kernel refuses. */
-static bool slot_park(zh_http_server *s, zh_http_slot *slot, int op) {
-  slot->state = ZH_HTTP_SLOT_PARKED;
-  slot->idle_deadline_ns = zh_http_now_ns() + (uint64_t)s->config.idle_timeout_ms * 1000000u;
+static bool slot_admit_park(zh_http_server *s, zh_http_slot *slot) {
+  set_idle_deadline(s, slot);
+  uint64_t gen = atomic_load_explicit(&slot->sg, memory_order_relaxed) >> 32;
+  atomic_store_explicit(&slot->sg, sg_make(gen, ZH_HTTP_SLOT_PARKED), memory_order_release);
   struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = slot_tag(s, slot)};
-  return epoll_ctl(s->epoll_fd, op, slot->fd, &ev) == 0;
+  return epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, slot->fd, &ev) == 0;
+}
+
+/* Without mu, by the worker that owns the slot: parks the connection again. True when it
+ * is parked (or already taken by another worker): the caller no longer owns it. False if
+ * the kernel refused: the caller still owns it and closes it. */
+static bool slot_repark(zh_http_server *s, zh_http_slot *slot) {
+  set_idle_deadline(s, slot);
+  uint64_t gen = atomic_load_explicit(&slot->sg, memory_order_relaxed) >> 32;
+  uint64_t parking = sg_make(gen, ZH_HTTP_SLOT_PARKING);
+  atomic_store_explicit(&slot->sg, parking, memory_order_release);
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = slot_tag(s, slot)};
+  if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, slot->fd, &ev) != 0) {
+    uint64_t expect = parking; /* no event can have come: it is still ours */
+    atomic_compare_exchange_strong_explicit(&slot->sg, &expect, sg_make(gen, ZH_HTTP_SLOT_OWNED),
+                                            memory_order_acq_rel, memory_order_acquire);
+    return false;
+  }
+  /* A worker woken meanwhile has made it OWNED: then this fails, and the slot is its. */
+  uint64_t expect = parking;
+  atomic_compare_exchange_strong_explicit(&slot->sg, &expect, sg_make(gen, ZH_HTTP_SLOT_PARKED),
+                                          memory_order_acq_rel, memory_order_acquire);
+  return true;
 }
 
 typedef struct worker_arg {
@@ -202,6 +266,8 @@ typedef struct worker_arg {
   size_t index;
 } worker_arg;
 
+/* The common path takes no lock: a worker waits, claims the slot of its event, serves,
+ * and parks it again. Only closing a connection takes mu. */
 static void *worker_main(void *arg) {
   worker_arg wa = *(worker_arg *)arg;
   free(arg);
@@ -209,41 +275,38 @@ static void *worker_main(void *arg) {
   zh_http_conn conn;
   bool ok = zh_http_conn_init(&conn, s);
   for (;;) {
-    pthread_mutex_lock(&s->mu);
-    s->nwaiting++;
-    s->busy_since[wa.index] = 0;
-    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add_explicit(&s->nwaiting, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->busy_since[wa.index], 0, memory_order_relaxed);
     struct epoll_event ev;
     int n = epoll_wait(s->epoll_fd, &ev, 1, -1);
-    pthread_mutex_lock(&s->mu);
-    s->nwaiting--;
+    atomic_fetch_sub_explicit(&s->nwaiting, 1, memory_order_relaxed);
     if (n <= 0 || ev.data.u64 == STOP_TAG) {
-      pthread_mutex_unlock(&s->mu);
       if (n < 0 && errno == EINTR)
         continue;
       break;
     }
+    /* Counted busy before the claim: a stop that sees no busy worker after the listener has
+     * swept the parked connections finds none being taken either. */
+    atomic_fetch_add_explicit(&s->nbusy, 1, memory_order_seq_cst);
     zh_http_slot *slot = &s->slots[(uint32_t)ev.data.u64];
-    if (slot->gen != (uint32_t)(ev.data.u64 >> 32) || slot->state != ZH_HTTP_SLOT_PARKED) {
-      pthread_mutex_unlock(&s->mu); /* closed meanwhile (idle timeout, stop) */
-      continue;
+    if (slot_claim(slot, ev.data.u64)) { /* else closed meanwhile (idle timeout, stop) */
+      atomic_store_explicit(&s->busy_since[wa.index], zh_http_now_ns(), memory_order_relaxed);
+      memcpy(conn.client, slot->client, sizeof conn.client);
+      bool park = ok && zh_http_conn_serve(&conn, slot->fd);
+      if (!(park && !__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST) && slot_repark(s, slot))) {
+        pthread_mutex_lock(&s->mu);
+        slot_close(s, slot);
+        pthread_mutex_unlock(&s->mu);
+      }
     }
-    slot->state = ZH_HTTP_SLOT_OWNED;
-    s->nbusy++;
-    s->busy_since[wa.index] = zh_http_now_ns();
-    int fd = slot->fd;
-    memcpy(conn.client, slot->client, sizeof conn.client);
-    pthread_mutex_unlock(&s->mu);
-
-    bool park = ok && zh_http_conn_serve(&conn, fd);
-
-    pthread_mutex_lock(&s->mu);
-    s->nbusy--;
-    if (!(park && !s->stopping && slot_park(s, slot, EPOLL_CTL_MOD)))
-      slot_close(s, slot);
-    else
+    /* A stop waits under mu for nbusy to reach 0: seq_cst against its store of stopping,
+     * so either it sees the decrement or this sees stopping and wakes it. */
+    atomic_fetch_sub_explicit(&s->nbusy, 1, memory_order_seq_cst);
+    if (__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST)) {
+      pthread_mutex_lock(&s->mu);
       pthread_cond_broadcast(&s->idle);
-    pthread_mutex_unlock(&s->mu);
+      pthread_mutex_unlock(&s->mu);
+    }
   }
   if (ok)
     zh_http_conn_release(&conn);
@@ -259,7 +322,7 @@ static bool spawn_worker(zh_http_server *s) {
     return false;
   wa->server = s;
   wa->index = s->nthreads;
-  s->busy_since[wa->index] = 0;
+  atomic_store_explicit(&s->busy_since[wa->index], 0, memory_order_relaxed);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   if (s->config.thread_stack_bytes)
@@ -293,10 +356,11 @@ static bool admit(zh_http_server *s, int fd, const struct sockaddr *peer) {
     slot->fd = fd;
     format_addr(peer, slot->client, sizeof slot->client, NULL);
     s->nopen++;
-    admitted = slot_park(s, slot, EPOLL_CTL_ADD);
+    admitted = slot_admit_park(s, slot);
     if (!admitted) { /* give the slot back; the caller closes fd */
       slot->fd = -1;
-      slot->state = ZH_HTTP_SLOT_FREE;
+      uint64_t gen = atomic_load_explicit(&slot->sg, memory_order_relaxed) >> 32;
+      atomic_store_explicit(&slot->sg, sg_make(gen, ZH_HTTP_SLOT_FREE), memory_order_release);
       slot->next_free = s->free_head;
       s->free_head = (uint32_t)(slot - s->slots);
       s->nopen--;
@@ -312,14 +376,16 @@ static void tick(zh_http_server *s) {
   uint64_t now = zh_http_now_ns();
   for (size_t i = 0; i < s->config.max_connections; i++) {
     zh_http_slot *slot = &s->slots[i];
-    if (slot->state == ZH_HTTP_SLOT_PARKED && slot->idle_deadline_ns <= now)
-      slot_close(s, slot);
+    if (slot_state(slot) == ZH_HTTP_SLOT_PARKED &&
+        atomic_load_explicit(&slot->idle_deadline_ns, memory_order_relaxed) <= now)
+      slot_close_parked(s, slot);
   }
-  if (s->nwaiting > 0 || s->stopping)
+  if (atomic_load_explicit(&s->nwaiting, memory_order_relaxed) > 0 || s->stopping)
     return;
   uint64_t limit = (uint64_t)ZH_HTTP_SPAWN_AFTER_MS * 1000000u;
   for (size_t i = 0; i < s->nthreads; i++) {
-    if (s->busy_since[i] && now - s->busy_since[i] >= limit) {
+    uint64_t since = atomic_load_explicit(&s->busy_since[i], memory_order_relaxed);
+    if (since && now - since >= limit) {
       spawn_worker(s);
       return;
     }
@@ -365,8 +431,7 @@ static void *listener_main(void *arg) {
   /* Stopping: idle connections close at once; held ones close after their response. */
   pthread_mutex_lock(&s->mu);
   for (size_t i = 0; i < s->config.max_connections; i++)
-    if (s->slots[i].state == ZH_HTTP_SLOT_PARKED)
-      slot_close(s, &s->slots[i]);
+    slot_close_parked(s, &s->slots[i]);
   pthread_mutex_unlock(&s->mu);
   close(s->listen_fd);
   s->listen_fd = -1;
@@ -464,7 +529,7 @@ void zh_http_server_stop(zh_http_server *s, uint32_t grace_ms) {
     return;
   }
   s->stopped = true;
-  __atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
+  __atomic_store_n(&s->stopping, true, __ATOMIC_SEQ_CST);
   pthread_mutex_unlock(&s->mu);
   ssize_t w;
   do {
@@ -484,13 +549,13 @@ void zh_http_server_stop(zh_http_server *s, uint32_t grace_ms) {
     until.tv_nsec -= 1000000000L;
   }
   pthread_mutex_lock(&s->mu);
-  while (s->nbusy > 0) {
+  while (atomic_load_explicit(&s->nbusy, memory_order_seq_cst) > 0) {
     if (pthread_cond_timedwait(&s->idle, &s->mu, &until) == ETIMEDOUT)
       break;
   }
   /* Grace is over: cut what is left. */
   for (size_t i = 0; i < s->config.max_connections; i++) {
-    if (s->slots[i].state == ZH_HTTP_SLOT_OWNED)
+    if (slot_state(&s->slots[i]) == ZH_HTTP_SLOT_OWNED)
       shutdown(s->slots[i].fd, SHUT_RDWR);
   }
   size_t nthreads = s->nthreads;
@@ -501,7 +566,7 @@ void zh_http_server_stop(zh_http_server *s, uint32_t grace_ms) {
    * others). */
   pthread_mutex_lock(&s->mu);
   for (size_t i = 0; i < s->config.max_connections; i++)
-    if (s->slots[i].state != ZH_HTTP_SLOT_FREE)
+    if (slot_state(&s->slots[i]) != ZH_HTTP_SLOT_FREE)
       slot_close(s, &s->slots[i]);
   pthread_mutex_unlock(&s->mu);
 }

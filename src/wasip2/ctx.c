@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -249,8 +248,6 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   }
   if (!*err)
     *err = open_preopens(cx, c);
-  if (!*err && getrandom(cx->seed, sizeof cx->seed, 0) != (ssize_t)sizeof cx->seed)
-    *err = zh_error_new(ZH_ERR_IO, "wasip2: getrandom: %s", strerror(errno));
   if (*err) {
     zh_wasip2_free(cx);
     return NULL;

@@ -37,15 +37,50 @@ static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) {
 
 /* ---- fields ---- */
 
+struct wp2_fields_chunk {
+  struct wp2_fields_chunk *next;
+  size_t used, cap;
+  char data[];
+};
+
 void wp2_fields_destroy(wp2_fields *f) {
   if (!f)
     return;
-  for (size_t i = 0; i < f->n; i++) {
-    free(f->f[i].name);
-    free(f->f[i].value);
+  for (size_t i = 0; i < f->n; i++)
+    wp2_field_free(&f->f[i]);
+  while (f->chunks) {
+    struct wp2_fields_chunk *next = f->chunks->next;
+    free(f->chunks);
+    f->chunks = next;
   }
   free(f->f);
   free(f);
+}
+
+void wp2_field_free(wp2_field *f) {
+  if (!f->in_chunk) /* a chunk's bytes go with the fields */
+    free(f->name);
+  f->name = NULL;
+  f->value = NULL;
+}
+
+/* Within glibc's per-thread cache (blocks up to 1032 bytes), like the fields array. */
+enum { FIELDS_CHUNK = 1024 - sizeof(struct wp2_fields_chunk) };
+
+static char *chunk_alloc(wp2_fields *f, size_t n) {
+  struct wp2_fields_chunk *c = f->chunks;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > FIELDS_CHUNK ? n : FIELDS_CHUNK;
+    if (cap > SIZE_MAX - sizeof *c || !(c = malloc(sizeof *c + cap)))
+      return NULL;
+    c->next = f->chunks;
+    c->used = 0;
+    c->cap = cap;
+    f->chunks = c;
+  }
+  char *p = c->data + c->used;
+  c->used += n;
+  return p;
 }
 
 static void fields_free(zh_wasip2_ctx *cx, wp2_obj *o) {
@@ -65,23 +100,26 @@ zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, ui
 }
 
 bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen) {
-  wp2_field *nf = realloc(f->f, (f->n + 1) * sizeof *nf);
-  if (!nf)
-    return false;
-  f->f = nf;
-  char *nm = malloc(nlen + 1);
-  uint8_t *val = malloc(vlen ? vlen : 1);
-  if (!nm || !val) {
-    free(nm);
-    free(val);
-    return false;
+  if (f->n == f->cap) {
+    size_t cap = f->cap ? f->cap * 2 : 8;
+    wp2_field *nf = realloc(f->f, cap * sizeof *nf);
+    if (!nf)
+      return false;
+    f->f = nf;
+    f->cap = cap;
   }
+  if (nlen > SIZE_MAX / 2 || vlen > SIZE_MAX / 2) /* lengths of guest lists: cannot wrap */
+    return false;
+  char *nm = f->immutable ? chunk_alloc(f, nlen + 1 + vlen) : malloc(nlen + 1 + vlen);
+  if (!nm)
+    return false;
   for (size_t i = 0; i < nlen; i++)
     nm[i] = (char)tolower((unsigned char)name[i]);
   nm[nlen] = 0;
+  uint8_t *val = (uint8_t *)nm + nlen + 1;
   if (vlen)
     memcpy(val, v, vlen);
-  f->f[f->n++] = (wp2_field){nm, val, vlen};
+  f->f[f->n++] = (wp2_field){nm, val, vlen, f->immutable};
   return true;
 }
 
@@ -220,8 +258,7 @@ static void remove_name(wp2_fields *f, const zh_val *name) {
   size_t k = 0;
   for (size_t i = 0; i < f->n; i++) {
     if (name_is(&f->f[i], name)) {
-      free(f->f[i].name);
-      free(f->f[i].value);
+      wp2_field_free(&f->f[i]);
     } else {
       f->f[k++] = f->f[i];
     }
@@ -333,18 +370,17 @@ typedef struct wp2_in_request {
 static void in_request_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   (void)cx;
   wp2_in_request *r = (wp2_in_request *)o;
-  free(r->method);
-  free(r->path);
-  free(r->scheme);
-  free(r->authority);
   wp2_fields_destroy(r->headers);
-  free(r);
+  free(r); /* its strings are in the same block */
 }
 
-static char *dup_or_null(const char *s, bool *ok) {
-  char *d = s ? strdup(s) : NULL;
-  if (s && !d)
-    *ok = false;
+/* A copy of s (or NULL for NULL) at *at, which moves past it. */
+static char *put_str(const char *s, char **at) {
+  if (!s)
+    return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = memcpy(*at, s, n);
+  *at += n;
   return d;
 }
 
@@ -353,15 +389,22 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
                              uint64_t *outparam) {
   if (cx->in.io)
     return zh_error_new(ZH_ERR_USAGE, "wasip2: one incoming request per context");
-  wp2_in_request *r = calloc(1, sizeof *r);
+  const char *method = req->method ? req->method : "GET";
+  const char *strs[3] = {req->path_with_query, req->scheme, req->authority};
+  size_t bytes = sizeof(wp2_in_request) + strlen(method) + 1;
+  for (int i = 0; i < 3; i++)
+    bytes += strs[i] ? strlen(strs[i]) + 1 : 0;
+  /* One block: the request and its four strings. */
+  wp2_in_request *r = calloc(1, bytes);
   if (!r)
     return wp2_oom();
   r->base = (wp2_obj){WP2_IN_REQUEST, in_request_free};
   bool ok = true;
-  r->method = dup_or_null(req->method ? req->method : "GET", &ok);
-  r->path = dup_or_null(req->path_with_query, &ok);
-  r->scheme = dup_or_null(req->scheme, &ok);
-  r->authority = dup_or_null(req->authority, &ok);
+  char *at = (char *)(r + 1);
+  r->method = put_str(method, &at);
+  r->path = put_str(strs[0], &at);
+  r->scheme = put_str(strs[1], &at);
+  r->authority = put_str(strs[2], &at);
   zh_error *err = wp2_fields_new(cx, true, &r->headers, NULL);
   for (size_t i = 0; !err && ok && r->headers && i < req->nheaders; i++)
     ok = wp2_fields_add(r->headers, req->headers[i].name, strlen(req->headers[i].name),

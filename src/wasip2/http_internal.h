@@ -5,18 +5,28 @@
 
 #include "wasip2/wasip2_internal.h"
 
+/* name and value share one allocation (the value right after the name's NUL): a request
+ * copies its fields a few times, and one malloc per field instead of two shows. Immutable
+ * fields (a request's, a response's, their copies) are never changed one by one, so theirs
+ * come from chunks the fields own and free together. */
 typedef struct wp2_field {
-  char *name; /* lower case */
+  char *name; /* lower case; owns the block unless in_chunk; freed with wp2_field_free */
   uint8_t *value;
   size_t len;
+  bool in_chunk;
 } wp2_field;
+
+struct wp2_fields_chunk;
 
 typedef struct wp2_fields {
   wp2_obj base;
   bool immutable;
   wp2_field *f;
-  size_t n;
+  size_t n, cap;
+  struct wp2_fields_chunk *chunks; /* newest first */
 } wp2_fields;
+
+void wp2_field_free(wp2_field *f);
 
 /* error-code cases used by the host */
 enum {

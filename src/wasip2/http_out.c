@@ -392,8 +392,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg) {
     const char *sp = memchr(line, ' ', l);
     f->status = sp ? (uint16_t)strtoul(sp + 1, NULL, 10) : 0;
     for (size_t i = 0; f->resp_headers && i < f->resp_headers->n; i++) {
-      free(f->resp_headers->f[i].name);
-      free(f->resp_headers->f[i].value);
+      wp2_field_free(&f->resp_headers->f[i]);
     }
     if (f->resp_headers)
       f->resp_headers->n = 0;

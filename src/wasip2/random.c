@@ -1,5 +1,6 @@
 /* wasi:random: random, insecure and insecure-seed, all from getrandom(2). The insecure seed
- * is drawn once per context, as the interface asks it to stay the same for an instance. */
+ * is drawn once per context, as the interface asks it to stay the same for an instance, at
+ * its first call: most guests never ask, and a context is made per request. */
 #include "wasip2/wasip2_internal.h"
 
 #include <errno.h>
@@ -49,6 +50,12 @@ static zh_error *u64(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) 
 
 static zh_error *seed(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
   (void)args, (void)n;
+  if (!cx->seeded) {
+    zh_error *err = fill(cx->seed, sizeof cx->seed);
+    if (err)
+      return err;
+    cx->seeded = true;
+  }
   zh_val a = zh_val_u64(cx->seed[0]), b = zh_val_u64(cx->seed[1]);
   return wp2_tuple2(result, &a, &b);
 }

@@ -90,7 +90,8 @@ struct zh_wasip2_ctx {
   void *log_env;
   void (*http_done)(zh_wasip2_ctx *cx, const char *scheme, const char *authority, uint64_t ns,
                     uint64_t bytes, bool failed); /* hop tracing, or NULL */
-  uint64_t seed[2];
+  uint64_t seed[2]; /* insecure-seed: drawn at its first call (random.c), then the same */
+  bool seeded;
   wp2_slot *slots;
   uint32_t nslots, cap, free_head;
   uint64_t stdin_rep; /* the one stdin stream: its read position is the process's */
