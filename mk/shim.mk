@@ -12,13 +12,13 @@ CONTAINERD_PROTO := /usr/share/gocode/src/github.com/containerd/containerd
 SHIM_PROTOS := runtime/v2/task/shim.proto api/events/task.proto api/types/mount.proto \
                api/types/task/task.proto
 WKT_PROTOS  := any empty timestamp
-SHIM_GEN    := $(BUILD)/gen
+SHIM_GEN    := $(BUILD)/gen/shim
 SHIM_PB_C   := $(SHIM_PROTOS:%.proto=$(SHIM_GEN)/github.com/containerd/containerd/%.pb-c.c) \
                $(WKT_PROTOS:%=$(SHIM_GEN)/google/protobuf/%.pb-c.c)
-SHIM_PB_O   := $(SHIM_PB_C:$(SHIM_GEN)/%.c=$(BUILD)/obj/gen/%.o)
+SHIM_PB_O   := $(SHIM_PB_C:$(SHIM_GEN)/%.c=$(BUILD)/obj/shimgen/%.o)
 SHIM_STAMP  := $(SHIM_GEN)/.stamp
 
-$(SHIM_STAMP): mk/shim.mk
+$(SHIM_STAMP): $(SHIM_PROTOS:%=$(CONTAINERD_PROTO)/%)
 	@rm -rf $(SHIM_GEN) && mkdir -p $(SHIM_GEN)/proto
 	for p in $(SHIM_PROTOS); do \
 	  mkdir -p $(SHIM_GEN)/proto/github.com/containerd/containerd/$$(dirname $$p) && \
@@ -27,14 +27,14 @@ $(SHIM_STAMP): mk/shim.mk
 	done
 	cd $(SHIM_GEN)/proto && protoc-c --c_out=.. -I. -I/usr/include \
 	  $(SHIM_PROTOS:%=github.com/containerd/containerd/%)
-	protoc-c --c_out=$(SHIM_GEN) -I/usr/include $(WKT_PROTOS:%=/usr/include/google/protobuf/%.proto)
+	protoc-c --c_out=$(CURDIR)/$(SHIM_GEN) -I/usr/include $(WKT_PROTOS:%=/usr/include/google/protobuf/%.proto)
 	touch $@
 
 $(SHIM_PB_C): $(SHIM_STAMP)
 	@:
 
 # Generated code is not ours: our warnings stay, but -Werror does not apply to it.
-$(BUILD)/obj/gen/%.o: $(SHIM_GEN)/%.c
+$(BUILD)/obj/shimgen/%.o: $(SHIM_GEN)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -Wno-error -I$(SHIM_GEN) -c $< -o $@
 

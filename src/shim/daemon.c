@@ -172,15 +172,17 @@ static int cmd_delete(zh_shim *s, const char *bundle) {
   snprintf(s->bundle, sizeof s->bundle, "%s", bundle);
   if (!s->bundle[0] && !getcwd(s->bundle, sizeof s->bundle))
     return 1;
-  char rootfs[PATH_MAX + 8];
-  snprintf(rootfs, sizeof rootfs, "%s/rootfs", s->bundle);
-  zh_error *err = zh_shim_rootfs_unmount(rootfs);
-  if (err)
-    fprintf(stderr, "shim delete: %s\n", zh_error_message(err));
-  zh_error_free(err);
+  /* A server still answering owns its task and its mounts: leave them to it. */
   socket_path(s, s->socket_path, sizeof s->socket_path);
-  if (probe_socket(s->socket_path) == 1)
-    fprintf(stderr, "shim delete: %s is still served\n", s->socket_path);
+  if (probe_socket(s->socket_path) != 1) {
+    char rootfs[PATH_MAX + 8];
+    snprintf(rootfs, sizeof rootfs, "%s/rootfs", s->bundle);
+    zh_error *err = zh_shim_rootfs_unmount(rootfs);
+    if (err)
+      fprintf(stderr, "shim delete: %s\n", zh_error_message(err));
+    zh_error_free(err);
+    unlink(s->socket_path); /* left by a server that was killed */
+  }
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
