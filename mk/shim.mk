@@ -72,3 +72,11 @@ $(COMP_OBJ)/c-http/trap_init.embedded.wasm: $(COMP_OBJ)/c-http/trap_init.core.wa
 $(SHIM_TRAP): $(COMP_OBJ)/c-http/trap_init.embedded.wasm $(NPM_STAMP)
 	$(JCO) new $< -o $@
 components: $(SHIM_TRAP:.wasm=.wit)
+
+# ---- the containerd tests (tests/shim/k8s_test.sh, tests/shim/cri_test.py) ----
+# They need the components (the trapping one above included), the shim and root.
+K8S_CHECKS   += shim-k8s
+EXTRA_CHECKS += shim-k8s
+shim-k8s: $(SHIM_BIN) $(COMP_DIR)/c-http-hello.wasm $(SHIM_TRAP)
+	@rm -f $(BUILD)/shim-k8s.log
+	@ZH_BUILD=$(BUILD) bash scripts/summarize.sh run $(BUILD)/shim-k8s.log bash tests/shim/k8s_test.sh

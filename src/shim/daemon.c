@@ -172,9 +172,16 @@ static int cmd_delete(zh_shim *s, const char *bundle) {
   snprintf(s->bundle, sizeof s->bundle, "%s", bundle);
   if (!s->bundle[0] && !getcwd(s->bundle, sizeof s->bundle))
     return 1;
-  /* A server still answering owns its task and its mounts: leave them to it. */
+  /* A server still answering owns its task and its mounts: leave them to it. containerd runs
+   * us when the server's connection dropped, and a killed process may close that before its
+   * listening socket: give a dying server a second to be gone. */
   socket_path(s, s->socket_path, sizeof s->socket_path);
-  if (probe_socket(s->socket_path) != 1) {
+  int live = probe_socket(s->socket_path);
+  for (int i = 0; i < 20 && live == 1; i++) {
+    usleep(50000);
+    live = probe_socket(s->socket_path);
+  }
+  if (live != 1) {
     char rootfs[PATH_MAX + 8];
     snprintf(rootfs, sizeof rootfs, "%s/rootfs", s->bundle);
     zh_error *err = zh_shim_rootfs_unmount(rootfs);

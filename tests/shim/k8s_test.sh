@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# The shim against a real containerd (Debian's 1.6): a private containerd (root, state dir,
+# config and sockets under a temp dir, native snapshotter) started here and stopped by PID,
+# with build/containerd-shim-zerohop-v2 first on its PATH. Covers:
+#
+#   - `ctr run --runtime io.containerd.zerohop.v2` of a Wasm image (FROM scratch, spin.toml +
+#     .wasm at /, platform wasip1/wasm) serving HTTP on a loopback port answered by curl;
+#     `ctr task kill` (SIGTERM: drains, status 0; SIGKILL: status 137); `ctr task delete`
+#   - the plain image (the zerohop binary, its libraries and the app) under runc the same way
+#   - faults: no spin.toml, a broken manifest, a component that traps at start: each a failed
+#     task (status 1) with its reason in the task's output
+#   - a shim killed with SIGKILL: containerd cleans up, no stale socket, the next run works
+#   - the CRI path (tests/shim/cri_test.py over containerd's gRPC CRI API)
+#
+# Needs root (containerd mounts snapshots). Ends with "shim-k8s: N passed, M failed".
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(cd "${ZH_BUILD:-$root/build}" && pwd)
+shim=$build/containerd-shim-zerohop-v2
+comps=$root/build/components
+py=/usr/bin/python3
+
+passed=0
+failed=0
+check() { # NAME CONDITION-STATUS [DETAIL]
+  if [[ $2 -eq 0 ]]; then
+    passed=$((passed + 1))
+    echo "ok   $1"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $1${3:+: $3}"
+  fi
+}
+finish() {
+  echo "shim-k8s: $passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+  exit $?
+}
+
+for tool in containerd ctr runc curl "$py" "$shim"; do
+  if ! command -v "$tool" >/dev/null; then
+    check "prerequisite $tool" 1 "not installed or not built"
+    finish
+  fi
+done
+if [[ $(id -u) -ne 0 ]]; then
+  check "running as root (containerd needs it)" 1
+  finish
+fi
+
+tmp=$(mktemp -d /tmp/zh-shim-k8s.XXXXXX)
+cpid=
+cleanup() {
+  if [[ -n "$cpid" ]]; then
+    # Tasks first (their shims are ours), then containerd by its PID.
+    for ns in default k8s.io; do
+      for t in $(ctr --address "$tmp/c.sock" -n $ns task ls -q 2>/dev/null); do
+        ctr --address "$tmp/c.sock" -n $ns task kill -s SIGKILL "$t" >/dev/null 2>&1
+        ctr --address "$tmp/c.sock" -n $ns task delete "$t" >/dev/null 2>&1
+      done
+    done
+    kill "$cpid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$cpid" 2>/dev/null
+  fi
+  # Whatever containerd left mounted under its private root.
+  grep -o " $tmp/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+  "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Polls URL until it answers 200 (or LIMIT tenths of a second pass); prints the body.
+wait_200() {
+  local url=$1 limit=${2:-100}
+  for _ in $(seq "$limit"); do
+    if curl -sf --max-time 1 "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# ---- containerd ----
+mkdir -p "$tmp/root" "$tmp/state" "$tmp/bin"
+cat >"$tmp/config.toml" <<EOF
+version = 2
+root = "$tmp/root"
+state = "$tmp/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+                    "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "$tmp/c.sock"
+[ttrpc]
+  address = "$tmp/c.sock.ttrpc"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "zerohop.test/pause:1"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "native"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.zerohop]
+      runtime_type = "io.containerd.zerohop.v2"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$tmp/cni/bin"
+    conf_dir = "$tmp/cni/conf"
+EOF
+ln -s "$shim" "$tmp/bin/containerd-shim-zerohop-v2"
+PATH=$tmp/bin:$PATH setsid containerd --config "$tmp/config.toml" >"$tmp/containerd.log" 2>&1 &
+cpid=$!
+C=(ctr --address "$tmp/c.sock")
+up=1
+for _ in $(seq 100); do
+  if "${C[@]}" version >/dev/null 2>&1; then up=0; break; fi
+  sleep 0.1
+done
+check "containerd starts (pid $cpid)" $up "$(tail -5 "$tmp/containerd.log")"
+[[ $up -eq 0 ]] || finish
+
+# ---- images ----
+mkimage() { "$py" "$here/mkimage.py" "$@"; }
+app_dir() { # DIR WASM [MANIFEST-TEXT]
+  mkdir -p "$1"
+  cp "$2" "$1/app.wasm"
+  if [[ $# -ge 3 ]]; then printf '%s' "$3" >"$1/spin.toml"; else
+    cat >"$1/spin.toml" <<'EOF'
+spin_manifest_version = 2
+
+[application]
+name = "hello"
+version = "1.0.0"
+
+[[trigger.http]]
+route = "/..."
+component = "hello"
+
+[component.hello]
+source = "app.wasm"
+EOF
+  fi
+}
+app_dir "$tmp/img/hello" "$comps/c-http-hello.wasm"
+app_dir "$tmp/img/trap" "$comps/c-http-trap-init.wasm"
+app_dir "$tmp/img/broken" "$comps/c-http-hello.wasm" $'spin_manifest_version = 2\n[application]\nname = "broken\n'
+mkdir -p "$tmp/img/nomanifest" "$tmp/img/pause"
+echo "no manifest here" >"$tmp/img/nomanifest/README"
+echo "pod sandbox placeholder" >"$tmp/img/pause/pause"
+st=0
+mkimage "$tmp/hello.tar" zerohop.test/hello:1 wasip1/wasm "$tmp/img/hello" || st=1
+mkimage "$tmp/trap.tar" zerohop.test/trap:1 wasip1/wasm "$tmp/img/trap" || st=1
+mkimage "$tmp/broken.tar" zerohop.test/broken:1 wasip1/wasm "$tmp/img/broken" || st=1
+mkimage "$tmp/nomanifest.tar" zerohop.test/nomanifest:1 wasip1/wasm "$tmp/img/nomanifest" || st=1
+mkimage "$tmp/pause.tar" zerohop.test/pause:1 linux/amd64 "$tmp/img/pause" || st=1
+for i in hello trap broken nomanifest; do
+  "${C[@]}" images import --all-platforms --snapshotter native "$tmp/$i.tar" >/dev/null || st=1
+done
+check "test images built and imported" $st
+
+RUN=("${C[@]}" run --snapshotter native --platform wasip1/wasm --runtime io.containerd.zerohop.v2
+  --net-host)
+
+# ---- ctr run of the Wasm image: HTTP, SIGTERM, delete ----
+port=$(free_port)
+"${RUN[@]}" -d --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$port" zerohop.test/hello:1 hello1 >"$tmp/run1.out" 2>&1
+check "ctr run -d of the Wasm image" $? "$(cat "$tmp/run1.out")"
+body=$(wait_200 "http://127.0.0.1:$port/")
+[[ "$body" == "hello from C" ]]
+check "curl gets 200 'hello from C' from the shim on 127.0.0.1:$port" $? "got '$body'"
+"${C[@]}" task ls | grep -q "^hello1 .*RUNNING"
+check "ctr task ls shows hello1 RUNNING" $?
+sock=$(ls /run/zerohop-shim/*.sock 2>/dev/null | head -1)
+"${C[@]}" task kill hello1
+check "ctr task kill (SIGTERM)" $?
+stopped=1
+for _ in $(seq 50); do
+  if "${C[@]}" task ls | grep -q "^hello1 .*STOPPED"; then stopped=0; break; fi
+  sleep 0.1
+done
+check "the task stops after SIGTERM" $stopped
+curl -s --max-time 1 "http://127.0.0.1:$port/" >/dev/null
+[[ $? -ne 0 ]]
+check "the port is closed after the stop" $?
+# ctr 1.6's task delete reports a non-zero exit status as a warning ("exit code N").
+out=$("${C[@]}" task delete hello1 2>&1)
+st=$?
+[[ $st -eq 0 ]] && ! grep -q "exit code" <<<"$out"
+check "ctr task delete: exit status 0 after SIGTERM (drained)" $? "$out"
+"${C[@]}" containers rm hello1 >/dev/null 2>&1
+check "ctr containers rm" $?
+gone=1
+for _ in $(seq 30); do
+  if [[ -z "$sock" || ! -e "$sock" ]]; then gone=0; break; fi
+  sleep 0.1
+done
+check "the shim's socket is removed when it shuts down" $gone "$sock"
+! grep -q " $tmp/state/.*hello1/rootfs " /proc/self/mounts
+check "the rootfs is unmounted after delete" $?
+
+# ---- SIGKILL through ctr: status 137 ----
+port=$(free_port)
+"${RUN[@]}" -d --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$port" zerohop.test/hello:1 hello2 >/dev/null 2>&1
+wait_200 "http://127.0.0.1:$port/" >/dev/null
+check "a second run serves" $?
+"${C[@]}" task kill -s SIGKILL hello2
+for _ in $(seq 50); do "${C[@]}" task ls | grep -q "^hello2 .*STOPPED" && break; sleep 0.1; done
+out=$("${C[@]}" task delete hello2 2>&1)
+grep -q "exit code 137" <<<"$out"
+check "ctr task kill -s SIGKILL: exit status 137" $? "$out"
+"${C[@]}" containers rm hello2 >/dev/null 2>&1
+
+# ---- faults: each a failed task (status 1) with its reason in the output ----
+fault() { # NAME IMAGE PATTERN
+  local out code
+  out=$(timeout 60 "${RUN[@]}" --rm "$2" "fault-$1" 2>&1)
+  code=$?
+  [[ $code -eq 1 ]]
+  check "fault $1: the task fails with status 1" $? "status $code: $out"
+  grep -qE "$3" <<<"$out"
+  check "fault $1: the reason is in the task's output" $? "$out"
+}
+fault no-manifest zerohop.test/nomanifest:1 "no /spin.toml in the container's root filesystem"
+fault broken-manifest zerohop.test/broken:1 "spin.toml:[0-9]+:[0-9]+"
+fault trap-at-start zerohop.test/trap:1 "unreachable|trap"
+
+# ---- a shim killed with SIGKILL ----
+port=$(free_port)
+before=$(ls /run/zerohop-shim/ 2>/dev/null)
+"${RUN[@]}" -d --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$port" zerohop.test/hello:1 victim >/dev/null 2>&1
+wait_200 "http://127.0.0.1:$port/" >/dev/null
+check "the victim serves" $?
+spid=$("${C[@]}" task ls | awk '$1 == "victim" {print $2}')
+vsock=$(comm -13 <(echo "$before") <(ls /run/zerohop-shim/ 2>/dev/null) | head -1)
+[[ -n "$vsock" ]]
+check "the victim's socket is in /run/zerohop-shim ($vsock)" $?
+vsock=/run/zerohop-shim/$vsock
+kill -9 "$spid"
+# containerd sees the connection drop, runs `shim delete` and forgets the task.
+cleaned=1
+for _ in $(seq 100); do
+  if ! "${C[@]}" task ls | grep -q "^victim "; then cleaned=0; break; fi
+  sleep 0.1
+done
+check "containerd cleans up after the killed shim (pid $spid)" $cleaned
+reaped=1
+for _ in $(seq 50); do
+  if [[ ! -e /proc/$spid ]] || grep -q '^State:.*Z' "/proc/$spid/status" 2>/dev/null; then
+    [[ -e /proc/$spid ]] || { reaped=0; break; }
+  fi
+  sleep 0.1
+done
+check "the killed shim is reaped (no zombie left)" $reaped "$(grep State /proc/$spid/status 2>/dev/null)"
+"${C[@]}" task delete victim >/dev/null 2>&1
+"${C[@]}" containers rm victim >/dev/null 2>&1
+check "the dead shim's container can be removed" $?
+# containerd runs `shim delete` (which removes it) in the background: give it a moment.
+stale=1
+for _ in $(seq 50); do [[ -e "$vsock" ]] || { stale=0; break; }; sleep 0.1; done
+check "no stale socket is left ($vsock)" $stale "$(grep -v level=debug "$tmp/containerd.log" | tail -12)"
+port=$(free_port)
+"${RUN[@]}" -d --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$port" zerohop.test/hello:1 victim >/dev/null 2>&1
+wait_200 "http://127.0.0.1:$port/" >/dev/null
+check "the next run with the same id serves" $?
+"${C[@]}" task kill victim >/dev/null 2>&1
+for _ in $(seq 50); do "${C[@]}" task ls | grep -q "^victim .*STOPPED" && break; sleep 0.1; done
+"${C[@]}" task delete victim >/dev/null 2>&1
+"${C[@]}" containers rm victim >/dev/null 2>&1
+
+# ---- the CRI path ----
+"${C[@]}" -n k8s.io images import --all-platforms --snapshotter native "$tmp/pause.tar" >/dev/null &&
+  "${C[@]}" -n k8s.io images import --all-platforms --snapshotter native "$tmp/hello.tar" >/dev/null
+check "images imported for CRI (k8s.io namespace)" $?
+port=$(free_port)
+CRI_SOCKET=$tmp/c.sock CRI_PORT=$port CRI_TMP=$tmp "$py" "$here/cri_test.py"
+st=$?
+check "the CRI path (cri_test.py)" $st
+
+finish
