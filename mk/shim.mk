@@ -80,3 +80,12 @@ EXTRA_CHECKS += shim-k8s
 shim-k8s: $(SHIM_BIN) $(COMP_DIR)/c-http-hello.wasm $(SHIM_TRAP)
 	@rm -f $(BUILD)/shim-k8s.log
 	@ZH_BUILD=$(BUILD) bash scripts/summarize.sh run $(BUILD)/shim-k8s.log bash tests/shim/k8s_test.sh
+
+# ---- fuzzing (tests/fuzz/fuzz_ttrpc.c, docs/FUZZING.md) ----
+# `make fuzz-ttrpc` fuzzes it alone for FUZZ_SECONDS.
+$(BUILD)/fuzz_ttrpc: CFLAGS_BASE += -I$(SHIM_GEN)
+$(BUILD)/fuzz_ttrpc: LDLIBS_BASE += $(SHIM_PB_O) -lprotobuf-c -ljansson
+$(BUILD)/fuzz_ttrpc: $(SHIM_PB_O)
+.PHONY: fuzz-ttrpc
+fuzz-ttrpc:
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_BIN=$(FUZZ_BUILD)/fuzz_ttrpc

@@ -71,6 +71,11 @@ packages=(
   libsqlite3-dev                                # key-value default store, fermyon:spin/sqlite (src/host)
   libhiredis-dev                                # key-value on Redis, outbound Redis, the Redis trigger
   libssl-dev                                    # sha256 digests of components (libcrypto)
+  containerd runc                               # the shim's tests: a private containerd 1.6
+  protobuf-c-compiler libprotobuf-c-dev         # the shim's Task service code (protoc-c)
+  libprotobuf-dev                               # google/protobuf/*.proto for protoc-c
+  golang-github-containerd-containerd-dev       # containerd's shim.proto and events
+  python3-grpcio python3-grpc-tools             # the shim's CRI test client
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -7,6 +7,7 @@
 #     .wasm at /, platform wasip1/wasm) serving HTTP on a loopback port answered by curl;
 #     `ctr task kill` (SIGTERM: drains, status 0; SIGKILL: status 137); `ctr task delete`
 #   - the plain image (the zerohop binary, its libraries and the app) under runc the same way
+#     (built by tests/shim/plain_rootfs.sh until `zerohop image build` is merged)
 #   - faults: no spin.toml, a broken manifest, a component that traps at start: each a failed
 #     task (status 1) with its reason in the task's output
 #   - a shim killed with SIGKILL: containerd cleans up, no stale socket, the next run works
@@ -155,6 +156,10 @@ mkimage "$tmp/trap.tar" zerohop.test/trap:1 wasip1/wasm "$tmp/img/trap" || st=1
 mkimage "$tmp/broken.tar" zerohop.test/broken:1 wasip1/wasm "$tmp/img/broken" || st=1
 mkimage "$tmp/nomanifest.tar" zerohop.test/nomanifest:1 wasip1/wasm "$tmp/img/nomanifest" || st=1
 mkimage "$tmp/pause.tar" zerohop.test/pause:1 linux/amd64 "$tmp/img/pause" || st=1
+bash "$here/plain_rootfs.sh" "$root/build/zerohop" "$tmp/img/hello" "$tmp/img/plain" &&
+  mkimage --entrypoint '["/zerohop","up","-f","/app","--listen","0.0.0.0:80"]' \
+    "$tmp/plain.tar" zerohop.test/plain:1 linux/amd64 "$tmp/img/plain" || st=1
+"${C[@]}" images import --snapshotter native "$tmp/plain.tar" >/dev/null || st=1
 for i in hello trap broken nomanifest; do
   "${C[@]}" images import --all-platforms --snapshotter native "$tmp/$i.tar" >/dev/null || st=1
 done
@@ -211,6 +216,22 @@ out=$("${C[@]}" task delete hello2 2>&1)
 grep -q "exit code 137" <<<"$out"
 check "ctr task kill -s SIGKILL: exit status 137" $? "$out"
 "${C[@]}" containers rm hello2 >/dev/null 2>&1
+
+# ---- the plain image under runc, the same way ----
+port=$(free_port)
+"${C[@]}" run -d --snapshotter native --net-host zerohop.test/plain:1 plain1 \
+  /zerohop up -f /app --listen "127.0.0.1:$port" >"$tmp/plain.out" 2>&1
+check "ctr run -d of the plain image under runc" $? "$(cat "$tmp/plain.out")"
+body=$(wait_200 "http://127.0.0.1:$port/")
+[[ "$body" == "hello from C" ]]
+check "curl gets 200 'hello from C' from zerohop up under runc" $? "got '$body'"
+"${C[@]}" task kill plain1
+for _ in $(seq 100); do "${C[@]}" task ls | grep -q "^plain1 .*STOPPED" && break; sleep 0.1; done
+out=$("${C[@]}" task delete plain1 2>&1)
+st=$?
+[[ $st -eq 0 ]] && ! grep -q "exit code" <<<"$out"
+check "runc: SIGTERM stops zerohop up with status 0, task deleted" $? "$out"
+"${C[@]}" containers rm plain1 >/dev/null 2>&1
 
 # ---- faults: each a failed task (status 1) with its reason in the output ----
 fault() { # NAME IMAGE PATTERN

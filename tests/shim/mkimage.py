@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes an OCI image layout tar from a directory, for the shim's containerd tests.
 
-    mkimage.py OUT.tar REF PLATFORM DIR [DIR...]
+    mkimage.py [--entrypoint JSON-ARRAY] OUT.tar REF PLATFORM DIR [DIR...]
 
 One uncompressed layer holding the files of each DIR at the image's root (later ones win),
 a config for PLATFORM (os/arch, e.g. wasip1/wasm or linux/amd64) and index.json naming the
@@ -43,17 +43,22 @@ def layer_of(dirs):
 
 
 def main():
-    if len(sys.argv) < 5:
+    args = sys.argv[1:]
+    entrypoint = ["/"]
+    if args[:1] == ["--entrypoint"] and len(args) > 1:
+        entrypoint = json.loads(args[1])
+        args = args[2:]
+    if len(args) < 4:
         print(__doc__, file=sys.stderr)
         return 2
-    out_path, ref, platform, dirs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    out_path, ref, platform, dirs = args[0], args[1], args[2], args[3:]
     os_name, arch = platform.split("/", 1)
     layer = layer_of(dirs)
     with tarfile.open(out_path, "w") as out:
         lay = blob(out, layer, "application/vnd.oci.image.layer.v1.tar")
         config = {
             "architecture": arch, "os": os_name,
-            "config": {"Entrypoint": ["/"]},
+            "config": {"Entrypoint": entrypoint},
             "rootfs": {"type": "layers",
                        "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
         }
