@@ -40,7 +40,7 @@ $(BUILD)/obj/shimgen/%.o: $(SHIM_GEN)/%.c
 
 # The library's shim files include the generated headers.
 $(BUILD)/obj/src/shim/%.o: CFLAGS_BASE += -I$(SHIM_GEN)
-$(BUILD)/obj/src/shim/%.o: | $(SHIM_STAMP)
+$(filter $(BUILD)/obj/src/shim/%,$(LIB_OBJ)): | $(SHIM_STAMP)
 lint: export CPATH = $(SHIM_GEN)
 lint: $(SHIM_STAMP)
 
@@ -89,3 +89,9 @@ $(BUILD)/fuzz_ttrpc: $(SHIM_PB_O)
 .PHONY: fuzz-ttrpc
 fuzz-ttrpc:
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_BIN=$(FUZZ_BUILD)/fuzz_ttrpc
+
+# ---- make bench-k8s (bench/k8s.sh, docs/PERFORMANCE.md "12. Packaging") ----
+.PHONY: bench-k8s
+K8S_ROUNDS ?= 10
+bench-k8s: $(SHIM_BIN) $(BUILD)/zerohop $(COMP_DIR)/c-http-hello.wasm
+	BUILD=$(BUILD) ROUNDS=$(K8S_ROUNDS) bash bench/k8s.sh

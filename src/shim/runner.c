@@ -7,6 +7,9 @@
  *   SPIN_VARIABLE_<NAME>       application variables (the host reads them from the
  *                              environment, which is this container's alone: one shim each)
  *
+ * The app is loaded at Create (zh_shim_task_prepare), so that Start only opens the listener:
+ * the first request is answered as soon as the task starts. A load failure is kept and
+ * reported at Start, so it is still a task that starts and fails, as a process would.
  * A CRI pod sandbox (annotation io.kubernetes.cri.container-type=sandbox) without a manifest
  * holds the pod's place and waits to be killed. A stop signal arrives through a pipe: SIGTERM
  * and SIGINT drain (in-flight requests finish within the grace period, exit status 0),
@@ -117,42 +120,53 @@ static uint32_t serve_app(zh_shim *s, zh_app *app, const char *listen) {
   return status_for(sig);
 }
 
-static uint32_t run_task(zh_shim *s) {
+void zh_shim_task_prepare(zh_shim *s) {
   char manifest[PATH_MAX + 16], runtime_config[PATH_MAX + 32], state_dir[PATH_MAX + 16];
   snprintf(manifest, sizeof manifest, "%s/spin.toml", s->rootfs);
   if (!exists(manifest)) {
-    if (s->spec.sandbox)
-      return status_for(wait_signal(s));
-    task_logf("no /spin.toml in the container's root filesystem (%s): not a Spin app image",
-              s->rootfs);
-    return 1;
+    if (!s->spec.sandbox)
+      snprintf(s->load_error, sizeof s->load_error,
+               "no /spin.toml in the container's root filesystem (%s): not a Spin app image",
+               s->rootfs);
+    return;
   }
   snprintf(runtime_config, sizeof runtime_config, "%s/runtime-config.toml", s->rootfs);
   /* Default stores live in the bundle, which lives as long as the container. */
   snprintf(state_dir, sizeof state_dir, "%s/zerohop-state", s->bundle);
   export_variables(&s->spec);
-  const char *listen = zh_shim_spec_getenv(&s->spec, "SPIN_HTTP_LISTEN_ADDR");
   zh_app_options ao;
   memset(&ao, 0, sizeof ao);
   ao.manifest = manifest;
   ao.state_dir = state_dir;
   ao.runtime_config = exists(runtime_config) ? runtime_config : NULL;
   ao.log = task_log;
-  zh_engine *engine = NULL;
-  zh_app *app = NULL;
-  zh_error *err = zh_engine_new(NULL, &engine);
+  zh_error *err = zh_engine_new(NULL, &s->engine);
   if (!err)
-    err = zh_app_load(engine, &ao, &app);
-  uint32_t status;
+    err = zh_app_load(s->engine, &ao, &s->app);
   if (err) {
-    task_logf("%s", zh_error_message(err));
+    snprintf(s->load_error, sizeof s->load_error, "%s", zh_error_message(err));
     zh_error_free(err);
-    status = 1;
-  } else {
-    status = serve_app(s, app, listen && *listen ? listen : "0.0.0.0:80");
+    zh_shim_task_release(s);
   }
-  zh_app_free(app);
-  zh_engine_free(engine);
+}
+
+void zh_shim_task_release(zh_shim *s) {
+  zh_app_free(s->app);
+  zh_engine_free(s->engine);
+  s->app = NULL;
+  s->engine = NULL;
+}
+
+static uint32_t run_task(zh_shim *s) {
+  if (s->load_error[0]) {
+    task_logf("%s", s->load_error);
+    return 1;
+  }
+  if (!s->app) /* a pod sandbox: holds the pod's place until killed */
+    return status_for(wait_signal(s));
+  const char *listen = zh_shim_spec_getenv(&s->spec, "SPIN_HTTP_LISTEN_ADDR");
+  uint32_t status = serve_app(s, s->app, listen && *listen ? listen : "0.0.0.0:80");
+  zh_shim_task_release(s);
   return status;
 }
 

@@ -51,6 +51,10 @@ typedef struct zh_shim {
   zh_shim_spec spec;
   uint32_t exit_status;
   struct timespec exited_at;
+  /* The app, loaded at Create; or why it did not load (reported at Start). */
+  zh_engine *engine;
+  struct zh_app *app;
+  char load_error[PATH_MAX + 256];
 
   /* The runner thread: Kill writes the signal number to stop_pipe[1]. */
   pthread_t runner;
@@ -64,6 +68,11 @@ int32_t zh_shim_task_method(void *shim, const zh_ttrpc_request *req, uint8_t **p
 
 /* Marks the task stopped with that status, publishes /tasks/exit and wakes Wait. Takes mu. */
 void zh_shim_task_exited(zh_shim *shim, uint32_t status);
+
+/* Loads the app of the rootfs (at Create; the caller holds mu), or records why not. */
+void zh_shim_task_prepare(zh_shim *shim);
+/* Frees the app and the engine, if loaded. */
+void zh_shim_task_release(zh_shim *shim);
 
 /* Starts the runner thread (state must be CREATED; the caller holds mu). */
 zh_error *zh_shim_runner_start(zh_shim *shim);
