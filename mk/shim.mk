@@ -77,7 +77,7 @@ components: $(SHIM_TRAP:.wasm=.wit)
 # They need the components (the trapping one above included), the shim and root.
 K8S_CHECKS   += shim-k8s
 EXTRA_CHECKS += shim-k8s
-shim-k8s: $(SHIM_BIN) $(COMP_DIR)/c-http-hello.wasm $(SHIM_TRAP)
+shim-k8s: $(SHIM_BIN) $(BUILD)/zerohop $(COMP_DIR)/c-http-hello.wasm $(SHIM_TRAP)
 	@rm -f $(BUILD)/shim-k8s.log
 	@ZH_BUILD=$(BUILD) bash scripts/summarize.sh run $(BUILD)/shim-k8s.log bash tests/shim/k8s_test.sh
 

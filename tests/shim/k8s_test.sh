@@ -67,7 +67,7 @@ mkimage "$tmp/trap.tar" zerohop.test/trap:1 wasip1/wasm "$tmp/img/trap" || st=1
 mkimage "$tmp/broken.tar" zerohop.test/broken:1 wasip1/wasm "$tmp/img/broken" || st=1
 mkimage "$tmp/nomanifest.tar" zerohop.test/nomanifest:1 wasip1/wasm "$tmp/img/nomanifest" || st=1
 mkimage "$tmp/pause.tar" zerohop.test/pause:1 linux/amd64 "$tmp/img/pause" || st=1
-bash "$here/plain_rootfs.sh" "$root/build/zerohop" "$tmp/img/hello" "$tmp/img/plain" &&
+bash "$here/plain_rootfs.sh" "$build/zerohop" "$tmp/img/hello" "$tmp/img/plain" &&
   mkimage --entrypoint '["/zerohop","up","-f","/app","--listen","0.0.0.0:80"]' \
     "$tmp/plain.tar" zerohop.test/plain:1 linux/amd64 "$tmp/img/plain" || st=1
 "${C[@]}" images import --snapshotter native "$tmp/plain.tar" >/dev/null || st=1
