@@ -20,19 +20,19 @@ zh_error *zh_shim_spec_read(const char *bundle, zh_shim_spec *out) {
     return zh_error_new(ZH_ERR_MALFORMED, "%s:%d:%d: %s", path, je.line, je.column, je.text);
   zh_error *err = NULL;
   json_t *env = json_object_get(json_object_get(root, "process"), "env");
-  if (json_is_array(env) && json_array_size(env)) {
-    out->env = calloc(json_array_size(env), sizeof *out->env);
-    if (!out->env)
+  size_t nenv = json_is_array(env) ? json_array_size(env) : 0;
+  char **list = nenv ? calloc(nenv, sizeof *list) : NULL;
+  if (nenv && !list)
+    err = zh_error_oom();
+  out->env = list;
+  for (size_t i = 0; list && !err && i < nenv; i++) {
+    const char *s = json_string_value(json_array_get(env, i));
+    if (!s)
+      continue;
+    if (!(list[out->nenv] = strdup(s)))
       err = zh_error_oom();
-    for (size_t i = 0; !err && i < json_array_size(env); i++) {
-      const char *s = json_string_value(json_array_get(env, i));
-      if (!s)
-        continue;
-      if (!(out->env[out->nenv] = strdup(s)))
-        err = zh_error_oom();
-      else
-        out->nenv++;
-    }
+    else
+      out->nenv++;
   }
   json_t *ann = json_object_get(root, "annotations");
   const char *kind = json_string_value(json_object_get(ann, "io.kubernetes.cri.container-type"));
@@ -100,10 +100,10 @@ static zh_error *mount_one(const char *rootfs, const Containerd__Types__Mount *m
     dlen += olen;
   }
   const char *type = m->type && *m->type && strcmp(m->type, "bind") != 0 ? m->type : NULL;
-  unsigned long propagation = flags & (MS_PRIVATE | MS_REC);
-  unsigned long first = flags & ~(MS_PRIVATE | (flags & MS_BIND ? 0 : MS_REC));
-  if (mount(m->source, rootfs, type, first & ~(flags & MS_BIND ? MS_RDONLY : 0),
-            dlen ? data : NULL) != 0)
+  /* Propagation words are not for the first mount call, MS_REC only goes with a bind, and a
+   * bind ignores MS_RDONLY (applied by the remount below). */
+  unsigned long first = flags & ~(MS_PRIVATE | (flags & MS_BIND ? MS_RDONLY : MS_REC));
+  if (mount(m->source, rootfs, type, first, dlen ? data : NULL) != 0)
     return zh_error_new(ZH_ERR_IO, "mount %s (%s) on %s: %s", m->source, type ? type : "bind",
                         rootfs, strerror(errno));
   /* A bind mount takes no flags but MS_REC at first: read-only needs a remount. */
@@ -113,7 +113,6 @@ static zh_error *mount_one(const char *rootfs, const Containerd__Types__Mount *m
     umount2(rootfs, MNT_DETACH);
     return zh_error_new(ZH_ERR_IO, "remount %s read-only: %s", rootfs, strerror(e));
   }
-  (void)propagation;
   return NULL;
 }
 

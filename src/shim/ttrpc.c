@@ -46,6 +46,7 @@ static zh_error *bad(const wire *w, size_t at, const char *what) {
 
 static zh_error *varint(wire *w, uint64_t *out) {
   uint64_t v = 0;
+  *out = 0;
   size_t start = w->pos;
   for (unsigned shift = 0; shift < 64; shift += 7) {
     if (w->pos >= w->len)
@@ -71,8 +72,9 @@ typedef struct field {
 } field;
 
 static zh_error *next_field(wire *w, field *f) {
+  memset(f, 0, sizeof *f);
   f->at = w->pos;
-  uint64_t key;
+  uint64_t key = 0;
   zh_error *err = varint(w, &key);
   if (err)
     return err;
@@ -127,7 +129,7 @@ zh_error *zh_ttrpc_request_decode(const uint8_t *data, size_t len, zh_ttrpc_requ
   wire w = {data, len, 0, "request"};
   zh_error *err = NULL;
   while (!err && w.pos < w.len) {
-    field f;
+    field f = {0};
     if ((err = next_field(&w, &f)))
       break;
     switch (f.number) {
@@ -166,7 +168,7 @@ static zh_error *status_decode(const uint8_t *data, size_t len, size_t base,
                                zh_ttrpc_response *out) {
   wire w = {data, len, 0, "status"};
   while (w.pos < w.len) {
-    field f;
+    field f = {0};
     zh_error *err = next_field(&w, &f);
     if (err)
       return zh_error_prefix(err, "at response byte %zu:", base);
@@ -174,7 +176,8 @@ static zh_error *status_decode(const uint8_t *data, size_t len, size_t base,
       out->code = (int32_t)f.value;
     else if (f.number == 2 && f.type == 2) {
       size_t n = f.size < sizeof out->message - 1 ? f.size : sizeof out->message - 1;
-      memcpy(out->message, f.data, n);
+      if (n)
+        memcpy(out->message, f.data, n);
       out->message[n] = 0;
     }
   }
@@ -185,7 +188,7 @@ zh_error *zh_ttrpc_response_decode(const uint8_t *data, size_t len, zh_ttrpc_res
   memset(out, 0, sizeof *out);
   wire w = {data, len, 0, "response"};
   while (w.pos < w.len) {
-    field f;
+    field f = {0};
     zh_error *err = next_field(&w, &f);
     if (err)
       return err;
