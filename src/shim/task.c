@@ -85,7 +85,21 @@ static bool dup_str(char **dst, const char *src) {
   return *dst != NULL;
 }
 
+/* The task's output ends with it, as a process's does when it exits: closing our ends of
+ * the FIFOs gives the reader its end of file after the last line (the reason of a failure
+ * included), instead of a cut when containerd tears the I/O down. */
+static void close_stdio(void) {
+  fflush(stdout);
+  int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null < 0)
+    return;
+  dup2(null, STDOUT_FILENO);
+  dup2(null, STDERR_FILENO);
+  close(null);
+}
+
 void zh_shim_task_exited(zh_shim *s, uint32_t status) {
+  close_stdio();
   pthread_mutex_lock(&s->mu);
   s->state = ZH_SHIM_STOPPED;
   s->exit_status = status;

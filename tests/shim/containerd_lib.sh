@@ -94,3 +94,31 @@ source = "app.wasm"
 EOF
   fi
 }
+
+# The images of the apps: `zerohop image build` when the CLI has it (branch oci; ZH_IMAGE_TOOL
+# names another zerohop to use), else tests/shim/mkimage.py and plain_rootfs.sh, which write
+# the same shapes. wasm_image TAR REF DIR; plain_image TAR REF DIR. plain_cmd PORT prints the
+# command line (one word a line) that makes the plain image listen on 127.0.0.1:PORT.
+image_tool=${ZH_IMAGE_TOOL:-$build/zerohop}
+if "$image_tool" image build --help >/dev/null 2>&1; then image_build=1; else image_build=0; fi
+wasm_image() {
+  if [[ $image_build -eq 1 ]]; then
+    "$image_tool" image build -f "$3" -o "$1" --name "$2" >/dev/null
+  else
+    mkimage "$1" "$2" wasip1/wasm "$3"
+  fi
+}
+plain_image() {
+  if [[ $image_build -eq 1 ]]; then
+    "$image_tool" image build -f "$3" -o "$1" --name "$2" --plain >/dev/null
+  else
+    bash "$here/plain_rootfs.sh" "$build/zerohop" "$3" "$tmp/plain-rootfs" &&
+      mkimage --entrypoint '["/zerohop","up","-f","/app"]' "$1" "$2" linux/amd64 "$tmp/plain-rootfs"
+  fi
+}
+plain_cmd() {
+  if [[ $image_build -eq 1 ]]; then
+    return 0 # its entrypoint reads SPIN_HTTP_LISTEN_ADDR (given with --env)
+  fi
+  printf '%s\n' /zerohop up -f /app --listen "127.0.0.1:$1"
+}

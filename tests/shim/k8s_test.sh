@@ -7,7 +7,8 @@
 #     .wasm at /, platform wasip1/wasm) serving HTTP on a loopback port answered by curl;
 #     `ctr task kill` (SIGTERM: drains, status 0; SIGKILL: status 137); `ctr task delete`
 #   - the plain image (the zerohop binary, its libraries and the app) under runc the same way
-#     (built by tests/shim/plain_rootfs.sh until `zerohop image build` is merged)
+#   Images come from `zerohop image build` when the CLI has it, else from tests/shim/mkimage.py
+#   and plain_rootfs.sh (containerd_lib.sh).
 #   - faults: no spin.toml, a broken manifest, a component that traps at start: each a failed
 #     task (status 1) with its reason in the task's output
 #   - a shim killed with SIGKILL: containerd cleans up, no stale socket, the next run works
@@ -62,19 +63,17 @@ mkdir -p "$tmp/img/nomanifest" "$tmp/img/pause"
 echo "no manifest here" >"$tmp/img/nomanifest/README"
 echo "pod sandbox placeholder" >"$tmp/img/pause/pause"
 st=0
-mkimage "$tmp/hello.tar" zerohop.test/hello:1 wasip1/wasm "$tmp/img/hello" || st=1
-mkimage "$tmp/trap.tar" zerohop.test/trap:1 wasip1/wasm "$tmp/img/trap" || st=1
+wasm_image "$tmp/hello.tar" zerohop.test/hello:1 "$tmp/img/hello" || st=1
+wasm_image "$tmp/trap.tar" zerohop.test/trap:1 "$tmp/img/trap" || st=1
 mkimage "$tmp/broken.tar" zerohop.test/broken:1 wasip1/wasm "$tmp/img/broken" || st=1
 mkimage "$tmp/nomanifest.tar" zerohop.test/nomanifest:1 wasip1/wasm "$tmp/img/nomanifest" || st=1
 mkimage "$tmp/pause.tar" zerohop.test/pause:1 linux/amd64 "$tmp/img/pause" || st=1
-bash "$here/plain_rootfs.sh" "$build/zerohop" "$tmp/img/hello" "$tmp/img/plain" &&
-  mkimage --entrypoint '["/zerohop","up","-f","/app","--listen","0.0.0.0:80"]' \
-    "$tmp/plain.tar" zerohop.test/plain:1 linux/amd64 "$tmp/img/plain" || st=1
+plain_image "$tmp/plain.tar" zerohop.test/plain:1 "$tmp/img/hello" || st=1
 "${C[@]}" images import --snapshotter native "$tmp/plain.tar" >/dev/null || st=1
 for i in hello trap broken nomanifest; do
   "${C[@]}" images import --all-platforms --snapshotter native "$tmp/$i.tar" >/dev/null || st=1
 done
-check "test images built and imported" $st
+check "test images built and imported ($([[ $image_build -eq 1 ]] && echo "zerohop image build" || echo mkimage.py))" $st
 
 RUN=("${C[@]}" run --snapshotter native --platform wasip1/wasm --runtime io.containerd.zerohop.v2
   --net-host)
@@ -130,8 +129,9 @@ check "ctr task kill -s SIGKILL: exit status 137" $? "$out"
 
 # ---- the plain image under runc, the same way ----
 port=$(free_port)
-"${C[@]}" run -d --snapshotter native --net-host zerohop.test/plain:1 plain1 \
-  /zerohop up -f /app --listen "127.0.0.1:$port" >"$tmp/plain.out" 2>&1
+mapfile -t cmd < <(plain_cmd "$port")
+"${C[@]}" run -d --snapshotter native --net-host --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$port" \
+  zerohop.test/plain:1 plain1 "${cmd[@]}" >"$tmp/plain.out" 2>&1
 check "ctr run -d of the plain image under runc" $? "$(cat "$tmp/plain.out")"
 body=$(wait_200 "http://127.0.0.1:$port/")
 [[ "$body" == "hello from C" ]]
