@@ -27,18 +27,16 @@ rounds=${ROUNDS:-10}
 [[ $up -eq 0 ]] || { echo "bench-k8s: containerd did not start" >&2; exit 1; }
 
 app_dir "$tmp/img/hello" "$comps/c-http-hello.wasm"
-bash "$here/plain_rootfs.sh" "$build/zerohop" "$tmp/img/hello" "$tmp/img/plain"
-mkimage "$tmp/hello.tar" zerohop.test/hello:1 wasip1/wasm "$tmp/img/hello"
-mkimage --entrypoint '["/zerohop","up","-f","/app","--listen","0.0.0.0:80"]' \
-  "$tmp/plain.tar" zerohop.test/plain:1 linux/amd64 "$tmp/img/plain"
+wasm_image "$tmp/hello.tar" zerohop.test/hello:1 "$tmp/img/hello"
+plain_image "$tmp/plain.tar" zerohop.test/plain:1 "$tmp/img/hello"
 "${C[@]}" images import --all-platforms --snapshotter native "$tmp/hello.tar" >/dev/null
 "${C[@]}" images import --snapshotter native "$tmp/plain.tar" >/dev/null
 
-echo "== images (OCI layout tars, uncompressed layers)"
+echo "== images (OCI layout tars, uncompressed layers; $([[ $image_build -eq 1 ]] && echo "zerohop image build" || echo "tests/shim/mkimage.py"))"
 echo "wasm image:  $(stat -c %s "$tmp/hello.tar") bytes"
 echo "plain image: $(stat -c %s "$tmp/plain.tar") bytes"
 
-CTR="${C[*]}" ROUNDS=$rounds CLOG="$tmp/containerd.log" "$py" - <<'EOF'
+PLAIN_CMD="$(plain_cmd PORT | tr '\n' ' ')" CTR="${C[*]}" ROUNDS=$rounds CLOG="$tmp/containerd.log" "$py" - <<'EOF'
 import os, shlex, socket, statistics, subprocess, time
 
 ctr = shlex.split(os.environ["CTR"])
@@ -111,8 +109,9 @@ def create_args(kind, cid, port):
         return (["--snapshotter", "native", "--runtime",
                  "io.containerd.zerohop.v2", "--net-host", "--env",
                  "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:%d" % port, "zerohop.test/hello:1", cid], [])
-    return (["--snapshotter", "native", "--net-host", "zerohop.test/plain:1", cid],
-            ["/zerohop", "up", "-f", "/app", "--listen", "127.0.0.1:%d" % port])
+    cmd = [w.replace("PORT", str(port)) for w in os.environ["PLAIN_CMD"].split()]
+    return (["--snapshotter", "native", "--net-host", "--env",
+             "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:%d" % port, "zerohop.test/plain:1", cid], cmd)
 
 
 def start_stamp(cid):
