@@ -58,6 +58,10 @@ static int send_one(zh_shim_events *ev, const event *e) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+  /* Not the container's FIFOs (fds 1 and 2 after Create): its output is not ours to add to,
+   * and a publisher holding them would delay the reader's end of file. */
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   char *argv[] = {ev->binary, "--address",   ev->address, "publish", "--topic",
                   e->topic,   "--namespace", ev->ns,      NULL};
   pid_t pid;

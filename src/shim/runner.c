@@ -8,8 +8,9 @@
  *                              environment, which is this container's alone: one shim each)
  *
  * The app is loaded at Create (zh_shim_task_prepare), so that Start only opens the listener:
- * the first request is answered as soon as the task starts. A load failure is kept and
- * reported at Start, so it is still a task that starts and fails, as a process would.
+ * the first request is answered as soon as the task starts. A load failure goes to the
+ * container's stderr at once and the task, once started, exits with status 1: it is still a
+ * task that starts and fails, as a process would.
  * A CRI pod sandbox (annotation io.kubernetes.cri.container-type=sandbox) without a manifest
  * holds the pod's place and waits to be killed. A stop signal arrives through a pipe: SIGTERM
  * and SIGINT drain (in-flight requests finish within the grace period, exit status 0),
@@ -124,10 +125,12 @@ void zh_shim_task_prepare(zh_shim *s) {
   char manifest[PATH_MAX + 16], runtime_config[PATH_MAX + 32], state_dir[PATH_MAX + 16];
   snprintf(manifest, sizeof manifest, "%s/spin.toml", s->rootfs);
   if (!exists(manifest)) {
-    if (!s->spec.sandbox)
+    if (!s->spec.sandbox) {
       snprintf(s->load_error, sizeof s->load_error,
                "no /spin.toml in the container's root filesystem (%s): not a Spin app image",
                s->rootfs);
+      task_logf("%s", s->load_error);
+    }
     return;
   }
   snprintf(runtime_config, sizeof runtime_config, "%s/runtime-config.toml", s->rootfs);
@@ -148,6 +151,9 @@ void zh_shim_task_prepare(zh_shim *s) {
     zh_error_free(err);
     zh_shim_task_release(s);
   }
+  /* Said now, not at Start: the reader of the FIFO has until the exit to take the line. */
+  if (s->load_error[0])
+    task_logf("%s", s->load_error);
 }
 
 void zh_shim_task_release(zh_shim *s) {
@@ -158,10 +164,8 @@ void zh_shim_task_release(zh_shim *s) {
 }
 
 static uint32_t run_task(zh_shim *s) {
-  if (s->load_error[0]) {
-    task_logf("%s", s->load_error);
-    return 1;
-  }
+  if (s->load_error[0])
+    return 1;  /* the reason went to stderr at Create */
   if (!s->app) /* a pod sandbox: holds the pod's place until killed */
     return status_for(wait_signal(s));
   const char *listen = zh_shim_spec_getenv(&s->spec, "SPIN_HTTP_LISTEN_ADDR");

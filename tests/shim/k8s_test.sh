@@ -59,6 +59,17 @@ check "containerd starts (pid $cpid)" $up "$(tail -5 "$tmp/containerd.log")"
 app_dir "$tmp/img/hello" "$comps/c-http-hello.wasm"
 app_dir "$tmp/img/trap" "$comps/c-http-trap-init.wasm"
 app_dir "$tmp/img/broken" "$comps/c-http-hello.wasm" $'spin_manifest_version = 2\n[application]\nname = "broken\n'
+app_dir "$tmp/img/needsvar" "$comps/c-http-hello.wasm" 'spin_manifest_version = 2
+[application]
+name = "needsvar"
+[variables]
+token = { required = true }
+[[trigger.http]]
+route = "/..."
+component = "hello"
+[component.hello]
+source = "app.wasm"
+'
 mkdir -p "$tmp/img/nomanifest" "$tmp/img/pause"
 echo "no manifest here" >"$tmp/img/nomanifest/README"
 echo "pod sandbox placeholder" >"$tmp/img/pause/pause"
@@ -67,10 +78,11 @@ wasm_image "$tmp/hello.tar" zerohop.test/hello:1 "$tmp/img/hello" || st=1
 wasm_image "$tmp/trap.tar" zerohop.test/trap:1 "$tmp/img/trap" || st=1
 mkimage "$tmp/broken.tar" zerohop.test/broken:1 wasip1/wasm "$tmp/img/broken" || st=1
 mkimage "$tmp/nomanifest.tar" zerohop.test/nomanifest:1 wasip1/wasm "$tmp/img/nomanifest" || st=1
+mkimage "$tmp/needsvar.tar" zerohop.test/needsvar:1 wasip1/wasm "$tmp/img/needsvar" || st=1
 mkimage "$tmp/pause.tar" zerohop.test/pause:1 linux/amd64 "$tmp/img/pause" || st=1
 plain_image "$tmp/plain.tar" zerohop.test/plain:1 "$tmp/img/hello" || st=1
 "${C[@]}" images import --snapshotter native "$tmp/plain.tar" >/dev/null || st=1
-for i in hello trap broken nomanifest; do
+for i in hello trap broken nomanifest needsvar; do
   "${C[@]}" images import --all-platforms --snapshotter native "$tmp/$i.tar" >/dev/null || st=1
 done
 check "test images built and imported ($([[ $image_build -eq 1 ]] && echo "zerohop image build" || echo mkimage.py))" $st
@@ -157,6 +169,18 @@ fault() { # NAME IMAGE PATTERN
 fault no-manifest zerohop.test/nomanifest:1 "no /spin.toml in the container's root filesystem"
 fault broken-manifest zerohop.test/broken:1 "spin.toml:[0-9]+:[0-9]+"
 fault trap-at-start zerohop.test/trap:1 "unreachable|trap"
+
+# ---- SPIN_VARIABLE_*: a required variable from the container's environment ----
+fault missing-variable zerohop.test/needsvar:1 "token"
+port=$(free_port)
+"${RUN[@]}" -d --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$port" --env SPIN_VARIABLE_TOKEN=t0k3n \
+  zerohop.test/needsvar:1 withvar >/dev/null 2>&1
+wait_200 "http://127.0.0.1:$port/" >/dev/null
+check "SPIN_VARIABLE_TOKEN from --env satisfies the required variable: it serves" $?
+"${C[@]}" task kill -s SIGKILL withvar >/dev/null 2>&1
+for _ in $(seq 50); do "${C[@]}" task ls | grep -q "^withvar .*STOPPED" && break; sleep 0.1; done
+"${C[@]}" task delete withvar >/dev/null 2>&1
+"${C[@]}" containers rm withvar >/dev/null 2>&1
 
 # ---- a shim killed with SIGKILL ----
 port=$(free_port)
