@@ -74,10 +74,11 @@ $(SHIM_TRAP): $(COMP_OBJ)/c-http/trap_init.embedded.wasm $(NPM_STAMP)
 components: $(SHIM_TRAP:.wasm=.wit)
 
 # ---- the containerd tests (tests/shim/k8s_test.sh, tests/shim/cri_test.py) ----
-# They need the components (the trapping one above included), the shim and root.
+# They need the components (the trapping one above included, with the .wit every component in
+# build/components has for components_e2e), the shim and root.
 K8S_CHECKS   += shim-k8s
 EXTRA_CHECKS += shim-k8s
-shim-k8s: $(SHIM_BIN) $(BUILD)/zerohop $(COMP_DIR)/c-http-hello.wasm $(SHIM_TRAP)
+shim-k8s: $(SHIM_BIN) $(BUILD)/zerohop $(COMP_DIR)/c-http-hello.wasm $(SHIM_TRAP) $(SHIM_TRAP:.wasm=.wit)
 	@rm -f $(BUILD)/shim-k8s.log
 	@ZH_BUILD=$(BUILD) bash scripts/summarize.sh run $(BUILD)/shim-k8s.log bash tests/shim/k8s_test.sh
 
