@@ -73,6 +73,11 @@ packages=(
   libssl-dev                                    # sha256 digests of components (libcrypto)
   graphviz                                      # `zerohop graph` runs dot for SVG
   python3-prometheus-client                     # tests parse /metrics with its parser
+  containerd runc                               # the shim's tests: a private containerd 1.6
+  protobuf-c-compiler libprotobuf-c-dev         # the shim's Task service code (protoc-c)
+  libprotobuf-dev                               # google/protobuf/*.proto for protoc-c
+  golang-github-containerd-containerd-dev       # containerd's shim.proto and events
+  python3-grpcio python3-grpc-tools             # the shim's CRI test client
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
