@@ -71,6 +71,9 @@ packages=(
   libsqlite3-dev                                # key-value default store, fermyon:spin/sqlite (src/host)
   libhiredis-dev                                # key-value on Redis, outbound Redis, the Redis trigger
   libssl-dev                                    # sha256 digests of components (libcrypto)
+  docker-registry skopeo                        # OCI tests: a real registry, images read back
+  apache2-utils                                 # htpasswd for the basic-auth registry test
+  python3-kubernetes                            # k8s scaffold: the manifests load into its models
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -53,6 +53,10 @@ void zh_cli_bindgen_help(FILE *out);
 int zh_cli_component_main(int argc, char **argv);
 void zh_cli_component_help(FILE *out);
 
+/* ---- image.c, registry.c, k8s.c (OCI images, registries, Kubernetes) ---- */
+int zh_cli_image_main(int argc, char **argv);
+void zh_cli_image_help(FILE *out);
+
 /* ---- values.c ---- */
 
 /* Parses a decimal command-line argument as a value of type t; false if it is not one.

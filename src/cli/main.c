@@ -12,6 +12,7 @@ static const zh_cli_command commands[] = {
      zh_cli_bindgen_help},
     {"component", "inspect a component binary ('component wit X.wasm')", zh_cli_component_main,
      zh_cli_component_help},
+    {"image", "build an OCI image of a Spin application", zh_cli_image_main, zh_cli_image_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

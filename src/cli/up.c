@@ -32,8 +32,8 @@ void zh_cli_up_help(FILE *out) {
           "Options:\n"
           "  -f, --from PATH             the manifest, or a directory holding spin.toml\n"
           "                              (default: .)\n"
-          "  --listen ADDR               serve HTTP there (default 127.0.0.1:3000; port 0\n"
-          "                              picks one)\n"
+          "  --listen ADDR               serve HTTP there (default $SPIN_HTTP_LISTEN_ADDR,\n"
+          "                              else 127.0.0.1:3000; port 0 picks one)\n"
           "  -e, --env KEY=VALUE         an environment variable for every component\n"
           "  --variable NAME=VALUE       set an application variable (NAME=@FILE reads it\n"
           "                              from FILE); beats SPIN_VARIABLE_NAME and\n"
@@ -164,7 +164,9 @@ static void log_line(void *env, const char *line) {
 static int serve(zh_app *app, const up_opts *o) {
   zh_http_config hc;
   memset(&hc, 0, sizeof hc);
-  hc.addr = o->listen ? o->listen : "127.0.0.1:3000";
+  /* SPIN_HTTP_LISTEN_ADDR as Spin's container images and shims set it (the plain image). */
+  const char *env_addr = getenv("SPIN_HTTP_LISTEN_ADDR");
+  hc.addr = o->listen ? o->listen : env_addr && *env_addr ? env_addr : "127.0.0.1:3000";
   hc.handler = zh_app_handle_http;
   hc.env = app;
   if (o->timeout_ns)

@@ -1,0 +1,165 @@
+/* OCI artefacts for zerohop apps: image layouts (`zerohop image build`), Spin's registry
+ * format (`zerohop registry push/pull`, `zerohop up --from`) and their parsers.
+ *
+ * Pieces, one file each: buf.c (a growing byte buffer with a sticky out-of-memory flag),
+ * digest.c (sha256 digests as "sha256:<hex>"), tar.c (a ustar writer and reader), app.c (an
+ * app's files gathered for packaging, its spin.toml rewritten to where they land),
+ * image.c (the image layout tar), parse.c (manifests, indexes and configs read back and
+ * checked: the untrusted side), ref.c (image references), locked.c (Spin's locked app),
+ * registry.c (the distribution API over libcurl), auth.c (Docker config and tokens),
+ * pull.c/push.c and cache.c (the content store keyed by digest).
+ *
+ * Ownership: every struct here owns what it points to and has a _free that accepts NULL. */
+#ifndef ZH_OCI_H
+#define ZH_OCI_H
+
+#include "zerohop/engine.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- media types (OCI image spec; Spin's artefact types) ---- */
+#define ZH_OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define ZH_OCI_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define ZH_OCI_MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define ZH_OCI_MT_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define ZH_OCI_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define ZH_OCI_MT_SPIN_CONFIG "application/vnd.fermyon.spin.application.v1+config"
+#define ZH_OCI_MT_WASM_LAYER "application/vnd.wasm.content.layer.v1+wasm"
+#define ZH_OCI_MT_DATA_LAYER "application/vnd.wasm.content.layer.v1+data"
+
+/* ---- buf.c ---- */
+
+/* A growing buffer. Appends never fail loudly: the first allocation failure sets `oom`, later
+ * appends do nothing, and the owner checks once at the end. Growing may move `data`. */
+typedef struct zh_oci_buf {
+  unsigned char *data;
+  size_t len, cap;
+  bool oom;
+} zh_oci_buf;
+
+void zh_oci_buf_add(zh_oci_buf *b, const void *data, size_t len);
+void zh_oci_buf_zeros(zh_oci_buf *b, size_t len);
+void zh_oci_buf_str(zh_oci_buf *b, const char *s);
+void zh_oci_buf_printf(zh_oci_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void zh_oci_buf_free(zh_oci_buf *b);
+
+/* ---- digest.c ---- */
+
+/* "sha256:" + 64 lowercase hex digits + NUL. */
+#define ZH_OCI_DIGEST_LEN 72
+zh_error *zh_oci_digest(const void *data, size_t len, char out[ZH_OCI_DIGEST_LEN]);
+/* True for "sha256:" followed by exactly 64 lowercase hex digits. */
+bool zh_oci_digest_valid(const char *digest);
+
+/* ---- tar.c ---- */
+
+/* Appends one ustar entry (a regular file, or a directory when data is NULL and the name ends
+ * in '/'); mtime 0, uid/gid 0, so the same input gives the same bytes. Names longer than
+ * ustar holds (100, or 155 + 100 split at a slash) are an error. */
+zh_error *zh_oci_tar_file(zh_oci_buf *tar, const char *name, const void *data, size_t len,
+                          unsigned mode);
+zh_error *zh_oci_tar_dir(zh_oci_buf *tar, const char *name);
+/* Ends the archive (two zero blocks). */
+void zh_oci_tar_end(zh_oci_buf *tar);
+
+/* Calls fn for each regular file of a ustar archive, with its name and bytes (pointing into
+ * the archive). Directories are skipped; other entry types and malformed headers are an
+ * error naming the byte offset. `what` names the archive in messages. */
+typedef zh_error *(*zh_oci_tar_fn)(void *ctx, const char *name, const unsigned char *data,
+                                   size_t len, unsigned mode);
+zh_error *zh_oci_tar_each(const unsigned char *tar, size_t len, const char *what, zh_oci_tar_fn fn,
+                          void *ctx);
+
+/* ---- app.c ---- */
+
+/* One file of a packaged app: where it lands (relative, no leading '/') and its bytes. */
+typedef struct zh_oci_file {
+  char *path;
+  unsigned char *data;
+  size_t len;
+  unsigned mode;
+  char *component; /* the component whose source it is, or NULL for a static file */
+} zh_oci_file;
+
+/* An app ready to package: spin.toml rewritten so that each component's `source` is the
+ * file's name at the top (`hello.wasm`), the sources, and the static files at the paths
+ * relative to the manifest's directory (where the unchanged `files` entries find them). */
+typedef struct zh_oci_app {
+  char *name, *version; /* [application] */
+  char *manifest;       /* the rewritten spin.toml */
+  size_t manifest_len;
+  zh_oci_file *files;
+  size_t nfiles;
+} zh_oci_app;
+
+/* Reads the app of `manifest_path` (a spin.toml or a directory holding one). Errors name the
+ * manifest (FILE:LINE:COL), the component or the file. */
+zh_error *zh_oci_app_load(const char *manifest_path, zh_oci_app **out);
+void zh_oci_app_free(zh_oci_app *app);
+
+/* ---- image.c ---- */
+
+typedef enum zh_oci_image_kind {
+  ZH_OCI_IMAGE_WASM,  /* FROM scratch: spin.toml and the app at /, platform wasip1/wasm */
+  ZH_OCI_IMAGE_PLAIN, /* the zerohop binary, the shared objects it needs and the app in /app */
+} zh_oci_image_kind;
+
+typedef struct zh_oci_image_options {
+  zh_oci_image_kind kind;
+  const char *name;        /* the image name for index.json: "zerohop.local/APP:VERSION" */
+  const char *binary;      /* ZH_OCI_IMAGE_PLAIN: the zerohop executable to ship */
+  const char *const *libs; /* ZH_OCI_IMAGE_PLAIN: shared objects (absolute paths) to ship */
+  size_t nlibs;
+  const char *runtime_config; /* a runtime-config.toml to ship at /, or NULL */
+} zh_oci_image_options;
+
+/* What was written: the manifest's digest and the total of the blobs. */
+typedef struct zh_oci_image_info {
+  char manifest_digest[ZH_OCI_DIGEST_LEN];
+  uint64_t layer_size, total_size;
+} zh_oci_image_info;
+
+/* Writes an OCI image layout as a tar to `path` (via a temporary file, renamed at the end). */
+zh_error *zh_oci_image_write(const zh_oci_app *app, const zh_oci_image_options *opt,
+                             const char *path, zh_oci_image_info *info);
+
+/* ---- parse.c: the untrusted side ---- */
+
+typedef struct zh_oci_descriptor {
+  char *media_type;
+  char *digest;
+  uint64_t size;
+  char *title; /* annotation org.opencontainers.image.title, or NULL */
+  char *platform_os, *platform_arch;
+} zh_oci_descriptor;
+
+/* An image manifest or an index: `config` is set only for a manifest, `entries` are the
+ * layers of a manifest or the manifests of an index. */
+typedef struct zh_oci_manifest {
+  bool is_index;
+  char *media_type; /* as the document says, or NULL when it has none */
+  zh_oci_descriptor config;
+  zh_oci_descriptor *entries;
+  size_t nentries;
+} zh_oci_manifest;
+
+/* Parses and checks a manifest or index: JSON, schemaVersion 2, every descriptor with a
+ * media type, a valid sha256 digest and a size. Errors name `what` and the JSON path. */
+zh_error *zh_oci_manifest_parse(const void *json, size_t len, const char *what,
+                                zh_oci_manifest **out);
+void zh_oci_manifest_free(zh_oci_manifest *m);
+
+/* An image config's platform and rootfs. */
+typedef struct zh_oci_config {
+  char *os, *architecture;
+  char **diff_ids;
+  size_t ndiff_ids;
+  char **entrypoint, **env;
+  size_t nentrypoint, nenv;
+} zh_oci_config;
+zh_error *zh_oci_config_parse(const void *json, size_t len, const char *what, zh_oci_config **out);
+void zh_oci_config_free(zh_oci_config *c);
+
+#endif
