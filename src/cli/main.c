@@ -13,6 +13,8 @@ static const zh_cli_command commands[] = {
     {"component", "inspect a component binary ('component wit X.wasm')", zh_cli_component_main,
      zh_cli_component_help},
     {"image", "build an OCI image of a Spin application", zh_cli_image_main, zh_cli_image_help},
+    {"registry", "push or pull a Spin application to or from an OCI registry", zh_cli_registry_main,
+     zh_cli_registry_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

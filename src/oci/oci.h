@@ -162,4 +162,88 @@ typedef struct zh_oci_config {
 zh_error *zh_oci_config_parse(const void *json, size_t len, const char *what, zh_oci_config **out);
 void zh_oci_config_free(zh_oci_config *c);
 
+/* ---- ref.c ---- */
+
+/* An image reference HOST[:PORT]/REPO[:TAG][@sha256:DIGEST]. The registry host is required
+ * (its first component has a '.' or a ':', or is `localhost`): zerohop has no default
+ * registry. Without tag or digest the tag is `latest`. */
+typedef struct zh_oci_ref {
+  char *host; /* "127.0.0.1:5000" */
+  char *repo; /* "apps/hello" */
+  char *tag;  /* NULL when a digest is given without a tag */
+  char *digest;
+} zh_oci_ref;
+zh_error *zh_oci_ref_parse(const char *text, zh_oci_ref **out);
+void zh_oci_ref_free(zh_oci_ref *r);
+/* True when `text` reads as a registry reference rather than a path (for `up --from`). */
+bool zh_oci_ref_looks_like(const char *text);
+
+/* ---- locked.c: Spin's locked app ---- */
+
+/* The locked app JSON (spin_lock_version 1) of a manifest, with the digests of the component
+ * sources and static files as their content. `digest_of(ctx, host_path)` gives a file's
+ * digest (it was read once, for its layer). */
+typedef struct zh_manifest zh_manifest;
+typedef const char *(*zh_oci_digest_fn)(void *ctx, const char *host_path);
+typedef struct zh_oci_locked_file {
+  const char *host, *guest; /* guest without the leading '/' */
+} zh_oci_locked_file;
+typedef zh_error *(*zh_oci_files_fn)(void *ctx, size_t component, zh_oci_locked_file **files,
+                                     size_t *n);
+zh_error *zh_oci_locked_build(const zh_manifest *m, zh_oci_digest_fn digest_of,
+                              zh_oci_files_fn files_of, void *ctx, char **json);
+
+/* Writes DIR/spin.toml for a locked app whose contents are already in DIR: each component's
+ * source as DIR/ID.wasm and its files under DIR/files/ID/. `what` names the document. */
+typedef zh_error *(*zh_oci_content_fn)(void *ctx, const char *digest, const char *dest);
+zh_error *zh_oci_locked_materialise(const void *json, size_t len, const char *what, const char *dir,
+                                    zh_oci_content_fn put, void *ctx);
+
+/* ---- registry.c, auth.c: the distribution API ---- */
+
+typedef struct zh_oci_client zh_oci_client;
+typedef struct zh_oci_client_options {
+  bool insecure;             /* plain HTTP to any host (loopback hosts get HTTP anyway) */
+  const char *docker_config; /* the config.json to read credentials from; NULL: $DOCKER_CONFIG
+                                /config.json, else ~/.docker/config.json */
+  long timeout_s;            /* each request's limit; 0: 300 */
+} zh_oci_client_options;
+
+zh_error *zh_oci_client_new(const zh_oci_ref *ref, const zh_oci_client_options *opt,
+                            zh_oci_client **out);
+void zh_oci_client_free(zh_oci_client *c);
+
+/* True if the registry has the blob (HEAD). */
+zh_error *zh_oci_blob_exists(zh_oci_client *c, const char *digest, bool *exists);
+/* Uploads a blob in one request (POST, then PUT ?digest=). */
+zh_error *zh_oci_blob_put(zh_oci_client *c, const char *digest, const void *data, size_t len);
+/* Downloads a blob; its digest and size (when size != UINT64_MAX) are verified, and a
+ * mismatch names the digest. */
+zh_error *zh_oci_blob_get(zh_oci_client *c, const char *digest, uint64_t size, zh_oci_buf *out);
+/* PUT a manifest under `tag_or_digest`. */
+zh_error *zh_oci_manifest_put(zh_oci_client *c, const char *tag_or_digest, const char *media_type,
+                              const void *data, size_t len);
+/* GET a manifest; its digest is computed (and checked when the reference has one). */
+zh_error *zh_oci_manifest_get(zh_oci_client *c, const char *tag_or_digest, zh_oci_buf *out,
+                              char digest[ZH_OCI_DIGEST_LEN]);
+
+/* Credentials for `host` from a Docker config file (`auths.HOST.auth`, base64 user:pass);
+ * *userpass is NULL when there are none. */
+zh_error *zh_oci_docker_auth(const char *config_path, const char *host, char **userpass);
+
+/* ---- push.c, pull.c, cache.c ---- */
+
+/* Pushes the app of `manifest_path` to `ref` in Spin's format; *digest gets the manifest's. */
+zh_error *zh_oci_push(const char *manifest_path, const zh_oci_ref *ref,
+                      const zh_oci_client_options *opt, char digest[ZH_OCI_DIGEST_LEN]);
+
+/* Pulls `ref` into the content cache `cache_dir` (blobs/sha256/HEX, each verified) and
+ * materialises the app in `dir` (NULL: cache_dir/apps/MANIFEST-HEX). *app_dir gets the
+ * directory holding spin.toml (malloc'd). */
+zh_error *zh_oci_pull(const zh_oci_ref *ref, const zh_oci_client_options *opt,
+                      const char *cache_dir, const char *dir, char **app_dir);
+
+/* The cache directory: $XDG_CACHE_HOME/zerohop, else $HOME/.cache/zerohop (malloc'd). */
+char *zh_oci_cache_dir(void);
+
 #endif
