@@ -102,11 +102,15 @@ zh_error *zh_oci_locked_build(const zh_manifest *m, zh_oci_digest_fn digest_of,
   zh_error *err = NULL;
   for (size_t i = 0; comps && !err && i < m->ncomponents; i++) {
     const zh_manifest_component *c = &m->components[i];
-    const char *digest = digest_of(ctx, c->source);
+    /* copied: listing the files may add digests and move the table it points into */
+    char digest[ZH_OCI_DIGEST_LEN] = "";
+    const char *d = digest_of(ctx, c->source);
+    if (d)
+      snprintf(digest, sizeof digest, "%s", d);
     zh_oci_locked_file *files = NULL;
     size_t nfiles = 0;
     err = files_of(ctx, i, &files, &nfiles);
-    if (err || !digest) {
+    if (err || !d) {
       err =
           err ? err : zh_error_new(ZH_ERR_IO, "component `%s`: no digest for %s", c->id, c->source);
       break;

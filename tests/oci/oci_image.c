@@ -3,7 +3,6 @@
  * match the blob, media types, platform, diff_ids), their layers compared byte for byte with
  * the app's files, then run: the Wasm image's root by this build's `zerohop up`, the plain
  * image's root by its own shipped binary under chroot(2). skopeo reads both archives. */
-#include "httpclient.h"
 #include "ocitest.h"
 
 #include <sched.h>

@@ -3,6 +3,7 @@
 #ifndef ZH_OCITEST_H
 #define ZH_OCITEST_H
 
+#include "httpclient.h"
 #include "oci/oci.h"
 #include "testlib.h"
 #include "testutil.h"
@@ -112,6 +113,68 @@ static inline char *oci_fmt(const char *fmt, ...) {
     s = NULL;
   va_end(ap);
   return s;
+}
+
+/* ---- Debian's docker-registry on a loopback port ---- */
+
+typedef struct oci_registry {
+  pid_t pid;
+  uint16_t port;
+  char storage[512];
+} oci_registry;
+
+/* Starts `docker-registry serve` with its storage under dir/NAME and a free loopback port;
+ * with `htpasswd` (a file), Basic auth is required. True once /v2/ answers. */
+static inline bool oci_registry_start(oci_registry *r, const char *dir, const char *name,
+                                      const char *htpasswd) {
+  memset(r, 0, sizeof *r);
+  r->port = zh_test_free_port();
+  snprintf(r->storage, sizeof r->storage, "%s/%s-storage", dir, name);
+  char *cfg = oci_fmt("%s/%s.yml", dir, name);
+  char *auth =
+      htpasswd ? oci_fmt("auth:\n  htpasswd:\n    realm: zerohop-test\n    path: %s\n", htpasswd)
+               : strdup("");
+  char *text = oci_fmt("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                       "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n"
+                       "    enabled: true\n%shttp:\n  addr: 127.0.0.1:%u\n",
+                       r->storage, auth, r->port);
+  bool ok = cfg && text && oci_write(cfg, text, strlen(text));
+  free(text);
+  free(auth);
+  char *logp = oci_fmt("%s/%s.log", dir, name);
+  if (ok) {
+    r->pid = fork();
+    if (r->pid == 0) {
+      int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl("/usr/bin/docker-registry", "docker-registry", "serve", cfg, (char *)NULL);
+      _exit(127);
+    }
+  }
+  free(cfg);
+  free(logp);
+  if (!ok || r->pid <= 0)
+    return false;
+  for (int i = 0; i < 250; i++) { /* up to 5 s */
+    zh_hc_response resp;
+    if (zh_hc_get(r->port, "/v2/", &resp)) {
+      int st = resp.status;
+      zh_hc_response_free(&resp);
+      if (st == 200 || st == 401)
+        return true;
+    }
+    usleep(20000);
+  }
+  return false;
+}
+
+static inline void oci_registry_stop(oci_registry *r) {
+  if (r->pid > 0) {
+    kill(r->pid, SIGTERM);
+    zh_test_wait_exit(r->pid, 5000); /* SIGKILL after that */
+  }
+  r->pid = 0;
 }
 
 #endif
