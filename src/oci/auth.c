@@ -39,13 +39,12 @@ zh_error *zh_oci_docker_auth(const char *config_path, const char *host, char **u
     int got = plain && n % 4 == 0 && n > 0
                   ? EVP_DecodeBlock(plain, (const unsigned char *)auth, (int)n)
                   : -1;
-    if (!plain)
-      err = zh_error_oom();
-    else if (got <= 0 || !memchr(plain, ':', (size_t)got))
+    bool valid = got > 0 && memchr(plain, ':', (size_t)got) != NULL;
+    if (plain && !valid)
       err =
           zh_error_new(ZH_ERR_MALFORMED, "%s: auths.\"%s\".auth is not the base64 of user:password",
                        config_path, host);
-    else if (!(*userpass = strdup(auth)))
+    else if (!plain || !(*userpass = strdup(auth)))
       err = zh_error_oom();
     free(plain);
   }

@@ -58,28 +58,11 @@ static zh_error *layer_file(zh_oci_buf *tar, dirs *d, const char *path, const vo
   return zh_oci_tar_file(tar, path, data, len, mode);
 }
 
-static zh_error *read_host_file(const char *path, zh_oci_buf *b, unsigned *mode) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return zh_error_new(ZH_ERR_IO, "%s: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0)
-    *mode = st.st_mode & 0777;
-  unsigned char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    zh_oci_buf_add(b, chunk, n);
-  bool bad = ferror(f) != 0;
-  fclose(f);
-  if (bad)
-    return zh_error_new(ZH_ERR_IO, "%s: read error", path);
-  return b->oom ? zh_error_oom() : NULL;
-}
-
 static zh_error *host_into_layer(zh_oci_buf *tar, dirs *d, const char *host, const char *path) {
-  zh_oci_buf b = {0};
-  unsigned mode = 0644;
-  zh_error *err = read_host_file(host, &b, &mode);
+  zh_oci_buf b;
+  struct stat st;
+  unsigned mode = stat(host, &st) == 0 ? (unsigned)(st.st_mode & 0777) : 0644;
+  zh_error *err = zh_oci_read_file(host, &b);
   if (!err)
     err = layer_file(tar, d, path, b.data ? (const void *)b.data : "", b.len, mode);
   zh_oci_buf_free(&b);
@@ -207,25 +190,8 @@ static zh_error *write_layout(const char *path, blob *blobs, size_t nblobs, cons
   zh_oci_tar_end(&tar);
   if (!err && tar.oom)
     err = zh_error_oom();
-  size_t n = strlen(path) + 16;
-  char *tmp = err ? NULL : malloc(n);
-  if (!err && !tmp)
-    err = zh_error_oom();
-  if (!err) {
-    snprintf(tmp, n, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-      err = zh_error_new(ZH_ERR_IO, "%s: %s", tmp, strerror(errno));
-    } else {
-      bool ok = fwrite(tar.data, 1, tar.len, f) == tar.len;
-      ok = (fclose(f) == 0) && ok;
-      if (!ok || rename(tmp, path) != 0) {
-        err = zh_error_new(ZH_ERR_IO, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-      }
-    }
-  }
-  free(tmp);
+  if (!err)
+    err = zh_oci_write_file(path, tar.data, tar.len);
   zh_oci_buf_free(&tar);
   return err;
 }

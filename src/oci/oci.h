@@ -45,6 +45,13 @@ void zh_oci_buf_str(zh_oci_buf *b, const char *s);
 void zh_oci_buf_printf(zh_oci_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void zh_oci_buf_free(zh_oci_buf *b);
 
+/* ---- file.c ---- */
+
+/* A whole file into `out` (which it initialises); errors name the path. */
+zh_error *zh_oci_read_file(const char *path, zh_oci_buf *out);
+/* Writes `path` through a temporary file renamed over it. */
+zh_error *zh_oci_write_file(const char *path, const void *data, size_t len);
+
 /* ---- digest.c ---- */
 
 /* "sha256:" + 64 lowercase hex digits + NUL. */

@@ -132,12 +132,9 @@ zh_error *zh_oci_manifest_parse(const void *data, size_t len, const char *what,
     else
       err = descriptor(cfg, what, "config", &m->config);
   }
-  if (!err && json_array_size(list) > 0) {
-    m->entries = calloc(json_array_size(list), sizeof *m->entries);
-    if (!m->entries)
-      err = zh_error_oom();
-  }
-  for (size_t i = 0; !err && i < json_array_size(list); i++) {
+  if (!err && !(m->entries = calloc(json_array_size(list) + 1, sizeof *m->entries)))
+    err = zh_error_oom();
+  for (size_t i = 0; !err && m->entries && i < json_array_size(list); i++) {
     char path[64];
     snprintf(path, sizeof path, "%s[%zu]", lname, i);
     m->nentries = i + 1;

@@ -31,7 +31,7 @@ char *zh_oci_cache_dir(void) {
 }
 
 static zh_error *mkdir_p(const char *path) {
-  char *p = strdup(path);
+  char *p = path ? strdup(path) : NULL;
   if (!p)
     return zh_error_oom();
   zh_error *err = NULL;
@@ -47,26 +47,6 @@ static zh_error *mkdir_p(const char *path) {
       break;
   }
   free(p);
-  return err;
-}
-
-static zh_error *write_atomic(const char *path, const void *data, size_t len) {
-  char *tmp = NULL;
-  if (asprintf(&tmp, "%s.tmp%d", path, (int)getpid()) < 0)
-    return zh_error_oom();
-  zh_error *err = NULL;
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    err = zh_error_new(ZH_ERR_IO, "%s: %s", tmp, strerror(errno));
-  } else {
-    bool ok = fwrite(data, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-      err = zh_error_new(ZH_ERR_IO, "%s: %s", path, strerror(errno));
-      unlink(tmp);
-    }
-  }
-  free(tmp);
   return err;
 }
 
@@ -94,7 +74,7 @@ static zh_error *blob(pullctx *p, const char *digest, uint64_t size, zh_oci_buf 
   }
   zh_error *err = zh_oci_blob_get(p->client, digest, size, out);
   if (!err)
-    err = write_atomic(path, out->data ? (void *)out->data : "", out->len);
+    err = zh_oci_write_file(path, out->data ? (void *)out->data : "", out->len);
   if (err)
     zh_oci_buf_free(out);
   free(path);
@@ -113,7 +93,7 @@ static zh_error *put(void *ctx, const char *digest, const char *dest) {
   zh_oci_buf b;
   zh_error *err = blob(p, digest, d->size, &b);
   if (!err)
-    err = write_atomic(dest, b.data ? (void *)b.data : "", b.len);
+    err = zh_oci_write_file(dest, b.data ? (void *)b.data : "", b.len);
   zh_oci_buf_free(&b);
   return err;
 }

@@ -37,41 +37,22 @@ typedef struct pushctx {
   zh_error *err;
 } pushctx;
 
-static zh_error *slurp(const char *path, unsigned char **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return zh_error_new(ZH_ERR_IO, "%s: %s", path, strerror(errno));
-  zh_oci_buf b = {0};
-  unsigned char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    zh_oci_buf_add(&b, chunk, n);
-  bool bad = ferror(f) != 0;
-  fclose(f);
-  if (bad || b.oom) {
-    zh_oci_buf_free(&b);
-    return bad ? zh_error_new(ZH_ERR_IO, "%s: read error", path) : zh_error_oom();
-  }
-  *data = b.data;
-  *len = b.len;
-  return NULL;
-}
-
 /* Reads `host`, notes its digest and adds it as a layer unless one has those bytes. */
 static zh_error *add_content(pushctx *p, const char *host, const char *media_type,
                              const char *title) {
   for (size_t i = 0; i < p->nhosts; i++)
     if (!strcmp(p->hosts[i].host, host))
       return NULL;
-  unsigned char *data = NULL;
-  size_t len = 0;
-  zh_error *err = slurp(host, &data, &len);
-  hostfile *hs = err ? NULL : realloc(p->hosts, (p->nhosts + 1) * sizeof *hs);
-  if (!err && !hs)
-    err = zh_error_oom();
-  if (err) {
-    free(data);
+  zh_oci_buf file;
+  zh_error *err = zh_oci_read_file(host, &file);
+  unsigned char *data = file.data;
+  size_t len = file.len;
+  if (err)
     return err;
+  hostfile *hs = realloc(p->hosts, (p->nhosts + 1) * sizeof *hs);
+  if (!hs) {
+    free(data);
+    return zh_error_oom();
   }
   p->hosts = hs;
   hostfile *h = &p->hosts[p->nhosts];
@@ -124,7 +105,9 @@ static zh_error *note_file(pushctx *p, const char *host, const char *guest) {
     free(g);
     return zh_error_oom();
   }
-  p->files[p->nfiles++] = (zh_oci_locked_file){h, g};
+  p->files[p->nfiles].host = h;
+  p->files[p->nfiles].guest = g;
+  p->nfiles++;
   return add_content(p, host, ZH_OCI_MT_DATA_LAYER, g);
 }
 

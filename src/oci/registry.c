@@ -95,9 +95,9 @@ typedef struct request {
 
 static zh_error *perform(zh_oci_client *c, const request *q, response *r) {
   const char *why = NULL;
+  memset(r, 0, sizeof *r);
   if (!wp2_curl_load(&why))
     return zh_error_new(ZH_ERR_IO, "%s: libcurl is needed for registries: %s", q->url, why);
-  memset(r, 0, sizeof *r);
   r->cap = q->max_body;
   CURL *h = curl_easy_init();
   CURLM *m = curl_multi_init();

@@ -12,6 +12,12 @@
 
 #define BLOCK 512
 
+/* Field bytes: ustar fields are not NUL-terminated when full. */
+static void put(unsigned char *field, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    field[i] = (unsigned char)s[i];
+}
+
 static void octal(char *field, size_t width, uint64_t v) {
   /* width - 1 digits and a NUL, as ustar writers usually do */
   snprintf(field, width, "%0*llo", (int)(width - 1), (unsigned long long)v);
@@ -23,7 +29,7 @@ static zh_error *header(zh_oci_buf *tar, const char *name, uint64_t size, unsign
   memset(h, 0, sizeof h);
   size_t n = strlen(name);
   if (n <= 100) {
-    memcpy(h, name, n);
+    put(h, name, n);
   } else {
     /* split at the last slash that leaves at most 100 bytes for the name */
     const char *split = NULL;
@@ -32,8 +38,8 @@ static zh_error *header(zh_oci_buf *tar, const char *name, uint64_t size, unsign
         split = p;
     if (!split || split == name)
       return zh_error_new(ZH_ERR_RESOURCE, "tar: the name `%s` is too long for ustar", name);
-    memcpy(h + 345, name, (size_t)(split - name));
-    memcpy(h, split + 1, n - (size_t)(split - name) - 1);
+    put(h + 345, name, (size_t)(split - name));
+    put(h, split + 1, n - (size_t)(split - name) - 1);
   }
   octal((char *)h + 100, 8, mode & 07777);
   octal((char *)h + 108, 8, 0);
@@ -41,8 +47,8 @@ static zh_error *header(zh_oci_buf *tar, const char *name, uint64_t size, unsign
   octal((char *)h + 124, 12, size);
   octal((char *)h + 136, 12, 0);
   h[156] = (unsigned char)type;
-  memcpy(h + 257, "ustar", 6); /* magic "ustar\0", version "00" */
-  memcpy(h + 263, "00", 2);
+  put(h + 257, "ustar", 6); /* magic "ustar\0", version "00" */
+  put(h + 263, "00", 2);
   memset(h + 148, ' ', 8);
   unsigned sum = 0;
   for (size_t i = 0; i < BLOCK; i++)
@@ -67,7 +73,7 @@ zh_error *zh_oci_tar_dir(zh_oci_buf *tar, const char *name) {
   return header(tar, name, 0, 0755, '5');
 }
 
-void zh_oci_tar_end(zh_oci_buf *tar) { zh_oci_buf_zeros(tar, 2 * BLOCK); }
+void zh_oci_tar_end(zh_oci_buf *tar) { zh_oci_buf_zeros(tar, (size_t)2 * BLOCK); }
 
 /* An octal field: digits, then spaces or NULs; false if anything else or it overflows. */
 static bool read_octal(const unsigned char *f, size_t width, uint64_t *out) {
@@ -128,7 +134,8 @@ zh_error *zh_oci_tar_each(const unsigned char *tar, size_t len, const char *what
     char type = (char)h[156];
     if (type == '0' || type == '\0') {
       zh_error *err = fn(ctx, name, h + BLOCK, (size_t)size, (unsigned)mode);
-      if (err)
+      if (err) /* the callback's error, which never points into `name` */
+        // cppcheck-suppress returnDanglingLifetime
         return err;
     } else if (type != '5') {
       return zh_error_new(ZH_ERR_MALFORMED,
