@@ -56,6 +56,8 @@ void zh_cli_component_help(FILE *out);
 /* ---- image.c, registry.c, k8s.c (OCI images, registries, Kubernetes) ---- */
 int zh_cli_image_main(int argc, char **argv);
 void zh_cli_image_help(FILE *out);
+int zh_cli_k8s_main(int argc, char **argv);
+void zh_cli_k8s_help(FILE *out);
 int zh_cli_registry_main(int argc, char **argv);
 void zh_cli_registry_help(FILE *out);
 /* Pulls REF (through the content cache `cache`, NULL: the default) into `dir` (NULL: the

@@ -250,6 +250,17 @@ zh_error *zh_oci_push(const char *manifest_path, const zh_oci_ref *ref,
 zh_error *zh_oci_pull(const zh_oci_ref *ref, const zh_oci_client_options *opt,
                       const char *cache_dir, const char *dir, char **app_dir);
 
+/* ---- k8s.c ---- */
+
+typedef struct zh_oci_k8s_options {
+  const char *image; /* NULL: zerohop.local/APP:VERSION */
+  bool plain;        /* the runc image: no RuntimeClass, no runtimeClassName */
+  bool redis;        /* a Redis Deployment and Service, wired into the app's config */
+} zh_oci_k8s_options;
+/* Writes the manifests for the app of `manifest_path` into `dir` (created if missing). */
+zh_error *zh_oci_k8s_scaffold(const char *manifest_path, const zh_oci_k8s_options *opt,
+                              const char *dir);
+
 /* The cache directory: $XDG_CACHE_HOME/zerohop, else $HOME/.cache/zerohop (malloc'd). */
 char *zh_oci_cache_dir(void);
 
