@@ -21,3 +21,14 @@ oci: $(OCI_TESTS) $(BUILD)/zerohop example-app
 	@status=0; for t in $(OCI_TESTS); do \
 	  ZH_BUILD=$(BUILD) bash scripts/summarize.sh run $(BUILD)/oci.log $$t || status=1; \
 	done; exit $$status
+
+# `make fuzz-oci`: tests/fuzz/fuzz_oci.c (manifest, index, config, locked app, tar, reference)
+# for FUZZ_SECONDS, seeded read-only from tests/fuzz/oci (real artefacts of the example app)
+# with the keys of tests/fuzz/oci.dict; writable corpus build-fuzz/corpus/fuzz_oci.
+.PHONY: fuzz-oci
+fuzz-oci:
+	@$(MAKE) --no-print-directory fuzz-build FUZZ_BIN=$(FUZZ_BUILD)/fuzz_oci
+	@mkdir -p $(FUZZ_BUILD)/corpus/fuzz_oci
+	$(FUZZ_BUILD)/fuzz_oci -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=25 \
+	  -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/ -dict=tests/fuzz/oci.dict \
+	  $(FUZZ_BUILD)/corpus/fuzz_oci tests/fuzz/oci

@@ -19,8 +19,11 @@ zh_error *zh_oci_docker_auth(const char *config_path, const char *host, char **u
     return errno == ENOENT ? NULL : zh_error_new(ZH_ERR_IO, "%s: %s", config_path, strerror(errno));
   json_t *doc = json_loadf(f, 0, &je);
   fclose(f);
-  if (!doc)
-    return zh_error_new(ZH_ERR_MALFORMED, "%s:%d:%d: %s", config_path, je.line, je.column, je.text);
+  if (!doc) {
+    char shown[200];
+    return zh_error_new(ZH_ERR_MALFORMED, "%s:%d:%d: %s", config_path, je.line, je.column,
+                        zh_oci_clean(je.text, shown, sizeof shown));
+  }
   zh_error *err = NULL;
   json_t *auths = json_object_get(doc, "auths");
   json_t *entry = json_object_get(auths, host);

@@ -285,8 +285,9 @@ static zh_error *triggers_toml(zh_oci_buf *b, json_t *triggers, const char *what
       if (addr)
         toml_kv(b, "address", addr);
     } else {
+      char shown[64];
       return zh_error_new(ZH_ERR_MALFORMED, "%s: triggers[%zu]: trigger type `%s` is not supported",
-                          what, i, type);
+                          what, i, zh_oci_clean(type, shown, sizeof shown));
     }
     toml_kv(b, "component", comp);
   }
@@ -348,8 +349,11 @@ zh_error *zh_oci_locked_materialise(const void *data, size_t len, const char *wh
                                     zh_oci_content_fn put, void *ctx) {
   json_error_t je;
   json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-  if (!doc)
-    return zh_error_new(ZH_ERR_MALFORMED, "%s:%d:%d: %s", what, je.line, je.column, je.text);
+  if (!doc) {
+    char shown[200];
+    return zh_error_new(ZH_ERR_MALFORMED, "%s:%d:%d: %s", what, je.line, je.column,
+                        zh_oci_clean(je.text, shown, sizeof shown));
+  }
   zh_oci_buf b = {0};
   zh_error *err = NULL;
   json_t *ver = json_object_get(doc, "spin_lock_version");

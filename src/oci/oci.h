@@ -45,6 +45,10 @@ void zh_oci_buf_str(zh_oci_buf *b, const char *s);
 void zh_oci_buf_printf(zh_oci_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void zh_oci_buf_free(zh_oci_buf *b);
 
+/* `in` made fit for a one-line message: control characters become '?', and it is cut to
+ * cap - 1 bytes (with "..." when cut). Returns out. */
+const char *zh_oci_clean(const char *in, char *out, size_t cap);
+
 /* ---- file.c ---- */
 
 /* A whole file into `out` (which it initialises); errors name the path. */

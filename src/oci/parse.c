@@ -22,8 +22,11 @@ static zh_error *load(const void *data, size_t len, const char *what, json_t **o
                         what, len, ZH_OCI_MAX_DOC);
   json_error_t je;
   json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-  if (!root)
-    return zh_error_new(ZH_ERR_MALFORMED, "%s:%d:%d: %s", what, je.line, je.column, je.text);
+  if (!root) {
+    char shown[200];
+    return zh_error_new(ZH_ERR_MALFORMED, "%s:%d:%d: %s", what, je.line, je.column,
+                        zh_oci_clean(je.text, shown, sizeof shown));
+  }
   if (!json_is_object(root)) {
     json_decref(root);
     return zh_error_new(ZH_ERR_MALFORMED, "%s: not a JSON object", what);
@@ -64,9 +67,11 @@ static zh_error *descriptor(json_t *v, const char *what, const char *path, zh_oc
   zh_error *err = str(v, "mediaType", true, what, path, &d->media_type);
   if (!err)
     err = str(v, "digest", true, what, path, &d->digest);
-  if (!err && !zh_oci_digest_valid(d->digest))
-    err = zh_error_new(ZH_ERR_MALFORMED, "%s: %s.digest `%.80s` is not a sha256 digest", what, path,
-                       d->digest);
+  if (!err && !zh_oci_digest_valid(d->digest)) {
+    char shown[90];
+    err = zh_error_new(ZH_ERR_MALFORMED, "%s: %s.digest `%s` is not a sha256 digest", what, path,
+                       zh_oci_clean(d->digest, shown, sizeof shown));
+  }
   json_t *size = json_object_get(v, "size");
   if (!err && (!json_is_integer(size) || json_integer_value(size) < 0))
     err = zh_error_new(ZH_ERR_MALFORMED, "%s: %s.size must be a non-negative integer", what, path);

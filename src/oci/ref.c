@@ -52,15 +52,21 @@ static bool tag_ok(const char *s) {
   return true;
 }
 
-zh_error *zh_oci_ref_parse(const char *text, zh_oci_ref **out) {
+zh_error *zh_oci_ref_parse(const char *raw, zh_oci_ref **out) {
   *out = NULL;
-  const char *slash = strchr(text, '/');
-  if (!slash || !host_like(text, (size_t)(slash - text)))
+  char text[300]; /* the reference as messages show it */
+  zh_oci_clean(raw, text, sizeof text);
+  for (const char *p = raw; *p; p++)
+    if ((unsigned char)*p <= ' ' || *p == 0x7f)
+      return zh_error_new(ZH_ERR_USAGE, "`%s`: a reference has no spaces or control characters",
+                          text);
+  const char *slash = strchr(raw, '/');
+  if (!slash || !host_like(raw, (size_t)(slash - raw)))
     return zh_error_new(ZH_ERR_USAGE,
                         "`%s`: a reference names its registry, e.g. 127.0.0.1:5000/app:1.0", text);
   zh_oci_ref *r = calloc(1, sizeof *r);
   char *rest = strdup(slash + 1);
-  if (!r || !rest || !(r->host = strndup(text, (size_t)(slash - text)))) {
+  if (!r || !rest || !(r->host = strndup(raw, (size_t)(slash - raw)))) {
     free(rest);
     zh_oci_ref_free(r);
     return zh_error_oom();

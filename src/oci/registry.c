@@ -215,7 +215,7 @@ static zh_error *fetch_token(zh_oci_client *c, const char *challenge, bool push)
   zh_error *err = NULL;
   if (!realm || strncmp(realm, "http", 4) != 0) {
     err = zh_error_new(ZH_ERR_IO, "%s: a Bearer challenge without a usable realm: %s", c->root,
-                       challenge);
+                       zh_oci_clean(challenge, (char[200]){0}, 200));
     goto done;
   }
   zh_oci_buf_str(&url, realm);
@@ -318,7 +318,9 @@ static zh_error *http_error(const request *q, response *r) {
              msg ? msg : "");
   json_decref(doc);
   zh_oci_buf_free(&r->body);
-  return zh_error_new(ZH_ERR_IO, "%s %s: HTTP %ld%s", q->method, q->url, r->status, detail);
+  char shown[300];
+  return zh_error_new(ZH_ERR_IO, "%s %s: HTTP %ld%s", q->method, q->url, r->status,
+                      zh_oci_clean(detail, shown, sizeof shown));
 }
 
 static bool loopback(const char *host) {

@@ -36,8 +36,10 @@ static zh_error *header(zh_oci_buf *tar, const char *name, uint64_t size, unsign
     for (const char *p = name; *p; p++)
       if (*p == '/' && (size_t)(p - name) <= 155 && n - (size_t)(p - name) - 1 <= 100)
         split = p;
+    char shown[120];
     if (!split || split == name)
-      return zh_error_new(ZH_ERR_RESOURCE, "tar: the name `%s` is too long for ustar", name);
+      return zh_error_new(ZH_ERR_RESOURCE, "tar: the name `%s` is too long for ustar",
+                          zh_oci_clean(name, shown, sizeof shown));
     put(h + 345, name, (size_t)(split - name));
     put(h, split + 1, n - (size_t)(split - name) - 1);
   }
@@ -131,7 +133,7 @@ zh_error *zh_oci_tar_each(const unsigned char *tar, size_t len, const char *what
     }
     memcpy(name + k, h, nlen);
     name[k + nlen] = '\0';
-    char type = (char)h[156];
+    char type = (char)h[156], shown[120];
     if (type == '0' || type == '\0') {
       zh_error *err = fn(ctx, name, h + BLOCK, (size_t)size, (unsigned)mode);
       if (err) /* the callback's error, which never points into `name` */
@@ -140,7 +142,8 @@ zh_error *zh_oci_tar_each(const unsigned char *tar, size_t len, const char *what
     } else if (type != '5') {
       return zh_error_new(ZH_ERR_MALFORMED,
                           "%s: tar entry `%s` at byte %zu: type '%c' (only files and directories)",
-                          what, name, off, type >= 32 && type < 127 ? type : '?');
+                          what, zh_oci_clean(name, shown, sizeof shown), off,
+                          type >= 32 && type < 127 ? type : '?');
     }
     off += BLOCK + (size_t)((size + BLOCK - 1) / BLOCK * BLOCK);
   }
