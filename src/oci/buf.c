@@ -68,8 +68,10 @@ void zh_oci_buf_free(zh_oci_buf *b) {
 const char *zh_oci_clean(const char *in, char *out, size_t cap) {
   size_t n = 0;
   for (; in && *in && n + 1 < cap; in++) {
-    bool control = (unsigned char)*in < 0x20 || *in == 0x7f;
-    out[n++] = control ? '?' : *in;
+    out[n] = *in;
+    if ((unsigned char)*in < 0x20 || *in == 0x7f)
+      out[n] = '?';
+    n++;
   }
   out[n] = '\0';
   if (in && *in && cap > 4)
