@@ -32,3 +32,9 @@ fuzz-oci:
 	$(FUZZ_BUILD)/fuzz_oci -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=25 \
 	  -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/ -dict=tests/fuzz/oci.dict \
 	  $(FUZZ_BUILD)/corpus/fuzz_oci tests/fuzz/oci
+
+# `make bench-oci`: image sizes and push/pull times against skopeo (bench/oci.sh,
+# docs/PERFORMANCE.md section 12).
+.PHONY: bench-oci
+bench-oci: $(BUILD)/zerohop example-app
+	BUILD=$(BUILD) bash bench/oci.sh

@@ -20,6 +20,7 @@ typedef struct pullctx {
   zh_oci_client *client;
   const char *cache;
   const zh_oci_manifest *manifest;
+  bool link; /* the app is the cache's own copy: hard-link contents instead of copying */
 } pullctx;
 
 char *zh_oci_cache_dir(void) {
@@ -92,6 +93,14 @@ static zh_error *put(void *ctx, const char *digest, const char *dest) {
     return zh_error_new(ZH_ERR_INVALID, "the locked app names %s, which is not a layer", digest);
   zh_oci_buf b;
   zh_error *err = blob(p, digest, d->size, &b);
+  char *cached = NULL;
+  if (!err && p->link && asprintf(&cached, "%s/blobs/sha256/%s", p->cache, digest + 7) >= 0 &&
+      link(cached, dest) == 0) {
+    free(cached);
+    zh_oci_buf_free(&b);
+    return NULL; /* blob() just verified the cached copy */
+  }
+  free(cached);
   if (!err)
     err = zh_oci_write_file(dest, b.data ? (void *)b.data : "", b.len);
   zh_oci_buf_free(&b);
@@ -101,7 +110,7 @@ static zh_error *put(void *ctx, const char *digest, const char *dest) {
 zh_error *zh_oci_pull(const zh_oci_ref *ref, const zh_oci_client_options *opt,
                       const char *cache_dir, const char *dir, char **app_dir) {
   *app_dir = NULL;
-  pullctx p = {NULL, cache_dir, NULL};
+  pullctx p = {NULL, cache_dir, NULL, dir == NULL};
   zh_oci_buf raw = {0}, cfg = {0};
   zh_oci_manifest *m = NULL;
   char digest[ZH_OCI_DIGEST_LEN];
