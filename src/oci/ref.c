@@ -29,8 +29,11 @@ static bool host_ok(const char *s) {
 }
 
 static bool repo_ok(const char *s) {
-  if (!*s || *s == '/' || s[strlen(s) - 1] == '/')
+  if (!*s)
     return false;
+  char last = s[strlen(s) - 1];
+  if (!((last >= 'a' && last <= 'z') || (last >= '0' && last <= '9')))
+    return false; /* and the loop below requires an alphanumeric before each separator */
   char prev = '/';
   for (; *s; prev = *s, s++) {
     bool alnum = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9');

@@ -119,7 +119,8 @@ zh_error *zh_oci_tar_each(const unsigned char *tar, size_t len, const char *what
       got += (i >= 148 && i < 156) ? ' ' : h[i];
     if (got != sum)
       return zh_error_new(ZH_ERR_MALFORMED, "%s: tar header at byte %zu: bad checksum", what, off);
-    if (size > len - off - BLOCK)
+    uint64_t padded = (size + BLOCK - 1) / BLOCK * BLOCK;
+    if (size > len - off - BLOCK || padded > len - off - BLOCK)
       return zh_error_new(ZH_ERR_MALFORMED,
                           "%s: tar entry at byte %zu: its %llu bytes run past the end", what, off,
                           (unsigned long long)size);
@@ -145,7 +146,7 @@ zh_error *zh_oci_tar_each(const unsigned char *tar, size_t len, const char *what
                           what, zh_oci_clean(name, shown, sizeof shown), off,
                           type >= 32 && type < 127 ? type : '?');
     }
-    off += BLOCK + (size_t)((size + BLOCK - 1) / BLOCK * BLOCK);
+    off += BLOCK + (size_t)padded;
   }
   if (off == len)
     return NULL;
