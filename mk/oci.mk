@@ -11,7 +11,8 @@ EXTRA_CHECKS += oci
 K8S_CHECKS += oci
 .PHONY: oci
 
-$(BUILD)/tests/oci/%: tests/oci/%.c tests/oci/ocitest.h tests/httpclient.h tests/oci/k8s_models.py $(BUILD)/libzerohop.a \
+$(BUILD)/tests/oci/%: tests/oci/%.c tests/oci/ocitest.h tests/httpclient.h tests/oci/k8s_models.py \
+                      tests/oci/token_server.py $(BUILD)/libzerohop.a \
                       tests/testlib.h tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -Itests -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)

@@ -230,7 +230,9 @@ static void test_auth(const char *app) {
   CHECK(system(cmd) == 0);
   free(cmd);
   oci_registry reg;
-  CHECK(oci_registry_start(&reg, tmpdir, "auth", htpasswd));
+  char *auth = oci_fmt("  htpasswd:\n    realm: zerohop-test\n    path: %s\n", htpasswd);
+  CHECK(oci_registry_start(&reg, tmpdir, "auth", auth));
+  free(auth);
   char *ref = oci_fmt("127.0.0.1:%u/zh/private:v1", reg.port);
   char *nodir = oci_fmt("DOCKER_CONFIG=%s/no-such-dir", tmpdir);
   const char *env_none[] = {nodir, NULL};
@@ -326,6 +328,76 @@ static void test_skopeo_copy(const oci_registry *reg) {
   free(tar);
 }
 
+/* The Bearer flow: docker-registry in token mode, trusting the certificate of a token service
+ * (tests/oci/token_server.py) that wants Basic credentials and signs RS256 JWTs. */
+static void test_token(const char *app) {
+  char *key = oci_fmt("%s/token.key", tmpdir), *cert = oci_fmt("%s/token.crt", tmpdir);
+  char *cmd = oci_fmt("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 "
+                      "-subj /CN=zerohop-token 2>/dev/null",
+                      key, cert);
+  CHECK(system(cmd) == 0);
+  free(cmd);
+  uint16_t tport = zh_test_free_port();
+  char port[16];
+  snprintf(port, sizeof port, "%u", tport);
+  pid_t tok = fork();
+  if (tok == 0) {
+    int fd = open("/dev/null", O_WRONLY);
+    dup2(fd, 1);
+    execl("/usr/bin/python3", "python3", "tests/oci/token_server.py", port, key, cert,
+          "zerohop-issuer", "zh-user:zh-pass", (char *)NULL);
+    _exit(127);
+  }
+  bool up = false;
+  for (int i = 0; i < 250 && !up; i++) {
+    zh_hc *c = zh_hc_open(tport);
+    up = c != NULL;
+    if (c)
+      zh_hc_close(c);
+    else
+      usleep(20000);
+  }
+  CHECK(up);
+  char *auth = oci_fmt("  token:\n    realm: http://127.0.0.1:%u/token\n    service: zerohop-test\n"
+                       "    issuer: zerohop-issuer\n    rootcertbundle: %s\n",
+                       tport, cert);
+  oci_registry reg;
+  CHECK(oci_registry_start(&reg, tmpdir, "token", auth));
+  free(auth);
+  char *ref = oci_fmt("127.0.0.1:%u/zh/tokened:v1", reg.port);
+  char *nodir = oci_fmt("DOCKER_CONFIG=%s/no-such-dir", tmpdir);
+  const char *env_none[] = {nodir, NULL};
+  zh_test_proc p;
+  const char *push[] = {"registry", "push", "-f", app, ref, NULL};
+  CHECK_EQ_INT(cli(&p, push, env_none), 1);
+  CHECK(p.err && strstr(p.err, "HTTP 401 from the token service"));
+  zh_test_proc_free(&p);
+  char *dc = oci_fmt("%s/docker-token", tmpdir);
+  mkdir(dc, 0700);
+  char *cfg = oci_fmt("%s/config.json", dc);
+  char *json =
+      oci_fmt("{\"auths\": {\"127.0.0.1:%u\": {\"auth\": \"emgtdXNlcjp6aC1wYXNz\"}}}", reg.port);
+  CHECK(oci_write(cfg, json, strlen(json)));
+  char *envdc = oci_fmt("DOCKER_CONFIG=%s", dc);
+  const char *env_ok[] = {envdc, NULL};
+  CHECK_EQ_INT(cli(&p, push, env_ok), 0);
+  zh_test_proc_free(&p);
+  char *out = oci_fmt("%s/token-out", tmpdir), *cache = oci_fmt("%s/token-cache", tmpdir);
+  const char *pull[] = {"registry", "pull", ref, "-o", out, "--cache-dir", cache, NULL};
+  CHECK_EQ_INT(cli(&p, pull, env_ok), 0);
+  zh_test_proc_free(&p);
+  char *a = oci_fmt("%s/hello.wasm", out), *b = oci_fmt("%s/hello.wasm", app);
+  CHECK(same_file(a, b));
+  free(a), free(b);
+  oci_registry_stop(&reg);
+  if (tok > 0) {
+    kill(tok, SIGTERM);
+    zh_test_wait_exit(tok, 5000);
+  }
+  free(out), free(cache), free(envdc), free(json), free(cfg), free(dc), free(nodir), free(ref);
+  free(key), free(cert);
+}
+
 int main(void) {
   if (!mkdtemp(tmpdir))
     return 1;
@@ -339,6 +411,7 @@ int main(void) {
     test_bad_refs(&reg);
     test_skopeo_copy(&reg);
     test_auth(app);
+    test_token(app);
     free(app);
   }
   oci_registry_stop(&reg);

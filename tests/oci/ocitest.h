@@ -124,16 +124,15 @@ typedef struct oci_registry {
 } oci_registry;
 
 /* Starts `docker-registry serve` with its storage under dir/NAME and a free loopback port;
- * with `htpasswd` (a file), Basic auth is required. True once /v2/ answers. */
+ * `auth_yaml` is the body of its `auth:` section (indented two spaces), or NULL for none.
+ * True once /v2/ answers. */
 static inline bool oci_registry_start(oci_registry *r, const char *dir, const char *name,
-                                      const char *htpasswd) {
+                                      const char *auth_yaml) {
   memset(r, 0, sizeof *r);
   r->port = zh_test_free_port();
   snprintf(r->storage, sizeof r->storage, "%s/%s-storage", dir, name);
   char *cfg = oci_fmt("%s/%s.yml", dir, name);
-  char *auth =
-      htpasswd ? oci_fmt("auth:\n  htpasswd:\n    realm: zerohop-test\n    path: %s\n", htpasswd)
-               : strdup("");
+  char *auth = auth_yaml ? oci_fmt("auth:\n%s", auth_yaml) : strdup("");
   char *text = oci_fmt("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
                        "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n"
                        "    enabled: true\n%shttp:\n  addr: 127.0.0.1:%u\n",
