@@ -174,6 +174,23 @@ static void test_wasm_image(void) {
   CHECK(a && b && alen == blen && memcmp(a, b, alen) == 0);
   free(a);
   free(b);
+  /* --runtime-config-file ships the file beside spin.toml */
+  char *rc = oci_fmt("%s/rc.toml", tmpdir), *withrc = oci_fmt("%s/rc.oci.tar", tmpdir);
+  static const char rctext[] = "[key_value_store.default]\ntype = \"spin\"\n";
+  CHECK(oci_write(rc, rctext, sizeof rctext - 1));
+  const char *argv3[] = {
+      oci_cli(), "image", "build", "-f", "examples/app", "-o", withrc, "--runtime-config-file",
+      rc,        NULL};
+  CHECK_EQ_INT(oci_run(&p, 60000, argv3), 0);
+  zh_test_proc_free(&p);
+  oci_entries rlayer = {0};
+  zh_oci_config *rcfg = NULL;
+  if (check_layout(withrc, "wasip1", "wasm", &rlayer, &rcfg))
+    check_same(&rlayer, "runtime-config.toml", rc);
+  oci_entries_free(&rlayer);
+  zh_oci_config_free(rcfg);
+  free(rc);
+  free(withrc);
   /* skopeo reads the archive: platform and the single layer */
   char *ref = oci_fmt("oci-archive:%s", out);
   const char *sk[] = {"/usr/bin/skopeo", "inspect", ref, NULL};
