@@ -103,7 +103,11 @@ static zh_error *perform(zh_oci_client *c, const request *q, response *r) {
   CURLM *m = curl_multi_init();
   struct curl_slist *hdrs = NULL;
   char line[MAX_HEADER + 64];
-  const char *auth = q->authorization ? q->authorization : c->authorization;
+  /* The registry's own credentials go to the registry alone: an upload Location may name
+   * another host, and a token realm gets only what q->authorization says. */
+  size_t rootlen = strlen(c->root);
+  bool own = !strncmp(q->url, c->root, rootlen) && q->url[rootlen] == '/';
+  const char *auth = q->authorization ? q->authorization : own ? c->authorization : NULL;
   if (auth) {
     snprintf(line, sizeof line, "Authorization: %s", auth);
     hdrs = curl_slist_append(hdrs, line);
