@@ -5,7 +5,10 @@
  * renamed, so a file there is whole) and materialised apps by manifest digest
  * (CACHE/apps/HEX/, complete once its spin.toml exists: that is written last). Every blob is
  * verified against its digest when fetched and again when read from the cache, so a corrupt
- * cache entry is fetched anew and a corrupt registry blob is refused with its digest named. */
+ * cache entry is fetched anew and a corrupt registry blob is refused with its digest named.
+ * Contents reach the app directory as hard links to the cached blobs when the file system
+ * allows (copies otherwise): a later edit of such a file changes the blob, which its next
+ * read then finds corrupt and fetches again, under a new inode. */
 #include "oci/oci.h"
 #include "wasm/error.h"
 
@@ -20,7 +23,7 @@ typedef struct pullctx {
   zh_oci_client *client;
   const char *cache;
   const zh_oci_manifest *manifest;
-  bool link; /* the app is the cache's own copy: hard-link contents instead of copying */
+  bool link; /* hard-link contents from the cache instead of copying them */
 } pullctx;
 
 char *zh_oci_cache_dir(void) {
@@ -110,7 +113,7 @@ static zh_error *put(void *ctx, const char *digest, const char *dest) {
 zh_error *zh_oci_pull(const zh_oci_ref *ref, const zh_oci_client_options *opt,
                       const char *cache_dir, const char *dir, char **app_dir) {
   *app_dir = NULL;
-  pullctx p = {NULL, cache_dir, NULL, dir == NULL};
+  pullctx p = {NULL, cache_dir, NULL, true};
   zh_oci_buf raw = {0}, cfg = {0};
   zh_oci_manifest *m = NULL;
   char digest[ZH_OCI_DIGEST_LEN];
