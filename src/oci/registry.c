@@ -1,7 +1,8 @@
 /* The OCI distribution API, as much as push and pull need: blob HEAD/GET, monolithic blob
  * upload (POST then PUT ?digest=), manifest PUT/GET. libcurl is the one src/wasip2/curl_dl.c
- * opens on first use; each request is a single easy handle driven by a private multi handle
- * (the table has no curl_easy_perform), blocking the calling thread, which is a CLI's.
+ * opens on first use; each request is an easy handle driven by the client's multi handle (the
+ * table has no curl_easy_perform), blocking the calling thread, which is a CLI's. The multi
+ * handle outlives the requests, so its connection pool keeps one connection for all of them.
  *
  * Auth: requests go out anonymous; a 401 with `WWW-Authenticate: Basic` is retried once with
  * the Docker config's credentials, one with `Bearer realm=...` fetches a token from the realm
@@ -31,6 +32,7 @@ struct zh_oci_client {
   char *config_path;
   char *authorization; /* the header value that worked, or NULL */
   long timeout_s;
+  CURLM *multi; /* kept across requests: its connection pool lets them share a connection */
 };
 
 typedef struct response {
@@ -99,8 +101,10 @@ static zh_error *perform(zh_oci_client *c, const request *q, response *r) {
   if (!wp2_curl_load(&why))
     return zh_error_new(ZH_ERR_IO, "%s: libcurl is needed for registries: %s", q->url, why);
   r->cap = q->max_body;
+  if (!c->multi)
+    c->multi = curl_multi_init();
   CURL *h = curl_easy_init();
-  CURLM *m = curl_multi_init();
+  CURLM *m = c->multi;
   struct curl_slist *hdrs = NULL;
   char line[MAX_HEADER + 64];
   /* The registry's own credentials go to the registry alone: an upload Location may name
@@ -123,8 +127,6 @@ static zh_error *perform(zh_oci_client *c, const request *q, response *r) {
   if (!h || !m || !hdrs) {
     if (h)
       curl_easy_cleanup(h);
-    if (m)
-      curl_multi_cleanup(m);
     curl_slist_free_all(hdrs);
     return zh_error_oom();
   }
@@ -167,7 +169,6 @@ static zh_error *perform(zh_oci_client *c, const request *q, response *r) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
   curl_multi_remove_handle(m, h);
   curl_easy_cleanup(h);
-  curl_multi_cleanup(m);
   curl_slist_free_all(hdrs);
   if (r->too_big)
     return zh_error_new(ZH_ERR_RESOURCE, "%s %s: the response is larger than %llu bytes", q->method,
@@ -367,6 +368,8 @@ zh_error *zh_oci_client_new(const zh_oci_ref *ref, const zh_oci_client_options *
 void zh_oci_client_free(zh_oci_client *c) {
   if (!c)
     return;
+  if (c->multi)
+    curl_multi_cleanup(c->multi); /* only set once libcurl was loaded */
   free(c->base);
   free(c->root);
   free(c->host);
