@@ -78,6 +78,10 @@ packages=(
   libprotobuf-dev                               # google/protobuf/*.proto for protoc-c
   golang-github-containerd-containerd-dev       # containerd's shim.proto and events
   python3-grpcio python3-grpc-tools             # the shim's CRI test client
+  docker-registry skopeo                        # OCI tests: a real registry, images read back
+  apache2-utils                                 # htpasswd for the basic-auth registry test
+  python3-kubernetes                            # k8s scaffold: the manifests load into its models
+  python3-jwt python3-cryptography openssl      # the registry test's token service (Bearer auth)
 )
 # Node.js and npm run the component toolchains: Debian's, unless the machine has its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -55,6 +55,21 @@ void zh_cli_bindgen_help(FILE *out);
 int zh_cli_component_main(int argc, char **argv);
 void zh_cli_component_help(FILE *out);
 
+/* ---- image.c, registry.c, k8s.c (OCI images, registries, Kubernetes) ---- */
+int zh_cli_image_main(int argc, char **argv);
+void zh_cli_image_help(FILE *out);
+int zh_cli_k8s_main(int argc, char **argv);
+void zh_cli_k8s_help(FILE *out);
+int zh_cli_registry_main(int argc, char **argv);
+void zh_cli_registry_help(FILE *out);
+/* Pulls REF (through the content cache `cache`, NULL: the default) into `dir` (NULL: the
+ * cache's copy); *app_dir gets the directory holding spin.toml. A CLI status; errors are
+ * printed. */
+int zh_cli_registry_pull(const char *ref, bool insecure, const char *cache, const char *dir,
+                         char **app_dir);
+/* True when `from` is no existing path but reads as HOST/REPO[:TAG]. */
+bool zh_cli_registry_is_ref(const char *from);
+
 /* ---- values.c ---- */
 
 /* Parses a decimal command-line argument as a value of type t; false if it is not one.

@@ -13,6 +13,11 @@ static const zh_cli_command commands[] = {
      zh_cli_bindgen_help},
     {"component", "inspect a component binary ('component wit X.wasm')", zh_cli_component_main,
      zh_cli_component_help},
+    {"image", "build an OCI image of a Spin application", zh_cli_image_main, zh_cli_image_help},
+    {"registry", "push or pull a Spin application to or from an OCI registry", zh_cli_registry_main,
+     zh_cli_registry_help},
+    {"k8s", "write Kubernetes manifests for a Spin application ('k8s scaffold')", zh_cli_k8s_main,
+     zh_cli_k8s_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -22,7 +22,7 @@
 static const char usage_line[] =
     "zerohop up [-f MANIFEST|DIR] [--listen ADDR] [-e K=V] [--variable K=V] [--key-value K=V] "
     "[--sqlite SQL] [--runtime-config-file F] [--state-dir D] [--log-dir D] [--build] "
-    "[--trace | --trace-header] [--admin ADDR]";
+    "[--trace | --trace-header] [--admin ADDR] [--from-registry REF] [--insecure]";
 
 void zh_cli_up_help(FILE *out) {
   fprintf(out,
@@ -33,10 +33,14 @@ void zh_cli_up_help(FILE *out) {
           "request and message gets a fresh instance of its component.\n"
           "\n"
           "Options:\n"
-          "  -f, --from PATH             the manifest, or a directory holding spin.toml\n"
-          "                              (default: .)\n"
-          "  --listen ADDR               serve HTTP there (default 127.0.0.1:3000; port 0\n"
-          "                              picks one)\n"
+          "  -f, --from PATH|REF         the manifest, or a directory holding spin.toml\n"
+          "                              (default: .); a registry reference that is not a\n"
+          "                              path (HOST[:PORT]/REPO[:TAG]) is pulled first\n"
+          "  --from-registry REF         run the app pushed to REF (`zerohop registry`),\n"
+          "                              through the content cache ($XDG_CACHE_HOME/zerohop)\n"
+          "  --insecure                  plain HTTP to the registry\n"
+          "  --listen ADDR               serve HTTP there (default $SPIN_HTTP_LISTEN_ADDR,\n"
+          "                              else 127.0.0.1:3000; port 0 picks one)\n"
           "  -e, --env KEY=VALUE         an environment variable for every component\n"
           "  --variable NAME=VALUE       set an application variable (NAME=@FILE reads it\n"
           "                              from FILE); beats SPIN_VARIABLE_NAME and\n"
@@ -73,9 +77,10 @@ typedef struct list {
 
 typedef struct up_opts {
   const char *from, *listen, *runtime_config, *state_dir, *log_dir, *admin;
+  const char *registry; /* --from-registry, or --from naming a reference (src/cli/registry.c) */
   list env, variables, key_values, sqlite;
   uint64_t timeout_ns;
-  bool build;
+  bool build, insecure;
   zh_app_trace trace;
 } up_opts;
 
@@ -106,8 +111,8 @@ static int parse(int argc, char **argv, up_opts *o) {
       zh_cli_up_help(stdout);
       return ZH_CLI_OK;
     }
-    if (strcmp(a, "--build") == 0) {
-      o->build = true;
+    if (strcmp(a, "--build") == 0 || strcmp(a, "--insecure") == 0) {
+      *(a[2] == 'b' ? &o->build : &o->insecure) = true;
       continue;
     }
     if (strcmp(a, "--trace") == 0 || strcmp(a, "--trace-header") == 0) {
@@ -120,7 +125,7 @@ static int parse(int argc, char **argv, up_opts *o) {
     static const char *const known[] = {
         "-f",          "--from",     "--file",      "--listen", "-e",
         "--env",       "--variable", "--key-value", "--sqlite", "--runtime-config-file",
-        "--state-dir", "--log-dir",  "--timeout",   "--admin"};
+        "--state-dir", "--log-dir",  "--timeout",   "--admin",  "--from-registry"};
     const char *name = NULL;
     for (size_t k = 0; k < sizeof known / sizeof *known; k++)
       if (strlen(known[k]) == nlen && strncmp(a, known[k], nlen) == 0)
@@ -135,6 +140,8 @@ static int parse(int argc, char **argv, up_opts *o) {
     bool ok = true;
     if (!strcmp(name, "-f") || !strcmp(name, "--from") || !strcmp(name, "--file"))
       o->from = v;
+    else if (!strcmp(name, "--from-registry"))
+      o->registry = v;
     else if (!strcmp(name, "--listen"))
       o->listen = v;
     else if (!strcmp(name, "-e") || !strcmp(name, "--env")) {
@@ -182,7 +189,9 @@ static void log_line(void *env, const char *line) {
 static int serve(zh_app *app, const up_opts *o) {
   zh_http_config hc;
   memset(&hc, 0, sizeof hc);
-  hc.addr = o->listen ? o->listen : "127.0.0.1:3000";
+  /* SPIN_HTTP_LISTEN_ADDR as Spin's container images and shims set it (the plain image). */
+  const char *env_addr = getenv("SPIN_HTTP_LISTEN_ADDR");
+  hc.addr = o->listen ? o->listen : env_addr && *env_addr ? env_addr : "127.0.0.1:3000";
   hc.handler = zh_app_handle_http;
   hc.env = app;
   if (o->timeout_ns)
@@ -226,7 +235,16 @@ int zh_cli_up_main(int argc, char **argv) {
   up_opts o;
   memset(&o, 0, sizeof o);
   o.from = ".";
+  char *pulled = NULL;
   int st = parse(argc, argv, &o);
+  if (st < 0 && !o.registry && zh_cli_registry_is_ref(o.from))
+    o.registry = o.from;
+  if (st < 0 && o.registry) {
+    st = zh_cli_registry_pull(o.registry, o.insecure, NULL, NULL, &pulled) == ZH_CLI_OK
+             ? -1
+             : ZH_CLI_FAIL;
+    o.from = pulled;
+  }
   if (st < 0 && o.build)
     st = zh_cli_build_app(o.from) == ZH_CLI_OK ? -1 : ZH_CLI_FAIL;
   if (st >= 0)
@@ -269,6 +287,7 @@ int zh_cli_up_main(int argc, char **argv) {
   zh_app_free(app);
   zh_engine_free(engine);
 done:
+  free(pulled);
   free(o.env.items);
   free(o.variables.items);
   free(o.key_values.items);
