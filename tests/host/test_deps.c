@@ -205,7 +205,8 @@ static void test_linked(void) {
   char *err = zh_test_cli_err(&s);
   CHECK(strstr(err, "component `x`: dependency `zerohop:deps/text@1.0.0` linked in-process") !=
         NULL);
-  CHECK(strstr(err, "component `x` calling dependency `y`: unreachable") != NULL);
+  CHECK(strstr(err, "component `x` calling dependency `y`: zerohop:deps/text@1.0.0#boom: in the "
+                    "callee: unreachable") != NULL);
   CHECK(strstr(err, "denied") != NULL);
   free(err);
   upstream_stop(up);
@@ -324,7 +325,8 @@ static void test_nested(void) {
   says(s.port, "/x/shout", "on", "relay ON!");
   CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
   char *err = zh_test_cli_err(&s);
-  CHECK(strstr(err, "component `r` calling dependency `y`: unreachable") != NULL);
+  CHECK(strstr(err, "component `r` calling dependency `y`: zerohop:deps/text@1.0.0#boom: in the "
+                    "callee: unreachable") != NULL);
   free(err);
 }
 
