@@ -3,7 +3,7 @@
 # The test components are built like mk/host.mk's (its pattern rules): tests/host/guests/
 # NAME.c on NAME.wit, bindings from `zerohop bindgen c`, Debian's clang, embed.mjs and
 # `jco new --wasi-reactor`, into build/components/host/NAME.wasm.
-DEPS_GUESTS := deps_caller deps_callee deps_wrong deps_relay
+DEPS_GUESTS := deps_caller deps_callee deps_wrong deps_relay deps_hostile
 DEPS_GUEST_WASM := $(DEPS_GUESTS:%=$(COMP_DIR)/host/%.wasm)
 
 $(BUILD)/tests/host/test_deps: $(DEPS_GUEST_WASM) $(BUILD)/zerohop
