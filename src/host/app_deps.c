@@ -200,8 +200,8 @@ static zh_error *dep_target(void *env, zh_link_target *out) {
   dep_fn *fn = r->fn;
   app_call *dc = NULL;
   zh_error *err = dep_instance(fn->app, r->call, fn->u, &dc);
-  if (err)
-    return err;
+  if (err || !dc)
+    return err ? err : zh_error_oom();
   zh_cm_func *f = zh_cm_instance_func(dc->inst, fn->iface, fn->func);
   if (!f)
     return zh_error_new(ZH_ERR_UNLINKABLE, "no export %s#%s", fn->iface, fn->func);
