@@ -1,10 +1,14 @@
 /* Component dependencies: load-time linking and per-request instances (app_deps.h).
  *
- * A dependency's import is a host function of the caller's own linker whose environment is a
- * dep_fn: which unit, which export. The call lifts X's arguments into component values, calls
- * the unit's instance of this request (made on first use) with them and lowers its result
- * back into X; the two memories never meet. The unit's instance is a full app_call, so its
- * host interfaces (key-value, SQLite, outbound HTTP, variables) see exactly the capabilities
+ * A dependency's import is defined on the caller's own linker twice over, with a dep_fn
+ * (which unit, which export, the zh_link_plan made at load) as the environment. The core
+ * form, dep_core, is what a UTF-8 caller gets: X's flat arguments go through the plan's
+ * adapter (zerohop/link.h), one type-directed copy from X's memory into the unit's instance
+ * of this request (made on first use, after the arguments are validated) and back. The value
+ * form, dep_call, lifts X's arguments into component values and calls the instance with
+ * them: the fallback for strings that are not UTF-8 on either side. Either way the two
+ * memories never meet. The unit's instance is a full app_call, so its host interfaces
+ * (key-value, SQLite, outbound HTTP, variables) see exactly the capabilities
  * the unit was given at load: an empty manifest view (deny-all) or the caller's. */
 #include "host/app_internal.h"
 
