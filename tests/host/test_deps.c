@@ -5,9 +5,9 @@
  * deps_caller (an HTTP handler importing zerohop:deps/text), deps_callee (exporting it,
  * reaching key-value and outbound HTTP), deps_relay (exporting it by calling a dependency of
  * its own), deps_wrong (exporting a mismatched one), deps_hostile (breaking the canonical
- * ABI in its results) and deps_js (deps_callee's interface in JavaScript, by
- * componentize-js). One part loads the app in-process instead, to count the
- * dependency instances a request makes. */
+ * ABI in its results; deps_hostile_latin1 the same, lifting strings as latin1+utf16) and deps_js
+ * (deps_callee's interface in JavaScript, by componentize-js). One part loads the app in-process
+ * instead, to count the dependency instances a request makes. */
 #include "httpclient.h"
 #include "testlib.h"
 #include "testutil.h"
@@ -523,6 +523,39 @@ static void test_lazy(void) {
   zh_engine_free(engine);
 }
 
+/* ---- the value path: a dependency lifting its strings as latin1+utf16, which the one-copy
+ * adapter does not take, is called through component values instead. deps_hostile's shout
+ * returns bytes that are no UTF-8 (the adapter traps on them, test_hostile) but are Latin-1,
+ * so here they arrive converted; reverse has no strings, so it still takes the adapter ---- */
+
+static void test_fallback(void) {
+  char toml[4096], dir[PATH_MAX];
+  snprintf(toml, sizeof toml,
+           "spin_manifest_version = 2\n[application]\nname = \"fallback\"\n"
+           "[[trigger.http]]\nroute = \"/x/...\"\ncomponent = \"x\"\n"
+           "[component.x]\nsource = \"@C@/deps_caller.wasm\"\n"
+           "[component.x.dependencies]\n"
+           "\"zerohop:deps/text\" = { path = \"@C@/deps_hostile_latin1.wasm\" }\n");
+  write_app("fallback", toml, dir, sizeof dir);
+  zh_test_cli_server s;
+  if (!start_app(&s, "fallback", dir)) {
+    CHECK(false);
+    return;
+  }
+  says(s.port, "/x/shout", "abc", "ok\xc3\xbf\xc3\xbe"); /* Latin-1 "ok\xff\xfe" as UTF-8 */
+  says(s.port, "/x/count", "", "1,2");
+  zh_hc_response r;
+  CHECK(post(s.port, "/x/reverse", "abc", 3, &r));
+  CHECK_EQ_INT(r.status, 500);
+  zh_hc_response_free(&r);
+  says(s.port, "/x/shout", "abc", "ok\xc3\xbf\xc3\xbe");
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  char *err = zh_test_cli_err(&s);
+  CHECK(strstr(err, "calling dependency `deps_hostile_latin1`: zerohop:deps/text@1.0.0#reverse: "
+                    "list from the callee at 0xffffff00") != NULL);
+  free(err);
+}
+
 /* ---- a hostile dependency: the one-copy adapter traps naming the function and the callee,
  * the caller's request fails, and the next request gets a fresh instance ---- */
 
@@ -576,6 +609,7 @@ int main(void) {
   test_nested();
   test_js();
   test_hostile();
+  test_fallback();
   test_refused();
   test_lazy();
   char cmd[128];
