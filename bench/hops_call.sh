@@ -7,13 +7,14 @@
 # run: the caller copying the 1 KiB in its own memory (/loop-local: malloc and memcpy), so the
 # ratio is what crossing to the other component costs over a local copy.
 # Rounds alternate call and reference; the percentiles are over every sample of every round.
-#   BUILD (build)  CALLS (2000 per round)  ROUNDS (5)
+#   BUILD (build)  CALLS (2000 per round)  ROUNDS (5)  SIZE (1024: the payload in bytes)
 # Prints `call: median N ns p99 N ns`, then the reference and the first call.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD=${BUILD:-build}
 CALLS=${CALLS:-2000}
 ROUNDS=${ROUNDS:-5}
+SIZE=${SIZE:-1024}
 COMP=$PWD/build/components/host
 for tool in curl python3; do
   command -v "$tool" >/dev/null || { echo "bench-hops-call: $tool is not installed" >&2; exit 1; }
@@ -46,7 +47,7 @@ for _ in $(seq 300); do
 done
 grep -q '^Serving ' "$tmp/up.out" || { cat "$tmp/up.err" >&2; echo "bench-hops-call: zerohop up did not start" >&2; exit 1; }
 
-head -c 1024 /dev/zero | tr '\0' 'a' >"$tmp/payload"
+head -c "$SIZE" /dev/zero | tr '\0' 'a' >"$tmp/payload"
 : >"$tmp/call.ns"
 : >"$tmp/local.ns"
 : >"$tmp/first.ns"
@@ -68,7 +69,7 @@ local_med=$(pct "$tmp/local.ns" 50)
 local_p99=$(pct "$tmp/local.ns" 99)
 first_med=$(pct "$tmp/first.ns" 50)
 echo "call: median $call_med ns p99 $call_p99 ns"
-echo "reference (a 1 KiB copy in the caller): median $local_med ns p99 $local_p99 ns"
+echo "reference (a $SIZE-byte copy in the caller): median $local_med ns p99 $local_p99 ns"
 awk -v a="$call_med" -v b="$local_med" 'BEGIN { printf "call / reference (medians): %.1fx\n", a / (b > 0 ? b : 1) }'
 echo "first call of a request (makes the instance): median $first_med ns over $ROUNDS requests"
-echo "($(wc -l <"$tmp/call.ns") calls of 1 KiB in $ROUNDS requests)"
+echo "($(wc -l <"$tmp/call.ns") calls of $SIZE bytes in $ROUNDS requests)"

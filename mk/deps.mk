@@ -3,7 +3,7 @@
 # The test components are built like mk/host.mk's (its pattern rules): tests/host/guests/
 # NAME.c on NAME.wit, bindings from `zerohop bindgen c`, Debian's clang, embed.mjs and
 # `jco new --wasi-reactor`, into build/components/host/NAME.wasm.
-DEPS_GUESTS := deps_caller deps_callee deps_wrong deps_relay
+DEPS_GUESTS := deps_caller deps_callee deps_wrong deps_relay deps_hostile
 DEPS_GUEST_WASM := $(DEPS_GUESTS:%=$(COMP_DIR)/host/%.wasm)
 
 $(BUILD)/tests/host/test_deps: $(DEPS_GUEST_WASM) $(BUILD)/zerohop
@@ -27,3 +27,12 @@ $(COMP_DIR)/host/deps_js.wasm: tests/host/guests/deps_callee.js $(DEPS_JS_WIT)/w
 	mv $@.tmp $@
 
 $(BUILD)/tests/host/test_deps: $(COMP_DIR)/host/deps_js.wasm
+
+# deps_hostile with its string-carrying lifts switched to latin1+utf16 (a byte per lift, by
+# tests/host/latin1_lifts.py): the one-copy adapter takes UTF-8 only, so test_deps sees its
+# calls go through the value path instead.
+$(COMP_DIR)/host/deps_hostile_latin1.wasm: $(COMP_DIR)/host/deps_hostile.wasm tests/host/latin1_lifts.py
+	python3 tests/host/latin1_lifts.py $< $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/tests/host/test_deps: $(COMP_DIR)/host/deps_hostile_latin1.wasm

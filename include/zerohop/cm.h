@@ -81,6 +81,33 @@ void zh_cm_linker_free(zh_cm_linker *linker);
  * import at instantiation. Names are copied. */
 zh_error *zh_cm_linker_define_func(zh_cm_linker *linker, const char *iface, const char *func,
                                    const zh_wit_func *type, zh_cm_host_fn fn, void *env);
+/* ---- core-level imports and exports, for adapters that copy memory to memory ---- */
+
+/* The guest side of a call at the core level, as its canon lower or lift options name it:
+ * the store its functions run in, its memory and cabi_realloc (NULL when the options give
+ * none), and its may_leave flag, inverted (set while the host runs its cabi_realloc or
+ * post-return, so an import called from them traps). */
+typedef struct zh_cm_core_side {
+  zh_store *store;
+  zh_memory *memory;
+  zh_func *realloc;
+  bool *no_leave;
+} zh_cm_core_side;
+
+/* A core-level implementation of an imported function: the caller's flat core arguments
+ * (its canon lower signature) in, its flat results out, no component values in between. It
+ * is used only for UTF-8 callers; it may also decline a call (*declined = true, returning
+ * NULL, nothing done), which then goes through the value-level function. An error traps
+ * the caller. */
+typedef zh_error *(*zh_cm_core_fn)(zh_cm_call *call, void *env, const zh_cm_core_side *caller,
+                                   const zh_value *args, zh_value *results, bool *declined);
+
+/* zh_cm_linker_define_func, with `core` (same env) preferred when the caller lowers the
+ * import with UTF-8 strings; `fn` stays the fallback. */
+zh_error *zh_cm_linker_define_func_core(zh_cm_linker *linker, const char *iface, const char *func,
+                                        const zh_wit_func *type, zh_cm_host_fn fn,
+                                        zh_cm_core_fn core, void *env);
+
 /* Destroys a host resource: `env` as given to zh_cm_linker_define_resource, `data` that of the
  * instance whose guest dropped the handle (zh_cm_call_data), `rep` the resource's. */
 typedef void (*zh_cm_resource_dtor)(void *env, void *data, uint64_t rep);
@@ -128,6 +155,16 @@ const zh_wit_func *zh_cm_func_type(const zh_cm_func *func);
  * is already running (reentrance) traps. */
 zh_error *zh_cm_func_call(zh_cm_instance *inst, zh_cm_func *func, const zh_val *args, size_t nargs,
                           zh_val *result);
+
+/* Enters an exported (lifted) function for a core-level call that the embedder performs
+ * itself (a memory-to-memory adapter): checks the instance may be entered (not poisoned by
+ * an earlier trap, not already running) and marks it running; *side and the core function
+ * and post-return (NULL if none) are the lift's. *utf8 is false when the lift uses another
+ * string encoding. Each successful enter needs one zh_cm_func_leave, `fault` true when the
+ * instance trapped or broke the ABI: it is then poisoned, as zh_cm_func_call would. */
+zh_error *zh_cm_func_enter(zh_cm_instance *inst, zh_cm_func *func, zh_cm_core_side *side,
+                           zh_func **core, zh_func **post_return, bool *utf8);
+void zh_cm_func_leave(zh_cm_func *func, bool fault);
 
 /* ---- templates: cheap instances ---- */
 

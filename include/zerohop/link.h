@@ -100,6 +100,58 @@ zh_error *zh_link_imports_callee(zh_store *store, const zh_module *a, const zh_w
                                  zh_link_callee *callee, const zh_wit_world *b_world,
                                  zh_extern *imports, size_t nimports, size_t *nlinked);
 
+/* ---- plans: a link whose callee is found per call ----
+ *
+ * zh_link_func binds B when A is linked. A plan is the same adapter without B: the types, flat
+ * layouts and the export's name are computed once (zh_link_plan_new, which type-checks like
+ * zh_link_check); each zh_link_plan_call gets A's side from its caller and B from `resolve`,
+ * which runs only after all of A's arguments are validated (so a hostile A makes no B at
+ * all) and may make B then (lazily, in a store of its own). B's core function, cabi_realloc
+ * and post-return are checked against the plan's canonical signatures on every call; a wrong
+ * one is the callee's fault. Every guarantee above holds, the fence included: the plan keeps
+ * no state, so the embedder keeps B's (stats->callee_fault: B trapped or broke the ABI in
+ * this call, and must not run again). Resources are not supported (ZH_ERR_UNLINKABLE from
+ * zh_link_plan_new). */
+typedef struct zh_link_plan zh_link_plan;
+
+/* One side of a call: the store its functions run in, its memory and cabi_realloc (NULL
+ * when it has none), and an optional flag set while its cabi_realloc or post-return runs
+ * (the component model's may_leave, inverted). */
+typedef struct zh_link_caller {
+  zh_store *store;
+  zh_memory *memory;
+  zh_func *realloc;
+  bool *no_leave;
+} zh_link_caller;
+
+typedef struct zh_link_target {
+  zh_store *store;
+  zh_memory *memory;
+  zh_func *realloc;
+  bool *no_leave;
+  zh_func *func; /* the core function that implements the export */
+  zh_func *post; /* its post-return, or NULL */
+} zh_link_target;
+
+/* Fills *out with B for this call, or fails (the call then fails with that error). */
+typedef zh_error *(*zh_link_resolve)(void *env, zh_link_target *out);
+
+typedef struct zh_link_stats {
+  uint64_t bytes;    /* string and list contents and in-memory parameters/results copied */
+  bool callee_fault; /* B trapped or broke the ABI */
+} zh_link_stats;
+
+zh_error *zh_link_plan_new(const char *iface, const zh_wit_func *import_type,
+                           const zh_wit_func *export_type, zh_link_plan **out);
+void zh_link_plan_free(zh_link_plan *plan); /* accepts NULL */
+/* "IFACE#FUNC": the name messages start with. */
+const char *zh_link_plan_name(const zh_link_plan *plan);
+/* One call: `args` are A's flat core arguments (A's import signature), `results` its flat
+ * results. Thread-safe: the plan is only read. `stats` may be NULL. */
+zh_error *zh_link_plan_call(const zh_link_plan *plan, const zh_link_caller *caller,
+                            zh_link_resolve resolve, void *env, const zh_value *args,
+                            zh_value *results, zh_link_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

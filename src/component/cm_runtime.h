@@ -13,7 +13,8 @@ typedef struct rt_core_inst rt_core_inst;
 /* A component-level function: a core function lifted by some instance, or a host function. */
 struct zh_cm_func {
   const zh_wit_func *type;
-  zh_cm_host_fn host; /* non-NULL for a host function (then only type, env, name count) */
+  zh_cm_host_fn host;      /* non-NULL for a host function (then only type, env, name count) */
+  zh_cm_core_fn host_core; /* its core-level form, or NULL (zh_cm_linker_define_func_core) */
   void *host_env;
   const zh_wit_type *params_tuple; /* the parameters as one tuple, when passed in memory */
   zh_abi_sig sig;                  /* lifted: its core signature, computed once */
@@ -136,8 +137,8 @@ zh_error *cm_instance_begin(const zh_cm_component *comp, zh_store *store, void *
 /* Runs the root component's definitions with `args` as its imports. */
 zh_error *cm_instance_finish(zh_cm_instance *top, const rt_named *args, size_t nargs);
 wit_arena *cm_arena(zh_cm_instance *top);
-zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn, void *env,
-                         const char *name);
+zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn,
+                         zh_cm_core_fn core, void *env, const char *name);
 /* The instance's copy of a linker's host resource type (made on first use, so the instance
  * does not depend on the linker), with its destructor. NULL when out of memory. */
 const zh_wit_type *cm_host_resource(zh_cm_instance *top, const zh_wit_type *origin,

@@ -280,6 +280,20 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                              "post-return (may_leave)",
                              L->callee->name);
   zh_store *store = zh_caller_store(caller);
+  if (L->callee->host_core && L->enc == ZH_ABI_UTF8) {
+    /* memory to memory, no component values (an adapter such as zh_link_plan_call) */
+    zh_cm_call call = {L->top};
+    zh_cm_core_side side = {store, L->mem, L->realloc, &L->caller->no_leave};
+    bool declined = false;
+    zh_error *err =
+        L->callee->host_core(&call, L->callee->host_env, &side, args, results, &declined);
+    if (err) {
+      L->caller->poisoned = true;
+      return zh_error_prefix(err, "host function %s", L->callee->name);
+    }
+    if (!declined)
+      return NULL;
+  }
   const zh_wit_func *ft = L->type;
   const zh_abi_sig sig = L0->sig;
   zh_abi_cx cx;
@@ -812,13 +826,14 @@ zh_error *cm_instance_finish(zh_cm_instance *top, const rt_named *args, size_t n
 
 wit_arena *cm_arena(zh_cm_instance *top) { return &top->arena; }
 
-zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn, void *env,
-                         const char *name) {
+zh_cm_func *cm_host_func(zh_cm_instance *top, const zh_wit_func *type, zh_cm_host_fn fn,
+                         zh_cm_core_fn core, void *env, const char *name) {
   zh_cm_func *f = wit_alloc(&top->arena, sizeof *f);
   if (!f)
     return NULL;
   f->type = type;
   f->host = fn;
+  f->host_core = core;
   f->host_env = env;
   f->name = wit_strdup(&top->arena, name); /* the linker may be freed before the instance */
   if (!f->name)
@@ -926,6 +941,33 @@ zh_cm_func *zh_cm_instance_func_at(zh_cm_instance *in, size_t i, const char **na
     }
   }
   return NULL;
+}
+
+zh_error *zh_cm_func_enter(zh_cm_instance *in, zh_cm_func *f, zh_cm_core_side *side, zh_func **core,
+                           zh_func **post_return, bool *utf8) {
+  if (f->host)
+    return zh_error_new(ZH_ERR_USAGE, "%s: a host function has no core side", f->name);
+  rt_env *env = f->env;
+  if (env->poisoned)
+    return zh_error_trap_new(ZH_TRAP_HOST,
+                             "%s: cannot enter component instance (it trapped before)", f->name);
+  if (!env->may_enter)
+    return zh_error_trap_new(ZH_TRAP_HOST, "%s: cannot enter component instance (reentrance)",
+                             f->name);
+  env->may_enter = false;
+  *side = (zh_cm_core_side){in->store, f->mem, f->realloc, &env->no_leave};
+  *core = f->core;
+  *post_return = f->post_return;
+  *utf8 = f->enc == ZH_ABI_UTF8;
+  return NULL;
+}
+
+void zh_cm_func_leave(zh_cm_func *f, bool fault) {
+  rt_env *env = f->env;
+  env->may_enter = true;
+  env->no_leave = false;
+  if (fault) /* the guest stopped midway or broke the ABI: it must not run again */
+    env->poisoned = true;
 }
 
 zh_error *zh_cm_func_call(zh_cm_instance *in, zh_cm_func *f, const zh_val *args, size_t nargs,

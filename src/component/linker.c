@@ -28,6 +28,7 @@ typedef struct host_func {
   char *name;
   const zh_wit_func *type;
   zh_cm_host_fn fn;
+  zh_cm_core_fn core; /* preferred for UTF-8 callers, or NULL */
   void *env;
 } host_func;
 
@@ -169,9 +170,19 @@ zh_error *zh_cm_linker_define_func(zh_cm_linker *l, const char *iface, const cha
   }
   h->type = type;
   h->fn = fn;
+  h->core = NULL;
   h->env = env;
   l->nfuncs++;
   return NULL;
+}
+
+zh_error *zh_cm_linker_define_func_core(zh_cm_linker *l, const char *iface, const char *func,
+                                        const zh_wit_func *type, zh_cm_host_fn fn,
+                                        zh_cm_core_fn core, void *env) {
+  zh_error *err = zh_cm_linker_define_func(l, iface, func, type, fn, env);
+  if (!err)
+    l->funcs[l->nfuncs - 1].core = core;
+  return err;
 }
 
 zh_error *zh_cm_linker_define_resource(zh_cm_linker *l, const char *iface, const char *resource,
@@ -292,7 +303,7 @@ static zh_error *mismatch(wit_arena *a, const char *import, const char *func,
 
 static zh_error *host_item_func(zh_cm_instance *top, const host_func *h, const zh_wit_func *want,
                                 rt_item *out) {
-  zh_cm_func *f = cm_host_func(top, h->type, h->fn, h->env, h->name);
+  zh_cm_func *f = cm_host_func(top, h->type, h->fn, h->core, h->env, h->name);
   if (!f)
     return zh_error_oom();
   (void)want;

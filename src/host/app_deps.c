@@ -1,10 +1,14 @@
 /* Component dependencies: load-time linking and per-request instances (app_deps.h).
  *
- * A dependency's import is a host function of the caller's own linker whose environment is a
- * dep_fn: which unit, which export. The call lifts X's arguments into component values, calls
- * the unit's instance of this request (made on first use) with them and lowers its result
- * back into X; the two memories never meet. The unit's instance is a full app_call, so its
- * host interfaces (key-value, SQLite, outbound HTTP, variables) see exactly the capabilities
+ * A dependency's import is defined on the caller's own linker twice over, with a dep_fn
+ * (which unit, which export, the zh_link_plan made at load) as the environment. The core
+ * form, dep_core, is what a UTF-8 caller gets: X's flat arguments go through the plan's
+ * adapter (zerohop/link.h), one type-directed copy from X's memory into the unit's instance
+ * of this request (made on first use, after the arguments are validated) and back. The value
+ * form, dep_call, lifts X's arguments into component values and calls the instance with
+ * them: the fallback for strings that are not UTF-8 on either side. Either way the two
+ * memories never meet. The unit's instance is a full app_call, so its host interfaces
+ * (key-value, SQLite, outbound HTTP, variables) see exactly the capabilities
  * the unit was given at load: an empty manifest view (deny-all) or the caller's. */
 #include "host/app_internal.h"
 
@@ -31,8 +35,9 @@ typedef struct dep_unit {
 typedef struct dep_fn {
   zh_app *app;
   dep_unit *u;
-  const char *iface; /* the export's name in the dependency (its world's, lives with it) */
-  const char *func;  /* the function's ABI name there */
+  const char *iface;  /* the export's name in the dependency (its world's, lives with it) */
+  const char *func;   /* the function's ABI name there */
+  zh_link_plan *plan; /* the one-copy adapter's types and layouts, made once at load */
 } dep_fn;
 
 struct app_deps {
@@ -66,8 +71,10 @@ void app_deps_free(struct app_deps *deps) {
     free(u->id);
     free(u);
   }
-  for (size_t i = 0; i < deps->nfns; i++)
+  for (size_t i = 0; i < deps->nfns; i++) {
+    zh_link_plan_free(deps->fns[i]->plan);
     free(deps->fns[i]);
+  }
   free(deps->units);
   free(deps->fns);
   free(deps);
@@ -182,6 +189,68 @@ static zh_error *dep_call(zh_cm_call *cc, void *env, zh_val *args, size_t nargs,
              : NULL;
 }
 
+/* ---- the one-copy path: X's core import is the adapter itself ---- */
+
+/* One call's callee, found after X's arguments are validated. */
+typedef struct dep_resolve {
+  dep_fn *fn;
+  app_call *call;
+  zh_cm_func *f; /* entered (zh_cm_func_enter) when set: must be left */
+  bool declined; /* the dependency lifts with another string encoding: the value path */
+} dep_resolve;
+
+static zh_error *dep_target(void *env, zh_link_target *out) {
+  dep_resolve *r = env;
+  dep_fn *fn = r->fn;
+  app_call *dc = NULL;
+  zh_error *err = dep_instance(fn->app, r->call, fn->u, &dc);
+  if (err || !dc)
+    return err ? err : zh_error_oom();
+  zh_cm_func *f = zh_cm_instance_func(dc->inst, fn->iface, fn->func);
+  if (!f)
+    return zh_error_new(ZH_ERR_UNLINKABLE, "no export %s#%s", fn->iface, fn->func);
+  zh_cm_core_side side;
+  zh_func *core = NULL, *post = NULL;
+  bool utf8 = true;
+  if ((err = zh_cm_func_enter(dc->inst, f, &side, &core, &post, &utf8)))
+    return err;
+  r->f = f;
+  if (!utf8) { /* nothing is copied yet: the value path can take the call over */
+    r->declined = true;
+    return zh_error_new(ZH_ERR_UNLINKABLE, "not UTF-8");
+  }
+  *out = (zh_link_target){side.store, side.memory, side.realloc, side.no_leave, core, post};
+  return NULL;
+}
+
+static zh_error *dep_core(zh_cm_call *cc, void *env, const zh_cm_core_side *caller,
+                          const zh_value *args, zh_value *results, bool *declined) {
+  dep_fn *fn = env;
+  zh_host_instance *hi = zh_host_instance_of(cc);
+  if (!hi) {
+    *declined = true; /* the value path says why it cannot run */
+    return NULL;
+  }
+  app_call *call = (app_call *)(void *)((char *)hi - offsetof(app_call, hi));
+  uint64_t t0 = zh_hops_now_ns();
+  dep_resolve r = {fn, call, NULL, false};
+  zh_link_caller a = {caller->store, caller->memory, caller->realloc, caller->no_leave};
+  zh_link_stats st = {0, false};
+  zh_error *err = zh_link_plan_call(fn->plan, &a, dep_target, &r, args, results, &st);
+  if (r.f)
+    zh_cm_func_leave(r.f, st.callee_fault);
+  if (r.declined) {
+    zh_error_free(err);
+    *declined = true;
+    return NULL;
+  }
+  zh_hops_record_traced(fn->app->hops, call->hi.trace, call->c->id, fn->u->id, ZH_HOP_CALL,
+                        zh_hops_now_ns() - t0, st.bytes, err != NULL);
+  return err ? zh_error_prefix(err, "component `%s` calling dependency `%s`", call->c->id,
+                               fn->u->id)
+             : NULL;
+}
+
 void app_deps_call_end(zh_app *app, app_call *call) {
   if (!call->deps)
     return;
@@ -265,8 +334,11 @@ static zh_error *link_iface(zh_app *app, app_component *c, dep_unit *u, const ch
       return zh_error_oom();
     }
     d->fns[d->nfns++] = fn;
-    *fn = (dep_fn){app, u, e->name, g->abi_name};
-    if ((err = zh_cm_linker_define_func(c->linker, imp->name, f->abi_name, f, dep_call, fn)))
+    *fn = (dep_fn){app, u, e->name, g->abi_name, NULL};
+    if ((err = zh_link_plan_new(e->name, f, g, &fn->plan)))
+      return zh_error_prefix(err, "%s on `%s`", what, u->id);
+    if ((err = zh_cm_linker_define_func_core(c->linker, imp->name, f->abi_name, f, dep_call,
+                                             dep_core, fn)))
       return err;
   }
   return NULL;

@@ -14,7 +14,8 @@
  *
  * At run time a unit's instance is made on the first call within a request, in a store of
  * its own (so its memory is its own), reused by later calls of that request and freed with
- * the request's (app_call_end). Each call is recorded as a ZH_HOP_CALL hop. */
+ * the request's (app_call_end). A call is one type-directed copy each way, memory to memory
+ * (zh_link_plan_call), and is recorded as a ZH_HOP_CALL hop with the bytes copied. */
 #ifndef ZH_HOST_APP_DEPS_H
 #define ZH_HOST_APP_DEPS_H
 

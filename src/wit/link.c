@@ -413,16 +413,18 @@ typedef struct side {
   zh_memory *mem;
   zh_func *realloc;
   const char *who; /* "caller" or "callee" */
+  zh_store *store; /* where its functions run (one store for a static link) */
+  bool *no_leave;  /* set while its cabi_realloc or post-return runs (may be NULL) */
 } side;
 
 typedef struct cp {
   link_fn *lf;
-  zh_store *store;
   side src, dst;
   bool copy;
   bool dst_fault;   /* the error came from dst (its cabi_realloc) rather than src's data */
   bool from_callee; /* src is B (results), else A (arguments) */
   lends *lent;      /* A's handles borrowed by this call */
+  uint64_t bytes;   /* string and list contents copied (the copy pass) */
 } cp;
 
 static zh_error *trap(const cp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -493,7 +495,11 @@ static zh_error *alloc(cp *c, uint32_t align, uint32_t size, uint32_t *out) {
     return trap(c, "cannot allocate %u bytes: the %s exports no cabi_realloc", size, d->who);
   zh_value args[4] = {zh_i32(0), zh_i32(0), zh_i32((int32_t)align), zh_i32((int32_t)size)};
   zh_value res = zh_i32(0);
-  zh_error *err = invoke(c->store, d->realloc, args, &res);
+  if (d->no_leave)
+    *d->no_leave = true;
+  zh_error *err = invoke(d->store, d->realloc, args, &res);
+  if (d->no_leave)
+    *d->no_leave = false;
   if (err)
     return zh_error_prefix(err, "%s: %s's cabi_realloc", c->lf->name, d->who);
   *out = (uint32_t)res.of.i32;
@@ -549,6 +555,30 @@ fail:
 }
 
 static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) & ~(a - 1); }
+
+/* The bytes of a scalar (numbers, bool, char; 0 for the rest), for the copy's byte count. */
+static uint32_t scalar_bytes(zh_wit_type_kind k) {
+  switch (k) {
+  case ZH_WIT_BOOL:
+  case ZH_WIT_S8:
+  case ZH_WIT_U8:
+    return 1;
+  case ZH_WIT_S16:
+  case ZH_WIT_U16:
+    return 2;
+  case ZH_WIT_CHAR:
+  case ZH_WIT_S32:
+  case ZH_WIT_U32:
+  case ZH_WIT_F32:
+    return 4;
+  case ZH_WIT_S64:
+  case ZH_WIT_U64:
+  case ZH_WIT_F64:
+    return 8;
+  default:
+    return 0;
+  }
+}
 
 /* Plain data: its bytes can be copied as they are (no pointers, nothing to validate). */
 static bool plain(const zh_wit_type *t) {
@@ -694,6 +724,7 @@ static zh_error *copy_seq(cp *c, const zh_wit_type *t, uint32_t ptr, uint32_t le
     if ((err = alloc(c, 1, len, dptr)))
       return err;
     memcpy(zh_memory_data(c->dst.mem) + *dptr, sp, len);
+    c->bytes += len;
     return NULL;
   }
   const zh_wit_type *et = t->elem;
@@ -715,6 +746,7 @@ static zh_error *copy_seq(cp *c, const zh_wit_type *t, uint32_t ptr, uint32_t le
   if ((err = alloc(c, eal, (uint32_t)bytes, dptr)))
     return err;
   if (pl) {
+    c->bytes += bytes;
     memcpy(zh_memory_data(c->dst.mem) + *dptr, zh_memory_data(c->src.mem) + ptr, bytes);
     return NULL;
   }
@@ -740,6 +772,8 @@ static zh_error *copy_mem(cp *c, const zh_wit_type *t, uint32_t s, uint32_t d) {
   t = zh_abi_unalias(t);
   const uint8_t *sp = zh_memory_data(c->src.mem) + s;
   zh_error *err;
+  if (c->copy)
+    c->bytes += scalar_bytes(zh_abi_despecialize(t));
   switch (zh_abi_despecialize(t)) {
   case ZH_WIT_BOOL:
     if (c->copy)
@@ -842,6 +876,8 @@ static zh_error *copy_flat(cp *c, const zh_wit_type *t, const zh_value *in, size
   t = zh_abi_unalias(t);
   zh_value v = in[*i];
   zh_error *err;
+  if (c->copy)
+    c->bytes += scalar_bytes(zh_abi_despecialize(t));
   switch (zh_abi_despecialize(t)) {
   case ZH_WIT_BOOL:
     (*i)++;
@@ -994,46 +1030,50 @@ static bool post_sig(const zh_func *f, const zh_abi_sig *sig) {
   return true;
 }
 
-static zh_error *adapter_call(zh_caller *caller, link_fn *lf, lends *lent, const zh_value *args,
-                              zh_value *results) {
+/* Finds B for one call, after A's arguments are validated: a static link knows it already
+ * (NULL), a plan asks its embedder (zh_link_plan_call). */
+typedef zh_error *(*find_callee)(void *env, link_fn *lf, side *b);
+
+static zh_error *run_link(link_fn *lf, side a, side b, find_callee find, void *find_env,
+                          lends *lent, const zh_value *args, zh_value *results, uint64_t *bytes) {
   const zh_wit_func *f = lf->f;
-  zh_store *store = zh_caller_store(caller);
   if (lf->b_broken || (lf->res && lf->res->cal->broken))
     return zh_error_new(ZH_ERR_TRAP, "%s: the callee trapped earlier and cannot be entered",
                         lf->name);
-  zh_instance *ai = zh_caller_instance(caller);
-  if (ai != lf->a_inst) {
-    lf->a_inst = ai;
-    lf->a_realloc = ai ? zh_instance_func(ai, "cabi_realloc") : NULL;
-    if (lf->a_realloc && !realloc_sig(lf->a_realloc))
-      lf->a_realloc = NULL; /* treated as missing: allocating in A then traps */
-  }
-  side a = {zh_caller_memory(caller), lf->a_realloc, "caller"};
-  side b = {lf->b_mem, lf->b_realloc, "callee"};
-  cp c = {lf, store, a, b, false, false, false, lent};
+  cp c = {lf, a, b, false, false, false, lent, 0};
   zh_error *err, *caller_err = NULL;
 
   /* Arguments: A -> B. Validate all of A's data first when copying allocates in B. */
   zh_value bargs[ZH_ABI_MAX_FLAT_PARAMS + 1] = {{0}}; /* every slot B's signature reads is set */
+  uint32_t size = 0, al = 1, sp = 0, dp = 0;
   if (!lf->isig.params_indirect) {
     size_t i = 0, o = 0;
-    if (lf->params_ptrs) {
+    if (lf->params_ptrs)
       for (size_t k = 0; k < f->nparams; k++)
         if ((err = copy_flat(&c, f->params[k].type, args, &i, bargs, &o)))
           return err;
-      i = o = 0;
-    }
-    c.copy = true;
-    for (size_t k = 0; k < f->nparams; k++)
-      if ((err = copy_flat(&c, f->params[k].type, args, &i, bargs, &o)))
-        return c.dst_fault ? callee_fault(lf, err) : err;
   } else {
-    uint32_t size, al, sp = (uint32_t)args[0].of.i32, dp = 0;
+    sp = (uint32_t)args[0].of.i32;
     params_layout(f, &size, &al);
     if ((err = range(&c, &c.src, "parameters", sp, size, al)) ||
         (err = copy_params_mem(&c, f, sp, 0)))
       return err;
-    c.copy = true;
+  }
+  if (find) {
+    if ((err = find(find_env, lf, &b)))
+      return err;
+    c.dst = b;
+    if (lf->b_broken)
+      return zh_error_new(ZH_ERR_TRAP, "%s: the callee trapped earlier and cannot be entered",
+                          lf->name);
+  }
+  c.copy = true;
+  if (!lf->isig.params_indirect) {
+    size_t i = 0, o = 0;
+    for (size_t k = 0; k < f->nparams; k++)
+      if ((err = copy_flat(&c, f->params[k].type, args, &i, bargs, &o)))
+        return c.dst_fault ? callee_fault(lf, err) : err;
+  } else {
     if ((err = alloc(&c, al, size, &dp)))
       return callee_fault(lf, err);
     if ((err = copy_params_mem(&c, f, sp, dp)))
@@ -1042,13 +1082,13 @@ static zh_error *adapter_call(zh_caller *caller, link_fn *lf, lends *lent, const
   }
 
   zh_value bres[ZH_ABI_MAX_FLAT_RESULTS] = {zh_i32(0)};
-  err = invoke(store, lf->b_func, bargs, bres);
+  err = invoke(b.store, lf->b_func, bargs, bres);
   if (err)
     return callee_fault(lf, zh_error_prefix(err, "%s: in the callee", lf->name));
 
   /* Results: B -> A. */
   if (f->result) {
-    cp r = {lf, store, b, a, false, false, true, lent};
+    cp r = {lf, b, a, false, false, true, lent, 0};
     if (!lf->esig.results_indirect) {
       size_t i = 0, o = 0;
       r.copy = true; /* scalars only: nothing to allocate, checks happen as it goes */
@@ -1056,14 +1096,14 @@ static zh_error *adapter_call(zh_caller *caller, link_fn *lf, lends *lent, const
         return callee_fault(lf, err);
     } else {
       uint32_t bp = (uint32_t)bres[0].of.i32, ap = (uint32_t)args[lf->isig.nparams - 1].of.i32;
-      uint32_t size = zh_abi_size(f->result), al = zh_abi_align(f->result);
-      if ((err = range(&r, &r.src, "result", bp, size, al)) ||
+      uint32_t rsize = zh_abi_size(f->result), ral = zh_abi_align(f->result);
+      if ((err = range(&r, &r.src, "result", bp, rsize, ral)) ||
           (err = copy_mem(&r, f->result, bp, 0)))
         return callee_fault(lf, err);
       /* Faults of A from here on still let B's post-return free B's side. */
       r.copy = true;
       r.dst_fault = true; /* a bad return area is A's */
-      err = range(&r, &r.dst, "return area", ap, size, al);
+      err = range(&r, &r.dst, "return area", ap, rsize, ral);
       if (!err) {
         r.dst_fault = false;
         err = copy_mem(&r, f->result, bp, ap);
@@ -1072,16 +1112,38 @@ static zh_error *adapter_call(zh_caller *caller, link_fn *lf, lends *lent, const
         return callee_fault(lf, err);
       caller_err = err;
     }
+    c.bytes += r.bytes;
   }
 
   if (lf->b_post) {
-    err = invoke(store, lf->b_post, bres, NULL);
+    if (b.no_leave)
+      *b.no_leave = true;
+    err = invoke(b.store, lf->b_post, bres, NULL);
+    if (b.no_leave)
+      *b.no_leave = false;
     if (err) {
       zh_error_free(caller_err);
       return callee_fault(lf, zh_error_prefix(err, "%s: in the callee's post-return", lf->name));
     }
   }
+  if (bytes)
+    *bytes = c.bytes;
   return caller_err;
+}
+
+static zh_error *adapter_call(zh_caller *caller, link_fn *lf, lends *lent, const zh_value *args,
+                              zh_value *results) {
+  zh_store *store = zh_caller_store(caller);
+  zh_instance *ai = zh_caller_instance(caller);
+  if (ai != lf->a_inst) {
+    lf->a_inst = ai;
+    lf->a_realloc = ai ? zh_instance_func(ai, "cabi_realloc") : NULL;
+    if (lf->a_realloc && !realloc_sig(lf->a_realloc))
+      lf->a_realloc = NULL; /* treated as missing: allocating in A then traps */
+  }
+  side a = {zh_caller_memory(caller), lf->a_realloc, "caller", store, NULL};
+  side b = {lf->b_mem, lf->b_realloc, "callee", store, NULL};
+  return run_link(lf, a, b, NULL, NULL, lent, args, results, NULL);
 }
 
 static zh_error *adapter(zh_caller *caller, void *env, const zh_value *args, zh_value *results) {
@@ -1202,6 +1264,101 @@ zh_error *zh_link_func(zh_store *store, zh_instance *b, const char *iface,
                        const zh_wit_func *import_type, const zh_wit_func *export_type,
                        zh_func **out) {
   return link_func(store, b, iface, import_type, export_type, NULL, out);
+}
+
+/* ---- plans: the callee found per call ---- */
+
+struct zh_link_plan {
+  link_fn lf; /* everything but B; each call works on a copy, so the plan stays immutable */
+};
+
+zh_error *zh_link_plan_new(const char *iface, const zh_wit_func *import_type,
+                           const zh_wit_func *export_type, zh_link_plan **out) {
+  *out = NULL;
+  zh_error *err = link_check(iface, import_type, export_type, false);
+  if (err)
+    return err;
+  size_t nl = zh_abi_export_name_len(iface, export_type);
+  zh_link_plan *p = calloc(1, sizeof *p + nl + 1);
+  if (!p)
+    return zh_error_oom();
+  link_fn *lf = &p->lf;
+  lf->name = (char *)(p + 1);
+  zh_abi_export_name(iface, export_type, lf->name, nl + 1);
+  lf->f = export_type;
+  zh_abi_signature(import_type, true, &lf->isig);
+  zh_abi_signature(export_type, false, &lf->esig);
+  for (size_t k = 0; k < export_type->nparams; k++)
+    lf->params_ptrs |= has_ptrs(export_type->params[k].type);
+  *out = p;
+  return NULL;
+}
+
+void zh_link_plan_free(zh_link_plan *plan) { free(plan); }
+
+const char *zh_link_plan_name(const zh_link_plan *plan) { return plan->lf.name; }
+
+typedef struct plan_find {
+  zh_link_resolve resolve;
+  void *env;
+  zh_link_target t;
+} plan_find;
+
+/* The embedder's target, checked against the plan as zh_link_func checks B at link time. */
+static zh_error *plan_callee(void *env, link_fn *lf, side *b) {
+  plan_find *pf = env;
+  zh_link_target *t = &pf->t;
+  memset(t, 0, sizeof *t);
+  zh_error *err = pf->resolve(pf->env, t);
+  if (err)
+    return err;
+  bool ptrs = lf->params_ptrs;
+  bool need_mem = ptrs || lf->esig.params_indirect || lf->esig.results_indirect;
+  zh_functype ft;
+  if (!t->func || !t->store)
+    return zh_error_new(ZH_ERR_USAGE, "%s: the callee's function or store is missing", lf->name);
+  zh_func_type(t->func, &ft);
+  if (!sig_eq(&lf->esig, &ft))
+    err = zh_error_new(ZH_ERR_TRAP,
+                       "%s: the callee's core function has the wrong signature (%u params, %u "
+                       "results; the canonical ABI wants %u, %u)",
+                       lf->name, ft.nparams, ft.nresults, lf->esig.nparams, lf->esig.nresults);
+  else if (t->realloc && !realloc_sig(t->realloc))
+    err = zh_error_new(ZH_ERR_TRAP, "%s: the callee's cabi_realloc has the wrong signature",
+                       lf->name);
+  else if (t->post && !post_sig(t->post, &lf->esig))
+    err =
+        zh_error_new(ZH_ERR_TRAP, "%s: the callee's post-return has the wrong signature", lf->name);
+  else if (need_mem && !t->memory)
+    err = zh_error_new(ZH_ERR_TRAP, "%s: the callee has no memory", lf->name);
+  else if ((ptrs || lf->esig.params_indirect) && !t->realloc)
+    err = zh_error_new(ZH_ERR_TRAP, "%s: the callee has no cabi_realloc", lf->name);
+  if (err)
+    return callee_fault(lf, err);
+  lf->b_func = t->func;
+  lf->b_realloc = t->realloc;
+  lf->b_post = t->post;
+  lf->b_mem = t->memory;
+  *b = (side){t->memory, t->realloc, "callee", t->store, t->no_leave};
+  return NULL;
+}
+
+zh_error *zh_link_plan_call(const zh_link_plan *plan, const zh_link_caller *caller,
+                            zh_link_resolve resolve, void *env, const zh_value *args,
+                            zh_value *results, zh_link_stats *stats) {
+  link_fn lf = plan->lf;
+  plan_find pf = {resolve, env, {0}};
+  side a = {caller->memory, caller->realloc, "caller", caller->store, caller->no_leave};
+  if (a.realloc && !realloc_sig(a.realloc))
+    a.realloc = NULL; /* treated as missing: allocating in A then traps */
+  side b = {NULL, NULL, "callee", NULL, NULL};
+  uint64_t bytes = 0;
+  zh_error *err = run_link(&lf, a, b, plan_callee, &pf, NULL, args, results, &bytes);
+  if (stats) {
+    stats->bytes = bytes;
+    stats->callee_fault = lf.b_broken;
+  }
+  return err;
 }
 
 /* ---- resource built-ins ---- */

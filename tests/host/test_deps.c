@@ -4,9 +4,10 @@
  * clang with `zerohop bindgen` bindings and wrapped by `jco new` (mk/deps.mk):
  * deps_caller (an HTTP handler importing zerohop:deps/text), deps_callee (exporting it,
  * reaching key-value and outbound HTTP), deps_relay (exporting it by calling a dependency of
- * its own), deps_wrong (exporting a mismatched one) and deps_js (deps_callee's interface in
- * JavaScript, by componentize-js). One part loads the app in-process instead, to count the
- * dependency instances a request makes. */
+ * its own), deps_wrong (exporting a mismatched one), deps_hostile (breaking the canonical
+ * ABI in its results; deps_hostile_latin1 the same, lifting strings as latin1+utf16) and deps_js
+ * (deps_callee's interface in JavaScript, by componentize-js). One part loads the app in-process
+ * instead, to count the dependency instances a request makes. */
 #include "httpclient.h"
 #include "testlib.h"
 #include "testutil.h"
@@ -157,8 +158,21 @@ static void test_values(uint16_t port) {
     reversed = (uint8_t)r.body[i] == bytes[sizeof bytes - 1 - i];
   CHECK(reversed);
   zh_hc_response_free(&r);
+  /* every byte value, 4 KiB across: byte-exact both ways */
+  uint8_t all[4096];
+  for (size_t i = 0; i < sizeof all; i++)
+    all[i] = (uint8_t)(i ^ (i >> 8));
+  CHECK(post(port, "/x/reverse", all, sizeof all, &r));
+  CHECK_EQ_INT(r.status, 200);
+  reversed = r.body_len == sizeof all;
+  for (size_t i = 0; reversed && i < sizeof all; i++)
+    reversed = (uint8_t)r.body[i] == all[sizeof all - 1 - i];
+  CHECK(reversed);
+  zh_hc_response_free(&r);
   /* records with strings and lists of strings, both ways */
   says(port, "/x/merge", "left", "left+b 42 x,y,z");
+  says(port, "/x/merge", "\xc3\xa9t\xc3\xa9 \xf0\x9f\x8d\x8a",
+       "\xc3\xa9t\xc3\xa9 \xf0\x9f\x8d\x8a+b 42 x,y,z");
   says(port, "/x/none", "", "none");
   /* the benchmark's loop: echo three times, one duration per line */
   CHECK(post(port, "/x/loop?n=3", "0123456789", 10, &r));
@@ -205,7 +219,8 @@ static void test_linked(void) {
   char *err = zh_test_cli_err(&s);
   CHECK(strstr(err, "component `x`: dependency `zerohop:deps/text@1.0.0` linked in-process") !=
         NULL);
-  CHECK(strstr(err, "component `x` calling dependency `y`: unreachable") != NULL);
+  CHECK(strstr(err, "component `x` calling dependency `y`: zerohop:deps/text@1.0.0#boom: in the "
+                    "callee: unreachable") != NULL);
   CHECK(strstr(err, "denied") != NULL);
   free(err);
   upstream_stop(up);
@@ -324,7 +339,8 @@ static void test_nested(void) {
   says(s.port, "/x/shout", "on", "relay ON!");
   CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
   char *err = zh_test_cli_err(&s);
-  CHECK(strstr(err, "component `r` calling dependency `y`: unreachable") != NULL);
+  CHECK(strstr(err, "component `r` calling dependency `y`: zerohop:deps/text@1.0.0#boom: in the "
+                    "callee: unreachable") != NULL);
   free(err);
 }
 
@@ -507,6 +523,77 @@ static void test_lazy(void) {
   zh_engine_free(engine);
 }
 
+/* ---- the value path: a dependency lifting its strings as latin1+utf16, which the one-copy
+ * adapter does not take, is called through component values instead. deps_hostile's shout
+ * returns bytes that are no UTF-8 (the adapter traps on them, test_hostile) but are Latin-1,
+ * so here they arrive converted; reverse has no strings, so it still takes the adapter ---- */
+
+static void test_fallback(void) {
+  char toml[4096], dir[PATH_MAX];
+  snprintf(toml, sizeof toml,
+           "spin_manifest_version = 2\n[application]\nname = \"fallback\"\n"
+           "[[trigger.http]]\nroute = \"/x/...\"\ncomponent = \"x\"\n"
+           "[component.x]\nsource = \"@C@/deps_caller.wasm\"\n"
+           "[component.x.dependencies]\n"
+           "\"zerohop:deps/text\" = { path = \"@C@/deps_hostile_latin1.wasm\" }\n");
+  write_app("fallback", toml, dir, sizeof dir);
+  zh_test_cli_server s;
+  if (!start_app(&s, "fallback", dir)) {
+    CHECK(false);
+    return;
+  }
+  says(s.port, "/x/shout", "abc", "ok\xc3\xbf\xc3\xbe"); /* Latin-1 "ok\xff\xfe" as UTF-8 */
+  says(s.port, "/x/count", "", "1,2");
+  zh_hc_response r;
+  CHECK(post(s.port, "/x/reverse", "abc", 3, &r));
+  CHECK_EQ_INT(r.status, 500);
+  zh_hc_response_free(&r);
+  says(s.port, "/x/shout", "abc", "ok\xc3\xbf\xc3\xbe");
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  char *err = zh_test_cli_err(&s);
+  CHECK(strstr(err, "calling dependency `deps_hostile_latin1`: zerohop:deps/text@1.0.0#reverse: "
+                    "list from the callee at 0xffffff00") != NULL);
+  free(err);
+}
+
+/* ---- a hostile dependency: the one-copy adapter traps naming the function and the callee,
+ * the caller's request fails, and the next request gets a fresh instance ---- */
+
+static void test_hostile(void) {
+  char toml[4096], dir[PATH_MAX];
+  snprintf(toml, sizeof toml,
+           "spin_manifest_version = 2\n[application]\nname = \"hostile\"\n"
+           "[[trigger.http]]\nroute = \"/x/...\"\ncomponent = \"x\"\n"
+           "[component.x]\nsource = \"@C@/deps_caller.wasm\"\n"
+           "[component.x.dependencies]\n"
+           "\"zerohop:deps/text\" = { component = \"h\" }\n"
+           "[component.h]\nsource = \"@C@/deps_hostile.wasm\"\n");
+  write_app("hostile", toml, dir, sizeof dir);
+  zh_test_cli_server s;
+  if (!start_app(&s, "hostile", dir)) {
+    CHECK(false);
+    return;
+  }
+  static const char *const bad[] = {"/x/reverse", "/x/shout", "/x/merge"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    zh_hc_response r;
+    CHECK(post(s.port, bad[i], "abc", 3, &r));
+    CHECK_EQ_INT(r.status, 500);
+    zh_hc_response_free(&r);
+    /* the faulty instance died with its request: the next one is fresh and works */
+    says(s.port, "/x/count", "", "1,2");
+  }
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+  char *err = zh_test_cli_err(&s);
+  CHECK(strstr(err, "component `x` calling dependency `h`: zerohop:deps/text@1.0.0#reverse: "
+                    "list from the callee at 0xffffff00, 1024 bytes, is out of bounds") != NULL);
+  CHECK(strstr(err, "component `x` calling dependency `h`: zerohop:deps/text@1.0.0#shout: "
+                    "invalid UTF-8 in string from the callee") != NULL);
+  CHECK(strstr(err, "component `x` calling dependency `h`: zerohop:deps/text@1.0.0#merge: "
+                    "list from the callee at 0xffffff00, 16 bytes, is out of bounds") != NULL);
+  free(err);
+}
+
 int main(void) {
   char cwd[PATH_MAX - 64];
   if (!getcwd(cwd, sizeof cwd))
@@ -521,6 +608,8 @@ int main(void) {
   test_files();
   test_nested();
   test_js();
+  test_hostile();
+  test_fallback();
   test_refused();
   test_lazy();
   char cmd[128];
