@@ -97,6 +97,10 @@ void zh_cli_error_lines(const char *fmt, ...) __attribute__((format(printf, 1, 2
 /* Prints `problem` with the subcommand's short usage and a pointer to its help, as one
  * line on stderr; returns 2. */
 int zh_cli_usage_error(const char *command, const char *usage, const char *problem);
+/* The same with a printf-style problem. A subcommand's file defines, for its own name,
+ *   #define usage(...) zh_cli_usagef("up", usage_line, __VA_ARGS__) */
+int zh_cli_usagef(const char *command, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* SIGINT and SIGTERM: the servers (serve, up) block them in every thread and wait for them
  * with sigwait, so a stop never lands on a worker. */
 void zh_cli_stop_signals(sigset_t *set);

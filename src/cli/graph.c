@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -62,15 +61,7 @@ typedef struct graph_opts {
   const char *from, *runtime_config, *output, *trace;
 } graph_opts;
 
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...) {
-  char problem[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(problem, sizeof problem, fmt, ap);
-  va_end(ap);
-  return zh_cli_usage_error("graph", usage_line, problem);
-}
+#define usage(...) zh_cli_usagef("graph", usage_line, __VA_ARGS__)
 
 /* -1 when the options are fine, else the exit status. */
 static int parse(int argc, char **argv, graph_opts *o) {

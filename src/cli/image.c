@@ -13,7 +13,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,15 +49,7 @@ void zh_cli_image_help(FILE *out) {
           usage_line);
 }
 
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...) {
-  char problem[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(problem, sizeof problem, fmt, ap);
-  va_end(ap);
-  return zh_cli_usage_error("image", usage_line, problem);
-}
+#define usage(...) zh_cli_usagef("image", usage_line, __VA_ARGS__)
 
 typedef struct libs {
   char **items;

@@ -3,7 +3,6 @@
 
 #include "oci/oci.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 static const char usage_line[] =
@@ -36,15 +35,7 @@ void zh_cli_k8s_help(FILE *out) {
           usage_line);
 }
 
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...) {
-  char problem[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(problem, sizeof problem, fmt, ap);
-  va_end(ap);
-  return zh_cli_usage_error("k8s", usage_line, problem);
-}
+#define usage(...) zh_cli_usagef("k8s", usage_line, __VA_ARGS__)
 
 int zh_cli_k8s_main(int argc, char **argv) {
   if (argc < 1)

@@ -5,7 +5,6 @@
 #include "oci/oci.h"
 #include "wasm/error.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,15 +43,7 @@ void zh_cli_registry_help(FILE *out) {
           usage_line);
 }
 
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...) {
-  char problem[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(problem, sizeof problem, fmt, ap);
-  va_end(ap);
-  return zh_cli_usage_error("registry", usage_line, problem);
-}
+#define usage(...) zh_cli_usagef("registry", usage_line, __VA_ARGS__)
 
 static int fail(zh_error *err) {
   zh_cli_error("%s", zh_error_message(err));

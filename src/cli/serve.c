@@ -287,15 +287,7 @@ void zh_cli_serve_help(FILE *out) {
           usage_line);
 }
 
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...) {
-  char problem[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(problem, sizeof problem, fmt, ap);
-  va_end(ap);
-  return zh_cli_usage_error("serve", usage_line, problem);
-}
+#define usage(...) zh_cli_usagef("serve", usage_line, __VA_ARGS__)
 
 static bool add_value(const char **list, size_t *n, const char *name, const char *v, int *st) {
   if (*n == MAX_LIST) {

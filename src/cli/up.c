@@ -12,7 +12,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,15 +83,7 @@ typedef struct up_opts {
   zh_app_trace trace;
 } up_opts;
 
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...) {
-  char problem[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(problem, sizeof problem, fmt, ap);
-  va_end(ap);
-  return zh_cli_usage_error("up", usage_line, problem);
-}
+#define usage(...) zh_cli_usagef("up", usage_line, __VA_ARGS__)
 
 static bool push(list *l, const char *v) {
   const char **items = realloc(l->items, (l->n + 1) * sizeof *items);

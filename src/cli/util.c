@@ -46,6 +46,15 @@ int zh_cli_usage_error(const char *command, const char *usage, const char *probl
   return ZH_CLI_USAGE;
 }
 
+int zh_cli_usagef(const char *command, const char *usage, const char *fmt, ...) {
+  char problem[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(problem, sizeof problem, fmt, ap);
+  va_end(ap);
+  return zh_cli_usage_error(command, usage, problem);
+}
+
 bool zh_cli_read_file(const char *path, unsigned char **data, size_t *len) {
   *data = NULL;
   *len = 0;
