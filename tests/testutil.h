@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -479,6 +481,31 @@ static inline char *zh_test_serve_err(const zh_test_server *s) {
   if (!zh_test_read_file(s->err_path, &data, &len))
     return strdup("");
   return (char *)data;
+}
+
+/* ---- an app for `zerohop up` ---- */
+
+/* Writes DIR/NAME/spin.toml with `text`, every "@C@" in it replaced by `comp_dir` (where the
+ * test components are), and puts DIR/NAME in `out`. Best effort: a write that fails shows as
+ * an app that does not load. */
+static inline void zh_test_write_app(const char *dir, const char *name, const char *text,
+                                     const char *comp_dir, char *out, size_t cap) {
+  snprintf(out, cap, "%s/%s", dir, name);
+  mkdir(out, 0755);
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/spin.toml", out);
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return;
+  for (const char *p = text; *p; p++) {
+    if (strncmp(p, "@C@", 3) == 0) {
+      fputs(comp_dir, f);
+      p += 2;
+    } else {
+      fputc(*p, f);
+    }
+  }
+  fclose(f);
 }
 
 /* ---- a zerohop server command (`up`, `serve`) as a child process ---- */

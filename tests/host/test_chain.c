@@ -53,22 +53,7 @@ static const char app_toml[] =
     "allowed_outbound_hosts = [\"http://*.spin.internal\", \"http://self\"]\n";
 
 static void write_app(const char *text, char *out, size_t cap) {
-  snprintf(out, cap, "%s/app", tmpdir);
-  mkdir(out, 0755);
-  char path[PATH_MAX + 16];
-  snprintf(path, sizeof path, "%s/spin.toml", out);
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return;
-  for (const char *p = text; *p; p++) { /* every "@C@" is the components directory */
-    if (strncmp(p, "@C@", 3) == 0) {
-      fputs(comp_dir, f);
-      p += 2;
-    } else {
-      fputc(*p, f);
-    }
-  }
-  fclose(f);
+  zh_test_write_app(tmpdir, "app", text, comp_dir, out, cap);
 }
 
 /* Sends a whole request on a new connection and reads one response (keeping `keep` bytes). */

@@ -25,24 +25,8 @@
 static char tmpdir[64];
 static char comp_dir[PATH_MAX]; /* absolute build/components/host */
 
-/* Writes DIR/NAME/spin.toml with `text`, every "@C@" replaced by the components directory. */
 static void write_app(const char *name, const char *text, char *out, size_t cap) {
-  snprintf(out, cap, "%s/%s", tmpdir, name);
-  mkdir(out, 0755);
-  char path[PATH_MAX + 16];
-  snprintf(path, sizeof path, "%s/spin.toml", out);
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return;
-  for (const char *p = text; *p; p++) {
-    if (strncmp(p, "@C@", 3) == 0) {
-      fputs(comp_dir, f);
-      p += 2;
-    } else {
-      fputc(*p, f);
-    }
-  }
-  fclose(f);
+  zh_test_write_app(tmpdir, name, text, comp_dir, out, cap);
 }
 
 /* POSTs `body` to `path` on a new connection and reads the response (keeps 1 MiB). */

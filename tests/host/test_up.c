@@ -22,26 +22,8 @@ static char tmpdir[64];
 static char comp_dir[PATH_MAX];  /* absolute build/components */
 static char root[PATH_MAX - 64]; /* the repository (the working directory) */
 
-/* Writes DIR/NAME/spin.toml with `text` (a printf format taking comp_dir for each %1$s) and
- * returns the app's directory in `out`. */
 static void write_app(const char *name, const char *text, char *out, size_t cap) {
-  snprintf(out, cap, "%s/%s", tmpdir, name);
-  mkdir(out, 0755);
-  char path[PATH_MAX + 16];
-  snprintf(path, sizeof path, "%s/spin.toml", out);
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return;
-  /* every "@C@" is the components directory */
-  for (const char *p = text; *p; p++) {
-    if (strncmp(p, "@C@", 3) == 0) {
-      fputs(comp_dir, f);
-      p += 2;
-    } else {
-      fputc(*p, f);
-    }
-  }
-  fclose(f);
+  zh_test_write_app(tmpdir, name, text, comp_dir, out, cap);
 }
 
 /* Sends `req` (a whole request) on a new connection and reads one response (keep 1 MiB). */
