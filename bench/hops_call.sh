@@ -6,7 +6,9 @@
 # request makes the dependency's instance and is reported apart. The reference, in the same
 # run: the caller copying the 1 KiB in its own memory (/loop-local: malloc and memcpy), so the
 # ratio is what crossing to the other component costs over a local copy.
-# Rounds alternate call and reference; the percentiles are over every sample of every round.
+# Rounds alternate call, reference and timer (the two clock reads of a sample with nothing
+# between them); the percentiles are over every sample of every round. The `call:` line is
+# the call's samples less the timer's median, so it is the hop alone; the raw figures follow.
 #   BUILD (build)  CALLS (2000 per round)  ROUNDS (5)  SIZE (1024: the payload in bytes)
 # Prints `call: median N ns p99 N ns`, then the reference and the first call.
 set -euo pipefail
@@ -51,6 +53,7 @@ head -c "$SIZE" /dev/zero | tr '\0' 'a' >"$tmp/payload"
 : >"$tmp/call.ns"
 : >"$tmp/local.ns"
 : >"$tmp/first.ns"
+: >"$tmp/timer.ns"
 for _ in $(seq "$ROUNDS"); do
   curl -sf --data-binary @"$tmp/payload" "http://127.0.0.1:$port/x/loop?n=$CALLS" >"$tmp/round"
   [[ $(wc -l <"$tmp/round") -eq $CALLS ]] || { echo "bench-hops-call: short answer" >&2; exit 1; }
@@ -58,6 +61,8 @@ for _ in $(seq "$ROUNDS"); do
   tail -n +2 "$tmp/round" >>"$tmp/call.ns"
   curl -sf --data-binary @"$tmp/payload" "http://127.0.0.1:$port/x/loop-local?n=$CALLS" |
     tail -n +2 >>"$tmp/local.ns"
+  curl -sf --data-binary @"$tmp/payload" "http://127.0.0.1:$port/x/loop-timer?n=$CALLS" |
+    tail -n +2 >>"$tmp/timer.ns"
 done
 
 pct() { # FILE P: the P-th percentile (nearest rank)
@@ -68,7 +73,9 @@ call_p99=$(pct "$tmp/call.ns" 99)
 local_med=$(pct "$tmp/local.ns" 50)
 local_p99=$(pct "$tmp/local.ns" 99)
 first_med=$(pct "$tmp/first.ns" 50)
-echo "call: median $call_med ns p99 $call_p99 ns"
+timer_med=$(pct "$tmp/timer.ns" 50)
+echo "call: median $((call_med - timer_med)) ns p99 $((call_p99 - timer_med)) ns"
+echo "as sampled, with the timer: median $call_med ns p99 $call_p99 ns (timer alone: median $timer_med ns)"
 echo "reference (a $SIZE-byte copy in the caller): median $local_med ns p99 $local_p99 ns"
 awk -v a="$call_med" -v b="$local_med" 'BEGIN { printf "call / reference (medians): %.1fx\n", a / (b > 0 ? b : 1) }'
 echo "first call of a request (makes the instance): median $first_med ns over $ROUNDS requests"

@@ -9,7 +9,8 @@
  *   /boom      boom() (the dependency traps)
  *   /loop?n=N  echo(body) N times, each timed in the guest: the N durations in ns, one per
  *              line (bench/hops_call.sh); /loop-local?n=N copies the body in the caller
- *              instead (malloc and memcpy, what the callee's side amounts to), the reference */
+ *              instead (malloc and memcpy, what the callee's side amounts to), the reference;
+ *              /loop-timer?n=N times nothing: what the two clock reads of a sample cost */
 #include "deps_caller.h"
 
 #include <stdio.h>
@@ -59,8 +60,10 @@ static void echo_local(const deps_caller_list_u8_t *b, deps_caller_list_u8_t *re
   ret->len = b->len;
 }
 
+enum { LOOP_CALL, LOOP_LOCAL, LOOP_TIMER };
+
 static void loop(deps_caller_http_types_response_t *ret, const deps_caller_string_t *uri,
-                 const deps_caller_string_t *in, bool local) {
+                 const deps_caller_string_t *in, int mode) {
   const uint8_t *q = memchr(uri->ptr, '=', uri->len);
   char digits[16] = {0};
   if (q)
@@ -70,11 +73,11 @@ static void loop(deps_caller_http_types_response_t *ret, const deps_caller_strin
   char *text = malloc(cap);
   text[0] = '\0';
   for (size_t i = 0; i < n; i++) {
-    deps_caller_list_u8_t b = {in->ptr, in->len}, out;
+    deps_caller_list_u8_t b = {in->ptr, in->len}, out = {NULL, 0};
     uint64_t t0 = now_ns();
-    if (local)
+    if (mode == LOOP_LOCAL)
       echo_local(&b, &out);
-    else
+    else if (mode == LOOP_CALL)
       deps_caller_text_echo(&b, &out);
     uint64_t t1 = now_ns();
     deps_caller_list_u8_free(&out);
@@ -126,8 +129,12 @@ void deps_caller_inbound_http_handle_request(deps_caller_http_types_request_t *r
     char text[64];
     snprintf(text, sizeof text, "boom returned %u", deps_caller_text_boom());
     answer_str(ret, text);
-  } else if (ends_with(uri, "/loop") || ends_with(uri, "/loop-local")) {
-    loop(ret, uri, &in, ends_with(uri, "/loop-local"));
+  } else if (ends_with(uri, "/loop") || ends_with(uri, "/loop-local") ||
+             ends_with(uri, "/loop-timer")) {
+    loop(ret, uri, &in,
+         ends_with(uri, "/loop-local")   ? LOOP_LOCAL
+         : ends_with(uri, "/loop-timer") ? LOOP_TIMER
+                                         : LOOP_CALL);
   } else if (ends_with(uri, "/none")) {
     answer_str(ret, "none");
   } else {
