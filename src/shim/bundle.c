@@ -34,6 +34,17 @@ zh_error *zh_shim_spec_read(const char *bundle, zh_shim_spec *out) {
     else
       out->nenv++;
   }
+  json_t *nss = json_object_get(json_object_get(root, "linux"), "namespaces");
+  for (size_t i = 0; !err && json_is_array(nss) && i < json_array_size(nss); i++) {
+    json_t *ns = json_array_get(nss, i);
+    const char *type = json_string_value(json_object_get(ns, "type"));
+    const char *nspath = json_string_value(json_object_get(ns, "path"));
+    if (type && strcmp(type, "network") == 0 && nspath && nspath[0]) {
+      free(out->netns);
+      if (!(out->netns = strdup(nspath)))
+        err = zh_error_oom();
+    }
+  }
   json_t *ann = json_object_get(root, "annotations");
   const char *kind = json_string_value(json_object_get(ann, "io.kubernetes.cri.container-type"));
   out->sandbox = kind && strcmp(kind, "sandbox") == 0;
@@ -47,6 +58,7 @@ void zh_shim_spec_free(zh_shim_spec *spec) {
   for (size_t i = 0; i < spec->nenv; i++)
     free(spec->env[i]);
   free(spec->env);
+  free(spec->netns);
   memset(spec, 0, sizeof *spec);
 }
 

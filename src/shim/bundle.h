@@ -15,6 +15,9 @@ typedef struct zh_shim_spec {
   char **env; /* process.env, "KEY=VALUE" each; owned */
   size_t nenv;
   bool sandbox; /* annotation io.kubernetes.cri.container-type = sandbox */
+  /* linux.namespaces' network entry with a path (a pod's namespace, or ctr --with-ns): the
+   * app serves and connects from there. NULL: the shim's own. Owned. */
+  char *netns;
 } zh_shim_spec;
 
 /* Reads BUNDLE/config.json. Errors name the file and, for JSON, line:column. */

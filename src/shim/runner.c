@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,11 +164,31 @@ void zh_shim_task_release(zh_shim *s) {
   s->engine = NULL;
 }
 
+/* Moves the calling thread into the spec's network namespace, if it names one. Only this
+ * thread moves, and every thread it starts afterwards (the HTTP workers, the Redis trigger,
+ * the bus) begins in the namespace of the thread that made it, so the whole app serves and
+ * connects from the pod's network. False, with the reason on the task's stderr, on failure. */
+static bool enter_netns(const zh_shim *s) {
+  if (!s->spec.netns)
+    return true;
+  int fd = open(s->spec.netns, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+    task_logf("network namespace %s: %s", s->spec.netns, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return false;
+  }
+  close(fd);
+  return true;
+}
+
 static uint32_t run_task(zh_shim *s) {
   if (s->load_error[0])
     return 1;  /* the reason went to stderr at Create */
   if (!s->app) /* a pod sandbox: holds the pod's place until killed */
     return status_for(wait_signal(s));
+  if (!enter_netns(s))
+    return 1;
   const char *listen = zh_shim_spec_getenv(&s->spec, "SPIN_HTTP_LISTEN_ADDR");
   uint32_t status = serve_app(s, s->app, listen && *listen ? listen : "0.0.0.0:80");
   zh_shim_task_release(s);

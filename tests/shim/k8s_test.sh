@@ -127,6 +127,31 @@ check "the shim's socket is removed when it shuts down" $gone "$sock"
 ! grep -q " $tmp/state/.*hello1/rootfs " /proc/self/mounts
 check "the rootfs is unmounted after delete" $?
 
+# ---- a given network namespace (a pod's; here `ctr run --with-ns`): the app serves there ----
+ns=zh-shim-test-$$
+if ip netns add "$ns" 2>/dev/null && ip netns exec "$ns" ip link set lo up; then
+  port=$(free_port)
+  "${C[@]}" run --snapshotter native --platform wasip1/wasm --runtime io.containerd.zerohop.v2 \
+    --with-ns "network:/var/run/netns/$ns" -d --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$port" \
+    zerohop.test/hello:1 netns1 >"$tmp/netns.out" 2>&1
+  check "ctr run -d --with-ns network:/var/run/netns/$ns of the Wasm image" $? "$(cat "$tmp/netns.out")"
+  body=$(ip netns exec "$ns" bash -c "for i in \$(seq 100); do curl -sf --max-time 1 http://127.0.0.1:$port/ && exit 0; sleep 0.1; done; exit 1")
+  [[ "$body" == "hello from C" ]]
+  check "inside that namespace, curl gets 200 'hello from C' on 127.0.0.1:$port" $? "got '$body'"
+  curl -s --max-time 1 "http://127.0.0.1:$port/" >/dev/null
+  [[ $? -ne 0 ]]
+  check "outside it, nothing answers on 127.0.0.1:$port" $?
+  "${C[@]}" task kill netns1 >/dev/null 2>&1
+  for _ in $(seq 50); do "${C[@]}" task ls | grep -q "^netns1 .*STOPPED" && break; sleep 0.1; done
+  out=$("${C[@]}" task delete netns1 2>&1)
+  [[ $? -eq 0 ]] && ! grep -q "exit code" <<<"$out"
+  check "the namespaced task stops with status 0" $? "$out"
+  "${C[@]}" containers rm netns1 >/dev/null 2>&1
+  ip netns delete "$ns"
+else
+  check "ip netns add $ns (iproute2, as root)" 1
+fi
+
 # ---- SIGKILL through ctr: status 137 ----
 port=$(free_port)
 "${RUN[@]}" -d --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$port" zerohop.test/hello:1 hello2 >/dev/null 2>&1
