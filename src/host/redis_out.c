@@ -621,16 +621,25 @@ static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t na
   return answer_ok(result, NULL);
 }
 
-static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
-  (void)env, (void)nargs;
+/* `CMD key` on the call's connection (args[0] the handle, args[1] the key): the reply, or NULL
+ * with the guest's answer already in `result` (and *err set only for a host failure). */
+static redisReply *key_command(zh_cm_call *call, zh_val *args, zh_val *result, const char *cmd,
+                               zh_error **err) {
   zh_host_redis_inst *r;
   redisContext *c = conn_for(call, args, &r);
-  if (!c)
-    return closed(r, args, result);
-  const char *argv[2] = {"GET", args[1].of.str.data};
-  size_t lens[2] = {3, args[1].of.str.len};
+  if (!c) {
+    *err = closed(r, args, result);
+    return NULL;
+  }
+  const char *argv[2] = {cmd, args[1].of.str.data};
+  size_t lens[2] = {strlen(cmd), args[1].of.str.len};
+  return command(r, c, NULL, 2, argv, lens, result, err);
+}
+
+static zh_error *fn_get(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
+  (void)env, (void)nargs;
   zh_error *err;
-  redisReply *reply = command(r, c, NULL, 2, argv, lens, result, &err);
+  redisReply *reply = key_command(call, args, result, "GET", &err);
   if (!reply)
     return err;
   zh_val opt = zh_val_none(), bytes;
@@ -654,14 +663,8 @@ static zh_error *fn_set(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
 
 static zh_error *fn_incr(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   (void)env, (void)nargs;
-  zh_host_redis_inst *r;
-  redisContext *c = conn_for(call, args, &r);
-  if (!c)
-    return closed(r, args, result);
-  const char *argv[2] = {"INCR", args[1].of.str.data};
-  size_t lens[2] = {4, args[1].of.str.len};
   zh_error *err;
-  redisReply *reply = command(r, c, NULL, 2, argv, lens, result, &err);
+  redisReply *reply = key_command(call, args, result, "INCR", &err);
   if (!reply) {
     /* "ERR value is not an integer or out of range": the WIT calls this a type-error */
     zh_val *e = zh_val_case(result) == 1 ? zh_val_payload(result) : NULL;
@@ -736,14 +739,8 @@ static zh_error *fn_srem(zh_cm_call *call, void *env, zh_val *args, size_t nargs
 static zh_error *fn_smembers(zh_cm_call *call, void *env, zh_val *args, size_t nargs,
                              zh_val *result) {
   (void)env, (void)nargs;
-  zh_host_redis_inst *r;
-  redisContext *c = conn_for(call, args, &r);
-  if (!c)
-    return closed(r, args, result);
-  const char *argv[2] = {"SMEMBERS", args[1].of.str.data};
-  size_t lens[2] = {8, args[1].of.str.len};
   zh_error *err;
-  redisReply *reply = command(r, c, NULL, 2, argv, lens, result, &err);
+  redisReply *reply = key_command(call, args, result, "SMEMBERS", &err);
   if (!reply)
     return err;
   if (reply->type != REDIS_REPLY_ARRAY)
