@@ -9,6 +9,7 @@
  *
  *   build/bench/first_call [ROUNDS] [MODULE.wasm...]
  */
+#include "testutil.h"
 #include "wasm/compile.h"
 #include "wasm/module.h"
 #include "zerohop/engine.h"
@@ -36,62 +37,31 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-typedef struct buf {
-  uint8_t *b;
-  size_t n, cap;
-} buf;
-
-static void put(buf *o, const void *p, size_t n) {
-  if (o->n + n > o->cap) {
-    size_t cap = o->cap ? o->cap * 2 : 4096;
-    while (cap < o->n + n)
-      cap *= 2;
-    uint8_t *nb = realloc(o->b, cap);
-    if (!nb) {
-      fprintf(stderr, "first_call: out of memory\n");
-      exit(1);
-    }
-    o->b = nb;
-    o->cap = cap;
-  }
-  memcpy(o->b + o->n, p, n);
-  o->n += n;
-}
-
-static void put_byte(buf *o, uint8_t x) { put(o, &x, 1); }
-
-static void put_u32(buf *o, uint32_t x) {
-  do {
-    uint8_t b = x & 0x7f;
-    x >>= 7;
-    put_byte(o, (uint8_t)(b | (x ? 0x80 : 0)));
-  } while (x);
-}
-
 /* (i32) -> i32 "big": `steps` rounds of local arithmetic over four locals, then their sum. */
-static buf big_module(uint32_t steps) {
-  buf body = {0}, m = {0}, s = {0};
-  put(&body, "\x01\x04\x7f", 3); /* four i32 locals */
+static zh_test_buf big_module(uint32_t steps) {
+  zh_test_buf body = {0}, m = {0}, s = {0};
+  zh_test_put(&body, "\x01\x04\x7f", 3); /* four i32 locals */
   for (uint32_t i = 0; i < steps; i++) {
     uint8_t dst = (uint8_t)(1 + i % 4), src = (uint8_t)(1 + (i + 1) % 4);
     /* local[dst] = (local[src] ^ param) + (i & 127) */
-    put(&body, (uint8_t[]){0x20, src, 0x20, 0x00, 0x73, 0x41, (uint8_t)(i & 0x3f), 0x6a, 0x21, dst},
+    zh_test_put(
+        &body, (uint8_t[]){0x20, src, 0x20, 0x00, 0x73, 0x41, (uint8_t)(i & 0x3f), 0x6a, 0x21, dst},
         10);
   }
-  put(&body, "\x20\x01\x20\x02\x6a\x20\x03\x6a\x20\x04\x6a\x0b", 12);
-  put(&m, "\0asm\1\0\0\0", 8);
-  put(&s, "\x01\x60\x01\x7f\x01\x7f", 6);
-  put_byte(&m, 1), put_u32(&m, (uint32_t)s.n), put(&m, s.b, s.n);
-  put(&m, "\x03\x02\x01\x00", 4);
-  put(&m,
-      "\x07\x07\x01\x03"
-      "big\x00\x00",
-      9);
+  zh_test_put(&body, "\x20\x01\x20\x02\x6a\x20\x03\x6a\x20\x04\x6a\x0b", 12);
+  zh_test_put(&m, "\0asm\1\0\0\0", 8);
+  zh_test_put(&s, "\x01\x60\x01\x7f\x01\x7f", 6);
+  zh_test_put_byte(&m, 1), zh_test_put_u32(&m, (uint32_t)s.n), zh_test_put(&m, s.b, s.n);
+  zh_test_put(&m, "\x03\x02\x01\x00", 4);
+  zh_test_put(&m,
+              "\x07\x07\x01\x03"
+              "big\x00\x00",
+              9);
   s.n = 0;
-  put_u32(&s, 1);
-  put_u32(&s, (uint32_t)body.n);
-  put(&s, body.b, body.n);
-  put_byte(&m, 10), put_u32(&m, (uint32_t)s.n), put(&m, s.b, s.n);
+  zh_test_put_u32(&s, 1);
+  zh_test_put_u32(&s, (uint32_t)body.n);
+  zh_test_put(&s, body.b, body.n);
+  zh_test_put_byte(&m, 10), zh_test_put_u32(&m, (uint32_t)s.n), zh_test_put(&m, s.b, s.n);
   free(body.b);
   free(s.b);
   return m;
@@ -119,7 +89,7 @@ static void die_on(zh_error *err, const char *what) {
 
 static void synthetic(int rounds) {
   const uint32_t steps = 100000;
-  buf mod = big_module(steps);
+  zh_test_buf mod = big_module(steps);
   double *load_lazy = calloc((size_t)rounds, sizeof(double));
   double *load_eager = calloc((size_t)rounds, sizeof(double));
   double *first = calloc((size_t)rounds, sizeof(double));

@@ -8,9 +8,9 @@ LARGE_RUNS ?= 11
 
 .PHONY: bench-startup-large
 
-$(BUILD)/bench/first_call: bench/first_call.c $(BUILD)/libzerohop.a
+$(BUILD)/bench/first_call: bench/first_call.c tests/testutil.h $(BUILD)/libzerohop.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
+	$(CC) $(CFLAGS_BASE) -Itests -o $@ $< $(BUILD)/libzerohop.a $(LDLIBS_BASE)
 
 bench-startup-large: $(BUILD)/zerohop $(BUILD)/bench/first_call
 	BUILD=$(BUILD) LARGE_RUNS=$(LARGE_RUNS) bash bench/startup_large.sh

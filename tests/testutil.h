@@ -483,6 +483,48 @@ static inline char *zh_test_serve_err(const zh_test_server *s) {
   return (char *)data;
 }
 
+/* ---- wasm binaries assembled by hand (tests/wasm, bench/first_call.c) ---- */
+
+/* A growable byte buffer; out of memory aborts (a test's own allocation, not the engine's). */
+typedef struct zh_test_buf {
+  uint8_t *b;
+  size_t n, cap;
+} zh_test_buf;
+
+static inline void zh_test_put(zh_test_buf *o, const void *p, size_t n) {
+  if (o->n + n > o->cap) {
+    size_t cap = o->cap ? o->cap : 256;
+    while (cap < o->n + n)
+      cap *= 2;
+    uint8_t *nb = realloc(o->b, cap);
+    if (!nb)
+      abort();
+    o->b = nb;
+    o->cap = cap;
+  }
+  if (n)
+    memcpy(o->b + o->n, p, n);
+  o->n += n;
+}
+
+static inline void zh_test_put_byte(zh_test_buf *o, uint8_t x) { zh_test_put(o, &x, 1); }
+
+/* An unsigned LEB128. */
+static inline void zh_test_put_u32(zh_test_buf *o, uint32_t x) {
+  do {
+    uint8_t b = x & 0x7f;
+    x >>= 7;
+    zh_test_put_byte(o, (uint8_t)(b | (x ? 0x80 : 0)));
+  } while (x);
+}
+
+/* Section `id` with its size, then `content`. */
+static inline void zh_test_section(zh_test_buf *o, uint8_t id, const zh_test_buf *content) {
+  zh_test_put_byte(o, id);
+  zh_test_put_u32(o, (uint32_t)content->n);
+  zh_test_put(o, content->b, content->n);
+}
+
 /* ---- an app for `zerohop up` ---- */
 
 /* Writes DIR/NAME/spin.toml with `text`, every "@C@" in it replaced by `comp_dir` (where the

@@ -4,6 +4,7 @@
  * them first together; traps, stack exhaustion and template instances behave as with
  * eager compilation. */
 #include "testlib.h"
+#include "testutil.h"
 #include "wasm/compile.h"
 #include "wasm/module.h"
 #include "zerohop/engine.h"
@@ -20,46 +21,10 @@
 #define NFUNCS 3000
 #define ADDS 140
 
-typedef struct buf {
-  uint8_t *b;
-  size_t n, cap;
-} buf;
-
-static void put(buf *o, const void *p, size_t n) {
-  if (o->n + n > o->cap) {
-    size_t cap = o->cap ? o->cap : 4096;
-    while (cap < o->n + n)
-      cap *= 2;
-    uint8_t *nb = realloc(o->b, cap);
-    if (!nb)
-      abort();
-    o->b = nb;
-    o->cap = cap;
-  }
-  memcpy(o->b + o->n, p, n);
-  o->n += n;
-}
-
-static void put_byte(buf *o, uint8_t x) { put(o, &x, 1); }
-
-static void put_u32(buf *o, uint32_t x) {
-  do {
-    uint8_t b = x & 0x7f;
-    x >>= 7;
-    put_byte(o, (uint8_t)(b | (x ? 0x80 : 0)));
-  } while (x);
-}
-
 /* A u32 in exactly 5 bytes, so that a section's size can be written before its content. */
-static void put_u32_5(buf *o, uint32_t x) {
+static void put_u32_5(zh_test_buf *o, uint32_t x) {
   for (int i = 0; i < 5; i++, x >>= 7)
-    put_byte(o, (uint8_t)((x & 0x7f) | (i < 4 ? 0x80 : 0)));
-}
-
-static void section(buf *o, uint8_t id, const buf *content) {
-  put_byte(o, id);
-  put_u32(o, (uint32_t)content->n);
-  put(o, content->b, content->n);
+    zh_test_put_byte(o, (uint8_t)((x & 0x7f) | (i < 4 ? 0x80 : 0)));
 }
 
 /* What to break in the generated module. */
@@ -73,86 +38,87 @@ typedef struct defects {
  * x + ADDS * NFUNCS. Then: "div" (x) -> 100 / x, called through "call_div", so a
  * zero traps two frames deep; "down" (x) -> down(x + 1), which only ends by exhausting the
  * stack. Exports: f0, call_div, down. */
-static buf build(defects *d) {
-  buf mod = {0}, s = {0};
-  put(&mod, "\0asm\1\0\0\0", 8);
-  put_u32(&s, 1); /* types: (i32) -> i32 */
-  put(&s, "\x60\x01\x7f\x01\x7f", 5);
-  section(&mod, 1, &s);
+static zh_test_buf build(defects *d) {
+  zh_test_buf mod = {0}, s = {0};
+  zh_test_put(&mod, "\0asm\1\0\0\0", 8);
+  zh_test_put_u32(&s, 1); /* types: (i32) -> i32 */
+  zh_test_put(&s, "\x60\x01\x7f\x01\x7f", 5);
+  zh_test_section(&mod, 1, &s);
   s.n = 0;
   uint32_t nall = NFUNCS + 3, f_div = NFUNCS, f_call_div = NFUNCS + 1, f_down = NFUNCS + 2;
-  put_u32(&s, nall);
+  zh_test_put_u32(&s, nall);
   for (uint32_t i = 0; i < nall; i++)
-    put_byte(&s, 0);
-  section(&mod, 3, &s);
+    zh_test_put_byte(&s, 0);
+  zh_test_section(&mod, 3, &s);
   s.n = 0;
-  put_u32(&s, 3);
-  put(&s,
-      "\x02"
-      "f0\x00\x00",
-      5);
-  put(&s,
-      "\x08"
-      "call_div\x00",
-      10);
-  put_u32(&s, f_call_div);
-  put(&s,
-      "\x04"
-      "down\x00",
-      6);
-  put_u32(&s, f_down);
-  section(&mod, 7, &s);
+  zh_test_put_u32(&s, 3);
+  zh_test_put(&s,
+              "\x02"
+              "f0\x00\x00",
+              5);
+  zh_test_put(&s,
+              "\x08"
+              "call_div\x00",
+              10);
+  zh_test_put_u32(&s, f_call_div);
+  zh_test_put(&s,
+              "\x04"
+              "down\x00",
+              6);
+  zh_test_put_u32(&s, f_down);
+  zh_test_section(&mod, 7, &s);
   s.n = 0;
 
   /* The code section's size is written last, in 5 bytes, so that offsets are known. */
-  put_byte(&mod, 10);
+  zh_test_put_byte(&mod, 10);
   size_t size_at = mod.n;
   put_u32_5(&mod, 0);
-  put_u32(&mod, nall);
-  buf body = {0};
+  zh_test_put_u32(&mod, nall);
+  zh_test_buf body = {0};
   for (uint32_t i = 0; i < nall; i++) {
     body.n = 0;
-    put_byte(&body, 0); /* no locals */
+    zh_test_put_byte(&body, 0); /* no locals */
     uint32_t invalid = 0, malformed = 0;
     if (i < NFUNCS) {
-      put(&body, "\x20\x00", 2); /* local.get 0 */
+      zh_test_put(&body, "\x20\x00", 2); /* local.get 0 */
       for (int k = 0; k < ADDS; k++) {
         if (d->invalid_func && i == d->invalid_func && k == ADDS / 2) {
-          put(&body, "\x42\x01", 2); /* i64.const 1 */
+          zh_test_put(&body, "\x42\x01", 2); /* i64.const 1 */
           invalid = (uint32_t)body.n;
-          put_byte(&body, 0x6a);         /* i32.add of an i64: invalid */
-          put(&body, "\x1a\x41\x01", 3); /* drop; i32.const 1 */
+          zh_test_put_byte(&body, 0x6a);         /* i32.add of an i64: invalid */
+          zh_test_put(&body, "\x1a\x41\x01", 3); /* drop; i32.const 1 */
         } else if (d->malformed_func && i == d->malformed_func && k == ADDS / 2) {
           malformed = (uint32_t)body.n;
-          put(&body, "\xff\x41\x01", 3); /* no such opcode */
+          zh_test_put(&body, "\xff\x41\x01", 3); /* no such opcode */
         } else {
-          put(&body, "\x41\x01", 2); /* i32.const 1 */
+          zh_test_put(&body, "\x41\x01", 2); /* i32.const 1 */
         }
-        put_byte(&body, 0x6a); /* i32.add */
+        zh_test_put_byte(&body, 0x6a); /* i32.add */
       }
       if (i + 1 < NFUNCS) {
-        put_byte(&body, 0x10); /* call i+1 */
-        put_u32(&body, i + 1);
+        zh_test_put_byte(&body, 0x10); /* call i+1 */
+        zh_test_put_u32(&body, i + 1);
       }
     } else if (i == f_div) {
-      put(&body, "\x41\xe4\x00\x20\x00\x6d", 6); /* i32.const 100; local.get 0; i32.div_s */
+      zh_test_put(&body, "\x41\xe4\x00\x20\x00\x6d", 6); /* i32.const 100; local.get 0; i32.div_s */
     } else if (i == f_call_div) {
-      put(&body, "\x20\x00\x10", 3);
-      put_u32(&body, f_div);
+      zh_test_put(&body, "\x20\x00\x10", 3);
+      zh_test_put_u32(&body, f_div);
     } else {
-      put(&body, "\x20\x00\x41\x01\x6a\x10", 6); /* local.get 0; i32.const 1; i32.add; call */
-      put_u32(&body, f_down);
+      zh_test_put(&body, "\x20\x00\x41\x01\x6a\x10",
+                  6); /* local.get 0; i32.const 1; i32.add; call */
+      zh_test_put_u32(&body, f_down);
     }
-    put_byte(&body, 0x0b);
-    put_u32(&mod, (uint32_t)body.n);
+    zh_test_put_byte(&body, 0x0b);
+    zh_test_put_u32(&mod, (uint32_t)body.n);
     if (invalid)
       d->invalid_at = (uint32_t)(mod.n + invalid);
     if (malformed)
       d->malformed_at = (uint32_t)(mod.n + malformed);
-    put(&mod, body.b, body.n);
+    zh_test_put(&mod, body.b, body.n);
   }
   uint32_t code_size = (uint32_t)(mod.n - size_at - 5);
-  buf fix = {0};
+  zh_test_buf fix = {0};
   put_u32_5(&fix, code_size);
   memcpy(mod.b + size_at, fix.b, 5);
   free(fix.b);
@@ -175,7 +141,7 @@ static zh_engine *engine_with(uint32_t threads, bool eager) {
 /* Loads `mod` with 1, 2, 3 and 8 validating threads, lazily and eagerly: every load fails
  * with `status` and the message of the single-threaded one, which names `func` and the
  * offset `at`. */
-static void check_load_error(const buf *mod, zh_status status, uint32_t func, uint32_t at) {
+static void check_load_error(const zh_test_buf *mod, zh_status status, uint32_t func, uint32_t at) {
   char want_func[32], want_off[32];
   snprintf(want_func, sizeof want_func, "function %u ", func);
   snprintf(want_off, sizeof want_off, "at offset 0x%x:", at);
@@ -212,7 +178,7 @@ static void check_load_error(const buf *mod, zh_status status, uint32_t func, ui
 static void test_load_errors(void) {
   /* A type error near the end, where the last validating thread finds it. */
   defects d = {.invalid_func = NFUNCS - 7};
-  buf mod = build(&d);
+  zh_test_buf mod = build(&d);
   check_load_error(&mod, ZH_ERR_INVALID, d.invalid_func, d.invalid_at);
   free(mod.b);
   /* One early, where the first thread finds it. */
@@ -355,7 +321,7 @@ static void test_template(zh_engine *e, const zh_module *m) {
 
 static void test_running(bool eager) {
   defects none = {0};
-  buf mod = build(&none);
+  zh_test_buf mod = build(&none);
   zh_engine *e = engine_with(0, eager);
   zh_module *m = NULL;
   zh_error *err = zh_module_new(e, mod.b, mod.n, "big.wasm", &m);
@@ -382,7 +348,7 @@ static void test_running(bool eager) {
  * would see a double free otherwise). */
 static void test_view(void) {
   defects none = {0};
-  buf mod = build(&none);
+  zh_test_buf mod = build(&none);
   zh_engine *e = engine_with(0, false);
   zh_module *m = NULL;
   zh_error *err = zh_module_new_view(e, mod.b, mod.n, "big.wasm", &m);

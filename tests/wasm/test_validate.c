@@ -1,50 +1,13 @@
 /* Validation of hand-built modules: exact statuses for representative valid, invalid and
  * malformed function bodies and module components. */
 #include "testlib.h"
+#include "testutil.h"
 #include "zerohop/engine.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A growable byte buffer for assembling modules. */
-typedef struct buf {
-  uint8_t *b;
-  size_t n, cap;
-} buf;
-
-static void put(buf *o, const void *p, size_t n) {
-  if (o->n + n > o->cap) {
-    size_t cap = o->cap ? o->cap : 256;
-    while (cap < o->n + n)
-      cap *= 2;
-    uint8_t *nb = realloc(o->b, cap);
-    if (!nb)
-      abort();
-    o->b = nb;
-    o->cap = cap;
-  }
-  if (n)
-    memcpy(o->b + o->n, p, n);
-  o->n += n;
-}
-
-static void put_byte(buf *o, uint8_t x) { put(o, &x, 1); }
-
-static void put_u32(buf *o, uint32_t x) {
-  do {
-    uint8_t b = x & 0x7f;
-    x >>= 7;
-    put_byte(o, (uint8_t)(b | (x ? 0x80 : 0)));
-  } while (x);
-}
-
-static void section(buf *o, uint8_t id, const buf *content) {
-  put_byte(o, id);
-  put_u32(o, (uint32_t)content->n);
-  put(o, content->b, content->n);
-}
 
 /* Optional module parts around one function; raw section contents, empty when unused. */
 typedef struct parts {
@@ -77,48 +40,48 @@ static zh_status load(const uint8_t *bytes, size_t len, char *msg, size_t msg_si
 }
 
 static zh_status build(const parts *p, char *msg, size_t msg_size) {
-  buf o = {0}, s = {0};
-  put(&o, "\0asm\1\0\0\0", 8);
+  zh_test_buf o = {0}, s = {0};
+  zh_test_put(&o, "\0asm\1\0\0\0", 8);
   /* type section: one type */
   size_t np = strlen(p->params), nr = strlen(p->results);
-  put_byte(&s, 1);
-  put_byte(&s, 0x60);
-  put_u32(&s, (uint32_t)np);
-  put(&s, p->params, np);
-  put_u32(&s, (uint32_t)nr);
-  put(&s, p->results, nr);
-  section(&o, 1, &s);
+  zh_test_put_byte(&s, 1);
+  zh_test_put_byte(&s, 0x60);
+  zh_test_put_u32(&s, (uint32_t)np);
+  zh_test_put(&s, p->params, np);
+  zh_test_put_u32(&s, (uint32_t)nr);
+  zh_test_put(&s, p->results, nr);
+  zh_test_section(&o, 1, &s);
   s.n = 0;
-  put(&s, "\x01\x00", 2); /* function section: one function of type 0 */
-  section(&o, 3, &s);
+  zh_test_put(&s, "\x01\x00", 2); /* function section: one function of type 0 */
+  zh_test_section(&o, 3, &s);
   if (p->memory_len) {
     s.n = 0;
-    put(&s, p->memory, p->memory_len);
-    section(&o, 5, &s);
+    zh_test_put(&s, p->memory, p->memory_len);
+    zh_test_section(&o, 5, &s);
   }
   if (p->global_len) {
     s.n = 0;
-    put(&s, p->global, p->global_len);
-    section(&o, 6, &s);
+    zh_test_put(&s, p->global, p->global_len);
+    zh_test_section(&o, 6, &s);
   }
   if (p->exports_len) {
     s.n = 0;
-    put(&s, p->exports, p->exports_len);
-    section(&o, 7, &s);
+    zh_test_put(&s, p->exports, p->exports_len);
+    zh_test_section(&o, 7, &s);
   }
   if (p->start) {
     s.n = 0;
-    put_byte(&s, 0);
-    section(&o, 8, &s);
+    zh_test_put_byte(&s, 0);
+    zh_test_section(&o, 8, &s);
   }
   s.n = 0; /* code section: no locals, then the body */
-  buf f = {0};
-  put_byte(&f, 0);
-  put(&f, p->body, p->body_len);
-  put_byte(&s, 1);
-  put_u32(&s, (uint32_t)f.n);
-  put(&s, f.b, f.n);
-  section(&o, 10, &s);
+  zh_test_buf f = {0};
+  zh_test_put_byte(&f, 0);
+  zh_test_put(&f, p->body, p->body_len);
+  zh_test_put_byte(&s, 1);
+  zh_test_put_u32(&s, (uint32_t)f.n);
+  zh_test_put(&s, f.b, f.n);
+  zh_test_section(&o, 10, &s);
   zh_status st = load(o.b, o.n, msg, msg_size);
   free(o.b);
   free(s.b);
@@ -225,24 +188,24 @@ static void test_message(void) {
 /* Hostile nesting must neither recurse nor take quadratic time. */
 static void test_deep_nesting(void) {
   enum { DEPTH = 200000 };
-  buf b = {0};
+  zh_test_buf b = {0};
   for (int i = 0; i < DEPTH; i++)
-    put(&b, "\x02\x40", 2);
+    zh_test_put(&b, "\x02\x40", 2);
   for (int i = 0; i < DEPTH; i++)
-    put_byte(&b, 0x0b);
-  put_byte(&b, 0x0b);
+    zh_test_put_byte(&b, 0x0b);
+  zh_test_put_byte(&b, 0x0b);
   parts p = {"", "", b.b, b.n, NULL, 0, NULL, 0, NULL, 0, false};
   CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
   /* and a br_table over all of them */
   b.n = 0;
   for (int i = 0; i < DEPTH; i++)
-    put(&b, "\x02\x40", 2);
-  put(&b, "\x41\x00\x0e", 3);
-  put_u32(&b, DEPTH);
+    zh_test_put(&b, "\x02\x40", 2);
+  zh_test_put(&b, "\x41\x00\x0e", 3);
+  zh_test_put_u32(&b, DEPTH);
   for (uint32_t i = 0; i <= DEPTH; i++)
-    put_u32(&b, i);
+    zh_test_put_u32(&b, i);
   for (int i = 0; i <= DEPTH; i++)
-    put_byte(&b, 0x0b);
+    zh_test_put_byte(&b, 0x0b);
   p.body = b.b;
   p.body_len = b.n;
   CHECK_EQ_INT(build(&p, NULL, 0), ZH_OK);
