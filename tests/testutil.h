@@ -213,6 +213,22 @@ static inline uint16_t zh_test_free_port(void) {
   return port;
 }
 
+/* A listening TCP socket on 127.0.0.1 at a port the kernel picks, which goes to *port; -1
+ * if any step fails. For the tests' own small servers. */
+static inline int zh_test_listen_loopback(uint16_t *port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
 /* True once something on 127.0.0.1:port answers PING with +PONG. */
 static inline bool zh_test_redis_ping(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -322,7 +322,8 @@ static const char *run_guest(zh_wasip2_config *c, const char *which) {
 }
 
 typedef struct server {
-  int fd, port, served;
+  int fd, served;
+  uint16_t port;
   pthread_t thread;
 } server;
 
@@ -356,13 +357,8 @@ static void *server_main(void *arg) {
 
 static bool server_start(server *s) {
   memset(s, 0, sizeof *s);
-  s->fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->fd, 8) != 0 ||
-      getsockname(s->fd, (struct sockaddr *)&a, &al) != 0)
+  if ((s->fd = zh_test_listen_loopback(&s->port)) < 0)
     return false;
-  s->port = ntohs(a.sin_port);
   return pthread_create(&s->thread, NULL, server_main, s) == 0;
 }
 

@@ -384,7 +384,8 @@ static void nap_ms(long ms) {
 /* ---- a Redis that accepts and never answers ---- */
 
 typedef struct silent_server {
-  int fd, port;
+  int fd;
+  uint16_t port;
   pthread_t thread;
   int held[16];
   int nheld;
@@ -406,13 +407,8 @@ static void *silent_main(void *arg) {
 
 static bool silent_start(silent_server *s) {
   memset(s, 0, sizeof *s);
-  s->fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->fd, 8) != 0 ||
-      getsockname(s->fd, (struct sockaddr *)&a, &al) != 0)
+  if ((s->fd = zh_test_listen_loopback(&s->port)) < 0)
     return false;
-  s->port = ntohs(a.sin_port);
   return pthread_create(&s->thread, NULL, silent_main, s) == 0;
 }
 

@@ -241,7 +241,7 @@ static void test_incoming(void) {
 
 typedef struct http_server {
   int fd;
-  int port;
+  uint16_t port;
   pthread_t thread;
   int served;
 } http_server;
@@ -306,13 +306,8 @@ static void *server_main(void *arg) {
 
 static bool server_start(http_server *s) {
   memset(s, 0, sizeof *s);
-  s->fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->fd, 8) != 0 ||
-      getsockname(s->fd, (struct sockaddr *)&a, &al) != 0)
+  if ((s->fd = zh_test_listen_loopback(&s->port)) < 0)
     return false;
-  s->port = ntohs(a.sin_port);
   return pthread_create(&s->thread, NULL, server_main, s) == 0;
 }
 
@@ -320,17 +315,6 @@ static void server_stop(http_server *s) {
   shutdown(s->fd, SHUT_RDWR);
   close(s->fd);
   pthread_join(s->thread, NULL);
-}
-
-/* A loopback port nothing listens on: bound, then closed. */
-static int closed_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  bind(fd, (struct sockaddr *)&a, sizeof a);
-  getsockname(fd, (struct sockaddr *)&a, &al);
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 static void test_outgoing(void) {
@@ -361,7 +345,7 @@ static void test_outgoing(void) {
   /* allowed but refused: connection-refused (6) from the future */
   const char *any[] = {"*"};
   c.http_allow = any;
-  snprintf(get, sizeof get, "get 127.0.0.1:%d", closed_port());
+  snprintf(get, sizeof get, "get 127.0.0.1:%d", zh_test_free_port());
   check_str(run_case(&c, get), "failed=6\n");
 }
 
