@@ -75,6 +75,7 @@ packages=(
   python3-prometheus-client                     # tests parse /metrics with its parser
   containerd runc                               # the shim's tests: a private containerd 1.6
   iproute2                                      # the shim's tests: `ip netns` for a pod-like namespace
+  containernetworking-plugins                   # the CRI test's pod network (bridge, host-local, loopback)
   protobuf-c-compiler libprotobuf-c-dev         # the shim's Task service code (protoc-c)
   libprotobuf-dev                               # google/protobuf/*.proto for protoc-c
   golang-github-containerd-containerd-dev       # containerd's shim.proto and events

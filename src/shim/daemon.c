@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,6 +103,29 @@ static int listen_on(const char *path) {
   return fd;
 }
 
+/* The server joins the network namespace the bundle's spec names while it is still one
+ * thread, so that the whole process, main thread included, lives there. containerd's CRI
+ * gives a pod's containers the sandbox task's /proc/PID/ns/net, which is the namespace of
+ * that PID's main thread: the sandbox shim must be in the pod's network for its containers to
+ * be. The shim's own sockets are paths in the file system, which a namespace does not hide.
+ * A failure is only logged here: the runner tries again and says why on the task's stderr. */
+static void join_spec_netns(zh_shim *s) {
+  zh_shim_spec spec;
+  zh_error *err = zh_shim_spec_read(s->bundle, &spec);
+  if (err) { /* Create reports it */
+    zh_error_free(err);
+    return;
+  }
+  if (spec.netns) {
+    int fd = open(spec.netns, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
+      zh_shim_log(s, "network namespace %s: %s", spec.netns, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+  }
+  zh_shim_spec_free(&spec);
+}
+
 static int serve(zh_shim *s, int listen_fd) {
   signal(SIGPIPE, SIG_IGN);
   pthread_mutex_init(&s->mu, NULL);
@@ -165,6 +189,7 @@ static int cmd_start(zh_shim *s) {
     close(null);
   /* containerd reads BUNDLE/log (a FIFO it created) into its own log. */
   s->log_fd = open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  join_spec_netns(s);
   _exit(serve(s, fd));
 }
 

@@ -3,7 +3,8 @@
 #
 # Expects: root (the repository), shim (the shim binary), py (/usr/bin/python3), here
 # (tests/shim). Sets: tmp (the temp dir, removed on exit), cpid (containerd's PID), C (the ctr
-# command line for it), up (0 once containerd answers). Everything is stopped by PID on exit.
+# command line for it), up (0 once containerd answers), cni_bridge and cni_subnet (the pods'
+# network, below). Everything is stopped by PID on exit, and the bridge is deleted.
 
 tmp=$(mktemp -d /tmp/zh-shim-k8s.XXXXXX)
 cpid=
@@ -20,6 +21,9 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$cpid" 2>/dev/null
   fi
+  # The pods' bridge, made by the CNI bridge plugin on the first pod (ours by its name).
+  [[ -n "${cni_bridge:-}" ]] && ip link show "$cni_bridge" >/dev/null 2>&1 &&
+    ip link delete "$cni_bridge"
   # Whatever containerd left mounted under its private root.
   grep -o " $tmp/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$tmp"
@@ -39,6 +43,38 @@ wait_200() {
   done
   return 1
 }
+
+# ---- the pods' network (CRI): Debian's CNI plugins, linked into a bin dir of our own ----
+# A bridge with a private /24 (host-local IPAM, its lease files under $tmp), the bridge being
+# the gateway so the host reaches the pods by their IPs; no masquerading (no iptables rules to
+# undo). The bridge and subnet names carry this shell's PID, so parallel runs do not meet.
+cni_bridge=zhbr$(($$ % 100000))
+cni_subnet=10.234.$(($$ % 250 + 1)).0/24
+mkdir -p "$tmp/cni/bin" "$tmp/cni/conf" "$tmp/cni/ipam"
+for p in bridge host-local loopback portmap; do
+  [[ -x /usr/lib/cni/$p ]] && ln -s "/usr/lib/cni/$p" "$tmp/cni/bin/$p"
+done
+cat >"$tmp/cni/conf/10-zerohop-test.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "zerohop-test",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$cni_bridge",
+      "isGateway": true,
+      "ipMasq": false,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$tmp/cni/ipam",
+        "ranges": [[{"subnet": "$cni_subnet"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    },
+    {"type": "loopback"}
+  ]
+}
+EOF
 
 # ---- containerd ----
 mkdir -p "$tmp/root" "$tmp/state" "$tmp/bin"

@@ -2,12 +2,17 @@
 """The shim as the kubelet drives it: containerd's CRI plugin over its gRPC API.
 
 Generates a client from ../shared/reference/cri-api/api.proto (Debian's python3-grpc-tools)
-into a temp dir, then: RunPodSandbox with runtime handler `zerohop` (host network, so no CNI
-is needed), CreateContainer of the Wasm image with SPIN_HTTP_LISTEN_ADDR, StartContainer, an
-HTTP request, StopContainer (SIGTERM: exit code 0), RemoveContainer, StopPodSandbox and
-RemovePodSandbox. Environment: CRI_SOCKET (containerd's socket), CRI_PORT (a free loopback
-port), CRI_TMP (a scratch dir). Prints "cri: N passed, M failed".
+into a temp dir, then: RunPodSandbox with runtime handler `zerohop` in a network of its own
+(containerd runs the CNI bridge plugin: a netns, a veth on the test's bridge, an IP from its
+subnet), PodSandboxStatus for the pod IP, CreateContainer of the Wasm image (it listens on
+0.0.0.0:80, the default, inside the pod's namespace), StartContainer, an HTTP request to
+POD-IP:80 from the host, StopContainer (SIGTERM: exit code 0), RemoveContainer,
+StopPodSandbox and RemovePodSandbox, after which the netns and the pod's veth are gone.
+Environment: CRI_SOCKET (containerd's socket), CRI_TMP (a scratch dir), CRI_BRIDGE and
+CRI_SUBNET (the CNI network's bridge and subnet). Prints "cri: N passed, M failed".
 """
+import ipaddress
+import json
 import os
 import re
 import sys
@@ -34,7 +39,8 @@ def check(name, cond, detail=""):
 
 def main():
     tmp = os.environ["CRI_TMP"]
-    port = int(os.environ["CRI_PORT"])
+    bridge = os.environ["CRI_BRIDGE"]
+    subnet = ipaddress.ip_network(os.environ["CRI_SUBNET"])
     gen = os.path.join(tmp, "cri_gen")
     os.makedirs(gen, exist_ok=True)
     # Debian's protoc predates the debug_redact field option; it only affects logging.
@@ -71,14 +77,11 @@ def main():
             time.sleep(0.1)
         check("image %s known to CRI" % ref, found)
 
-    host_net = pb.NamespaceOption(network=pb.NODE)
     logs = os.path.join(tmp, "pod-logs")
     os.makedirs(logs, exist_ok=True)
     sandbox_cfg = pb.PodSandboxConfig(
         metadata=pb.PodSandboxMetadata(name="hello-pod", uid="uid-hello-1", namespace="default"),
-        hostname="hello-pod", log_directory=logs,
-        linux=pb.LinuxPodSandboxConfig(
-            security_context=pb.LinuxSandboxSecurityContext(namespace_options=host_net)))
+        hostname="hello-pod", log_directory=logs, linux=pb.LinuxPodSandboxConfig())
     t0 = time.time()
     try:
         sb = rt.RunPodSandbox(pb.RunPodSandboxRequest(config=sandbox_cfg, runtime_handler="zerohop"),
@@ -87,16 +90,28 @@ def main():
         check("RunPodSandbox with runtime handler zerohop", False, e.details())
         return
     check("RunPodSandbox with runtime handler zerohop (%.0f ms)" % ((time.time() - t0) * 1000), bool(sb))
-    st = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=sb), timeout=10)
+    st = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=sb, verbose=True), timeout=10)
     check("the sandbox is ready", st.status.state == pb.SANDBOX_READY, st.status.state)
+    pod_ip = st.status.network.ip
+    in_subnet = False
+    try:
+        in_subnet = ipaddress.ip_address(pod_ip) in subnet
+    except ValueError:
+        pass
+    check("PodSandboxStatus: the pod's own IP %s, from the CNI subnet %s" % (pod_ip, subnet),
+          in_subnet, pod_ip)
+    netns = json.loads(st.info.get("info", "{}")).get("runtimeSpec", {})
+    netns = [n.get("path", "") for n in netns.get("linux", {}).get("namespaces", [])
+             if n.get("type") == "network"]
+    netns = netns[0] if netns else ""
+    check("the sandbox has a network namespace of its own (%s)" % netns, os.path.exists(netns), netns)
+    ports = bridge_ports(bridge)
+    check("the pod's veth is on the test's bridge %s" % bridge, len(ports) == 1, ports)
 
     ctr_cfg = pb.ContainerConfig(
         metadata=pb.ContainerMetadata(name="hello"),
         image=pb.ImageSpec(image="zerohop.test/hello:1"),
-        envs=[pb.KeyValue(key="SPIN_HTTP_LISTEN_ADDR", value=("127.0.0.1:%d" % port).encode())],
-        log_path="hello.log",
-        linux=pb.LinuxContainerConfig(
-            security_context=pb.LinuxContainerSecurityContext(namespace_options=host_net)))
+        log_path="hello.log", linux=pb.LinuxContainerConfig())
     try:
         cid = rt.CreateContainer(pb.CreateContainerRequest(pod_sandbox_id=sb, config=ctr_cfg,
                                                            sandbox_config=sandbox_cfg),
@@ -111,15 +126,21 @@ def main():
         body = None
         for _ in range(100):
             try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=1) as r:
+                with urllib.request.urlopen("http://%s:80/" % pod_ip, timeout=1) as r:
                     if r.status == 200:
                         body = r.read().decode()
                         break
             except OSError:
                 time.sleep(0.1)
-        check("HTTP 200 'hello from C' from the pod's container", body == "hello from C\n", body)
-        st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid), timeout=10)
+        check("HTTP 200 'hello from C' from the pod's container at http://%s:80/" % pod_ip,
+              body == "hello from C\n", body)
+        st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid, verbose=True), timeout=10)
         check("ContainerStatus: running", st.status.state == pb.CONTAINER_RUNNING, st.status.state)
+        # The app's shim lives in the pod's namespace, not the host's (same inode).
+        pid = json.loads(st.info.get("info", "{}")).get("pid", 0)
+        check("the container's shim (pid %s) is in the pod's network namespace" % pid,
+              pid and same_file("/proc/%d/ns/net" % pid, netns)
+              and not same_file("/proc/%d/ns/net" % pid, "/proc/1/ns/net"), pid)
         t0 = time.time()
         rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=10), timeout=60)
         st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid), timeout=10)
@@ -128,7 +149,7 @@ def main():
               (st.status.state, st.status.exit_code))
         log = os.path.join(logs, "hello.log")
         text = open(log).read() if os.path.exists(log) else ""
-        check("the container's log holds the shim's output", "http://127.0.0.1:%d" % port in text, text[-400:])
+        check("the container's log holds the shim's output", "http://0.0.0.0:80" in text, text[-400:])
         rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
         left = rt.ListContainers(pb.ListContainersRequest(), timeout=10).containers
         check("RemoveContainer", all(c.id != cid for c in left))
@@ -138,6 +159,25 @@ def main():
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sb), timeout=60)
     left = rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=10).items
     check("RemovePodSandbox", all(s.id != sb for s in left))
+    check("the pod's network namespace is gone (%s)" % netns, netns and not os.path.exists(netns))
+    ports = bridge_ports(bridge)
+    check("the pod's veth is gone from the bridge", ports == [], ports)
+
+
+def same_file(a, b):
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def bridge_ports(bridge):
+    """The interfaces attached to the bridge (sysfs)."""
+    try:
+        return sorted(os.listdir("/sys/class/net/%s/brif" % bridge))
+    except OSError:
+        return []
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@
 #   - faults: no spin.toml, a broken manifest, a component that traps at start: each a failed
 #     task (status 1) with its reason in the task's output
 #   - a shim killed with SIGKILL: containerd cleans up, no stale socket, the next run works
-#   - the CRI path (tests/shim/cri_test.py over containerd's gRPC CRI API)
+#   - the CRI path (tests/shim/cri_test.py over containerd's gRPC CRI API), the pod in its own
+#     network namespace on a CNI bridge (containerd_lib.sh), answered at its pod IP
 #
 # Needs root (containerd mounts snapshots). Ends with "shim-k8s: N passed, M failed".
 set -uo pipefail
@@ -254,9 +255,13 @@ for _ in $(seq 50); do "${C[@]}" task ls | grep -q "^victim .*STOPPED" && break;
 "${C[@]}" -n k8s.io images import --all-platforms --snapshotter native "$tmp/pause.tar" >/dev/null &&
   "${C[@]}" -n k8s.io images import --all-platforms --snapshotter native "$tmp/hello.tar" >/dev/null
 check "images imported for CRI (k8s.io namespace)" $?
-port=$(free_port)
-CRI_SOCKET=$tmp/c.sock CRI_PORT=$port CRI_TMP=$tmp "$py" "$here/cri_test.py"
+CRI_SOCKET=$tmp/c.sock CRI_TMP=$tmp CRI_BRIDGE=$cni_bridge CRI_SUBNET=$cni_subnet \
+  "$py" "$here/cri_test.py"
 st=$?
-check "the CRI path (cri_test.py)" $st
+check "the CRI path with a pod network (cri_test.py)" $st
+# The bridge outlives its pods (the CNI bridge plugin leaves it): the test deletes what it made.
+if ip link show "$cni_bridge" >/dev/null 2>&1; then ip link delete "$cni_bridge"; fi
+! ip link show "$cni_bridge" >/dev/null 2>&1
+check "the test's bridge $cni_bridge is deleted" $?
 
 finish
