@@ -5,28 +5,30 @@
 #   make bench-k8s   time from task start to the first HTTP 200 and RSS (bench/k8s.sh)
 #
 # The Task service and the task events are generated at build time with protoc-c from the
-# .proto files of Debian's golang-github-containerd-containerd-dev into $(BUILD)/gen. Their
+# .proto files of Debian's golang-github-containerd-containerd-dev into $(BUILD)/gen, and the
+# cgroup v2 metrics that Stats answers with from golang-github-containerd-cgroups-dev. Their
 # gogoproto and fieldpath options only steer Go code generation, so a copy with them stripped
 # is what protoc-c reads (under $(BUILD)/gen/proto, never committed).
-CONTAINERD_PROTO := /usr/share/gocode/src/github.com/containerd/containerd
-SHIM_PROTOS := runtime/v2/task/shim.proto api/events/task.proto api/types/mount.proto \
-               api/types/task/task.proto
+GOCODE      := /usr/share/gocode/src
+SHIM_PROTOS := $(addprefix github.com/containerd/containerd/,runtime/v2/task/shim.proto \
+                 api/events/task.proto api/types/mount.proto api/types/task/task.proto) \
+               github.com/containerd/cgroups/v2/stats/metrics.proto
 WKT_PROTOS  := any empty timestamp
 SHIM_GEN    := $(BUILD)/gen/shim
-SHIM_PB_C   := $(SHIM_PROTOS:%.proto=$(SHIM_GEN)/github.com/containerd/containerd/%.pb-c.c) \
+SHIM_PB_C   := $(SHIM_PROTOS:%.proto=$(SHIM_GEN)/%.pb-c.c) \
                $(WKT_PROTOS:%=$(SHIM_GEN)/google/protobuf/%.pb-c.c)
 SHIM_PB_O   := $(SHIM_PB_C:$(SHIM_GEN)/%.c=$(BUILD)/obj/shimgen/%.o)
 SHIM_STAMP  := $(SHIM_GEN)/.stamp
 
-$(SHIM_STAMP): $(SHIM_PROTOS:%=$(CONTAINERD_PROTO)/%)
+$(SHIM_STAMP): $(SHIM_PROTOS:%=$(GOCODE)/%) mk/shim.mk
 	@rm -rf $(SHIM_GEN) && mkdir -p $(SHIM_GEN)/proto
 	for p in $(SHIM_PROTOS); do \
-	  mkdir -p $(SHIM_GEN)/proto/github.com/containerd/containerd/$$(dirname $$p) && \
-	  sed -e '/^import weak/d' -e '/^[[:space:]]*option (/d' -e 's/ *\[(gogoproto[^]]*\]//g' \
-	    $(CONTAINERD_PROTO)/$$p > $(SHIM_GEN)/proto/github.com/containerd/containerd/$$p || exit 1; \
+	  mkdir -p $(SHIM_GEN)/proto/$$(dirname $$p) && \
+	  sed -e '/^[[:space:]]*import weak/d' -e '/^[[:space:]]*import.*gogoproto/d' \
+	    -e '/^[[:space:]]*option (/d' \
+	    -e 's/ *\[(gogoproto[^]]*\]//g' $(GOCODE)/$$p > $(SHIM_GEN)/proto/$$p || exit 1; \
 	done
-	cd $(SHIM_GEN)/proto && protoc-c --c_out=.. -I. -I/usr/include \
-	  $(SHIM_PROTOS:%=github.com/containerd/containerd/%)
+	cd $(SHIM_GEN)/proto && protoc-c --c_out=.. -I. -I/usr/include $(SHIM_PROTOS)
 	protoc-c --c_out=$(CURDIR)/$(SHIM_GEN) -I/usr/include $(WKT_PROTOS:%=/usr/include/google/protobuf/%.proto)
 	touch $@
 

@@ -79,6 +79,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev         # the shim's Task service code (protoc-c)
   libprotobuf-dev                               # google/protobuf/*.proto for protoc-c
   golang-github-containerd-containerd-dev       # containerd's shim.proto and events
+  golang-github-containerd-cgroups-dev          # cgroups v2 metrics.proto: the shim's Stats
   python3-grpcio python3-grpc-tools             # the shim's CRI test client
   docker-registry skopeo                        # OCI tests: a real registry, images read back
   apache2-utils                                 # htpasswd for the basic-auth registry test

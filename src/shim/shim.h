@@ -5,6 +5,7 @@
  *              `delete` (clean up after a task whose server is gone) and the server's loop
  *   task.c     the Task service methods (containerd's runtime/v2/task/shim.proto)
  *   runner.c   the task itself: load the app, serve HTTP until killed, drain, exit status
+ *   stats.c    what Stats reports: the process's memory, CPU time and threads
  *   bundle.c   config.json and the rootfs mounts; events.c the task events; ttrpc*.c the wire
  *
  * The task's pid is the shim's own: the app is not a separate process. One mutex guards the
@@ -80,6 +81,10 @@ zh_error *zh_shim_runner_start(zh_shim *shim);
 void zh_shim_runner_signal(zh_shim *shim, uint32_t signal);
 /* Joins the runner thread, if any (after the task stopped). */
 void zh_shim_runner_join(zh_shim *shim);
+
+/* The task's resource use as a packed io.containerd.cgroups.v2.Metrics (stats.c): *out is
+ * malloc'd, the caller's to free. */
+zh_error *zh_shim_stats_metrics(uint8_t **out, size_t *out_len);
 
 /* A line to the shim's log (no newline needed). */
 void zh_shim_log(zh_shim *shim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

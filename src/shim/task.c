@@ -395,11 +395,38 @@ static int32_t task_connect(zh_shim *s, const uint8_t *in, size_t len, reply *r)
   return pack(r, &resp.base);
 }
 
+/* The type URL containerd's typeurl resolves to its cgroups v2 Metrics (the proto's full name). */
+#define METRICS_V2_TYPE "io.containerd.cgroups.v2.Metrics"
+
 static int32_t task_stats(zh_shim *s, const uint8_t *in, size_t len, reply *r) {
-  (void)in, (void)len, (void)s;
-  /* No cgroup of its own: the task shares the shim's, so there is nothing separate to report. */
-  Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
-  return pack(r, &resp.base);
+  Containerd__Task__V2__StatsRequest *req =
+      containerd__task__v2__stats_request__unpack(NULL, len, in);
+  if (!req)
+    return fail(r, ZH_TTRPC_INVALID_ARGUMENT, "Stats: undecodable StatsRequest");
+  pthread_mutex_lock(&s->mu);
+  bool known = s->state != ZH_SHIM_NONE && s->state != ZH_SHIM_DELETED;
+  pthread_mutex_unlock(&s->mu);
+  int32_t code;
+  uint8_t *metrics = NULL;
+  size_t metrics_len = 0;
+  zh_error *err = NULL;
+  if (!known)
+    code = fail(r, ZH_TTRPC_NOT_FOUND, "Stats %s: no such task", req->id);
+  else if ((err = zh_shim_stats_metrics(&metrics, &metrics_len)) != NULL)
+    code = fail(r, ZH_TTRPC_RESOURCE_EXHAUSTED, "Stats %s: %s", req->id, zh_error_message(err));
+  else {
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = METRICS_V2_TYPE;
+    any.value.data = metrics;
+    any.value.len = metrics_len;
+    Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+    resp.stats = &any;
+    code = pack(r, &resp.base);
+  }
+  zh_error_free(err);
+  free(metrics);
+  containerd__task__v2__stats_request__free_unpacked(req, NULL);
+  return code;
 }
 
 static int32_t task_shutdown(zh_shim *s, const uint8_t *in, size_t len, reply *r) {

@@ -6,7 +6,7 @@ into a temp dir, then: RunPodSandbox with runtime handler `zerohop` in a network
 (containerd runs the CNI bridge plugin: a netns, a veth on the test's bridge, an IP from its
 subnet), PodSandboxStatus for the pod IP, CreateContainer of the Wasm image (it listens on
 0.0.0.0:80, the default, inside the pod's namespace), StartContainer, an HTTP request to
-POD-IP:80 from the host, StopContainer (SIGTERM: exit code 0), RemoveContainer,
+POD-IP:80 from the host, ContainerStats (CPU and memory), StopContainer (SIGTERM: exit code 0), RemoveContainer,
 StopPodSandbox and RemovePodSandbox, after which the netns and the pod's veth are gone.
 Environment: CRI_SOCKET (containerd's socket), CRI_TMP (a scratch dir), CRI_BRIDGE and
 CRI_SUBNET (the CNI network's bridge and subnet). Prints "cri: N passed, M failed".
@@ -141,6 +141,11 @@ def main():
         check("the container's shim (pid %s) is in the pod's network namespace" % pid,
               pid and same_file("/proc/%d/ns/net" % pid, netns)
               and not same_file("/proc/%d/ns/net" % pid, "/proc/1/ns/net"), pid)
+        # The kubelet's view of the shim's Stats (containerd decodes the cgroups v2 Metrics).
+        cs = rt.ContainerStats(pb.ContainerStatsRequest(container_id=cid), timeout=10).stats
+        cpu, mem = cs.cpu.usage_core_nano_seconds.value, cs.memory.working_set_bytes.value
+        check("ContainerStats: CPU %d ns, working set %d bytes" % (cpu, mem),
+              cpu > 0 and mem > 0 and cs.attributes.id == cid, cs)
         t0 = time.time()
         rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=10), timeout=60)
         st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid), timeout=10)

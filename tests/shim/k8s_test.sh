@@ -5,6 +5,7 @@
 #
 #   - `ctr run --runtime io.containerd.zerohop.v2` of a Wasm image (FROM scratch, spin.toml +
 #     .wasm at /, platform wasip1/wasm) serving HTTP on a loopback port answered by curl;
+#     `ctr task metrics` (the shim's Stats: memory, CPU, threads);
 #     `ctr task kill` (SIGTERM: drains, status 0; SIGKILL: status 137); `ctr task delete`
 #   - the plain image (the zerohop binary, its libraries and the app) under runc the same way
 #   Images come from `zerohop image build` when the CLI has it, else from tests/shim/mkimage.py
@@ -100,6 +101,27 @@ body=$(wait_200 "http://127.0.0.1:$port/")
 check "curl gets 200 'hello from C' from the shim on 127.0.0.1:$port" $? "got '$body'"
 "${C[@]}" task ls | grep -q "^hello1 .*RUNNING"
 check "ctr task ls shows hello1 RUNNING" $?
+# Stats: `ctr task metrics` decodes the cgroups v2 Metrics the shim sends; the shim's own
+# /proc entry, read here at the same moment, bounds the memory figure.
+metric() { awk -v k="$1" '$1 == k {print $2}' <<<"$2"; }
+spid=$("${C[@]}" task ls | awk '$1 == "hello1" {print $2}')
+m1=$("${C[@]}" task metrics hello1 2>&1)
+rss=$(awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$spid/status" 2>/dev/null)
+mem=$(metric memory.usage "$m1")
+[[ -n "$mem" && -n "$rss" && $mem -gt 0 && $((mem * 2)) -gt $rss && $mem -lt $((rss * 2)) ]]
+check "ctr task metrics: memory.usage $mem bytes, the shim's RSS ($rss)" $? "$m1"
+cpu1=$(metric cpu.usage_usec "$m1")
+[[ -n "$cpu1" && $cpu1 -gt 0 ]]
+check "ctr task metrics: cpu.usage_usec $cpu1 > 0 (the app's load)" $? "$m1"
+pids=$(metric pids.current "$m1")
+[[ -n "$pids" && $pids -ge 2 ]]
+check "ctr task metrics: pids.current $pids (the server's threads and the task's)" $? "$m1"
+urls=()
+for _ in $(seq 200); do urls+=("http://127.0.0.1:$port/"); done
+curl -sf --max-time 20 "${urls[@]}" >/dev/null
+cpu2=$(metric cpu.usage_usec "$("${C[@]}" task metrics hello1 2>&1)")
+[[ -n "$cpu2" && $cpu2 -gt $cpu1 ]]
+check "ctr task metrics: cpu.usage_usec grows with 200 requests ($cpu1 -> $cpu2)" $?
 sock=$(ls /run/zerohop-shim/*.sock 2>/dev/null | head -1)
 "${C[@]}" task kill hello1
 check "ctr task kill (SIGTERM)" $?

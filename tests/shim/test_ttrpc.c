@@ -1,7 +1,7 @@
 /* ttrpc framing and message decoding (src/shim/ttrpc.c), then the Task service behind a real
- * ttrpc server on a unix socket (src/shim/ttrpc_server.c, task.c): Connect, State of a task
- * that does not exist, an unknown method, an undecodable request, a frame over the size limit
- * (answered, and the connection stays in step) and Shutdown. */
+ * ttrpc server on a unix socket (src/shim/ttrpc_server.c, task.c): Connect, State and Stats
+ * of a task that does not exist, an unknown method, an undecodable request, a frame over the size
+ * limit (answered, and the connection stays in step) and Shutdown. */
 #include "shim/shim.h"
 
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb-c.h"
@@ -189,6 +189,14 @@ static void test_service(void) {
   CHECK(call(fd, 3, "State", buf, n, &r, &data));
   CHECK_EQ_INT(r.code, ZH_TTRPC_NOT_FOUND);
   CHECK(strstr(r.message, "no such task") != NULL);
+  free(data);
+
+  /* Stats before Create: NOT_FOUND too, not figures of a task that is not there. */
+  Containerd__Task__V2__StatsRequest str = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
+  str.id = "t1";
+  n = containerd__task__v2__stats_request__pack(&str, buf);
+  CHECK(call(fd, 15, "Stats", buf, n, &r, &data));
+  CHECK_EQ_INT(r.code, ZH_TTRPC_NOT_FOUND);
   free(data);
 
   /* Pause is not ours to do. */
