@@ -58,7 +58,9 @@ all: $(SHIM_BIN)
 # Unit tests of the shim link the generated code and protobuf-c.
 $(BUILD)/tests/shim/%: CFLAGS_BASE += -I$(SHIM_GEN)
 $(BUILD)/tests/shim/%: LDLIBS_BASE += $(SHIM_PB_O) -lprotobuf-c -ljansson
-$(BUILD)/tests/shim/%: $(SHIM_PB_O)
+# (Named one by one: a prerequisite-only pattern rule would not join the tests' pattern rule,
+# and the objects would only be there if `make shim` had run first.)
+$(patsubst tests/shim/%.c,$(BUILD)/tests/shim/%,$(wildcard tests/shim/test_*.c)): $(SHIM_PB_O)
 
 # ---- the component that traps at start (tests/shim/guests/trap_init.c) ----
 SHIM_TRAP := $(COMP_DIR)/c-http-trap-init.wasm
