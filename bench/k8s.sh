@@ -32,7 +32,7 @@ plain_image "$tmp/plain.tar" zerohop.test/plain:1 "$tmp/img/hello"
 "${C[@]}" images import --all-platforms --snapshotter native "$tmp/hello.tar" >/dev/null
 "${C[@]}" images import --snapshotter native "$tmp/plain.tar" >/dev/null
 
-echo "== images (OCI layout tars, uncompressed layers; $([[ $image_build -eq 1 ]] && echo "zerohop image build" || echo "tests/shim/mkimage.py"))"
+echo "== images (OCI layout tars, gzipped layers from zerohop image build, else uncompressed; $([[ $image_build -eq 1 ]] && echo "zerohop image build" || echo "tests/shim/mkimage.py"))"
 echo "wasm image:  $(stat -c %s "$tmp/hello.tar") bytes"
 echo "plain image: $(stat -c %s "$tmp/plain.tar") bytes"
 

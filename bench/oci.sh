@@ -20,16 +20,20 @@ trap cleanup EXIT
 app=examples/app
 [[ -f $app/target/notes.wasm ]] || die "the example app is not built (make example-app)"
 
-echo "== image sizes (bytes)"
-"$zerohop" image build -f $app -o "$BENCH_TMP/wasm.tar" >/dev/null
-"$zerohop" image build --plain -f $app -o "$BENCH_TMP/plain.tar" >/dev/null
-printf '%-6s %12s %12s %12s\n' image tar layer layer.gz
+echo "== image sizes (bytes): the archive and its layer as built (gzip), and with --uncompressed"
+printf '%-6s %12s %12s %12s %12s\n' image tar layer.gz tar-uncomp layer.tar
 for kind in wasm plain; do
-  mkdir -p "$BENCH_TMP/$kind"
-  tar -xf "$BENCH_TMP/$kind.tar" -C "$BENCH_TMP/$kind"
-  layer=$(ls -S "$BENCH_TMP/$kind"/blobs/sha256/* | head -1) # the layer is the largest blob
-  printf '%-6s %12d %12d %12d\n' "$kind" "$(stat -c %s "$BENCH_TMP/$kind.tar")" \
-    "$(stat -c %s "$layer")" "$(gzip -6 -n -c <"$layer" | wc -c)"
+  flag=$([[ $kind == plain ]] && echo --plain || true)
+  sizes=()
+  for comp in "" --uncompressed; do
+    out="$BENCH_TMP/$kind$comp.tar"
+    "$zerohop" image build $flag $comp -f $app -o "$out" >/dev/null
+    mkdir -p "$BENCH_TMP/$kind$comp"
+    tar -xf "$out" -C "$BENCH_TMP/$kind$comp"
+    layer=$(ls -S "$BENCH_TMP/$kind$comp"/blobs/sha256/* | head -1) # the largest blob
+    sizes+=("$(stat -c %s "$out")" "$(stat -c %s "$layer")")
+  done
+  printf '%-6s %12d %12d %12d %12d\n' "$kind" "${sizes[@]}"
 done
 wasm_total=0
 for f in $app/target/*.wasm; do wasm_total=$((wasm_total + $(stat -c %s "$f"))); done
@@ -58,7 +62,7 @@ for ((i = 1; i <= RUNS; i++)); do
   # a fresh repository each time, so every blob is sent
   push+=("$(time_run "$BENCH_TMP/p$i" "$zerohop" registry push -f $app "127.0.0.1:$port/zh/push$i:v1")")
   ref_push+=("$(time_run "$BENCH_TMP/s$i" skopeo copy -q --dest-tls-verify=false \
-    "oci-archive:$BENCH_TMP/wasm.tar" "docker://127.0.0.1:$port/zh/skopeo$i:v1")")
+    "oci-archive:$BENCH_TMP/wasm--uncompressed.tar" "docker://127.0.0.1:$port/zh/skopeo$i:v1")")
   pull+=("$(time_run "$BENCH_TMP/l$i" "$zerohop" registry pull "127.0.0.1:$port/zh/push$i:v1" \
     -o "$BENCH_TMP/pulled$i" --cache-dir "$BENCH_TMP/cache$i")")
   ref_pull+=("$(time_run "$BENCH_TMP/r$i" skopeo copy -q --src-tls-verify=false \

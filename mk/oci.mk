@@ -2,6 +2,8 @@
 # --from`, `zerohop k8s scaffold`. JSON with Debian's jansson; libcurl is the one
 # src/wasip2/curl_dl.c opens on first use, so the CLI does not link it.
 LDLIBS_EXTRA += -ljansson
+# gzipped image layers (src/oci/gzip.c): Debian's zlib1g-dev.
+LDLIBS_EXTRA += -lz
 
 # ---- tests (tests/oci): one group, `oci`, in `make check` and in `make test-k8s` ----
 # The programs are tests/oci/oci_*.c (not test_*.c: they need the example app, skopeo and the

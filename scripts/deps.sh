@@ -82,6 +82,7 @@ packages=(
   golang-github-containerd-cgroups-dev          # cgroups v2 metrics.proto: the shim's Stats
   python3-grpcio python3-grpc-tools             # the shim's CRI test client
   docker-registry skopeo                        # OCI tests: a real registry, images read back
+  zlib1g-dev                                    # gzipped image layers (src/oci/gzip.c)
   apache2-utils                                 # htpasswd for the basic-auth registry test
   python3-kubernetes                            # k8s scaffold: the manifests load into its models
   python3-jwt python3-cryptography openssl      # the registry test's token service (Bearer auth)

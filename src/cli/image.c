@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static const char usage_line[] =
-    "zerohop image build [-f MANIFEST|DIR] -o FILE.tar [--plain] [--name NAME] "
+    "zerohop image build [-f MANIFEST|DIR] -o FILE.tar [--plain] [--uncompressed] [--name NAME] "
     "[--runtime-config-file F]";
 
 void zh_cli_image_help(FILE *out) {
@@ -32,13 +32,16 @@ void zh_cli_image_help(FILE *out) {
           "the components' .wasm files at /, static files at their paths, platform\n"
           "wasip1/wasm. --plain makes an image for any runtime (runc): the zerohop\n"
           "executable, the shared objects it loads and the app under /app; it runs\n"
-          "`zerohop up` on $SPIN_HTTP_LISTEN_ADDR (default 0.0.0.0:80).\n"
+          "`zerohop up` on $SPIN_HTTP_LISTEN_ADDR (default 0.0.0.0:80). The layer is a\n"
+          "gzipped tar (application/vnd.oci.image.layer.v1.tar+gzip).\n"
           "\n"
           "Options:\n"
           "  -f, --from PATH             the manifest, or a directory holding spin.toml\n"
           "                              (default: .)\n"
           "  -o, --output FILE           the tar to write (required)\n"
           "  --plain                     the runc image instead of the Wasm one\n"
+          "  --uncompressed              a plain tar layer (application/vnd.oci.image.\n"
+          "                              layer.v1.tar) instead of a gzipped one\n"
           "  --name NAME                 the image name in index.json (default:\n"
           "                              zerohop.local/APP:VERSION, from [application])\n"
           "  --runtime-config-file FILE  ship FILE as runtime-config.toml beside spin.toml\n"
@@ -128,7 +131,7 @@ static bool add_curl(libs *l) {
 
 static int build(int argc, char **argv) {
   const char *from = ".", *output = NULL, *name = NULL, *rc = NULL;
-  bool plain = false;
+  bool plain = false, uncompressed = false;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -137,6 +140,10 @@ static int build(int argc, char **argv) {
     }
     if (!strcmp(a, "--plain")) {
       plain = true;
+      continue;
+    }
+    if (!strcmp(a, "--uncompressed")) {
+      uncompressed = true;
       continue;
     }
     const char **slot = NULL;
@@ -165,7 +172,7 @@ static int build(int argc, char **argv) {
   if (err)
     goto done;
   zh_oci_image_options opt = {
-      plain ? ZH_OCI_IMAGE_PLAIN : ZH_OCI_IMAGE_WASM, name, NULL, NULL, 0, rc};
+      plain ? ZH_OCI_IMAGE_PLAIN : ZH_OCI_IMAGE_WASM, name, NULL, NULL, 0, rc, uncompressed};
   if (!name) {
     snprintf(defname, sizeof defname, "zerohop.local/%s:%s", app->name, app->version);
     opt.name = defname;
@@ -186,9 +193,10 @@ static int build(int argc, char **argv) {
   zh_oci_image_info info;
   err = zh_oci_image_write(app, &opt, output, &info);
   if (!err) {
-    printf("%s: %s image %s, %s, layer %llu bytes, %llu bytes of blobs\n", output,
-           plain ? "plain" : "wasm", opt.name, info.manifest_digest,
-           (unsigned long long)info.layer_size, (unsigned long long)info.total_size);
+    printf("%s: %s image %s, %s, layer %llu bytes (%s, tar %llu bytes), %llu bytes of blobs\n",
+           output, plain ? "plain" : "wasm", opt.name, info.manifest_digest,
+           (unsigned long long)info.layer_size, uncompressed ? "uncompressed" : "gzip",
+           (unsigned long long)info.layer_tar_size, (unsigned long long)info.total_size);
     st = ZH_CLI_OK;
   }
 done:

@@ -2,7 +2,8 @@
  * format (`zerohop registry push/pull`, `zerohop up --from`) and their parsers.
  *
  * Pieces, one file each: buf.c (a growing byte buffer with a sticky out-of-memory flag),
- * digest.c (sha256 digests as "sha256:<hex>"), tar.c (a ustar writer and reader), app.c (an
+ * digest.c (sha256 digests as "sha256:<hex>"), tar.c (a ustar writer and reader), gzip.c
+ * (a layer's tar compressed), app.c (an
  * app's files gathered for packaging, its spin.toml rewritten to where they land),
  * image.c (the image layout tar), parse.c (manifests, indexes and configs read back and
  * checked: the untrusted side), ref.c (image references), locked.c (Spin's locked app),
@@ -24,6 +25,7 @@
 #define ZH_OCI_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define ZH_OCI_MT_CONFIG "application/vnd.oci.image.config.v1+json"
 #define ZH_OCI_MT_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define ZH_OCI_MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 #define ZH_OCI_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define ZH_OCI_MT_SPIN_CONFIG "application/vnd.fermyon.spin.application.v1+config"
 #define ZH_OCI_MT_WASM_LAYER "application/vnd.wasm.content.layer.v1+wasm"
@@ -63,6 +65,12 @@ zh_error *zh_oci_write_file(const char *path, const void *data, size_t len);
 zh_error *zh_oci_digest(const void *data, size_t len, char out[ZH_OCI_DIGEST_LEN]);
 /* True for "sha256:" followed by exactly 64 lowercase hex digits. */
 bool zh_oci_digest_valid(const char *digest);
+
+/* ---- gzip.c ---- */
+
+/* Appends `data` compressed as one gzip member (zlib `level`, 0-9 or -1 for its default) to
+ * `out`. The same input and level give the same bytes. */
+zh_error *zh_oci_gzip(const unsigned char *data, size_t len, int level, zh_oci_buf *out);
 
 /* ---- tar.c ---- */
 
@@ -124,12 +132,14 @@ typedef struct zh_oci_image_options {
   const char *const *libs; /* ZH_OCI_IMAGE_PLAIN: shared objects (absolute paths) to ship */
   size_t nlibs;
   const char *runtime_config; /* a runtime-config.toml to ship at /, or NULL */
+  bool uncompressed;          /* a plain tar layer instead of tar+gzip */
 } zh_oci_image_options;
 
 /* What was written: the manifest's digest and the total of the blobs. */
 typedef struct zh_oci_image_info {
   char manifest_digest[ZH_OCI_DIGEST_LEN];
-  uint64_t layer_size, total_size;
+  uint64_t layer_size, total_size; /* the layer's blob as stored (compressed or not) */
+  uint64_t layer_tar_size;         /* the layer's tar before compression */
 } zh_oci_image_info;
 
 /* Writes an OCI image layout as a tar to `path` (via a temporary file, renamed at the end). */

@@ -26,9 +26,10 @@ static const oci_entry *blob(const oci_entries *layout, const char *digest, uint
   return e;
 }
 
-/* Checks a layout tar; returns its single layer's entries (to free) or false. */
-static bool check_layout(const char *path, const char *os, const char *arch, oci_entries *layer,
-                         zh_oci_config **config) {
+/* Checks a layout tar whose layer is gzipped (or, with !gzip, a plain tar); returns its single
+ * layer's entries (to free) or false. */
+static bool check_layout(const char *path, const char *os, const char *arch, bool gzip,
+                         oci_entries *layer, zh_oci_config **config) {
   uint8_t *tar = NULL;
   size_t len = 0;
   CHECK(zh_test_read_file(path, &tar, &len));
@@ -67,21 +68,39 @@ static bool check_layout(const char *path, const char *os, const char *arch, oci
   if (man && man->nentries == 1) {
     CHECK(strcmp(man->media_type, ZH_OCI_MT_MANIFEST) == 0);
     CHECK(strcmp(man->config.media_type, ZH_OCI_MT_CONFIG) == 0);
-    CHECK(strcmp(man->entries[0].media_type, ZH_OCI_MT_LAYER) == 0);
+    CHECK(strcmp(man->entries[0].media_type, gzip ? ZH_OCI_MT_LAYER_GZIP : ZH_OCI_MT_LAYER) == 0);
     const oci_entry *cb = blob(&layout, man->config.digest, man->config.size);
     const oci_entry *lb = blob(&layout, man->entries[0].digest, man->entries[0].size);
+    /* the layer's tar: the blob itself, or what it inflates to */
+    unsigned char *tar = NULL;
+    size_t tar_len = 0;
+    bool have_tar = false;
+    if (lb && gzip) {
+      CHECK(lb->len > 2 && lb->data[0] == 0x1f && lb->data[1] == 0x8b);
+      have_tar = oci_gunzip(lb->data, lb->len, &tar, &tar_len);
+      CHECK(have_tar && tar_len > lb->len);
+    } else if (lb) {
+      tar = malloc(lb->len ? lb->len : 1);
+      have_tar = tar != NULL;
+      if (tar)
+        memcpy(tar, lb->data, lb->len), tar_len = lb->len;
+    }
+    char tar_digest[ZH_OCI_DIGEST_LEN] = "";
+    if (have_tar)
+      oci_digest(tar, tar_len, tar_digest);
     err = cb ? zh_oci_config_parse(cb->data, cb->len, "config", config) : NULL;
     CHECK(cb && !err && *config);
     zh_error_free(err);
     if (*config) {
       CHECK(strcmp((*config)->os, os) == 0);
       CHECK(strcmp((*config)->architecture, arch) == 0);
-      /* uncompressed layer: its diff_id is its digest */
-      CHECK((*config)->ndiff_ids == 1 &&
-            strcmp((*config)->diff_ids[0], man->entries[0].digest) == 0);
+      /* the diff_id is the tar's digest: the blob's own when uncompressed */
+      CHECK((*config)->ndiff_ids == 1 && strcmp((*config)->diff_ids[0], tar_digest) == 0);
+      CHECK(gzip != (strcmp((*config)->diff_ids[0], man->entries[0].digest) == 0));
     }
-    ok = lb && oci_untar(lb->data, lb->len, layer);
+    ok = have_tar && oci_untar(tar, tar_len, layer);
     CHECK(ok);
+    free(tar);
   }
   zh_oci_manifest_free(index);
   zh_oci_manifest_free(man);
@@ -140,7 +159,7 @@ static void test_wasm_image(void) {
   zh_test_proc_free(&p);
   oci_entries layer = {0};
   zh_oci_config *cfg = NULL;
-  if (check_layout(out, "wasip1", "wasm", &layer, &cfg)) {
+  if (check_layout(out, "wasip1", "wasm", true, &layer, &cfg)) {
     check_same(&layer, "hello.wasm", "examples/app/target/hello.wasm");
     check_same(&layer, "notes.wasm", "examples/app/target/notes.wasm");
     check_same(&layer, "stats.wasm", "examples/app/target/stats.wasm");
@@ -161,7 +180,22 @@ static void test_wasm_image(void) {
     free(root);
   }
   oci_entries_free(&layer);
+  /* --uncompressed: the same tar as a plain layer (its digest is the gzipped one's diff_id) */
+  char *plain_tar = oci_fmt("%s/uncompressed.oci.tar", tmpdir);
+  const char *argv4[] = {oci_cli(), "image",   "build",          "-f", "examples/app",
+                         "-o",      plain_tar, "--uncompressed", NULL};
+  CHECK_EQ_INT(oci_run(&p, 60000, argv4), 0);
+  CHECK(p.out && strstr(p.out, "(uncompressed, tar "));
+  zh_test_proc_free(&p);
+  zh_oci_config *ucfg = NULL;
+  if (check_layout(plain_tar, "wasip1", "wasm", false, &layer, &ucfg)) {
+    check_same(&layer, "hello.wasm", "examples/app/target/hello.wasm");
+    CHECK(cfg && ucfg && strcmp(cfg->diff_ids[0], ucfg->diff_ids[0]) == 0);
+  }
+  oci_entries_free(&layer);
+  zh_oci_config_free(ucfg);
   zh_oci_config_free(cfg);
+  free(plain_tar);
   /* the same app packs to the same bytes */
   char *again = oci_fmt("%s/again.oci.tar", tmpdir);
   const char *argv2[] = {oci_cli(), "image", "build", "-f", "examples/app/spin.toml",
@@ -185,7 +219,7 @@ static void test_wasm_image(void) {
   zh_test_proc_free(&p);
   oci_entries rlayer = {0};
   zh_oci_config *rcfg = NULL;
-  if (check_layout(withrc, "wasip1", "wasm", &rlayer, &rcfg))
+  if (check_layout(withrc, "wasip1", "wasm", true, &rlayer, &rcfg))
     check_same(&rlayer, "runtime-config.toml", rc);
   oci_entries_free(&rlayer);
   zh_oci_config_free(rcfg);
@@ -216,7 +250,7 @@ static void test_plain_image(void) {
   zh_test_proc_free(&p);
   oci_entries layer = {0};
   zh_oci_config *cfg = NULL;
-  if (check_layout(out, "linux", "amd64", &layer, &cfg)) {
+  if (check_layout(out, "linux", "amd64", true, &layer, &cfg)) {
     check_same(&layer, "usr/bin/zerohop", oci_cli());
     check_same(&layer, "app/hello.wasm", "examples/app/target/hello.wasm");
     CHECK(oci_find(&layer, "lib64/ld-linux-x86-64.so.2") != NULL);

@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include <stdarg.h>
+#include <zlib.h>
 
 typedef struct oci_entry {
   char *name;
@@ -51,6 +52,44 @@ static inline bool oci_untar(const unsigned char *tar, size_t len, oci_entries *
     return false;
   }
   return true;
+}
+
+/* The bytes of one gzip member (zlib's inflate checks its CRC and length); false, with the
+ * reason on stderr, when it does not inflate or something follows it. *out is malloc'd. */
+static inline bool oci_gunzip(const unsigned char *gz, size_t len, unsigned char **out,
+                              size_t *out_len) {
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  *out = NULL;
+  *out_len = 0;
+  if (inflateInit2(&z, 15 + 16) != Z_OK)
+    return false;
+  size_t cap = len * 4 + 4096;
+  unsigned char *buf = malloc(cap);
+  z.next_in = (Bytef *)gz;
+  z.avail_in = (uInt)len;
+  int rc = Z_OK;
+  while (buf && rc == Z_OK) {
+    if (z.total_out == cap) {
+      unsigned char *b = realloc(buf, cap * 2);
+      if (!b)
+        break;
+      buf = b, cap *= 2;
+    }
+    z.next_out = buf + z.total_out;
+    z.avail_out = (uInt)(cap - z.total_out);
+    rc = inflate(&z, Z_NO_FLUSH);
+  }
+  bool ok = rc == Z_STREAM_END && z.avail_in == 0;
+  if (!ok)
+    fprintf(stderr, "gunzip: zlib status %d, %u bytes left over (%s)\n", rc, z.avail_in,
+            z.msg ? z.msg : "");
+  *out_len = z.total_out;
+  inflateEnd(&z);
+  if (!ok)
+    free(buf), buf = NULL;
+  *out = buf;
+  return ok;
 }
 
 static inline const oci_entry *oci_find(const oci_entries *e, const char *name) {
