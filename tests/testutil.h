@@ -374,6 +374,25 @@ static inline double zh_test_now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* True once a connection to 127.0.0.1:port is accepted, polling every 20 ms for up to
+ * limit_ms: for a server the test started (a registry, a token service, an app). */
+static inline bool zh_test_wait_port(uint16_t port, double limit_ms) {
+  double start = zh_test_now_ms();
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  for (;;) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+      close(fd);
+    if (ok)
+      return true;
+    if (zh_test_now_ms() - start > limit_ms)
+      return false;
+    usleep(20000);
+  }
+}
+
 /* Waits for the process to exit (SIGKILL after limit_ms); its exit status, or -1. */
 static inline int zh_test_wait_exit(pid_t pid, double limit_ms) {
   double start = zh_test_now_ms();

@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,18 +36,6 @@ struct zh_shim_events {
   bool closing;
   pthread_t thread;
 };
-
-static void logf_(zh_shim_events *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(zh_shim_events *ev, const char *fmt, ...) {
-  if (!ev->log)
-    return;
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  ev->log(ev->log_env, line);
-}
 
 /* Runs the publish binary with the event on its stdin; returns its exit status or -1. */
 static int send_one(zh_shim_events *ev, const event *e) {
@@ -104,7 +91,8 @@ static void *publisher(void *arg) {
     pthread_mutex_unlock(&ev->mu);
     int st = send_one(ev, e);
     if (st != 0)
-      logf_(ev, "publish %s: %s", e->topic, st < 0 ? strerror(errno) : "the publish binary failed");
+      zh_shim_logf(ev->log, ev->log_env, "publish %s: %s", e->topic,
+                   st < 0 ? strerror(errno) : "the publish binary failed");
     free(e->topic);
     free(e->any);
     free(e);
@@ -135,7 +123,7 @@ zh_error *zh_shim_events_new(const char *binary, const char *address, const char
   if (ev->binary && pthread_create(&ev->thread, NULL, publisher, ev) != 0) {
     free(ev->binary);
     ev->binary = NULL;
-    logf_(ev, "no thread for the event publisher: events are dropped");
+    zh_shim_logf(ev->log, ev->log_env, "no thread for the event publisher: events are dropped");
   }
   *out = ev;
   return NULL;
@@ -156,7 +144,7 @@ void zh_shim_events_publish(zh_shim_events *ev, const char *topic, const char *t
     e->topic = strdup(topic);
   }
   if (!e || !e->any || !e->topic) {
-    logf_(ev, "publish %s: out of memory", topic);
+    zh_shim_logf(ev->log, ev->log_env, "publish %s: out of memory", topic);
     if (e)
       free(e->any), free(e->topic);
     free(e);

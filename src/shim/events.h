@@ -11,13 +11,13 @@
 #ifndef ZH_SHIM_EVENTS_H
 #define ZH_SHIM_EVENTS_H
 
+#include "shim/log.h"
 #include "zerohop/engine.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct zh_shim_events zh_shim_events;
-typedef void (*zh_shim_log_fn)(void *env, const char *line);
 
 /* binary NULL or "": events are dropped (a shim run by hand). */
 zh_error *zh_shim_events_new(const char *binary, const char *address, const char *ns,

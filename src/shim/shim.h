@@ -6,7 +6,8 @@
  *   task.c     the Task service methods (containerd's runtime/v2/task/shim.proto)
  *   runner.c   the task itself: load the app, serve HTTP until killed, drain, exit status
  *   stats.c    what Stats reports: the process's memory, CPU time and threads
- *   bundle.c   config.json and the rootfs mounts; events.c the task events; ttrpc*.c the wire
+ *   bundle.c   config.json and the rootfs mounts; events.c the task events; ttrpc*.c the wire;
+ *              log.c one formatted line to the log callback events.c and ttrpc_server.c take
  *
  * The task's pid is the shim's own: the app is not a separate process. One mutex guards the
  * task's state; the condition variable wakes Wait when the task exits. */

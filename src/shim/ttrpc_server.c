@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +33,6 @@ typedef struct call {
   uint8_t *data; /* owned */
 } call;
 
-static void logf_(zh_ttrpc_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(zh_ttrpc_server *s, const char *fmt, ...) {
-  if (!s->log)
-    return;
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  s->log(s->env, line);
-}
-
 static void conn_unref(conn *c) {
   if (atomic_fetch_sub(&c->refs, 1) != 1)
     return;
@@ -65,7 +52,7 @@ static void reply(conn *c, uint32_t stream, int32_t code, const char *message,
     pthread_mutex_unlock(&c->write);
   }
   if (err)
-    logf_(c->server, "stream %u: %s", stream, zh_error_message(err));
+    zh_shim_logf(c->server->log, c->server->env, "stream %u: %s", stream, zh_error_message(err));
   zh_error_free(err);
   free(frame);
 }
@@ -76,7 +63,7 @@ static void *call_thread(void *arg) {
   zh_ttrpc_request req;
   zh_error *err = zh_ttrpc_request_decode(k->data, k->h.length, &req);
   if (err) {
-    logf_(s, "stream %u: %s", k->h.stream_id, zh_error_message(err));
+    zh_shim_logf(s->log, s->env, "stream %u: %s", k->h.stream_id, zh_error_message(err));
     reply(k->c, k->h.stream_id, ZH_TTRPC_INVALID_ARGUMENT, zh_error_message(err), NULL, 0);
     zh_error_free(err);
   } else {
@@ -109,13 +96,13 @@ static void *conn_thread(void *arg) {
     }
     if (err) {
       if (strcmp(zh_error_message(err), "eof") != 0)
-        logf_(s, "%s", zh_error_message(err));
+        zh_shim_logf(s->log, s->env, "%s", zh_error_message(err));
       zh_error_free(err);
       break;
     }
     if (h.type != ZH_TTRPC_REQUEST) {
       /* Data frames belong to streaming calls, which the Task service has none of. */
-      logf_(s, "stream %u: frame type %u ignored", h.stream_id, h.type);
+      zh_shim_logf(s->log, s->env, "stream %u: frame type %u ignored", h.stream_id, h.type);
       free(data);
       continue;
     }
@@ -163,7 +150,7 @@ void zh_ttrpc_server_run(zh_ttrpc_server *s) {
       if (errno == EINTR || errno == ECONNABORTED)
         continue;
       if (!atomic_load(&s->stopping))
-        logf_(s, "accept: %s", strerror(errno));
+        zh_shim_logf(s->log, s->env, "accept: %s", strerror(errno));
       if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
         usleep(10000);
         continue;
@@ -184,7 +171,7 @@ void zh_ttrpc_server_run(zh_ttrpc_server *s) {
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, conn_thread, c) != 0) {
-      logf_(s, "no thread for a connection");
+      zh_shim_logf(s->log, s->env, "no thread for a connection");
       conn_unref(c);
     }
     pthread_attr_destroy(&attr);

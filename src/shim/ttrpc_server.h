@@ -8,6 +8,7 @@
 #ifndef ZH_SHIM_TTRPC_SERVER_H
 #define ZH_SHIM_TTRPC_SERVER_H
 
+#include "shim/log.h"
 #include "shim/ttrpc.h"
 
 #include <stdbool.h>
@@ -18,7 +19,7 @@ typedef int32_t (*zh_ttrpc_method_fn)(void *env, const zh_ttrpc_request *req, ui
                                       size_t *payload_len, char *message, size_t message_cap);
 
 /* Log line callback for protocol errors (a bad frame): one line, no newline. */
-typedef void (*zh_ttrpc_log_fn)(void *env, const char *line);
+typedef zh_shim_log_fn zh_ttrpc_log_fn;
 
 typedef struct zh_ttrpc_server zh_ttrpc_server;
 

@@ -284,15 +284,7 @@ static void test_plain_image(void) {
       execve(args[0], args, envp);
       _exit(127);
     }
-    bool up = false;
-    for (int i = 0; i < 200 && !up; i++) {
-      zh_hc *c = zh_hc_open(port);
-      up = c != NULL;
-      if (c)
-        zh_hc_close(c);
-      else
-        usleep(20000);
-    }
+    bool up = zh_test_wait_port(port, 4000);
     CHECK(up);
     if (up)
       get_hello(port, "plain");

@@ -224,6 +224,55 @@ static void test_corrupt(const oci_registry *reg, const char *app) {
   free(ref);
 }
 
+/* A Docker config directory for an authenticating registry's tests. */
+typedef struct docker_config {
+  char *dir, *file, *env; /* tmpdir/NAME, its config.json, "DOCKER_CONFIG=dir"; owned */
+} docker_config;
+
+static void docker_config_free(docker_config *dc) { free(dc->dir), free(dc->file), free(dc->env); }
+
+/* A push to an authenticating registry with no credentials (DOCKER_CONFIG names a directory
+ * that does not exist): status 1 and `want` in the message. */
+static void push_refused(const char *app, const char *ref, const char *want) {
+  char *nodir = oci_fmt("DOCKER_CONFIG=%s/no-such-dir", tmpdir);
+  const char *env_none[] = {nodir, NULL};
+  zh_test_proc p;
+  const char *push[] = {"registry", "push", "-f", app, ref, NULL};
+  CHECK_EQ_INT(cli(&p, push, env_none), 1);
+  CHECK(p.err && strstr(p.err, want));
+  if (p.err && !strstr(p.err, want))
+    fprintf(stderr, "push without credentials: %s", p.err);
+  zh_test_proc_free(&p);
+  free(nodir);
+}
+
+/* Writes tmpdir/NAME/config.json holding zh-user:zh-pass for 127.0.0.1:port, then pushes the
+ * app to ref and pulls it back with it: both succeed and the component comes back byte for
+ * byte. */
+static void push_pull_authed(const char *app, const char *ref, uint16_t port, const char *name,
+                             docker_config *dc) {
+  dc->dir = oci_fmt("%s/%s", tmpdir, name);
+  mkdir(dc->dir, 0700);
+  dc->file = oci_fmt("%s/config.json", dc->dir);
+  dc->env = oci_fmt("DOCKER_CONFIG=%s", dc->dir);
+  char *json = oci_fmt("{\"auths\": {\"127.0.0.1:%u\": {\"auth\": \"emgtdXNlcjp6aC1wYXNz\"}}}",
+                       port); /* base64 of zh-user:zh-pass */
+  CHECK(oci_write(dc->file, json, strlen(json)));
+  free(json);
+  const char *env[] = {dc->env, NULL};
+  zh_test_proc p;
+  const char *push[] = {"registry", "push", "-f", app, ref, NULL};
+  CHECK_EQ_INT(cli(&p, push, env), 0);
+  zh_test_proc_free(&p);
+  char *out = oci_fmt("%s-out", dc->dir), *cache = oci_fmt("%s-cache", dc->dir);
+  const char *pull[] = {"registry", "pull", ref, "-o", out, "--cache-dir", cache, NULL};
+  CHECK_EQ_INT(cli(&p, pull, env), 0);
+  zh_test_proc_free(&p);
+  char *a = oci_fmt("%s/hello.wasm", out), *b = oci_fmt("%s/hello.wasm", app);
+  CHECK(same_file(a, b));
+  free(a), free(b), free(out), free(cache);
+}
+
 static void test_auth(const char *app) {
   char *htpasswd = oci_fmt("%s/htpasswd", tmpdir);
   char *cmd = oci_fmt("/usr/bin/htpasswd -Bbc %s zh-user zh-pass 2>/dev/null", htpasswd);
@@ -234,46 +283,29 @@ static void test_auth(const char *app) {
   CHECK(oci_registry_start(&reg, tmpdir, "auth", auth));
   free(auth);
   char *ref = oci_fmt("127.0.0.1:%u/zh/private:v1", reg.port);
-  char *nodir = oci_fmt("DOCKER_CONFIG=%s/no-such-dir", tmpdir);
-  const char *env_none[] = {nodir, NULL};
+  push_refused(app, ref, "HTTP 401 unauthorized, and no credentials for 127.0.0.1:");
   zh_test_proc p;
-  const char *push[] = {"registry", "push", "-f", app, ref, NULL};
-  CHECK_EQ_INT(cli(&p, push, env_none), 1);
-  CHECK(p.err && strstr(p.err, "401") && strstr(p.err, "no credentials for 127.0.0.1:"));
-  zh_test_proc_free(&p);
   /* a Docker config file with the right pair */
-  char *dc = oci_fmt("%s/docker", tmpdir);
-  mkdir(dc, 0700);
-  char *cfg = oci_fmt("%s/config.json", dc);
-  char *json = oci_fmt("{\"auths\": {\"127.0.0.1:%u\": {\"auth\": \"emgtdXNlcjp6aC1wYXNz\"}}}",
-                       reg.port); /* base64 of zh-user:zh-pass */
-  CHECK(oci_write(cfg, json, strlen(json)));
-  char *envdc = oci_fmt("DOCKER_CONFIG=%s", dc);
-  const char *env_ok[] = {envdc, NULL};
-  CHECK_EQ_INT(cli(&p, push, env_ok), 0);
-  zh_test_proc_free(&p);
+  docker_config dc;
+  push_pull_authed(app, ref, reg.port, "docker", &dc);
+  const char *env_ok[] = {dc.env, NULL};
   char *out = oci_fmt("%s/auth-out", tmpdir), *cache = oci_fmt("%s/auth-cache", tmpdir);
   const char *pull[] = {"registry", "pull", ref, "-o", out, "--cache-dir", cache, NULL};
-  CHECK_EQ_INT(cli(&p, pull, env_ok), 0);
-  zh_test_proc_free(&p);
-  char *a = oci_fmt("%s/hello.wasm", out), *b = oci_fmt("%s/hello.wasm", app);
-  CHECK(same_file(a, b));
-  free(a), free(b);
   /* a wrong password */
-  free(json);
-  json = oci_fmt("{\"auths\": {\"127.0.0.1:%u\": {\"auth\": \"emgtdXNlcjp3cm9uZw==\"}}}",
-                 reg.port); /* zh-user:wrong */
-  CHECK(oci_write(cfg, json, strlen(json)));
+  char *json = oci_fmt("{\"auths\": {\"127.0.0.1:%u\": {\"auth\": \"emgtdXNlcjp3cm9uZw==\"}}}",
+                       reg.port); /* zh-user:wrong */
+  CHECK(oci_write(dc.file, json, strlen(json)));
   CHECK_EQ_INT(cli(&p, pull, env_ok), 1);
   CHECK(p.err && strstr(p.err, "401 unauthorized with the credentials"));
   zh_test_proc_free(&p);
   /* a config that is not JSON is named */
-  CHECK(oci_write(cfg, "{nope", 5));
+  CHECK(oci_write(dc.file, "{nope", 5));
   CHECK_EQ_INT(cli(&p, pull, env_ok), 1);
   CHECK(p.err && strstr(p.err, "config.json:1:"));
   zh_test_proc_free(&p);
   oci_registry_stop(&reg);
-  free(out), free(cache), free(envdc), free(json), free(cfg), free(dc), free(nodir), free(ref);
+  free(out), free(cache), free(json), free(ref);
+  docker_config_free(&dc);
   free(htpasswd);
 }
 
@@ -348,16 +380,7 @@ static void test_token(const char *app) {
           "zerohop-issuer", "zh-user:zh-pass", (char *)NULL);
     _exit(127);
   }
-  bool up = false;
-  for (int i = 0; i < 250 && !up; i++) {
-    zh_hc *c = zh_hc_open(tport);
-    up = c != NULL;
-    if (c)
-      zh_hc_close(c);
-    else
-      usleep(20000);
-  }
-  CHECK(up);
+  CHECK(zh_test_wait_port(tport, 5000));
   char *auth = oci_fmt("  token:\n    realm: http://127.0.0.1:%u/token\n    service: zerohop-test\n"
                        "    issuer: zerohop-issuer\n    rootcertbundle: %s\n",
                        tport, cert);
@@ -365,36 +388,16 @@ static void test_token(const char *app) {
   CHECK(oci_registry_start(&reg, tmpdir, "token", auth));
   free(auth);
   char *ref = oci_fmt("127.0.0.1:%u/zh/tokened:v1", reg.port);
-  char *nodir = oci_fmt("DOCKER_CONFIG=%s/no-such-dir", tmpdir);
-  const char *env_none[] = {nodir, NULL};
-  zh_test_proc p;
-  const char *push[] = {"registry", "push", "-f", app, ref, NULL};
-  CHECK_EQ_INT(cli(&p, push, env_none), 1);
-  CHECK(p.err && strstr(p.err, "HTTP 401 from the token service"));
-  zh_test_proc_free(&p);
-  char *dc = oci_fmt("%s/docker-token", tmpdir);
-  mkdir(dc, 0700);
-  char *cfg = oci_fmt("%s/config.json", dc);
-  char *json =
-      oci_fmt("{\"auths\": {\"127.0.0.1:%u\": {\"auth\": \"emgtdXNlcjp6aC1wYXNz\"}}}", reg.port);
-  CHECK(oci_write(cfg, json, strlen(json)));
-  char *envdc = oci_fmt("DOCKER_CONFIG=%s", dc);
-  const char *env_ok[] = {envdc, NULL};
-  CHECK_EQ_INT(cli(&p, push, env_ok), 0);
-  zh_test_proc_free(&p);
-  char *out = oci_fmt("%s/token-out", tmpdir), *cache = oci_fmt("%s/token-cache", tmpdir);
-  const char *pull[] = {"registry", "pull", ref, "-o", out, "--cache-dir", cache, NULL};
-  CHECK_EQ_INT(cli(&p, pull, env_ok), 0);
-  zh_test_proc_free(&p);
-  char *a = oci_fmt("%s/hello.wasm", out), *b = oci_fmt("%s/hello.wasm", app);
-  CHECK(same_file(a, b));
-  free(a), free(b);
+  push_refused(app, ref, "HTTP 401 from the token service");
+  docker_config dc;
+  push_pull_authed(app, ref, reg.port, "docker-token", &dc);
   oci_registry_stop(&reg);
   if (tok > 0) {
     kill(tok, SIGTERM);
     zh_test_wait_exit(tok, 5000);
   }
-  free(out), free(cache), free(envdc), free(json), free(cfg), free(dc), free(nodir), free(ref);
+  docker_config_free(&dc);
+  free(ref);
   free(key), free(cert);
 }
 
