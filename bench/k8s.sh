@@ -35,6 +35,11 @@ plain_image "$tmp/plain.tar" zerohop.test/plain:1 "$tmp/img/hello"
 echo "== images (OCI layout tars, gzipped layers from zerohop image build, else uncompressed; $([[ $image_build -eq 1 ]] && echo "zerohop image build" || echo "tests/shim/mkimage.py"))"
 echo "wasm image:  $(stat -c %s "$tmp/hello.tar") bytes"
 echo "plain image: $(stat -c %s "$tmp/plain.tar") bytes"
+if [[ $image_build -eq 1 ]]; then # the same images with the layer left a plain tar
+  "$image_tool" image build -f "$tmp/img/hello" -o "$tmp/hello-u.tar" --uncompressed >/dev/null
+  "$image_tool" image build -f "$tmp/img/hello" -o "$tmp/plain-u.tar" --uncompressed --plain >/dev/null
+  echo "uncompressed (--uncompressed): wasm $(stat -c %s "$tmp/hello-u.tar") bytes, plain $(stat -c %s "$tmp/plain-u.tar") bytes"
+fi
 
 PLAIN_CMD="$(plain_cmd PORT | tr '\n' ' ')" CTR="${C[*]}" ROUNDS=$rounds CLOG="$tmp/containerd.log" "$py" - <<'EOF'
 import os, shlex, socket, statistics, subprocess, time
