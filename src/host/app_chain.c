@@ -205,9 +205,7 @@ static bool plain_headers(const zh_wasip2_outgoing *o, zh_wasip2_header *h, size
         return false; /* a repeated name: the map groups it */
     h[n++] = *c;
   }
-  memcpy(url, "http://", 7);
-  memcpy(url + 7, auth, alen);
-  memcpy(url + 7 + alen, pq, pqlen + 1);
+  stpcpy(stpcpy(stpcpy(url, "http://"), auth), pq); /* fits: checked above */
   const zh_wasip2_header spin[7] = {
       {"spin-path-info", (const uint8_t *)pq, strcspn(pq, "?")},
       {"spin-full-url", (const uint8_t *)url, 7 + alen + pqlen},
