@@ -185,10 +185,14 @@ static bool valid_text(const zh_val *opt, const char *bad) {
   if (!zh_val_case(opt))
     return true;
   const zh_val *s = opt->of.var.payload;
+  size_t nbad = strlen(bad);
   for (size_t i = 0; i < s->of.str.len; i++) {
     unsigned char c = (unsigned char)s->of.str.data[i];
-    if (c <= 32 || c == 127 || (ispunct(c) && strchr(bad, c)))
+    if (c <= 32 || c == 127)
       return false;
+    for (size_t k = 0; k < nbad; k++) /* a few bytes: no library call per character */
+      if (c == (unsigned char)bad[k])
+        return false;
   }
   return true;
 }
