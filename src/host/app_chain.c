@@ -26,7 +26,9 @@
  * "", spin-base-path "/", spin-full-url `http://<id>.spin.internal/path?query`,
  * spin-client-addr `0.0.0.0:0`. A self request sees its route's values instead, with the
  * same client address, and Host `self.alt` when it was addressed so (none for a relative
- * URL: spin-full-url then says localhost). */
+ * URL: spin-full-url then says localhost). Those lists come from spin_headers.c's header map;
+ * a chained wasi:http request whose headers need none of its rules (the common case: no
+ * repeated names, printable ASCII) gets the same list built directly (plain_headers). */
 #include "host/app_internal.h"
 #include "host/inbound_http.h"
 #include "host/spin_headers.h"
