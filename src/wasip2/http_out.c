@@ -975,8 +975,10 @@ static zh_error *fut_get(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *resu
     r->headers->immutable = true;
     f->resp_headers = NULL;
     uint64_t rep = 0;
-    if ((err = wp2_insert(cx, &r->base, &rep)))
+    if ((err = wp2_insert(cx, &r->base, &rep))) {
+      in_response_free(cx, &r->base); /* and the headers it holds now */
       return err;
+    }
     zh_val own = zh_val_own(rep);
     if ((err = zh_val_ok(&inner, &own)))
       return err;
