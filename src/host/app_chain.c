@@ -26,10 +26,13 @@
  * "", spin-base-path "/", spin-full-url `http://<id>.spin.internal/path?query`,
  * spin-client-addr `0.0.0.0:0`. A self request sees its route's values instead, with the
  * same client address, and Host `self.alt` when it was addressed so (none for a relative
- * URL: spin-full-url then says localhost). */
+ * URL: spin-full-url then says localhost). Those lists come from spin_headers.c's header map;
+ * a chained wasi:http request whose headers need none of its rules (the common case: no
+ * repeated names, printable ASCII) gets the same list built directly (plain_headers). */
 #include "host/app_internal.h"
 #include "host/inbound_http.h"
 #include "host/spin_headers.h"
+#include "http/http_parse.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -134,6 +137,7 @@ typedef struct chain_req {
   zh_router_result match;
   zh_spin_request sreq;
   zh_http_header *in_headers; /* Host, then the caller's: what Spin's server would hold */
+  bool chained;               /* to <id>.spin.internal (Spin's synthetic route), not self */
   chain_io io;
 } chain_req;
 
@@ -152,18 +156,92 @@ static zh_wasip2_header *p2_headers(const zh_spin_headers *h) {
   return out;
 }
 
+/* Spin's headers for a chained wasi:http request in the common case, straight into the
+ * callee's list: Host, the caller's, Spin's seven. That is what the header map
+ * (zh_spin_headers_build_chained) gives when it has nothing to do: every caller header a
+ * lowercase token name with a printable ASCII value (so UTF-8 and a valid field), none
+ * repeated, none named host, connection or spin-*, and the authority and path printable
+ * ASCII, the path in origin form. Anything else returns false and takes the map. `h` has
+ * room for CHAIN_FAST_MAX + 8 headers; `url` (CHAIN_URL_MAX bytes) holds spin-full-url. */
+#define CHAIN_FAST_MAX 32u
+#define CHAIN_URL_MAX 1024u
+
+static bool printable(const char *s, size_t n, bool tab) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c < 0x20 || c > 0x7e) && !(tab && c == '\t'))
+      return false;
+  }
+  return true;
+}
+
+static bool plain_name(const char *name, size_t len) {
+  if (len == 0 || (len == 4 && memcmp(name, "host", 4) == 0) ||
+      (len == 10 && memcmp(name, "connection", 10) == 0) ||
+      (len >= 5 && memcmp(name, "spin-", 5) == 0))
+    return false;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)name[i];
+    if ((c >= 'A' && c <= 'Z') || !zh_http_is_token_char(c))
+      return false;
+  }
+  return true;
+}
+
+static bool plain_headers(const zh_wasip2_outgoing *o, zh_wasip2_header *h, size_t *count,
+                          char *url) {
+  const char *auth = o->authority, *pq = o->path_with_query;
+  size_t alen = auth ? strlen(auth) : 0, pqlen = strlen(pq);
+  if (!auth || o->nheaders > CHAIN_FAST_MAX || pq[0] != '/' || !printable(auth, alen, false) ||
+      !printable(pq, pqlen, false) || alen + pqlen + 8 > CHAIN_URL_MAX)
+    return false;
+  size_t n = 0;
+  h[n++] = (zh_wasip2_header){"host", (const uint8_t *)auth, alen};
+  for (size_t i = 0; i < o->nheaders; i++) {
+    const zh_wasip2_header *c = &o->headers[i];
+    size_t len = strlen(c->name);
+    if (!plain_name(c->name, len) || !printable((const char *)c->value, c->value_len, true))
+      return false;
+    for (size_t k = 1; k < n; k++)
+      if (strcmp(h[k].name, c->name) == 0)
+        return false; /* a repeated name: the map groups it */
+    h[n++] = *c;
+  }
+  stpcpy(stpcpy(stpcpy(url, "http://"), auth), pq); /* fits: checked above */
+  const zh_wasip2_header spin[7] = {
+      {"spin-path-info", (const uint8_t *)pq, strcspn(pq, "?")},
+      {"spin-full-url", (const uint8_t *)url, 7 + alen + pqlen},
+      {"spin-matched-route", (const uint8_t *)"/...", 4},
+      {"spin-base-path", (const uint8_t *)"/", 1},
+      {"spin-raw-component-route", (const uint8_t *)"/...", 4},
+      {"spin-component-route", (const uint8_t *)"", 0},
+      {"spin-client-addr", (const uint8_t *)CHAINED_CLIENT_ADDR, strlen(CHAINED_CLIENT_ADDR)}};
+  memcpy(h + n, spin, sizeof spin);
+  *count = n + 7;
+  return true;
+}
+
 static zh_error *run_wasi_http(chain_req *cr, app_call *call) {
   zh_spin_headers hs = {0};
-  zh_error *err = zh_spin_headers_build_chained(&cr->match, &cr->sreq, ZH_SPIN_WASI_HTTP, &hs);
-  zh_wasip2_header *h = err ? NULL : p2_headers(&hs);
-  if (!err && !h)
-    err = zh_error_oom();
+  zh_wasip2_header fast[CHAIN_FAST_MAX + 8];
+  char url[CHAIN_URL_MAX];
+  size_t nh = 0;
+  zh_error *err = NULL;
+  zh_wasip2_header *h = NULL;
+  if (cr->chained && plain_headers(cr->out, fast, &nh, url)) {
+    h = fast;
+  } else if (!(err =
+                   zh_spin_headers_build_chained(&cr->match, &cr->sreq, ZH_SPIN_WASI_HTTP, &hs))) {
+    nh = hs.count;
+    if (!(h = p2_headers(&hs)))
+      err = zh_error_oom();
+  }
   zh_cm_func *fn = err ? NULL : zh_cm_instance_func(call->inst, cr->route->handler.iface, "handle");
   if (!err && !fn)
     err = zh_error_new(ZH_ERR_UNLINKABLE, "no %s#handle export", cr->route->handler.iface);
   uint64_t request, outparam;
   zh_wasip2_request head = {
-      cr->out->method, cr->out->path_with_query, "http", cr->out->authority, h, hs.count};
+      cr->out->method, cr->out->path_with_query, "http", cr->out->authority, h, nh};
   if (!err && (err = zh_wasip2_incoming(call->cx, &head, &chain_io_fns, &cr->io, &request,
                                         &outparam)) == NULL) {
     zh_val args[2] = {zh_val_own(request), zh_val_own(outparam)}, result;
@@ -173,7 +251,8 @@ static zh_error *run_wasi_http(chain_req *cr, app_call *call) {
   int status;
   if (!err && !zh_wasip2_response_status(call->cx, &status))
     err = zh_error_new(ZH_ERR_INVALID, "the handler set no response, or an error-code response");
-  free(h);
+  if (h != fast)
+    free(h);
   zh_spin_headers_free(&hs);
   return err;
 }
@@ -349,6 +428,7 @@ static zh_error *chain_run(void *env, zh_wasip2_ctx *cx, const zh_wasip2_outgoin
     err = run_self(&cr, &ran);
   } else if (!err) {
     cr.route = route_of(app, host, strlen(host));
+    cr.chained = true;
     cr.match = (zh_router_result){.route = "/...",
                                   .component_route = "",
                                   .raw_component_route = "/...",

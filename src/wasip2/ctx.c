@@ -269,6 +269,7 @@ void zh_wasip2_free(zh_wasip2_ctx *cx) {
   free_strings(cx->net_allow, cx->nnet_allow);
   free_strings(cx->http_allow, cx->nhttp_allow);
   free(cx->cwd);
+  free(cx->read_buf);
   free(cx->stdin_data);
   for (int i = 0; i < 3; i++)
     wp2_buf_free(&cx->captured[i]);

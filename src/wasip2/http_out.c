@@ -185,10 +185,14 @@ static bool valid_text(const zh_val *opt, const char *bad) {
   if (!zh_val_case(opt))
     return true;
   const zh_val *s = opt->of.var.payload;
+  size_t nbad = strlen(bad);
   for (size_t i = 0; i < s->of.str.len; i++) {
     unsigned char c = (unsigned char)s->of.str.data[i];
-    if (c <= 32 || c == 127 || strchr(bad, c))
+    if (c <= 32 || c == 127)
       return false;
+    for (size_t k = 0; k < nbad; k++) /* a few bytes: no library call per character */
+      if (c == (unsigned char)bad[k])
+        return false;
   }
   return true;
 }
@@ -772,18 +776,20 @@ zh_error *wp2_http_handle(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *res
     out_request_free(cx, &r->base);
     return answer_error(result, HE_HTTP_REQUEST_URI_INVALID, NULL);
   }
+  /* the URL is for curl and the log: a request served in the process needs none */
   const char *authority = r->authority ? r->authority : "";
   size_t ulen = strlen(scheme) + strlen(authority) + (r->path ? strlen(r->path) : 1) + 8;
   wp2_future *f = calloc(1, sizeof *f);
-  char *url = malloc(ulen);
-  if (!f || !url) {
+  char *url = route == ZH_WASIP2_ROUTE_LOCAL ? NULL : malloc(ulen);
+  if (!f || (!url && route != ZH_WASIP2_ROUTE_LOCAL)) {
     free(f);
     free(url);
     out_request_free(cx, &r->base);
     return wp2_oom();
   }
-  snprintf(url, ulen, "%s://%s%s%s", scheme, authority, r->path && r->path[0] != '/' ? "/" : "",
-           r->path ? r->path : "/");
+  if (url)
+    snprintf(url, ulen, "%s://%s%s%s", scheme, authority, r->path && r->path[0] != '/' ? "/" : "",
+             r->path ? r->path : "/");
   if (route == ZH_WASIP2_ROUTE_DENIED ||
       (route == ZH_WASIP2_ROUTE_NETWORK && !origin_allowed(cx, scheme, r->authority))) {
     char line[1200];
@@ -963,15 +969,16 @@ static zh_error *fut_get(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *resu
     r->base = (wp2_obj){WP2_IN_RESPONSE, in_response_free};
     r->status = f->status;
     r->future = args[0].of.res.rep;
-    zh_val hv;
-    if ((err = wp2_fields_copy(cx, f->resp_headers, true, &hv))) {
-      free(r);
+    /* taken once: the response gets the future's headers themselves (a trailer curl still
+     * delivers finds none to change) */
+    r->headers = f->resp_headers;
+    r->headers->immutable = true;
+    f->resp_headers = NULL;
+    uint64_t rep = 0;
+    if ((err = wp2_insert(cx, &r->base, &rep))) {
+      in_response_free(cx, &r->base); /* and the headers it holds now */
       return err;
     }
-    r->headers = (wp2_fields *)wp2_take(cx, hv.of.res.rep, WP2_FIELDS);
-    uint64_t rep = 0;
-    if ((err = wp2_insert(cx, &r->base, &rep)))
-      return err;
     zh_val own = zh_val_own(rep);
     if ((err = zh_val_ok(&inner, &own)))
       return err;

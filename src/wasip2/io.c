@@ -196,6 +196,30 @@ static zh_error *stream_read(zh_wasip2_ctx *cx, wp2_stream *s, uint8_t *buf, siz
   return NULL;
 }
 
+/* The context's read buffer, grown to cap (it only grows: SDKs ask for the same size each
+ * time), or a block of its own while it is in use. read_release gives back either. */
+static uint8_t *read_buffer(zh_wasip2_ctx *cx, size_t cap) {
+  if (cx->read_busy)
+    return malloc(cap ? cap : 1);
+  if (cap > cx->read_cap || !cx->read_buf) {
+    uint8_t *b = malloc(cap ? cap : 1);
+    if (!b)
+      return NULL;
+    free(cx->read_buf);
+    cx->read_buf = b;
+    cx->read_cap = cap;
+  }
+  cx->read_busy = true;
+  return cx->read_buf;
+}
+
+static void read_release(zh_wasip2_ctx *cx, uint8_t *buf) {
+  if (buf == cx->read_buf)
+    cx->read_busy = false;
+  else
+    free(buf);
+}
+
 /* read / blocking-read / skip / blocking-skip share this: `keep` returns the bytes. */
 static zh_error *input_op(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bool blocking, bool keep,
                           const char *what) {
@@ -208,7 +232,7 @@ static zh_error *input_op(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bool 
     return wp2_stream_closed(result);
   uint64_t want = args[1].of.u;
   size_t cap = want < READ_MAX ? (size_t)want : READ_MAX;
-  uint8_t *buf = malloc(cap ? cap : 1);
+  uint8_t *buf = read_buffer(cx, cap);
   if (!buf)
     return wp2_oom();
   size_t got = 0;
@@ -227,16 +251,16 @@ static zh_error *input_op(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bool 
     }
   }
   if (err) {
-    free(buf);
+    read_release(cx, buf);
     return err;
   }
   if (fail || s->fail_msg) {
-    free(buf);
+    read_release(cx, buf);
     s->closed = true;
     return wp2_stream_failed(cx, result, s->fail_msg ? s->fail_msg : strerror(fail), -1);
   }
   if (eof && got == 0) {
-    free(buf);
+    read_release(cx, buf);
     s->closed = true;
     return wp2_stream_closed(result);
   }
@@ -245,7 +269,7 @@ static zh_error *input_op(zh_wasip2_ctx *cx, zh_val *args, zh_val *result, bool 
     err = wp2_bytes(&v, buf, got);
   else
     v = zh_val_u64(got);
-  free(buf);
+  read_release(cx, buf);
   return err ? err : zh_val_ok(result, &v);
 }
 

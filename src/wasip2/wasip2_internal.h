@@ -99,6 +99,11 @@ struct zh_wasip2_ctx {
   wp2_curl *curl;
   struct wp2_block *bindings; /* adapters handed to zh_component (table.c) */
   void *user;                 /* the embedder's (zh_wasip2_set_user) */
+  /* input-stream reads land here before they become a list (io.c): kept for the context's
+   * life, since a fresh 64 KiB block per read costs glibc a consolidation of its bins */
+  uint8_t *read_buf;
+  size_t read_cap;
+  bool read_busy; /* a read is using it (a hook that re-enters gets a block of its own) */
 };
 
 /* ---- the object table ---- */

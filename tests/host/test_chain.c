@@ -161,6 +161,39 @@ static void test_headers(uint16_t port) {
   zh_hc_response_free(&r);
 }
 
+/* ---- the callee's headers when the caller's need the header map's rules ---- */
+
+static const char spin_tail[] = "spin-path-info: /m\n"
+                                "spin-full-url: http://secret.spin.internal/m?k=v\n"
+                                "spin-matched-route: /...\n"
+                                "spin-base-path: /\n"
+                                "spin-raw-component-route: /...\n"
+                                "spin-component-route: \n"
+                                "spin-client-addr: 0.0.0.0:0\n"
+                                "\n";
+
+/* chain_get to secret.spin.internal/m?k=v: the body must be the request line, `mid` (the
+ * caller's headers as the callee sees them, after Host) and Spin's. */
+static void chained_headers_are(uint16_t port, const char *extra, const char *mid) {
+  zh_hc_response r;
+  char want[2048];
+  snprintf(want, sizeof want, "GET /m?k=v\nhost: secret.spin.internal\n%s%s", mid, spin_tail);
+  CHECK(chain_get(port, "/caller/x", "http://secret.spin.internal/m?k=v", extra, &r));
+  CHECK_EQ_INT(r.status, 200);
+  CHECK(body_is(&r, want));
+  zh_hc_response_free(&r);
+}
+
+static void test_header_map(uint16_t port) {
+  /* plain headers keep their order (the list is built without the map) */
+  chained_headers_are(port, "x-b: 2\r\nX-A: one two\r\nx-c:\r\n", "x-b: 2\nx-a: one two\nx-c: \n");
+  /* a repeated name is grouped at its first place, as http::HeaderMap holds it */
+  chained_headers_are(port, "x-dup: 1\r\nx-mid: m\r\nx-dup: 2\r\n",
+                      "x-dup: 1\nx-dup: 2\nx-mid: m\n");
+  /* UTF-8 beyond ASCII reaches the callee as it is */
+  chained_headers_are(port, "x-utf: caf\xc3\xa9\r\n", "x-utf: caf\xc3\xa9\n");
+}
+
 /* ---- an older SDK's handler (fermyon:spin/inbound-http), and a chain that never ends ---- */
 
 static void test_v1_and_loop(zh_test_cli_server *s) {
@@ -481,6 +514,7 @@ int main(void) {
     TEST_SUMMARY();
   }
   test_headers(s.port);
+  test_header_map(s.port);
   test_v1_and_loop(&s);
   test_js(s.port);
   test_permissions(&s);
