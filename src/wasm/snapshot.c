@@ -16,6 +16,7 @@
  * cache in its store, and the next copy of the same member in that store reuses it: its
  * functions are already right for that address, and only the rest is copied again. A
  * server worker that stamps and rolls back per request copies about a tenth as much. */
+#include "wasm/snapshot.h"
 #include "wasm/error.h"
 #include "wasm/objects.h"
 
@@ -110,6 +111,10 @@ static inline void *reloc(const zh_snapshot *s, zh_instance *const *copies, cons
   if (j < 0)
     return (void *)(uintptr_t)p;
   return (char *)copies[j] + ((uintptr_t)p - (uintptr_t)s->members[j].tb);
+}
+
+void *zh_snapshot_reloc(const zh_snapshot *snap, zh_instance *const *copies, const void *p) {
+  return reloc(snap, copies, p);
 }
 
 static int cmp_range(const void *a, const void *b) {
