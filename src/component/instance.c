@@ -346,13 +346,15 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     zh_val_drop(&vals[i]);
   if (vals != vals_few)
     free(vals);
-  free(cx.borrows);
+  if (cx.borrows) /* most calls lend nothing */
+    free(cx.borrows);
   /* The call is over: the caller's handles lent for it are its own again. */
   zh_abi_table *t = &L->caller->table;
   for (uint32_t k = 0; k < cx.nlent; k++)
     if (cx.lent[k] < t->len && t->h[cx.lent[k]].rt && t->h[cx.lent[k]].lends)
       t->h[cx.lent[k]].lends--;
-  free(cx.lent);
+  if (cx.lent)
+    free(cx.lent);
   if (err)
     L->caller->poisoned = true;
   return err;

@@ -27,7 +27,9 @@
 
 /* A core object the component refers to, exported by a snapshot member. */
 typedef struct tpl_reloc {
-  void *from; /* the template's object; a copy's is its relocation (zh_snapshot_reloc) */
+  void *from;    /* the template's object */
+  int64_t owner; /* the snapshot member whose block holds it (zh_snapshot_locate), or -1 */
+  size_t offset; /* where in that block: a copy's object is at the same offset in its copy */
 } tpl_reloc;
 
 struct zh_cm_template {
@@ -113,7 +115,7 @@ static zh_error *plan_relocs(zh_cm_template *t) {
       zh_extern x;
       if (!zh_instance_export_n(in->cores[k], info.name, strlen(info.name), &x) || !extern_ptr(&x))
         continue;
-      t->reloc[t->nreloc++] = (tpl_reloc){extern_ptr(&x)};
+      t->reloc[t->nreloc++] = (tpl_reloc){extern_ptr(&x), -1, 0};
     }
   }
   qsort(t->reloc, t->nreloc, sizeof *t->reloc, reloc_cmp);
@@ -241,6 +243,8 @@ zh_error *zh_cm_template_new(zh_cm_linker *linker, const zh_cm_component *comp,
     return zh_error_prefix(err, "%s: template", comp->file ? comp->file : "component");
   }
   t->ncores = t->inst->ncores;
+  for (size_t r = 0; t->snap && r < t->nreloc; r++)
+    t->reloc[r].owner = zh_snapshot_locate(t->snap, t->reloc[r].from, &t->reloc[r].offset);
   t->block_size = sizeof(zh_cm_instance) + t->nenvs * sizeof(rt_env) +
                   t->nfuncs * sizeof(zh_cm_func) + (t->ncores + t->nreloc + 1) * sizeof(void *);
   t->inst->frozen = true;
@@ -291,10 +295,12 @@ zh_error *zh_cm_template_instantiate(const zh_cm_template *t, zh_store *store, v
   }
   for (size_t k = 0; k < t->ncores; k++)
     zh_instance_set_data(cores[k], s);
-  /* The copies' exports are the originals' relocated: no lookup by name. Without a
-   * snapshot (no core instance) there is nothing to relocate. */
-  for (size_t r = 0; r < t->nreloc; r++)
-    to[r] = zh_snapshot_reloc(t->snap, cores, t->reloc[r].from);
+  /* The copies' exports are the originals' relocated (planned in zh_cm_template_new): no
+   * lookup by name. */
+  for (size_t r = 0; r < t->nreloc; r++) {
+    const tpl_reloc *rl = &t->reloc[r];
+    to[r] = rl->owner < 0 ? rl->from : (char *)cores[rl->owner] + rl->offset;
+  }
   const zh_cm_instance *ti = t->inst;
   s->comp = ti->comp;
   s->store = store;

@@ -113,8 +113,10 @@ static inline void *reloc(const zh_snapshot *s, zh_instance *const *copies, cons
   return (char *)copies[j] + ((uintptr_t)p - (uintptr_t)s->members[j].tb);
 }
 
-void *zh_snapshot_reloc(const zh_snapshot *snap, zh_instance *const *copies, const void *p) {
-  return reloc(snap, copies, p);
+int64_t zh_snapshot_locate(const zh_snapshot *snap, const void *p, size_t *offset) {
+  int64_t j = member_at(snap, p);
+  *offset = j < 0 ? 0 : (size_t)((uintptr_t)p - (uintptr_t)snap->members[j].tb);
+  return j;
 }
 
 static int cmp_range(const void *a, const void *b) {

@@ -4,10 +4,15 @@
 
 #include "zerohop/engine.h"
 
-/* `p` as the copies `copies` (from zh_snapshot_instantiate) see it: a pointer into a
- * member's original block moves to the same offset in that member's copy, anything else
- * is unchanged. The copies' exports are exactly the originals' exports relocated, so a
- * caller that knows an original export's address gets the copy's without a name lookup. */
-void *zh_snapshot_reloc(const zh_snapshot *snap, zh_instance *const *copies, const void *p);
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where the copies (from zh_snapshot_instantiate) have `p`: a pointer into a member's
+ * original block moves to the same offset in that member's copy, anything else stays as
+ * it is. Returns that member and sets *offset (the copy's pointer is then
+ * (char *)copies[member] + offset), or -1. The copies' exports are exactly the originals'
+ * relocated, so a caller that knows an original export's address plans the copies' once,
+ * with no lookup by name per copy. */
+int64_t zh_snapshot_locate(const zh_snapshot *snap, const void *p, size_t *offset);
 
 #endif
