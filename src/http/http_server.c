@@ -2,10 +2,10 @@
  *
  * Connections wait in an epoll set while idle, each registered once, edge-triggered, so a
  * connection that becomes readable wakes one worker and parking it again costs no system
- * call (http_internal.h has the slot states). Workers, one per core to begin with, wait on that
- * set; a worker takes the connection, serves the requests whose bytes are there and parks it again
- * (or closes it). So a busy server runs about as many threads as cores, and a request costs no
- * thread switch when others are ready.
+ * call (http_internal.h has the slot states). Workers, one per core to begin with, wait on
+ * that set; a worker takes the connection, serves the requests whose bytes are there and
+ * parks it again (or closes it). So a busy server runs about as many threads as cores, and
+ * a request costs no thread switch when others are ready.
  *
  * A handler may block (a long guest computation, a slow client's body): the listener thread
  * checks every few milliseconds, and when no worker is waiting and one has held its
