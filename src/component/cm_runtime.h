@@ -150,5 +150,7 @@ const zh_wit_type *cm_host_resource(zh_cm_instance *top, const zh_wit_type *orig
 zh_cm_instance *cm_stamp_of(zh_caller *caller);
 zh_cm_func *cm_func_of(const zh_cm_instance *s, zh_cm_func *f);
 void *cm_reloc(const zh_cm_instance *s, void *p);
+/* A copy's block back to its template's spares (or freed), for zh_cm_instance_free. */
+void cm_template_block_give(const zh_cm_template *t, void *blk);
 
 #endif

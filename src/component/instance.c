@@ -262,6 +262,8 @@ static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_
 }
 
 /* canon lower: the guest calls a component function through a core function. */
+#define LOWER_HOST_FEW 8 /* parameters lifted into a stack array */
+
 static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                             zh_value *results) {
   const rt_lower *L0 = envp;
@@ -299,9 +301,13 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_abi_cx cx;
   cx_for(&cx, store, L->mem, L->realloc, L->enc, L->caller, L->callee->name);
   cx.track_lends = true;
-  zh_val *vals = calloc(ft->nparams + 1, sizeof *vals);
+  /* Host functions take few parameters: theirs live on the stack, which spares a calloc
+   * and a free on every call from the guest. */
+  zh_val vals_few[LOWER_HOST_FEW];
+  zh_val *vals = ft->nparams <= LOWER_HOST_FEW ? vals_few : malloc(ft->nparams * sizeof *vals);
   if (!vals)
     return oom_err();
+  memset(vals, 0, ft->nparams * sizeof *vals); /* as calloc: a zeroed value drops as nothing */
   zh_error *err = NULL;
   if (!sig.params_indirect) {
     size_t k = 0;
@@ -338,14 +344,17 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_val_drop(&res);
   for (size_t i = 0; i < ft->nparams; i++)
     zh_val_drop(&vals[i]);
-  free(vals);
-  free(cx.borrows);
+  if (vals != vals_few)
+    free(vals);
+  if (cx.borrows) /* most calls lend nothing */
+    free(cx.borrows);
   /* The call is over: the caller's handles lent for it are its own again. */
   zh_abi_table *t = &L->caller->table;
   for (uint32_t k = 0; k < cx.nlent; k++)
     if (cx.lent[k] < t->len && t->h[cx.lent[k]].rt && t->h[cx.lent[k]].lends)
       t->h[cx.lent[k]].lends--;
-  free(cx.lent);
+  if (cx.lent)
+    free(cx.lent);
   if (err)
     L->caller->poisoned = true;
   return err;
@@ -886,7 +895,10 @@ void zh_cm_instance_free(zh_cm_instance *in) {
   }
   wit_arena_free(&in->arena);
   free(in->cores);
-  free(in); /* a copy's arrays share its block */
+  if (in->tpl) /* a copy's arrays share its block, which the next copy reuses */
+    cm_template_block_give(in->tpl, in);
+  else
+    free(in);
 }
 
 /* The export named `name`, or else the one whose name differs only by a semver-compatible

@@ -16,16 +16,20 @@
 #include "component/cm_runtime.h"
 
 #include "wasm/error.h"
+#include "wasm/snapshot.h"
+
+#include <stdatomic.h>
 
 #include <stdlib.h>
 #include <string.h>
 
-/* A core object the component refers to: which snapshot member exports it, under what. */
+#define TPL_SPARE 8 /* freed copy blocks kept per template: about one per worker */
+
+/* A core object the component refers to, exported by a snapshot member. */
 typedef struct tpl_reloc {
-  void *from; /* the template's object */
-  uint32_t core;
-  const char *name;
-  size_t len;
+  void *from;    /* the template's object */
+  int64_t owner; /* the snapshot member whose block holds it (zh_snapshot_locate), or -1 */
+  size_t offset; /* where in that block: a copy's object is at the same offset in its copy */
 } tpl_reloc;
 
 struct zh_cm_template {
@@ -39,6 +43,12 @@ struct zh_cm_template {
   zh_cm_func **funcs; /* by tidx - 1 */
   size_t nreloc;
   tpl_reloc *reloc; /* sorted by `from` */
+  /* A copy's block (instance, environments, functions, cores, relocations) is a few KiB:
+   * big enough that glibc serves it from its slow path, consolidating its fast bins on the
+   * way. So freed blocks wait here for the next copy, taken and given with one atomic
+   * exchange each, from any thread; a block given when every slot is full is freed. */
+  size_t block_size;
+  _Atomic(void *) spare[TPL_SPARE];
 };
 
 zh_cm_instance *cm_stamp_of(zh_caller *caller) {
@@ -103,10 +113,9 @@ static zh_error *plan_relocs(zh_cm_template *t) {
       zh_export_info info;
       zh_module_export(m, i, &info);
       zh_extern x;
-      size_t len = strlen(info.name);
-      if (!zh_instance_export_n(in->cores[k], info.name, len, &x) || !extern_ptr(&x))
+      if (!zh_instance_export_n(in->cores[k], info.name, strlen(info.name), &x) || !extern_ptr(&x))
         continue;
-      t->reloc[t->nreloc++] = (tpl_reloc){extern_ptr(&x), (uint32_t)k, info.name, len};
+      t->reloc[t->nreloc++] = (tpl_reloc){extern_ptr(&x), -1, 0};
     }
   }
   qsort(t->reloc, t->nreloc, sizeof *t->reloc, reloc_cmp);
@@ -182,7 +191,32 @@ void zh_cm_template_free(zh_cm_template *t) {
   free(t->envs);
   free(t->funcs);
   free(t->reloc);
+  for (size_t i = 0; i < TPL_SPARE; i++)
+    free(atomic_load_explicit(&t->spare[i], memory_order_relaxed));
   free(t);
+}
+
+/* A spare block of t->block_size bytes, or NULL. */
+static void *block_take(zh_cm_template *t) {
+  for (size_t i = 0; i < TPL_SPARE; i++)
+    if (atomic_load_explicit(&t->spare[i], memory_order_relaxed)) {
+      void *b = atomic_exchange_explicit(&t->spare[i], NULL, memory_order_acquire);
+      if (b)
+        return b;
+    }
+  return NULL;
+}
+
+void cm_template_block_give(const zh_cm_template *tc, void *blk) {
+  zh_cm_template *t = (zh_cm_template *)(uintptr_t)tc; /* the slots are the one mutable part */
+  for (size_t i = 0; i < TPL_SPARE; i++) {
+    void *none = NULL;
+    if (!atomic_load_explicit(&t->spare[i], memory_order_relaxed) &&
+        atomic_compare_exchange_strong_explicit(&t->spare[i], &none, blk, memory_order_release,
+                                                memory_order_relaxed))
+      return;
+  }
+  free(blk);
 }
 
 zh_error *zh_cm_template_new(zh_cm_linker *linker, const zh_cm_component *comp,
@@ -209,6 +243,10 @@ zh_error *zh_cm_template_new(zh_cm_linker *linker, const zh_cm_component *comp,
     return zh_error_prefix(err, "%s: template", comp->file ? comp->file : "component");
   }
   t->ncores = t->inst->ncores;
+  for (size_t r = 0; t->snap && r < t->nreloc; r++)
+    t->reloc[r].owner = zh_snapshot_locate(t->snap, t->reloc[r].from, &t->reloc[r].offset);
+  t->block_size = sizeof(zh_cm_instance) + t->nenvs * sizeof(rt_env) +
+                  t->nfuncs * sizeof(zh_cm_func) + (t->ncores + t->nreloc + 1) * sizeof(void *);
   t->inst->frozen = true;
   *out = t;
   return NULL;
@@ -217,11 +255,13 @@ zh_error *zh_cm_template_new(zh_cm_linker *linker, const zh_cm_component *comp,
 zh_error *zh_cm_template_instantiate(const zh_cm_template *t, zh_store *store, void *data,
                                      zh_cm_instance **out) {
   *out = NULL;
-  /* One block: the instance, its environments, functions, core instances and relocations. */
-  size_t sz = sizeof(zh_cm_instance) + t->nenvs * sizeof(rt_env) + t->nfuncs * sizeof(zh_cm_func) +
-              (t->ncores + t->nreloc + 1) * sizeof(void *);
-  char *blk = calloc(1, sz);
-  if (!blk)
+  /* One block: the instance, its environments, functions, core instances and relocations.
+   * Everything past the instance's own fields is written below, so a spare block needs
+   * only those cleared. */
+  char *blk = block_take((zh_cm_template *)(uintptr_t)t);
+  if (blk)
+    memset(blk, 0, sizeof(zh_cm_instance));
+  else if (!(blk = calloc(1, t->block_size)))
     return zh_error_oom();
   zh_cm_instance *s = (zh_cm_instance *)blk;
   rt_env *envs = (rt_env *)(blk + sizeof *s);
@@ -231,6 +271,7 @@ zh_error *zh_cm_template_instantiate(const zh_cm_template *t, zh_store *store, v
   /* Tables first: after the snapshot's copy, nothing may fail. */
   for (size_t i = 0; i < t->nenvs; i++) {
     const zh_abi_table *tt = &t->envs[i]->table;
+    envs[i].table = (zh_abi_table){0};
     if (!tt->len)
       continue;
     envs[i].table.h = malloc(tt->cap * sizeof *tt->h);
@@ -254,11 +295,11 @@ zh_error *zh_cm_template_instantiate(const zh_cm_template *t, zh_store *store, v
   }
   for (size_t k = 0; k < t->ncores; k++)
     zh_instance_set_data(cores[k], s);
+  /* The copies' exports are the originals' relocated (planned in zh_cm_template_new): no
+   * lookup by name. */
   for (size_t r = 0; r < t->nreloc; r++) {
     const tpl_reloc *rl = &t->reloc[r];
-    zh_extern x;
-    /* Cannot fail: the copy has the member's exports. */
-    to[r] = zh_instance_export_n(cores[rl->core], rl->name, rl->len, &x) ? extern_ptr(&x) : NULL;
+    to[r] = rl->owner < 0 ? rl->from : (char *)cores[rl->owner] + rl->offset;
   }
   const zh_cm_instance *ti = t->inst;
   s->comp = ti->comp;

@@ -78,12 +78,15 @@ static ssize_t recv_some(zh_http_conn *c, void *buf, size_t cap, uint64_t deadli
                          bool watch_stop) {
   for (;;) {
     ssize_t n = recv(c->fd, buf, cap, 0);
-    if (n >= 0)
+    if (n >= 0) {
+      c->drained = (size_t)n < cap;
       return n;
+    }
     if (errno == EINTR)
       continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
       return -1;
+    c->drained = true;
     if (deadline_ns == 0)
       return -3;
     int w = wait_readable(c, deadline_ns, watch_stop);
@@ -495,11 +498,14 @@ static bool serve_one(zh_http_conn *c, bool *answered, bool *idle) {
 bool zh_http_conn_serve(zh_http_conn *c, int fd) {
   c->fd = fd;
   c->in_start = c->in_end = c->head_len = 0;
+  c->drained = false;
   bool answered = false, idle = false;
   while (serve_one(c, &answered, &idle)) {
-    /* Nothing buffered after a response: the next request is rarely there yet, so park at
-     * once rather than spend a recv to learn it (a readable socket wakes a worker anyway). */
-    if (c->in_end == 0)
+    /* Nothing buffered after a response and the socket empty at the last read: the next
+     * request is rarely there yet, so park at once rather than spend a recv to learn it
+     * (bytes that came since raise an event). A read that filled its buffer proves
+     * nothing: then the next head's read finds out. */
+    if (c->in_end == 0 && c->drained)
       return true;
   }
   if (idle)

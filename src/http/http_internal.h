@@ -32,14 +32,15 @@
  * that arrives after its connection was closed (and the slot reused) is recognised.
  *
  * State and generation change together, in one atomic word, so a worker takes a parked
- * connection with one compare-and-swap and no lock. A worker that parks a connection marks
- * it PARKING while it re-arms the epoll registration: a worker woken for it meanwhile takes
- * it over, and nothing closes a PARKING slot (its fd is still being used). Closing, and
- * the free list, stay under the server's mutex. */
+ * connection with one compare-and-swap and no lock. The registration is edge-triggered and
+ * made once, so parking costs no system call; an event that comes while a worker owns the
+ * connection (bytes that arrived after its last read) makes the slot PENDING, and the owner
+ * serves again instead of parking. Closing, and the free list, stay under the server's
+ * mutex. */
 enum zh_http_slot_state {
   ZH_HTTP_SLOT_FREE,
   ZH_HTTP_SLOT_PARKED,
-  ZH_HTTP_SLOT_PARKING,
+  ZH_HTTP_SLOT_PENDING, /* owned, and readable again since the owner's last read */
   ZH_HTTP_SLOT_OWNED
 };
 
@@ -54,7 +55,7 @@ typedef struct zh_http_slot {
 struct zh_http_server {
   zh_http_config config; /* defaults applied; addr points at address[] */
   int listen_fd;         /* owned; closed by the listener thread when it ends */
-  int epoll_fd;          /* parked connections (one-shot) and the stop pipe */
+  int epoll_fd;          /* connections (edge-triggered) and the stop pipe */
   int stop_pipe[2];      /* written once at stop; stays readable so every wait sees it */
   char address[80];      /* "ip:port" as bound */
   uint16_t port;
@@ -85,6 +86,9 @@ typedef struct zh_http_conn {
    * bytes (body, pipelined requests) are in[in_start..in_end). */
   char *in;
   size_t in_cap, head_len, in_start, in_end;
+  /* The last read came back short (or found nothing): the socket was empty then, so any
+   * byte since raises a new edge-triggered event, and the connection may be parked. */
+  bool drained;
   zh_http_header *headers; /* max_headers entries */
   /* Output: the response head being built, then the body bytes not yet sent. */
   char *out;

@@ -1,10 +1,11 @@
 /* The server: the listening socket, the listener thread, the workers and the stop.
  *
- * Connections wait in an epoll set while idle, each registered one-shot, so a readable one
- * wakes exactly one worker. Workers, one per core to begin with, wait on that set; a worker
- * takes the connection, serves the requests whose bytes are there and parks it again (or
- * closes it). So a busy server runs about as many threads as cores, and a request costs no
- * thread switch when others are ready.
+ * Connections wait in an epoll set while idle, each registered once, edge-triggered, so a
+ * connection that becomes readable wakes one worker and parking it again costs no system
+ * call (http_internal.h has the slot states). Workers, one per core to begin with, wait on
+ * that set; a worker takes the connection, serves the requests whose bytes are there and
+ * parks it again (or closes it). So a busy server runs about as many threads as cores, and
+ * a request costs no thread switch when others are ready.
  *
  * A handler may block (a long guest computation, a slow client's body): the listener thread
  * checks every few milliseconds, and when no worker is waiting and one has held its
@@ -186,19 +187,24 @@ static enum zh_http_slot_state slot_state(zh_http_slot *slot) {
 }
 
 /* Takes the slot of an epoll event (tag) or, from the listener, a parked one (tag's
- * generation the current one): PARKED or PARKING becomes OWNED, if the generation is still
- * the tag's. False when the connection was closed meanwhile (idle timeout, stop) or
- * someone else took it. */
-static bool slot_claim(zh_http_slot *slot, uint64_t tag) {
+ * generation the current one): PARKED becomes OWNED, if the generation is still the tag's.
+ * False when the connection was closed meanwhile (idle timeout, stop) or someone else
+ * holds it; for an event (`event`), an OWNED slot becomes PENDING, so its owner learns
+ * that bytes came after its last read. */
+static bool slot_claim(zh_http_slot *slot, uint64_t tag, bool event) {
   uint64_t cur = atomic_load_explicit(&slot->sg, memory_order_acquire);
   for (;;) {
     enum zh_http_slot_state st = sg_state(cur);
-    if (cur >> 32 != tag >> 32 || (st != ZH_HTTP_SLOT_PARKED && st != ZH_HTTP_SLOT_PARKING))
+    if (cur >> 32 != tag >> 32)
       return false;
-    if (atomic_compare_exchange_weak_explicit(&slot->sg, &cur,
-                                              sg_make(cur >> 32, ZH_HTTP_SLOT_OWNED),
+    enum zh_http_slot_state to = st == ZH_HTTP_SLOT_PARKED           ? ZH_HTTP_SLOT_OWNED
+                                 : event && st == ZH_HTTP_SLOT_OWNED ? ZH_HTTP_SLOT_PENDING
+                                                                     : st;
+    if (to == st)
+      return false;
+    if (atomic_compare_exchange_weak_explicit(&slot->sg, &cur, sg_make(cur >> 32, to),
                                               memory_order_acq_rel, memory_order_acquire))
-      return true;
+      return to == ZH_HTTP_SLOT_OWNED;
   }
 }
 
@@ -219,7 +225,7 @@ static void slot_close(zh_http_server *s, zh_http_slot *slot) {
 /* With mu held: closes a parked connection unless a worker takes it first. */
 static void slot_close_parked(zh_http_server *s, zh_http_slot *slot) {
   uint64_t cur = atomic_load_explicit(&slot->sg, memory_order_acquire);
-  if (sg_state(cur) == ZH_HTTP_SLOT_PARKED && slot_claim(slot, cur))
+  if (sg_state(cur) == ZH_HTTP_SLOT_PARKED && slot_claim(slot, cur, false))
     slot_close(s, slot);
 }
 
@@ -229,36 +235,31 @@ static void set_idle_deadline(zh_http_server *s, zh_http_slot *slot) {
                         memory_order_relaxed);
 }
 
-/* With mu held, a new connection: waits for it to become readable, one-shot; false if the
- * kernel refuses. */
+/* With mu held, a new connection: registered once, edge-triggered, for as long as it is
+ * open (the kernel reports it at once if bytes are already there); false if the kernel
+ * refuses. */
 static bool slot_admit_park(zh_http_server *s, zh_http_slot *slot) {
   set_idle_deadline(s, slot);
   uint64_t gen = atomic_load_explicit(&slot->sg, memory_order_relaxed) >> 32;
   atomic_store_explicit(&slot->sg, sg_make(gen, ZH_HTTP_SLOT_PARKED), memory_order_release);
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = slot_tag(s, slot)};
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = slot_tag(s, slot)};
   return epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, slot->fd, &ev) == 0;
 }
 
-/* Without mu, by the worker that owns the slot: parks the connection again. True when it
- * is parked (or already taken by another worker): the caller no longer owns it. False if
- * the kernel refused: the caller still owns it and closes it. */
+/* Without mu, by the worker that owns the slot and has read until the socket was empty
+ * (zh_http_conn_serve): parks the connection. True when it is parked: the caller no
+ * longer owns it. False when an event came since that read (PENDING): the caller still
+ * owns it and serves it again, since that event's worker did not take it. */
 static bool slot_repark(zh_http_server *s, zh_http_slot *slot) {
   set_idle_deadline(s, slot);
   uint64_t gen = atomic_load_explicit(&slot->sg, memory_order_relaxed) >> 32;
-  uint64_t parking = sg_make(gen, ZH_HTTP_SLOT_PARKING);
-  atomic_store_explicit(&slot->sg, parking, memory_order_release);
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = slot_tag(s, slot)};
-  if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, slot->fd, &ev) != 0) {
-    uint64_t expect = parking; /* no event can have come: it is still ours */
-    atomic_compare_exchange_strong_explicit(&slot->sg, &expect, sg_make(gen, ZH_HTTP_SLOT_OWNED),
-                                            memory_order_acq_rel, memory_order_acquire);
-    return false;
-  }
-  /* A worker woken meanwhile has made it OWNED: then this fails, and the slot is its. */
-  uint64_t expect = parking;
-  atomic_compare_exchange_strong_explicit(&slot->sg, &expect, sg_make(gen, ZH_HTTP_SLOT_PARKED),
-                                          memory_order_acq_rel, memory_order_acquire);
-  return true;
+  uint64_t expect = sg_make(gen, ZH_HTTP_SLOT_OWNED);
+  if (atomic_compare_exchange_strong_explicit(&slot->sg, &expect, sg_make(gen, ZH_HTTP_SLOT_PARKED),
+                                              memory_order_acq_rel, memory_order_acquire))
+    return true;
+  /* Only events move an owned slot, and only to PENDING: take the mark back. */
+  atomic_store_explicit(&slot->sg, sg_make(gen, ZH_HTTP_SLOT_OWNED), memory_order_release);
+  return false;
 }
 
 typedef struct worker_arg {
@@ -289,11 +290,17 @@ static void *worker_main(void *arg) {
      * swept the parked connections finds none being taken either. */
     atomic_fetch_add_explicit(&s->nbusy, 1, memory_order_seq_cst);
     zh_http_slot *slot = &s->slots[(uint32_t)ev.data.u64];
-    if (slot_claim(slot, ev.data.u64)) { /* else closed meanwhile (idle timeout, stop) */
+    /* Else closed meanwhile (idle timeout, stop), or held by another worker, which now
+     * knows to read again. */
+    if (slot_claim(slot, ev.data.u64, true)) {
       atomic_store_explicit(&s->busy_since[wa.index], zh_http_now_ns(), memory_order_relaxed);
       memcpy(conn.client, slot->client, sizeof conn.client);
-      bool park = ok && zh_http_conn_serve(&conn, slot->fd);
-      if (!(park && !__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST) && slot_repark(s, slot))) {
+      bool park;
+      do
+        park = ok && zh_http_conn_serve(&conn, slot->fd) &&
+               !__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST);
+      while (park && !slot_repark(s, slot));
+      if (!park) {
         pthread_mutex_lock(&s->mu);
         slot_close(s, slot);
         pthread_mutex_unlock(&s->mu);

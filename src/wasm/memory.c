@@ -37,6 +37,7 @@ void zh_mem_pool_init(zh_mem_pool *pool) {
 
 static void region_destroy(zh_mem_region *r) {
   munmap(r->base, REGION_BYTES);
+  free(r->priv);
   free(r);
 }
 
@@ -57,6 +58,8 @@ void zh_mem_pool_destroy(zh_mem_pool *pool) {
 /* Back to a pristine PROT_NONE reservation; false if the kernel refused, after which
  * the region's layout is unknown and it must be unmapped. */
 static bool region_reset(zh_mem_region *r) {
+  r->tracked = false; /* the next image mapped here starts with no private page */
+  r->npriv = 0;
   if (r->dirty == 0)
     return true;
   void *p = mmap(r->base, r->dirty, PROT_NONE,
@@ -102,9 +105,8 @@ static zh_mem_region *region_acquire(zh_engine *engine, zh_error **err) {
                         (unsigned long long)(ZH_MEM_RESERVE >> 30), strerror(e));
     return NULL;
   }
-  r->next = NULL;
+  memset(r, 0, sizeof *r);
   r->base = base;
-  r->dirty = 0;
   return r;
 }
 
@@ -369,25 +371,38 @@ static int pagemap_fd(zh_mem_pool *pool) {
   return fd;
 }
 
-/* Copies back the pages of [0, size) that differ from the image. Written pages stay
- * private copies, so the next request writes them without a fault, and nothing is
- * unmapped: no TLB shootdown on the other cores. */
+/* Copies back the pages of [0, size) that differ from the image, and notes them in the
+ * region (when it has room) for resets that can skip pagemap. Written pages stay private
+ * copies, so the next request writes them without a fault, and nothing is unmapped: no
+ * TLB shootdown on the other cores. */
 static bool restore_written(int fd, zh_memory *mem, const zh_mem_image *img) {
+  zh_mem_region *r = mem->region;
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t npages = (size_t)(img->size / page);
+  if (r->priv_cap < npages) {
+    free(r->priv);
+    r->priv = malloc(npages * sizeof *r->priv);
+    r->priv_cap = r->priv ? (uint32_t)npages : 0;
+  }
+  r->npriv = 0;
   uint64_t e[PM_BATCH];
   for (size_t i = 0; i < npages; i += PM_BATCH) {
     size_t n = npages - i < PM_BATCH ? npages - i : PM_BATCH;
     if (!read_entries(fd, mem->base + i * page, n, e))
       return false;
-    for (size_t k = 0; k < n; k++)
-      if (page_written(e[k]))
-        memcpy(mem->base + (i + k) * page, img->view + (i + k) * page, page);
+    for (size_t k = 0; k < n; k++) {
+      if (!page_written(e[k]))
+        continue;
+      memcpy(mem->base + (i + k) * page, img->view + (i + k) * page, page);
+      if (r->priv_cap)
+        r->priv[r->npriv++] = (uint32_t)(i + k);
+    }
   }
   return true;
 }
 
-zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img) {
+zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img, uint64_t loan,
+                                uint64_t clean_loan) {
   zh_mem_region *r = mem->region;
   if (!r || mem->size < img->size)
     return zh_error_new(ZH_ERR_USAGE, "memory reset: not a memory made from this image");
@@ -403,9 +418,22 @@ zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img) {
    * pages, and the next access reads the sealed image again. Unlike a new mapping it
    * takes the address-space lock only for reading. */
   int fd = img->size && img->view ? pagemap_fd(&mem->engine->pool) : -1;
-  if (img->size && !(fd >= 0 && restore_written(fd, mem, img)) &&
-      madvise(r->base, img->size, MADV_DONTNEED) != 0)
-    return zh_error_new(ZH_ERR_RESOURCE, "cannot reset memory: %s", strerror(errno));
+  /* Last reset in a loan without a page fault (zh_mem_reset_to_image in memory.h): the
+   * private copies are the ones pagemap found then. */
+  if (fd >= 0 && r->tracked && r->priv_cap && r->reset_loan && r->reset_loan == clean_loan) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (uint32_t k = 0; k < r->npriv; k++)
+      memcpy(mem->base + (size_t)r->priv[k] * page, img->view + (size_t)r->priv[k] * page, page);
+  } else {
+    r->tracked = false;
+    if (img->size && !(fd >= 0 && restore_written(fd, mem, img))) {
+      if (madvise(r->base, img->size, MADV_DONTNEED) != 0)
+        return zh_error_new(ZH_ERR_RESOURCE, "cannot reset memory: %s", strerror(errno));
+      fd = -1; /* which pages are private copies is not known now */
+    }
+  }
+  r->tracked = fd >= 0 && r->priv_cap;
+  r->reset_loan = loan;
   mem->size = img->size;
   mem->has_max = img->has_max;
   mem->declared_max = img->declared_max;

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ZH_MEM_RESERVE ((uint64_t)8 << 30) /* 8 GiB: covers u32 addr + u32 offset */
 #define ZH_MEM_GUARD ((uint64_t)64 << 10)  /* extra tail so 16-byte accesses fault too */
@@ -26,6 +27,13 @@ typedef struct zh_mem_region {
   struct zh_mem_region *next;
   uint8_t *base;
   uint64_t dirty; /* bytes that may hold data or mappings: must be reset before reuse */
+  /* Resets in place (zh_mem_reset_to_image): the image's pages known to be private
+   * copies (found by pagemap), valid while `tracked`, and the store-pool loan during which
+   * the region was last reset (0: none). */
+  uint32_t *priv;
+  uint32_t npriv, priv_cap;
+  bool tracked;
+  uint64_t reset_loan;
 } zh_mem_region;
 
 typedef struct zh_mem_pool {
@@ -74,9 +82,16 @@ zh_error *zh_mem_snapshot(const zh_memory *mem, zh_mem_image *out);
 zh_error *zh_mem_init_from_image(zh_engine *engine, zh_memory *mem, const zh_mem_image *img);
 /* Puts a memory made by zh_mem_init_from_image(img) back to the image's contents and
  * size, in place: the pages written since are copied back from the image, found through
- * /proc/self/pagemap (madvise(MADV_DONTNEED) where that is not readable). On failure the
- * caller releases the memory. */
-zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img);
+ * /proc/self/pagemap (madvise(MADV_DONTNEED) where that is not readable).
+ *
+ * `loan` is the store-pool loan the store is in (0: none) and `clean_loan` the last loan
+ * of that store whose thread took no page fault from take to give (store_pool.c). When
+ * the memory was last reset during `clean_loan`, no page can have become a private copy
+ * since (a first write to a page mapped from the image is a fault of the writing thread,
+ * also when the kernel writes it during a system call), so the pages pagemap found before
+ * are restored without reading it again. On failure the caller releases the memory. */
+zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img, uint64_t loan,
+                                uint64_t clean_loan);
 void zh_mem_image_release(zh_mem_image *img);
 
 #endif

@@ -16,6 +16,7 @@
  * cache in its store, and the next copy of the same member in that store reuses it: its
  * functions are already right for that address, and only the rest is copied again. A
  * server worker that stamps and rolls back per request copies about a tenth as much. */
+#include "wasm/snapshot.h"
 #include "wasm/error.h"
 #include "wasm/objects.h"
 
@@ -110,6 +111,12 @@ static inline void *reloc(const zh_snapshot *s, zh_instance *const *copies, cons
   if (j < 0)
     return (void *)(uintptr_t)p;
   return (char *)copies[j] + ((uintptr_t)p - (uintptr_t)s->members[j].tb);
+}
+
+int64_t zh_snapshot_locate(const zh_snapshot *snap, const void *p, size_t *offset) {
+  int64_t j = member_at(snap, p);
+  *offset = j < 0 ? 0 : (size_t)((uintptr_t)p - (uintptr_t)snap->members[j].tb);
+  return j;
 }
 
 static int cmp_range(const void *a, const void *b) {
@@ -546,7 +553,8 @@ static zh_error *attach_memories(const zh_snapshot *s, uint32_t k, zh_instance *
     zh_memory *mem = &b->own_memories[i];
     zh_error *err = NULL;
     if (mem->region) { /* kept by a cached block: reset in place */
-      err = zh_mem_reset_to_image(mem, &mb->images[i]);
+      const zh_store *st = b->inst.store;
+      err = zh_mem_reset_to_image(mem, &mb->images[i], st->loan, st->clean_loan);
       if (err) {
         zh_error_free(err); /* fall back to a new mapping */
         err = NULL;

@@ -3,10 +3,12 @@
 #include "wasm/store_pool.h"
 
 #include "wasm/error.h"
+#include "wasm/runtime.h"
 
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 /* More slots than a server has workers in the steady state; only a burst of extra workers
  * (handlers that hold theirs) can overflow them. */
@@ -38,6 +40,24 @@ static unsigned home_slot(void) {
   return cpu < 0 ? 0 : (unsigned)cpu % POOL_SLOTS;
 }
 
+/* The calling thread's page faults so far; false if the kernel does not say. */
+static bool thread_faults(uint64_t *out) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) != 0)
+    return false;
+  *out = (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+  return true;
+}
+
+/* A loan begins: numbered in the store (resets in it record the number), and the taking
+ * thread's faults counted. */
+static zh_pooled_store *lend(zh_pooled_store *ps) {
+  ps->store->loan = ++ps->loans;
+  ps->taker = pthread_self();
+  ps->counted = thread_faults(&ps->faults);
+  return ps;
+}
+
 zh_error *zh_store_pool_take(zh_store_pool *p, zh_pooled_store **out) {
   *out = NULL;
   unsigned home = home_slot();
@@ -49,11 +69,11 @@ zh_error *zh_store_pool_take(zh_store_pool *p, zh_pooled_store **out) {
       continue;
     zh_pooled_store *ps = atomic_exchange_explicit(&s->ps, NULL, memory_order_acquire);
     if (ps) {
-      *out = ps;
+      *out = lend(ps);
       return NULL;
     }
   }
-  zh_pooled_store *ps = malloc(sizeof *ps);
+  zh_pooled_store *ps = calloc(1, sizeof *ps);
   if (!ps)
     return zh_error_oom();
   zh_error *err = zh_store_new(p->engine, &ps->store);
@@ -62,7 +82,7 @@ zh_error *zh_store_pool_take(zh_store_pool *p, zh_pooled_store **out) {
     return err;
   }
   ps->mark = zh_store_mark(ps->store);
-  *out = ps;
+  *out = lend(ps);
   return NULL;
 }
 
@@ -78,6 +98,13 @@ zh_error *zh_store_pool_give(zh_store_pool *p, zh_pooled_store *ps) {
     drop(ps);
     return err;
   }
+  /* No fault in the whole loan: no page of its memories became a private copy that their
+   * last reset did not see. */
+  uint64_t now;
+  if (ps->counted && pthread_equal(ps->taker, pthread_self()) && thread_faults(&now) &&
+      now == ps->faults)
+    ps->store->clean_loan = ps->store->loan;
+  ps->store->loan = 0;
   unsigned home = home_slot();
   for (unsigned i = 0; i < POOL_SLOTS; i++) {
     pool_slot *s = &p->slots[(home + i) % POOL_SLOTS];

@@ -11,12 +11,19 @@
  *
  * Ownership: the pool owns the stores in its slots; a taken store is the caller's until it
  * is given back. zh_store_pool_free frees the pooled stores: every taken one must have been
- * given back first. Take and give may be called from any thread.
+ * given back first. Take and give may be called from any thread, but a store is used and
+ * given back by the thread that took it: the pool counts that thread's page faults over
+ * the loan, and a loan without one lets the next resets of its memories skip reading
+ * pagemap (zh_mem_reset_to_image). A store given back by another thread is not counted.
  */
 #ifndef ZH_WASM_STORE_POOL_H
 #define ZH_WASM_STORE_POOL_H
 
 #include "zerohop/engine.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct zh_store_pool zh_store_pool;
 
@@ -24,6 +31,10 @@ typedef struct zh_store_pool zh_store_pool;
 typedef struct zh_pooled_store {
   zh_store *store;
   zh_mark mark;
+  uint64_t loans;  /* loans so far, numbering them */
+  pthread_t taker; /* the thread of the current loan */
+  uint64_t faults; /* its page faults at the take */
+  bool counted;    /* `faults` is known */
 } zh_pooled_store;
 
 zh_error *zh_store_pool_new(zh_engine *engine, zh_store_pool **out);
