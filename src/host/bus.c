@@ -317,6 +317,10 @@ static void handle_event(bus_sub *s, bus_event *ev) {
 static void *worker_main(void *arg) {
   bus_sub *s = arg;
   zh_host_bus *bus = s->bus;
+  /* Named so that per-thread CPU (/proc/PID/task/TID/comm) can tell the subscribers apart. */
+  char name[16];
+  snprintf(name, sizeof name, "zh-bus:%.8s", s->component);
+  pthread_setname_np(pthread_self(), name);
   pthread_mutex_lock(&bus->lock);
   for (;;) {
     while (!s->count && !bus->stopping)
