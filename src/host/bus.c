@@ -210,16 +210,27 @@ static bool wait_room(zh_host_bus *bus, bus_channel *ch, bus_sub *only, uint64_t
   return !bus->closed;
 }
 
-/* `freed` slots of `s`'s ring came free, and the ring was full before (else no waiter was
- * blocked by it): wake as many waiters, or all of them when the channel has several rings. */
-static void wake_room(bus_channel *ch, uint32_t freed) {
+#define WAKE_ALL UINT32_MAX
+
+/* `freed` slots of a ring of `ch` came free, and the ring was full before (else no waiter
+ * was blocked by it): how many waiters to wake, WAKE_ALL when the channel has several rings.
+ * Under the lock. */
+static uint32_t wakeups(const bus_channel *ch, uint32_t freed) {
   if (!ch->waiting)
-    return;
-  if (ch->nsubs > 1) {
+    return 0;
+  if (ch->nsubs > 1)
+    return WAKE_ALL;
+  return freed < ch->waiting ? freed : ch->waiting;
+}
+
+/* Wakes them, preferably after the lock is released, so that they do not wake up only to
+ * wait for the lock. */
+static void wake_room(bus_channel *ch, uint32_t n) {
+  if (n == WAKE_ALL) {
     pthread_cond_broadcast(&ch->room);
     return;
   }
-  for (uint32_t i = 0; i < freed && i < ch->waiting; i++)
+  for (uint32_t i = 0; i < n; i++)
     pthread_cond_signal(&ch->room);
 }
 
@@ -370,9 +381,9 @@ static void *worker_main(void *arg) {
     s->next = 0;
     s->nheld = n;
     s->busy = true;
-    if (was_full)
-      wake_room(ch, n);
+    uint32_t wake = was_full ? wakeups(ch, n) : 0;
     pthread_mutex_unlock(&bus->lock);
+    wake_room(ch, wake);
     /* A drain that timed out stops the batch between events; drain reports the rest. */
     while (s->next < s->nheld && !atomic_load(&bus->stopping)) {
       bus_event *ev = s->held[s->next];
@@ -624,7 +635,7 @@ bool zh_host_bus_publish(zh_host_bus *bus, const char *publisher, const char *ch
     pthread_mutex_lock(&bus->lock);
     ch->reserved--;
     if (!ok)
-      wake_room(ch, 1); /* the reservation is free again */
+      wake_room(ch, wakeups(ch, 1)); /* the reservation is free again */
   }
   for (size_t i = 0; ok && i < ch->nsubs; i++)
     push(sub_at(bus, ch, i), ev);
