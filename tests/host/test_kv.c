@@ -584,6 +584,40 @@ static void test_sqlite_owner(void) {
   CHECK(system(cmd) == 0);
 }
 
+/* Two labels on one file, its path spelled two ways: one connection serves both (a second
+ * would find the file taken). */
+static void test_sqlite_one_file_two_spellings(void) {
+  char dir[] = "/tmp/zh-kv-two-XXXXXX", state[600], same[700];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(state, sizeof state, "%s/state", dir);
+  snprintf(same, sizeof same, "%s/./sqlite_key_value.db", state);
+  CHECK(mkdir(state, 0755) == 0);
+  zh_host_kv_store_config cfg[] = {{.label = "other", .type = ZH_HOST_KV_SQLITE, .path = same}};
+  zh_host_kv_config config = {.state_dir = state, .stores = cfg, .nstores = 1};
+  zh_host_kv_stores *stores = NULL;
+  zh_error *err = zh_host_kv_stores_new(&config, &stores);
+  CHECK(err == NULL);
+  if (err)
+    fprintf(stderr, "  %s\n", zh_error_message(err));
+  zh_error_free(err);
+  if (stores) {
+    CHECK((err = zh_host_kv_stores_set(stores, "default", "k", (const uint8_t *)"d", 1)) == NULL);
+    zh_error_free(err);
+    CHECK((err = zh_host_kv_stores_set(stores, "other", "k", (const uint8_t *)"o", 1)) == NULL);
+    zh_error_free(err);
+  }
+  zh_host_kv_stores_free(stores);
+  char *v = file_value(same, "default", "k");
+  CHECK(v && strcmp(v, "d") == 0);
+  free(v);
+  v = file_value(same, "other", "k");
+  CHECK(v && strcmp(v, "o") == 0);
+  free(v);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0);
+}
+
 int main(void) {
   zh_error *err = zh_engine_new(NULL, &engine);
   CHECK(err == NULL);
@@ -591,6 +625,7 @@ int main(void) {
     TEST_SUMMARY();
   test_config_errors();
   test_sqlite_owner();
+  test_sqlite_one_file_two_spellings();
 
   zh_test_redis redis = {0};
   bool have_redis = zh_test_redis_start(&redis);
