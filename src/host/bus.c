@@ -213,14 +213,15 @@ static bool wait_room(zh_host_bus *bus, bus_channel *ch, bus_sub *only, uint64_t
 #define WAKE_ALL UINT32_MAX
 
 /* `freed` slots of a ring of `ch` came free, and the ring was full before (else no waiter
- * was blocked by it): how many waiters to wake, WAKE_ALL when the channel has several rings.
+ * was blocked by it): how many waiters to wake; WAKE_ALL when the channel has several rings,
+ * or when there is a slot for every waiter (one futex call instead of one per waiter).
  * Under the lock. */
 static uint32_t wakeups(const bus_channel *ch, uint32_t freed) {
   if (!ch->waiting)
     return 0;
-  if (ch->nsubs > 1)
+  if (ch->nsubs > 1 || freed >= ch->waiting)
     return WAKE_ALL;
-  return freed < ch->waiting ? freed : ch->waiting;
+  return freed;
 }
 
 /* Wakes them, preferably after the lock is released, so that they do not wake up only to
