@@ -5,11 +5,11 @@
  *
  * The connection owns the file: locking_mode EXCLUSIVE takes SQLite's locks once, when the
  * file is opened, and keeps them until it is closed. A transaction then costs no fcntl()
- * lock calls and no shared-memory index (the WAL index lives in the process's heap): about
- * 40% of an increment's CPU. The price is one process per file: a second `zerohop up` on
- * the same state directory fails at start with a message that says so, instead of sharing
- * the file. Reading the file from outside (the sqlite3 shell, Spin) works once zerohop has
- * stopped. */
+ * lock calls and no shared-memory index (the WAL index lives in the process's heap), which
+ * were most of an increment's cost (docs/PERFORMANCE.md 9b). The price is one process per
+ * file: a second `zerohop up` on the same state directory fails at start with a message
+ * that says so, instead of sharing the file. Reading the file from outside (the sqlite3
+ * shell, Spin) works once zerohop has stopped. */
 #include "host/kv_store.h"
 
 #include <errno.h>
