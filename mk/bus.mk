@@ -18,3 +18,9 @@ $(BUS_BENCH): bench/bus_bench.c $(BUILD)/libzerohop.a
 .PHONY: bench-hops-bus
 bench-hops-bus: $(BUS_BENCH)
 	$(BUS_BENCH)
+
+# ---- make bench-bus-cpu: the zero-hop orders example's CPU per request and per ledger event ----
+# ZEROHOP_REF=path/to/another/zerohop measures it too, round by round with this build's.
+.PHONY: bench-bus-cpu
+bench-bus-cpu: $(BUILD)/zerohop example-orders
+	BUILD=$(BUILD) bash bench/bus_cpu.sh $(ZEROHOP_REF) $(BUILD)/zerohop

@@ -5,8 +5,17 @@
  * guest runs or Redis is asked. Publishing is all or nothing: the publisher waits until every
  * subscriber of the channel has room, reserves it (`reserved`, so a second publisher cannot
  * take it while the first mirrors to Redis unlocked), then queues the event everywhere at
- * once. Workers take the head of their own ring, so a subscriber's events keep publish order
- * even across retries (the next event waits for the current one's last attempt). */
+ * once. Workers take the head of their own ring, up to BATCH events per lock hold, and handle
+ * them in that order, so a subscriber's events keep publish order even across retries (the
+ * next event waits for the current one's last attempt).
+ *
+ * Waking: under load every publisher may be waiting for room. Each channel has its own `room`
+ * condition, and a worker that frees k slots of a full ring wakes k waiters, not all of them
+ * (a broadcast woke every publisher to fight over one slot). That is enough because a waiter
+ * checks for room before it checks its deadline, so a wake-up is never lost to a waiter that
+ * times out, and on a one-subscriber channel every waiter wants the same ring. When a channel
+ * has several subscribers a waiter may be blocked by another ring than the one that emptied,
+ * so there the worker broadcasts, and only when its own ring was the full one. */
 #include "host/bus.h"
 
 #include "host/hops.h"
@@ -23,6 +32,7 @@
 #include <time.h>
 
 #define ECHO_TTL_NS 5000000000ull /* an echo that never came back is forgotten after this */
+#define BATCH 32u                 /* events a worker takes off its ring per lock hold */
 #define REDIS_TIMEOUT_MS 1000     /* the bus's own PUBLISH of a dead letter */
 
 typedef struct bus_event {
@@ -54,7 +64,11 @@ typedef struct bus_sub {
   bool has_addr;
   ring_slot *ring; /* ch->queue slots */
   uint32_t head, count;
-  bool busy; /* handling an event it took off the ring */
+  bool busy; /* handling events it took off the ring */
+  /* Taken off the ring and not handled yet: held[next..nheld). Only the worker touches them
+   * while it runs; drain reports and frees what is left after joining it. */
+  bus_event *held[BATCH];
+  uint32_t next, nheld;
   pthread_cond_t work;
   pthread_t thread;
   bool started;
@@ -69,11 +83,13 @@ typedef struct bus_channel {
   uint32_t reserved; /* slots promised to publishers mirroring to Redis */
   size_t *subs;      /* indices into the bus's subs */
   size_t nsubs;
+  pthread_cond_t room; /* a subscriber's ring of this channel has room again */
+  uint32_t waiting;    /* threads waiting on `room` */
 } bus_channel;
 
 struct zh_host_bus {
   pthread_mutex_t lock;
-  pthread_cond_t room, idle; /* something was taken off a ring; a worker went idle */
+  pthread_cond_t idle; /* a worker went idle */
   bus_channel *chans;
   size_t nchans;
   bus_sub *subs;
@@ -86,7 +102,8 @@ struct zh_host_bus {
   void *log_env;
   struct zh_hops *hops;
   uint32_t drain_timeout_ms;
-  bool closed, stopping, drained;
+  bool closed, drained;
+  atomic_bool stopping; /* read by workers between the events of a batch, without the lock */
 };
 
 static void blog(const zh_host_bus *bus, const char *fmt, ...)
@@ -186,9 +203,36 @@ static bool wait_room(zh_host_bus *bus, bus_channel *ch, bus_sub *only, uint64_t
     if (!until_ns || now_ns() >= until_ns)
       return false;
     struct timespec ts = abs_time(until_ns);
-    pthread_cond_timedwait(&bus->room, &bus->lock, &ts);
+    ch->waiting++;
+    pthread_cond_timedwait(&ch->room, &bus->lock, &ts);
+    ch->waiting--;
   }
   return !bus->closed;
+}
+
+#define WAKE_ALL UINT32_MAX
+
+/* `freed` slots of a ring of `ch` came free, and the ring was full before (else no waiter
+ * was blocked by it): how many waiters to wake; WAKE_ALL when the channel has several rings,
+ * or when there is a slot for every waiter (one futex call instead of one per waiter).
+ * Under the lock. */
+static uint32_t wakeups(const bus_channel *ch, uint32_t freed) {
+  if (!ch->waiting)
+    return 0;
+  if (ch->nsubs > 1 || freed >= ch->waiting)
+    return WAKE_ALL;
+  return freed;
+}
+
+/* Wakes them, preferably after the lock is released, so that they do not wake up only to
+ * wait for the lock. */
+static void wake_room(bus_channel *ch, uint32_t n) {
+  if (n == WAKE_ALL) {
+    pthread_cond_broadcast(&ch->room);
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    pthread_cond_signal(&ch->room);
 }
 
 static void push(bus_sub *s, bus_event *ev) {
@@ -317,23 +361,41 @@ static void handle_event(bus_sub *s, bus_event *ev) {
 static void *worker_main(void *arg) {
   bus_sub *s = arg;
   zh_host_bus *bus = s->bus;
+  /* Named so that per-thread CPU (/proc/PID/task/TID/comm) can tell the subscribers apart. */
+  char name[16];
+  snprintf(name, sizeof name, "zh-bus:%.8s", s->component);
+  pthread_setname_np(pthread_self(), name);
+  bus_channel *ch = s->ch;
   pthread_mutex_lock(&bus->lock);
   for (;;) {
-    while (!s->count && !bus->stopping)
+    while (!s->count && !atomic_load(&bus->stopping))
       pthread_cond_wait(&s->work, &bus->lock);
-    if (bus->stopping)
+    if (atomic_load(&bus->stopping))
       break; /* drain has waited for the queues already; what is left is reported there */
-    bus_event *ev = s->ring[s->head].ev;
-    s->head = (s->head + 1) % s->ch->queue;
-    s->count--;
+    bool was_full = s->count + ch->reserved >= ch->queue;
+    uint32_t n = s->count < BATCH ? s->count : BATCH;
+    for (uint32_t i = 0; i < n; i++) {
+      s->held[i] = s->ring[s->head].ev;
+      s->head = (s->head + 1) % ch->queue;
+    }
+    s->count -= n;
+    s->next = 0;
+    s->nheld = n;
     s->busy = true;
-    pthread_cond_broadcast(&bus->room);
+    uint32_t wake = was_full ? wakeups(ch, n) : 0;
     pthread_mutex_unlock(&bus->lock);
-    handle_event(s, ev);
-    event_unref(ev);
+    wake_room(ch, wake);
+    /* A drain that timed out stops the batch between events; drain reports the rest. */
+    while (s->next < s->nheld && !atomic_load(&bus->stopping)) {
+      bus_event *ev = s->held[s->next];
+      handle_event(s, ev);
+      event_unref(ev);
+      s->held[s->next++] = NULL;
+    }
     pthread_mutex_lock(&bus->lock);
     s->busy = false;
-    pthread_cond_broadcast(&bus->idle);
+    if (!s->count)
+      pthread_cond_broadcast(&bus->idle);
   }
   pthread_mutex_unlock(&bus->lock);
   return NULL;
@@ -347,6 +409,7 @@ static zh_error *add_channel(zh_host_bus *bus, const zh_runtime_channel *rc) {
   ch->queue = rc->queue ? rc->queue : ZH_RUNTIME_CHANNEL_QUEUE;
   ch->publish_timeout_ms = rc->publish_timeout_ms;
   ch->retries = rc->retries;
+  cond_init(&ch->room);
   ch->name = strdup(rc->name);
   ch->dead_letter = rc->dead_letter ? strdup(rc->dead_letter) : NULL;
   if (!ch->dead_letter) {
@@ -393,8 +456,8 @@ zh_error *zh_host_bus_new(const zh_host_bus_config *cfg, zh_host_bus **out) {
   if (!bus)
     return zh_error_oom();
   pthread_mutex_init(&bus->lock, NULL);
-  cond_init(&bus->room);
   cond_init(&bus->idle);
+  atomic_init(&bus->stopping, false);
   bus->handle = cfg->handle;
   bus->handle_env = cfg->handle_env;
   bus->log = cfg->log;
@@ -466,8 +529,9 @@ void zh_host_bus_drain(zh_host_bus *bus) {
     pthread_cond_timedwait(&bus->idle, &bus->lock, &ts);
   }
   bus->closed = true;
-  bus->stopping = true;
-  pthread_cond_broadcast(&bus->room);
+  atomic_store(&bus->stopping, true);
+  for (size_t i = 0; i < bus->nchans; i++)
+    pthread_cond_broadcast(&bus->chans[i].room);
   for (size_t i = 0; i < bus->nsubs; i++)
     pthread_cond_signal(&bus->subs[i].work);
   pthread_mutex_unlock(&bus->lock);
@@ -477,10 +541,11 @@ void zh_host_bus_drain(zh_host_bus *bus) {
   size_t left = 0;
   for (size_t i = 0; i < bus->nsubs; i++) {
     bus_sub *s = &bus->subs[i];
-    left += s->count;
-    if (s->count)
-      blog(bus, "bus: channel `%s`: %u event%s for `%s` not handled (%s)", s->ch->name, s->count,
-           s->count == 1 ? "" : "s", s->component,
+    uint32_t n = s->count + (s->nheld - s->next);
+    left += n;
+    if (n)
+      blog(bus, "bus: channel `%s`: %u event%s for `%s` not handled (%s)", s->ch->name, n,
+           n == 1 ? "" : "s", s->component,
            s->started ? "the drain timeout passed" : "the bus never started");
   }
   if (left == 0 && bus->nsubs)
@@ -496,6 +561,8 @@ void zh_host_bus_free(zh_host_bus *bus) {
     bus_sub *s = &bus->subs[i];
     for (uint32_t k = 0; k < s->count; k++)
       event_unref(s->ring[(s->head + k) % s->ch->queue].ev);
+    for (uint32_t k = s->next; k < s->nheld; k++)
+      event_unref(s->held[k]);
     free(s->ring);
     free(s->component);
     free(s->echoes);
@@ -505,6 +572,7 @@ void zh_host_bus_free(zh_host_bus *bus) {
     free(bus->chans[i].name);
     free(bus->chans[i].dead_letter);
     free(bus->chans[i].subs);
+    pthread_cond_destroy(&bus->chans[i].room);
   }
   for (size_t i = 0; bus->triggers && i < bus->ntriggers; i++) {
     free((char *)bus->triggers[i].component);
@@ -514,7 +582,6 @@ void zh_host_bus_free(zh_host_bus *bus) {
   free(bus->triggers);
   free(bus->chans);
   free(bus->subs);
-  pthread_cond_destroy(&bus->room);
   pthread_cond_destroy(&bus->idle);
   pthread_mutex_destroy(&bus->lock);
   free(bus);
@@ -568,11 +635,11 @@ bool zh_host_bus_publish(zh_host_bus *bus, const char *publisher, const char *ch
     ok = mirror(mirror_env, why, whylen);
     pthread_mutex_lock(&bus->lock);
     ch->reserved--;
+    if (!ok)
+      wake_room(ch, wakeups(ch, 1)); /* the reservation is free again */
   }
   for (size_t i = 0; ok && i < ch->nsubs; i++)
     push(sub_at(bus, ch, i), ev);
-  if (!ok)
-    pthread_cond_broadcast(&bus->room); /* the reservation is free again */
   pthread_mutex_unlock(&bus->lock);
   event_unref(ev);
   return ok;

@@ -28,16 +28,24 @@ void zh_host_kv_stores_free(zh_host_kv_stores *s) {
   free(s);
 }
 
-/* The SQLite backend of `path`, opened once per file whatever the labels on it. */
+/* The SQLite backend of `path`, opened once per file whatever the labels on it: the
+ * backend owns its file (one connection per file, kv_sqlite.c), so two spellings of one path
+ * must share it too, which the file's device and inode tell. */
 typedef struct opened_file {
   char *path;
+  dev_t dev;
+  ino_t ino;
   zh_host_kv_backend *backend;
 } opened_file;
 
 static zh_error *sqlite_backend_for(zh_host_kv_stores *s, opened_file **files, size_t *nfiles,
                                     const char *path, zh_host_kv_backend **out) {
+  struct stat st;
+  bool exists = stat(path, &st) == 0;
   for (size_t i = 0; i < *nfiles; i++)
-    if (strcmp((*files)[i].path, path) == 0) {
+    if (strcmp((*files)[i].path, path) == 0 ||
+        (exists && (*files)[i].ino && (*files)[i].dev == st.st_dev &&
+         (*files)[i].ino == st.st_ino)) {
       *out = (*files)[i].backend;
       return NULL;
     }
@@ -51,6 +59,9 @@ static zh_error *sqlite_backend_for(zh_host_kv_stores *s, opened_file **files, s
   s->backends[s->nbackends++] = *out;
   if (!(grown[*nfiles].path = strdup(path)))
     return zh_error_new(ZH_ERR_RESOURCE, "key-value: out of memory");
+  bool known = stat(path, &st) == 0; /* created by the open if it was not there */
+  grown[*nfiles].dev = known ? st.st_dev : 0;
+  grown[*nfiles].ino = known ? st.st_ino : 0;
   grown[(*nfiles)++].backend = *out;
   return NULL;
 }

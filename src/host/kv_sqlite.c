@@ -1,7 +1,15 @@
 /* The SQLite key-value backend (kv_store.h): one file, one table in Spin's shape, one
  * connection guarded by a mutex. Statements are prepared once; every operation is one
- * statement or one IMMEDIATE transaction, so the atomic operations read and write under the
- * database's write lock and stay atomic even against another process on the same file. */
+ * statement or one IMMEDIATE transaction, under the mutex, so the atomic operations stay
+ * atomic across threads.
+ *
+ * The connection owns the file: locking_mode EXCLUSIVE takes SQLite's locks once, when the
+ * file is opened, and keeps them until it is closed. A transaction then costs no fcntl()
+ * lock calls and no shared-memory index (the WAL index lives in the process's heap), which
+ * were most of an increment's cost (docs/PERFORMANCE.md 9b). The price is one process per
+ * file: a second `zerohop up` on the same state directory fails at start with a message
+ * that says so, instead of sharing the file. Reading the file from outside (the sqlite3
+ * shell, Spin) works once zerohop has stopped. */
 #include "host/kv_store.h"
 
 #include <errno.h>
@@ -289,16 +297,22 @@ static const zh_host_kv_ops sqlite_ops = {
 
 /* WAL with synchronous=NORMAL: a committed set survives the process dying (the log is
  * written before set returns); only an operating-system crash may lose the last commits,
- * which is SQLite's documented trade for not syncing on every request. A busy timeout lets
- * another process (a second zerohop, the sqlite3 shell) hold the lock briefly. */
-static const char setup_sql[] = "PRAGMA journal_mode = WAL;"
+ * which is SQLite's documented trade for not syncing on every request. Exclusive locking is
+ * set before the first access, so that the WAL index is kept in memory; the busy timeout
+ * gives a zerohop that is still stopping a second to release the file; the empty IMMEDIATE
+ * transaction takes the write lock now, so that a second process fails here and not on its
+ * first write. Once the file is ours, nobody else can hold a lock on it. */
+static const char setup_sql[] = "PRAGMA busy_timeout = 1000;"
+                                "PRAGMA locking_mode = EXCLUSIVE;"
+                                "PRAGMA journal_mode = WAL;"
                                 "PRAGMA synchronous = NORMAL;"
-                                "PRAGMA busy_timeout = 5000;"
                                 "CREATE TABLE IF NOT EXISTS spin_key_value ("
                                 " store TEXT NOT NULL,"
                                 " key TEXT NOT NULL,"
                                 " value BLOB NOT NULL,"
-                                " PRIMARY KEY (store, key))";
+                                " PRIMARY KEY (store, key));"
+                                "BEGIN IMMEDIATE;"
+                                "COMMIT";
 
 zh_error *zh_host_kv_sqlite_open(const char *path, zh_host_kv_backend **out) {
   *out = NULL;
@@ -318,11 +332,17 @@ zh_error *zh_host_kv_sqlite_open(const char *path, zh_host_kv_backend **out) {
                 : zh_error_new(ZH_ERR_IO, "key-value store %s: open: out of memory", path);
   } else {
     char *msg = NULL;
-    if (sqlite3_exec(s->db, setup_sql, NULL, NULL, &msg) != SQLITE_OK) {
+    rc = sqlite3_exec(s->db, setup_sql, NULL, NULL, &msg);
+    if ((rc & 0xff) == SQLITE_BUSY)
+      err = zh_error_new(ZH_ERR_IO,
+                         "key-value store %s: the file is in use by another process (is another "
+                         "`zerohop up` running with the same state directory? give each its "
+                         "own --state-dir)",
+                         path);
+    else if (rc != SQLITE_OK)
       err = zh_error_new(ZH_ERR_IO, "key-value store %s: set up: %s", path,
                          msg ? msg : sqlite3_errmsg(s->db));
-      sqlite3_free(msg);
-    }
+    sqlite3_free(msg);
   }
   for (int i = 0; i < ST_COUNT && !err; i++)
     if (sqlite3_prepare_v2(s->db, sql_text[i], -1, &s->st[i], NULL) != SQLITE_OK)

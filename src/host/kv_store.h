@@ -4,8 +4,9 @@
  *   - SQLite (kv_sqlite.c): a file holding one table in Spin's shape,
  *       spin_key_value(store TEXT, key TEXT, value BLOB, PRIMARY KEY (store, key)),
  *     where `store` is the label, so one file can hold many stores and a file Spin wrote
- *     reads the same here. One connection per file behind a mutex; WAL journal, so a value
- *     survives a crash or restart of the process once set returns.
+ *     reads the same here. One connection per file behind a mutex, holding the file's lock
+ *     (one process per file); WAL journal, so a value survives a crash or restart of the
+ *     process once set returns.
  *   - Redis (kv_redis.c): hiredis connections to `redis://[:password@]host[:port][/db]`,
  *     pooled behind a mutex (a hiredis context serves one thread at a time), made on demand
  *     so the app starts while Redis is down; keys are the store's keys as they are.

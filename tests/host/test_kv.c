@@ -12,6 +12,7 @@
  * counted and freed; the store table fills up; four threads increment one counter. */
 #include "host/host_instance.h"
 #include "host/kv.h"
+#include "host/kv_store.h"
 #include "testlib.h"
 #include "testutil.h"
 #include "zerohop/cm.h"
@@ -521,12 +522,110 @@ static void test_threads(const guest *g, const zh_test_redis *redis) {
   CHECK(system(cmd) == 0);
 }
 
+/* ---- one process per SQLite file, and what survives it ---- */
+
+/* A child process opens the store (taking the file), increments a counter and waits; the
+ * parent cannot open the same file and is told why; the child is killed with SIGKILL (no
+ * close, no checkpoint), and the parent then opens the file and finds the counter. */
+static void test_sqlite_owner(void) {
+  char dir[] = "/tmp/zh-kv-own-XXXXXX", path[600];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/kv.db", dir);
+  int ready[2];
+  CHECK(pipe(ready) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    close(ready[0]);
+    zh_host_kv_backend *b = NULL;
+    int64_t n = 0;
+    bool ok = zh_host_kv_sqlite_open(path, &b) == NULL;
+    for (int i = 0; ok && i < 3; i++)
+      ok = b->ops->increment(b, "default", "n", 1, 1, &n) == NULL;
+    char c = ok && n == 3 ? 'y' : 'n';
+    if (write(ready[1], &c, 1) != 1)
+      _exit(1);
+    for (;;)
+      pause(); /* killed here, the store still open */
+  }
+  close(ready[1]);
+  char c = 0;
+  CHECK(read(ready[0], &c, 1) == 1 && c == 'y');
+  close(ready[0]);
+  zh_host_kv_backend *b = NULL;
+  zh_error *err = zh_host_kv_sqlite_open(path, &b);
+  CHECK(err != NULL && b == NULL);
+  char want[900];
+  snprintf(want, sizeof want,
+           "key-value store %s: the file is in use by another process (is another `zerohop "
+           "up` running with the same state directory? give each its own --state-dir)",
+           path);
+  CHECK(err && strcmp(zh_error_message(err), want) == 0);
+  if (err && strcmp(zh_error_message(err), want) != 0)
+    fprintf(stderr, "  got: %s\n", zh_error_message(err));
+  zh_error_free(err);
+  zh_host_kv_backend_close(b);
+  kill(child, SIGKILL);
+  int st = 0;
+  CHECK(waitpid(child, &st, 0) == child && WIFSIGNALED(st));
+  b = NULL;
+  CHECK((err = zh_host_kv_sqlite_open(path, &b)) == NULL);
+  zh_error_free(err);
+  uint8_t *v = NULL;
+  size_t vlen = 0;
+  bool found = false;
+  if (b)
+    CHECK((err = b->ops->get(b, "default", "n", 1, &v, &vlen, &found)) == NULL);
+  zh_error_free(err);
+  CHECK(found && vlen == 1 && v[0] == '3');
+  free(v);
+  zh_host_kv_backend_close(b);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0);
+}
+
+/* Two labels on one file, its path spelled two ways: one connection serves both (a second
+ * would find the file taken). */
+static void test_sqlite_one_file_two_spellings(void) {
+  char dir[] = "/tmp/zh-kv-two-XXXXXX", state[600], same[700];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(state, sizeof state, "%s/state", dir);
+  snprintf(same, sizeof same, "%s/./sqlite_key_value.db", state);
+  CHECK(mkdir(state, 0755) == 0);
+  zh_host_kv_store_config cfg[] = {{.label = "other", .type = ZH_HOST_KV_SQLITE, .path = same}};
+  zh_host_kv_config config = {.state_dir = state, .stores = cfg, .nstores = 1};
+  zh_host_kv_stores *stores = NULL;
+  zh_error *err = zh_host_kv_stores_new(&config, &stores);
+  CHECK(err == NULL);
+  if (err)
+    fprintf(stderr, "  %s\n", zh_error_message(err));
+  zh_error_free(err);
+  if (stores) {
+    CHECK((err = zh_host_kv_stores_set(stores, "default", "k", (const uint8_t *)"d", 1)) == NULL);
+    zh_error_free(err);
+    CHECK((err = zh_host_kv_stores_set(stores, "other", "k", (const uint8_t *)"o", 1)) == NULL);
+    zh_error_free(err);
+  }
+  zh_host_kv_stores_free(stores);
+  char *v = file_value(same, "default", "k");
+  CHECK(v && strcmp(v, "d") == 0);
+  free(v);
+  v = file_value(same, "other", "k");
+  CHECK(v && strcmp(v, "o") == 0);
+  free(v);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0);
+}
+
 int main(void) {
   zh_error *err = zh_engine_new(NULL, &engine);
   CHECK(err == NULL);
   if (err)
     TEST_SUMMARY();
   test_config_errors();
+  test_sqlite_owner();
+  test_sqlite_one_file_two_spellings();
 
   zh_test_redis redis = {0};
   bool have_redis = zh_test_redis_start(&redis);
