@@ -58,7 +58,8 @@ struct zh_host_redis_inst {
   char *component;
   uint64_t deadline_ns;
   unsigned cap;
-  conn_slot *conns;              /* owned; slots with a NULL context are free */
+  conn_slot *conns; /* owned, made at the first open (most instances never open one); slots
+                     * not in use are free */
   const zh_host_instance *owner; /* its hop table and trace, or NULL */
 };
 
@@ -74,8 +75,7 @@ zh_error *zh_host_redis_inst_new(const zh_host_redis_config *config, const zh_ho
   r->rules = rules;
   r->cap = r->config->max_connections ? r->config->max_connections : 16;
   r->component = strdup(component ? component : "?");
-  r->conns = calloc(r->cap, sizeof *r->conns);
-  if (!r->component || !r->conns) {
+  if (!r->component) {
     zh_host_redis_inst_free(r);
     return zh_error_new(ZH_ERR_RESOURCE, "redis: out of memory");
   }
@@ -202,7 +202,7 @@ static void slot_connect(zh_host_redis_inst *r, conn_slot *s);
 
 static redisContext *conn_of(zh_host_redis_inst *r, const zh_val *self) {
   uint64_t rep = self->of.res.rep;
-  if (!r || rep < 1 || rep > r->cap)
+  if (!r || !r->conns || rep < 1 || rep > r->cap)
     return NULL;
   if (r->conns[rep - 1].pending)
     slot_connect(r, &r->conns[rep - 1]);
@@ -428,6 +428,8 @@ static zh_error *fn_open(zh_cm_call *call, void *env, zh_val *args, size_t nargs
   }
   if (strcmp(a.scheme, "rediss") == 0)
     return answer_error(result, E_OTHER, "redis: rediss:// (TLS) is not supported");
+  if (!r->conns && !(r->conns = calloc(r->cap, sizeof *r->conns)))
+    return answer_error(result, E_OTHER, "redis: out of memory");
   unsigned slot = 0;
   while (slot < r->cap && slot_in_use(&r->conns[slot]))
     slot++;
@@ -493,7 +495,7 @@ static void conn_dtor(void *env, void *data, uint64_t rep) {
   (void)env;
   zh_host_instance *hi = data ? (zh_host_instance *)zh_wasip2_user((zh_wasip2_ctx *)data) : NULL;
   zh_host_redis_inst *r = hi ? hi->redis : NULL;
-  if (!r || rep < 1 || rep > r->cap)
+  if (!r || !r->conns || rep < 1 || rep > r->cap)
     return;
   slot_clear(&r->conns[rep - 1]);
 }
@@ -509,7 +511,7 @@ static redisContext *conn_for(zh_cm_call *call, const zh_val *args, zh_host_redi
 
 static zh_error *closed(const zh_host_redis_inst *r, const zh_val *args, zh_val *result) {
   uint64_t rep = args[0].of.res.rep;
-  if (r && rep >= 1 && rep <= r->cap && r->conns[rep - 1].failed)
+  if (r && r->conns && rep >= 1 && rep <= r->cap && r->conns[rep - 1].failed)
     return answer_error(result, E_OTHER, r->conns[rep - 1].failed);
   return answer_error(result, E_OTHER, "redis: the connection is closed");
 }
@@ -607,7 +609,7 @@ static zh_error *fn_publish(zh_cm_call *call, void *env, zh_val *args, size_t na
   zh_host_bus *bus = r ? r->config->bus : NULL;
   zh_host_bus_route route = zh_host_bus_route_of(bus, args[1].of.str.data, args[1].of.str.len);
   uint64_t rep = args[0].of.res.rep;
-  conn_slot *slot = r && rep >= 1 && rep <= r->cap ? &r->conns[rep - 1] : NULL;
+  conn_slot *slot = r && r->conns && rep >= 1 && rep <= r->cap ? &r->conns[rep - 1] : NULL;
   if (route == ZH_HOST_BUS_REDIS || !slot || !slot_in_use(slot)) {
     return key_and_payload(call, args, result, "PUBLISH"); /* command() records the hop */
   }
