@@ -140,6 +140,20 @@ done:
 
 /* ---- stores and databases ---- */
 
+/* Whether anything reaches the `default` key-value store: a component that declares it, or
+ * --key-value, which writes to it. */
+static bool uses_default_store(const zh_app *app) {
+  if (app->opt.nkey_values)
+    return true;
+  for (size_t i = 0; i < app->m->ncomponents; i++) {
+    const zh_manifest_component *c = &app->m->components[i];
+    for (size_t k = 0; k < c->key_value_stores.len; k++)
+      if (strcmp(c->key_value_stores.items[k], "default") == 0)
+        return true;
+  }
+  return false;
+}
+
 static zh_error *load_stores(zh_app *app) {
   const zh_runtime_config *rc = app->rc;
   size_t nkv = rc ? rc->nkv_stores : 0, nsql = rc ? rc->nsqlite : 0;
@@ -165,6 +179,7 @@ static zh_error *load_stores(zh_app *app) {
     kc.state_dir = app->state_dir;
     kc.stores = kv;
     kc.nstores = nkv;
+    kc.no_default = !uses_default_store(app);
     err = zh_host_kv_stores_new(&kc, &app->kv);
   }
   if (!err) {

@@ -135,11 +135,12 @@ zh_error *zh_host_kv_stores_new(const zh_host_kv_config *config, zh_host_kv_stor
     if (!default_file && config->stores[i].type == ZH_HOST_KV_SQLITE && !config->stores[i].path)
       err = default_path(config->state_dir, &default_file);
   }
-  if (!err && !has_default && !default_file)
+  bool add_default = !has_default && !config->no_default;
+  if (!err && add_default && !default_file)
     err = default_path(config->state_dir, &default_file);
   for (size_t i = 0; i < config->nstores && !err; i++)
     err = add_label(s, &config->stores[i], default_file, &files, &nfiles, config->redis_timeout_ms);
-  if (!err && !has_default) {
+  if (!err && add_default) {
     zh_host_kv_store_config def = {.label = "default", .type = ZH_HOST_KV_SQLITE};
     err = add_label(s, &def, default_file, &files, &nfiles, config->redis_timeout_ms);
   }

@@ -45,6 +45,10 @@ typedef struct zh_host_kv_config {
   size_t nstores;
   size_t list_keys_page;     /* keys per wasi list-keys page; 0: 1000 */
   unsigned redis_timeout_ms; /* per Redis command; 0: 5000 */
+  /* No implicit `default` store when `stores` names none: the app has no use for it, and
+   * opening its file would lock it (kv_sqlite.c) for no reason, so that a second process of
+   * a stateless app in the same directory could not start. */
+  bool no_default;
 } zh_host_kv_config;
 
 typedef struct zh_host_kv_stores zh_host_kv_stores;

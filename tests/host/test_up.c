@@ -205,6 +205,18 @@ static void test_routes(void) {
     return;
   }
   uint16_t port = s.port;
+  /* No component here uses key-value, so nothing opens (and locks) the default store: a
+   * second process of the same app, with the same state directory, serves too. */
+  zh_test_cli_server twin;
+  if (start_app(&twin, "routes-twin", dir, extra, NULL)) {
+    zh_hc_response tr;
+    CHECK(get(twin.port, "/.well-known/spin/health", &tr));
+    CHECK_EQ_INT(tr.status, 200);
+    zh_hc_response_free(&tr);
+    CHECK_EQ_INT(zh_test_cli_stop(&twin), 0);
+  } else {
+    CHECK(false);
+  }
   /* the listing names routes and components */
   char want[256];
   snprintf(want, sizeof want, "wild: http://127.0.0.1:%u/api/...", (unsigned)port);
