@@ -35,17 +35,7 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$
 pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
-{
-  printf 'order B1\nitem apple 3 250\nitem pear 10 1200\nnote '
-  head -c 2000 /dev/zero | tr '\0' 'x'
-} | head -c 1023 >"$tmp/order.txt"
-echo >>"$tmp/order.txt"
-cat >"$tmp/post.lua" <<LUA
-wrk.method = "POST"
-local f = io.open("$tmp/order.txt", "rb")
-wrk.body = f:read("*a")
-f:close()
-LUA
+orders_request
 
 # The ledger's count once it stops changing (every queued event handled).
 settled_orders() {

@@ -67,17 +67,7 @@ variant() { # NAME [OPTIONS...]
   url[$name]="http://127.0.0.1:$port/checkout"
 }
 
-{
-  printf 'order B1\nitem apple 3 250\nitem pear 10 1200\nnote '
-  head -c 2000 /dev/zero | tr '\0' 'x'
-} | head -c 1023 >"$tmp/order.txt"
-echo >>"$tmp/order.txt"
-cat >"$tmp/post.lua" <<LUA
-wrk.method = "POST"
-local f = io.open("$tmp/order.txt", "rb")
-wrk.body = f:read("*a")
-f:close()
-LUA
+orders_request
 variant networked
 variant zero-hop
 for n in networked zero-hop; do

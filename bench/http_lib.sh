@@ -123,3 +123,19 @@ wrk_table() {
     printf "%-${width}s %12.0f %10.1f %10.1f %7sx\n" "$n" "$m" "$l50" "$l99" "$(nginx_ratio "$m")"
   done
 }
+
+# The orders example's request (examples/orders): a 1 KiB order in $tmp/order.txt, and the
+# wrk script that POSTs it in $tmp/post.lua. For bench/hops.sh and bench/bus_cpu.sh.
+orders_request() {
+  {
+    printf 'order B1\nitem apple 3 250\nitem pear 10 1200\nnote '
+    head -c 2000 /dev/zero | tr '\0' 'x'
+  } | head -c 1023 >"$tmp/order.txt"
+  echo >>"$tmp/order.txt"
+  cat >"$tmp/post.lua" <<LUA
+wrk.method = "POST"
+local f = io.open("$tmp/order.txt", "rb")
+wrk.body = f:read("*a")
+f:close()
+LUA
+}

@@ -64,6 +64,41 @@ static inline bool zh_test_read_file(const char *path, uint8_t **data, size_t *l
   return true;
 }
 
+/* WAT text -> a module named `name`, through wabt's wat2wasm in a temporary directory; NULL
+ * (said on stderr) when wat2wasm or the engine refuses it. */
+static inline zh_module *zh_test_wat_module(zh_engine *engine, const char *wat, const char *name) {
+  char dir[] = "/tmp/zh-watXXXXXX";
+  if (!mkdtemp(dir))
+    return NULL;
+  char src[64], bin[64], cmd[256];
+  snprintf(src, sizeof src, "%s/m.wat", dir);
+  snprintf(bin, sizeof bin, "%s/m.wasm", dir);
+  zh_module *m = NULL;
+  FILE *f = fopen(src, "w");
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  if (f) {
+    fputs(wat, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "wat2wasm %s -o %s", src, bin);
+    if (system(cmd) == 0 && zh_test_read_file(bin, &bytes, &len) && len) {
+      zh_error *err = zh_module_new(engine, bytes, len, name, &m);
+      if (err) {
+        fprintf(stderr, "%s: %s\n", name, zh_error_message(err));
+        zh_error_free(err);
+        m = NULL;
+      }
+    }
+  }
+  free(bytes);
+  unlink(src);
+  unlink(bin);
+  rmdir(dir);
+  if (!m)
+    fprintf(stderr, "cannot build %s with wat2wasm\n", name);
+  return m;
+}
+
 /* The build directory: $ZH_BUILD, or "build". */
 static inline const char *zh_test_build_dir(void) {
   const char *b = getenv("ZH_BUILD");

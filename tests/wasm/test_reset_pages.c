@@ -8,6 +8,7 @@
  * to a page still mapped from the image is a page fault of the writing thread, a write to
  * a page it already copied is not. The module is written in WAT and built with wat2wasm. */
 #include "testlib.h"
+#include "testutil.h"
 #include "wasm/store_pool.h"
 #include "zerohop/engine.h"
 
@@ -37,35 +38,6 @@ static bool ok(zh_error *err) {
   fprintf(stderr, "  error: %s\n", zh_error_message(err));
   zh_error_free(err);
   return false;
-}
-
-static zh_module *wat_module(zh_engine *engine) {
-  char dir[] = "/tmp/zh-resetXXXXXX";
-  if (!mkdtemp(dir))
-    return NULL;
-  char src[64], bin[64], cmd[256];
-  snprintf(src, sizeof src, "%s/m.wat", dir);
-  snprintf(bin, sizeof bin, "%s/m.wasm", dir);
-  zh_module *m = NULL;
-  FILE *f = fopen(src, "w");
-  if (f) {
-    fputs(WAT, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "wat2wasm %s -o %s", src, bin);
-    if (system(cmd) == 0) {
-      FILE *in = fopen(bin, "rb");
-      static uint8_t buf[4096];
-      size_t len = in ? fread(buf, 1, sizeof buf, in) : 0;
-      if (in)
-        fclose(in);
-      if (len && !ok(zh_module_new(engine, buf, len, "reset.wat", &m)))
-        m = NULL;
-    }
-  }
-  unlink(src);
-  unlink(bin);
-  rmdir(dir);
-  return m;
 }
 
 static uint64_t my_faults(void) {
@@ -210,7 +182,7 @@ int main(void) {
   if (!ok(zh_engine_new(NULL, &engine)))
     return 1;
   static fixture fx;
-  zh_module *m = wat_module(engine);
+  zh_module *m = zh_test_wat_module(engine, WAT, "reset.wat");
   CHECK(m != NULL);
   zh_store *first = NULL;
   if (m && ok(zh_template_new(engine, m, NULL, 0, &fx.tpl)) && ok(zh_store_new(engine, &first)) &&

@@ -4,6 +4,7 @@
  * and from four threads. The modules are written in WAT and built with wabt's wat2wasm
  * at test time. */
 #include "testlib.h"
+#include "testutil.h"
 #include "zerohop/engine.h"
 
 #include <pthread.h>
@@ -79,38 +80,6 @@ static bool fails_with(zh_error *err, zh_status status, const char *text) {
             err ? zh_error_message(err) : "success");
   zh_error_free(err);
   return good;
-}
-
-/* WAT text -> module, through wat2wasm in a temporary directory. */
-static zh_module *wat_module(zh_engine *engine, const char *wat, const char *name) {
-  char dir[] = "/tmp/zh-snapXXXXXX";
-  if (!mkdtemp(dir))
-    return NULL;
-  char src[64], bin[64], cmd[256];
-  snprintf(src, sizeof src, "%s/m.wat", dir);
-  snprintf(bin, sizeof bin, "%s/m.wasm", dir);
-  zh_module *m = NULL;
-  FILE *f = fopen(src, "w");
-  if (f) {
-    fputs(wat, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "wat2wasm %s -o %s", src, bin);
-    if (system(cmd) == 0) {
-      FILE *in = fopen(bin, "rb");
-      static uint8_t buf[1 << 16];
-      size_t len = in ? fread(buf, 1, sizeof buf, in) : 0;
-      if (in)
-        fclose(in);
-      if (len && !ok(zh_module_new(engine, buf, len, name, &m)))
-        m = NULL;
-    }
-  }
-  unlink(src);
-  unlink(bin);
-  rmdir(dir);
-  if (!m)
-    fprintf(stderr, "cannot build %s with wat2wasm\n", name);
-  return m;
 }
 
 typedef struct fixture {
@@ -473,12 +442,12 @@ static void test_alternating(fixture *fx) {
 /* Imported globals from outside the group: an immutable one is shared, a mutable one is
  * refused. */
 static void test_outside_globals(fixture *fx) {
-  zh_module *m = wat_module(fx->engine,
-                            "(module (import \"x\" \"g\" (global i32))\n"
-                            "  (func (export \"get\") (result i32) (global.get 0)))",
-                            "imm.wat");
+  zh_module *m = zh_test_wat_module(fx->engine,
+                                    "(module (import \"x\" \"g\" (global i32))\n"
+                                    "  (func (export \"get\") (result i32) (global.get 0)))",
+                                    "imm.wat");
   zh_module *mm =
-      wat_module(fx->engine, "(module (import \"x\" \"g\" (global (mut i32))))", "mut.wat");
+      zh_test_wat_module(fx->engine, "(module (import \"x\" \"g\" (global (mut i32))))", "mut.wat");
   zh_store *s = NULL, *t = NULL;
   CHECK(m && mm && ok(zh_store_new(fx->engine, &s)) && ok(zh_store_new(fx->engine, &t)));
   zh_global *gi = NULL, *gm = NULL;
@@ -513,18 +482,19 @@ static void test_outside_globals(fixture *fx) {
  * holds its own function, and member k > 0 also imports member k-1's function. */
 static void test_large_group(fixture *fx) {
   enum { N = 300 };
-  zh_module *m0 = wat_module(fx->engine,
-                             "(module (table (export \"tab\") 2 funcref)\n"
-                             "  (func $f (export \"f\") (result i32) (i32.const 1))\n"
-                             "  (elem (i32.const 0) func $f $f))",
-                             "first.wat");
-  zh_module *mk = wat_module(fx->engine,
-                             "(module (import \"p\" \"f\" (func $p (result i32)))\n"
-                             "  (table (export \"tab\") 2 funcref)\n"
-                             "  (func $f (export \"f\") (result i32) (i32.add (call $p) (i32.const "
-                             "1)))\n"
-                             "  (elem (i32.const 0) func $f $p))",
-                             "next.wat");
+  zh_module *m0 = zh_test_wat_module(fx->engine,
+                                     "(module (table (export \"tab\") 2 funcref)\n"
+                                     "  (func $f (export \"f\") (result i32) (i32.const 1))\n"
+                                     "  (elem (i32.const 0) func $f $f))",
+                                     "first.wat");
+  zh_module *mk =
+      zh_test_wat_module(fx->engine,
+                         "(module (import \"p\" \"f\" (func $p (result i32)))\n"
+                         "  (table (export \"tab\") 2 funcref)\n"
+                         "  (func $f (export \"f\") (result i32) (i32.add (call $p) (i32.const "
+                         "1)))\n"
+                         "  (elem (i32.const 0) func $f $p))",
+                         "next.wat");
   zh_store *s = NULL, *t = NULL;
   static zh_instance *g[N], *c[N];
   bool built = m0 && mk && ok(zh_store_new(fx->engine, &s)) && ok(zh_store_new(fx->engine, &t));
@@ -561,10 +531,10 @@ static void test_large_group(fixture *fx) {
 /* Instances outside the group in the snapshot's own store: the store becomes the
  * snapshot's, so their functions are refused, as imports and as references in tables. */
 static void test_same_store(fixture *fx) {
-  zh_module *imp = wat_module(fx->engine,
-                              "(module (import \"p\" \"f\" (func $p (result i32)))\n"
-                              "  (func (export \"g\") (result i32) (call $p)))",
-                              "imp.wat");
+  zh_module *imp = zh_test_wat_module(fx->engine,
+                                      "(module (import \"p\" \"f\" (func $p (result i32)))\n"
+                                      "  (func (export \"g\") (result i32) (call $p)))",
+                                      "imp.wat");
   zh_store *s = NULL;
   zh_instance *xi = NULL, *a = NULL, *u = NULL;
   CHECK(imp && ok(zh_store_new(fx->engine, &s)) && ok(zh_instance_new(s, fx->x, NULL, 0, &xi)) &&
@@ -653,10 +623,10 @@ int main(void) {
   fixture fx = {0};
   if (!ok(zh_engine_new(NULL, &fx.engine)))
     return 1;
-  fx.a = wat_module(fx.engine, WAT_A, "a.wat");
-  fx.b = wat_module(fx.engine, WAT_B, "b.wat");
-  fx.c = wat_module(fx.engine, WAT_C, "c.wat");
-  fx.x = wat_module(fx.engine, WAT_X, "x.wat");
+  fx.a = zh_test_wat_module(fx.engine, WAT_A, "a.wat");
+  fx.b = zh_test_wat_module(fx.engine, WAT_B, "b.wat");
+  fx.c = zh_test_wat_module(fx.engine, WAT_C, "c.wat");
+  fx.x = zh_test_wat_module(fx.engine, WAT_X, "x.wat");
   CHECK(fx.a && fx.b && fx.c && fx.x);
   if (fx.a && fx.b && fx.c && fx.x && ok(zh_store_new(fx.engine, &fx.ext_store)) &&
       ok(zh_instance_new(fx.ext_store, fx.x, NULL, 0, &fx.ext))) {
