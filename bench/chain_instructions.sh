@@ -69,26 +69,8 @@ PY
 
 # count BIN KIND: prints "request callee handler" instructions per request.
 count() {
-  local bin=$1 kind=$2 port pid out="$tmp/callgrind.out"
-  port=$(free_port)
-  rm -f "$out" "$out".*
-  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
-    "$bin" up -f "$tmp" --listen "127.0.0.1:$port" >"$tmp/up.out" 2>"$tmp/up.err" &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 600); do
-    grep -q '^Serving ' "$tmp/up.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  grep -q '^Serving ' "$tmp/up.out" || { cat "$tmp/up.err" >&2; exit 1; }
-  requests "$port" 50 "$kind"
-  callgrind_control -i on "$pid" >/dev/null 2>&1
-  requests "$port" "$N" "$kind"
-  callgrind_control -d "$pid" >/dev/null 2>&1
-  callgrind_control -i off "$pid" >/dev/null 2>&1
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
-  callgrind_annotate --inclusive=yes --threshold=100 "$out".1 2>/dev/null | awk -v n="$N" '
+  callgrind_up "$1" 50 "$N" "$2"
+  callgrind_annotate --inclusive=yes --threshold=100 "$tmp/callgrind.out.1" 2>/dev/null | awk -v n="$N" '
     function num(s) { gsub(",", "", s); return s + 0 }
     / src\/http\/http_server.c:worker_main / && !w { w = num($1) }
     / src\/host\/app_chain.c:chain_run / && !c { c = num($1) }

@@ -139,3 +139,29 @@ wrk.body = f:read("*a")
 f:close()
 LUA
 }
+
+# callgrind_up BIN WARM N [ARGS...]: `BIN up -f $tmp` under callgrind, counting only while
+# `requests PORT N ARGS...` runs (after `requests PORT WARM ARGS...` warmed it up); the
+# profile is left in $tmp/callgrind.out.1. The calling script defines `requests`.
+callgrind_up() {
+  local bin=$1 warm=$2 n=$3 port pid out="$tmp/callgrind.out"
+  shift 3
+  port=$(free_port)
+  rm -f "$out" "$out".*
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+    "$bin" up -f "$tmp" --listen "127.0.0.1:$port" >"$tmp/up.out" 2>"$tmp/up.err" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 600); do
+    grep -q '^Serving ' "$tmp/up.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q '^Serving ' "$tmp/up.out" || { cat "$tmp/up.err" >&2; exit 1; }
+  requests "$port" "$warm" "$@"
+  callgrind_control -i on "$pid" >/dev/null 2>&1
+  requests "$port" "$n" "$@"
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+}

@@ -56,26 +56,8 @@ PY
 
 # count BIN: prints the instructions per request of one run.
 count() {
-  local bin=$1 port pid out="$tmp/callgrind.out"
-  port=$(free_port)
-  rm -f "$out" "$out".*
-  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
-    "$bin" up -f "$tmp" --listen "127.0.0.1:$port" >"$tmp/up.out" 2>"$tmp/up.err" &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 600); do
-    grep -q '^Serving ' "$tmp/up.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  grep -q '^Serving ' "$tmp/up.out" || { cat "$tmp/up.err" >&2; exit 1; }
-  requests "$port" 500
-  callgrind_control -i on "$pid" >/dev/null 2>&1
-  requests "$port" "$N"
-  callgrind_control -d "$pid" >/dev/null 2>&1
-  callgrind_control -i off "$pid" >/dev/null 2>&1
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
-  callgrind_annotate "$out".1 2>/dev/null |
+  callgrind_up "$1" 500 "$N"
+  callgrind_annotate "$tmp/callgrind.out.1" 2>/dev/null |
     awk -v n="$N" '/PROGRAM TOTALS/ { gsub(",", "", $1); printf "%.0f\n", $1 / n }'
 }
 
