@@ -72,11 +72,7 @@ run_one() { # BINARY ROUND
     --variable "redis_address=redis://127.0.0.1:$redis_port" >"$tmp/up.out" 2>"$tmp/up.err" &
   pid=$!
   pids+=("$pid")
-  for _ in $(seq 600); do
-    grep -q '^Serving ' "$tmp/up.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  grep -q '^Serving ' "$tmp/up.out" || { cat "$tmp/up.err" >&2; echo "bench-bus-cpu: $bin did not start" >&2; exit 1; }
+  wait_serving "$tmp/up.out" "$tmp/up.err" "bench-bus-cpu: $bin"
   base="http://127.0.0.1:$port"
   wrk -t2 -c"$CONNECTIONS" -d2s -s "$tmp/post.lua" "$base/checkout" >/dev/null
   o0=$(settled_orders "$base")

@@ -59,11 +59,7 @@ variant() { # NAME [OPTIONS...]
     >"$tmp/$name.out" 2>"$tmp/$name.err" &
   pids+=($!)
   up_pid[$name]=$!
-  for _ in $(seq 600); do
-    grep -q '^Serving ' "$tmp/$name.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  grep -q '^Serving ' "$tmp/$name.out" || { cat "$tmp/$name.err" >&2; echo "bench-hops: $name did not start" >&2; exit 1; }
+  wait_serving "$tmp/$name.out" "$tmp/$name.err" "bench-hops: $name"
   url[$name]="http://127.0.0.1:$port/checkout"
 }
 

@@ -43,11 +43,7 @@ TOML
 port=$(free_port)
 "$BUILD/zerohop" up -f "$tmp/app" --listen "127.0.0.1:$port" >"$tmp/up.out" 2>"$tmp/up.err" &
 pids+=($!)
-for _ in $(seq 300); do
-  grep -q '^Serving ' "$tmp/up.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q '^Serving ' "$tmp/up.out" || { cat "$tmp/up.err" >&2; echo "bench-hops-call: zerohop up did not start" >&2; exit 1; }
+wait_serving "$tmp/up.out" "$tmp/up.err" "bench-hops-call: zerohop up"
 
 head -c "$SIZE" /dev/zero | tr '\0' 'a' >"$tmp/payload"
 : >"$tmp/call.ns"

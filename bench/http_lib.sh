@@ -152,11 +152,7 @@ callgrind_up() {
     "$bin" up -f "$tmp" --listen "127.0.0.1:$port" >"$tmp/up.out" 2>"$tmp/up.err" &
   pid=$!
   pids+=("$pid")
-  for _ in $(seq 600); do
-    grep -q '^Serving ' "$tmp/up.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  grep -q '^Serving ' "$tmp/up.out" || { cat "$tmp/up.err" >&2; exit 1; }
+  wait_serving "$tmp/up.out" "$tmp/up.err" "zerohop up"
   requests "$port" "$warm" "$@"
   callgrind_control -i on "$pid" >/dev/null 2>&1
   requests "$port" "$n" "$@"
@@ -164,4 +160,16 @@ callgrind_up() {
   callgrind_control -i off "$pid" >/dev/null 2>&1
   kill "$pid"
   wait "$pid" 2>/dev/null || true
+}
+
+# wait_serving OUT ERR WHO: waits up to 60 s for `zerohop up`'s "Serving" line in the file
+# OUT; if it never comes, prints ERR (its stderr) and "WHO did not start", and exits.
+wait_serving() {
+  for _ in $(seq 600); do
+    grep -q '^Serving ' "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$2" >&2
+  echo "$3 did not start" >&2
+  exit 1
 }

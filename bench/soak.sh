@@ -17,11 +17,7 @@ port=$(free_port)
   >"$tmp/up.out" 2>"$tmp/up.err" &
 pids+=($!)
 up_pid=$!
-for _ in $(seq 1 600); do
-  grep -q '^Serving ' "$tmp/up.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q '^Serving ' "$tmp/up.out" || { cat "$tmp/up.err" >&2; echo "soak: zerohop up did not start" >&2; exit 1; }
+wait_serving "$tmp/up.out" "$tmp/up.err" "soak: zerohop up"
 url="http://127.0.0.1:$port/hello/soak"
 curl -sf "$url" >/dev/null # the first request
 
