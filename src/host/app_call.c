@@ -1,32 +1,45 @@
 /* One call into a component: a store lent from the app's pool (wasm/store_pool.h), a fresh instance
  * stamped from the component's template into it, and the host state its imports use (WASI 0.2
- * context, key-value, SQLite, variables, Redis). app_call_end undoes all of it and rolls the
- * store back to empty, so the next call, on any thread, starts clean.
+ * context and variables at once; key-value, SQLite and Redis at the first host call that needs
+ * them, which most calls never make). app_call_end undoes all of it and rolls the store back
+ * to empty, so the next call, on any thread, starts clean.
  *
  * WAGI core modules (preview1) are instantiated from their compiled module with a preview1
  * context instead; the caller runs `_start` (or the executor's entrypoint). */
 #include "host/app_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static zh_error *host_state(zh_app *app, app_call *call) {
+/* The key-value, SQLite and Redis state of `hi`, the host_instance of an app_call
+ * (zh_host_instance_state calls it at the first host call that needs it). */
+static zh_error *make_state(zh_host_instance *hi) {
+  app_call *call = (app_call *)((char *)hi - offsetof(app_call, hi));
+  zh_app *app = call->app;
+  app_component *c = call->c;
+  zh_error *err = zh_host_kv_inst_new(app->kv, c->m->key_value_stores.items,
+                                      c->m->key_value_stores.len, &hi->kv);
+  if (!err)
+    err = zh_host_sqlite_inst_new(app->sql, c->m->sqlite_databases.items,
+                                  c->m->sqlite_databases.len, &hi->sqlite);
+  if (!err)
+    err = zh_host_redis_inst_new(&app->redis, c->rules, c->id, &hi->redis);
+  if (!err) {
+    zh_host_redis_inst_set_owner(hi->redis, hi);
+    zh_host_redis_inst_set_deadline(hi->redis, call->deadline_ns);
+  }
+  return err;
+}
+
+static void host_state(app_call *call) {
   app_component *c = call->c;
   call->hi.component_id = c->id;
   call->hi.vars = c->vars;
-  call->hi.hops = app->hops;
-  zh_error *err = zh_host_kv_inst_new(app->kv, c->m->key_value_stores.items,
-                                      c->m->key_value_stores.len, &call->hi.kv);
-  if (!err)
-    err = zh_host_sqlite_inst_new(app->sql, c->m->sqlite_databases.items,
-                                  c->m->sqlite_databases.len, &call->hi.sqlite);
-  if (!err)
-    err = zh_host_redis_inst_new(&app->redis, c->rules, c->id, &call->hi.redis);
-  if (!err)
-    zh_host_redis_inst_set_owner(call->hi.redis, &call->hi);
-  return err;
+  call->hi.hops = call->app->hops;
+  call->hi.make_state = make_state;
 }
 
 static zh_error *begin_module(app_call *call, const zh_wasip2_config *cfg) {
@@ -74,6 +87,7 @@ static zh_error *begin_module(app_call *call, const zh_wasip2_config *cfg) {
 zh_error *app_call_begin(zh_app *app, app_component *c, const zh_wasip2_config *cfg,
                          uint64_t timeout_ns, app_call *call) {
   memset(call, 0, sizeof *call);
+  call->app = app;
   call->c = c;
   zh_error *err = zh_store_pool_take(app->stores, &call->slot);
   if (err)
@@ -90,12 +104,7 @@ zh_error *app_call_begin(zh_app *app, app_component *c, const zh_wasip2_config *
   if ((call->cx = zh_wasip2_new(cfg, &err)) == NULL)
     return err;
   zh_wasip2_set_store(call->cx, call->slot->store);
-  if ((err = host_state(app, call)) != NULL)
-    return err;
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  zh_host_redis_inst_set_deadline(call->hi.redis, (uint64_t)now.tv_sec * 1000000000u +
-                                                      (uint64_t)now.tv_nsec + timeout_ns);
+  host_state(call);
   call->hi.p2 = call->cx;
   zh_wasip2_set_user(call->cx, &call->hi);
   return c->tpl ? zh_cm_template_instantiate(c->tpl, call->slot->store, call->cx, &call->inst)

@@ -100,6 +100,7 @@ void app_log(const zh_app *app, const char *fmt, ...) __attribute__((format(prin
 /* ---- one call: a store, a fresh instance and its host state (app_call.c) ---- */
 
 typedef struct app_call {
+  zh_app *app;
   app_component *c;
   zh_pooled_store *slot;
   zh_wasip2_ctx *cx;

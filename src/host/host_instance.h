@@ -28,7 +28,25 @@ typedef struct zh_host_instance {
   struct zh_host_redis_inst *redis;
   struct zh_hops *hops;
   struct zh_hop_trace *trace; /* borrowed from the request; nested calls copy it */
+  /* kv, sqlite and redis are made at the first host call that needs one of them (most
+   * instances never do): by make_state, once, through zh_host_instance_state. */
+  zh_error *(*make_state)(struct zh_host_instance *hi);
+  bool state_made;
 } zh_host_instance;
+
+/* `hi` with its key-value, SQLite and Redis state made; NULL when it could not be (out of
+ * memory: the host function then answers its error case). */
+static inline zh_host_instance *zh_host_instance_state(zh_host_instance *hi) {
+  if (hi && !hi->state_made && hi->make_state) {
+    hi->state_made = true; /* what it made, even in part, is freed with the instance */
+    zh_error *err = hi->make_state(hi);
+    if (err) {
+      zh_error_free(err);
+      return NULL;
+    }
+  }
+  return hi;
+}
 
 /* The instance behind a host call (NULL while a template initialises). */
 static inline zh_host_instance *zh_host_instance_of(const zh_cm_call *call) {

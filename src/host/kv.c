@@ -209,7 +209,7 @@ void zh_host_kv_inst_free(zh_host_kv_inst *in) {
 size_t zh_host_kv_inst_open_count(const zh_host_kv_inst *in) { return in ? in->open : 0; }
 
 zh_host_kv_inst *kv_inst_of(const zh_cm_call *call) {
-  zh_host_instance *hi = zh_host_instance_of(call);
+  zh_host_instance *hi = zh_host_instance_state(zh_host_instance_of(call));
   return hi ? hi->kv : NULL;
 }
 

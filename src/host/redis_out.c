@@ -194,7 +194,7 @@ static bool utf8_valid(const unsigned char *s, size_t n) {
 /* ---- the instance and the connection behind a call ---- */
 
 static zh_host_redis_inst *inst_of(zh_cm_call *call) {
-  zh_host_instance *hi = zh_host_instance_of(call);
+  zh_host_instance *hi = zh_host_instance_state(zh_host_instance_of(call));
   return hi ? hi->redis : NULL;
 }
 

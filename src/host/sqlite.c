@@ -434,7 +434,7 @@ static zh_error *sql_error(zh_val *result, uint32_t which, const char *fmt, ...)
 }
 
 static struct zh_host_sqlite_inst *inst_of(const zh_cm_call *call) {
-  zh_host_instance *hi = zh_host_instance_of(call);
+  zh_host_instance *hi = zh_host_instance_state(zh_host_instance_of(call));
   return hi ? hi->sqlite : NULL;
 }
 
