@@ -213,6 +213,14 @@ static void wake_head(const zh_host_bus *bus, bus_channel *ch) {
     pthread_cond_signal(&ch->wait_head->cond);
 }
 
+static void link_waiter(bus_channel *ch, room_waiter *w) {
+  if (ch->wait_tail)
+    ch->wait_tail->next = w;
+  else
+    ch->wait_head = w;
+  ch->wait_tail = w;
+}
+
 static void unlink_waiter(bus_channel *ch, room_waiter *w) {
   room_waiter **p = &ch->wait_head, *prev = NULL;
   while (*p && *p != w) {
@@ -237,11 +245,7 @@ static bool wait_room(zh_host_bus *bus, bus_channel *ch, bus_sub *only, uint64_t
     return false;
   room_waiter w = {.only = only, .next = NULL};
   cond_init(&w.cond);
-  if (ch->wait_tail)
-    ch->wait_tail->next = &w;
-  else
-    ch->wait_head = &w;
-  ch->wait_tail = &w;
+  link_waiter(ch, &w); /* unlinked below, before w goes out of scope */
   struct timespec ts = abs_time(until_ns);
   bool ok;
   for (;;) {
