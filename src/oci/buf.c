@@ -45,6 +45,20 @@ void zh_oci_buf_zeros(zh_oci_buf *b, size_t len) {
 
 void zh_oci_buf_str(zh_oci_buf *b, const char *s) { zh_oci_buf_add(b, s, strlen(s)); }
 
+void zh_oci_buf_quoted(zh_oci_buf *b, const char *s) {
+  zh_oci_buf_str(b, "\"");
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\')
+      zh_oci_buf_printf(b, "\\%c", ch);
+    else if (ch < 0x20 || ch == 0x7f)
+      zh_oci_buf_printf(b, "\\u%04x", ch);
+    else
+      zh_oci_buf_add(b, s, 1);
+  }
+  zh_oci_buf_str(b, "\"");
+}
+
 void zh_oci_buf_printf(zh_oci_buf *b, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

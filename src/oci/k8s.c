@@ -24,20 +24,6 @@
 
 #define REDIS_PORT 6379
 
-static void yq(zh_oci_buf *b, const char *s) {
-  zh_oci_buf_str(b, "\"");
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      zh_oci_buf_printf(b, "\\%c", ch);
-    else if (ch < 0x20 || ch == 0x7f)
-      zh_oci_buf_printf(b, "\\u%04x", ch);
-    else
-      zh_oci_buf_add(b, s, 1);
-  }
-  zh_oci_buf_str(b, "\"");
-}
-
 /* A DNS-1123 label from the app's name: lowercase alphanumerics and '-', at most 50 bytes
  * (room for "-redis", "-variables", "-runtime-config"). */
 static void dns_name(const char *in, char out[51]) {
@@ -112,7 +98,7 @@ static zh_error *write_text(const char *dir, const char *name, zh_oci_buf *b) {
 
 static void labels(zh_oci_buf *b, const char *indent, const char *name) {
   zh_oci_buf_printf(b, "%slabels:\n%s  app.kubernetes.io/name: ", indent, indent);
-  yq(b, name);
+  zh_oci_buf_quoted(b, name);
   zh_oci_buf_str(b, "\n");
 }
 
@@ -120,21 +106,21 @@ static void app_yaml(zh_oci_buf *b, const char *name, const zh_oci_k8s_options *
   bool plain = o->plain;
   zh_oci_buf_str(b, "# The app: a Deployment and the Service in front of it.\n"
                     "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ");
-  yq(b, name);
+  zh_oci_buf_quoted(b, name);
   zh_oci_buf_str(b, "\n");
   labels(b, "  ", name);
   zh_oci_buf_str(b, "spec:\n  replicas: 1\n  selector:\n    matchLabels:\n"
                     "      app.kubernetes.io/name: ");
-  yq(b, name);
+  zh_oci_buf_quoted(b, name);
   zh_oci_buf_str(b, "\n  template:\n    metadata:\n");
   labels(b, "      ", name);
   zh_oci_buf_str(b, "    spec:\n");
   if (!plain)
     zh_oci_buf_str(b, "      runtimeClassName: zerohop\n");
   zh_oci_buf_str(b, "      containers:\n        - name: ");
-  yq(b, name);
+  zh_oci_buf_quoted(b, name);
   zh_oci_buf_str(b, "\n          image: ");
-  yq(b, o->image);
+  zh_oci_buf_quoted(b, o->image);
   zh_oci_buf_str(b, "\n");
   if (!plain)
     zh_oci_buf_str(b, "          command: [\"/\"]\n");
@@ -157,11 +143,11 @@ static void app_yaml(zh_oci_buf *b, const char *name, const zh_oci_k8s_options *
                     "          configMap:\n");
   zh_oci_buf_printf(b, "            name: \"%s-runtime-config\"\n", name);
   zh_oci_buf_str(b, "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ");
-  yq(b, name);
+  zh_oci_buf_quoted(b, name);
   zh_oci_buf_str(b, "\n");
   labels(b, "  ", name);
   zh_oci_buf_str(b, "spec:\n  selector:\n    app.kubernetes.io/name: ");
-  yq(b, name);
+  zh_oci_buf_quoted(b, name);
   zh_oci_buf_str(b, "\n  ports:\n    - name: http\n      port: 80\n      targetPort: 80\n"
                     "      protocol: TCP\n");
 }
@@ -169,12 +155,12 @@ static void app_yaml(zh_oci_buf *b, const char *name, const zh_oci_k8s_options *
 static void redis_yaml(zh_oci_buf *b, const char *svc) {
   zh_oci_buf_str(b, "# Redis beside the app, reached by its Service name.\n"
                     "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ");
-  yq(b, svc);
+  zh_oci_buf_quoted(b, svc);
   zh_oci_buf_str(b, "\n");
   labels(b, "  ", svc);
   zh_oci_buf_str(b, "spec:\n  replicas: 1\n  selector:\n    matchLabels:\n"
                     "      app.kubernetes.io/name: ");
-  yq(b, svc);
+  zh_oci_buf_quoted(b, svc);
   zh_oci_buf_str(b, "\n  template:\n    metadata:\n");
   labels(b, "      ", svc);
   zh_oci_buf_printf(b,
@@ -183,11 +169,11 @@ static void redis_yaml(zh_oci_buf *b, const char *svc) {
                     "              containerPort: %d\n              protocol: TCP\n",
                     REDIS_PORT);
   zh_oci_buf_str(b, "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ");
-  yq(b, svc);
+  zh_oci_buf_quoted(b, svc);
   zh_oci_buf_str(b, "\n");
   labels(b, "  ", svc);
   zh_oci_buf_str(b, "spec:\n  selector:\n    app.kubernetes.io/name: ");
-  yq(b, svc);
+  zh_oci_buf_quoted(b, svc);
   zh_oci_buf_printf(b,
                     "\n  ports:\n    - name: redis\n      port: %d\n      targetPort: %d\n"
                     "      protocol: TCP\n",
@@ -258,7 +244,7 @@ static void config_yaml(zh_oci_buf *b, const zh_manifest *m, const char *name,
     for (const char *p = v->name; *p; p++)
       zh_oci_buf_printf(b, "%c", toupper((unsigned char)*p));
     zh_oci_buf_str(b, ": ");
-    yq(b, value);
+    zh_oci_buf_quoted(b, value);
     if (v->required && !v->default_value && !*value)
       zh_oci_buf_str(b, "  # required: set it before applying");
     zh_oci_buf_str(b, "\n");

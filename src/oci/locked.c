@@ -147,24 +147,10 @@ zh_error *zh_oci_locked_build(const zh_manifest *m, zh_oci_digest_fn digest_of,
 
 /* ---- back to spin.toml ---- */
 
-static void toml_str(zh_oci_buf *b, const char *s) {
-  zh_oci_buf_str(b, "\"");
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      zh_oci_buf_printf(b, "\\%c", ch);
-    else if (ch < 0x20 || ch == 0x7f)
-      zh_oci_buf_printf(b, "\\u%04x", ch);
-    else
-      zh_oci_buf_add(b, s, 1);
-  }
-  zh_oci_buf_str(b, "\"");
-}
-
 /* key = "value" and a newline. */
 static void toml_kv(zh_oci_buf *b, const char *key, const char *value) {
   zh_oci_buf_printf(b, "%s = ", key);
-  toml_str(b, value);
+  zh_oci_buf_quoted(b, value);
   zh_oci_buf_str(b, "\n");
 }
 
@@ -202,7 +188,7 @@ static void str_array(zh_oci_buf *b, const char *key, json_t *a) {
       continue;
     if (i)
       zh_oci_buf_str(b, ", ");
-    toml_str(b, s);
+    zh_oci_buf_quoted(b, s);
   }
   zh_oci_buf_str(b, "]\n");
 }
@@ -213,9 +199,9 @@ static void str_table(zh_oci_buf *b, json_t *o) {
   json_object_foreach(o, k, v) {
     if (!json_is_string(v))
       continue;
-    toml_str(b, k);
+    zh_oci_buf_quoted(b, k);
     zh_oci_buf_str(b, " = ");
-    toml_str(b, json_string_value(v));
+    zh_oci_buf_quoted(b, json_string_value(v));
     zh_oci_buf_str(b, "\n");
   }
 }
@@ -267,11 +253,11 @@ static zh_error *triggers_toml(zh_oci_buf *b, json_t *triggers, const char *what
         const char *entry = json_string_value(json_object_get(ex, "entrypoint"));
         if (argv) {
           zh_oci_buf_str(b, ", argv = ");
-          toml_str(b, argv);
+          zh_oci_buf_quoted(b, argv);
         }
         if (entry) {
           zh_oci_buf_str(b, ", entrypoint = ");
-          toml_str(b, entry);
+          zh_oci_buf_quoted(b, entry);
         }
         zh_oci_buf_str(b, " }\n");
       }
@@ -390,11 +376,11 @@ zh_error *zh_oci_locked_materialise(const void *data, size_t len, const char *wh
     json_object_foreach(vars, k, v) {
       const char *def = json_string_value(json_object_get(v, "default"));
       bool secret = json_is_true(json_object_get(v, "secret"));
-      toml_str(&b, k);
+      zh_oci_buf_quoted(&b, k);
       zh_oci_buf_str(&b, " = { ");
       if (def) {
         zh_oci_buf_str(&b, "default = ");
-        toml_str(&b, def);
+        zh_oci_buf_quoted(&b, def);
       } else {
         zh_oci_buf_str(&b, "required = true");
       }

@@ -44,6 +44,9 @@ typedef struct zh_oci_buf {
 void zh_oci_buf_add(zh_oci_buf *b, const void *data, size_t len);
 void zh_oci_buf_zeros(zh_oci_buf *b, size_t len);
 void zh_oci_buf_str(zh_oci_buf *b, const char *s);
+/* `s` in double quotes, `"` and `\` escaped with a backslash and control characters as
+ * \uXXXX: a string both YAML (double-quoted style) and TOML (basic string) read back as is. */
+void zh_oci_buf_quoted(zh_oci_buf *b, const char *s);
 void zh_oci_buf_printf(zh_oci_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void zh_oci_buf_free(zh_oci_buf *b);
 
