@@ -11,6 +11,7 @@
  * (key-value, SQLite, outbound HTTP, variables) see exactly the capabilities
  * the unit was given at load: an empty manifest view (deny-all) or the caller's. */
 #include "host/app_internal.h"
+#include "wit/abi.h"
 
 #include "zerohop/link.h"
 #include "zerohop/val.h"
@@ -82,24 +83,6 @@ void app_deps_free(struct app_deps *deps) {
 
 /* ---- per request ---- */
 
-static uint64_t scalar_size(zh_wit_type_kind k) {
-  switch (k) {
-  case ZH_WIT_BOOL:
-  case ZH_WIT_S8:
-  case ZH_WIT_U8:
-    return 1;
-  case ZH_WIT_S16:
-  case ZH_WIT_U16:
-    return 2;
-  case ZH_WIT_S64:
-  case ZH_WIT_U64:
-  case ZH_WIT_F64:
-    return 8;
-  default:
-    return 4;
-  }
-}
-
 /* The payload a value carries across, for the hop's byte count: string and list contents
  * plus the scalars, as the canonical ABI would lay them out (without padding). */
 static uint64_t val_bytes(const zh_val *v) {
@@ -109,7 +92,7 @@ static uint64_t val_bytes(const zh_val *v) {
     return v->of.str.len;
   case ZH_WIT_LIST:
     if (!v->of.list.items)
-      return v->of.list.len * scalar_size(v->of.list.raw_elem);
+      return v->of.list.len * zh_val_raw_size(v->of.list.raw_elem);
     for (size_t i = 0; i < v->of.list.len; i++)
       n += val_bytes(&v->of.list.items[i]);
     return n;
@@ -124,8 +107,9 @@ static uint64_t val_bytes(const zh_val *v) {
     return 4 + (v->of.var.payload ? val_bytes(v->of.var.payload) : 0);
   case ZH_WIT_FLAGS:
     return (v->of.flags.nbits + 7) / 8;
-  default:
-    return scalar_size(v->kind);
+  default: /* a scalar; enums and handles count as their 4 bytes */
+    n = zh_val_scalar_size(v->kind);
+    return n ? n : 4;
   }
 }
 

@@ -139,5 +139,7 @@ void zh_abi_table_free(zh_abi_table *t);
 
 /* Bytes of one element of a raw number list (val.c); 0 for other kinds. */
 size_t zh_val_raw_size(zh_wit_type_kind k);
+/* Bytes of a scalar in linear memory: bool, char and the numbers (val.c); 0 for other kinds. */
+size_t zh_val_scalar_size(zh_wit_type_kind k);
 
 #endif

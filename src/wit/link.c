@@ -556,30 +556,6 @@ fail:
 
 static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) & ~(a - 1); }
 
-/* The bytes of a scalar (numbers, bool, char; 0 for the rest), for the copy's byte count. */
-static uint32_t scalar_bytes(zh_wit_type_kind k) {
-  switch (k) {
-  case ZH_WIT_BOOL:
-  case ZH_WIT_S8:
-  case ZH_WIT_U8:
-    return 1;
-  case ZH_WIT_S16:
-  case ZH_WIT_U16:
-    return 2;
-  case ZH_WIT_CHAR:
-  case ZH_WIT_S32:
-  case ZH_WIT_U32:
-  case ZH_WIT_F32:
-    return 4;
-  case ZH_WIT_S64:
-  case ZH_WIT_U64:
-  case ZH_WIT_F64:
-    return 8;
-  default:
-    return 0;
-  }
-}
-
 /* Plain data: its bytes can be copied as they are (no pointers, nothing to validate). */
 static bool plain(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
@@ -773,7 +749,7 @@ static zh_error *copy_mem(cp *c, const zh_wit_type *t, uint32_t s, uint32_t d) {
   const uint8_t *sp = zh_memory_data(c->src.mem) + s;
   zh_error *err;
   if (c->copy)
-    c->bytes += scalar_bytes(zh_abi_despecialize(t));
+    c->bytes += (uint32_t)zh_val_scalar_size(zh_abi_despecialize(t));
   switch (zh_abi_despecialize(t)) {
   case ZH_WIT_BOOL:
     if (c->copy)
@@ -877,7 +853,7 @@ static zh_error *copy_flat(cp *c, const zh_wit_type *t, const zh_value *in, size
   zh_value v = in[*i];
   zh_error *err;
   if (c->copy)
-    c->bytes += scalar_bytes(zh_abi_despecialize(t));
+    c->bytes += (uint32_t)zh_val_scalar_size(zh_abi_despecialize(t));
   switch (zh_abi_despecialize(t)) {
   case ZH_WIT_BOOL:
     (*i)++;

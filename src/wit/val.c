@@ -36,6 +36,10 @@ size_t zh_val_raw_size(zh_wit_type_kind k) {
   }
 }
 
+size_t zh_val_scalar_size(zh_wit_type_kind k) {
+  return k == ZH_WIT_BOOL ? 1 : k == ZH_WIT_CHAR ? 4 : zh_val_raw_size(k);
+}
+
 void zh_val_drop(zh_val *v) {
   if (!v)
     return;
