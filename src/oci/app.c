@@ -12,7 +12,6 @@
 #include "toml/toml.h"
 #include "wasm/error.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -100,46 +99,22 @@ static char *relative(const gather *g, const char *host, zh_error **err) {
   return rel;
 }
 
-static zh_error *add_tree(gather *g, const char *host, int depth) {
-  struct stat st;
-  if (stat(host, &st) != 0)
-    return zh_error_new(ZH_ERR_IO, "%s: %s", host, strerror(errno));
-  if (!S_ISDIR(st.st_mode)) {
-    zh_error *err = NULL;
-    char *rel = relative(g, host, &err);
-    if (!rel)
-      return err;
-    err = add_file(g, host, rel, NULL);
-    free(rel);
-    return err;
-  }
-  if (depth > 64)
-    return zh_error_new(ZH_ERR_INVALID, "%s: directories nested too deeply", host);
-  DIR *d = opendir(host);
-  if (!d)
-    return zh_error_new(ZH_ERR_IO, "%s: %s", host, strerror(errno));
+/* One file under a static directory: its path in the package is its path below the app. */
+static zh_error *add_one(void *ctx, const char *host, const char *guest) {
+  (void)guest;
+  gather *g = ctx;
   zh_error *err = NULL;
-  struct dirent *e;
-  while (!err && (e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    size_t n = strlen(host) + strlen(e->d_name) + 2;
-    char *child = malloc(n);
-    if (!child) {
-      err = zh_error_oom();
-      break;
-    }
-    snprintf(child, n, "%s/%s", host, e->d_name);
-    err = add_tree(g, child, depth + 1);
-    free(child);
-  }
-  closedir(d);
+  char *rel = relative(g, host, &err);
+  if (!rel)
+    return err;
+  err = add_file(g, host, rel, NULL);
+  free(rel);
   return err;
 }
 
 static zh_error *on_static(void *ctx, const char *host, const char *guest) {
   (void)guest;
-  return add_tree(ctx, host, 0);
+  return zh_oci_walk(host, "", add_one, ctx);
 }
 
 /* The name a component's source gets at the top of the package. */

@@ -3,10 +3,12 @@
 #include "oci/oci.h"
 #include "wasm/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 zh_error *zh_oci_read_file(const char *path, zh_oci_buf *out) {
@@ -46,4 +48,39 @@ zh_error *zh_oci_write_file(const char *path, const void *data, size_t len) {
   }
   free(tmp);
   return err;
+}
+
+static zh_error *walk(const char *host, const char *guest, int depth, zh_oci_walk_fn fn,
+                      void *ctx) {
+  struct stat st;
+  if (stat(host, &st) != 0)
+    return zh_error_new(ZH_ERR_IO, "%s: %s", host, strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return fn(ctx, host, guest);
+  if (depth > 64)
+    return zh_error_new(ZH_ERR_INVALID, "%s: directories nested too deeply", host);
+  DIR *d = opendir(host);
+  if (!d)
+    return zh_error_new(ZH_ERR_IO, "%s: %s", host, strerror(errno));
+  zh_error *err = NULL;
+  struct dirent *e;
+  while (!err && (e = readdir(d)) != NULL) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    char *h = NULL, *g = NULL;
+    size_t gl = strlen(guest);
+    if (asprintf(&h, "%s/%s", host, e->d_name) < 0 ||
+        asprintf(&g, "%s%s%s", guest, gl && guest[gl - 1] == '/' ? "" : "/", e->d_name) < 0)
+      err = zh_error_oom();
+    else
+      err = walk(h, g, depth + 1, fn, ctx);
+    free(h);
+    free(g);
+  }
+  closedir(d);
+  return err;
+}
+
+zh_error *zh_oci_walk(const char *host, const char *guest, zh_oci_walk_fn fn, void *ctx) {
+  return walk(host, guest, 0, fn, ctx);
 }

@@ -60,6 +60,10 @@ const char *zh_oci_clean(const char *in, char *out, size_t cap);
 zh_error *zh_oci_read_file(const char *path, zh_oci_buf *out);
 /* Writes `path` through a temporary file renamed over it. */
 zh_error *zh_oci_write_file(const char *path, const void *data, size_t len);
+/* `host`, a file or a directory, file by file (directories at most 64 deep): fn gets each
+ * regular file's host path and its guest path, `guest` with the path below `host` appended. */
+typedef zh_error *(*zh_oci_walk_fn)(void *ctx, const char *host, const char *guest);
+zh_error *zh_oci_walk(const char *host, const char *guest, zh_oci_walk_fn fn, void *ctx);
 
 /* ---- digest.c ---- */
 

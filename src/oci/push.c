@@ -6,12 +6,10 @@
 #include "oci/oci.h"
 #include "wasm/error.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct pblob {
   char digest[ZH_OCI_DIGEST_LEN];
@@ -90,7 +88,9 @@ static const char *digest_of(void *ctx, const char *host) {
   return NULL;
 }
 
-static zh_error *note_file(pushctx *p, const char *host, const char *guest) {
+/* One file of a component's `files` (zh_oci_walk). */
+static zh_error *note_file(void *ctx, const char *host, const char *guest) {
+  pushctx *p = ctx;
   if (p->nfiles == p->capfiles) {
     size_t cap = p->capfiles ? 2 * p->capfiles : 16;
     zh_oci_locked_file *f = realloc(p->files, cap * sizeof *f);
@@ -111,46 +111,17 @@ static zh_error *note_file(pushctx *p, const char *host, const char *guest) {
   return add_content(p, host, ZH_OCI_MT_DATA_LAYER, g);
 }
 
-/* A file, or every file under a directory, with guest paths below `guest`. */
-static zh_error *walk(pushctx *p, const char *host, const char *guest, int depth) {
-  struct stat st;
-  if (stat(host, &st) != 0)
-    return zh_error_new(ZH_ERR_IO, "%s: %s", host, strerror(errno));
-  if (!S_ISDIR(st.st_mode))
-    return note_file(p, host, guest);
-  if (depth > 64)
-    return zh_error_new(ZH_ERR_INVALID, "%s: directories nested too deeply", host);
-  DIR *d = opendir(host);
-  if (!d)
-    return zh_error_new(ZH_ERR_IO, "%s: %s", host, strerror(errno));
-  zh_error *err = NULL;
-  struct dirent *e;
-  while (!err && (e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    char *h = NULL, *g = NULL;
-    if (asprintf(&h, "%s/%s", host, e->d_name) < 0 ||
-        asprintf(&g, "%s%s%s", guest, guest[strlen(guest) - 1] == '/' ? "" : "/", e->d_name) < 0)
-      err = zh_error_oom();
-    else
-      err = walk(p, h, g, depth + 1);
-    free(h);
-    free(g);
-  }
-  closedir(d);
-  return err;
-}
-
-static zh_error *on_file(void *ctx, const char *host, const char *guest) {
-  return walk(ctx, host, guest, 0);
-}
-
 static void clear_files(pushctx *p) {
   for (size_t i = 0; i < p->nfiles; i++) {
     free((char *)p->files[i].host);
     free((char *)p->files[i].guest);
   }
   p->nfiles = 0;
+}
+
+/* A file, or every file under a directory, with guest paths below `guest`. */
+static zh_error *on_file(void *ctx, const char *host, const char *guest) {
+  return zh_oci_walk(host, guest, note_file, ctx);
 }
 
 static zh_error *files_of(void *ctx, size_t component, zh_oci_locked_file **files, size_t *n) {
