@@ -274,7 +274,12 @@ static int setup_request(zh_http_conn *c, const zh_http_head *head, zh_http_requ
   } else {
     req->body_eof = true;
   }
-  req->info.deadline_ns = zh_http_now_ns() + (uint64_t)cfg->request_timeout_ms * 1000000u;
+  uint64_t now = zh_http_now_ns();
+  req->info.deadline_ns = now + (uint64_t)cfg->request_timeout_ms * 1000000u;
+  /* A worker counts as held from its current request on, not from when it took the
+   * connection: one busy keep-alive connection is not a slow handler. */
+  if (c->busy_since)
+    atomic_store_explicit(c->busy_since, now, memory_order_relaxed);
   return 0;
 }
 

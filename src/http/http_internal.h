@@ -71,9 +71,15 @@ struct zh_http_server {
   size_t nopen;                 /* open connections */
   _Atomic size_t nbusy;         /* connections a worker holds */
   pthread_t *threads;           /* max_connections entries, nthreads started */
-  _Atomic uint64_t *busy_since; /* per worker: when it took its connection, 0 while it waits */
+  _Atomic uint64_t *busy_since; /* per worker: when its current request (before the first,
+                                   its connection) began; 0 while it waits */
   size_t nthreads;
   _Atomic size_t nwaiting; /* workers waiting for a connection */
+  size_t base_workers;     /* started at once: one per core */
+  /* The listener's own, for telling a blocked held worker from a running one: the CPU time
+   * of the process and of each held worker at the last tick, and when that was. */
+  uint64_t tick_ns, tick_process_cpu_ns;
+  uint64_t *tick_worker_cpu_ns; /* 0 when the worker was not held then */
 };
 
 /* One connection, as a worker serves it; the buffers are the worker's and are reused
@@ -97,6 +103,7 @@ typedef struct zh_http_conn {
   size_t body_len;
   char date[40]; /* the Date field's value, recomputed once a second */
   time_t date_sec;
+  _Atomic uint64_t *busy_since; /* the worker's: set as each request begins */
 } zh_http_conn;
 
 enum zh_http_resp_state {

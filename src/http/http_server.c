@@ -7,10 +7,14 @@
  * parks it again (or closes it). So a busy server runs about as many threads as cores, and
  * a request costs no thread switch when others are ready.
  *
- * A handler may block (a long guest computation, a slow client's body): the listener thread
- * checks every few milliseconds, and when no worker is waiting and one has held its
- * connection for longer than ZH_HTTP_SPAWN_AFTER_MS it starts another worker, up to
- * max_connections of them. So a slow handler never stalls the other connections. Workers
+ * A handler may block (a long guest computation, a slow client's body, an outbound call):
+ * the listener thread checks every few milliseconds, and when no worker is waiting and one
+ * has been in the same request for longer than ZH_HTTP_SPAWN_AFTER_MS it starts another
+ * worker, up to max_connections of them, so a slow handler never stalls the other
+ * connections. It does so when that worker is running (a long computation), or when it is
+ * blocked and the process is not keeping half the cores busy. A blocked worker in a busy
+ * process (a publisher held by the bus's backpressure, say) gets no replacement: the cores
+ * have work already, and more runnable threads than cores only add task switches. Workers
  * never end before the stop. The listener also accepts (beyond max_connections open
  * connections, new ones get a 503 and are closed) and closes parked connections whose idle
  * timeout has passed.
@@ -275,6 +279,7 @@ static void *worker_main(void *arg) {
   zh_http_server *s = wa.server;
   zh_http_conn conn;
   bool ok = zh_http_conn_init(&conn, s);
+  conn.busy_since = &s->busy_since[wa.index];
   for (;;) {
     atomic_fetch_add_explicit(&s->nwaiting, 1, memory_order_relaxed);
     atomic_store_explicit(&s->busy_since[wa.index], 0, memory_order_relaxed);
@@ -377,6 +382,14 @@ static bool admit(zh_http_server *s, int fd, const struct sockaddr *peer) {
   return admitted;
 }
 
+/* A CPU-time clock in ns; 0 if it cannot be read. */
+static uint64_t cpu_clock_ns(clockid_t id) {
+  struct timespec ts;
+  if (clock_gettime(id, &ts) != 0)
+    return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* With mu held: closes parked connections past their idle timeout, and starts a worker
  * when every worker is held and one has been for a while (a slow handler). */
 static void tick(zh_http_server *s) {
@@ -387,16 +400,34 @@ static void tick(zh_http_server *s) {
         atomic_load_explicit(&slot->idle_deadline_ns, memory_order_relaxed) <= now)
       slot_close_parked(s, slot);
   }
-  if (atomic_load_explicit(&s->nwaiting, memory_order_relaxed) > 0 || s->stopping)
-    return;
-  uint64_t limit = (uint64_t)ZH_HTTP_SPAWN_AFTER_MS * 1000000u;
+  uint64_t process_cpu = cpu_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+  uint64_t wall = now - s->tick_ns, used = process_cpu - s->tick_process_cpu_ns;
+  bool first = s->tick_ns == 0;
+  s->tick_ns = now;
+  s->tick_process_cpu_ns = process_cpu;
+  /* At least half the cores' worth of CPU since the last tick. */
+  bool process_busy = !first && process_cpu && used * 2 >= wall * s->base_workers;
+  bool spawn = false;
   for (size_t i = 0; i < s->nthreads; i++) {
     uint64_t since = atomic_load_explicit(&s->busy_since[i], memory_order_relaxed);
-    if (since && now - since >= limit) {
-      spawn_worker(s);
-      return;
+    /* `since` after `now`: the worker took its request after now was read */
+    bool held = since && now > since && now - since >= ZH_HTTP_SPAWN_AFTER_MS * 1000000ull;
+    uint64_t cpu = 0;
+    if (held) {
+      clockid_t id;
+      if (pthread_getcpuclockid(s->threads[i], &id) == 0)
+        cpu = cpu_clock_ns(id);
+      /* Running: a quarter of the interval on a CPU since the last tick. Unknown (no clock,
+       * or not held at the last tick): counted as blocked. */
+      bool running =
+          cpu && s->tick_worker_cpu_ns[i] && (cpu - s->tick_worker_cpu_ns[i]) * 4 >= wall;
+      if (running || !process_busy)
+        spawn = true;
     }
+    s->tick_worker_cpu_ns[i] = cpu;
   }
+  if (spawn && atomic_load_explicit(&s->nwaiting, memory_order_relaxed) == 0 && !s->stopping)
+    spawn_worker(s);
 }
 
 static void *listener_main(void *arg) {
@@ -457,6 +488,7 @@ static void free_parts(zh_http_server *s) {
   free(s->slots);
   free(s->threads);
   free(s->busy_since);
+  free(s->tick_worker_cpu_ns);
   free(s);
 }
 
@@ -475,7 +507,8 @@ zh_error *zh_http_server_start(const zh_http_config *config, zh_http_server **ou
   s->slots = calloc(n, sizeof *s->slots);
   s->threads = calloc(n, sizeof *s->threads);
   s->busy_since = calloc(n, sizeof *s->busy_since);
-  if (!s->slots || !s->threads || !s->busy_since) {
+  s->tick_worker_cpu_ns = calloc(n, sizeof *s->tick_worker_cpu_ns);
+  if (!s->slots || !s->threads || !s->busy_since || !s->tick_worker_cpu_ns) {
     free_parts(s);
     return zh_error_new(ZH_ERR_RESOURCE, "http: out of memory");
   }
@@ -509,6 +542,7 @@ zh_error *zh_http_server_start(const zh_http_config *config, zh_http_server **ou
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   size_t want = cores < 1 ? 1 : (size_t)cores;
   pthread_mutex_lock(&s->mu);
+  s->base_workers = want;
   while (s->nthreads < want && spawn_worker(s)) {
   }
   bool have_workers = s->nthreads > 0;

@@ -121,6 +121,15 @@ static void handler(zh_http_request *req, void *env) {
     sleep_ms(2000);
     atomic_fetch_sub(&slow_running, 1);
     respond(req, 200, "slow");
+  } else if (path_is(in, "/spin")) {
+    /* A long computation: on a CPU the whole time, never blocked. */
+    atomic_fetch_add(&slow_running, 1);
+    uint64_t until = now_ms() + 1000;
+    volatile uint64_t n = 0;
+    while (now_ms() < until)
+      n++;
+    atomic_fetch_sub(&slow_running, 1);
+    respond(req, 200, "spun");
   } else if (path_is(in, "/hold")) {
     sleep_ms(500);
     respond(req, 200, "held");
@@ -507,7 +516,7 @@ static void *client_main(void *arg) {
   return NULL;
 }
 
-static void test_concurrency(uint16_t port) {
+static void test_concurrency(uint16_t port, const char *slow_raw, const char *what) {
   enum { N = 64 };
   pthread_t t[N];
   client_arg a[N];
@@ -517,7 +526,7 @@ static void test_concurrency(uint16_t port) {
   int nslow = (int)(cores < 1 ? 1 : cores > 8 ? 8 : cores) + 2;
   uint64_t t0 = now_ms();
   for (int i = 0; i < nslow; i++) {
-    a[i] = (client_arg){port, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n", 0, 0};
+    a[i] = (client_arg){port, slow_raw, 0, 0};
     CHECK(pthread_create(&t[i], NULL, client_main, &a[i]) == 0);
   }
   while (atomic_load(&slow_running) < nslow && now_ms() - t0 < 2000)
@@ -543,8 +552,77 @@ static void test_concurrency(uint16_t port) {
     CHECK_EQ_INT(a[i].status, 200);
     CHECK(a[i].done_ms >= last_fast);
   }
-  printf("concurrency: %d clients done in %llu ms beside %d handlers of 2000 ms\n", N - nslow,
-         (unsigned long long)(last_fast - t1), nslow);
+  printf("concurrency: %d clients done in %llu ms beside %d %s\n", N - nslow,
+         (unsigned long long)(last_fast - t1), nslow, what);
+}
+
+/* The threads of this process, which runs the server. */
+static int thread_count(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int n = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "Threads: %d", &n) == 1)
+      break;
+  if (f)
+    fclose(f);
+  return n;
+}
+
+typedef struct busy_arg {
+  uint16_t port;
+  uint64_t until_ms;
+  int requests, failures;
+} busy_arg;
+
+static void *busy_client(void *arg) {
+  busy_arg *a = arg;
+  zh_hc *c = zh_hc_open(a->port);
+  while (c && now_ms() < a->until_ms) {
+    zh_hc_response r = {0};
+    if (zh_hc_request(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r, 1 << 16) && r.status == 200)
+      a->requests++;
+    else
+      a->failures++;
+    zh_hc_response_free(&r);
+  }
+  if (c)
+    zh_hc_close(c);
+  else
+    a->failures++;
+  return NULL;
+}
+
+/* Many fast requests on keep-alive connections, more connections than workers: no handler
+ * holds its worker, so the server starts no worker beyond its first (one per core). */
+static void test_no_extra_workers(void) {
+  zh_http_server *s = start(NULL);
+  CHECK(s != NULL);
+  if (!s)
+    return;
+  uint16_t port = zh_http_server_port(s);
+  CHECK(still_serving(port));
+  int before = thread_count();
+  enum { C = 8 };
+  pthread_t t[C];
+  busy_arg a[C];
+  uint64_t until = now_ms() + 1500;
+  for (int i = 0; i < C; i++) {
+    a[i] = (busy_arg){port, until, 0, 0};
+    CHECK(pthread_create(&t[i], NULL, busy_client, &a[i]) == 0);
+  }
+  int requests = 0, failures = 0;
+  for (int i = 0; i < C; i++) {
+    pthread_join(t[i], NULL);
+    requests += a[i].requests;
+    failures += a[i].failures;
+  }
+  CHECK_EQ_INT(failures, 0);
+  CHECK(requests > 1000);
+  CHECK_EQ_INT(thread_count(), before);
+  printf("fast load: %d requests on %d connections, %d threads before and %d after\n", requests, C,
+         before, thread_count());
+  zh_http_server_free(s);
 }
 
 static void test_unfinished(uint16_t port) {
@@ -928,7 +1006,7 @@ int main(void) {
   test_pipelining(port);
   test_edge_triggered(port);
   test_echo(port);
-  test_concurrency(port);
+  test_concurrency(port, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n", "blocked handlers of 2000 ms");
   test_unfinished(port);
   test_expect(port);
   test_try_read(port);
@@ -937,6 +1015,15 @@ int main(void) {
   test_limits();
   test_stop();
   test_max_connections();
+  test_no_extra_workers();
+  /* A fresh server, without the workers the blocked handlers above made it start. */
+  zh_http_server *spin = start(NULL);
+  CHECK(spin != NULL);
+  if (spin) {
+    test_concurrency(zh_http_server_port(spin), "GET /spin HTTP/1.1\r\nHost: t\r\n\r\n",
+                     "handlers computing for 1000 ms");
+    zh_http_server_free(spin);
+  }
   test_addresses();
   TEST_SUMMARY();
 }
