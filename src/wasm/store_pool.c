@@ -49,12 +49,23 @@ static bool thread_faults(uint64_t *out) {
   return true;
 }
 
+/* The calling thread's fault count when it last gave a store back. A take uses it instead of
+ * asking the kernel again: the count only grows, so faults between that give and this take
+ * can only make the loan look dirty (one more pagemap read), never clean. Per thread because
+ * the kernel counts per thread; it describes nothing but the thread itself. */
+static _Thread_local struct {
+  bool known;
+  uint64_t faults;
+} tl_last_give;
+
 /* A loan begins: numbered in the store (resets in it record the number), and the taking
  * thread's faults counted. */
 static zh_pooled_store *lend(zh_pooled_store *ps) {
   ps->store->loan = ++ps->loans;
   ps->taker = pthread_self();
-  ps->counted = thread_faults(&ps->faults);
+  ps->counted = tl_last_give.known || thread_faults(&ps->faults);
+  if (tl_last_give.known)
+    ps->faults = tl_last_give.faults;
   return ps;
 }
 
@@ -100,8 +111,10 @@ zh_error *zh_store_pool_give(zh_store_pool *p, zh_pooled_store *ps) {
   }
   /* No fault in the whole loan: no page of its memories became a private copy that their
    * last reset did not see. */
-  uint64_t now;
-  if (ps->counted && pthread_equal(ps->taker, pthread_self()) && thread_faults(&now) &&
+  uint64_t now = 0;
+  tl_last_give.known = thread_faults(&now);
+  tl_last_give.faults = now;
+  if (ps->counted && pthread_equal(ps->taker, pthread_self()) && tl_last_give.known &&
       now == ps->faults)
     ps->store->clean_loan = ps->store->loan;
   ps->store->loan = 0;
