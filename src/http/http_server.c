@@ -11,13 +11,13 @@
  * the listener thread checks every few milliseconds, and when no worker is waiting and one
  * has been in the same request for longer than ZH_HTTP_SPAWN_AFTER_MS it starts another
  * worker, up to max_connections of them, so a slow handler never stalls the other
- * connections. It does so when that worker is running (a long computation), or when it is
- * blocked and the process is not keeping half the cores busy. A blocked worker in a busy
- * process (a publisher held by the bus's backpressure, say) gets no replacement: the cores
- * have work already, and more runnable threads than cores only add task switches. Workers
- * never end before the stop. The listener also accepts (beyond max_connections open
- * connections, new ones get a 503 and are closed) and closes parked connections whose idle
- * timeout has passed.
+ * connections. It does so at once when that worker is running (a long computation), or when
+ * it is blocked and the process is not keeping half the cores busy. A blocked worker in a
+ * busy process (a publisher held by the bus's backpressure, say) gets a replacement only
+ * after ZH_HTTP_SPAWN_BLOCKED_AFTER_MS: the cores have work already, and more runnable
+ * threads than cores only add task switches. Workers never end before the stop. The listener also
+ * accepts (beyond max_connections open connections, new ones get a 503 and are closed) and closes
+ * parked connections whose idle timeout has passed.
  *
  * Stop: the stop pipe becomes readable, which ends the listener (it closes the parked
  * connections) and every worker's wait. In-flight requests finish (their responses say
@@ -173,6 +173,10 @@ static zh_error *open_listener(zh_http_server *s, const char *addr) {
  * worker may hold a connection, with no other worker waiting, before another one starts. */
 #define TICK_MS 5
 #define ZH_HTTP_SPAWN_AFTER_MS 10u
+/* A blocked worker in a busy process gets a replacement after this long all the same: the
+ * busy CPU may be other work (bus subscribers, say), and the wait may be long (a slow
+ * outbound service), so this bounds how long the other connections can wait for a worker. */
+#define ZH_HTTP_SPAWN_BLOCKED_AFTER_MS 100u
 #define STOP_TAG UINT64_MAX /* the stop pipe's epoll event */
 #define NO_SLOT UINT32_MAX
 
@@ -411,7 +415,8 @@ static void tick(zh_http_server *s) {
   for (size_t i = 0; i < s->nthreads; i++) {
     uint64_t since = atomic_load_explicit(&s->busy_since[i], memory_order_relaxed);
     /* `since` after `now`: the worker took its request after now was read */
-    bool held = since && now > since && now - since >= ZH_HTTP_SPAWN_AFTER_MS * 1000000ull;
+    uint64_t held_ns = since && now > since ? now - since : 0;
+    bool held = held_ns >= ZH_HTTP_SPAWN_AFTER_MS * 1000000ull;
     uint64_t cpu = 0;
     if (held) {
       clockid_t id;
@@ -421,7 +426,7 @@ static void tick(zh_http_server *s) {
        * or not held at the last tick): counted as blocked. */
       bool running =
           cpu && s->tick_worker_cpu_ns[i] && (cpu - s->tick_worker_cpu_ns[i]) * 4 >= wall;
-      if (running || !process_busy)
+      if (running || !process_busy || held_ns >= ZH_HTTP_SPAWN_BLOCKED_AFTER_MS * 1000000ull)
         spawn = true;
     }
     s->tick_worker_cpu_ns[i] = cpu;

@@ -556,6 +556,17 @@ static void test_concurrency(uint16_t port, const char *slow_raw, const char *wh
          (unsigned long long)(last_fast - t1), nslow, what);
 }
 
+static atomic_bool spinners_stop;
+
+/* Keeps a core busy until spinners_stop: other work of the process, as bus subscribers. */
+static void *spinner(void *arg) {
+  (void)arg;
+  volatile uint64_t n = 0;
+  while (!atomic_load(&spinners_stop))
+    n++;
+  return NULL;
+}
+
 /* The threads of this process, which runs the server. */
 static int thread_count(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -1023,6 +1034,24 @@ int main(void) {
     test_concurrency(zh_http_server_port(spin), "GET /spin HTTP/1.1\r\nHost: t\r\n\r\n",
                      "handlers computing for 1000 ms");
     zh_http_server_free(spin);
+  }
+  /* Blocked handlers while other threads keep every core busy: the server waits longer
+   * before it adds workers, but it does add them. */
+  zh_http_server *busy = start(NULL);
+  CHECK(busy != NULL);
+  if (busy) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nspin = (int)(cores < 1 ? 1 : cores > 8 ? 8 : cores);
+    pthread_t sp[8];
+    atomic_store(&spinners_stop, false);
+    for (int i = 0; i < nspin; i++)
+      CHECK(pthread_create(&sp[i], NULL, spinner, NULL) == 0);
+    test_concurrency(zh_http_server_port(busy), "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n",
+                     "blocked handlers of 2000 ms, every core busy");
+    atomic_store(&spinners_stop, true);
+    for (int i = 0; i < nspin; i++)
+      pthread_join(sp[i], NULL);
+    zh_http_server_free(busy);
   }
   test_addresses();
   TEST_SUMMARY();
