@@ -213,7 +213,7 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   *err = NULL;
   static const zh_wasip2_config none;
   const zh_wasip2_config *c = config ? config : &none;
-  zh_wasip2_ctx *cx = calloc(1, sizeof *cx);
+  zh_wasip2_ctx *cx = wp2_zalloc(sizeof *cx);
   if (!cx) {
     *err = wp2_oom();
     return NULL;

@@ -89,7 +89,7 @@ static void fields_free(zh_wasip2_ctx *cx, wp2_obj *o) {
 }
 
 zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, uint64_t *rep) {
-  wp2_fields *f = calloc(1, sizeof *f);
+  wp2_fields *f = wp2_zalloc(sizeof *f);
   *out = f;
   if (!f)
     return wp2_oom();
@@ -395,7 +395,7 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
   for (int i = 0; i < 3; i++)
     bytes += strs[i] ? strlen(strs[i]) + 1 : 0;
   /* One block: the request and its four strings. */
-  wp2_in_request *r = calloc(1, bytes);
+  wp2_in_request *r = wp2_zalloc(bytes);
   if (!r)
     return wp2_oom();
   r->base = (wp2_obj){WP2_IN_REQUEST, in_request_free};
@@ -417,7 +417,7 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
   }
   if ((err = wp2_insert(cx, &r->base, request)))
     return err;
-  wp2_obj *op = calloc(1, sizeof *op);
+  wp2_obj *op = wp2_zalloc(sizeof *op);
   if (!op)
     return wp2_oom();
   *op = (wp2_obj){WP2_OUTPARAM, plain_free};
@@ -543,7 +543,7 @@ static const wp2_stream_hooks server_in_hooks = {server_read, NULL, NULL, NULL};
 static const wp2_stream_hooks curl_in_hooks = {curl_read, curl_ready, NULL, NULL};
 
 zh_error *wp2_in_body_new(zh_wasip2_ctx *cx, bool from_server, uint64_t source, uint64_t *rep) {
-  wp2_in_body *b = calloc(1, sizeof *b);
+  wp2_in_body *b = wp2_zalloc(sizeof *b);
   if (!b)
     return wp2_oom();
   b->base = (wp2_obj){WP2_IN_BODY, plain_free};
@@ -600,7 +600,7 @@ static zh_error *in_body_finish(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
   if (!o)
     return zh_error_new(ZH_ERR_TRAP, "wasip2: incoming-body.finish: body handle is gone");
   o->free_fn(cx, o);
-  wp2_fut_trailers *f = calloc(1, sizeof *f);
+  wp2_fut_trailers *f = wp2_zalloc(sizeof *f);
   if (!f)
     return wp2_oom();
   f->base = (wp2_obj){WP2_FUT_TRAILERS, plain_free};
@@ -662,7 +662,7 @@ static zh_error *out_resp_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   zh_error *err = take_fields(cx, &args[0], &h);
   if (err || !h)
     return err;
-  wp2_out_response *r = calloc(1, sizeof *r);
+  wp2_out_response *r = wp2_zalloc(sizeof *r);
   if (!r) {
     wp2_fields_destroy(h);
     return wp2_oom();
@@ -723,6 +723,17 @@ static void out_body_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   free(b);
 }
 
+/* Headers or trailers in the embedder's shape, in `few` when they fit (almost every response),
+ * else in an array the caller frees; NULL only when that malloc fails. */
+enum { IO_FEW_HEADERS = 16 };
+static zh_wasip2_header *io_headers(const wp2_fields *f, zh_wasip2_header *few) {
+  size_t n = f ? f->n : 0;
+  zh_wasip2_header *h = n <= IO_FEW_HEADERS ? few : malloc(n * sizeof *h);
+  for (size_t i = 0; h && i < n; i++)
+    h[i] = (zh_wasip2_header){f->f[i].name, f->f[i].value, f->f[i].len};
+  return h;
+}
+
 /* Sends the response body's held bytes, and its end when the body was finished. */
 static zh_error *response_flush(zh_wasip2_ctx *cx, wp2_out_body *b) {
   zh_error *err = NULL;
@@ -731,15 +742,13 @@ static zh_error *response_flush(zh_wasip2_ctx *cx, wp2_out_body *b) {
   b->pending.len = 0;
   if (!err && b->finished && !cx->in.finished) {
     cx->in.finished = true;
-    size_t nt = b->trailers ? b->trailers->n : 0;
-    zh_wasip2_header *t = calloc(nt ? nt : 1, sizeof *t);
+    zh_wasip2_header few[IO_FEW_HEADERS];
+    zh_wasip2_header *t = io_headers(b->trailers, few);
     if (!t)
       return wp2_oom();
-    for (size_t i = 0; i < nt; i++)
-      t[i] = (zh_wasip2_header){b->trailers->f[i].name, b->trailers->f[i].value,
-                                b->trailers->f[i].len};
-    err = cx->in.io->response_finish(cx->in.req, t, nt);
-    free(t);
+    err = cx->in.io->response_finish(cx->in.req, t, b->trailers ? b->trailers->n : 0);
+    if (t != few)
+      free(t);
   }
   if (err)
     cx->in.failed = true;
@@ -774,7 +783,7 @@ static zh_error *body_write(zh_wasip2_ctx *cx, wp2_stream *s, const void *data, 
 static const wp2_stream_hooks body_out_hooks = {NULL, NULL, body_write, NULL};
 
 zh_error *wp2_out_body_new(zh_wasip2_ctx *cx, bool for_request, uint64_t owner, uint64_t *rep) {
-  wp2_out_body *b = calloc(1, sizeof *b);
+  wp2_out_body *b = wp2_zalloc(sizeof *b);
   if (!b)
     return wp2_oom();
   b->base = (wp2_obj){WP2_OUT_BODY, out_body_free};
@@ -864,13 +873,13 @@ static zh_error *outparam_set(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   cx->in.ok = true;
   cx->in.status = r->status;
   r->sent = true;
-  zh_wasip2_header *h = calloc(r->headers->n ? r->headers->n : 1, sizeof *h);
+  zh_wasip2_header few[IO_FEW_HEADERS];
+  zh_wasip2_header *h = io_headers(r->headers, few);
   if (!h)
     return wp2_oom();
-  for (size_t i = 0; i < r->headers->n; i++)
-    h[i] = (zh_wasip2_header){r->headers->f[i].name, r->headers->f[i].value, r->headers->f[i].len};
   zh_error *err = cx->in.io->response_start(cx->in.req, r->status, h, r->headers->n);
-  free(h);
+  if (h != few)
+    free(h);
   cx->in.started = !err;
   wp2_out_body *b = (wp2_out_body *)wp2_get(cx, r->body, WP2_OUT_BODY);
   if (!err && b) {

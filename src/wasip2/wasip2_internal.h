@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Kinds of resources in the object table. */
 typedef enum wp2_kind {
@@ -116,6 +118,14 @@ wp2_obj *wp2_take(zh_wasip2_ctx *cx, uint64_t rep, wp2_kind kind);
 zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char *what,
                   wp2_obj **out);
 zh_error *wp2_oom(void) __attribute__((returns_nonnull));
+/* calloc(1, n) for the objects of every request: glibc's calloc skips its per-thread cache
+ * (and its blocks then overflow that cache when freed), malloc takes from it. */
+static inline void *wp2_zalloc(size_t n) {
+  void *p = malloc(n);
+  if (p)
+    memset(p, 0, n);
+  return p;
+}
 
 /* ---- values ---- */
 zh_error *wp2_ok(zh_val *out, zh_val *payload);  /* payload may be NULL */
