@@ -16,6 +16,7 @@
 #include "wasm/error.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,19 +132,28 @@ zh_error *zh_spin_headers_add(zh_spin_headers *h, const char *name, size_t name_
   return insert_at(h, h->count, name, name_len, value, value_len, lower ? COPY_LOWER : COPY);
 }
 
-/* HeaderMap::append: after the last value of the same (lowercase) name, else at the end. */
+/* HeaderMap::append: after the last value of the same name, else at the end. Every name in
+ * the list is lowercase, this one too once copied, so a byte compare finds its group. */
 static zh_error *map_append(zh_spin_headers *h, const char *name, size_t name_len,
                             const char *value, size_t value_len, take_mode mode) {
+  if (mode != TAKE) {
+    if (!make_room(h))
+      return zh_error_oom();
+    name = copy(h, name, name_len, mode == COPY_LOWER);
+    value = name ? copy(h, value, value_len, false) : NULL;
+    if (!value)
+      return zh_error_oom();
+  }
   size_t at = h->count;
   for (size_t i = 0; i < h->count; i++) {
-    if (h->items[i].name_len != name_len || strncasecmp(h->items[i].name, name, name_len) != 0)
+    if (!name_is(&h->items[i], name, name_len))
       continue;
     at = i + 1;
-    while (at < h->count && name_is(&h->items[at], h->items[i].name, name_len))
+    while (at < h->count && name_is(&h->items[at], name, name_len))
       at++;
     break;
   }
-  return insert_at(h, at, name, name_len, value, value_len, mode);
+  return insert_at(h, at, name, name_len, value, value_len, TAKE);
 }
 
 /* HeaderMap::remove: the name's group goes, and the last group takes its place. */
@@ -219,10 +229,24 @@ bool zh_spin_is_chaining_host(const char *host, size_t len) {
   return dot && rest == sizeof domain - 1 && memcmp(dot + 1, domain, rest) == 0;
 }
 
+/* Eight bytes at once, unaligned. */
+static uint64_t word_at(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, sizeof w);
+  return w;
+}
+
+#define ONES 0x0101010101010101u
+#define HIGHS 0x8080808080808080u
+
 /* Strict UTF-8 (what Rust's str::from_utf8 accepts): no overlongs, surrogates or > U+10FFFF. */
 static bool utf8_valid(const unsigned char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
+    if (i + 8 <= n && (word_at((const char *)s + i) & HIGHS) == 0) {
+      i += 8; /* eight ASCII bytes */
+      continue;
+    }
     unsigned char c = s[i];
     size_t len = c < 0x80             ? 1
                  : (c & 0xe0) == 0xc0 ? 2
@@ -349,6 +373,9 @@ static char *full_url(zh_spin_headers *out, const zh_spin_request *req, const ch
   return url;
 }
 
+/* Spin's own entries before the captures' (spin-path-info to spin-client-addr). */
+enum { SPIN_NAMES = 7 };
+
 /* zh_spin_default_values with the inbound headers already at hand. */
 static zh_error *default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
                                 const zh_spin_headers *in, zh_spin_headers *out) {
@@ -362,28 +389,28 @@ static zh_error *default_values(const zh_router_result *m, const zh_spin_request
   char *url = full_url(out, req, host, host_len, &url_len);
   if (!url)
     return zh_error_oom();
-  const char *v[7] = {
+  const char *v[SPIN_NAMES] = {
       m->path_info,    url, m->route, m->base, m->raw_component_route, m->component_route,
       req->client_addr};
-  size_t vlen[7] = {m->path_info_len,
-                    url_len,
-                    strlen(m->route),
-                    strlen(m->base),
-                    strlen(m->raw_component_route),
-                    strlen(m->component_route),
-                    strlen(req->client_addr)};
-  static const char *const header_names[7] = {
+  size_t vlen[SPIN_NAMES] = {m->path_info_len,
+                             url_len,
+                             strlen(m->route),
+                             strlen(m->base),
+                             strlen(m->raw_component_route),
+                             strlen(m->component_route),
+                             strlen(req->client_addr)};
+  static const char *const header_names[SPIN_NAMES] = {
       "spin-path-info",           "spin-full-url",        "spin-matched-route", "spin-base-path",
       "spin-raw-component-route", "spin-component-route", "spin-client-addr"};
-  static const char *const wagi_names[7] = {"PATH_INFO",
-                                            "X_FULL_URL",
-                                            "X_MATCHED_ROUTE",
-                                            "X_BASE_PATH",
-                                            "X_RAW_COMPONENT_ROUTE",
-                                            "X_COMPONENT_ROUTE",
-                                            "X_CLIENT_ADDR"};
+  static const char *const wagi_names[SPIN_NAMES] = {"PATH_INFO",
+                                                     "X_FULL_URL",
+                                                     "X_MATCHED_ROUTE",
+                                                     "X_BASE_PATH",
+                                                     "X_RAW_COMPONENT_ROUTE",
+                                                     "X_COMPONENT_ROUTE",
+                                                     "X_CLIENT_ADDR"};
   zh_error *err = NULL;
-  for (int i = 0; i < 7 && !err; i++) {
+  for (int i = 0; i < SPIN_NAMES && !err; i++) {
     const char *name = wagi ? wagi_names[i] : header_names[i];
     err = i == 1 ? insert_at(out, out->count, name, strlen(name), url, url_len, TAKE)
                  : add_str(out, name, v[i], vlen[i]);
@@ -406,22 +433,37 @@ zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_reques
   return err;
 }
 
-/* What http::HeaderName and HeaderValue accept: a token, and no control bytes but tab. */
-static bool valid_field(const zh_http_header *h) {
+/* What http::HeaderName accepts: a token. */
+static bool valid_name(const zh_http_header *h) {
   if (h->name_len == 0)
     return false;
   for (size_t i = 0; i < h->name_len; i++) {
-    unsigned char c = (unsigned char)h->name[i];
-    if (!isalnum(c) && !zh_http_is_token_char(c)) /* the call only for the rare others */
+    if (!zh_http_is_token_char((unsigned char)h->name[i]))
       return false;
   }
-  for (size_t i = 0; i < h->value_len; i++) {
-    unsigned char c = (unsigned char)h->value[i];
+  return true;
+}
+
+/* What http::HeaderValue accepts: no control bytes but tab. Eight bytes a step while no
+ * byte is below 0x20 or DEL (the usual case); from a word that has one (a tab, say), byte
+ * by byte. */
+static bool valid_value(const zh_http_header *h) {
+  const char *v = h->value;
+  size_t n = h->value_len, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = word_at(v + i), del = w ^ (0x7f * ONES);
+    if ((((w - 0x20 * ONES) & ~w) | ((del - ONES) & ~del)) & HIGHS)
+      break;
+  }
+  for (; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
     if ((c < 0x20 && c != '\t') || c == 0x7f)
       return false;
   }
   return true;
 }
+
+static bool valid_field(const zh_http_header *h) { return valid_name(h) && valid_value(h); }
 
 static zh_error *headers_build(const zh_router_result *m, const zh_spin_request *req,
                                zh_spin_handler_kind kind, bool chained, zh_spin_headers *out) {
@@ -445,18 +487,23 @@ static zh_error *headers_build(const zh_router_result *m, const zh_spin_request 
                       spin.items[i].value, spin.items[i].value_len, TAKE);
   } else if (!err) {
     /* A header map again, built from that list; what is not a valid field is dropped. The
-     * names are lowercase already, so the strings move over as they are. The client's part
-     * is a grouped map already: appending it in order would put each entry last, so it is
-     * copied as it is, and only Spin's entries look for a group to join. */
-    adopt_chunks(out, &in);
+     * client's part is a grouped map already, and stays one with entries taken out: it
+     * becomes the map as it is, and only Spin's entries look for a group to join (their
+     * names are lowercase too, so the strings move over as they are). */
+    size_t kept = 0;
+    for (size_t i = 0; i < in.count; i++) {
+      if (valid_field(&in.items[i]))
+        in.items[kept++] = in.items[i];
+    }
+    in.count = kept;
+    *out = in;
+    in = (zh_spin_headers){0};
     adopt_chunks(out, &spin);
-    for (size_t i = 0; !err && i < in.count + spin.count; i++) {
-      const zh_http_header *h = i < in.count ? &in.items[i] : &spin.items[i - in.count];
-      if (!valid_field(h))
-        continue;
-      err = i < in.count
-                ? insert_at(out, out->count, h->name, h->name_len, h->value, h->value_len, TAKE)
-                : map_append(out, h->name, h->name_len, h->value, h->value_len, TAKE);
+    for (size_t i = 0; !err && i < spin.count; i++) {
+      const zh_http_header *h = &spin.items[i];
+      /* Spin's own names are tokens as written; a capture's name is not always one. */
+      if ((i < SPIN_NAMES || valid_name(h)) && valid_value(h))
+        err = map_append(out, h->name, h->name_len, h->value, h->value_len, TAKE);
     }
   }
   zh_spin_headers_free(&in);
