@@ -73,7 +73,7 @@ static char *copy(zh_spin_headers *h, const char *s, size_t n, bool lower) {
     return NULL;
   memcpy(p, s, n);
   for (size_t i = 0; lower && i < n; i++)
-    p[i] = (char)tolower((unsigned char)s[i]);
+    p[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + ('a' - 'A') : s[i]); /* tolower in "C" */
   p[n] = '\0';
   return p;
 }

@@ -12,7 +12,8 @@
  * response ends when the guest finishes the outgoing-body. */
 #include "wasip2/http_internal.h"
 
-#include <ctype.h>
+#include "http/http_parse.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +21,22 @@
 
 enum { HDR_INVALID_SYNTAX = 0, HDR_FORBIDDEN = 1, HDR_IMMUTABLE = 2 };
 
-static const char *const forbidden[] = {"connection",
-                                        "keep-alive",
-                                        "proxy-authenticate",
-                                        "proxy-authorization",
-                                        "proxy-connection",
-                                        "transfer-encoding",
-                                        "upgrade",
-                                        "host",
-                                        "http2-settings"};
+/* The hop-by-hop headers a guest may not set, with their lengths. */
+#define NAME(s)                                                                                    \
+  { s, sizeof s - 1 }
+static const struct {
+  const char *name;
+  size_t len;
+} forbidden[] = {NAME("connection"),
+                 NAME("keep-alive"),
+                 NAME("proxy-authenticate"),
+                 NAME("proxy-authorization"),
+                 NAME("proxy-connection"),
+                 NAME("transfer-encoding"),
+                 NAME("upgrade"),
+                 NAME("host"),
+                 NAME("http2-settings")};
+#undef NAME
 
 static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   (void)cx;
@@ -99,22 +107,32 @@ zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, ui
   return rep ? wp2_insert(cx, &f->base, rep) : NULL;
 }
 
+bool wp2_fields_reserve(wp2_fields *f, size_t n) {
+  if (n <= f->cap)
+    return true;
+  /* the first array from malloc: realloc of NULL costs more */
+  wp2_field *nf = n > SIZE_MAX / sizeof *nf ? NULL
+                  : f->f                    ? realloc(f->f, n * sizeof *nf)
+                                            : malloc(n * sizeof *nf);
+  if (!nf)
+    return false;
+  f->f = nf;
+  f->cap = n;
+  return true;
+}
+
 bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen) {
-  if (f->n == f->cap) {
-    size_t cap = f->cap ? f->cap * 2 : 8;
-    wp2_field *nf = realloc(f->f, cap * sizeof *nf);
-    if (!nf)
-      return false;
-    f->f = nf;
-    f->cap = cap;
-  }
+  if (f->n == f->cap && !wp2_fields_reserve(f, f->cap ? f->cap * 2 : 8))
+    return false;
   if (nlen > SIZE_MAX / 2 || vlen > SIZE_MAX / 2) /* lengths of guest lists: cannot wrap */
     return false;
   char *nm = f->immutable ? chunk_alloc(f, nlen + 1 + vlen) : malloc(nlen + 1 + vlen);
   if (!nm)
     return false;
-  for (size_t i = 0; i < nlen; i++)
-    nm[i] = (char)tolower((unsigned char)name[i]);
+  for (size_t i = 0; i < nlen; i++) { /* ASCII only: a name is a token */
+    unsigned char c = (unsigned char)name[i];
+    nm[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  }
   nm[nlen] = 0;
   uint8_t *val = (uint8_t *)nm + nlen + 1;
   if (vlen)
@@ -127,6 +145,8 @@ zh_error *wp2_fields_copy(zh_wasip2_ctx *cx, const wp2_fields *src, bool immutab
   wp2_fields *f = NULL;
   uint64_t rep = 0;
   zh_error *err = wp2_fields_new(cx, immutable, &f, &rep);
+  if (!err && src && !wp2_fields_reserve(f, src->n))
+    err = wp2_oom();
   for (size_t i = 0; f && src && i < src->n && !err; i++)
     if (!wp2_fields_add(f, src->f[i].name, strlen(src->f[i].name), src->f[i].value, src->f[i].len))
       err = wp2_oom();
@@ -135,15 +155,11 @@ zh_error *wp2_fields_copy(zh_wasip2_ctx *cx, const wp2_fields *src, bool immutab
   return err;
 }
 
-static bool is_token_char(unsigned char c) {
-  return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static bool valid_name(const zh_val *v) {
   if (v->of.str.len == 0)
     return false;
   for (size_t i = 0; i < v->of.str.len; i++)
-    if (!is_token_char((unsigned char)v->of.str.data[i]))
+    if (!zh_http_is_token_char((unsigned char)v->of.str.data[i]))
       return false;
   return true;
 }
@@ -157,9 +173,9 @@ static bool valid_value(const zh_val *v) {
   return true;
 }
 
-static bool is_forbidden(const char *name) {
+static bool is_forbidden(const char *name, size_t len) {
   for (size_t i = 0; i < sizeof forbidden / sizeof forbidden[0]; i++)
-    if (strcasecmp(name, forbidden[i]) == 0)
+    if (forbidden[i].len == len && strncasecmp(name, forbidden[i].name, len) == 0)
       return true;
   return false;
 }
@@ -191,7 +207,7 @@ static zh_error *fields_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *r
 static int check_pair(const zh_val *name, const zh_val *value) {
   if (!name || !valid_name(name) || (value && !valid_value(value)))
     return HDR_INVALID_SYNTAX;
-  return is_forbidden(name->of.str.data) ? HDR_FORBIDDEN : -1;
+  return is_forbidden(name->of.str.data, name->of.str.len) ? HDR_FORBIDDEN : -1;
 }
 
 static zh_error *fields_from_list(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
@@ -406,6 +422,8 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
   r->scheme = put_str(strs[1], &at);
   r->authority = put_str(strs[2], &at);
   zh_error *err = wp2_fields_new(cx, true, &r->headers, NULL);
+  if (!err && !wp2_fields_reserve(r->headers, req->nheaders))
+    err = wp2_oom();
   for (size_t i = 0; !err && ok && r->headers && i < req->nheaders; i++)
     ok = wp2_fields_add(r->headers, req->headers[i].name, strlen(req->headers[i].name),
                         req->headers[i].value, req->headers[i].value_len);

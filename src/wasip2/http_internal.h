@@ -66,6 +66,8 @@ zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, ui
 zh_error *wp2_fields_copy(zh_wasip2_ctx *cx, const wp2_fields *src, bool immutable, zh_val *out);
 void wp2_fields_destroy(wp2_fields *f);
 bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen);
+/* Room for n fields in all, when the count is known up front (one allocation, no regrowth). */
+bool wp2_fields_reserve(wp2_fields *f, size_t n);
 zh_error *wp2_in_body_new(zh_wasip2_ctx *cx, bool from_server, uint64_t source, uint64_t *rep);
 zh_error *wp2_error_code(zh_val *out, uint32_t code, const char *msg);
 
