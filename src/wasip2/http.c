@@ -23,7 +23,7 @@ enum { HDR_INVALID_SYNTAX = 0, HDR_FORBIDDEN = 1, HDR_IMMUTABLE = 2 };
 
 /* The hop-by-hop headers a guest may not set, with their lengths. */
 #define NAME(s)                                                                                    \
-  { s, sizeof s - 1 }
+  { (s), sizeof(s) - 1 }
 static const struct {
   const char *name;
   size_t len;
