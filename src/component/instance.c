@@ -353,7 +353,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   for (uint32_t k = 0; k < cx.nlent; k++)
     if (cx.lent[k] < t->len && t->h[cx.lent[k]].rt && t->h[cx.lent[k]].lends)
       t->h[cx.lent[k]].lends--;
-  if (cx.lent)
+  if (cx.lent != cx.lent_few)
     free(cx.lent);
   if (err)
     L->caller->poisoned = true;
