@@ -71,9 +71,10 @@ static char *copy(zh_spin_headers *h, const char *s, size_t n, bool lower) {
   char *p = n < SIZE_MAX ? chunk_alloc(h, n + 1) : NULL;
   if (!p)
     return NULL;
-  memcpy(p, s, n);
-  for (size_t i = 0; lower && i < n; i++)
-    p[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + ('a' - 'A') : s[i]); /* tolower in "C" */
+  if (lower)
+    zh_http_lower_copy(p, s, n);
+  else
+    memcpy(p, s, n);
   p[n] = '\0';
   return p;
 }

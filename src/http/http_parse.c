@@ -19,6 +19,25 @@ const unsigned char zh_http_token_chars[256] = {
 #undef A26
 #undef D10
 
+void zh_http_lower_copy(char *dst, const char *src, size_t n) {
+  const uint64_t seven = 0x7f7f7f7f7f7f7f7fu, highs = 0x8080808080808080u;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, src + i, 8);
+    /* per byte, no carry between bytes (each sum stays below 0x100): the high bit of
+     * low7 + 0x3f is set from 'A' up, that of low7 + 0x25 from '[' up */
+    uint64_t low7 = w & seven;
+    uint64_t upper = (low7 + 0x3f3f3f3f3f3f3f3fu) & ~(low7 + 0x2525252525252525u) & ~w & highs;
+    w |= upper >> 2; /* 0x80 >> 2 is the 0x20 between 'A' and 'a' */
+    memcpy(dst + i, &w, 8);
+  }
+  for (; i < n; i++) {
+    unsigned char c = (unsigned char)src[i];
+    dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  }
+}
+
 static long bad(zh_http_parse_error *err, int status, size_t offset, const char *reason) {
   err->status = status;
   err->offset = offset;

@@ -80,6 +80,10 @@ int zh_http_chunked_next(zh_http_chunked *dec, const char *in, size_t len, size_
 
 /* True for a byte of an RFC 9110 token (method, header name): a table, inline, since every
  * byte of every header name comes here. */
+/* Copies n bytes from src to dst with ASCII A-Z lowercased (tolower in the "C" locale; other
+ * bytes as they are), eight bytes a step: header names go through it on every request. */
+void zh_http_lower_copy(char *dst, const char *src, size_t n);
+
 extern const unsigned char zh_http_token_chars[256];
 static inline bool zh_http_is_token_char(unsigned char c) { return zh_http_token_chars[c]; }
 

@@ -129,10 +129,7 @@ bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t 
   char *nm = f->immutable ? chunk_alloc(f, nlen + 1 + vlen) : malloc(nlen + 1 + vlen);
   if (!nm)
     return false;
-  for (size_t i = 0; i < nlen; i++) { /* ASCII only: a name is a token */
-    unsigned char c = (unsigned char)name[i];
-    nm[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  }
+  zh_http_lower_copy(nm, name, nlen);
   nm[nlen] = 0;
   uint8_t *val = (uint8_t *)nm + nlen + 1;
   if (vlen)

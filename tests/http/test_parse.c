@@ -206,6 +206,30 @@ static void test_chunked(void) {
                ZH_HTTP_CHUNK_BAD, NULL, 0, "trailer section too large");
 }
 
+/* The token table and the lowercasing copy against their definitions, for every byte at
+ * every position of copies of 0 to 24 bytes that end at the guard page. */
+static void test_token_and_lower(void) {
+  static const char tchar[] = "!#$%&'*+-.^_`|~";
+  for (int c = 0; c < 256; c++) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    CHECK(zh_http_is_token_char((unsigned char)c) == (alnum || (c && strchr(tchar, c))));
+  }
+  int bad = 0;
+  for (size_t n = 0; n <= 24; n++) {
+    for (int c = 0; c < 256; c++) {
+      char src[24], got[24];
+      for (size_t i = 0; i < n; i++)
+        src[i] = (char)(i % 3 == 0 ? c : (c + (int)i * 37) & 0xff);
+      zh_http_lower_copy(got, at_guard(src, n), n);
+      for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)src[i];
+        bad += got[i] != (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+      }
+    }
+  }
+  CHECK_EQ_INT(bad, 0);
+}
+
 int main(void) {
   page = (size_t)sysconf(_SC_PAGESIZE);
   guard_base = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -215,6 +239,7 @@ int main(void) {
   CHECK(mprotect(guard_base + page, page, PROT_NONE) == 0);
   test_heads();
   test_chunked();
+  test_token_and_lower();
   munmap(guard_base, 2 * page);
   TEST_SUMMARY();
 }
