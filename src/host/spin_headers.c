@@ -237,7 +237,6 @@ static uint64_t word_at(const char *p) {
   return w;
 }
 
-#define ONES 0x0101010101010101u
 #define HIGHS 0x8080808080808080u
 
 /* Strict UTF-8 (what Rust's str::from_utf8 accepts): no overlongs, surrogates or > U+10FFFF. */
@@ -451,11 +450,8 @@ static bool valid_name(const zh_http_header *h) {
 static bool valid_value(const zh_http_header *h) {
   const char *v = h->value;
   size_t n = h->value_len, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w = word_at(v + i), del = w ^ (0x7f * ONES);
-    if ((((w - 0x20 * ONES) & ~w) | ((del - ONES) & ~del)) & HIGHS)
-      break;
-  }
+  while (i + 8 <= n && !zh_http_word_has_ctl(word_at(v + i)))
+    i += 8;
   for (; i < n; i++) {
     unsigned char c = (unsigned char)v[i];
     if ((c < 0x20 && c != '\t') || c == 0x7f)

@@ -38,6 +38,12 @@ void zh_http_lower_copy(char *dst, const char *src, size_t n) {
   }
 }
 
+static uint64_t word_at(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, sizeof w);
+  return w;
+}
+
 static long bad(zh_http_parse_error *err, int status, size_t offset, const char *reason) {
   err->status = status;
   err->offset = offset;
@@ -170,6 +176,8 @@ long zh_http_parse_head(const char *buf, size_t len, const zh_http_limits *limit
     while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
       i++;
     size_t value = i;
+    while (i + 8 <= len && !zh_http_word_has_ctl(word_at(buf + i)))
+      i += 8; /* no control byte among these eight: CR and LF are ones */
     while (i < len && buf[i] != '\r' && buf[i] != '\n') {
       unsigned char c = (unsigned char)buf[i];
       if ((c < 0x20 && c != '\t') || c == 0x7f)

@@ -80,6 +80,14 @@ int zh_http_chunked_next(zh_http_chunked *dec, const char *in, size_t len, size_
 
 /* True for a byte of an RFC 9110 token (method, header name): a table, inline, since every
  * byte of every header name comes here. */
+/* True when one of the eight bytes of w is below 0x20 or is DEL: a word of a field value
+ * without it (the usual case) is checked at once, one with it byte by byte (a tab is
+ * allowed, CR and LF end a line). */
+static inline bool zh_http_word_has_ctl(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101u, del = w ^ (0x7f * ones);
+  return (((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & (0x80 * ones);
+}
+
 /* Copies n bytes from src to dst with ASCII A-Z lowercased (tolower in the "C" locale; other
  * bytes as they are), eight bytes a step: header names go through it on every request. */
 void zh_http_lower_copy(char *dst, const char *src, size_t n);

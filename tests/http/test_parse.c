@@ -78,6 +78,7 @@ static void test_heads(void) {
   good_head("GET /x?y=1 HTTP/1.0\nA: b\n\n", 26, "GET", "/x?y=1", 0, 1);
   good_head("\r\n\nPOST * HTTP/1.1\r\n\r\nBODY", 22, "POST", "*", 1, 0);
   good_head("PUT /p HTTP/1.9\r\nA:\r\nB:  v  v \t\r\nC: \x80\xff\r\n\r\n", 42, "PUT", "/p", 9, 3);
+  good_head("GET / HTTP/1.1\r\nA: 0123456789\tabcdef\x80\xff tail\r\n\r\n", 47, "GET", "/", 1, 1);
   good_head("GET http://h/p HTTP/1.1\r\nX-Y-Z: 1\r\n\r\n", 37, "GET", "http://h/p", 1, 1);
 
   /* Values are trimmed; names are as sent. */
@@ -103,6 +104,11 @@ static void test_heads(void) {
   bad_head("GET / HTTP/1.1\r\n: b\r\n\r\n", 400, 16, "empty header name");
   bad_head("GET / HTTP/1.1\r\nA\"B: b\r\n\r\n", 400, 17, "bad character in header name");
   bad_head("GET / HTTP/1.1\r\nA: b\x01\r\n\r\n", 400, 20, "control character in header value");
+  /* past the first eight bytes of a value, and a DEL, at their exact offsets */
+  bad_head("GET / HTTP/1.1\r\nA: 0123456789abc\x01\r\n\r\n", 400, 32,
+           "control character in header value");
+  bad_head("GET / HTTP/1.1\r\nA: 0123456789abcdef\x7f\r\n\r\n", 400, 35,
+           "control character in header value");
   bad_head("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 400, 20, "bare CR");
   bad_head("GET / HTTP/1.1\r\n\rX", 400, 16, "bare CR");
   bad_head("GET /0123456789012345678901234567890123456789012345678901234567890123456789"
