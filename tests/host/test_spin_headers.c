@@ -340,6 +340,22 @@ static void test_wagi_names_and_errors(void) {
   CHECK(!err);
   zh_error_free(err);
   zh_spin_headers_free(&h);
+  /* Long values (checked a word at a time): a bad byte in the last, partial word fails, and
+   * a multi-byte character across two words passes. */
+  zh_http_header longbad[] = {H("host", "h"), H("x-long", "0123456789abcdef01234\xff")};
+  req.headers = longbad;
+  err = zh_spin_headers_build(&m, &req, ZH_SPIN_WASI_HTTP, &h);
+  CHECK(err && strstr(zh_error_message(err), "x-long") != NULL);
+  zh_error_free(err);
+  zh_http_header longutf[] = {H("host", "h"), H("x-long", "0123456\xc3\xa9"
+                                                          "789abcdef")};
+  req.headers = longutf;
+  err = zh_spin_headers_build(&m, &req, ZH_SPIN_WASI_HTTP, &h);
+  CHECK(!err && h.count > 1 &&
+        strcmp(h.items[1].value, "0123456\xc3\xa9"
+                                 "789abcdef") == 0);
+  zh_error_free(err);
+  zh_spin_headers_free(&h);
   zh_spin_headers_free(NULL);
   zh_router_free(r);
 }
