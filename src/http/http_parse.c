@@ -19,29 +19,36 @@ const unsigned char zh_http_token_chars[256] = {
 #undef A26
 #undef D10
 
-void zh_http_lower_copy(char *dst, const char *src, size_t n) {
-  const uint64_t seven = 0x7f7f7f7f7f7f7f7fu, highs = 0x8080808080808080u;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, src + i, 8);
-    /* per byte, no carry between bytes (each sum stays below 0x100): the high bit of
-     * low7 + 0x3f is set from 'A' up, that of low7 + 0x25 from '[' up */
-    uint64_t low7 = w & seven;
-    uint64_t upper = (low7 + 0x3f3f3f3f3f3f3f3fu) & ~(low7 + 0x2525252525252525u) & ~w & highs;
-    w |= upper >> 2; /* 0x80 >> 2 is the 0x20 between 'A' and 'a' */
-    memcpy(dst + i, &w, 8);
-  }
-  for (; i < n; i++) {
-    unsigned char c = (unsigned char)src[i];
-    dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  }
-}
-
 static uint64_t word_at(const char *p) {
   uint64_t w;
   memcpy(&w, p, sizeof w);
   return w;
+}
+
+/* Eight bytes with A-Z lowercased: per byte, without a carry between bytes (each sum stays
+ * below 0x100), the high bit of low7 + 0x3f is set from 'A' up and that of low7 + 0x25 from
+ * '[' up; a byte with its own high bit set is left alone. */
+static uint64_t lower8(uint64_t w) {
+  const uint64_t seven = 0x7f7f7f7f7f7f7f7fu, highs = 0x8080808080808080u;
+  uint64_t low7 = w & seven;
+  uint64_t upper = (low7 + 0x3f3f3f3f3f3f3f3fu) & ~(low7 + 0x2525252525252525u) & ~w & highs;
+  return w | upper >> 2; /* 0x80 >> 2 is the 0x20 between 'A' and 'a' */
+}
+
+void zh_http_lower_copy(char *dst, const char *src, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)src[i];
+      dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
+    return;
+  }
+  for (size_t i = 0; i < n - 8; i += 8) {
+    uint64_t w = lower8(word_at(src + i));
+    memcpy(dst + i, &w, 8);
+  }
+  uint64_t last = lower8(word_at(src + n - 8)); /* overlaps the word before: no byte tail */
+  memcpy(dst + n - 8, &last, 8);
 }
 
 static long bad(zh_http_parse_error *err, int status, size_t offset, const char *reason) {
