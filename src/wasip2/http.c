@@ -373,18 +373,20 @@ static zh_error *http_error_code(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_v
 
 /* ---- incoming request (from the server) ---- */
 
+/* One block: the request, its headers (`fields`, their array and their strings) and its
+ * four strings. The headers are immutable and never leave the request (headers() hands out
+ * a copy), so nothing in them is allocated on its own. */
 typedef struct wp2_in_request {
   wp2_obj base;
   char *method, *path, *scheme, *authority;
-  wp2_fields *headers;
+  wp2_fields *headers; /* &fields */
+  wp2_fields fields;
   bool consumed;
 } wp2_in_request;
 
 static void in_request_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   (void)cx;
-  wp2_in_request *r = (wp2_in_request *)o;
-  wp2_fields_destroy(r->headers);
-  free(r); /* its strings are in the same block */
+  free(o);
 }
 
 /* A copy of s (or NULL for NULL) at *at, which moves past it. */
@@ -404,32 +406,42 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
     return zh_error_new(ZH_ERR_USAGE, "wasip2: one incoming request per context");
   const char *method = req->method ? req->method : "GET";
   const char *strs[3] = {req->path_with_query, req->scheme, req->authority};
-  size_t bytes = sizeof(wp2_in_request) + strlen(method) + 1;
+  size_t n = req->nheaders, bytes = strlen(method) + 1;
   for (int i = 0; i < 3; i++)
     bytes += strs[i] ? strlen(strs[i]) + 1 : 0;
-  /* One block: the request and its four strings. */
-  wp2_in_request *r = wp2_zalloc(bytes);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(req->headers[i].name) + 1 + req->headers[i].value_len;
+    if (len > SIZE_MAX / 4 - bytes)
+      return wp2_oom();
+    bytes += len;
+  }
+  if (n > (SIZE_MAX / 4 - bytes) / sizeof(wp2_field))
+    return wp2_oom();
+  wp2_in_request *r = malloc(sizeof *r + n * sizeof(wp2_field) + bytes);
   if (!r)
     return wp2_oom();
+  memset(r, 0, sizeof *r); /* the rest is all written below */
   r->base = (wp2_obj){WP2_IN_REQUEST, in_request_free};
-  bool ok = true;
-  char *at = (char *)(r + 1);
+  r->headers = &r->fields;
+  r->fields = (wp2_fields){{WP2_FIELDS, NULL}, true, (wp2_field *)(r + 1), n, n, NULL};
+  char *at = (char *)(r->fields.f + n);
   r->method = put_str(method, &at);
   r->path = put_str(strs[0], &at);
   r->scheme = put_str(strs[1], &at);
   r->authority = put_str(strs[2], &at);
-  zh_error *err = wp2_fields_new(cx, true, &r->headers, NULL);
-  if (!err && !wp2_fields_reserve(r->headers, req->nheaders))
-    err = wp2_oom();
-  for (size_t i = 0; !err && ok && r->headers && i < req->nheaders; i++)
-    ok = wp2_fields_add(r->headers, req->headers[i].name, strlen(req->headers[i].name),
-                        req->headers[i].value, req->headers[i].value_len);
-  if (!err && !ok)
-    err = wp2_oom();
-  if (err) {
-    in_request_free(cx, &r->base);
-    return err;
+  for (size_t i = 0; i < n; i++) {
+    const zh_wasip2_header *h = &req->headers[i];
+    size_t nlen = strlen(h->name);
+    char *name = at;
+    zh_http_lower_copy(name, h->name, nlen);
+    name[nlen] = '\0';
+    uint8_t *value = (uint8_t *)name + nlen + 1;
+    if (h->value_len)
+      memcpy(value, h->value, h->value_len);
+    at = (char *)value + h->value_len;
+    r->fields.f[i] = (wp2_field){name, value, h->value_len, true};
   }
+  zh_error *err;
   if ((err = wp2_insert(cx, &r->base, request)))
     return err;
   wp2_obj *op = wp2_zalloc(sizeof *op);
