@@ -192,8 +192,20 @@ void zh_spin_headers_free(zh_spin_headers *h) {
   *h = (zh_spin_headers){0};
 }
 
+/* Eight bytes at once, unaligned. */
+static uint64_t word_at(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, sizeof w);
+  return w;
+}
+
+#define HIGHS 0x8080808080808080u
+
 static bool visible_ascii(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0; /* eight bytes a step while none is a control byte or above 0x7e */
+  while (i + 8 <= n && !zh_http_word_has_ctl(word_at(s + i)) && !(word_at(s + i) & HIGHS))
+    i += 8;
+  for (; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c != '\t' && (c < 0x20 || c > 0x7e))
       return false;
@@ -213,15 +225,6 @@ bool zh_spin_is_chaining_host(const char *host, size_t len) {
   size_t rest = dot ? end - (size_t)(dot + 1 - host) : 0;
   return dot && rest == sizeof domain - 1 && memcmp(dot + 1, domain, rest) == 0;
 }
-
-/* Eight bytes at once, unaligned. */
-static uint64_t word_at(const char *p) {
-  uint64_t w;
-  memcpy(&w, p, sizeof w);
-  return w;
-}
-
-#define HIGHS 0x8080808080808080u
 
 /* Strict UTF-8 (what Rust's str::from_utf8 accepts): no overlongs, surrogates or > U+10FFFF. */
 static bool utf8_valid(const unsigned char *s, size_t n) {
@@ -339,7 +342,11 @@ static bool valid_field(const zh_http_header *h) { return valid_name(h) && valid
 
 /* How Spin's entries join a list: at its end (inbound-http, WAGI), or into a header map,
  * dropped when not a valid field (wasi:http). */
-typedef enum { SPIN_APPEND, SPIN_JOIN_MAP } spin_join;
+typedef enum {
+  SPIN_APPEND,
+  SPIN_JOIN_MAP,
+  SPIN_APPEND_VALID, /* a map in which the name has no group: at the end, if valid */
+} spin_join;
 
 /* One of Spin's entries, its strings in h's chunks (or static). `token`: the name is known
  * to be one (Spin's own names as written). */
@@ -350,7 +357,18 @@ static zh_error *spin_add(zh_spin_headers *h, spin_join how, bool token, const c
   zh_http_header f = {name, name_len, value, value_len};
   if ((!token && !valid_name(&f)) || !valid_value(&f))
     return NULL;
-  return map_append(h, name, name_len, value, value_len, TAKE);
+  return how == SPIN_APPEND_VALID ? insert_at(h, h->count, name, name_len, value, value_len, TAKE)
+                                  : map_append(h, name, name_len, value, value_len, TAKE);
+}
+
+/* True when a name in h starts with "spin-": only then can one of Spin's own names join a
+ * group (they differ from each other). */
+static bool has_spin_name(const zh_spin_headers *h) {
+  for (size_t i = 0; i < h->count; i++) {
+    if (h->items[i].name_len >= 5 && memcmp(h->items[i].name, "spin-", 5) == 0)
+      return true;
+  }
+  return false;
 }
 
 /* A static name with a copy of the value. */
@@ -454,10 +472,11 @@ static zh_error *default_values(const zh_router_result *m, const zh_spin_request
                                                      "X_COMPONENT_ROUTE",
                                                      "X_CLIENT_ADDR"};
   zh_error *err = NULL;
+  spin_join fixed = how == SPIN_JOIN_MAP && !has_spin_name(out) ? SPIN_APPEND_VALID : how;
   for (int i = 0; i < SPIN_NAMES && !err; i++) {
     const char *name = wagi ? wagi_names[i] : header_names[i];
-    err = i == 1 ? spin_add(out, how, true, name, strlen(name), url, url_len)
-                 : add_str(out, how, name, v[i], vlen[i]);
+    err = i == 1 ? spin_add(out, fixed, true, name, strlen(name), url, url_len)
+                 : add_str(out, fixed, name, v[i], vlen[i]);
   }
   return err ? err : add_captures(out, m, wagi, how);
 }

@@ -263,6 +263,20 @@ static void test_invalid_fields(void) {
   CHECK_EQ_INT(h.count, 15);
   CHECK(h.count > 4 && strcmp(h.items[3].name, "x-ctl") == 0);
   zh_spin_headers_free(&h);
+
+  /* A Host with a control byte: dropped, and so is the spin-full-url made from it. */
+  zh_http_header badhost[] = {H("Host", "a\x01b"), H("X-A", "1")};
+  zh_spin_request req2 = {"http", "/", 1, badhost, 2, "127.0.0.1:2"};
+  h = build(r, "/", &req2, ZH_SPIN_WASI_HTTP);
+  const char *want2[] = {"x-a: 1",
+                         "spin-path-info: /",
+                         "spin-matched-route: /...",
+                         "spin-base-path: /",
+                         "spin-raw-component-route: /...",
+                         "spin-component-route: ",
+                         "spin-client-addr: 127.0.0.1:2"};
+  expect(&h, want2, 7);
+  zh_spin_headers_free(&h);
   zh_router_free(r);
 }
 
