@@ -61,7 +61,8 @@ void wp2_fields_destroy(wp2_fields *f) {
     free(f->chunks);
     f->chunks = next;
   }
-  free(f->f);
+  if (f->f != f->few)
+    free(f->f);
   free(f);
 }
 
@@ -108,21 +109,30 @@ zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, ui
 }
 
 bool wp2_fields_reserve(wp2_fields *f, size_t n) {
+  size_t nfew = sizeof f->few / sizeof f->few[0];
+  if (!f->f && n <= nfew) {
+    f->f = f->few;
+    f->cap = nfew;
+  }
   if (n <= f->cap)
     return true;
-  /* the first array from malloc: realloc of NULL costs more */
+  /* the first array from malloc (realloc of NULL costs more), or out of `few` */
+  bool moving = !f->f || f->f == f->few;
   wp2_field *nf = n > SIZE_MAX / sizeof *nf ? NULL
-                  : f->f                    ? realloc(f->f, n * sizeof *nf)
-                                            : malloc(n * sizeof *nf);
+                  : moving                  ? malloc(n * sizeof *nf)
+                                            : realloc(f->f, n * sizeof *nf);
   if (!nf)
     return false;
+  if (f->f && moving)
+    memcpy(nf, f->f, f->n * sizeof *nf);
   f->f = nf;
   f->cap = n;
   return true;
 }
 
 bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen) {
-  if (f->n == f->cap && !wp2_fields_reserve(f, f->cap ? f->cap * 2 : 8))
+  size_t want = f->cap == 0 ? 1 : f->cap < 4 ? 8 : f->cap * 2; /* `few`, then 8, 16, ... */
+  if (f->n == f->cap && !wp2_fields_reserve(f, want))
     return false;
   if (nlen > SIZE_MAX / 2 || vlen > SIZE_MAX / 2) /* lengths of guest lists: cannot wrap */
     return false;
@@ -423,7 +433,7 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
   memset(r, 0, sizeof *r); /* the rest is all written below */
   r->base = (wp2_obj){WP2_IN_REQUEST, in_request_free};
   r->headers = &r->fields;
-  r->fields = (wp2_fields){{WP2_FIELDS, NULL}, true, (wp2_field *)(r + 1), n, n, NULL};
+  r->fields = (wp2_fields){{WP2_FIELDS, NULL}, true, (wp2_field *)(r + 1), n, n, NULL, {{0}}};
   char *at = (char *)(r->fields.f + n);
   r->method = put_str(method, &at);
   r->path = put_str(strs[0], &at);

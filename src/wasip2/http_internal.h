@@ -21,9 +21,10 @@ struct wp2_fields_chunk;
 typedef struct wp2_fields {
   wp2_obj base;
   bool immutable;
-  wp2_field *f;
+  wp2_field *f; /* NULL, few, or malloc'd once more are added */
   size_t n, cap;
   struct wp2_fields_chunk *chunks; /* newest first */
+  wp2_field few[2];                /* a response's one or two headers: no array to malloc */
 } wp2_fields;
 
 void wp2_field_free(wp2_field *f);
