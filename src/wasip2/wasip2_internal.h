@@ -94,9 +94,10 @@ struct zh_wasip2_ctx {
                     uint64_t bytes, bool failed); /* hop tracing, or NULL */
   uint64_t seed[2]; /* insecure-seed: drawn at its first call (random.c), then the same */
   bool seeded;
-  wp2_slot *slots;
+  wp2_slot *slots; /* NULL, few_slots, or malloc'd once a call holds more objects */
   uint32_t nslots, cap, free_head;
-  uint64_t stdin_rep; /* the one stdin stream: its read position is the process's */
+  wp2_slot few_slots[16]; /* an HTTP request's objects: no table to malloc */
+  uint64_t stdin_rep;     /* the one stdin stream: its read position is the process's */
   wp2_incoming in;
   wp2_curl *curl;
   struct wp2_block *bindings; /* adapters handed to zh_component (table.c) */
