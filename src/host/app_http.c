@@ -63,10 +63,14 @@ static void fail(http_call *hc, zh_error *err) {
 }
 
 /* The guest's headers in the WASI host's shape (names are NUL-terminated in zh_spin_headers),
- * followed by room for `extra` more bytes, in one block. */
-static zh_wasip2_header *p2_headers(const zh_spin_headers *h, size_t extra) {
+ * followed by room for `extra` more bytes, in one block: `small` when they fit (the caller
+ * frees the result only when it is not), else malloc'd. */
+static zh_wasip2_header *p2_headers(const zh_spin_headers *h, size_t extra, zh_wasip2_header *small,
+                                    size_t small_size) {
   size_t n = h->count * sizeof(zh_wasip2_header);
-  zh_wasip2_header *out = extra <= SIZE_MAX - n - 1 ? malloc(n + extra + 1) : NULL;
+  zh_wasip2_header *out = extra > SIZE_MAX - n - 1      ? NULL
+                          : n + extra + 1 <= small_size ? small
+                                                        : malloc(n + extra + 1);
   for (size_t i = 0; out && i < h->count; i++)
     out[i] = (zh_wasip2_header){h->items[i].name, (const uint8_t *)h->items[i].value,
                                 h->items[i].value_len};
@@ -144,10 +148,13 @@ static void run_wasi_http(http_call *hc) {
     fail(hc, err);
     return;
   }
-  /* The head's three strings, NUL-terminated, after the headers: one malloc for all. */
+  /* The head's three strings, NUL-terminated, after the headers: one block for all, on the
+   * stack for most requests (zh_wasip2_incoming copies what it keeps). */
   const zh_http_request_info *in = hc->info;
+  zh_wasip2_header small[64];
   zh_wasip2_header *h =
-      p2_headers(&hc->headers, in->method_len + 1 + in->target_len + 1 + in->authority_len + 1);
+      p2_headers(&hc->headers, in->method_len + 1 + in->target_len + 1 + in->authority_len + 1,
+                 small, sizeof small);
   if (!h) {
     err = zh_error_oom();
   } else {
@@ -182,7 +189,8 @@ static void run_wasi_http(http_call *hc) {
   }
   if (err)
     fail(hc, err); /* a started response is left unfinished: the server closes the connection */
-  free(h);
+  if (h != small)
+    free(h);
 }
 
 /* ---- fermyon:spin/inbound-http ---- */
@@ -202,7 +210,7 @@ static void run_spin_http(http_call *hc) {
   zh_val req = zh_val_bool(false), resp = zh_val_bool(false);
   bool method_ok = true;
   err = zh_spin_headers_build(&hc->match, &hc->sreq, ZH_SPIN_INBOUND_HTTP, &hc->headers);
-  if (!err && (!method || !target || !(h = p2_headers(&hc->headers, 0))))
+  if (!err && (!method || !target || !(h = p2_headers(&hc->headers, 0, NULL, 0))))
     err = zh_error_oom();
   if (!err)
     err = zh_host_spin_http_request(method, target, h, hc->headers.count, body, body_len, &req,
