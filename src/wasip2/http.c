@@ -419,8 +419,11 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
   size_t n = req->nheaders, bytes = strlen(method) + 1;
   for (int i = 0; i < 3; i++)
     bytes += strs[i] ? strlen(strs[i]) + 1 : 0;
+  size_t name_lens[32]; /* the first names' lengths, for the copy below */
   for (size_t i = 0; i < n; i++) {
-    size_t len = strlen(req->headers[i].name) + 1 + req->headers[i].value_len;
+    size_t nlen = strlen(req->headers[i].name), len = nlen + 1 + req->headers[i].value_len;
+    if (i < sizeof name_lens / sizeof name_lens[0])
+      name_lens[i] = nlen;
     if (len > SIZE_MAX / 4 - bytes)
       return wp2_oom();
     bytes += len;
@@ -441,7 +444,7 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
   r->authority = put_str(strs[2], &at);
   for (size_t i = 0; i < n; i++) {
     const zh_wasip2_header *h = &req->headers[i];
-    size_t nlen = strlen(h->name);
+    size_t nlen = i < sizeof name_lens / sizeof name_lens[0] ? name_lens[i] : strlen(h->name);
     char *name = at;
     zh_http_lower_copy(name, h->name, nlen);
     name[nlen] = '\0';
