@@ -266,6 +266,24 @@ static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_
   return NULL;
 }
 
+/* False for a value zh_val_drop has nothing to free of (scalars and handles: most of a host
+ * call's parameters), which then need not be dropped. */
+static bool owns_memory(const zh_val *v) {
+  switch (v->kind) {
+  case ZH_WIT_STRING:
+  case ZH_WIT_LIST:
+  case ZH_WIT_RECORD:
+  case ZH_WIT_TUPLE:
+  case ZH_WIT_VARIANT:
+  case ZH_WIT_OPTION:
+  case ZH_WIT_RESULT:
+  case ZH_WIT_FLAGS:
+    return true;
+  default:
+    return false;
+  }
+}
+
 /* canon lower: the guest calls a component function through a core function. */
 #define LOWER_HOST_FEW 8 /* parameters lifted into a stack array */
 
@@ -347,9 +365,11 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     }
   }
   L->caller->no_leave = false;
-  zh_val_drop(&res);
+  if (owns_memory(&res))
+    zh_val_drop(&res);
   for (size_t i = 0; i < ft->nparams; i++)
-    zh_val_drop(&vals[i]);
+    if (owns_memory(&vals[i]))
+      zh_val_drop(&vals[i]);
   if (vals != vals_few)
     free(vals);
   if (cx.borrows) /* most calls lend nothing */
