@@ -257,7 +257,7 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
 /* A host function: the adapter owns `args` and drops them afterwards. */
 static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_val *result) {
   zh_cm_call call = {top};
-  *result = zh_val_bool(false);
+  *result = (zh_val){.kind = ZH_WIT_BOOL}; /* zh_val_bool(false), without a call per call */
   zh_error *err = f->host(&call, f->host_env, args, f->type->nparams, result);
   if (err) {
     zh_val_drop(result);
@@ -348,7 +348,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
       off += zh_abi_size(ft->params[i].type);
     }
   }
-  zh_val res = zh_val_bool(false);
+  zh_val res = {.kind = ZH_WIT_BOOL}; /* zh_val_bool(false) */
   if (!err)
     err = L->callee->host ? call_host(L->top, L->callee, vals, &res)
                           : call_lifted(store, L->callee, vals, &res);
