@@ -8,7 +8,8 @@
 /* name and value share one allocation (the value right after the name's NUL): a request
  * copies its fields a few times, and one malloc per field instead of two shows. Immutable
  * fields (a request's, a response's, their copies) are never changed one by one, so theirs
- * come from chunks the fields own and free together. */
+ * come from chunks the fields own and free together (the server's incoming request keeps
+ * its headers in its own block instead, see zh_wasip2_incoming). */
 typedef struct wp2_field {
   char *name; /* lower case; owns the block unless in_chunk; freed with wp2_field_free */
   uint8_t *value;
