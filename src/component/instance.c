@@ -40,6 +40,11 @@ typedef struct rt_lower {
   zh_abi_string_encoding enc;
   const zh_wit_type *params_tuple;
   zh_abi_sig sig; /* the core signature, computed once */
+  /* Computed once too: whether a call reads or writes the caller's memory, whether storing
+   * the result may call its cabi_realloc (a template's copy looks either up only then), and
+   * the result's layout for an indirect result. */
+  bool needs_mem, needs_realloc;
+  uint32_t result_size, result_align;
 } rt_lower;
 
 typedef struct rt_resfn {
@@ -252,13 +257,31 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
 /* A host function: the adapter owns `args` and drops them afterwards. */
 static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_val *result) {
   zh_cm_call call = {top};
-  *result = zh_val_bool(false);
+  *result = (zh_val){.kind = ZH_WIT_BOOL}; /* zh_val_bool(false), without a call per call */
   zh_error *err = f->host(&call, f->host_env, args, f->type->nparams, result);
   if (err) {
     zh_val_drop(result);
     return zh_error_prefix(err, "host function %s", f->name);
   }
   return NULL;
+}
+
+/* False for a value zh_val_drop has nothing to free of (scalars and handles: most of a host
+ * call's parameters), which then need not be dropped. */
+static bool owns_memory(const zh_val *v) {
+  switch (v->kind) {
+  case ZH_WIT_STRING:
+  case ZH_WIT_LIST:
+  case ZH_WIT_RECORD:
+  case ZH_WIT_TUPLE:
+  case ZH_WIT_VARIANT:
+  case ZH_WIT_OPTION:
+  case ZH_WIT_RESULT:
+  case ZH_WIT_FLAGS:
+    return true;
+  default:
+    return false;
+  }
 }
 
 /* canon lower: the guest calls a component function through a core function. */
@@ -273,8 +296,10 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
       return zh_error_trap_new(ZH_TRAP_HOST, "template trampoline called outside its copies");
     L->caller = &L->top->ecopy[L0->caller->tidx];
     L->callee = cm_func_of(L->top, L0->callee);
-    L->mem = cm_reloc(L->top, L0->mem);
-    L->realloc = cm_reloc(L->top, L0->realloc);
+    /* an adapter working memory to memory (below) needs both */
+    bool core = L->callee->host_core && L->enc == ZH_ABI_UTF8;
+    L->mem = core || L0->needs_mem ? cm_reloc(L->top, L0->mem) : NULL;
+    L->realloc = core || L0->needs_realloc ? cm_reloc(L->top, L0->realloc) : NULL;
   }
   if (L->caller->no_leave)
     return zh_error_trap_new(ZH_TRAP_HOST,
@@ -323,7 +348,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
       off += zh_abi_size(ft->params[i].type);
     }
   }
-  zh_val res = zh_val_bool(false);
+  zh_val res = {.kind = ZH_WIT_BOOL}; /* zh_val_bool(false) */
   if (!err)
     err = L->callee->host ? call_host(L->top, L->callee, vals, &res)
                           : call_lifted(store, L->callee, vals, &res);
@@ -331,8 +356,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   if (!err && ft->result) {
     if (sig.results_indirect) {
       uint32_t retptr = (uint32_t)args[sig.nparams - 1].of.i32;
-      err = zh_abi_check_range(&cx, "result pointer", retptr, zh_abi_size(ft->result),
-                               zh_abi_align(ft->result));
+      err = zh_abi_check_range(&cx, "result pointer", retptr, L0->result_size, L0->result_align);
       if (!err)
         err = zh_abi_store(&cx, ft->result, &res, retptr);
     } else {
@@ -341,9 +365,11 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     }
   }
   L->caller->no_leave = false;
-  zh_val_drop(&res);
+  if (owns_memory(&res))
+    zh_val_drop(&res);
   for (size_t i = 0; i < ft->nparams; i++)
-    zh_val_drop(&vals[i]);
+    if (owns_memory(&vals[i]))
+      zh_val_drop(&vals[i]);
   if (vals != vals_few)
     free(vals);
   if (cx.borrows) /* most calls lend nothing */
@@ -353,7 +379,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   for (uint32_t k = 0; k < cx.nlent; k++)
     if (cx.lent[k] < t->len && t->h[cx.lent[k]].rt && t->h[cx.lent[k]].lends)
       t->h[cx.lent[k]].lends--;
-  if (cx.lent)
+  if (cx.lent != cx.lent_few)
     free(cx.lent);
   if (err)
     L->caller->poisoned = true;
@@ -434,6 +460,50 @@ static zh_error *count_instance(zh_cm_instance *top) {
                         "more than %d component and core instances in one instantiation",
                         CB_MAX_INSTANCES);
   return NULL;
+}
+
+/* True when a value of t lives partly in guest memory (a string or a list somewhere in it):
+ * lifting it reads that memory, lowering it calls cabi_realloc. Kinds it cannot tell count
+ * as yes. */
+static bool lowering_allocates(const zh_wit_type *t) {
+  if (!t)
+    return false;
+  t = zh_abi_unalias(t);
+  switch (t->kind) {
+  case ZH_WIT_STRING:
+  case ZH_WIT_LIST:
+    return true;
+  case ZH_WIT_OPTION:
+    return lowering_allocates(t->elem);
+  case ZH_WIT_RESULT:
+    return lowering_allocates(t->elem) || lowering_allocates(t->err);
+  case ZH_WIT_TUPLE:
+  case ZH_WIT_RECORD:
+  case ZH_WIT_VARIANT:
+    for (size_t i = 0; i < t->nfields; i++)
+      if (lowering_allocates(t->fields[i].type))
+        return true;
+    return false;
+  case ZH_WIT_BOOL:
+  case ZH_WIT_S8:
+  case ZH_WIT_S16:
+  case ZH_WIT_S32:
+  case ZH_WIT_S64:
+  case ZH_WIT_U8:
+  case ZH_WIT_U16:
+  case ZH_WIT_U32:
+  case ZH_WIT_U64:
+  case ZH_WIT_F32:
+  case ZH_WIT_F64:
+  case ZH_WIT_CHAR:
+  case ZH_WIT_ENUM:
+  case ZH_WIT_FLAGS:
+  case ZH_WIT_OWN:
+  case ZH_WIT_BORROW:
+    return false;
+  default:
+    return true;
+  }
 }
 
 static const zh_wit_type *params_tuple(zh_cm_instance *top, const zh_wit_func *f) {
@@ -608,6 +678,13 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     if (!L->params_tuple)
       return oom_err();
     zh_abi_signature(L->type, true, &L->sig);
+    const zh_wit_type *res = L->type->result;
+    L->needs_realloc = lowering_allocates(res);
+    L->needs_mem = L->sig.params_indirect || L->sig.results_indirect || L->needs_realloc;
+    for (size_t i = 0; i < L->type->nparams; i++)
+      L->needs_mem = L->needs_mem || lowering_allocates(L->type->params[i].type);
+    L->result_size = res ? zh_abi_size(res) : 0;
+    L->result_align = res ? zh_abi_align(res) : 1;
     zh_functype ft = {L->sig.nparams, L->sig.nresults, L->sig.params, L->sig.results};
     zh_func *hf = zh_func_new_host(top->store, &ft, lower_host, L);
     if (!hf)

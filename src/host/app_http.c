@@ -62,13 +62,29 @@ static void fail(http_call *hc, zh_error *err) {
     respond(hc, 500, NULL, 0, NULL, 0);
 }
 
-/* The guest's headers in the WASI host's shape (names are NUL-terminated in zh_spin_headers). */
-static zh_wasip2_header *p2_headers(const zh_spin_headers *h) {
-  zh_wasip2_header *out = calloc(h->count ? h->count : 1, sizeof *out);
+/* The guest's headers in the WASI host's shape (names are NUL-terminated in zh_spin_headers),
+ * followed by room for `extra` more bytes, in one block: `small` when they fit (the caller
+ * frees the result only when it is not), else malloc'd. */
+static zh_wasip2_header *p2_headers(const zh_spin_headers *h, size_t extra, zh_wasip2_header *small,
+                                    size_t small_size) {
+  size_t n = h->count * sizeof(zh_wasip2_header);
+  zh_wasip2_header *out = extra > SIZE_MAX - n - 1      ? NULL
+                          : n + extra + 1 <= small_size ? small
+                                                        : malloc(n + extra + 1);
   for (size_t i = 0; out && i < h->count; i++)
     out[i] = (zh_wasip2_header){h->items[i].name, (const uint8_t *)h->items[i].value,
                                 h->items[i].value_len};
   return out;
+}
+
+/* A NUL-terminated copy of p[0..n) at *at, which moves past it. */
+static char *put_n(char **at, const char *p, size_t n) {
+  char *s = *at;
+  if (n) /* an empty authority may be NULL */
+    memcpy(s, p, n);
+  s[n] = '\0';
+  *at += n + 1;
+  return s;
 }
 
 /* Reads the whole body, at most max bytes: ZH_ERR_RESOURCE beyond that. */
@@ -132,13 +148,20 @@ static void run_wasi_http(http_call *hc) {
     fail(hc, err);
     return;
   }
-  zh_wasip2_header *h = p2_headers(&hc->headers);
-  char *method = dup_n(hc->info->method, hc->info->method_len);
-  char *target = dup_n(hc->info->target, hc->info->target_len);
-  char *authority = dup_n(hc->info->authority, hc->info->authority_len);
-  if (!h || !method || !target || !authority) {
+  /* The head's three strings, NUL-terminated, after the headers: one block for all, on the
+   * stack for most requests (zh_wasip2_incoming copies what it keeps). */
+  const zh_http_request_info *in = hc->info;
+  zh_wasip2_header small[64];
+  zh_wasip2_header *h =
+      p2_headers(&hc->headers, in->method_len + 1 + in->target_len + 1 + in->authority_len + 1,
+                 small, sizeof small);
+  if (!h) {
     err = zh_error_oom();
   } else {
+    char *at = (char *)(h + hc->headers.count);
+    char *method = put_n(&at, in->method, in->method_len);
+    char *target = put_n(&at, in->target, in->target_len);
+    char *authority = put_n(&at, in->authority, in->authority_len);
     zh_wasip2_request head = {method, target, hc->info->scheme, authority, h, hc->headers.count};
     zh_wasip2_server_req sr = {hc->http, false, false};
     app_call call;
@@ -166,10 +189,8 @@ static void run_wasi_http(http_call *hc) {
   }
   if (err)
     fail(hc, err); /* a started response is left unfinished: the server closes the connection */
-  free(h);
-  free(method);
-  free(target);
-  free(authority);
+  if (h != small)
+    free(h);
 }
 
 /* ---- fermyon:spin/inbound-http ---- */
@@ -189,7 +210,7 @@ static void run_spin_http(http_call *hc) {
   zh_val req = zh_val_bool(false), resp = zh_val_bool(false);
   bool method_ok = true;
   err = zh_spin_headers_build(&hc->match, &hc->sreq, ZH_SPIN_INBOUND_HTTP, &hc->headers);
-  if (!err && (!method || !target || !(h = p2_headers(&hc->headers))))
+  if (!err && (!method || !target || !(h = p2_headers(&hc->headers, 0, NULL, 0))))
     err = zh_error_oom();
   if (!err)
     err = zh_host_spin_http_request(method, target, h, hc->headers.count, body, body_len, &req,

@@ -6,9 +6,9 @@
  * swap_remove does. That is all it takes to give the guest its headers in Spin's order.
  *
  * The strings live in a few chunks the list owns (bump-allocated, freed together): a request
- * builds about fifty of them, and a malloc and a free each cost more than the copy. Headers
- * that move from one list to another (zh_spin_headers_build) take their chunks along instead
- * of being copied again.
+ * builds about fifty of them, and a malloc and a free each cost more than the copy.
+ * zh_spin_headers_build adds Spin's entries to the client's list itself, so nothing is
+ * copied twice.
  */
 #include "host/spin_headers.h"
 
@@ -16,6 +16,7 @@
 #include "wasm/error.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +71,10 @@ static char *copy(zh_spin_headers *h, const char *s, size_t n, bool lower) {
   char *p = n < SIZE_MAX ? chunk_alloc(h, n + 1) : NULL;
   if (!p)
     return NULL;
-  memcpy(p, s, n);
-  for (size_t i = 0; lower && i < n; i++)
-    p[i] = (char)tolower((unsigned char)s[i]);
+  if (lower)
+    zh_http_lower_copy(p, s, n);
+  else
+    memcpy(p, s, n);
   p[n] = '\0';
   return p;
 }
@@ -100,22 +102,6 @@ static zh_error *insert_at(zh_spin_headers *h, size_t at, const char *name, size
   return NULL;
 }
 
-/* Moves src's strings into h (src keeps its items, which now point into h's chunks). */
-static void adopt_chunks(zh_spin_headers *h, zh_spin_headers *src) {
-  struct zh_spin_chunk *last = src->chunks;
-  if (!last)
-    return;
-  while (last->next)
-    last = last->next;
-  if (h->chunks) { /* behind h's newest chunk, which keeps taking new strings */
-    last->next = h->chunks->next;
-    h->chunks->next = src->chunks;
-  } else {
-    h->chunks = src->chunks;
-  }
-  src->chunks = NULL;
-}
-
 zh_error *zh_spin_headers_set_value(zh_spin_headers *h, size_t i, const char *value,
                                     size_t value_len) {
   char *v = copy(h, value, value_len, false);
@@ -131,19 +117,28 @@ zh_error *zh_spin_headers_add(zh_spin_headers *h, const char *name, size_t name_
   return insert_at(h, h->count, name, name_len, value, value_len, lower ? COPY_LOWER : COPY);
 }
 
-/* HeaderMap::append: after the last value of the same (lowercase) name, else at the end. */
+/* HeaderMap::append: after the last value of the same name, else at the end. Every name in
+ * the list is lowercase, this one too once copied, so a byte compare finds its group. */
 static zh_error *map_append(zh_spin_headers *h, const char *name, size_t name_len,
                             const char *value, size_t value_len, take_mode mode) {
+  if (mode != TAKE) {
+    if (!make_room(h))
+      return zh_error_oom();
+    name = copy(h, name, name_len, mode == COPY_LOWER);
+    value = name ? copy(h, value, value_len, false) : NULL;
+    if (!value)
+      return zh_error_oom();
+  }
   size_t at = h->count;
   for (size_t i = 0; i < h->count; i++) {
-    if (h->items[i].name_len != name_len || strncasecmp(h->items[i].name, name, name_len) != 0)
+    if (!name_is(&h->items[i], name, name_len))
       continue;
     at = i + 1;
-    while (at < h->count && name_is(&h->items[at], h->items[i].name, name_len))
+    while (at < h->count && name_is(&h->items[at], name, name_len))
       at++;
     break;
   }
-  return insert_at(h, at, name, name_len, value, value_len, mode);
+  return insert_at(h, at, name, name_len, value, value_len, TAKE);
 }
 
 /* HeaderMap::remove: the name's group goes, and the last group takes its place. */
@@ -197,8 +192,20 @@ void zh_spin_headers_free(zh_spin_headers *h) {
   *h = (zh_spin_headers){0};
 }
 
+/* Eight bytes at once, unaligned. */
+static uint64_t word_at(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, sizeof w);
+  return w;
+}
+
+#define HIGHS 0x8080808080808080u
+
 static bool visible_ascii(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0; /* eight bytes a step while none is a control byte or above 0x7e */
+  while (i + 8 <= n && !zh_http_word_has_ctl(word_at(s + i)) && !(word_at(s + i) & HIGHS))
+    i += 8;
+  for (; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c != '\t' && (c < 0x20 || c > 0x7e))
       return false;
@@ -221,8 +228,19 @@ bool zh_spin_is_chaining_host(const char *host, size_t len) {
 
 /* Strict UTF-8 (what Rust's str::from_utf8 accepts): no overlongs, surrogates or > U+10FFFF. */
 static bool utf8_valid(const unsigned char *s, size_t n) {
+  if (n >= 8) { /* all ASCII, the usual case: words, the last overlapping the one before */
+    size_t k = 0;
+    while (k < n - 8 && (word_at((const char *)s + k) & HIGHS) == 0)
+      k += 8;
+    if (k >= n - 8 && (word_at((const char *)s + n - 8) & HIGHS) == 0)
+      return true;
+  }
   size_t i = 0;
   while (i < n) {
+    if (i + 8 <= n && (word_at((const char *)s + i) & HIGHS) == 0) {
+      i += 8; /* eight ASCII bytes */
+      continue;
+    }
     unsigned char c = s[i];
     size_t len = c < 0x80             ? 1
                  : (c & 0xe0) == 0xc0 ? 2
@@ -289,13 +307,79 @@ static void path_and_query(const zh_spin_request *req, const char **p, size_t *n
   }
 }
 
-/* A static name with a copy of the value. */
-static zh_error *add_str(zh_spin_headers *h, const char *name, const char *value, size_t len) {
-  char *v = copy(h, value, len, false);
-  return v ? insert_at(h, h->count, name, strlen(name), v, len, TAKE) : zh_error_oom();
+/* What http::HeaderName accepts: a token. */
+static bool valid_name(const zh_http_header *h) {
+  if (h->name_len == 0)
+    return false;
+  for (size_t i = 0; i < h->name_len; i++) {
+    if (!zh_http_is_token_char((unsigned char)h->name[i]))
+      return false;
+  }
+  return true;
 }
 
-static zh_error *add_captures(zh_spin_headers *out, const zh_router_result *m, bool wagi) {
+/* What http::HeaderValue accepts: no control bytes but tab. Eight bytes a step when no byte
+ * is below 0x20 or DEL (the usual case); a value with one (a tab, say) byte by byte. */
+static bool valid_value(const zh_http_header *h) {
+  const char *v = h->value;
+  size_t n = h->value_len;
+  if (n >= 8) { /* the last word overlaps the one before: no byte-by-byte tail */
+    size_t i = 0;
+    while (i < n - 8 && !zh_http_word_has_ctl(word_at(v + i)))
+      i += 8;
+    if (i >= n - 8 && !zh_http_word_has_ctl(word_at(v + n - 8)))
+      return true;
+  }
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return false;
+  }
+  return true;
+}
+
+static bool valid_field(const zh_http_header *h) { return valid_name(h) && valid_value(h); }
+
+/* How Spin's entries join a list: at its end (inbound-http, WAGI), or into a header map,
+ * dropped when not a valid field (wasi:http). */
+typedef enum {
+  SPIN_APPEND,
+  SPIN_JOIN_MAP,
+  SPIN_APPEND_VALID, /* a map in which the name has no group: at the end, if valid */
+} spin_join;
+
+/* One of Spin's entries, its strings in h's chunks (or static). `token`: the name is known
+ * to be one (Spin's own names as written). */
+static zh_error *spin_add(zh_spin_headers *h, spin_join how, bool token, const char *name,
+                          size_t name_len, const char *value, size_t value_len) {
+  if (how == SPIN_APPEND)
+    return insert_at(h, h->count, name, name_len, value, value_len, TAKE);
+  zh_http_header f = {name, name_len, value, value_len};
+  if ((!token && !valid_name(&f)) || !valid_value(&f))
+    return NULL;
+  return how == SPIN_APPEND_VALID ? insert_at(h, h->count, name, name_len, value, value_len, TAKE)
+                                  : map_append(h, name, name_len, value, value_len, TAKE);
+}
+
+/* True when a name in h starts with "spin-": only then can one of Spin's own names join a
+ * group (they differ from each other). */
+static bool has_spin_name(const zh_spin_headers *h) {
+  for (size_t i = 0; i < h->count; i++) {
+    if (h->items[i].name_len >= 5 && memcmp(h->items[i].name, "spin-", 5) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* A static name with a copy of the value. */
+static zh_error *add_str(zh_spin_headers *h, spin_join how, const char *name, const char *value,
+                         size_t len) {
+  char *v = copy(h, value, len, false);
+  return v ? spin_add(h, how, true, name, strlen(name), v, len) : zh_error_oom();
+}
+
+static zh_error *add_captures(zh_spin_headers *out, const zh_router_result *m, bool wagi,
+                              spin_join how) {
   for (size_t i = 0; i < m->ncaptures; i++) {
     const zh_router_capture *c = &m->captures[i];
     bool seen = false; /* Spin collects them in a map: one entry per name, the last value */
@@ -324,7 +408,7 @@ static zh_error *add_captures(zh_spin_headers *out, const zh_router_result *m, b
       name[plen + k] = (char)ch;
     }
     name[plen + nlen] = '\0';
-    zh_error *err = insert_at(out, out->count, name, plen + nlen, value, last->value_len, TAKE);
+    zh_error *err = spin_add(out, how, false, name, plen + nlen, value, last->value_len);
     if (err)
       return err;
   }
@@ -349,50 +433,52 @@ static char *full_url(zh_spin_headers *out, const zh_spin_request *req, const ch
   return url;
 }
 
-/* zh_spin_default_values with the inbound headers already at hand. */
+/* Spin's own entries before the captures' (spin-path-info to spin-client-addr). */
+enum { SPIN_NAMES = 7 };
+
+/* Spin's entries added to out, the way `how` says, for the client's Host value (NULL: none).
+ * On an error, out is the caller's to free. */
 static zh_error *default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
-                                const zh_spin_headers *in, zh_spin_headers *out) {
-  *out = (zh_spin_headers){0};
-  const zh_http_header *hosth = zh_spin_headers_get(in, "host");
-  const char *host = hosth ? hosth->value : "localhost";
-  size_t host_len = hosth ? hosth->value_len : strlen("localhost");
+                                const char *host, size_t host_len, spin_join how,
+                                zh_spin_headers *out) {
+  if (!host) {
+    host = "localhost";
+    host_len = strlen(host);
+  }
   if (!utf8_valid((const unsigned char *)host, host_len))
     return zh_error_new(ZH_ERR_MALFORMED, "header \"host\": the value is not UTF-8");
   size_t url_len;
   char *url = full_url(out, req, host, host_len, &url_len);
   if (!url)
     return zh_error_oom();
-  const char *v[7] = {
+  const char *v[SPIN_NAMES] = {
       m->path_info,    url, m->route, m->base, m->raw_component_route, m->component_route,
       req->client_addr};
-  size_t vlen[7] = {m->path_info_len,
-                    url_len,
-                    strlen(m->route),
-                    strlen(m->base),
-                    strlen(m->raw_component_route),
-                    strlen(m->component_route),
-                    strlen(req->client_addr)};
-  static const char *const header_names[7] = {
+  size_t vlen[SPIN_NAMES] = {m->path_info_len,
+                             url_len,
+                             strlen(m->route),
+                             strlen(m->base),
+                             strlen(m->raw_component_route),
+                             strlen(m->component_route),
+                             strlen(req->client_addr)};
+  static const char *const header_names[SPIN_NAMES] = {
       "spin-path-info",           "spin-full-url",        "spin-matched-route", "spin-base-path",
       "spin-raw-component-route", "spin-component-route", "spin-client-addr"};
-  static const char *const wagi_names[7] = {"PATH_INFO",
-                                            "X_FULL_URL",
-                                            "X_MATCHED_ROUTE",
-                                            "X_BASE_PATH",
-                                            "X_RAW_COMPONENT_ROUTE",
-                                            "X_COMPONENT_ROUTE",
-                                            "X_CLIENT_ADDR"};
+  static const char *const wagi_names[SPIN_NAMES] = {"PATH_INFO",
+                                                     "X_FULL_URL",
+                                                     "X_MATCHED_ROUTE",
+                                                     "X_BASE_PATH",
+                                                     "X_RAW_COMPONENT_ROUTE",
+                                                     "X_COMPONENT_ROUTE",
+                                                     "X_CLIENT_ADDR"};
   zh_error *err = NULL;
-  for (int i = 0; i < 7 && !err; i++) {
+  spin_join fixed = how == SPIN_JOIN_MAP && !has_spin_name(out) ? SPIN_APPEND_VALID : how;
+  for (int i = 0; i < SPIN_NAMES && !err; i++) {
     const char *name = wagi ? wagi_names[i] : header_names[i];
-    err = i == 1 ? insert_at(out, out->count, name, strlen(name), url, url_len, TAKE)
-                 : add_str(out, name, v[i], vlen[i]);
+    err = i == 1 ? spin_add(out, fixed, true, name, strlen(name), url, url_len)
+                 : add_str(out, fixed, name, v[i], vlen[i]);
   }
-  if (!err)
-    err = add_captures(out, m, wagi);
-  if (err)
-    zh_spin_headers_free(out);
-  return err;
+  return err ? err : add_captures(out, m, wagi, how);
 }
 
 zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_request *req, bool wagi,
@@ -400,67 +486,50 @@ zh_error *zh_spin_default_values(const zh_router_result *m, const zh_spin_reques
   *out = (zh_spin_headers){0};
   zh_spin_headers in;
   zh_error *err = zh_spin_inbound_headers(req, &in);
-  if (!err)
-    err = default_values(m, req, wagi, &in, out);
+  if (!err) {
+    const zh_http_header *host = zh_spin_headers_get(&in, "host");
+    err = default_values(m, req, wagi, host ? host->value : NULL, host ? host->value_len : 0,
+                         SPIN_APPEND, out);
+  }
   zh_spin_headers_free(&in);
+  if (err)
+    zh_spin_headers_free(out);
   return err;
-}
-
-/* What http::HeaderName and HeaderValue accept: a token, and no control bytes but tab. */
-static bool valid_field(const zh_http_header *h) {
-  if (h->name_len == 0)
-    return false;
-  for (size_t i = 0; i < h->name_len; i++) {
-    unsigned char c = (unsigned char)h->name[i];
-    if (!isalnum(c) && !zh_http_is_token_char(c)) /* the call only for the rare others */
-      return false;
-  }
-  for (size_t i = 0; i < h->value_len; i++) {
-    unsigned char c = (unsigned char)h->value[i];
-    if ((c < 0x20 && c != '\t') || c == 0x7f)
-      return false;
-  }
-  return true;
 }
 
 static zh_error *headers_build(const zh_router_result *m, const zh_spin_request *req,
                                zh_spin_handler_kind kind, bool chained, zh_spin_headers *out) {
   *out = (zh_spin_headers){0};
-  zh_spin_headers in, spin = {0};
+  zh_spin_headers in;
   zh_error *err = inbound_headers(req, chained, &in);
   for (size_t i = 0; !err && i < in.count; i++) {
     const zh_http_header *h = &in.items[i];
     if (!utf8_valid((const unsigned char *)h->value, h->value_len))
       err = zh_error_new(ZH_ERR_MALFORMED, "header \"%s\": the value is not UTF-8", h->name);
   }
-  if (!err)
-    err = default_values(m, req, false, &in, &spin);
-  if (!err && kind == ZH_SPIN_INBOUND_HTTP) {
-    /* The list as Spin builds it: the map's headers, then Spin's. */
+  if (!err) {
+    /* The Host as the client sent it, valid field or not (its string stays in the chunks). */
+    const zh_http_header *hosth = zh_spin_headers_get(&in, "host");
+    const char *host = hosth ? hosth->value : NULL;
+    size_t host_len = hosth ? hosth->value_len : 0;
+    if (kind == ZH_SPIN_WASI_HTTP) {
+      /* A header map again, built from the list; what is not a valid field is dropped. The
+       * client's part is a grouped map already, and stays one with entries taken out; only
+       * Spin's entries look for a group to join. */
+      size_t kept = 0;
+      for (size_t i = 0; i < in.count; i++) {
+        if (valid_field(&in.items[i]))
+          in.items[kept++] = in.items[i];
+      }
+      in.count = kept;
+    }
+    /* inbound-http: the list as Spin builds it, the map's headers, then Spin's. */
     *out = in;
     in = (zh_spin_headers){0};
-    adopt_chunks(out, &spin);
-    for (size_t i = 0; !err && i < spin.count; i++)
-      err = insert_at(out, out->count, spin.items[i].name, spin.items[i].name_len,
-                      spin.items[i].value, spin.items[i].value_len, TAKE);
-  } else if (!err) {
-    /* A header map again, built from that list; what is not a valid field is dropped. The
-     * names are lowercase already, so the strings move over as they are. The client's part
-     * is a grouped map already: appending it in order would put each entry last, so it is
-     * copied as it is, and only Spin's entries look for a group to join. */
-    adopt_chunks(out, &in);
-    adopt_chunks(out, &spin);
-    for (size_t i = 0; !err && i < in.count + spin.count; i++) {
-      const zh_http_header *h = i < in.count ? &in.items[i] : &spin.items[i - in.count];
-      if (!valid_field(h))
-        continue;
-      err = i < in.count
-                ? insert_at(out, out->count, h->name, h->name_len, h->value, h->value_len, TAKE)
-                : map_append(out, h->name, h->name_len, h->value, h->value_len, TAKE);
-    }
+    err = default_values(m, req, false, host, host_len,
+                         kind == ZH_SPIN_WASI_HTTP ? SPIN_JOIN_MAP : SPIN_APPEND, out);
   }
   zh_spin_headers_free(&in);
-  zh_spin_headers_free(&spin);
   if (err)
     zh_spin_headers_free(out);
   return err;

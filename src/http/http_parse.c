@@ -8,31 +8,47 @@
 
 #include <string.h>
 
-bool zh_http_is_token_char(unsigned char c) {
-  /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" /
-   *         "|" / "~" / DIGIT / ALPHA (RFC 9110 section 5.6.2) */
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-    return true;
-  switch (c) { /* a switch, not strchr: every byte of every header name comes here */
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '.':
-  case '^':
-  case '_':
-  case '`':
-  case '|':
-  case '~':
-    return true;
-  default:
-    return false;
+/* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" /
+ *         "|" / "~" / DIGIT / ALPHA (RFC 9110 section 5.6.2) */
+#define D10 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+#define A26 D10, D10, 1, 1, 1, 1, 1, 1
+const unsigned char zh_http_token_chars[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,   ['&'] = 1,   ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,   ['0'] = D10, ['A'] = A26,
+    ['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = A26, ['|'] = 1,   ['~'] = 1};
+#undef A26
+#undef D10
+
+static uint64_t word_at(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, sizeof w);
+  return w;
+}
+
+/* Eight bytes with A-Z lowercased: per byte, without a carry between bytes (each sum stays
+ * below 0x100), the high bit of low7 + 0x3f is set from 'A' up and that of low7 + 0x25 from
+ * '[' up; a byte with its own high bit set is left alone. */
+static uint64_t lower8(uint64_t w) {
+  const uint64_t seven = 0x7f7f7f7f7f7f7f7fu, highs = 0x8080808080808080u;
+  uint64_t low7 = w & seven;
+  uint64_t upper = (low7 + 0x3f3f3f3f3f3f3f3fu) & ~(low7 + 0x2525252525252525u) & ~w & highs;
+  return w | upper >> 2; /* 0x80 >> 2 is the 0x20 between 'A' and 'a' */
+}
+
+void zh_http_lower_copy(char *dst, const char *src, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)src[i];
+      dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
+    return;
   }
+  for (size_t i = 0; i < n - 8; i += 8) {
+    uint64_t w = lower8(word_at(src + i));
+    memcpy(dst + i, &w, 8);
+  }
+  uint64_t last = lower8(word_at(src + n - 8)); /* overlaps the word before: no byte tail */
+  memcpy(dst + n - 8, &last, 8);
 }
 
 static long bad(zh_http_parse_error *err, int status, size_t offset, const char *reason) {
@@ -167,6 +183,8 @@ long zh_http_parse_head(const char *buf, size_t len, const zh_http_limits *limit
     while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
       i++;
     size_t value = i;
+    while (i + 8 <= len && !zh_http_word_has_ctl(word_at(buf + i)))
+      i += 8; /* no control byte among these eight: CR and LF are ones */
     while (i < len && buf[i] != '\r' && buf[i] != '\n') {
       unsigned char c = (unsigned char)buf[i];
       if ((c < 0x20 && c != '\t') || c == 0x7f)

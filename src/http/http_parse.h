@@ -78,7 +78,21 @@ enum {
 int zh_http_chunked_next(zh_http_chunked *dec, const char *in, size_t len, size_t max_data,
                          size_t *used, const char **data, size_t *data_len, const char **reason);
 
-/* True for a byte of an RFC 9110 token (method, header name). */
-bool zh_http_is_token_char(unsigned char c);
+/* True for a byte of an RFC 9110 token (method, header name): a table, inline, since every
+ * byte of every header name comes here. */
+/* True when one of the eight bytes of w is below 0x20 or is DEL: a word of a field value
+ * without it (the usual case) is checked at once, one with it byte by byte (a tab is
+ * allowed, CR and LF end a line). */
+static inline bool zh_http_word_has_ctl(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101u, del = w ^ (0x7f * ones);
+  return (((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & (0x80 * ones);
+}
+
+/* Copies n bytes from src to dst with ASCII A-Z lowercased (tolower in the "C" locale; other
+ * bytes as they are), eight bytes a step: header names go through it on every request. */
+void zh_http_lower_copy(char *dst, const char *src, size_t n);
+
+extern const unsigned char zh_http_token_chars[256];
+static inline bool zh_http_is_token_char(unsigned char c) { return zh_http_token_chars[c]; }
 
 #endif

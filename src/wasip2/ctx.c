@@ -55,13 +55,22 @@ zh_error *wp2_insert(zh_wasip2_ctx *cx, wp2_obj *o, uint64_t *rep) {
     i = cx->free_head - 1;
     cx->free_head = cx->slots[i].next_free;
   } else {
+    if (!cx->slots) {
+      cx->slots = cx->few_slots;
+      cx->cap = sizeof cx->few_slots / sizeof cx->few_slots[0];
+    }
     if (cx->nslots == cx->cap) {
-      uint32_t cap = cx->cap ? cx->cap * 2 : 64;
-      wp2_slot *s = cx->cap < (1u << 30) ? realloc(cx->slots, cap * sizeof *s) : NULL;
+      uint32_t cap = cx->cap < 64 ? 64 : cx->cap * 2;
+      bool moving = cx->slots == cx->few_slots;
+      wp2_slot *s = cx->cap >= (1u << 30) ? NULL
+                    : moving              ? malloc(cap * sizeof *s)
+                                          : realloc(cx->slots, cap * sizeof *s);
       if (!s) {
         o->free_fn(cx, o);
         return wp2_oom();
       }
+      if (moving)
+        memcpy(s, cx->few_slots, cx->nslots * sizeof *s);
       cx->slots = s;
       cx->cap = cap;
     }
@@ -213,7 +222,7 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   *err = NULL;
   static const zh_wasip2_config none;
   const zh_wasip2_config *c = config ? config : &none;
-  zh_wasip2_ctx *cx = calloc(1, sizeof *cx);
+  zh_wasip2_ctx *cx = wp2_zalloc(sizeof *cx);
   if (!cx) {
     *err = wp2_oom();
     return NULL;
@@ -263,7 +272,8 @@ void zh_wasip2_free(zh_wasip2_ctx *cx) {
     if (cx->slots[i].obj)
       wp2_remove(cx, ((uint64_t)cx->slots[i].gen << 32) | (i + 1));
   wp2_curl_free(cx);
-  free(cx->slots);
+  if (cx->slots != cx->few_slots)
+    free(cx->slots);
   free_strings(cx->argv, cx->argc);
   free_strings(cx->env, cx->envc);
   free_strings(cx->net_allow, cx->nnet_allow);

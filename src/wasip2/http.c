@@ -12,7 +12,8 @@
  * response ends when the guest finishes the outgoing-body. */
 #include "wasip2/http_internal.h"
 
-#include <ctype.h>
+#include "http/http_parse.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +21,22 @@
 
 enum { HDR_INVALID_SYNTAX = 0, HDR_FORBIDDEN = 1, HDR_IMMUTABLE = 2 };
 
-static const char *const forbidden[] = {"connection",
-                                        "keep-alive",
-                                        "proxy-authenticate",
-                                        "proxy-authorization",
-                                        "proxy-connection",
-                                        "transfer-encoding",
-                                        "upgrade",
-                                        "host",
-                                        "http2-settings"};
+/* The hop-by-hop headers a guest may not set, with their lengths. */
+#define NAME(s)                                                                                    \
+  { (s), sizeof(s) - 1 }
+static const struct {
+  const char *name;
+  size_t len;
+} forbidden[] = {NAME("connection"),
+                 NAME("keep-alive"),
+                 NAME("proxy-authenticate"),
+                 NAME("proxy-authorization"),
+                 NAME("proxy-connection"),
+                 NAME("transfer-encoding"),
+                 NAME("upgrade"),
+                 NAME("host"),
+                 NAME("http2-settings")};
+#undef NAME
 
 static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   (void)cx;
@@ -53,7 +61,8 @@ void wp2_fields_destroy(wp2_fields *f) {
     free(f->chunks);
     f->chunks = next;
   }
-  free(f->f);
+  if (f->f != f->few)
+    free(f->f);
   free(f);
 }
 
@@ -89,7 +98,7 @@ static void fields_free(zh_wasip2_ctx *cx, wp2_obj *o) {
 }
 
 zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, uint64_t *rep) {
-  wp2_fields *f = calloc(1, sizeof *f);
+  wp2_fields *f = wp2_zalloc(sizeof *f);
   *out = f;
   if (!f)
     return wp2_oom();
@@ -99,22 +108,38 @@ zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, ui
   return rep ? wp2_insert(cx, &f->base, rep) : NULL;
 }
 
-bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen) {
-  if (f->n == f->cap) {
-    size_t cap = f->cap ? f->cap * 2 : 8;
-    wp2_field *nf = realloc(f->f, cap * sizeof *nf);
-    if (!nf)
-      return false;
-    f->f = nf;
-    f->cap = cap;
+bool wp2_fields_reserve(wp2_fields *f, size_t n) {
+  size_t nfew = sizeof f->few / sizeof f->few[0];
+  if (!f->f && n <= nfew) {
+    f->f = f->few;
+    f->cap = nfew;
   }
+  if (n <= f->cap)
+    return true;
+  /* the first array from malloc (realloc of NULL costs more), or out of `few` */
+  bool moving = !f->f || f->f == f->few;
+  wp2_field *nf = n > SIZE_MAX / sizeof *nf ? NULL
+                  : moving                  ? malloc(n * sizeof *nf)
+                                            : realloc(f->f, n * sizeof *nf);
+  if (!nf)
+    return false;
+  if (f->f && moving)
+    memcpy(nf, f->f, f->n * sizeof *nf);
+  f->f = nf;
+  f->cap = n;
+  return true;
+}
+
+bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen) {
+  size_t want = f->cap == 0 ? 1 : f->cap < 4 ? 8 : f->cap * 2; /* `few`, then 8, 16, ... */
+  if (f->n == f->cap && !wp2_fields_reserve(f, want))
+    return false;
   if (nlen > SIZE_MAX / 2 || vlen > SIZE_MAX / 2) /* lengths of guest lists: cannot wrap */
     return false;
   char *nm = f->immutable ? chunk_alloc(f, nlen + 1 + vlen) : malloc(nlen + 1 + vlen);
   if (!nm)
     return false;
-  for (size_t i = 0; i < nlen; i++)
-    nm[i] = (char)tolower((unsigned char)name[i]);
+  zh_http_lower_copy(nm, name, nlen);
   nm[nlen] = 0;
   uint8_t *val = (uint8_t *)nm + nlen + 1;
   if (vlen)
@@ -127,6 +152,8 @@ zh_error *wp2_fields_copy(zh_wasip2_ctx *cx, const wp2_fields *src, bool immutab
   wp2_fields *f = NULL;
   uint64_t rep = 0;
   zh_error *err = wp2_fields_new(cx, immutable, &f, &rep);
+  if (!err && src && !wp2_fields_reserve(f, src->n))
+    err = wp2_oom();
   for (size_t i = 0; f && src && i < src->n && !err; i++)
     if (!wp2_fields_add(f, src->f[i].name, strlen(src->f[i].name), src->f[i].value, src->f[i].len))
       err = wp2_oom();
@@ -135,15 +162,11 @@ zh_error *wp2_fields_copy(zh_wasip2_ctx *cx, const wp2_fields *src, bool immutab
   return err;
 }
 
-static bool is_token_char(unsigned char c) {
-  return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static bool valid_name(const zh_val *v) {
   if (v->of.str.len == 0)
     return false;
   for (size_t i = 0; i < v->of.str.len; i++)
-    if (!is_token_char((unsigned char)v->of.str.data[i]))
+    if (!zh_http_is_token_char((unsigned char)v->of.str.data[i]))
       return false;
   return true;
 }
@@ -157,9 +180,9 @@ static bool valid_value(const zh_val *v) {
   return true;
 }
 
-static bool is_forbidden(const char *name) {
+static bool is_forbidden(const char *name, size_t len) {
   for (size_t i = 0; i < sizeof forbidden / sizeof forbidden[0]; i++)
-    if (strcasecmp(name, forbidden[i]) == 0)
+    if (forbidden[i].len == len && strncasecmp(name, forbidden[i].name, len) == 0)
       return true;
   return false;
 }
@@ -191,7 +214,7 @@ static zh_error *fields_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *r
 static int check_pair(const zh_val *name, const zh_val *value) {
   if (!name || !valid_name(name) || (value && !valid_value(value)))
     return HDR_INVALID_SYNTAX;
-  return is_forbidden(name->of.str.data) ? HDR_FORBIDDEN : -1;
+  return is_forbidden(name->of.str.data, name->of.str.len) ? HDR_FORBIDDEN : -1;
 }
 
 static zh_error *fields_from_list(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
@@ -360,18 +383,20 @@ static zh_error *http_error_code(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_v
 
 /* ---- incoming request (from the server) ---- */
 
+/* One block: the request, its headers (`fields`, their array and their strings) and its
+ * four strings. The headers are immutable and never leave the request (headers() hands out
+ * a copy), so nothing in them is allocated on its own. */
 typedef struct wp2_in_request {
   wp2_obj base;
   char *method, *path, *scheme, *authority;
-  wp2_fields *headers;
+  wp2_fields *headers; /* &fields */
+  wp2_fields fields;
   bool consumed;
 } wp2_in_request;
 
 static void in_request_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   (void)cx;
-  wp2_in_request *r = (wp2_in_request *)o;
-  wp2_fields_destroy(r->headers);
-  free(r); /* its strings are in the same block */
+  free(o);
 }
 
 /* A copy of s (or NULL for NULL) at *at, which moves past it. */
@@ -391,33 +416,48 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
     return zh_error_new(ZH_ERR_USAGE, "wasip2: one incoming request per context");
   const char *method = req->method ? req->method : "GET";
   const char *strs[3] = {req->path_with_query, req->scheme, req->authority};
-  size_t bytes = sizeof(wp2_in_request) + strlen(method) + 1;
+  size_t n = req->nheaders, bytes = strlen(method) + 1;
   for (int i = 0; i < 3; i++)
     bytes += strs[i] ? strlen(strs[i]) + 1 : 0;
-  /* One block: the request and its four strings. */
-  wp2_in_request *r = calloc(1, bytes);
+  size_t name_lens[32]; /* the first names' lengths, for the copy below */
+  for (size_t i = 0; i < n; i++) {
+    size_t nlen = strlen(req->headers[i].name), len = nlen + 1 + req->headers[i].value_len;
+    if (i < sizeof name_lens / sizeof name_lens[0])
+      name_lens[i] = nlen;
+    if (len > SIZE_MAX / 4 - bytes)
+      return wp2_oom();
+    bytes += len;
+  }
+  if (n > (SIZE_MAX / 4 - bytes) / sizeof(wp2_field))
+    return wp2_oom();
+  wp2_in_request *r = malloc(sizeof *r + n * sizeof(wp2_field) + bytes);
   if (!r)
     return wp2_oom();
+  memset(r, 0, sizeof *r); /* the rest is all written below */
   r->base = (wp2_obj){WP2_IN_REQUEST, in_request_free};
-  bool ok = true;
-  char *at = (char *)(r + 1);
+  r->headers = &r->fields;
+  r->fields = (wp2_fields){{WP2_FIELDS, NULL}, true, (wp2_field *)(r + 1), n, n, NULL, {{0}}};
+  char *at = (char *)(r->fields.f + n);
   r->method = put_str(method, &at);
   r->path = put_str(strs[0], &at);
   r->scheme = put_str(strs[1], &at);
   r->authority = put_str(strs[2], &at);
-  zh_error *err = wp2_fields_new(cx, true, &r->headers, NULL);
-  for (size_t i = 0; !err && ok && r->headers && i < req->nheaders; i++)
-    ok = wp2_fields_add(r->headers, req->headers[i].name, strlen(req->headers[i].name),
-                        req->headers[i].value, req->headers[i].value_len);
-  if (!err && !ok)
-    err = wp2_oom();
-  if (err) {
-    in_request_free(cx, &r->base);
-    return err;
+  for (size_t i = 0; i < n; i++) {
+    const zh_wasip2_header *h = &req->headers[i];
+    size_t nlen = i < sizeof name_lens / sizeof name_lens[0] ? name_lens[i] : strlen(h->name);
+    char *name = at;
+    zh_http_lower_copy(name, h->name, nlen);
+    name[nlen] = '\0';
+    uint8_t *value = (uint8_t *)name + nlen + 1;
+    if (h->value_len)
+      memcpy(value, h->value, h->value_len);
+    at = (char *)value + h->value_len;
+    r->fields.f[i] = (wp2_field){name, value, h->value_len, true};
   }
+  zh_error *err;
   if ((err = wp2_insert(cx, &r->base, request)))
     return err;
-  wp2_obj *op = calloc(1, sizeof *op);
+  wp2_obj *op = wp2_zalloc(sizeof *op);
   if (!op)
     return wp2_oom();
   *op = (wp2_obj){WP2_OUTPARAM, plain_free};
@@ -543,7 +583,7 @@ static const wp2_stream_hooks server_in_hooks = {server_read, NULL, NULL, NULL};
 static const wp2_stream_hooks curl_in_hooks = {curl_read, curl_ready, NULL, NULL};
 
 zh_error *wp2_in_body_new(zh_wasip2_ctx *cx, bool from_server, uint64_t source, uint64_t *rep) {
-  wp2_in_body *b = calloc(1, sizeof *b);
+  wp2_in_body *b = wp2_zalloc(sizeof *b);
   if (!b)
     return wp2_oom();
   b->base = (wp2_obj){WP2_IN_BODY, plain_free};
@@ -600,7 +640,7 @@ static zh_error *in_body_finish(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
   if (!o)
     return zh_error_new(ZH_ERR_TRAP, "wasip2: incoming-body.finish: body handle is gone");
   o->free_fn(cx, o);
-  wp2_fut_trailers *f = calloc(1, sizeof *f);
+  wp2_fut_trailers *f = wp2_zalloc(sizeof *f);
   if (!f)
     return wp2_oom();
   f->base = (wp2_obj){WP2_FUT_TRAILERS, plain_free};
@@ -662,7 +702,7 @@ static zh_error *out_resp_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   zh_error *err = take_fields(cx, &args[0], &h);
   if (err || !h)
     return err;
-  wp2_out_response *r = calloc(1, sizeof *r);
+  wp2_out_response *r = wp2_zalloc(sizeof *r);
   if (!r) {
     wp2_fields_destroy(h);
     return wp2_oom();
@@ -723,6 +763,17 @@ static void out_body_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   free(b);
 }
 
+/* Headers or trailers in the embedder's shape, in `few` when they fit (almost every response),
+ * else in an array the caller frees; NULL only when that malloc fails. */
+enum { IO_FEW_HEADERS = 16 };
+static zh_wasip2_header *io_headers(const wp2_fields *f, zh_wasip2_header *few) {
+  size_t n = f ? f->n : 0;
+  zh_wasip2_header *h = n <= IO_FEW_HEADERS ? few : malloc(n * sizeof *h);
+  for (size_t i = 0; h && i < n; i++)
+    h[i] = (zh_wasip2_header){f->f[i].name, f->f[i].value, f->f[i].len};
+  return h;
+}
+
 /* Sends the response body's held bytes, and its end when the body was finished. */
 static zh_error *response_flush(zh_wasip2_ctx *cx, wp2_out_body *b) {
   zh_error *err = NULL;
@@ -731,15 +782,13 @@ static zh_error *response_flush(zh_wasip2_ctx *cx, wp2_out_body *b) {
   b->pending.len = 0;
   if (!err && b->finished && !cx->in.finished) {
     cx->in.finished = true;
-    size_t nt = b->trailers ? b->trailers->n : 0;
-    zh_wasip2_header *t = calloc(nt ? nt : 1, sizeof *t);
+    zh_wasip2_header few[IO_FEW_HEADERS];
+    zh_wasip2_header *t = io_headers(b->trailers, few);
     if (!t)
       return wp2_oom();
-    for (size_t i = 0; i < nt; i++)
-      t[i] = (zh_wasip2_header){b->trailers->f[i].name, b->trailers->f[i].value,
-                                b->trailers->f[i].len};
-    err = cx->in.io->response_finish(cx->in.req, t, nt);
-    free(t);
+    err = cx->in.io->response_finish(cx->in.req, t, b->trailers ? b->trailers->n : 0);
+    if (t != few)
+      free(t);
   }
   if (err)
     cx->in.failed = true;
@@ -774,7 +823,7 @@ static zh_error *body_write(zh_wasip2_ctx *cx, wp2_stream *s, const void *data, 
 static const wp2_stream_hooks body_out_hooks = {NULL, NULL, body_write, NULL};
 
 zh_error *wp2_out_body_new(zh_wasip2_ctx *cx, bool for_request, uint64_t owner, uint64_t *rep) {
-  wp2_out_body *b = calloc(1, sizeof *b);
+  wp2_out_body *b = wp2_zalloc(sizeof *b);
   if (!b)
     return wp2_oom();
   b->base = (wp2_obj){WP2_OUT_BODY, out_body_free};
@@ -864,13 +913,13 @@ static zh_error *outparam_set(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   cx->in.ok = true;
   cx->in.status = r->status;
   r->sent = true;
-  zh_wasip2_header *h = calloc(r->headers->n ? r->headers->n : 1, sizeof *h);
+  zh_wasip2_header few[IO_FEW_HEADERS];
+  zh_wasip2_header *h = io_headers(r->headers, few);
   if (!h)
     return wp2_oom();
-  for (size_t i = 0; i < r->headers->n; i++)
-    h[i] = (zh_wasip2_header){r->headers->f[i].name, r->headers->f[i].value, r->headers->f[i].len};
   zh_error *err = cx->in.io->response_start(cx->in.req, r->status, h, r->headers->n);
-  free(h);
+  if (h != few)
+    free(h);
   cx->in.started = !err;
   wp2_out_body *b = (wp2_out_body *)wp2_get(cx, r->body, WP2_OUT_BODY);
   if (!err && b) {

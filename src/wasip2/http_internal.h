@@ -8,7 +8,8 @@
 /* name and value share one allocation (the value right after the name's NUL): a request
  * copies its fields a few times, and one malloc per field instead of two shows. Immutable
  * fields (a request's, a response's, their copies) are never changed one by one, so theirs
- * come from chunks the fields own and free together. */
+ * come from chunks the fields own and free together (the server's incoming request keeps
+ * its headers in its own block instead, see zh_wasip2_incoming). */
 typedef struct wp2_field {
   char *name; /* lower case; owns the block unless in_chunk; freed with wp2_field_free */
   uint8_t *value;
@@ -21,9 +22,10 @@ struct wp2_fields_chunk;
 typedef struct wp2_fields {
   wp2_obj base;
   bool immutable;
-  wp2_field *f;
+  wp2_field *f; /* NULL, few, or malloc'd once more are added */
   size_t n, cap;
   struct wp2_fields_chunk *chunks; /* newest first */
+  wp2_field few[2];                /* a response's one or two headers: no array to malloc */
 } wp2_fields;
 
 void wp2_field_free(wp2_field *f);
@@ -66,6 +68,8 @@ zh_error *wp2_fields_new(zh_wasip2_ctx *cx, bool immutable, wp2_fields **out, ui
 zh_error *wp2_fields_copy(zh_wasip2_ctx *cx, const wp2_fields *src, bool immutable, zh_val *out);
 void wp2_fields_destroy(wp2_fields *f);
 bool wp2_fields_add(wp2_fields *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen);
+/* Room for n fields in all, when the count is known up front (one allocation, no regrowth). */
+bool wp2_fields_reserve(wp2_fields *f, size_t n);
 zh_error *wp2_in_body_new(zh_wasip2_ctx *cx, bool from_server, uint64_t source, uint64_t *rep);
 zh_error *wp2_error_code(zh_val *out, uint32_t code, const char *msg);
 

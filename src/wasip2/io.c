@@ -38,7 +38,7 @@ static void error_free(zh_wasip2_ctx *cx, wp2_obj *o) {
 }
 
 static zh_error *error_new(zh_wasip2_ctx *cx, const char *msg, int fs_code, uint64_t *rep) {
-  wp2_error *e = calloc(1, sizeof *e);
+  wp2_error *e = wp2_zalloc(sizeof *e);
   if (!e || !(e->msg = strdup(msg))) {
     free(e);
     return wp2_oom();
@@ -99,7 +99,7 @@ static void stream_free(zh_wasip2_ctx *cx, wp2_obj *o) {
 
 static zh_error *stream_new(zh_wasip2_ctx *cx, wp2_kind k, wp2_stream_kind kind, int fd, bool owns,
                             uint64_t *rep, wp2_stream **out) {
-  wp2_stream *s = calloc(1, sizeof *s);
+  wp2_stream *s = wp2_zalloc(sizeof *s);
   if (!s) {
     if (owns && fd >= 0)
       close(fd);

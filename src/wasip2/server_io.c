@@ -11,8 +11,10 @@ static zh_error *io_read(void *req, void *buf, size_t cap, size_t *got, bool *eo
   return zh_http_request_read(r->http, buf, cap, got, eof);
 }
 
-static zh_http_header *http_headers(const zh_wasip2_header *h, size_t n) {
-  zh_http_header *out = calloc(n ? n : 1, sizeof *out);
+/* In `few` when they fit (almost every response), else in an array the caller frees. */
+enum { FEW_HEADERS = 16 };
+static zh_http_header *http_headers(const zh_wasip2_header *h, size_t n, zh_http_header *few) {
+  zh_http_header *out = n <= FEW_HEADERS ? few : malloc(n * sizeof *out);
   if (!out)
     return NULL;
   for (size_t i = 0; i < n; i++) {
@@ -26,11 +28,13 @@ static zh_http_header *http_headers(const zh_wasip2_header *h, size_t n) {
 
 static zh_error *io_start(void *req, int status, const zh_wasip2_header *h, size_t n) {
   zh_wasip2_server_req *r = req;
-  zh_http_header *hh = http_headers(h, n);
+  zh_http_header few[FEW_HEADERS];
+  zh_http_header *hh = http_headers(h, n, few);
   if (!hh)
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory for response headers");
   zh_error *err = zh_http_response_start(r->http, status, hh, n);
-  free(hh);
+  if (hh != few)
+    free(hh);
   if (!err)
     r->started = true;
   return err;
@@ -43,11 +47,13 @@ static zh_error *io_write(void *req, const void *data, size_t len) {
 
 static zh_error *io_finish(void *req, const zh_wasip2_header *t, size_t n) {
   zh_wasip2_server_req *r = req;
-  zh_http_header *hh = http_headers(t, n);
+  zh_http_header few[FEW_HEADERS];
+  zh_http_header *hh = http_headers(t, n, few);
   if (!hh)
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory for response trailers");
   zh_error *err = zh_http_response_finish(r->http, hh, n);
-  free(hh);
+  if (hh != few)
+    free(hh);
   if (!err)
     r->finished = true;
   return err;

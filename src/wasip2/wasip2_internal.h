@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Kinds of resources in the object table. */
 typedef enum wp2_kind {
@@ -92,9 +94,10 @@ struct zh_wasip2_ctx {
                     uint64_t bytes, bool failed); /* hop tracing, or NULL */
   uint64_t seed[2]; /* insecure-seed: drawn at its first call (random.c), then the same */
   bool seeded;
-  wp2_slot *slots;
+  wp2_slot *slots; /* NULL, few_slots, or malloc'd once a call holds more objects */
   uint32_t nslots, cap, free_head;
-  uint64_t stdin_rep; /* the one stdin stream: its read position is the process's */
+  wp2_slot few_slots[16]; /* an HTTP request's objects: no table to malloc */
+  uint64_t stdin_rep;     /* the one stdin stream: its read position is the process's */
   wp2_incoming in;
   wp2_curl *curl;
   struct wp2_block *bindings; /* adapters handed to zh_component (table.c) */
@@ -116,6 +119,14 @@ wp2_obj *wp2_take(zh_wasip2_ctx *cx, uint64_t rep, wp2_kind kind);
 zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char *what,
                   wp2_obj **out);
 zh_error *wp2_oom(void) __attribute__((returns_nonnull));
+/* calloc(1, n) for the objects of every request: glibc's calloc skips its per-thread cache
+ * (and its blocks then overflow that cache when freed), malloc takes from it. */
+static inline void *wp2_zalloc(size_t n) {
+  void *p = malloc(n);
+  if (p)
+    memset(p, 0, n);
+  return p;
+}
 
 /* ---- values ---- */
 zh_error *wp2_ok(zh_val *out, zh_val *payload);  /* payload may be NULL */

@@ -106,8 +106,9 @@ typedef struct zh_abi_cx {
   const zh_wit_type *const *self_types;
   size_t nself_types;
   bool track_lends;
-  uint32_t *lent;
+  uint32_t *lent; /* NULL, lent_few, or malloc'd once more are lent */
   uint32_t nlent, lent_cap;
+  uint32_t lent_few[4]; /* a call lends one or two: no malloc for them */
 } zh_abi_cx;
 
 /* Traps with "WHAT: message". */

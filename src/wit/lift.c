@@ -88,11 +88,17 @@ static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh
   if (!h)
     return err;
   if (cx->track_lends) {
-    if (cx->nlent == cx->lent_cap) {
-      uint32_t cap = cx->lent_cap ? cx->lent_cap * 2 : 8;
-      uint32_t *l = realloc(cx->lent, cap * sizeof *l);
+    if (!cx->lent) {
+      cx->lent = cx->lent_few;
+      cx->lent_cap = sizeof cx->lent_few / sizeof cx->lent_few[0];
+    } else if (cx->nlent == cx->lent_cap) {
+      uint32_t cap = cx->lent_cap * 2;
+      uint32_t *l =
+          cx->lent == cx->lent_few ? malloc(cap * sizeof *l) : realloc(cx->lent, cap * sizeof *l);
       if (!l)
         return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
+      if (cx->lent == cx->lent_few)
+        memcpy(l, cx->lent_few, sizeof cx->lent_few);
       cx->lent = l;
       cx->lent_cap = cap;
     }

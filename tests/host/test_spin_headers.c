@@ -231,6 +231,55 @@ static void test_order_and_groups(void) {
   zh_router_free(r);
 }
 
+/* wasi:http drops a field that is not valid (a name that is not a token, a value with a
+ * control byte other than tab), wherever the bad byte is in a long value; inbound-http keeps
+ * it. The client's groups stay in order around what is dropped. */
+static void test_invalid_fields(void) {
+  zh_router *r = one_route("/", "/...");
+  zh_http_header in[] = {H("Host", "h"),
+                         H("X-Tab", "a long value\twith a tab in it"),
+                         H("X-Ctl", "a long value with a \x01 in the middle"),
+                         H("X-Del", "0123456789abcdef\x7f"),
+                         H("Bad Name", "v"),
+                         H("X-Tab", "second"),
+                         H("X-Late", "0123456789abcdef0123456789abcdef\x1f"),
+                         H("X-Ok", "0123456789abcdef0123456789abcdef~")};
+  zh_spin_request req = {"http", "/", 1, in, 8, "127.0.0.1:2"};
+  zh_spin_headers h = build(r, "/", &req, ZH_SPIN_WASI_HTTP);
+  const char *want[] = {"host: h",
+                        "x-tab: a long value\twith a tab in it",
+                        "x-tab: second",
+                        "x-ok: 0123456789abcdef0123456789abcdef~",
+                        "spin-path-info: /",
+                        "spin-full-url: http://h/",
+                        "spin-matched-route: /...",
+                        "spin-base-path: /",
+                        "spin-raw-component-route: /...",
+                        "spin-component-route: ",
+                        "spin-client-addr: 127.0.0.1:2"};
+  expect(&h, want, 11);
+  zh_spin_headers_free(&h);
+  h = build(r, "/", &req, ZH_SPIN_INBOUND_HTTP);
+  CHECK_EQ_INT(h.count, 15);
+  CHECK(h.count > 4 && strcmp(h.items[3].name, "x-ctl") == 0);
+  zh_spin_headers_free(&h);
+
+  /* A Host with a control byte: dropped, and so is the spin-full-url made from it. */
+  zh_http_header badhost[] = {H("Host", "a\x01b"), H("X-A", "1")};
+  zh_spin_request req2 = {"http", "/", 1, badhost, 2, "127.0.0.1:2"};
+  h = build(r, "/", &req2, ZH_SPIN_WASI_HTTP);
+  const char *want2[] = {"x-a: 1",
+                         "spin-path-info: /",
+                         "spin-matched-route: /...",
+                         "spin-base-path: /",
+                         "spin-raw-component-route: /...",
+                         "spin-component-route: ",
+                         "spin-client-addr: 127.0.0.1:2"};
+  expect(&h, want2, 7);
+  zh_spin_headers_free(&h);
+  zh_router_free(r);
+}
+
 static void test_base_and_targets(void) {
   zh_router *r = one_route("/api", "/x/...");
   zh_http_header in[] = {H("host", "example.com")};
@@ -305,6 +354,22 @@ static void test_wagi_names_and_errors(void) {
   CHECK(!err);
   zh_error_free(err);
   zh_spin_headers_free(&h);
+  /* Long values (checked a word at a time): a bad byte in the last, partial word fails, and
+   * a multi-byte character across two words passes. */
+  zh_http_header longbad[] = {H("host", "h"), H("x-long", "0123456789abcdef01234\xff")};
+  req.headers = longbad;
+  err = zh_spin_headers_build(&m, &req, ZH_SPIN_WASI_HTTP, &h);
+  CHECK(err && strstr(zh_error_message(err), "x-long") != NULL);
+  zh_error_free(err);
+  zh_http_header longutf[] = {H("host", "h"), H("x-long", "0123456\xc3\xa9"
+                                                          "789abcdef")};
+  req.headers = longutf;
+  err = zh_spin_headers_build(&m, &req, ZH_SPIN_WASI_HTTP, &h);
+  CHECK(!err && h.count > 1 &&
+        strcmp(h.items[1].value, "0123456\xc3\xa9"
+                                 "789abcdef") == 0);
+  zh_error_free(err);
+  zh_spin_headers_free(&h);
   zh_spin_headers_free(NULL);
   zh_router_free(r);
 }
@@ -314,6 +379,7 @@ int main(void) {
   test_named_wildcards();
   test_host_rules();
   test_order_and_groups();
+  test_invalid_fields();
   test_base_and_targets();
   test_wagi_names_and_errors();
   TEST_SUMMARY();

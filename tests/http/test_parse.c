@@ -78,6 +78,7 @@ static void test_heads(void) {
   good_head("GET /x?y=1 HTTP/1.0\nA: b\n\n", 26, "GET", "/x?y=1", 0, 1);
   good_head("\r\n\nPOST * HTTP/1.1\r\n\r\nBODY", 22, "POST", "*", 1, 0);
   good_head("PUT /p HTTP/1.9\r\nA:\r\nB:  v  v \t\r\nC: \x80\xff\r\n\r\n", 42, "PUT", "/p", 9, 3);
+  good_head("GET / HTTP/1.1\r\nA: 0123456789\tabcdef\x80\xff tail\r\n\r\n", 47, "GET", "/", 1, 1);
   good_head("GET http://h/p HTTP/1.1\r\nX-Y-Z: 1\r\n\r\n", 37, "GET", "http://h/p", 1, 1);
 
   /* Values are trimmed; names are as sent. */
@@ -103,6 +104,11 @@ static void test_heads(void) {
   bad_head("GET / HTTP/1.1\r\n: b\r\n\r\n", 400, 16, "empty header name");
   bad_head("GET / HTTP/1.1\r\nA\"B: b\r\n\r\n", 400, 17, "bad character in header name");
   bad_head("GET / HTTP/1.1\r\nA: b\x01\r\n\r\n", 400, 20, "control character in header value");
+  /* past the first eight bytes of a value, and a DEL, at their exact offsets */
+  bad_head("GET / HTTP/1.1\r\nA: 0123456789abc\x01\r\n\r\n", 400, 32,
+           "control character in header value");
+  bad_head("GET / HTTP/1.1\r\nA: 0123456789abcdef\x7f\r\n\r\n", 400, 35,
+           "control character in header value");
   bad_head("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 400, 20, "bare CR");
   bad_head("GET / HTTP/1.1\r\n\rX", 400, 16, "bare CR");
   bad_head("GET /0123456789012345678901234567890123456789012345678901234567890123456789"
@@ -206,6 +212,30 @@ static void test_chunked(void) {
                ZH_HTTP_CHUNK_BAD, NULL, 0, "trailer section too large");
 }
 
+/* The token table and the lowercasing copy against their definitions, for every byte at
+ * every position of copies of 0 to 24 bytes that end at the guard page. */
+static void test_token_and_lower(void) {
+  static const char tchar[] = "!#$%&'*+-.^_`|~";
+  for (int c = 0; c < 256; c++) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    CHECK(zh_http_is_token_char((unsigned char)c) == (alnum || (c && strchr(tchar, c))));
+  }
+  int bad = 0;
+  for (size_t n = 0; n <= 24; n++) {
+    for (int c = 0; c < 256; c++) {
+      char src[24], got[24];
+      for (size_t i = 0; i < n; i++)
+        src[i] = (char)(i % 3 == 0 ? c : (c + (int)i * 37) & 0xff);
+      zh_http_lower_copy(got, at_guard(src, n), n);
+      for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)src[i];
+        bad += got[i] != (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+      }
+    }
+  }
+  CHECK_EQ_INT(bad, 0);
+}
+
 int main(void) {
   page = (size_t)sysconf(_SC_PAGESIZE);
   guard_base = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -215,6 +245,7 @@ int main(void) {
   CHECK(mprotect(guard_base + page, page, PROT_NONE) == 0);
   test_heads();
   test_chunked();
+  test_token_and_lower();
   munmap(guard_base, 2 * page);
   TEST_SUMMARY();
 }

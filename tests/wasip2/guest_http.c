@@ -181,6 +181,13 @@ static int32_t fields(void) {
   http_http_types_field_value_t v = {(uint8_t *)"1", 1};
   http_http_types_method_fields_append(b, &n, &v, &r);
   report("append", &r);
+  /* three more: the host's fields outgrow their first, inline array */
+  const char *more[] = {"x-d", "x-e", "x-f"};
+  for (int i = 0; i < 3; i++) {
+    n = str(more[i]);
+    http_http_types_method_fields_append(b, &n, &v, &r);
+  }
+  report("append_more", &r);
   n = str("Connection");
   http_http_types_method_fields_append(b, &n, &v, &r);
   report("forbidden", &r);

@@ -95,8 +95,8 @@ static void check_str(const char *got, const char *want) {
 
 static void test_fields(void) {
   check_str(run_case(NULL, "fields"),
-            "append=ok forbidden=1 badname=0 badvalue=0 get=1:1 fromlist=1 immutable_append=2 "
-            "immutable_delete=2 has=yes clone_append=ok entries=2\n");
+            "append=ok append_more=ok forbidden=1 badname=0 badvalue=0 get=1:1 fromlist=1 "
+            "immutable_append=2 immutable_delete=2 has=yes clone_append=ok entries=5\n");
 }
 
 /* ---- the incoming side through our own http_io ---- */
