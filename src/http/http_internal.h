@@ -80,6 +80,7 @@ struct zh_http_server {
    * of the process and of each held worker at the last tick, and when that was. */
   uint64_t tick_ns, tick_process_cpu_ns;
   uint64_t *tick_worker_cpu_ns; /* 0 when the worker was not held then */
+  _Atomic int *tids;            /* per worker: its thread id, 0 until it has started */
 };
 
 /* One connection, as a worker serves it; the buffers are the worker's and are reused

@@ -13,9 +13,10 @@
  * worker, up to max_connections of them, so a slow handler never stalls the other
  * connections. It does so at once when that worker is running (a long computation), or when
  * it is blocked and the process is not keeping half the cores busy. A blocked worker in a
- * busy process (a publisher held by the bus's backpressure, say) gets a replacement only
- * after ZH_HTTP_SPAWN_BLOCKED_AFTER_MS: the cores have work already, and more runnable
- * threads than cores only add task switches. Workers never end before the stop. The listener also
+ * busy process (a publisher held by the bus's backpressure, say), or one that is runnable
+ * but kept off the CPU by other work on the machine, gets a replacement only after
+ * ZH_HTTP_SPAWN_BLOCKED_AFTER_MS: the cores have work already, and more runnable threads
+ * than cores only add task switches. Workers never end before the stop. The listener also
  * accepts (beyond max_connections open connections, new ones get a 503 and are closed) and closes
  * parked connections whose idle timeout has passed.
  *
@@ -173,9 +174,10 @@ static zh_error *open_listener(zh_http_server *s, const char *addr) {
  * worker may hold a connection, with no other worker waiting, before another one starts. */
 #define TICK_MS 5
 #define ZH_HTTP_SPAWN_AFTER_MS 10u
-/* A blocked worker in a busy process gets a replacement after this long all the same: the
- * busy CPU may be other work (bus subscribers, say), and the wait may be long (a slow
- * outbound service), so this bounds how long the other connections can wait for a worker. */
+/* A held worker that neither computes nor is blocked in an idle process gets a replacement
+ * after this long all the same: the busy CPU may be other work (bus subscribers, say), and
+ * the wait may be long (a slow outbound service), so this bounds how long the other
+ * connections can wait for a worker. */
 #define ZH_HTTP_SPAWN_BLOCKED_AFTER_MS 100u
 #define STOP_TAG UINT64_MAX /* the stop pipe's epoll event */
 #define NO_SLOT UINT32_MAX
@@ -281,6 +283,7 @@ static void *worker_main(void *arg) {
   worker_arg wa = *(worker_arg *)arg;
   free(arg);
   zh_http_server *s = wa.server;
+  atomic_store_explicit(&s->tids[wa.index], (int)gettid(), memory_order_relaxed);
   zh_http_conn conn;
   bool ok = zh_http_conn_init(&conn, s);
   conn.busy_since = &s->busy_since[wa.index];
@@ -386,6 +389,23 @@ static bool admit(zh_http_server *s, int fd, const struct sockaddr *peer) {
   return admitted;
 }
 
+/* Whether thread `tid` of this process is waiting for a CPU or on one (state R), as
+ * opposed to blocked; false when it cannot be told. */
+static bool thread_runnable(int tid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return false;
+  buf[n] = 0;
+  const char *close_paren = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+  return close_paren && close_paren[1] == ' ' && close_paren[2] == 'R';
+}
+
 /* A CPU-time clock in ns; 0 if it cannot be read. */
 static uint64_t cpu_clock_ns(clockid_t id) {
   struct timespec ts;
@@ -426,8 +446,15 @@ static void tick(zh_http_server *s) {
        * or not held at the last tick): counted as blocked. */
       bool running =
           cpu && s->tick_worker_cpu_ns[i] && (cpu - s->tick_worker_cpu_ns[i]) * 4 >= wall;
-      if (running || !process_busy || held_ns >= ZH_HTTP_SPAWN_BLOCKED_AFTER_MS * 1000000ull)
+      if (running || held_ns >= ZH_HTTP_SPAWN_BLOCKED_AFTER_MS * 1000000ull) {
         spawn = true;
+      } else if (!process_busy) {
+        /* Blocked, or only kept off the CPU by other work on the machine (state R), which
+         * one more thread would not get done sooner. */
+        int tid = atomic_load_explicit(&s->tids[i], memory_order_relaxed);
+        if (!tid || !thread_runnable(tid))
+          spawn = true;
+      }
     }
     s->tick_worker_cpu_ns[i] = cpu;
   }
@@ -494,6 +521,7 @@ static void free_parts(zh_http_server *s) {
   free(s->threads);
   free(s->busy_since);
   free(s->tick_worker_cpu_ns);
+  free((void *)s->tids);
   free(s);
 }
 
@@ -513,7 +541,8 @@ zh_error *zh_http_server_start(const zh_http_config *config, zh_http_server **ou
   s->threads = calloc(n, sizeof *s->threads);
   s->busy_since = calloc(n, sizeof *s->busy_since);
   s->tick_worker_cpu_ns = calloc(n, sizeof *s->tick_worker_cpu_ns);
-  if (!s->slots || !s->threads || !s->busy_since || !s->tick_worker_cpu_ns) {
+  s->tids = calloc(n, sizeof *s->tids);
+  if (!s->slots || !s->threads || !s->busy_since || !s->tick_worker_cpu_ns || !s->tids) {
     free_parts(s);
     return zh_error_new(ZH_ERR_RESOURCE, "http: out of memory");
   }
