@@ -30,6 +30,7 @@ typedef struct snap_member {
   const zh_inst_block *tb; /* the original, never run again */
   zh_inst_layout layout;
   uint8_t **who; /* per own table: NULL, or one byte per element (member or WHO_NONE) */
+  uint8_t *fwho; /* NULL, or one byte per imported function (member or WHO_NONE) */
   /* One image per memory the member defines (layout.nown_memories), in index order. */
   zh_mem_image *images;
 } snap_member;
@@ -66,6 +67,8 @@ static void free_images(snap_member *mb) {
 }
 
 static void free_who(snap_member *mb) {
+  free(mb->fwho);
+  mb->fwho = NULL;
   if (!mb->who)
     return;
   for (uint32_t t = 0; t < mb->layout.nown_tables; t++)
@@ -282,6 +285,21 @@ static bool describe_tables(const zh_snapshot *s, snap_member *mb) {
   return true;
 }
 
+/* Which member each imported function points into: a stamp then moves them without
+ * searching the ranges. */
+static bool describe_imports(const zh_snapshot *s, snap_member *mb) {
+  uint32_t n = mb->tb->inst.module->nfunc_imports;
+  if (n == 0)
+    return true;
+  if (!(mb->fwho = malloc(n)))
+    return false;
+  for (uint32_t i = 0; i < n; i++) {
+    int64_t j = member_at(s, mb->tb->inst.funcs[i]);
+    mb->fwho[i] = j < 0 ? WHO_NONE : (uint8_t)j;
+  }
+  return true;
+}
+
 /* Members, ranges and checks; no state of the originals changes. */
 static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
   s->members = calloc(s->n, sizeof *s->members);
@@ -311,7 +329,7 @@ static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
   }
   if (s->n < WHO_NONE) {
     for (uint32_t k = 0; k < s->n; k++)
-      if (!describe_tables(s, &s->members[k]))
+      if (!describe_tables(s, &s->members[k]) || !describe_imports(s, &s->members[k]))
         return zh_error_oom();
   }
   return NULL;
@@ -516,13 +534,17 @@ static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *cons
 }
 
 /* Everything of copy k but its own functions, tables and memory. */
-static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *copies) {
+static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *copies,
+                          const uintptr_t *delta) {
   const zh_inst_block *tb = s->members[k].tb;
   zh_inst_block *b = (zh_inst_block *)copies[k];
   zh_instance *inst = &b->inst;
   const zh_module *m = tb->inst.module;
   const zh_inst_layout *l = &s->members[k].layout;
-  for (uint32_t i = 0; i < m->nfunc_imports; i++)
+  const uint8_t *fwho = s->members[k].fwho;
+  for (uint32_t i = 0; fwho && i < m->nfunc_imports; i++)
+    inst->funcs[i] = (zh_func *)((uintptr_t)tb->inst.funcs[i] + delta[fwho[i]]);
+  for (uint32_t i = 0; !fwho && i < m->nfunc_imports; i++)
     inst->funcs[i] = reloc(s, copies, tb->inst.funcs[i]);
   for (uint32_t i = 0; i < m->nglobal_imports; i++)
     inst->globals[i] = reloc(s, copies, tb->inst.globals[i]);
@@ -583,7 +605,10 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
     return zh_error_new(ZH_ERR_USAGE, "zh_snapshot_instantiate: the snapshot owns that store");
   zh_mark mark = zh_store_mark(store);
   /* All blocks first: relocation needs every copy's address. `out` holds them. */
-  uintptr_t delta[WHO_NONE + 1] = {0}; /* by member; unsigned wrap-around does the sign */
+  /* by member; unsigned wrap-around does the sign. Only the members' entries and WHO_NONE's
+   * are ever read: the whole array zeroed would cost more than the rest of a small stamp. */
+  uintptr_t delta[WHO_NONE + 1];
+  delta[WHO_NONE] = 0;
   bool blocks = true;
   for (uint32_t k = 0; k < snap->n && blocks; k++) {
     zh_inst_block *b = copy_block(snap, k, store);
@@ -595,7 +620,7 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
   }
   zh_error *err = blocks ? NULL : zh_error_oom();
   for (uint32_t k = 0; blocks && k < snap->n && !err; k++) {
-    relocate_refs(snap, k, out);
+    relocate_refs(snap, k, out, delta);
     err = copy_tables(snap, k, out, delta);
     if (!err)
       err = attach_memories(snap, k, out);
