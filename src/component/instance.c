@@ -45,7 +45,17 @@ typedef struct rt_lower {
    * the result's layout for an indirect result. */
   bool needs_mem, needs_realloc;
   uint32_t result_size, result_align;
+  uint32_t mem_to, realloc_to; /* in a template: mem and realloc planned (cm_plan_lowers) */
+  struct rt_lower *next;       /* in top->lowers */
 } rt_lower;
+
+void cm_plan_lowers(zh_cm_instance *top, uint32_t (*index)(const void *env, const void *p),
+                    const void *env) {
+  for (rt_lower *L = top->lowers; L; L = L->next) {
+    L->mem_to = index(env, L->mem);
+    L->realloc_to = index(env, L->realloc);
+  }
+}
 
 typedef struct rt_resfn {
   zh_cm_instance *top;
@@ -298,8 +308,9 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     L->callee = cm_func_of(L->top, L0->callee);
     /* an adapter working memory to memory (below) needs both */
     bool core = L->callee->host_core && L->enc == ZH_ABI_UTF8;
-    L->mem = core || L0->needs_mem ? cm_reloc(L->top, L0->mem) : NULL;
-    L->realloc = core || L0->needs_realloc ? cm_reloc(L->top, L0->realloc) : NULL;
+    L->mem = core || L0->needs_mem ? cm_reloc_to(L->top, L0->mem_to, L0->mem) : NULL;
+    L->realloc =
+        core || L0->needs_realloc ? cm_reloc_to(L->top, L0->realloc_to, L0->realloc) : NULL;
   }
   if (L->caller->no_leave)
     return zh_error_trap_new(ZH_TRAP_HOST,
@@ -668,6 +679,8 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     if (!L)
       return oom_err();
     L->top = top;
+    L->next = top->lowers;
+    top->lowers = L;
     L->type = cb_subst_func(&top->arena, &e->map, d->type->func);
     L->callee = it.u.func;
     L->caller = e;

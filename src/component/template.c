@@ -136,7 +136,8 @@ static bool relocatable(const zh_cm_template *t, const void *p) {
   return !p || found;
 }
 
-static uint32_t reloc_index(const zh_cm_template *t, const void *p) {
+static uint32_t reloc_index(const void *env, const void *p) {
+  const zh_cm_template *t = env;
   bool found;
   size_t i = reloc_find(t, p, &found);
   return p && found ? (uint32_t)i + 1 : 0;
@@ -260,6 +261,8 @@ zh_error *zh_cm_template_new(zh_cm_linker *linker, const zh_cm_component *comp,
     err = plan(t);
   if (!err)
     err = plan_func_relocs(t);
+  if (!err)
+    cm_plan_lowers(t->inst, reloc_index, t);
   if (!err && t->inst->ncores)
     err = zh_snapshot_new(store, t->inst->cores, t->inst->ncores, &t->snap);
   else if (!err)
