@@ -74,6 +74,7 @@ typedef struct wp2_curl wp2_curl; /* http_out.c */
 struct zh_wasip2_ctx {
   zh_store *store;
   char **argv, **env; /* env as "K=V" */
+  char **strings;     /* the block argv, env and the allow lists live in (ctx.c) */
   size_t argc, envc;
   char *cwd;
   zh_wasi_stdio stdio[3];
