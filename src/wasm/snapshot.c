@@ -403,8 +403,9 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
 
 /* ---- stamping ---- */
 
-/* The release hook of copies: tables and memory go, the block waits in the store's cache
- * (or is freed when the cache is full). */
+/* The release hook of copies: the block waits in the store's cache (or is freed when the
+ * cache is full) with its memories mapped and its tables' element arrays allocated, both
+ * for the next copy of the member to reuse. */
 static void copy_release(void *obj) {
   zh_inst_block *b = obj;
   zh_store *store = b->inst.store;
@@ -414,7 +415,6 @@ static void copy_release(void *obj) {
   }
   /* The memories stay mapped with the block: the next copy of this member resets them in
    * place (zh_mem_reset_to_image) instead of mapping the images anew and unmapping them. */
-  zh_inst_release_tables(b);
   b->cache_next = store->block_cache;
   store->block_cache = b;
   store->nblock_cache++;
@@ -454,6 +454,21 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
       for (uint32_t i = 0; i < nkept; i++)
         zh_mem_release(&b->own_memories[i]);
   }
+  /* Its tables' element arrays too (each `size` entries, as a table's array always is); a
+   * copy refills them. */
+  struct {
+    void **elems;
+    uint32_t size;
+  } tkept[4];
+  uint32_t ntkept = b ? b->nown_tables : 0;
+  if (ntkept > 4) {
+    zh_inst_release_tables(b);
+    ntkept = 0;
+  }
+  for (uint32_t t = 0; t < ntkept; t++) {
+    tkept[t].elems = b->own_tables[t].elems;
+    tkept[t].size = b->own_tables[t].elems ? b->own_tables[t].size : 0;
+  }
   if (b) {
     /* Everything but the function index space and the function structs, which the
      * layout puts between the header and the tables. */
@@ -473,9 +488,9 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
     b->inst.own_funcs[i].inst = &b->inst;
     b->inst.funcs[m->nfunc_imports + i] = &b->inst.own_funcs[i];
   }
-  for (uint32_t t = 0; t < l->nown_tables; t++) {
-    b->own_tables[t].elems = NULL;
-    b->own_tables[t].size = 0;
+  for (uint32_t t = 0; t < l->nown_tables; t++) { /* copy_tables sizes and fills them */
+    b->own_tables[t].elems = t < ntkept ? tkept[t].elems : NULL;
+    b->own_tables[t].size = t < ntkept ? tkept[t].size : 0;
   }
   if (b->nown_memories)
     memset(b->own_memories, 0, b->nown_memories * sizeof *b->own_memories);
@@ -515,10 +530,16 @@ static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *cons
     const zh_table *src = &tb->own_tables[t];
     zh_table *dst = &b->own_tables[t];
     b->inst.tables[m->ntable_imports + t] = dst;
+    if (!src->size) { /* an empty table has no array */
+      free(dst->elems);
+      dst->elems = NULL;
+    } else if (!dst->elems || dst->size != src->size) { /* not a cached array */
+      void **e = realloc(dst->elems, (size_t)src->size * sizeof(void *));
+      if (!e)
+        return zh_error_oom(); /* dst->elems goes with the block */
+      dst->elems = e;
+    }
     if (src->size) {
-      dst->elems = malloc((size_t)src->size * sizeof(void *));
-      if (!dst->elems)
-        return zh_error_oom();
       if (mb->who && mb->who[t]) {
         reloc_elems(dst->elems, src->elems, mb->who[t], src->size, delta);
       } else if (src->elem == ZH_FUNCREF) {
