@@ -150,6 +150,8 @@ static zh_error *plan_func_relocs(zh_cm_template *t) {
     return zh_error_oom();
   for (size_t i = 0; i < t->nfuncs; i++) {
     const zh_cm_func *f = t->funcs[i];
+    if (!f) /* plan numbered them all; the analyzer cannot tell */
+      continue;
     t->fto[i][0] = reloc_index(t, f->core);
     t->fto[i][1] = reloc_index(t, f->mem);
     t->fto[i][2] = reloc_index(t, f->realloc);

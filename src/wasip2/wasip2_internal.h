@@ -124,11 +124,12 @@ zh_error *wp2_oom(void) __attribute__((returns_nonnull));
  * (and its blocks then overflow that cache when freed), malloc takes from it. */
 static inline void *wp2_zalloc(size_t n) {
   void *p = malloc(n);
-  /* GCC folds a malloc followed by a memset of zero into the calloc this avoids: the empty
-   * asm makes the pointer opaque to that fold. */
-  __asm__("" : "+r"(p));
+  /* GCC folds a malloc followed by a memset of zero of the same size into the calloc this
+   * avoids: the empty asm hides that the sizes are equal. */
+  size_t len = n;
+  __asm__("" : "+r"(len));
   if (p)
-    memset(p, 0, n);
+    memset(p, 0, len);
   return p;
 }
 

@@ -459,7 +459,7 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
   struct {
     void **elems;
     uint32_t size;
-  } tkept[4];
+  } tkept[4] = {{NULL, 0}};
   uint32_t ntkept = b ? b->nown_tables : 0;
   if (ntkept > 4) {
     zh_inst_release_tables(b);
