@@ -398,7 +398,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   for (uint32_t k = 0; k < cx.nlent; k++)
     if (cx.lent[k] < t->len && t->h[cx.lent[k]].rt && t->h[cx.lent[k]].lends)
       t->h[cx.lent[k]].lends--;
-  if (cx.lent != cx.lent_few)
+  if (cx.lent && cx.lent != cx.lent_few) /* most calls lend nothing: no free(NULL) */
     free(cx.lent);
   if (err)
     L->caller->poisoned = true;
