@@ -124,12 +124,13 @@ zh_error *wp2_oom(void) __attribute__((returns_nonnull));
  * (and its blocks then overflow that cache when freed), malloc takes from it. */
 static inline void *wp2_zalloc(size_t n) {
   void *p = malloc(n);
-  /* GCC folds a malloc followed by a memset of zero of the same size into the calloc this
-   * avoids: the empty asm hides that the sizes are equal. */
-  size_t len = n;
-  __asm__("" : "+r"(len));
-  if (p)
-    memset(p, 0, len);
+  /* GCC folds a malloc followed by a memset of zero into the calloc this avoids: the memset
+   * goes through a copy of the pointer the empty asm hides (the size stays known, so small
+   * blocks are still cleared inline). */
+  void *z = p;
+  __asm__("" : "+r"(z));
+  if (z)
+    memset(z, 0, n);
   return p;
 }
 
