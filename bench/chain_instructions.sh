@@ -72,9 +72,9 @@ count() {
   callgrind_up "$1" 50 "$N" "$2"
   callgrind_annotate --inclusive=yes --threshold=100 "$tmp/callgrind.out.1" 2>/dev/null | awk -v n="$N" '
     function num(s) { gsub(",", "", s); return s + 0 }
-    / src\/http\/http_server.c:worker_main / && !w { w = num($1) }
-    / src\/host\/app_chain.c:chain_run / && !c { c = num($1) }
-    / src\/component\/instance.c:zh_cm_func_call.2 / && !h { h = num($1) }
+    /[ \/]src\/http\/http_server.c:worker_main / && !w { w = num($1) }
+    /[ \/]src\/host\/app_chain.c:chain_run / && !c { c = num($1) }
+    /[ \/]src\/component\/instance.c:zh_cm_func_call.2 / && !h { h = num($1) }
     END { printf "%.0f %.0f %.0f\n", w / n, c / n, h / n }'
 }
 

@@ -116,9 +116,10 @@ struct zh_cm_instance {
   /* A stamped copy: `root`, `resources` and every structure without per-instance state are
    * the template's; these hold the rest. */
   const zh_cm_template *tpl;
-  rt_env *ecopy;     /* by rt_env.tidx */
-  zh_cm_func *fcopy; /* by zh_cm_func.tidx - 1 */
-  void **reloc_to;   /* the copies' core functions and memories (template.c) */
+  rt_env *ecopy;           /* by rt_env.tidx */
+  zh_cm_func *fcopy;       /* by zh_cm_func.tidx - 1 */
+  void **reloc_to;         /* the copies' core functions and memories (template.c) */
+  struct rt_lower *lowers; /* every canon lower made, for cm_plan_lowers */
 };
 
 /* What a host function sees of its caller. */
@@ -150,6 +151,15 @@ const zh_wit_type *cm_host_resource(zh_cm_instance *top, const zh_wit_type *orig
 zh_cm_instance *cm_stamp_of(zh_caller *caller);
 zh_cm_func *cm_func_of(const zh_cm_instance *s, zh_cm_func *f);
 void *cm_reloc(const zh_cm_instance *s, void *p);
+/* `s`'s version of a template's object planned as `to` (1 + its index in the relocations,
+ * see cm_plan_lowers), or `p` itself for 0. */
+static inline void *cm_reloc_to(const zh_cm_instance *s, uint32_t to, void *p) {
+  return to ? s->reloc_to[to - 1] : p;
+}
+/* instance.c, for template.c: plans every canon lower's memory and cabi_realloc as
+ * `index(env, object)`, so a copy's call moves them without a search. */
+void cm_plan_lowers(zh_cm_instance *top, uint32_t (*index)(const void *env, const void *p),
+                    const void *env);
 /* A copy's block back to its template's spares (or freed), for zh_cm_instance_free. */
 void cm_template_block_give(const zh_cm_template *t, void *blk);
 

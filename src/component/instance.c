@@ -45,7 +45,17 @@ typedef struct rt_lower {
    * the result's layout for an indirect result. */
   bool needs_mem, needs_realloc;
   uint32_t result_size, result_align;
+  uint32_t mem_to, realloc_to; /* in a template: mem and realloc planned (cm_plan_lowers) */
+  struct rt_lower *next;       /* in top->lowers */
 } rt_lower;
+
+void cm_plan_lowers(zh_cm_instance *top, uint32_t (*index)(const void *env, const void *p),
+                    const void *env) {
+  for (rt_lower *L = top->lowers; L; L = L->next) {
+    L->mem_to = index(env, L->mem);
+    L->realloc_to = index(env, L->realloc);
+  }
+}
 
 typedef struct rt_resfn {
   zh_cm_instance *top;
@@ -290,16 +300,25 @@ static bool owns_memory(const zh_val *v) {
 static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                             zh_value *results) {
   const rt_lower *L0 = envp;
-  rt_lower Lc = *L0, *L = &Lc;
+  /* What differs per call: a template's trampoline works on the calling copy's (the rest is
+   * read from L0; copying the whole rt_lower per call cost more than the lookups). */
+  struct {
+    zh_cm_instance *top;
+    rt_env *caller;
+    zh_cm_func *callee;
+    zh_memory *mem;
+    zh_func *realloc;
+  } Lc = {L0->top, L0->caller, L0->callee, L0->mem, L0->realloc}, *L = &Lc;
   if (L0->top->frozen) { /* a template's trampoline: work on the calling copy */
     if (!(L->top = cm_stamp_of(caller)))
       return zh_error_trap_new(ZH_TRAP_HOST, "template trampoline called outside its copies");
     L->caller = &L->top->ecopy[L0->caller->tidx];
     L->callee = cm_func_of(L->top, L0->callee);
     /* an adapter working memory to memory (below) needs both */
-    bool core = L->callee->host_core && L->enc == ZH_ABI_UTF8;
-    L->mem = core || L0->needs_mem ? cm_reloc(L->top, L0->mem) : NULL;
-    L->realloc = core || L0->needs_realloc ? cm_reloc(L->top, L0->realloc) : NULL;
+    bool core = L->callee->host_core && L0->enc == ZH_ABI_UTF8;
+    L->mem = core || L0->needs_mem ? cm_reloc_to(L->top, L0->mem_to, L0->mem) : NULL;
+    L->realloc =
+        core || L0->needs_realloc ? cm_reloc_to(L->top, L0->realloc_to, L0->realloc) : NULL;
   }
   if (L->caller->no_leave)
     return zh_error_trap_new(ZH_TRAP_HOST,
@@ -307,7 +326,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                              "post-return (may_leave)",
                              L->callee->name);
   zh_store *store = zh_caller_store(caller);
-  if (L->callee->host_core && L->enc == ZH_ABI_UTF8) {
+  if (L->callee->host_core && L0->enc == ZH_ABI_UTF8) {
     /* memory to memory, no component values (an adapter such as zh_link_plan_call) */
     zh_cm_call call = {L->top};
     zh_cm_core_side side = {store, L->mem, L->realloc, &L->caller->no_leave};
@@ -321,10 +340,10 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     if (!declined)
       return NULL;
   }
-  const zh_wit_func *ft = L->type;
-  const zh_abi_sig sig = L0->sig;
+  const zh_wit_func *ft = L0->type;
+  const zh_abi_sig *sig = &L0->sig;
   zh_abi_cx cx;
-  cx_for(&cx, store, L->mem, L->realloc, L->enc, L->caller, L->callee->name);
+  cx_for(&cx, store, L->mem, L->realloc, L0->enc, L->caller, L->callee->name);
   cx.track_lends = true;
   /* Host functions take few parameters: theirs live on the stack, which spares a calloc
    * and a free on every call from the guest. */
@@ -334,14 +353,14 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     return oom_err();
   memset(vals, 0, ft->nparams * sizeof *vals); /* as calloc: a zeroed value drops as nothing */
   zh_error *err = NULL;
-  if (!sig.params_indirect) {
+  if (!sig->params_indirect) {
     size_t k = 0;
     for (size_t i = 0; i < ft->nparams && !err; i++)
-      err = zh_abi_lift_flat(&cx, ft->params[i].type, args, sig.nflat_params, &k, &vals[i]);
+      err = zh_abi_lift_flat(&cx, ft->params[i].type, args, sig->nflat_params, &k, &vals[i]);
   } else {
     uint32_t ptr = (uint32_t)args[0].of.i32, off = 0;
-    err = zh_abi_check_range(&cx, "parameters", ptr, zh_abi_size(L->params_tuple),
-                             zh_abi_align(L->params_tuple));
+    err = zh_abi_check_range(&cx, "parameters", ptr, zh_abi_size(L0->params_tuple),
+                             zh_abi_align(L0->params_tuple));
     for (size_t i = 0; i < ft->nparams && !err; i++) {
       off = align_to(off, zh_abi_align(ft->params[i].type));
       err = zh_abi_load(&cx, ft->params[i].type, ptr + off, &vals[i]);
@@ -354,8 +373,8 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                           : call_lifted(store, L->callee, vals, &res);
   L->caller->no_leave = true; /* storing the result may run its cabi_realloc */
   if (!err && ft->result) {
-    if (sig.results_indirect) {
-      uint32_t retptr = (uint32_t)args[sig.nparams - 1].of.i32;
+    if (sig->results_indirect) {
+      uint32_t retptr = (uint32_t)args[sig->nparams - 1].of.i32;
       err = zh_abi_check_range(&cx, "result pointer", retptr, L0->result_size, L0->result_align);
       if (!err)
         err = zh_abi_store(&cx, ft->result, &res, retptr);
@@ -379,7 +398,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   for (uint32_t k = 0; k < cx.nlent; k++)
     if (cx.lent[k] < t->len && t->h[cx.lent[k]].rt && t->h[cx.lent[k]].lends)
       t->h[cx.lent[k]].lends--;
-  if (cx.lent != cx.lent_few)
+  if (cx.lent && cx.lent != cx.lent_few) /* most calls lend nothing: no free(NULL) */
     free(cx.lent);
   if (err)
     L->caller->poisoned = true;
@@ -668,6 +687,8 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     if (!L)
       return oom_err();
     L->top = top;
+    L->next = top->lowers;
+    top->lowers = L;
     L->type = cb_subst_func(&top->arena, &e->map, d->type->func);
     L->callee = it.u.func;
     L->caller = e;

@@ -43,6 +43,9 @@ struct zh_cm_template {
   zh_cm_func **funcs; /* by tidx - 1 */
   size_t nreloc;
   tpl_reloc *reloc; /* sorted by `from` */
+  /* Per lifted function, its core, mem, realloc and post_return as 1 + their index in
+   * `reloc`, or 0 to keep the template's: a stamp moves them without searching. */
+  uint32_t (*fto)[4];
   /* A copy's block (instance, environments, functions, cores, relocations) is a few KiB:
    * big enough that glibc serves it from its slow path, consolidating its fast bins on the
    * way. So freed blocks wait here for the next copy, taken and given with one atomic
@@ -133,6 +136,30 @@ static bool relocatable(const zh_cm_template *t, const void *p) {
   return !p || found;
 }
 
+static uint32_t reloc_index(const void *env, const void *p) {
+  const zh_cm_template *t = env;
+  bool found;
+  size_t i = reloc_find(t, p, &found);
+  return p && found ? (uint32_t)i + 1 : 0;
+}
+
+/* t->fto, once the functions are numbered (plan). */
+static zh_error *plan_func_relocs(zh_cm_template *t) {
+  t->fto = calloc(t->nfuncs + 1, sizeof *t->fto);
+  if (!t->fto)
+    return zh_error_oom();
+  for (size_t i = 0; i < t->nfuncs; i++) {
+    const zh_cm_func *f = t->funcs[i];
+    if (!f) /* plan numbered them all; the analyzer cannot tell */
+      continue;
+    t->fto[i][0] = reloc_index(t, f->core);
+    t->fto[i][1] = reloc_index(t, f->mem);
+    t->fto[i][2] = reloc_index(t, f->realloc);
+    t->fto[i][3] = reloc_index(t, f->post_return);
+  }
+  return NULL;
+}
+
 static bool host_resource(const zh_cm_instance *in, const zh_wit_type *rt) {
   for (const rt_res *r = in->resources; r; r = r->next)
     if (r->rt == rt)
@@ -191,6 +218,7 @@ void zh_cm_template_free(zh_cm_template *t) {
   free(t->envs);
   free(t->funcs);
   free(t->reloc);
+  free(t->fto);
   for (size_t i = 0; i < TPL_SPARE; i++)
     free(atomic_load_explicit(&t->spare[i], memory_order_relaxed));
   free(t);
@@ -233,6 +261,10 @@ zh_error *zh_cm_template_new(zh_cm_linker *linker, const zh_cm_component *comp,
     err = plan_relocs(t);
   if (!err)
     err = plan(t);
+  if (!err)
+    err = plan_func_relocs(t);
+  if (!err)
+    cm_plan_lowers(t->inst, reloc_index, t);
   if (!err && t->inst->ncores)
     err = zh_snapshot_new(store, t->inst->cores, t->inst->ncores, &t->snap);
   else if (!err)
@@ -325,10 +357,15 @@ zh_error *zh_cm_template_instantiate(const zh_cm_template *t, zh_store *store, v
     zh_cm_func *f = &funcs[i];
     *f = *t->funcs[i];
     f->env = &envs[f->env->tidx];
-    f->core = cm_reloc(s, f->core);
-    f->mem = cm_reloc(s, f->mem);
-    f->realloc = cm_reloc(s, f->realloc);
-    f->post_return = cm_reloc(s, f->post_return);
+    const uint32_t *x = t->fto[i];
+    if (x[0])
+      f->core = to[x[0] - 1];
+    if (x[1])
+      f->mem = to[x[1] - 1];
+    if (x[2])
+      f->realloc = to[x[2] - 1];
+    if (x[3])
+      f->post_return = to[x[3] - 1];
   }
   *out = s;
   return NULL;

@@ -173,25 +173,45 @@ zh_error *wp2_tuple2(zh_val *out, zh_val *a, zh_val *b) {
 
 /* ---- the context ---- */
 
-static char **copy_strings(const char *const *src, size_t n, bool *ok) {
-  *ok = true;
-  if (!n)
-    return NULL;
-  char **dst = calloc(n, sizeof *dst);
-  if (!dst) {
-    *ok = false;
-    return NULL;
+/* The configuration's string lists (argv, env and the allow lists) copied into one block,
+ * cx->strings: a context is made and freed per request, and a calloc plus a strdup per
+ * string were most of that. Out of memory leaves every list NULL. */
+static bool copy_lists(zh_wasip2_ctx *cx, const zh_wasip2_config *c) {
+  struct {
+    char ***dst;
+    const char *const *src;
+    size_t n;
+  } lists[] = {{&cx->argv, c->argv, c->argc},
+               {&cx->env, c->env, c->envc},
+               {&cx->net_allow, c->net_allow, c->nnet_allow},
+               {&cx->http_allow, c->http_allow, c->nhttp_allow}};
+  size_t ptrs = 0, bytes = 0;
+  for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+    for (size_t i = 0; i < lists[l].n; i++) {
+      const char *str = lists[l].src[i];
+      bytes += strlen(str ? str : "") + 1;
+      ptrs++;
+    }
+  if (!ptrs)
+    return true;
+  char **p = malloc(ptrs * sizeof *p + bytes);
+  if (!p)
+    return false;
+  cx->strings = p;
+  char *text = (char *)(p + ptrs);
+  for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+    if (!lists[l].n)
+      continue;
+    *lists[l].dst = p;
+    for (size_t i = 0; i < lists[l].n; i++) {
+      const char *str = lists[l].src[i] ? lists[l].src[i] : "";
+      size_t len = strlen(str) + 1;
+      memcpy(text, str, len);
+      *p++ = text;
+      text += len;
+    }
   }
-  for (size_t i = 0; i < n; i++)
-    if (!(dst[i] = strdup(src[i] ? src[i] : "")))
-      *ok = false;
-  return dst;
-}
-
-static void free_strings(char **s, size_t n) {
-  for (size_t i = 0; s && i < n; i++)
-    free(s[i]);
-  free(s);
+  return true;
 }
 
 static zh_error *open_preopens(zh_wasip2_ctx *cx, const zh_wasip2_config *c) {
@@ -227,15 +247,13 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
     *err = wp2_oom();
     return NULL;
   }
-  bool ok1, ok2, ok3, ok4;
-  cx->argv = copy_strings(c->argv, c->argc, &ok1);
-  cx->argc = c->argc;
-  cx->env = copy_strings(c->env, c->envc, &ok2);
-  cx->envc = c->envc;
-  cx->net_allow = copy_strings(c->net_allow, c->nnet_allow, &ok3);
-  cx->nnet_allow = c->nnet_allow;
-  cx->http_allow = copy_strings(c->http_allow, c->nhttp_allow, &ok4);
-  cx->nhttp_allow = c->nhttp_allow;
+  bool ok = copy_lists(cx, c);
+  if (ok) {
+    cx->argc = c->argc;
+    cx->envc = c->envc;
+    cx->nnet_allow = c->nnet_allow;
+    cx->nhttp_allow = c->nhttp_allow;
+  }
   cx->http_allowed = c->http_allowed;
   cx->http_allowed_env = c->http_allowed_env;
   cx->dispatch = c->dispatch;
@@ -246,7 +264,7 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   memcpy(cx->stdio, c->stdio, sizeof cx->stdio);
   for (int i = 0; i < 3; i++)
     cx->stdio[i].data = NULL;
-  if (!ok1 || !ok2 || !ok3 || !ok4 || (c->initial_cwd && !(cx->cwd = strdup(c->initial_cwd))))
+  if (!ok || (c->initial_cwd && !(cx->cwd = strdup(c->initial_cwd))))
     *err = wp2_oom();
   if (!*err && c->stdio[0].kind == ZH_WASI_STDIO_BUFFER && c->stdio[0].len) {
     if (!(cx->stdin_data = malloc(c->stdio[0].len)))
@@ -274,10 +292,7 @@ void zh_wasip2_free(zh_wasip2_ctx *cx) {
   wp2_curl_free(cx);
   if (cx->slots != cx->few_slots)
     free(cx->slots);
-  free_strings(cx->argv, cx->argc);
-  free_strings(cx->env, cx->envc);
-  free_strings(cx->net_allow, cx->nnet_allow);
-  free_strings(cx->http_allow, cx->nhttp_allow);
+  free(cx->strings);
   free(cx->cwd);
   free(cx->read_buf);
   free(cx->stdin_data);

@@ -74,6 +74,7 @@ typedef struct wp2_curl wp2_curl; /* http_out.c */
 struct zh_wasip2_ctx {
   zh_store *store;
   char **argv, **env; /* env as "K=V" */
+  char **strings;     /* the block argv, env and the allow lists live in (ctx.c) */
   size_t argc, envc;
   char *cwd;
   zh_wasi_stdio stdio[3];
@@ -123,8 +124,13 @@ zh_error *wp2_oom(void) __attribute__((returns_nonnull));
  * (and its blocks then overflow that cache when freed), malloc takes from it. */
 static inline void *wp2_zalloc(size_t n) {
   void *p = malloc(n);
-  if (p)
-    memset(p, 0, n);
+  /* GCC folds a malloc followed by a memset of zero into the calloc this avoids: the memset
+   * goes through a copy of the pointer the empty asm hides (the size stays known, so small
+   * blocks are still cleared inline). */
+  void *z = p;
+  __asm__("" : "+r"(z));
+  if (z)
+    memset(z, 0, n);
   return p;
 }
 

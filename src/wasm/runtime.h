@@ -146,6 +146,9 @@ struct zh_store {
   zh_instance *cur_inst; /* instance executing now: the fault handler checks its memory */
   uint32_t cur_depth;    /* innermost wasm frame now: backtraces of guard-page traps */
   zh_owned *owned;
+  /* Nodes of released objects, for the next zh_store_own: a store rolled back per request
+   * registers the same few objects again each time. */
+  zh_owned *spare_owned;
   /* Blocks of released snapshot copies, kept for the next copy of the same snapshot
    * member (snapshot.c): their function structs are still valid at that address. */
   struct zh_inst_block *block_cache;

@@ -30,6 +30,7 @@ typedef struct snap_member {
   const zh_inst_block *tb; /* the original, never run again */
   zh_inst_layout layout;
   uint8_t **who; /* per own table: NULL, or one byte per element (member or WHO_NONE) */
+  uint8_t *fwho; /* NULL, or one byte per imported function (member or WHO_NONE) */
   /* One image per memory the member defines (layout.nown_memories), in index order. */
   zh_mem_image *images;
 } snap_member;
@@ -66,6 +67,8 @@ static void free_images(snap_member *mb) {
 }
 
 static void free_who(snap_member *mb) {
+  free(mb->fwho);
+  mb->fwho = NULL;
   if (!mb->who)
     return;
   for (uint32_t t = 0; t < mb->layout.nown_tables; t++)
@@ -282,6 +285,21 @@ static bool describe_tables(const zh_snapshot *s, snap_member *mb) {
   return true;
 }
 
+/* Which member each imported function points into: a stamp then moves them without
+ * searching the ranges. */
+static bool describe_imports(const zh_snapshot *s, snap_member *mb) {
+  uint32_t n = mb->tb->inst.module->nfunc_imports;
+  if (n == 0)
+    return true;
+  if (!(mb->fwho = malloc(n)))
+    return false;
+  for (uint32_t i = 0; i < n; i++) {
+    int64_t j = member_at(s, mb->tb->inst.funcs[i]);
+    mb->fwho[i] = j < 0 ? WHO_NONE : (uint8_t)j;
+  }
+  return true;
+}
+
 /* Members, ranges and checks; no state of the originals changes. */
 static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
   s->members = calloc(s->n, sizeof *s->members);
@@ -311,7 +329,7 @@ static zh_error *snapshot_describe(zh_snapshot *s, zh_instance *const *insts) {
   }
   if (s->n < WHO_NONE) {
     for (uint32_t k = 0; k < s->n; k++)
-      if (!describe_tables(s, &s->members[k]))
+      if (!describe_tables(s, &s->members[k]) || !describe_imports(s, &s->members[k]))
         return zh_error_oom();
   }
   return NULL;
@@ -385,8 +403,9 @@ zh_error *zh_snapshot_new(zh_store *store, zh_instance *const *insts, size_t n, 
 
 /* ---- stamping ---- */
 
-/* The release hook of copies: tables and memory go, the block waits in the store's cache
- * (or is freed when the cache is full). */
+/* The release hook of copies: the block waits in the store's cache (or is freed when the
+ * cache is full) with its memories mapped and its tables' element arrays allocated, both
+ * for the next copy of the member to reuse. */
 static void copy_release(void *obj) {
   zh_inst_block *b = obj;
   zh_store *store = b->inst.store;
@@ -396,7 +415,6 @@ static void copy_release(void *obj) {
   }
   /* The memories stay mapped with the block: the next copy of this member resets them in
    * place (zh_mem_reset_to_image) instead of mapping the images anew and unmapping them. */
-  zh_inst_release_tables(b);
   b->cache_next = store->block_cache;
   store->block_cache = b;
   store->nblock_cache++;
@@ -436,6 +454,21 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
       for (uint32_t i = 0; i < nkept; i++)
         zh_mem_release(&b->own_memories[i]);
   }
+  /* Its tables' element arrays too (each `size` entries, as a table's array always is); a
+   * copy refills them. */
+  struct {
+    void **elems;
+    uint32_t size;
+  } tkept[4] = {{NULL, 0}};
+  uint32_t ntkept = b ? b->nown_tables : 0;
+  if (ntkept > 4) {
+    zh_inst_release_tables(b);
+    ntkept = 0;
+  }
+  for (uint32_t t = 0; t < ntkept; t++) {
+    tkept[t].elems = b->own_tables[t].elems;
+    tkept[t].size = b->own_tables[t].elems ? b->own_tables[t].size : 0;
+  }
   if (b) {
     /* Everything but the function index space and the function structs, which the
      * layout puts between the header and the tables. */
@@ -455,9 +488,9 @@ static zh_inst_block *copy_block(const zh_snapshot *s, uint32_t k, zh_store *sto
     b->inst.own_funcs[i].inst = &b->inst;
     b->inst.funcs[m->nfunc_imports + i] = &b->inst.own_funcs[i];
   }
-  for (uint32_t t = 0; t < l->nown_tables; t++) {
-    b->own_tables[t].elems = NULL;
-    b->own_tables[t].size = 0;
+  for (uint32_t t = 0; t < l->nown_tables; t++) { /* copy_tables sizes and fills them */
+    b->own_tables[t].elems = t < ntkept ? tkept[t].elems : NULL;
+    b->own_tables[t].size = t < ntkept ? tkept[t].size : 0;
   }
   if (b->nown_memories)
     memset(b->own_memories, 0, b->nown_memories * sizeof *b->own_memories);
@@ -497,10 +530,16 @@ static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *cons
     const zh_table *src = &tb->own_tables[t];
     zh_table *dst = &b->own_tables[t];
     b->inst.tables[m->ntable_imports + t] = dst;
+    if (!src->size) { /* an empty table has no array */
+      free(dst->elems);
+      dst->elems = NULL;
+    } else if (!dst->elems || dst->size != src->size) { /* not a cached array */
+      void **e = realloc(dst->elems, (size_t)src->size * sizeof(void *));
+      if (!e)
+        return zh_error_oom(); /* dst->elems goes with the block */
+      dst->elems = e;
+    }
     if (src->size) {
-      dst->elems = malloc((size_t)src->size * sizeof(void *));
-      if (!dst->elems)
-        return zh_error_oom();
       if (mb->who && mb->who[t]) {
         reloc_elems(dst->elems, src->elems, mb->who[t], src->size, delta);
       } else if (src->elem == ZH_FUNCREF) {
@@ -516,13 +555,17 @@ static zh_error *copy_tables(const zh_snapshot *s, uint32_t k, zh_instance *cons
 }
 
 /* Everything of copy k but its own functions, tables and memory. */
-static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *copies) {
+static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *copies,
+                          const uintptr_t *delta) {
   const zh_inst_block *tb = s->members[k].tb;
   zh_inst_block *b = (zh_inst_block *)copies[k];
   zh_instance *inst = &b->inst;
   const zh_module *m = tb->inst.module;
   const zh_inst_layout *l = &s->members[k].layout;
-  for (uint32_t i = 0; i < m->nfunc_imports; i++)
+  const uint8_t *fwho = s->members[k].fwho;
+  for (uint32_t i = 0; fwho && i < m->nfunc_imports; i++)
+    inst->funcs[i] = (zh_func *)((uintptr_t)tb->inst.funcs[i] + delta[fwho[i]]);
+  for (uint32_t i = 0; !fwho && i < m->nfunc_imports; i++)
     inst->funcs[i] = reloc(s, copies, tb->inst.funcs[i]);
   for (uint32_t i = 0; i < m->nglobal_imports; i++)
     inst->globals[i] = reloc(s, copies, tb->inst.globals[i]);
@@ -583,7 +626,10 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
     return zh_error_new(ZH_ERR_USAGE, "zh_snapshot_instantiate: the snapshot owns that store");
   zh_mark mark = zh_store_mark(store);
   /* All blocks first: relocation needs every copy's address. `out` holds them. */
-  uintptr_t delta[WHO_NONE + 1] = {0}; /* by member; unsigned wrap-around does the sign */
+  /* by member; unsigned wrap-around does the sign. Only the members' entries and WHO_NONE's
+   * are ever read: the whole array zeroed would cost more than the rest of a small stamp. */
+  uintptr_t delta[WHO_NONE + 1];
+  delta[WHO_NONE] = 0;
   bool blocks = true;
   for (uint32_t k = 0; k < snap->n && blocks; k++) {
     zh_inst_block *b = copy_block(snap, k, store);
@@ -595,7 +641,7 @@ zh_error *zh_snapshot_instantiate(const zh_snapshot *snap, zh_store *store, zh_i
   }
   zh_error *err = blocks ? NULL : zh_error_oom();
   for (uint32_t k = 0; blocks && k < snap->n && !err; k++) {
-    relocate_refs(snap, k, out);
+    relocate_refs(snap, k, out, delta);
     err = copy_tables(snap, k, out, delta);
     if (!err)
       err = attach_memories(snap, k, out);

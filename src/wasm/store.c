@@ -68,7 +68,8 @@ void zh_store_truncate(zh_store *store, uint64_t keep) {
     store->owned = o->next;
     store->nowned--;
     o->release(o->obj);
-    free(o);
+    o->next = store->spare_owned;
+    store->spare_owned = o;
   }
 }
 
@@ -81,6 +82,11 @@ void zh_store_free(zh_store *store) {
    * object is released before anything it was built on (an instance before its memory
    * imports, etc.). */
   zh_store_truncate(store, 0);
+  while (store->spare_owned) {
+    zh_owned *next = store->spare_owned->next;
+    free(store->spare_owned);
+    store->spare_owned = next;
+  }
   while (store->block_cache) {
     struct zh_inst_block *next = store->block_cache->cache_next;
     zh_inst_release(store->block_cache); /* and the memory it kept mapped */
@@ -92,7 +98,11 @@ void zh_store_free(zh_store *store) {
 }
 
 bool zh_store_own(zh_store *store, void *obj, void (*release)(void *)) {
-  zh_owned *o = malloc(sizeof *o);
+  zh_owned *o = store->spare_owned;
+  if (o)
+    store->spare_owned = o->next;
+  else
+    o = malloc(sizeof *o);
   if (!o) {
     release(obj);
     return false;

@@ -28,7 +28,8 @@ static const char WAT_A[] =
     "    (call_indirect (type $r) (local.get 0)))\n"
     "  (func (export \"store\") (param i32 i32) (i32.store (local.get 0) (local.get 1)))\n"
     "  (func (export \"setg\") (param i32) (global.set $g (local.get 0)))\n"
-    "  (func (export \"keep\") (global.set $fr (table.get $t (i32.const 1)))))\n";
+    "  (func (export \"keep\") (global.set $fr (table.get $t (i32.const 1))))\n"
+    "  (func (export \"grow\") (result i32) (table.grow $t (ref.null func) (i32.const 3))))\n";
 
 static const char WAT_B[] =
     "(module\n"
@@ -268,7 +269,8 @@ static void test_stamps(fixture *fx, const zh_snapshot *snap) {
 
 /* A store keeps a released copy's memory mapped and resets it in place for the next
  * copy: pages written anywhere (first, middle, last of the image) read as the image again,
- * grown pages are gone (an access there traps) and the size is the image's. */
+ * grown pages are gone (an access there traps) and the size is the image's. Its table's
+ * element array is kept too: a grown, rewritten table is the snapshot's again. */
 static void test_reset_in_place(fixture *fx, const zh_snapshot *snap) {
   zh_store *s;
   if (!ok(zh_store_new(fx->engine, &s)))
@@ -287,6 +289,11 @@ static void test_reset_in_place(fixture *fx, const zh_snapshot *snap) {
     fails += zh_memory_size(mem) != 65536;
     fails += memcmp(d, "original", 8) != 0;
     fails += d[16] != 7 || d[40000] != 0 || d[65535] != 0;
+    zh_extern tab;
+    fails += !zh_instance_export(c[0], "tab", &tab) || zh_table_size(tab.of.table) != 4;
+    fails += table_at(c[0], 0) != zh_instance_func(c[0], "ida");
+    fails += table_at(c[0], 1) != zh_instance_func(c[1], "idb");
+    fails += table_at(c[0], 3) != NULL;
     /* Past the image: out of bounds in every fresh copy. */
     zh_value args[2] = {zh_i32(65536 + 100), zh_i32(1)};
     zh_error *err = zh_func_call(s, zh_instance_func(c[0], "store"), args, 2, NULL, 0);
@@ -301,6 +308,11 @@ static void test_reset_in_place(fixture *fx, const zh_snapshot *snap) {
     fails += !call_void(s, c[0], "store", args, 2); /* now in bounds */
     d[3 * 65536 - 1] = 0xaa;
     fails += call0(s, c[1], "bump", &good).of.i32 != 8006;
+    if (i % 2) /* every other copy grows its table and fills the new slots */
+      fails += call0(s, c[0], "grow", &good).of.i32 != 4;
+    zh_value f = {.type = ZH_FUNCREF, .of.funcref = zh_instance_func(c[1], "idb")};
+    for (uint32_t k = 0; k < zh_table_size(tab.of.table); k++)
+      fails += !ok(zh_table_set(tab.of.table, k, &f));
     fails += !ok(zh_store_release_to(s, m));
   }
   CHECK_EQ_INT(fails, 0);
