@@ -562,11 +562,10 @@ static void relocate_refs(const zh_snapshot *s, uint32_t k, zh_instance *const *
   zh_instance *inst = &b->inst;
   const zh_module *m = tb->inst.module;
   const zh_inst_layout *l = &s->members[k].layout;
-  const uint8_t *fwho = s->members[k].fwho;
-  for (uint32_t i = 0; fwho && i < m->nfunc_imports; i++)
-    inst->funcs[i] = (zh_func *)((uintptr_t)tb->inst.funcs[i] + delta[fwho[i]]);
-  for (uint32_t i = 0; !fwho && i < m->nfunc_imports; i++)
-    inst->funcs[i] = reloc(s, copies, tb->inst.funcs[i]);
+  const uint8_t *fwho = s->members[k].fwho; /* NULL: search the ranges */
+  for (uint32_t i = 0; i < m->nfunc_imports; i++)
+    inst->funcs[i] = fwho ? (zh_func *)((uintptr_t)tb->inst.funcs[i] + delta[fwho[i]])
+                          : reloc(s, copies, tb->inst.funcs[i]);
   for (uint32_t i = 0; i < m->nglobal_imports; i++)
     inst->globals[i] = reloc(s, copies, tb->inst.globals[i]);
   for (uint32_t i = 0; i < l->nown_globals; i++) {

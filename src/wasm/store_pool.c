@@ -63,9 +63,12 @@ static _Thread_local struct {
 static zh_pooled_store *lend(zh_pooled_store *ps) {
   ps->store->loan = ++ps->loans;
   ps->taker = pthread_self();
-  ps->counted = tl_last_give.known || thread_faults(&ps->faults);
-  if (tl_last_give.known)
+  if (tl_last_give.known) {
     ps->faults = tl_last_give.faults;
+    ps->counted = true;
+  } else {
+    ps->counted = thread_faults(&ps->faults);
+  }
   return ps;
 }
 
