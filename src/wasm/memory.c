@@ -402,7 +402,7 @@ static bool restore_written(int fd, zh_memory *mem, const zh_mem_image *img) {
 }
 
 zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img, uint64_t loan,
-                                uint64_t clean_loan) {
+                                uint64_t dirty_loan) {
   zh_mem_region *r = mem->region;
   if (!r || mem->size < img->size)
     return zh_error_new(ZH_ERR_USAGE, "memory reset: not a memory made from this image");
@@ -418,9 +418,10 @@ zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img, uint64_
    * pages, and the next access reads the sealed image again. Unlike a new mapping it
    * takes the address-space lock only for reading. */
   int fd = img->size && img->view ? pagemap_fd(&mem->engine->pool) : -1;
-  /* Last reset in a loan without a page fault (zh_mem_reset_to_image in memory.h): the
-   * private copies are the ones pagemap found then. */
-  if (fd >= 0 && r->tracked && r->priv_cap && r->reset_loan && r->reset_loan == clean_loan) {
+  /* Last reset in an earlier loan, and no fault in any loan since (memory.h): the private
+   * copies are the ones pagemap found then. */
+  if (fd >= 0 && r->tracked && r->priv_cap && r->reset_loan && r->reset_loan < loan &&
+      r->reset_loan > dirty_loan) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     for (uint32_t k = 0; k < r->npriv; k++)
       memcpy(mem->base + (size_t)r->priv[k] * page, img->view + (size_t)r->priv[k] * page, page);

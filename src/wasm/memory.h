@@ -84,14 +84,17 @@ zh_error *zh_mem_init_from_image(zh_engine *engine, zh_memory *mem, const zh_mem
  * size, in place: the pages written since are copied back from the image, found through
  * /proc/self/pagemap (madvise(MADV_DONTNEED) where that is not readable).
  *
- * `loan` is the store-pool loan the store is in (0: none) and `clean_loan` the last loan
- * of that store whose thread took no page fault from take to give (store_pool.c). When
- * the memory was last reset during `clean_loan`, no page can have become a private copy
- * since (a first write to a page mapped from the image is a fault of the writing thread,
- * also when the kernel writes it during a system call), so the pages pagemap found before
- * are restored without reading it again. On failure the caller releases the memory. */
+ * `loan` is the store-pool loan the store is in (0: none) and `dirty_loan` the last loan
+ * of that store whose thread may have taken a page fault between take and give
+ * (store_pool.c). When the memory was last reset in an earlier loan, after `dirty_loan`,
+ * every loan since has been free of faults, so no page can have become a private copy (a
+ * first write to a page mapped from the image is a fault of the writing thread, also when
+ * the kernel writes it during a system call), and the pages pagemap found before are
+ * restored without reading it again. A store whose loans alternate between templates
+ * leaves a memory untouched for a loan or more; those loans count as long as they were
+ * clean. On failure the caller releases the memory. */
 zh_error *zh_mem_reset_to_image(zh_memory *mem, const zh_mem_image *img, uint64_t loan,
-                                uint64_t clean_loan);
+                                uint64_t dirty_loan);
 void zh_mem_image_release(zh_mem_image *img);
 
 #endif

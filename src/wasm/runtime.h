@@ -153,10 +153,11 @@ struct zh_store {
    * member (snapshot.c): their function structs are still valid at that address. */
   struct zh_inst_block *block_cache;
   uint32_t nblock_cache;
-  /* Loans from a store pool (store_pool.c): the current one (0 when not lent), and the
-   * last one during which the borrowing thread took no page fault (zh_mem_reset_to_image
-   * then skips pagemap for memories reset in it). */
-  uint64_t loan, clean_loan;
+  /* Loans from a store pool (store_pool.c), numbered from 1: the current one (0 when not
+   * lent), and the last one that ended with a page fault of the borrowing thread, or whose
+   * faults were not counted (0: none). zh_mem_reset_to_image skips pagemap for a memory
+   * reset in a loan after it. */
+  uint64_t loan, dirty_loan;
   uint64_t nowned; /* length of `owned`: zh_store_mark tokens count from the oldest */
   /* deadline watchdog */
   uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */

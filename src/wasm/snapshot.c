@@ -596,7 +596,7 @@ static zh_error *attach_memories(const zh_snapshot *s, uint32_t k, zh_instance *
     zh_error *err = NULL;
     if (mem->region) { /* kept by a cached block: reset in place */
       const zh_store *st = b->inst.store;
-      err = zh_mem_reset_to_image(mem, &mb->images[i], st->loan, st->clean_loan);
+      err = zh_mem_reset_to_image(mem, &mb->images[i], st->loan, st->dirty_loan);
       if (err) {
         zh_error_free(err); /* fall back to a new mapping */
         err = NULL;

@@ -112,14 +112,14 @@ zh_error *zh_store_pool_give(zh_store_pool *p, zh_pooled_store *ps) {
     drop(ps);
     return err;
   }
-  /* No fault in the whole loan: no page of its memories became a private copy that their
-   * last reset did not see. */
+  /* A fault in the loan (or one that may have gone uncounted): a page of its memories may
+   * have become a private copy that their last reset did not see. */
   uint64_t now = 0;
   tl_last_give.known = thread_faults(&now);
   tl_last_give.faults = now;
-  if (ps->counted && pthread_equal(ps->taker, pthread_self()) && tl_last_give.known &&
-      now == ps->faults)
-    ps->store->clean_loan = ps->store->loan;
+  if (!(ps->counted && pthread_equal(ps->taker, pthread_self()) && tl_last_give.known &&
+        now == ps->faults))
+    ps->store->dirty_loan = ps->store->loan;
   ps->store->loan = 0;
   unsigned home = home_slot();
   for (unsigned i = 0; i < POOL_SLOTS; i++) {

@@ -4,9 +4,11 @@
  * for byte, whoever wrote what in the copy before it: the guest, the host through
  * zh_memory_data, or the kernel during a read(2) into the memory; on pages written before
  * and on pages never written until then; on one thread, and with loans on several
- * threads. The test also checks the kernel behaviour the skip rests on: the first write
- * to a page still mapped from the image is a page fault of the writing thread, a write to
- * a page it already copied is not. The module is written in WAT and built with wat2wasm. */
+ * threads; and for a store whose loans alternate between two modules, so that a memory
+ * sits out loans between its resets. The test also checks the kernel behaviour the skip rests on:
+ * the first write to a page still mapped from the image is a page fault of the writing thread, a
+ * write to a page it already copied is not. The module is written in WAT and built with wat2wasm.
+ */
 #include "testlib.h"
 #include "testutil.h"
 #include "wasm/store_pool.h"
@@ -20,7 +22,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* Two wasm pages (32 pages of 4 KiB) with data at both ends and in the middle. */
+/* Two wasm pages (32 pages of 4 KiB) with data at both ends and in the middle. WAT2 is
+ * another module of the same shape with other data. */
+static const char WAT2[] = "(module\n"
+                           "  (memory (export \"mem\") 2)\n"
+                           "  (data (i32.const 8) \"second module\")\n"
+                           "  (data (i32.const 65536) \"middle\")\n"
+                           "  (func (export \"poke\") (param i32 i32)\n"
+                           "    (i32.store8 (local.get 0) (local.get 1))))\n";
 static const char WAT[] = "(module\n"
                           "  (memory (export \"mem\") 2)\n"
                           "  (data (i32.const 0) \"first page\")\n"
@@ -47,9 +56,10 @@ static uint64_t my_faults(void) {
 }
 
 typedef struct fixture {
-  zh_template *tpl;
+  zh_template *tpl, *tpl2;
   zh_store_pool *pool;
-  uint8_t image[MEM_BYTES]; /* a fresh copy's memory */
+  uint8_t image[MEM_BYTES], image2[MEM_BYTES]; /* a fresh copy's memory, of each */
+  bool second;                                 /* request() stamps tpl2 */
 } fixture;
 
 typedef enum how { BY_GUEST, BY_HOST, BY_KERNEL } how;
@@ -62,13 +72,14 @@ static int request(fixture *fx, const uint32_t *pages, size_t n, how by, uint8_t
   if (!ok(zh_store_pool_take(fx->pool, &ps)))
     return 1;
   zh_instance *inst = NULL;
-  if (!ok(zh_template_instantiate(fx->tpl, ps->store, &inst))) {
+  if (!ok(zh_template_instantiate(fx->second ? fx->tpl2 : fx->tpl, ps->store, &inst))) {
     zh_error_free(zh_store_pool_give(fx->pool, ps));
     return 1;
   }
   zh_memory *mem = zh_instance_memory(inst, "mem");
   uint8_t *d = mem ? zh_memory_data(mem) : NULL;
-  if (!d || zh_memory_size(mem) != MEM_BYTES || memcmp(d, fx->image, MEM_BYTES) != 0)
+  if (!d || zh_memory_size(mem) != MEM_BYTES ||
+      memcmp(d, fx->second ? fx->image2 : fx->image, MEM_BYTES) != 0)
     fails++;
   for (size_t i = 0; d && i < n; i++) {
     uint32_t at = pages[i] * PAGE + 123;
@@ -142,6 +153,37 @@ static void test_threads(fixture *fx) {
   CHECK_EQ_INT(fails, 0);
 }
 
+/* One store, two modules in turn (as a worker's store serves several components): each
+ * memory is reset after loans of the other module in between, clean or not. */
+static void test_alternating(fixture *fx) {
+  static const uint32_t p0[] = {0}, p7[] = {7}, p16[] = {16}, p3[] = {3, 29};
+  int fails = 0;
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 6; i++) { /* the same pages each time: clean loans */
+      fx->second = i % 2;
+      fails += request(fx, fx->second ? p16 : p0, 1, BY_GUEST, (uint8_t)(i + 1));
+    }
+    fx->second = false;
+    fails += request(fx, p7, 1, BY_GUEST, 0x71); /* a new page of the first */
+    fx->second = true;
+    fails += request(fx, p16, 1, BY_HOST, 0x72);
+    fx->second = false;
+    fails += request(fx, p0, 1, BY_GUEST, 0x73); /* page 7 must be undone here */
+    fx->second = true;
+    fails += request(fx, p3, 2, BY_KERNEL, 0x74); /* new pages of the second */
+    fx->second = false;
+    fails += request(fx, p0, 1, BY_HOST, 0x75);
+    fx->second = true;
+    fails += request(fx, NULL, 0, BY_GUEST, 0); /* pages 3 and 29 undone */
+  }
+  for (int i = 0; i < 2; i++) { /* the last writes of each are undone too */
+    fx->second = i;
+    fails += request(fx, NULL, 0, BY_GUEST, 0);
+  }
+  fx->second = false;
+  CHECK_EQ_INT(fails, 0);
+}
+
 /* What the skip rests on, on this kernel: a first write to a page mapped from the image
  * faults in the writing thread (also when the kernel writes it), a second does not. */
 static void test_fault_counts(fixture *fx) {
@@ -183,28 +225,38 @@ int main(void) {
     return 1;
   static fixture fx;
   zh_module *m = zh_test_wat_module(engine, WAT, "reset.wat");
-  CHECK(m != NULL);
+  zh_module *m2 = zh_test_wat_module(engine, WAT2, "reset2.wat");
+  CHECK(m != NULL && m2 != NULL);
   zh_store *first = NULL;
-  if (m && ok(zh_template_new(engine, m, NULL, 0, &fx.tpl)) && ok(zh_store_new(engine, &first)) &&
+  if (m && m2 && ok(zh_template_new(engine, m, NULL, 0, &fx.tpl)) &&
+      ok(zh_template_new(engine, m2, NULL, 0, &fx.tpl2)) && ok(zh_store_new(engine, &first)) &&
       ok(zh_store_pool_new(engine, &fx.pool))) {
-    zh_instance *inst = NULL;
+    zh_instance *inst = NULL, *inst2 = NULL;
     CHECK(ok(zh_template_instantiate(fx.tpl, first, &inst)));
+    CHECK(ok(zh_template_instantiate(fx.tpl2, first, &inst2)));
     zh_memory *mem = inst ? zh_instance_memory(inst, "mem") : NULL;
+    zh_memory *mem2 = inst2 ? zh_instance_memory(inst2, "mem") : NULL;
     CHECK(mem && zh_memory_size(mem) == MEM_BYTES);
-    if (mem) {
+    CHECK(mem2 && zh_memory_size(mem2) == MEM_BYTES);
+    if (mem && mem2) {
       memcpy(fx.image, zh_memory_data(mem), MEM_BYTES);
+      memcpy(fx.image2, zh_memory_data(mem2), MEM_BYTES);
       CHECK(memcmp(fx.image, "first page", 10) == 0);
       CHECK(memcmp(fx.image + 20480, "page five", 9) == 0);
       CHECK(memcmp(fx.image + MEM_BYTES - 4, "end!", 4) == 0);
+      CHECK(memcmp(fx.image2 + 8, "second module", 13) == 0);
       test_one_thread(&fx);
       test_threads(&fx);
+      test_alternating(&fx);
       test_fault_counts(&fx);
     }
   }
   zh_store_free(first);
   zh_store_pool_free(fx.pool);
   zh_template_free(fx.tpl);
+  zh_template_free(fx.tpl2);
   zh_module_free(m);
+  zh_module_free(m2);
   zh_engine_free(engine);
   TEST_SUMMARY();
 }
