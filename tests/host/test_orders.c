@@ -1,9 +1,11 @@
-/* The orders example (examples/orders) in both of its variants, end to end: the same
- * spin.toml and the same four wasm components, once with every hop on the network (checkout
- * POSTs to pricing over loopback HTTP, the `orders` events go through a real redis-server)
- * and once with zero hops (local service chaining and the in-process bus). The same orders
- * must give byte-identical answers and the same ledger in both, and those must be the right
- * ones: the test prices every order itself. The zero-hop run must not publish to Redis. */
+/* The orders example (examples/orders) in both of its variants, end to end, with the same
+ * wasm components: once with every hop on the network (spin-networked.toml: checkout's
+ * pricing dependency is pricing-client, which POSTs to pricing over loopback HTTP; the
+ * `orders` events go through a real redis-server) and once with zero hops (spin.toml:
+ * pricing itself is the dependency, a typed in-process call; the in-process bus). The same
+ * orders must give byte-identical answers and the same ledger in both, and those must be the
+ * right ones: the test prices every order itself. The zero-hop run must not publish to Redis,
+ * and only the networked one may reach pricing's HTTP route. */
 #include "httpclient.h"
 #include "testlib.h"
 #include "testutil.h"
@@ -101,8 +103,27 @@ static long connections(uint16_t redis_port) {
   return redis_info(redis_port, "stats", "total_connections_received:");
 }
 
-/* Runs one variant: starts `zerohop up` with its runtime config, sends every order, waits
- * for the ledger, stops it. */
+/* Whether `zerohop up`'s wiring (its stdout at start) has the edge `edge` as an in-process
+ * call of zerohop:orders/pricing: a line "  EDGE  in-process  call (...)", columns padded. */
+static bool wired_call(const char *out, const char *edge) {
+  static const char want[] = "in-process  call (zerohop:orders/pricing)\n";
+  size_t n = strlen(edge);
+  for (const char *l = out; *l;) {
+    const char *nl = strchr(l, '\n');
+    if (strncmp(l, "  ", 2) == 0 && strncmp(l + 2, edge, n) == 0 && l[2 + n] == ' ') {
+      const char *rest = l + 2 + n + strspn(l + 2 + n, " ");
+      if (strncmp(rest, want, sizeof want - 1) == 0)
+        return true;
+    }
+    if (!nl)
+      break;
+    l = nl + 1;
+  }
+  return false;
+}
+
+/* Runs one variant: starts `zerohop up` with its manifest and runtime config, sends every
+ * order, waits for the ledger, stops it. */
 static void run_variant(const char *dir, const char *name, uint16_t redis_port, bool networked,
                         answer *answers, char *final, size_t final_size) {
   uint16_t port = zh_test_free_port();
@@ -115,7 +136,7 @@ static void run_variant(const char *dir, const char *name, uint16_t redis_port, 
            (unsigned)port);
   const char *argv[] = {"up",
                         "-f",
-                        "examples/orders",
+                        networked ? "examples/orders/spin-networked.toml" : "examples/orders",
                         "--listen",
                         listen,
                         "--state-dir",
@@ -137,6 +158,14 @@ static void run_variant(const char *dir, const char *name, uint16_t redis_port, 
     free(err);
     return;
   }
+  /* checkout's pricing is a typed call in both; networked, it is pricing-client's, and
+   * pricing answers on the network as well */
+  CHECK(wired_call(s.out, networked ? "checkout -> pricing-client" : "checkout -> pricing"));
+  answer direct;
+  CHECK(post(s.port, "/pricing", "item a 2 300\n", 13, &direct));
+  CHECK_EQ_INT(direct.status, networked ? 200 : 404);
+  if (networked)
+    CHECK(strcmp(direct.body, "total=600\n") == 0);
   char order[ORDER_BYTES + 1];
   for (int i = 0; i < ORDERS; i++) {
     long long total;
