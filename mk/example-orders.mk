@@ -78,3 +78,8 @@ bench-hops: all example-orders
 .PHONY: orders-graphs
 orders-graphs: all example-orders
 	BUILD=$(BUILD) bash examples/orders/graphs.sh
+
+# ---- instructions per zero-hop checkout, counted by callgrind (docs/PERFORMANCE.md, 12) ----
+.PHONY: bench-orders-instr
+bench-orders-instr: all example-orders
+	BUILD=$(BUILD) bash bench/orders_instructions.sh
