@@ -182,6 +182,49 @@ static void run_variant(const char *dir, const char *name, uint16_t redis_port, 
   free(err);
 }
 
+/* Networked, with pricing_url at a loopback port where nothing listens: pricing-client's
+ * error comes back through the typed call as result's err, and checkout answers 502 with it;
+ * nothing is published. */
+static void pricing_unreachable(const char *dir, uint16_t redis_port) {
+  uint16_t dead = zh_test_free_port(); /* bound and closed again: nothing listens there */
+  char listen[64], state[300], redis_var[96], pricing_var[128];
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)zh_test_free_port());
+  snprintf(state, sizeof state, "%s/unreachable-state", dir);
+  snprintf(redis_var, sizeof redis_var, "redis_address=redis://127.0.0.1:%u", (unsigned)redis_port);
+  snprintf(pricing_var, sizeof pricing_var, "pricing_url=http://127.0.0.1:%u/pricing",
+           (unsigned)dead);
+  const char *argv[] = {"up",
+                        "-f",
+                        "examples/orders/spin-networked.toml",
+                        "--listen",
+                        listen,
+                        "--state-dir",
+                        state,
+                        "--runtime-config-file",
+                        "examples/orders/runtime-config/networked.toml",
+                        "--variable",
+                        redis_var,
+                        "--variable",
+                        pricing_var,
+                        NULL};
+  zh_test_cli_server s;
+  bool started = zh_test_cli_start(&s, dir, "unreachable", argv, NULL,
+                                   "Serving http://127.0.0.1:", 20000, NULL);
+  CHECK(started);
+  if (!started)
+    return;
+  long before = publishes(redis_port);
+  char order[ORDER_BYTES + 1];
+  long long total;
+  size_t len = make_order(1, order, &total);
+  answer a;
+  CHECK(post(s.port, "/checkout", order, len, &a));
+  CHECK_EQ_INT(a.status, 502);
+  CHECK(strncmp(a.body, "pricing: ", 9) == 0 && strlen(a.body) > 10);
+  CHECK_EQ_INT(publishes(redis_port) - before, 0);
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
+}
+
 int main(void) {
   char dir[] = "/tmp/zh-orders-XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
@@ -200,6 +243,8 @@ int main(void) {
   /* nor any connection: checkout's handle only ever publishes to a local channel (the two
    * counted are the redis-cli calls of publishes() and of this line) */
   CHECK_EQ_INT(connections(redis.port) - conns, 2);
+
+  pricing_unreachable(dir, redis.port);
 
   long long revenue = 0;
   char order[ORDER_BYTES + 1], want[128];

@@ -8,7 +8,6 @@
 #include "orders.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static void fail(guest_types_own_response_outparam_t out, int status, const char *what,
