@@ -4,7 +4,8 @@
 #  1. median and p99 of one hop of each kind: a direct in-process component call, local
 #     service chaining, the local bus (publish -> handled), a Redis pub/sub round trip, and an
 #     HTTP call over loopback, each from its own micro-benchmark (make bench-hops-*);
-#  2. the orders example (examples/orders) in its two variants, the same spin.toml and wasm,
+#  2. the orders example (examples/orders) in its two variants, the same wasm (spin.toml:
+#     zero-hop, a typed dependency and the local bus; spin-networked.toml: HTTP and Redis),
 #     under the same wrk load: req/s, p50 and p99, ROUNDS rounds in turn, medians.
 # The last line compares the in-process call with the Redis round trip, and the throughputs.
 #   BUILD (build)  SECONDS_EACH (10)  ROUNDS (3)  CONNECTIONS (64)  HOPS (the micro-benchmarks'
@@ -51,9 +52,12 @@ variant() { # NAME [OPTIONS...]
   local name=$1 port
   shift
   port=$(free_port)
-  local extra=()
-  [[ $name == networked ]] && extra=(--variable "pricing_url=http://127.0.0.1:$port/pricing")
-  "$BUILD/zerohop" up -f examples/orders --listen "127.0.0.1:$port" --state-dir "$tmp/$name-state" \
+  local manifest=examples/orders extra=()
+  if [[ $name == networked ]]; then
+    manifest=examples/orders/spin-networked.toml
+    extra=(--variable "pricing_url=http://127.0.0.1:$port/pricing")
+  fi
+  "$BUILD/zerohop" up -f "$manifest" --listen "127.0.0.1:$port" --state-dir "$tmp/$name-state" \
     --runtime-config-file "examples/orders/runtime-config/$name.toml" \
     --variable "redis_address=redis://127.0.0.1:$redis_port" "${extra[@]}" \
     >"$tmp/$name.out" 2>"$tmp/$name.err" &

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Draws the README's two pictures of the orders example: each variant runs under
-# `zerohop up --admin`, takes ORDERS orders, and `zerohop graph --trace` draws its wiring
-# with the hops measured in that run (docs/orders-networked.svg, docs/orders-zero-hop.svg).
+# `zerohop up --admin` (spin-networked.toml or spin.toml, with its runtime config), takes
+# ORDERS orders, and `zerohop graph --trace` draws its wiring with the hops measured in that
+# run (docs/orders-networked.svg, docs/orders-zero-hop.svg).
 # A redis-server of its own runs on a free loopback port for the networked variant.
 #   BUILD (build)  ORDERS (50)  make example-orders first (`make orders-graphs` does)
 set -euo pipefail
@@ -27,9 +28,13 @@ for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
 for variant in networked zero-hop; do
   port=$(free_port)
   admin=$(free_port)
+  manifest=examples/orders
   extra=()
-  [[ $variant == networked ]] && extra=(--variable "pricing_url=http://127.0.0.1:$port/pricing")
-  "$BUILD/zerohop" up -f examples/orders --listen "127.0.0.1:$port" --admin "127.0.0.1:$admin" \
+  if [[ $variant == networked ]]; then
+    manifest=examples/orders/spin-networked.toml
+    extra=(--variable "pricing_url=http://127.0.0.1:$port/pricing")
+  fi
+  "$BUILD/zerohop" up -f "$manifest" --listen "127.0.0.1:$port" --admin "127.0.0.1:$admin" \
     --state-dir "$tmp/$variant-state" \
     --runtime-config-file "examples/orders/runtime-config/$variant.toml" \
     --variable "redis_address=redis://127.0.0.1:$redis_port" "${extra[@]}" \
@@ -46,10 +51,10 @@ for variant in networked zero-hop; do
     sleep 0.1
   done
   curl -fsS -o "$tmp/$variant.metrics" "http://127.0.0.1:$admin/metrics"
-  "$BUILD/zerohop" graph -f examples/orders \
+  "$BUILD/zerohop" graph -f "$manifest" \
     --runtime-config-file "examples/orders/runtime-config/$variant.toml" \
     --trace "$tmp/$variant.metrics" -o "docs/orders-$variant.svg"
-  [[ -z ${PNG:-} ]] || "$BUILD/zerohop" graph -f examples/orders \
+  [[ -z ${PNG:-} ]] || "$BUILD/zerohop" graph -f "$manifest" \
     --runtime-config-file "examples/orders/runtime-config/$variant.toml" \
     --trace "$tmp/$variant.metrics" -o "$PNG-$variant.png"
   kill "$pid"

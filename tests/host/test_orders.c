@@ -1,9 +1,11 @@
-/* The orders example (examples/orders) in both of its variants, end to end: the same
- * spin.toml and the same four wasm components, once with every hop on the network (checkout
- * POSTs to pricing over loopback HTTP, the `orders` events go through a real redis-server)
- * and once with zero hops (local service chaining and the in-process bus). The same orders
- * must give byte-identical answers and the same ledger in both, and those must be the right
- * ones: the test prices every order itself. The zero-hop run must not publish to Redis. */
+/* The orders example (examples/orders) in both of its variants, end to end, with the same
+ * wasm components: once with every hop on the network (spin-networked.toml: checkout's
+ * pricing dependency is pricing-client, which POSTs to pricing over loopback HTTP; the
+ * `orders` events go through a real redis-server) and once with zero hops (spin.toml:
+ * pricing itself is the dependency, a typed in-process call; the in-process bus). The same
+ * orders must give byte-identical answers and the same ledger in both, and those must be the
+ * right ones: the test prices every order itself. The zero-hop run must not publish to Redis,
+ * and only the networked one may reach pricing's HTTP route. */
 #include "httpclient.h"
 #include "testlib.h"
 #include "testutil.h"
@@ -101,8 +103,27 @@ static long connections(uint16_t redis_port) {
   return redis_info(redis_port, "stats", "total_connections_received:");
 }
 
-/* Runs one variant: starts `zerohop up` with its runtime config, sends every order, waits
- * for the ledger, stops it. */
+/* Whether `zerohop up`'s wiring (its stdout at start) has the edge `edge` as an in-process
+ * call of zerohop:orders/pricing: a line "  EDGE  in-process  call (...)", columns padded. */
+static bool wired_call(const char *out, const char *edge) {
+  static const char want[] = "in-process  call (zerohop:orders/pricing)\n";
+  size_t n = strlen(edge);
+  for (const char *l = out; *l;) {
+    const char *nl = strchr(l, '\n');
+    if (strncmp(l, "  ", 2) == 0 && strncmp(l + 2, edge, n) == 0 && l[2 + n] == ' ') {
+      const char *rest = l + 2 + n + strspn(l + 2 + n, " ");
+      if (strncmp(rest, want, sizeof want - 1) == 0)
+        return true;
+    }
+    if (!nl)
+      break;
+    l = nl + 1;
+  }
+  return false;
+}
+
+/* Runs one variant: starts `zerohop up` with its manifest and runtime config, sends every
+ * order, waits for the ledger, stops it. */
 static void run_variant(const char *dir, const char *name, uint16_t redis_port, bool networked,
                         answer *answers, char *final, size_t final_size) {
   uint16_t port = zh_test_free_port();
@@ -115,7 +136,7 @@ static void run_variant(const char *dir, const char *name, uint16_t redis_port, 
            (unsigned)port);
   const char *argv[] = {"up",
                         "-f",
-                        "examples/orders",
+                        networked ? "examples/orders/spin-networked.toml" : "examples/orders",
                         "--listen",
                         listen,
                         "--state-dir",
@@ -137,6 +158,14 @@ static void run_variant(const char *dir, const char *name, uint16_t redis_port, 
     free(err);
     return;
   }
+  /* checkout's pricing is a typed call in both; networked, it is pricing-client's, and
+   * pricing answers on the network as well */
+  CHECK(wired_call(s.out, networked ? "checkout -> pricing-client" : "checkout -> pricing"));
+  answer direct;
+  CHECK(post(s.port, "/pricing", "item a 2 300\n", 13, &direct));
+  CHECK_EQ_INT(direct.status, networked ? 200 : 404);
+  if (networked)
+    CHECK(strcmp(direct.body, "total=600\n") == 0);
   char order[ORDER_BYTES + 1];
   for (int i = 0; i < ORDERS; i++) {
     long long total;
@@ -151,6 +180,49 @@ static void run_variant(const char *dir, const char *name, uint16_t redis_port, 
   char *err = zh_test_cli_err(&s);
   CHECK(strstr(err, "failed") == NULL);
   free(err);
+}
+
+/* Networked, with pricing_url at a loopback port where nothing listens: pricing-client's
+ * error comes back through the typed call as result's err, and checkout answers 502 with it;
+ * nothing is published. */
+static void pricing_unreachable(const char *dir, uint16_t redis_port) {
+  uint16_t dead = zh_test_free_port(); /* bound and closed again: nothing listens there */
+  char listen[64], state[300], redis_var[96], pricing_var[128];
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)zh_test_free_port());
+  snprintf(state, sizeof state, "%s/unreachable-state", dir);
+  snprintf(redis_var, sizeof redis_var, "redis_address=redis://127.0.0.1:%u", (unsigned)redis_port);
+  snprintf(pricing_var, sizeof pricing_var, "pricing_url=http://127.0.0.1:%u/pricing",
+           (unsigned)dead);
+  const char *argv[] = {"up",
+                        "-f",
+                        "examples/orders/spin-networked.toml",
+                        "--listen",
+                        listen,
+                        "--state-dir",
+                        state,
+                        "--runtime-config-file",
+                        "examples/orders/runtime-config/networked.toml",
+                        "--variable",
+                        redis_var,
+                        "--variable",
+                        pricing_var,
+                        NULL};
+  zh_test_cli_server s;
+  bool started = zh_test_cli_start(&s, dir, "unreachable", argv, NULL,
+                                   "Serving http://127.0.0.1:", 20000, NULL);
+  CHECK(started);
+  if (!started)
+    return;
+  long before = publishes(redis_port);
+  char order[ORDER_BYTES + 1];
+  long long total;
+  size_t len = make_order(1, order, &total);
+  answer a;
+  CHECK(post(s.port, "/checkout", order, len, &a));
+  CHECK_EQ_INT(a.status, 502);
+  CHECK(strncmp(a.body, "pricing: ", 9) == 0 && strlen(a.body) > 10);
+  CHECK_EQ_INT(publishes(redis_port) - before, 0);
+  CHECK_EQ_INT(zh_test_cli_stop(&s), 0);
 }
 
 int main(void) {
@@ -171,6 +243,8 @@ int main(void) {
   /* nor any connection: checkout's handle only ever publishes to a local channel (the two
    * counted are the redis-cli calls of publishes() and of this line) */
   CHECK_EQ_INT(connections(redis.port) - conns, 2);
+
+  pricing_unreachable(dir, redis.port);
 
   long long revenue = 0;
   char order[ORDER_BYTES + 1], want[128];

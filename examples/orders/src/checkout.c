@@ -1,23 +1,24 @@
 /* checkout: `POST /checkout` with an order ("order ID" on the first line, then "item SKU QTY
- * CENTS" lines). It asks `pricing` for the total by POSTing the order to the variable
- * `pricing_url`, publishes "ID TOTAL" and the order on the Redis channel `orders` at
+ * CENTS" lines). It asks for the total through its dependency zerohop:orders/pricing (a
+ * typed call), publishes "ID TOTAL" and the order on the Redis channel `orders` at
  * `redis_address`, and answers {"order":"ID","total":N}. Whether those two hops cross the
- * network is the configuration's business, not this code's. */
+ * network is the configuration's business, not this code's: the manifest links pricing
+ * itself or pricing-client (which asks pricing over HTTP), the runtime config says where
+ * `orders` goes. */
 #include "orders.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-static void fail(service_types_own_response_outparam_t out, int status, const char *what,
+static void fail(guest_types_own_response_outparam_t out, int status, const char *what,
                  const char *why) {
   char msg[512];
   int n = snprintf(msg, sizeof msg, "%s: %s\n", what, why);
   respond(out, status, "text/plain", msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
 }
 
-void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
-                service_types_own_response_outparam_t out) {
+void serve_http(guest_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
+                guest_types_own_response_outparam_t out) {
   if (strcmp(request_method(request), "POST") != 0) {
     fail(out, 405, "checkout", "POST an order");
     return;
@@ -31,23 +32,24 @@ void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *
     fail(out, 400, "checkout", "the order must start with `order ID`");
     return;
   }
-  char pricing_url[512], redis_address[512], err[256];
-  if (!variable("pricing_url", pricing_url, sizeof pricing_url) ||
-      !variable("redis_address", redis_address, sizeof redis_address)) {
-    fail(out, 500, "checkout", "variables pricing_url and redis_address must be set");
+  char redis_address[512], err[256];
+  if (!variable("redis_address", redis_address, sizeof redis_address)) {
+    fail(out, 500, "checkout", "the variable redis_address must be set");
     return;
   }
 
-  buffer priced = {0};
-  int status = http_post(pricing_url, body, len, &priced, err, sizeof err);
-  long long total = -1;
-  if (status == 200 && priced.data && strncmp((const char *)priced.data, "total=", 6) == 0 &&
-      !scan_int((const char *)priced.data + 6, &total))
-    total = -1;
-  buffer_free(&priced);
-  if (status != 200 || total < 0) {
+  /* The order is only read: the bindings pass it in place, the callee gets its own copy. */
+  guest_list_u8_t order = {(uint8_t *)body, len};
+  guest_result_s64_string_t priced;
+  guest_pricing_price(&order, &priced);
+  long long total = priced.is_err ? -1 : priced.val.ok;
+  if (total < 0) {
     char why[300];
-    snprintf(why, sizeof why, "%s", status < 0 ? err : "pricing did not answer a total");
+    if (priced.is_err)
+      snprintf(why, sizeof why, "%.*s", (int)priced.val.err.len, (const char *)priced.val.err.ptr);
+    else
+      snprintf(why, sizeof why, "a negative total");
+    guest_result_s64_string_free(&priced);
     fail(out, 502, "pricing", why);
     return;
   }

@@ -1,21 +1,22 @@
 /* What every component of the orders example shares, over the bindings that `zerohop bindgen
- * c` generates for the world `service` (wit/orders.wit): reading a request, answering it,
- * an outbound POST, a Redis publish, a variable and a key-value counter.
+ * c` generates for its world (wit/orders.wit; every world includes `service`, and the
+ * bindings of each are named `guest_`, mk/example-orders.mk): reading a request, answering
+ * it, an outbound POST, a Redis publish, a variable and a key-value counter.
  *
- * orders.c implements both exports of the world and hands them to the two functions below,
+ * orders.c implements both exports of `service` and hands them to the two functions below,
  * which each component defines: its HTTP handler and its Redis-trigger handler. */
 #ifndef ORDERS_ORDERS_H
 #define ORDERS_ORDERS_H
 
-#include "service.h"
+#include "guest.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* The component's HTTP handler: `body` is the whole request body. */
-void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
-                service_types_own_response_outparam_t out);
+void serve_http(guest_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
+                guest_types_own_response_outparam_t out);
 /* The component's handler for one Redis-trigger message; false answers an error (the host
  * logs it, and may retry it). */
 bool on_message(const uint8_t *payload, size_t len);
@@ -30,11 +31,11 @@ bool buffer_put(buffer *b, const void *data, size_t len);
 void buffer_free(buffer *b);
 
 /* Answers with status, content-type and body. */
-void respond(service_types_own_response_outparam_t out, int status, const char *content_type,
+void respond(guest_types_own_response_outparam_t out, int status, const char *content_type,
              const char *body, size_t len);
 
 /* The request's method as its name ("GET", "POST", ...). */
-const char *request_method(service_types_borrow_incoming_request_t request);
+const char *request_method(guest_types_borrow_incoming_request_t request);
 
 /* POSTs `body` to `url` ("http://host[:port]/path") and reads the whole response into
  * `response`. Returns the status, or -1 with the reason in err. */

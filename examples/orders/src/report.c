@@ -3,8 +3,8 @@
 
 #include <stdio.h>
 
-void serve_http(service_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
-                service_types_own_response_outparam_t out) {
+void serve_http(guest_types_borrow_incoming_request_t request, const uint8_t *body, size_t len,
+                guest_types_own_response_outparam_t out) {
   (void)request;
   (void)body;
   (void)len;
