@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ST_GET, ST_SET, ST_DEL, ST_KEYS, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_COUNT };
+enum { ST_GET, ST_SET, ST_DEL, ST_KEYS, ST_INCR, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_COUNT };
 
 static const char *const sql_text[ST_COUNT] = {
     [ST_GET] = "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
@@ -29,6 +29,11 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_DEL] = "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
     [ST_KEYS] = "SELECT key FROM spin_key_value WHERE store = ?1 AND (?2 IS NULL OR key > ?2) "
                 "ORDER BY key LIMIT ?3",
+    /* One statement, so one implicit transaction and one commit: the row is read, checked
+     * and rewritten by zh_counter_add (counter_add below), which raises an error that undoes
+     * the statement. ?3 is the delta, ?4 its text for a key not there yet. */
+    [ST_INCR] = "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?4) "
+                "ON CONFLICT (store, key) DO UPDATE SET value = zh_counter_add(value, ?3)",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -40,6 +45,10 @@ typedef struct sqlite_backend {
   sqlite3 *db;          /* owned */
   sqlite3_stmt *st[ST_COUNT];
   char *path;
+  /* What zh_counter_add saw in the increment that runs (under the lock): the new value, or
+   * why the stored one cannot be incremented. */
+  int64_t incr_value;
+  enum { INCR_OK, INCR_NOT_INTEGER, INCR_OVERFLOW } incr_status;
 } sqlite_backend;
 
 static zh_error *db_error(sqlite_backend *s, const char *what) {
@@ -214,34 +223,52 @@ static zh_error *end_txn(sqlite_backend *s, zh_error *err) {
   return err;
 }
 
+/* zh_counter_add(old, delta), the SQL function of ST_INCR: the stored counter plus delta as
+ * decimal text (a blob, as set stores it), or an error if the stored value is no integer or
+ * the sum leaves s64. Registered on our connection only. */
+static void counter_add(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  sqlite_backend *s = sqlite3_user_data(ctx);
+  int64_t cur, delta = sqlite3_value_int64(argv[1]);
+  const void *old = sqlite3_value_blob(argv[0]);
+  int n = sqlite3_value_bytes(argv[0]);
+  if (!old || !parse_counter(old, (size_t)n, &cur)) {
+    s->incr_status = INCR_NOT_INTEGER;
+    sqlite3_result_error(ctx, "the value is not an integer", -1);
+    return;
+  }
+  if ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta)) {
+    s->incr_status = INCR_OVERFLOW;
+    sqlite3_result_error(ctx, "the result overflows s64", -1);
+    return;
+  }
+  char text[24];
+  int len = snprintf(text, sizeof text, "%" PRId64, cur + delta);
+  s->incr_value = cur + delta;
+  sqlite3_result_blob(ctx, text, len, SQLITE_TRANSIENT);
+}
+
 static zh_error *kv_increment(zh_host_kv_backend *b, const char *store, const char *key,
                               size_t klen, int64_t delta, int64_t *out) {
   sqlite_backend *s = (sqlite_backend *)b;
+  char text[24];
+  int len = snprintf(text, sizeof text, "%" PRId64, delta);
   pthread_mutex_lock(&s->lock);
-  zh_error *err = run(s, s->st[ST_BEGIN], "begin");
-  if (err) {
-    pthread_mutex_unlock(&s->lock);
-    return err;
+  s->incr_value = delta; /* a new key: the counter starts at 0 */
+  s->incr_status = INCR_OK;
+  sqlite3_stmt *st = bind_keyed(s, ST_INCR, store, key, klen);
+  if (st && (sqlite3_bind_int64(st, 3, delta) != SQLITE_OK ||
+             sqlite3_bind_blob(st, 4, text, len, SQLITE_STATIC) != SQLITE_OK))
+    st = NULL;
+  zh_error *err = run(s, st, "increment");
+  if (err && s->incr_status != INCR_OK) {
+    zh_error_free(err);
+    err = zh_error_new(ZH_ERR_USAGE, "key-value store %s: increment: %s", s->path,
+                       s->incr_status == INCR_NOT_INTEGER ? "the value is not an integer"
+                                                          : "the result overflows s64");
   }
-  uint8_t *value;
-  size_t vlen;
-  bool found;
-  int64_t cur = 0;
-  err = get_locked(s, store, key, klen, &value, &vlen, &found);
-  if (!err && found && !parse_counter(value, vlen, &cur))
-    err = zh_error_new(ZH_ERR_USAGE, "key-value store %s: increment: the value is not an integer",
-                       s->path);
-  free(value);
-  if (!err && ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta)))
-    err = zh_error_new(ZH_ERR_USAGE, "key-value store %s: increment: the result overflows s64",
-                       s->path);
-  if (!err) {
-    char text[24];
-    int n = snprintf(text, sizeof text, "%" PRId64, cur + delta);
-    err = set_locked(s, store, key, klen, (const uint8_t *)text, (size_t)n);
-    *out = cur + delta;
-  }
-  err = end_txn(s, err);
+  if (!err)
+    *out = s->incr_value;
   pthread_mutex_unlock(&s->lock);
   return err;
 }
@@ -344,6 +371,9 @@ zh_error *zh_host_kv_sqlite_open(const char *path, zh_host_kv_backend **out) {
                          msg ? msg : sqlite3_errmsg(s->db));
     sqlite3_free(msg);
   }
+  if (!err && sqlite3_create_function(s->db, "zh_counter_add", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                      s, counter_add, NULL, NULL) != SQLITE_OK)
+    err = db_error(s, "register zh_counter_add");
   for (int i = 0; i < ST_COUNT && !err; i++)
     if (sqlite3_prepare_v2(s->db, sql_text[i], -1, &s->st[i], NULL) != SQLITE_OK)
       err = db_error(s, "prepare");
