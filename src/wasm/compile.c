@@ -123,6 +123,10 @@ enum {
   LK_LOADV,     /* v128.load from la + lb(offset), plain mode */
   LK_FMUL32,    /* f32x4.mul of la, lb */
   LK_FMUL64,    /* f64x2.mul of la, lb */
+  LK_NOT32,     /* i32 la ^ -1 */
+  LK_ANDN_ADD,  /* i32 ~la & (la + lb(imm)) */
+  LK_ZBYTES,    /* i32 zero-byte mask of la */
+  LK_AND_RI,    /* i32 la & lb(imm) */
 };
 
 /* ---- code buffer ---- */
@@ -400,6 +404,59 @@ static void fuse_last(compiler *c, uint32_t h, bool second, zh_op o, uint32_t x,
   emit_u32(c, y);
   mark_dst(c, dst, h);
   c->la = other, c->lb = x, c->lk = y;
+}
+
+/* The zero-byte test of libc's word-at-a-time string loops, `~x & (x - 0x01010101) &
+ * 0x80808080`, arrives as `x ^ -1`, `x + k`, an and of the two, then an and with the mask.
+ * The two terms, computed one after the other (either first) from the same local, become
+ * i32_andn_add; the mask on that becomes i32_zbytes, which a branch on it absorbs in turn
+ * (emit_cond_branch). `op` is the i32.and whose operands are at h, h + 1. */
+static bool fuse_zero_byte_test(compiler *c, uint32_t h) {
+  const entry *a = &c->stack[h], *b = &c->stack[h + 1];
+  if (a->kind == K_HOME && b->kind == K_HOME && produced_last(c, h + 1, c->last_kind)) {
+    bool add_last = c->last_kind == LK_ADD_RI && c->prev_kind == LK_NOT32;
+    bool not_last = c->last_kind == LK_NOT32 && c->prev_kind == LK_ADD_RI;
+    /* The first term: written to home(h) by the instruction right before. Equal operand
+     * slots are one local, as two stack entries read from homes are different slots. */
+    if ((add_last || not_last) && c->prev_dst == home(c, h) && c->prev_insn + 20 == c->last_insn &&
+        c->prev_la == c->la && c->la < c->nlocals) {
+      uint32_t x = c->la, k = add_last ? c->lb : c->prev_lb;
+      c->len = c->prev_insn;
+      barrier(c);
+      c->height = h;
+      push(c, K_HOME);
+      emit_op(c, ZH_OP_i32_andn_add);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, x);
+      emit_u32(c, k);
+      mark_dst(c, dst, h);
+      c->last_kind = LK_ANDN_ADD;
+      c->la = x, c->lb = k;
+      return true;
+    }
+    return false;
+  }
+  /* The mask, on either side. */
+  const uint32_t mask = 0x80808080u;
+  bool second = a->kind == K_CONST && (uint32_t)a->bits == mask;
+  if (!(second || (b->kind == K_CONST && (uint32_t)b->bits == mask)) ||
+      !produced_last(c, second ? h + 1 : h, LK_ANDN_ADD) || c->lb != 0xfefefeffu)
+    return false;
+  uint32_t x = c->la;
+  c->len = c->last_insn;
+  barrier(c);
+  c->height = h;
+  push(c, K_HOME);
+  emit_op(c, ZH_OP_i32_zbytes);
+  size_t dst = c->len;
+  emit_u32(c, home(c, h));
+  emit_u32(c, x);
+  mark_dst(c, dst, h);
+  c->last_kind = LK_ZBYTES;
+  c->la = x;
+  c->l_dst = home(c, h);
+  return true;
 }
 
 /* ---- immediates ---- */
@@ -860,8 +917,52 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
   int kind = c->last_kind, cmp = c->last_cmp;
   uint32_t a = c->la, b = c->lb;
   bool imm = c->l_imm;
-  c->height--;
   size_t insn;
+  /* A zero-byte test (fuse_zero_byte_test) or an and with a constant, or the eqz of one,
+   * decides the branch itself. */
+  int test = produced_last(c, h, LK_ZBYTES)   ? LK_ZBYTES
+             : produced_last(c, h, LK_AND_RI) ? LK_AND_RI
+                                              : 0;
+  if (!test && fuse && kind == LK_EQZ32 && c->prev_dst == a &&
+      ((c->prev_kind == LK_ZBYTES && c->prev_insn + 16 == c->last_insn) ||
+       (c->prev_kind == LK_AND_RI && c->prev_insn + 20 == c->last_insn))) {
+    test = c->prev_kind;
+    negate = !negate;
+    a = c->prev_la, b = c->prev_lb;
+    c->last_insn = c->prev_insn;
+  }
+  if (test) {
+    c->height--;
+    c->len = insn = c->last_insn;
+    if (test == LK_ZBYTES) {
+      emit_op(c, negate ? ZH_OP_br_nozbyte : ZH_OP_br_zbyte);
+      emit_u32(c, a);
+    } else {
+      emit_op(c, negate ? ZH_OP_br_and_z : ZH_OP_br_and_nz);
+      emit_u32(c, a);
+      emit_u32(c, b);
+    }
+    *field = c->len;
+    emit_u32(c, 0);
+    return insn;
+  }
+  /* `x = y + k; br_if x`: a count down to zero closes the loop (br_inc_i32_ne x, 0). */
+  const entry *top = &c->stack[h];
+  if (!fuse && c->last_kind == LK_ADD_RI && c->last_insn + 20 == c->len &&
+      (produced_last(c, h, LK_ADD_RI) || (top->kind == K_LOCAL && top->local == c->l_dst))) {
+    uint32_t dst = c->l_dst, src = c->la, k = c->lb;
+    c->height--;
+    c->len = insn = c->last_insn;
+    emit_op(c, negate ? ZH_OP_br_inc_i32_eq : ZH_OP_br_inc_i32_ne);
+    emit_u32(c, dst);
+    emit_u32(c, src);
+    emit_u32(c, k);
+    emit_u32(c, 0);
+    *field = c->len;
+    emit_u32(c, 0);
+    return insn;
+  }
+  c->height--;
   if (fuse) {
     c->len = c->last_insn; /* drop the compare: the branch does it */
     insn = c->len;
@@ -1879,6 +1980,8 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
           push(c, K_CONST)->bits = folded;
           break;
         }
+        if (op == 0x71 && fuse_zero_byte_test(c, h))
+          break;
         /* An operand just computed by a shift, rotate or add joins this op: array
          * indexing a + (x << k), hash rounds a ^ rotl(x, k), sums a + x + y. */
         int inner = op == 0x6a ? LK_SHL_RI : op == 0x73 ? LK_ROTL_RI : LK_NONE;
@@ -1933,6 +2036,12 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         } else if ((op == 0x74 || op == 0x77) && imm) {
           c->last_kind = op == 0x74 ? LK_SHL_RI : LK_ROTL_RI;
           c->lk = sb & 31;
+        } else if (op == 0x73 && imm && sb == UINT32_MAX) {
+          c->last_kind = LK_NOT32;
+          c->l_dst = home(c, h);
+        } else if (op == 0x71 && imm) {
+          c->last_kind = LK_AND_RI;
+          c->l_dst = home(c, h);
         }
         break;
       }

@@ -678,6 +678,33 @@ L_i32_xor_rotl: /* dst, a, b, k: a ^ rotl(b, k), hash rounds */
 L_i32_add3: /* dst, a, b, c: a + b + c */
   W_I32(O(0), R_I32(O(1)) + R_I32(O(2)) + R_I32(O(3)));
   NEXT(24);
+  /* libc's word-at-a-time string loops (strlen, memchr...) test four bytes at once for a
+   * zero: ZBYTES(x) has the high bit of each zero byte of x set (and possibly of a 0x01 byte
+   * above a zero one, which is why libc only asks whether it is zero). */
+#define ZBYTES(x) (((x)-0x01010101u) & ~(x)&0x80808080u)
+L_i32_andn_add: /* dst, x, k: ~x & (x + k), the test's first half */
+  W_I32(O(0), ~R_I32(O(1)) & (R_I32(O(1)) + O(2)));
+  NEXT(20);
+L_i32_zbytes: /* dst, x */
+  W_I32(O(0), ZBYTES(R_I32(O(1))));
+  NEXT(16);
+L_br_zbyte: /* x, offset: branch when x has a zero byte */
+  if (ZBYTES(R_I32(O(0))))
+    BRANCH(OS(1));
+  NEXT(16);
+L_br_nozbyte: /* x, offset: branch when it has none */
+  if (!ZBYTES(R_I32(O(0))))
+    BRANCH(OS(1));
+  NEXT(16);
+#undef ZBYTES
+L_br_and_z: /* x, imm, offset: branch when x & imm is zero (flag and alignment tests) */
+  if (!(R_I32(O(0)) & O(1)))
+    BRANCH(OS(2));
+  NEXT(20);
+L_br_and_nz:
+  if (R_I32(O(0)) & O(1))
+    BRANCH(OS(2));
+  NEXT(20);
   /* f64 arithmetic with one operand loaded from memory: dst, a, addr, offset */
 #define LD_F64(o) slot_f64(&(uint64_t){*(const u64u *)EA(ADDR(o), 8)})
 L_f64_add_m:

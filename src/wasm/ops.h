@@ -199,6 +199,12 @@
   X(i32_add_shl)                                                                                   \
   X(i32_xor_rotl)                                                                                  \
   X(i32_add3)                                                                                      \
+  X(i32_andn_add)                                                                                  \
+  X(i32_zbytes)                                                                                    \
+  X(br_zbyte)                                                                                      \
+  X(br_nozbyte)                                                                                    \
+  X(br_and_z)                                                                                      \
+  X(br_and_nz)                                                                                     \
   X(f64_add_m)                                                                                     \
   X(f64_sub_m)                                                                                     \
   X(f64_rsub_m)                                                                                    \
