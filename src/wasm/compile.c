@@ -105,6 +105,11 @@ typedef struct compiler {
   bool at_entry;
   uint8_t *fresh;
   uint32_t fresh_cap;
+  /* Starts of the last instructions emitted since the last label, oldest first, for
+   * fusions that look further back than last/prev. An entry at or past c->len is stale
+   * (the instruction was taken back by a fusion). */
+  size_t hist[4];
+  uint32_t nhist;
 } compiler;
 
 enum {
@@ -163,6 +168,13 @@ static void put(compiler *c, const void *data, size_t n) {
 }
 
 static void emit_op(compiler *c, zh_op op) {
+  while (c->nhist && c->hist[c->nhist - 1] >= c->len)
+    c->nhist--;
+  if (c->nhist == sizeof c->hist / sizeof c->hist[0]) {
+    memmove(c->hist, c->hist + 1, sizeof c->hist - sizeof c->hist[0]);
+    c->nhist--;
+  }
+  c->hist[c->nhist++] = c->len;
   c->prev_insn = c->last_insn;
   c->prev_kind = c->last_kind;
   c->prev_la = c->la, c->prev_lb = c->lb, c->prev_dst = c->l_dst;
@@ -186,6 +198,32 @@ static void barrier(compiler *c) {
   c->last_kind = LK_NONE;
   c->prev_kind = LK_NONE;
   c->at_entry = false;
+}
+
+/* A label is bound here: no fusion may look back past it, not even through hist. */
+static void label_here(compiler *c) {
+  barrier(c);
+  c->nhist = 0;
+}
+
+/* The start of the instruction just before the one starting at `at` if hist still has it,
+ * with handler `op`, and `size` bytes long (it ends at `at`); SIZE_MAX otherwise. */
+static size_t insn_before(const compiler *c, size_t at, zh_op op, size_t size) {
+  for (uint32_t i = c->nhist; i-- > 0;)
+    if (c->hist[i] < at) {
+      size_t s = c->hist[i];
+      if (s + size != at || at > c->len || c->oom ||
+          memcmp(c->code + s, &c->h[op], sizeof c->h[op]))
+        return SIZE_MAX;
+      return s;
+    }
+  return SIZE_MAX;
+}
+
+static uint32_t field_at(const compiler *c, size_t insn, unsigned i) {
+  uint32_t v;
+  memcpy(&v, c->code + insn + sizeof(void *) + 4 * i, 4);
+  return v;
 }
 
 /* True when the last instruction produced the value at stack height h (still in its home
@@ -232,7 +270,7 @@ static inline void mem_restore(compiler *c, uint32_t mem) {
   if (!mem)
     return;
   emit_op(c, ZH_OP_mem_restore);
-  barrier(c);
+  label_here(c);
 }
 
 /* memory_x (ops.h): memory.size, memory.grow and the bulk instructions on a memory other than
@@ -907,6 +945,37 @@ static void emit_return_on_branch(compiler *c) {
     free(saved);
 }
 
+/* The zero-byte branch on x, about to be emitted at c->len, with the word load that
+ * produced x (strlen's loop), or the load and an xor with a pattern (memchr's), just before
+ * it: one instruction that loads, writes x, tests and branches. The load's own result must
+ * be a dead temporary when an xor follows. Returns false, emitting nothing, otherwise. */
+static bool fuse_word_load(compiler *c, uint32_t x, bool negate, size_t *field) {
+  size_t at = c->len, xi = insn_before(c, at, ZH_OP_i32_xor_rr, 20);
+  size_t li = insn_before(c, xi == SIZE_MAX ? at : xi, ZH_OP_l32, 20);
+  if (li == SIZE_MAX)
+    return false;
+  uint32_t dst = field_at(c, li, 0), addr = field_at(c, li, 1), off = field_at(c, li, 2), k = 0;
+  if (xi != SIZE_MAX) {
+    uint32_t xa = field_at(c, xi, 1), xb = field_at(c, xi, 2);
+    if (field_at(c, xi, 0) != x || dst < home(c, c->height) || (xa == dst) == (xb == dst))
+      return false;
+    k = xa == dst ? xb : xa;
+  } else if (dst != x) {
+    return false;
+  }
+  c->len = li;
+  emit_op(c, xi != SIZE_MAX ? (negate ? ZH_OP_l32x_br_nozbyte : ZH_OP_l32x_br_zbyte)
+                            : (negate ? ZH_OP_l32_br_nozbyte : ZH_OP_l32_br_zbyte));
+  emit_u32(c, x);
+  emit_u32(c, addr);
+  emit_u32(c, off);
+  if (xi != SIZE_MAX)
+    emit_u32(c, k);
+  *field = c->len;
+  emit_u32(c, 0);
+  return true;
+}
+
 /* Conditional branch on the value on top of the stack (popped), taken when it is
  * non-zero, or zero if `negate`. Uses the fused compare if one just produced it.
  * Returns the instruction start and sets *field to the offset to patch. */
@@ -934,6 +1003,8 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
   if (test) {
     c->height--;
     c->len = insn = c->last_insn;
+    if (test == LK_ZBYTES && fuse_word_load(c, a, negate, field))
+      return c->last_insn;
     if (test == LK_ZBYTES) {
       emit_op(c, negate ? ZH_OP_br_nozbyte : ZH_OP_br_zbyte);
       emit_u32(c, a);
@@ -1300,7 +1371,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
   c->nlocals = slot;
   c->nresults = slots_of(ft->types + ft->nparams, ft->nresults);
   c->oom = false;
-  barrier(c);
+  label_here(c);
   if (!grow((void **)&c->fresh, &c->fresh_cap, c->nlocals + 1, 1))
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
   memset(c->fresh, 0, param_slots);
@@ -1359,7 +1430,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         c->oom = true;
         break;
       }
-      barrier(c); /* a loop label, or the branch to a block end, comes here */
+      label_here(c); /* a loop label, or the branch to a block end, comes here */
       nb.height = c->height - np;
       nb.loop_pc = c->len;
       c->ctrls[c->nctrls++] = nb;
@@ -1391,7 +1462,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
       /* The branch to else/end is remembered through a fixup record of its own. */
       c->fixups[c->nfixups] = (fixup){insn, field, NO_FIXUP};
       c->ctrls[c->nctrls - 1].else_insn = c->nfixups++;
-      barrier(c);
+      label_here(c);
       break;
     }
     case 0x05: { /* else */
@@ -1407,7 +1478,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
       c->height = l->height;
       push_types(c, l->ptypes, l->npv);
       l->unreachable = false;
-      barrier(c);
+      label_here(c);
       break;
     }
     case 0x0b: { /* end */
@@ -1429,7 +1500,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
       c->height = l->height;
       c->nctrls--;
       push_types(c, l->rtypes, l->nrv);
-      barrier(c);
+      label_here(c);
       break;
     }
     case 0x0c: { /* br */
@@ -1467,7 +1538,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
           emit_br(c, l);
         }
         patch_u32(c, field, (uint32_t)(int32_t)((int64_t)c->len - (int64_t)insn));
-        barrier(c);
+        label_here(c);
       }
       break;
     }
@@ -1495,7 +1566,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         } else {
           /* A stub after the table does the moves, then branches. */
           patch_u32(c, field, (uint32_t)(c->len - insn));
-          barrier(c);
+          label_here(c);
           if (l->kind == C_FUNC) {
             emit_return_on_branch(c);
           } else {

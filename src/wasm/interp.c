@@ -696,6 +696,36 @@ L_br_nozbyte: /* x, offset: branch when it has none */
   if (!ZBYTES(R_I32(O(0))))
     BRANCH(OS(1));
   NEXT(16);
+  /* The word load that feeds the test, and memchr's xor with the byte pattern: dst, addr,
+   * offset, [pattern slot,] branch offset; dst gets the (xored) word. */
+L_l32_br_zbyte : {
+  uint32_t v = (uint32_t)LD_l32(EA(ADDR(1), 4));
+  W_I32(O(0), v);
+  if (ZBYTES(v))
+    BRANCH(OS(3));
+  NEXT(24);
+}
+L_l32_br_nozbyte : {
+  uint32_t v = (uint32_t)LD_l32(EA(ADDR(1), 4));
+  W_I32(O(0), v);
+  if (!ZBYTES(v))
+    BRANCH(OS(3));
+  NEXT(24);
+}
+L_l32x_br_zbyte : {
+  uint32_t v = (uint32_t)LD_l32(EA(ADDR(1), 4)) ^ R_I32(O(3));
+  W_I32(O(0), v);
+  if (ZBYTES(v))
+    BRANCH(OS(4));
+  NEXT(28);
+}
+L_l32x_br_nozbyte : {
+  uint32_t v = (uint32_t)LD_l32(EA(ADDR(1), 4)) ^ R_I32(O(3));
+  W_I32(O(0), v);
+  if (!ZBYTES(v))
+    BRANCH(OS(4));
+  NEXT(28);
+}
 #undef ZBYTES
 L_br_and_z: /* x, imm, offset: branch when x & imm is zero (flag and alignment tests) */
   if (!(R_I32(O(0)) & O(1)))

@@ -203,6 +203,10 @@
   X(i32_zbytes)                                                                                    \
   X(br_zbyte)                                                                                      \
   X(br_nozbyte)                                                                                    \
+  X(l32_br_zbyte)                                                                                  \
+  X(l32_br_nozbyte)                                                                                \
+  X(l32x_br_zbyte)                                                                                 \
+  X(l32x_br_nozbyte)                                                                               \
   X(br_and_z)                                                                                      \
   X(br_and_nz)                                                                                     \
   X(f64_add_m)                                                                                     \
