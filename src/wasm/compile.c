@@ -945,6 +945,30 @@ static void emit_return_on_branch(compiler *c) {
     free(saved);
 }
 
+/* Emits br_inc_* (cmp: a ZH_LOOP_CMPS index) at c->len; an i32_add_ri right before it joins
+ * as br_inc2_*. Sets *field to the offset to patch; returns the instruction start. */
+static size_t emit_br_inc(compiler *c, int cmp, uint32_t dst, uint32_t src, uint32_t k,
+                          uint32_t imm, size_t *field) {
+  size_t at = c->len, ai = insn_before(c, at, ZH_OP_i32_add_ri, 20);
+  if (ai != SIZE_MAX) {
+    uint32_t d1 = field_at(c, ai, 0), s1 = field_at(c, ai, 1), k1 = field_at(c, ai, 2);
+    c->len = at = ai;
+    emit_op(c, (zh_op)(ZH_OP_br_inc2_i32_eq + cmp));
+    emit_u32(c, d1);
+    emit_u32(c, s1);
+    emit_u32(c, k1);
+  } else {
+    emit_op(c, (zh_op)(ZH_OP_br_inc_i32_eq + cmp));
+  }
+  emit_u32(c, dst);
+  emit_u32(c, src);
+  emit_u32(c, k);
+  emit_u32(c, imm);
+  *field = c->len;
+  emit_u32(c, 0);
+  return at;
+}
+
 /* The zero-byte branch on x, about to be emitted at c->len, with the word load that
  * produced x (strlen's loop), or the load and an xor with a pattern (memchr's), just before
  * it: one instruction that loads, writes x, tests and branches. The load's own result must
@@ -1023,15 +1047,8 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
       (produced_last(c, h, LK_ADD_RI) || (top->kind == K_LOCAL && top->local == c->l_dst))) {
     uint32_t dst = c->l_dst, src = c->la, k = c->lb;
     c->height--;
-    c->len = insn = c->last_insn;
-    emit_op(c, negate ? ZH_OP_br_inc_i32_eq : ZH_OP_br_inc_i32_ne);
-    emit_u32(c, dst);
-    emit_u32(c, src);
-    emit_u32(c, k);
-    emit_u32(c, 0);
-    *field = c->len;
-    emit_u32(c, 0);
-    return insn;
+    c->len = c->last_insn;
+    return emit_br_inc(c, negate ? CI_i32_eq : CI_i32_ne, dst, src, k, 0, field);
   }
   c->height--;
   if (fuse) {
@@ -1048,15 +1065,8 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
           c->prev_dst == a) {
         /* x = y + k; if (x CMP imm): a counted loop's increment, test and branch. */
         uint32_t dst = c->prev_dst, src = c->prev_la, k = c->prev_lb;
-        c->len = insn = c->prev_insn;
-        emit_op(c, (zh_op)(ZH_OP_br_inc_i32_eq + taken));
-        emit_u32(c, dst);
-        emit_u32(c, src);
-        emit_u32(c, k);
-        emit_u32(c, b);
-        *field = c->len;
-        emit_u32(c, 0);
-        return insn;
+        c->len = c->prev_insn;
+        return emit_br_inc(c, taken, dst, src, k, b, field);
       }
       const cmp_info *ci = &cmps[taken];
       emit_op(c, imm ? ci->br_ri : ci->br_rr);

@@ -545,17 +545,20 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
 #define H_ONE(name, ...) &&L_##name,
 #define H_MEM(name, ...) &&L_##name, &&L_##name##_ri, &&L_##name##_rr, &&L_##name##_rs,
 #define H_LOOP(name) &&L_br_inc_##name,
+#define H_LOOP2(name) &&L_br_inc2_##name,
 #define H_SIMD(code, id, ...) &&L_v_##id,
 #define H_VI(id) &&L_vi_##id,
 #define H_VM(id) &&L_vm_##id,
       ZH_INT_BINOPS(H_RR_RI) ZH_INT_CMPS(H_CMP) ZH_OTHER_BINOPS(H_ONE) ZH_UNOPS(H_ONE)
           ZH_LOADS(H_MEM) ZH_STORES(H_MEM) ZH_MISC_OPS(H_ONE) ZH_LOOP_CMPS(H_LOOP)
-              ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD) ZH_V128_SHIFTS(H_VI) ZH_V128_MEM_BINOPS(H_VM)
+              ZH_LOOP_CMPS(H_LOOP2) ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD) ZH_V128_SHIFTS(H_VI)
+                  ZH_V128_MEM_BINOPS(H_VM)
 #undef H_SIMD
 #undef H_VI
 #undef H_VM
 #undef H_MEM
 #undef H_LOOP
+#undef H_LOOP2
 #undef H_RR_RI
 #undef H_CMP
 #undef H_ONE
@@ -626,6 +629,16 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
     NEXT(28);                                                                                      \
   }
   ZH_LOOP_CMPS(DEF_LOOP)
+#define DEF_LOOP2(name)                                                                            \
+  L_br_inc2_##name : {                                                                             \
+    W_I32(O(0), R_I32(O(1)) + O(2));                                                               \
+    uint32_t v = R_I32(O(4)) + O(5);                                                               \
+    W_I32(O(3), v);                                                                                \
+    if (E_##name(v, O(6)))                                                                         \
+      BRANCH(OS(7));                                                                               \
+    NEXT(40);                                                                                      \
+  }
+  ZH_LOOP_CMPS(DEF_LOOP2)
 
   /* ---- other binary ops: dst, a, b ---- */
 #define DEF_BINOP(name, opc, IN, OUT)                                                              \
@@ -1178,12 +1191,13 @@ static const char *const op_names[ZH_OP_COUNT] = {
 #define N_ONE(name, ...) #name,
 #define N_MEM(name, ...) #name, #name "_ri", #name "_rr", #name "_rs",
 #define N_LOOP(name) "br_inc_" #name,
+#define N_LOOP2(name) "br_inc2_" #name,
 #define N_SIMD(code, id, text, ...) text,
 #define N_VI(id) #id "_imm",
 #define N_VM(id) #id "_m",
     ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE) ZH_LOADS(N_MEM)
-        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP) ZH_V128_OPS(N_ONE)
-            ZH_OPCODES_FD(N_SIMD) ZH_V128_SHIFTS(N_VI) ZH_V128_MEM_BINOPS(N_VM)};
+        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP) ZH_LOOP_CMPS(N_LOOP2)
+            ZH_V128_OPS(N_ONE) ZH_OPCODES_FD(N_SIMD) ZH_V128_SHIFTS(N_VI) ZH_V128_MEM_BINOPS(N_VM)};
 static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
 static int op_prev = -1;
 

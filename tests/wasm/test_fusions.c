@@ -3,11 +3,11 @@
  * -O2 emits for wasm32: wasi-libc's word-at-a-time strlen and memchr (the word load, the xor
  * with the byte pattern, the zero-byte test and the branch in one instruction), the test's
  * mask used as a value, an and with a constant tested by br_if and if, and a count-down loop
- * closed by `local.tee; br_if`. Results are checked against the same computation in C over
- * many inputs; each function's compiled code must hold the fused handler (so the test fails
- * if the fusion stops happening); near misses (two locals, another mask or constant) must
- * stay correct and unfused; and a fused word load past the end of memory traps with the
- * plain load's message. */
+ * closed by `local.tee; br_if`, with a pointer stepping along (br_inc2). Results are checked
+ * against the same computation in C over many inputs; each function's compiled code must hold the
+ * fused handler (so the test fails if the fusion stops happening); near misses (two locals, another
+ * mask or constant) must stay correct and unfused; and a fused word load past the end of memory
+ * traps with the plain load's message. */
 #include "testlib.h"
 #include "testutil.h"
 #include "wasm/compile.h"
@@ -87,6 +87,11 @@ static const char WAT[] =
   "  loop local.get 1 i32.const 3 i32.add local.set 1\n"
   "   local.get 0 i32.const -7 i32.add local.tee 0 br_if 0 end\n"
   "  local.get 1)\n"
+  /* memchr's loop end: the pointer steps with the count, `n > 3` continues. */
+  " (func (export \"step2\") (param i32 i32) (result i32)\n"
+  "  loop local.get 0 i32.const 4 i32.add local.set 0\n"
+  "   local.get 1 i32.const -4 i32.add local.tee 1 i32.const 3 i32.gt_u br_if 0 end\n"
+  "  local.get 0)\n"
   " (func (export \"dec_if\") (param i32) (result i32)\n"
   "  local.get 0 i32.const -1 i32.add if (result i32) i32.const 10 else i32.const 20 end)\n"
   /* A plain word load, for the trap message. */
@@ -239,7 +244,12 @@ static void test_branches(fixture *fx) {
     uint32_t x = n * 7u;
     CHECK_EQ_INT(call_ok(fx, "countdown", &x, 1), 3 * n);
   }
-  CHECK(has_op(fx, "countdown", ZH_OP_br_inc_i32_ne));
+  CHECK(has_op(fx, "countdown", ZH_OP_br_inc2_i32_ne));
+  for (uint32_t n = 4; n < 40; n++) { /* below 4 the count wraps: 2^30 steps */
+    uint32_t args[2] = {1000, n}, steps = n > 7 ? (n - 4) / 4 + 1 : 1;
+    CHECK_EQ_INT(call_ok(fx, "step2", args, 2), 1000 + 4 * steps);
+  }
+  CHECK(has_op(fx, "step2", ZH_OP_br_inc2_i32_gt_u));
   uint32_t one = 1, two = 2, zero = 0;
   CHECK_EQ_INT(call_ok(fx, "dec_if", &one, 1), 20);
   CHECK_EQ_INT(call_ok(fx, "dec_if", &two, 1), 10);
