@@ -945,6 +945,29 @@ static void emit_return_on_branch(compiler *c) {
     free(saved);
 }
 
+/* An i32 (in)equality branch of a and b, about to be emitted at c->len, whose operands two
+ * byte loads just before it produced (memcmp's loop): br_l8u2_*. Returns the instruction
+ * start, or SIZE_MAX having emitted nothing. */
+static size_t fuse_byte_pair(compiler *c, bool ne, uint32_t a, uint32_t b, size_t *field) {
+  size_t si = insn_before(c, c->len, ZH_OP_l8u, 20);
+  size_t fi = si == SIZE_MAX ? SIZE_MAX : insn_before(c, si, ZH_OP_l8u, 20);
+  if (fi == SIZE_MAX)
+    return SIZE_MAX;
+  uint32_t f[3] = {field_at(c, fi, 0), field_at(c, fi, 1), field_at(c, fi, 2)};
+  uint32_t s[3] = {field_at(c, si, 0), field_at(c, si, 1), field_at(c, si, 2)};
+  if (f[0] == s[0] || !((f[0] == a && s[0] == b) || (f[0] == b && s[0] == a)))
+    return SIZE_MAX;
+  c->len = fi;
+  emit_op(c, ne ? ZH_OP_br_l8u2_ne : ZH_OP_br_l8u2_eq);
+  for (int i = 0; i < 3; i++)
+    emit_u32(c, f[i]);
+  for (int i = 0; i < 3; i++)
+    emit_u32(c, s[i]);
+  *field = c->len;
+  emit_u32(c, 0);
+  return fi;
+}
+
 /* Emits br_inc_* (cmp: a ZH_LOOP_CMPS index) at c->len; an i32_add_ri right before it joins
  * as br_inc2_*. Sets *field to the offset to patch; returns the instruction start. */
 static size_t emit_br_inc(compiler *c, int cmp, uint32_t dst, uint32_t src, uint32_t k,
@@ -1068,6 +1091,11 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
         c->len = c->prev_insn;
         return emit_br_inc(c, taken, dst, src, k, b, field);
       }
+      size_t pair = !imm && (taken == CI_i32_eq || taken == CI_i32_ne)
+                        ? fuse_byte_pair(c, taken == CI_i32_ne, a, b, field)
+                        : SIZE_MAX;
+      if (pair != SIZE_MAX)
+        return pair;
       const cmp_info *ci = &cmps[taken];
       emit_op(c, imm ? ci->br_ri : ci->br_rr);
       emit_u32(c, a);

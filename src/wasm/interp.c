@@ -740,6 +740,22 @@ L_l32x_br_nozbyte : {
   NEXT(28);
 }
 #undef ZBYTES
+  /* Two byte loads compared for (in)equality, memcmp's and strcmp's loop head: d1, a1, off1,
+   * d2, a2, off2, branch offset. In order, as the two loads and the compare were. */
+L_br_l8u2_eq : {
+  fp[O(0)] = LD_l8u(EA(ADDR(1), 1));
+  fp[O(3)] = LD_l8u(EA(ADDR(4), 1));
+  if (fp[O(0)] == fp[O(3)])
+    BRANCH(OS(6));
+  NEXT(36);
+}
+L_br_l8u2_ne : {
+  fp[O(0)] = LD_l8u(EA(ADDR(1), 1));
+  fp[O(3)] = LD_l8u(EA(ADDR(4), 1));
+  if (fp[O(0)] != fp[O(3)])
+    BRANCH(OS(6));
+  NEXT(36);
+}
 L_br_and_z: /* x, imm, offset: branch when x & imm is zero (flag and alignment tests) */
   if (!(R_I32(O(0)) & O(1)))
     BRANCH(OS(2));

@@ -209,6 +209,8 @@
   X(l32_br_nozbyte)                                                                                \
   X(l32x_br_zbyte)                                                                                 \
   X(l32x_br_nozbyte)                                                                               \
+  X(br_l8u2_eq)                                                                                    \
+  X(br_l8u2_ne)                                                                                    \
   X(br_and_z)                                                                                      \
   X(br_and_nz)                                                                                     \
   X(f64_add_m)                                                                                     \

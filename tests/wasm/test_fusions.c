@@ -1,13 +1,14 @@
 /* The fused instructions for libc's string loops (compile.c: fuse_zero_byte_test,
- * fuse_word_load and the branch fusions of emit_cond_branch), executed in the shapes clang
- * -O2 emits for wasm32: wasi-libc's word-at-a-time strlen and memchr (the word load, the xor
- * with the byte pattern, the zero-byte test and the branch in one instruction), the test's
- * mask used as a value, an and with a constant tested by br_if and if, and a count-down loop
- * closed by `local.tee; br_if`, with a pointer stepping along (br_inc2). Results are checked
- * against the same computation in C over many inputs; each function's compiled code must hold the
- * fused handler (so the test fails if the fusion stops happening); near misses (two locals, another
- * mask or constant) must stay correct and unfused; and a fused word load past the end of memory
- * traps with the plain load's message. */
+ * fuse_word_load, fuse_byte_pair and the branch fusions of emit_cond_branch), executed in the
+ * shapes clang -O2 emits for wasm32: wasi-libc's word-at-a-time strlen and memchr (the word
+ * load, the xor with the byte pattern, the zero-byte test and the branch in one instruction),
+ * the test's mask used as a value, an and with a constant tested by br_if and if, count-down
+ * loops closed by `local.tee; br_if` with a pointer stepping along (br_inc2), and memcmp's two
+ * byte loads compared by one branch (br_l8u2). Results are checked against the same
+ * computation in C over many inputs; each function's compiled code must hold the fused
+ * handler (so the test fails if the fusion stops happening); near misses (two locals, another
+ * mask or constant) must stay correct and unfused; and fused loads past the end of memory
+ * trap with the plain load's message. */
 #include "testlib.h"
 #include "testutil.h"
 #include "wasm/compile.h"
@@ -94,6 +95,19 @@ static const char WAT[] =
   "  local.get 0)\n"
   " (func (export \"dec_if\") (param i32) (result i32)\n"
   "  local.get 0 i32.const -1 i32.add if (result i32) i32.const 10 else i32.const 20 end)\n"
+  /* memcmp's byte loop, and a byte equality tested by br_if. */
+  " (func (export \"memcmp\") (param i32 i32 i32) (result i32) (local i32 i32)\n"
+  "  block local.get 2 i32.eqz br_if 0\n"
+  "   loop local.get 0 i32.load8_u local.tee 3 local.get 1 i32.load8_u local.tee 4\n"
+  "    i32.ne br_if 1\n"
+  "    local.get 1 i32.const 1 i32.add local.set 1\n"
+  "    local.get 0 i32.const 1 i32.add local.set 0\n"
+  "    local.get 2 i32.const -1 i32.add local.tee 2 br_if 0 end\n"
+  "   i32.const 0 return end\n"
+  "  local.get 3 local.get 4 i32.sub)\n"
+  " (func (export \"same_byte\") (param i32 i32) (result i32)\n"
+  "  block local.get 1 i32.load8_u local.get 0 i32.load8_u i32.eq br_if 0 i32.const 0 return end\n"
+  "  i32.const 1)\n"
   /* A plain word load, for the trap message. */
   " (func (export \"load\") (param i32) (result i32) local.get 0 i32.load))\n";
 /* clang-format on */
@@ -257,6 +271,26 @@ static void test_branches(fixture *fx) {
   CHECK(has_op(fx, "dec_if", ZH_OP_br_inc_i32_eq));
 }
 
+static void test_bytes(fixture *fx) {
+  uint8_t *a = fx->mem + 8192, *b = fx->mem + 9000;
+  for (unsigned round = 0; round < 400; round++) {
+    uint32_t n = next() % 24;
+    for (uint32_t i = 0; i < 24; i++)
+      a[i] = b[i] = (uint8_t)next();
+    if (n && round % 4)
+      b[next() % n] ^= (uint8_t)(1 + next() % 255);
+    int want = 0;
+    for (uint32_t i = 0; i < n && !want; i++)
+      want = a[i] - b[i];
+    uint32_t args[3] = {8192, 9000, n};
+    CHECK_EQ_INT((int32_t)call_ok(fx, "memcmp", args, 3), want);
+    uint32_t k = next() % 24, pair[2] = {8192 + k, 9000 + k};
+    CHECK_EQ_INT(call_ok(fx, "same_byte", pair, 2), a[k] == b[k]);
+  }
+  CHECK(has_op(fx, "memcmp", ZH_OP_br_l8u2_ne) && has_op(fx, "memcmp", ZH_OP_br_inc2_i32_ne));
+  CHECK(has_op(fx, "same_byte", ZH_OP_br_l8u2_eq));
+}
+
 /* A string that runs into the end of memory: the fused word loop faults on the last page's
  * end just as a plain load does, with the same message, and the instance still runs. */
 static void test_edge_trap(fixture *fx) {
@@ -285,6 +319,13 @@ static void test_edge_trap(fixture *fx) {
   call(fx, "wordchr", off_end, 3, &e3);
   CHECK(e3 && strncmp(zh_error_message(e3), "out of bounds memory access", 27) == 0);
   zh_error_free(e3);
+  /* memcmp's second load past the end, after two equal bytes. */
+  memcpy(fx->mem + 100, fx->mem + end - 2, 2);
+  uint32_t cmp_end[3] = {100, end - 2, 5};
+  zh_error *e4 = NULL;
+  call(fx, "memcmp", cmp_end, 3, &e4);
+  CHECK(e4 && strncmp(zh_error_message(e4), "out of bounds memory access", 27) == 0);
+  zh_error_free(e4);
 }
 
 int main(void) {
@@ -303,6 +344,7 @@ int main(void) {
     test_strlen(&fx);
     test_wordchr(&fx);
     test_branches(&fx);
+    test_bytes(&fx);
     test_edge_trap(&fx);
   }
   zh_store_free(fx.store);
