@@ -213,7 +213,7 @@ static size_t insn_before(const compiler *c, size_t at, zh_op op, size_t size) {
     if (c->hist[i] < at) {
       size_t s = c->hist[i];
       if (s + size != at || at > c->len || c->oom ||
-          memcmp(c->code + s, &c->h[op], sizeof c->h[op]))
+          memcmp(c->code + s, &c->h[op], sizeof c->h[op]) != 0)
         return SIZE_MAX;
       return s;
     }
@@ -222,7 +222,7 @@ static size_t insn_before(const compiler *c, size_t at, zh_op op, size_t size) {
 
 static uint32_t field_at(const compiler *c, size_t insn, unsigned i) {
   uint32_t v;
-  memcpy(&v, c->code + insn + sizeof(void *) + 4 * i, 4);
+  memcpy(&v, c->code + insn + sizeof(void *) + (size_t)4 * i, 4);
   return v;
 }
 

@@ -232,7 +232,7 @@ static void test_wordchr(fixture *fx) {
     }
     uint32_t want = 0;
     if (round % 3) { /* put c in some word */
-      uint32_t pos = next() % (4 * n);
+      uint32_t pos = (uint32_t)(((uint64_t)next() * ((uint64_t)n * 4)) >> 32); /* below 4n */
       m[pos] = (uint8_t)c;
       want = 4096 + pos / 4 * 4;
     }
