@@ -105,6 +105,11 @@ typedef struct compiler {
   bool at_entry;
   uint8_t *fresh;
   uint32_t fresh_cap;
+  /* Starts of the last instructions emitted since the last label, oldest first, for
+   * fusions that look further back than last/prev. An entry at or past c->len is stale
+   * (the instruction was taken back by a fusion). */
+  size_t hist[4];
+  uint32_t nhist;
 } compiler;
 
 enum {
@@ -123,6 +128,10 @@ enum {
   LK_LOADV,     /* v128.load from la + lb(offset), plain mode */
   LK_FMUL32,    /* f32x4.mul of la, lb */
   LK_FMUL64,    /* f64x2.mul of la, lb */
+  LK_NOT32,     /* i32 la ^ -1 */
+  LK_ANDN_ADD,  /* i32 ~la & (la + lb(imm)) */
+  LK_ZBYTES,    /* i32 zero-byte mask of la */
+  LK_AND_RI,    /* i32 la & lb(imm) */
 };
 
 /* ---- code buffer ---- */
@@ -159,6 +168,13 @@ static void put(compiler *c, const void *data, size_t n) {
 }
 
 static void emit_op(compiler *c, zh_op op) {
+  while (c->nhist && c->hist[c->nhist - 1] >= c->len)
+    c->nhist--;
+  if (c->nhist == sizeof c->hist / sizeof c->hist[0]) {
+    memmove(c->hist, c->hist + 1, sizeof c->hist - sizeof c->hist[0]);
+    c->nhist--;
+  }
+  c->hist[c->nhist++] = c->len;
   c->prev_insn = c->last_insn;
   c->prev_kind = c->last_kind;
   c->prev_la = c->la, c->prev_lb = c->lb, c->prev_dst = c->l_dst;
@@ -182,6 +198,32 @@ static void barrier(compiler *c) {
   c->last_kind = LK_NONE;
   c->prev_kind = LK_NONE;
   c->at_entry = false;
+}
+
+/* A label is bound here: no fusion may look back past it, not even through hist. */
+static void label_here(compiler *c) {
+  barrier(c);
+  c->nhist = 0;
+}
+
+/* The start of the instruction just before the one starting at `at` if hist still has it,
+ * with handler `op`, and `size` bytes long (it ends at `at`); SIZE_MAX otherwise. */
+static size_t insn_before(const compiler *c, size_t at, zh_op op, size_t size) {
+  for (uint32_t i = c->nhist; i-- > 0;)
+    if (c->hist[i] < at) {
+      size_t s = c->hist[i];
+      if (s + size != at || at > c->len || c->oom ||
+          memcmp(c->code + s, &c->h[op], sizeof c->h[op]) != 0)
+        return SIZE_MAX;
+      return s;
+    }
+  return SIZE_MAX;
+}
+
+static uint32_t field_at(const compiler *c, size_t insn, unsigned i) {
+  uint32_t v;
+  memcpy(&v, c->code + insn + sizeof(void *) + (size_t)4 * i, 4);
+  return v;
 }
 
 /* True when the last instruction produced the value at stack height h (still in its home
@@ -228,7 +270,7 @@ static inline void mem_restore(compiler *c, uint32_t mem) {
   if (!mem)
     return;
   emit_op(c, ZH_OP_mem_restore);
-  barrier(c);
+  label_here(c);
 }
 
 /* memory_x (ops.h): memory.size, memory.grow and the bulk instructions on a memory other than
@@ -400,6 +442,59 @@ static void fuse_last(compiler *c, uint32_t h, bool second, zh_op o, uint32_t x,
   emit_u32(c, y);
   mark_dst(c, dst, h);
   c->la = other, c->lb = x, c->lk = y;
+}
+
+/* The zero-byte test of libc's word-at-a-time string loops, `~x & (x - 0x01010101) &
+ * 0x80808080`, arrives as `x ^ -1`, `x + k`, an and of the two, then an and with the mask.
+ * The two terms, computed one after the other (either first) from the same local, become
+ * i32_andn_add; the mask on that becomes i32_zbytes, which a branch on it absorbs in turn
+ * (emit_cond_branch). `op` is the i32.and whose operands are at h, h + 1. */
+static bool fuse_zero_byte_test(compiler *c, uint32_t h) {
+  const entry *a = &c->stack[h], *b = &c->stack[h + 1];
+  if (a->kind == K_HOME && b->kind == K_HOME && produced_last(c, h + 1, c->last_kind)) {
+    bool add_last = c->last_kind == LK_ADD_RI && c->prev_kind == LK_NOT32;
+    bool not_last = c->last_kind == LK_NOT32 && c->prev_kind == LK_ADD_RI;
+    /* The first term: written to home(h) by the instruction right before. Equal operand
+     * slots are one local, as two stack entries read from homes are different slots. */
+    if ((add_last || not_last) && c->prev_dst == home(c, h) && c->prev_insn + 20 == c->last_insn &&
+        c->prev_la == c->la && c->la < c->nlocals) {
+      uint32_t x = c->la, k = add_last ? c->lb : c->prev_lb;
+      c->len = c->prev_insn;
+      barrier(c);
+      c->height = h;
+      push(c, K_HOME);
+      emit_op(c, ZH_OP_i32_andn_add);
+      size_t dst = c->len;
+      emit_u32(c, home(c, h));
+      emit_u32(c, x);
+      emit_u32(c, k);
+      mark_dst(c, dst, h);
+      c->last_kind = LK_ANDN_ADD;
+      c->la = x, c->lb = k;
+      return true;
+    }
+    return false;
+  }
+  /* The mask, on either side. */
+  const uint32_t mask = 0x80808080u;
+  bool second = a->kind == K_CONST && (uint32_t)a->bits == mask;
+  if (!(second || (b->kind == K_CONST && (uint32_t)b->bits == mask)) ||
+      !produced_last(c, second ? h + 1 : h, LK_ANDN_ADD) || c->lb != 0xfefefeffu)
+    return false;
+  uint32_t x = c->la;
+  c->len = c->last_insn;
+  barrier(c);
+  c->height = h;
+  push(c, K_HOME);
+  emit_op(c, ZH_OP_i32_zbytes);
+  size_t dst = c->len;
+  emit_u32(c, home(c, h));
+  emit_u32(c, x);
+  mark_dst(c, dst, h);
+  c->last_kind = LK_ZBYTES;
+  c->la = x;
+  c->l_dst = home(c, h);
+  return true;
 }
 
 /* ---- immediates ---- */
@@ -850,6 +945,84 @@ static void emit_return_on_branch(compiler *c) {
     free(saved);
 }
 
+/* An i32 (in)equality branch of a and b, about to be emitted at c->len, whose operands two
+ * byte loads just before it produced (memcmp's loop): br_l8u2_*. Returns the instruction
+ * start, or SIZE_MAX having emitted nothing. */
+static size_t fuse_byte_pair(compiler *c, bool ne, uint32_t a, uint32_t b, size_t *field) {
+  size_t si = insn_before(c, c->len, ZH_OP_l8u, 20);
+  size_t fi = si == SIZE_MAX ? SIZE_MAX : insn_before(c, si, ZH_OP_l8u, 20);
+  if (fi == SIZE_MAX)
+    return SIZE_MAX;
+  uint32_t f[3] = {field_at(c, fi, 0), field_at(c, fi, 1), field_at(c, fi, 2)};
+  uint32_t s[3] = {field_at(c, si, 0), field_at(c, si, 1), field_at(c, si, 2)};
+  if (f[0] == s[0] || !((f[0] == a && s[0] == b) || (f[0] == b && s[0] == a)))
+    return SIZE_MAX;
+  c->len = fi;
+  emit_op(c, ne ? ZH_OP_br_l8u2_ne : ZH_OP_br_l8u2_eq);
+  for (int i = 0; i < 3; i++)
+    emit_u32(c, f[i]);
+  for (int i = 0; i < 3; i++)
+    emit_u32(c, s[i]);
+  *field = c->len;
+  emit_u32(c, 0);
+  return fi;
+}
+
+/* Emits br_inc_* (cmp: a ZH_LOOP_CMPS index) at c->len; an i32_add_ri right before it joins
+ * as br_inc2_*. Sets *field to the offset to patch; returns the instruction start. */
+static size_t emit_br_inc(compiler *c, int cmp, uint32_t dst, uint32_t src, uint32_t k,
+                          uint32_t imm, size_t *field) {
+  size_t at = c->len, ai = insn_before(c, at, ZH_OP_i32_add_ri, 20);
+  if (ai != SIZE_MAX) {
+    uint32_t d1 = field_at(c, ai, 0), s1 = field_at(c, ai, 1), k1 = field_at(c, ai, 2);
+    c->len = at = ai;
+    emit_op(c, (zh_op)(ZH_OP_br_inc2_i32_eq + cmp));
+    emit_u32(c, d1);
+    emit_u32(c, s1);
+    emit_u32(c, k1);
+  } else {
+    emit_op(c, (zh_op)(ZH_OP_br_inc_i32_eq + cmp));
+  }
+  emit_u32(c, dst);
+  emit_u32(c, src);
+  emit_u32(c, k);
+  emit_u32(c, imm);
+  *field = c->len;
+  emit_u32(c, 0);
+  return at;
+}
+
+/* The zero-byte branch on x, about to be emitted at c->len, with the word load that
+ * produced x (strlen's loop), or the load and an xor with a pattern (memchr's), just before
+ * it: one instruction that loads, writes x, tests and branches. The load's own result must
+ * be a dead temporary when an xor follows. Returns false, emitting nothing, otherwise. */
+static bool fuse_word_load(compiler *c, uint32_t x, bool negate, size_t *field) {
+  size_t at = c->len, xi = insn_before(c, at, ZH_OP_i32_xor_rr, 20);
+  size_t li = insn_before(c, xi == SIZE_MAX ? at : xi, ZH_OP_l32, 20);
+  if (li == SIZE_MAX)
+    return false;
+  uint32_t dst = field_at(c, li, 0), addr = field_at(c, li, 1), off = field_at(c, li, 2), k = 0;
+  if (xi != SIZE_MAX) {
+    uint32_t xa = field_at(c, xi, 1), xb = field_at(c, xi, 2);
+    if (field_at(c, xi, 0) != x || dst < home(c, c->height) || (xa == dst) == (xb == dst))
+      return false;
+    k = xa == dst ? xb : xa;
+  } else if (dst != x) {
+    return false;
+  }
+  c->len = li;
+  emit_op(c, xi != SIZE_MAX ? (negate ? ZH_OP_l32x_br_nozbyte : ZH_OP_l32x_br_zbyte)
+                            : (negate ? ZH_OP_l32_br_nozbyte : ZH_OP_l32_br_zbyte));
+  emit_u32(c, x);
+  emit_u32(c, addr);
+  emit_u32(c, off);
+  if (xi != SIZE_MAX)
+    emit_u32(c, k);
+  *field = c->len;
+  emit_u32(c, 0);
+  return true;
+}
+
 /* Conditional branch on the value on top of the stack (popped), taken when it is
  * non-zero, or zero if `negate`. Uses the fused compare if one just produced it.
  * Returns the instruction start and sets *field to the offset to patch. */
@@ -860,8 +1033,47 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
   int kind = c->last_kind, cmp = c->last_cmp;
   uint32_t a = c->la, b = c->lb;
   bool imm = c->l_imm;
-  c->height--;
   size_t insn;
+  /* A zero-byte test (fuse_zero_byte_test) or an and with a constant, or the eqz of one,
+   * decides the branch itself. */
+  int test = produced_last(c, h, LK_ZBYTES)   ? LK_ZBYTES
+             : produced_last(c, h, LK_AND_RI) ? LK_AND_RI
+                                              : 0;
+  if (!test && fuse && kind == LK_EQZ32 && c->prev_dst == a &&
+      ((c->prev_kind == LK_ZBYTES && c->prev_insn + 16 == c->last_insn) ||
+       (c->prev_kind == LK_AND_RI && c->prev_insn + 20 == c->last_insn))) {
+    test = c->prev_kind;
+    negate = !negate;
+    a = c->prev_la, b = c->prev_lb;
+    c->last_insn = c->prev_insn;
+  }
+  if (test) {
+    c->height--;
+    c->len = insn = c->last_insn;
+    if (test == LK_ZBYTES && fuse_word_load(c, a, negate, field))
+      return c->last_insn;
+    if (test == LK_ZBYTES) {
+      emit_op(c, negate ? ZH_OP_br_nozbyte : ZH_OP_br_zbyte);
+      emit_u32(c, a);
+    } else {
+      emit_op(c, negate ? ZH_OP_br_and_z : ZH_OP_br_and_nz);
+      emit_u32(c, a);
+      emit_u32(c, b);
+    }
+    *field = c->len;
+    emit_u32(c, 0);
+    return insn;
+  }
+  /* `x = y + k; br_if x`: a count down to zero closes the loop (br_inc_i32_ne x, 0). */
+  const entry *top = &c->stack[h];
+  if (!fuse && c->last_kind == LK_ADD_RI && c->last_insn + 20 == c->len &&
+      (produced_last(c, h, LK_ADD_RI) || (top->kind == K_LOCAL && top->local == c->l_dst))) {
+    uint32_t dst = c->l_dst, src = c->la, k = c->lb;
+    c->height--;
+    c->len = c->last_insn;
+    return emit_br_inc(c, negate ? CI_i32_eq : CI_i32_ne, dst, src, k, 0, field);
+  }
+  c->height--;
   if (fuse) {
     c->len = c->last_insn; /* drop the compare: the branch does it */
     insn = c->len;
@@ -876,16 +1088,14 @@ static size_t emit_cond_branch(compiler *c, bool negate, size_t *field) {
           c->prev_dst == a) {
         /* x = y + k; if (x CMP imm): a counted loop's increment, test and branch. */
         uint32_t dst = c->prev_dst, src = c->prev_la, k = c->prev_lb;
-        c->len = insn = c->prev_insn;
-        emit_op(c, (zh_op)(ZH_OP_br_inc_i32_eq + taken));
-        emit_u32(c, dst);
-        emit_u32(c, src);
-        emit_u32(c, k);
-        emit_u32(c, b);
-        *field = c->len;
-        emit_u32(c, 0);
-        return insn;
+        c->len = c->prev_insn;
+        return emit_br_inc(c, taken, dst, src, k, b, field);
       }
+      size_t pair = !imm && (taken == CI_i32_eq || taken == CI_i32_ne)
+                        ? fuse_byte_pair(c, taken == CI_i32_ne, a, b, field)
+                        : SIZE_MAX;
+      if (pair != SIZE_MAX)
+        return pair;
       const cmp_info *ci = &cmps[taken];
       emit_op(c, imm ? ci->br_ri : ci->br_rr);
       emit_u32(c, a);
@@ -1199,7 +1409,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
   c->nlocals = slot;
   c->nresults = slots_of(ft->types + ft->nparams, ft->nresults);
   c->oom = false;
-  barrier(c);
+  label_here(c);
   if (!grow((void **)&c->fresh, &c->fresh_cap, c->nlocals + 1, 1))
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory compiling function %u", func_index);
   memset(c->fresh, 0, param_slots);
@@ -1258,7 +1468,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         c->oom = true;
         break;
       }
-      barrier(c); /* a loop label, or the branch to a block end, comes here */
+      label_here(c); /* a loop label, or the branch to a block end, comes here */
       nb.height = c->height - np;
       nb.loop_pc = c->len;
       c->ctrls[c->nctrls++] = nb;
@@ -1290,7 +1500,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
       /* The branch to else/end is remembered through a fixup record of its own. */
       c->fixups[c->nfixups] = (fixup){insn, field, NO_FIXUP};
       c->ctrls[c->nctrls - 1].else_insn = c->nfixups++;
-      barrier(c);
+      label_here(c);
       break;
     }
     case 0x05: { /* else */
@@ -1306,7 +1516,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
       c->height = l->height;
       push_types(c, l->ptypes, l->npv);
       l->unreachable = false;
-      barrier(c);
+      label_here(c);
       break;
     }
     case 0x0b: { /* end */
@@ -1328,7 +1538,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
       c->height = l->height;
       c->nctrls--;
       push_types(c, l->rtypes, l->nrv);
-      barrier(c);
+      label_here(c);
       break;
     }
     case 0x0c: { /* br */
@@ -1366,7 +1576,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
           emit_br(c, l);
         }
         patch_u32(c, field, (uint32_t)(int32_t)((int64_t)c->len - (int64_t)insn));
-        barrier(c);
+        label_here(c);
       }
       break;
     }
@@ -1394,7 +1604,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         } else {
           /* A stub after the table does the moves, then branches. */
           patch_u32(c, field, (uint32_t)(c->len - insn));
-          barrier(c);
+          label_here(c);
           if (l->kind == C_FUNC) {
             emit_return_on_branch(c);
           } else {
@@ -1879,6 +2089,8 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
           push(c, K_CONST)->bits = folded;
           break;
         }
+        if (op == 0x71 && fuse_zero_byte_test(c, h))
+          break;
         /* An operand just computed by a shift, rotate or add joins this op: array
          * indexing a + (x << k), hash rounds a ^ rotl(x, k), sums a + x + y. */
         int inner = op == 0x6a ? LK_SHL_RI : op == 0x73 ? LK_ROTL_RI : LK_NONE;
@@ -1933,6 +2145,12 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         } else if ((op == 0x74 || op == 0x77) && imm) {
           c->last_kind = op == 0x74 ? LK_SHL_RI : LK_ROTL_RI;
           c->lk = sb & 31;
+        } else if (op == 0x73 && imm && sb == UINT32_MAX) {
+          c->last_kind = LK_NOT32;
+          c->l_dst = home(c, h);
+        } else if (op == 0x71 && imm) {
+          c->last_kind = LK_AND_RI;
+          c->l_dst = home(c, h);
         }
         break;
       }

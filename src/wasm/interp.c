@@ -545,17 +545,20 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
 #define H_ONE(name, ...) &&L_##name,
 #define H_MEM(name, ...) &&L_##name, &&L_##name##_ri, &&L_##name##_rr, &&L_##name##_rs,
 #define H_LOOP(name) &&L_br_inc_##name,
+#define H_LOOP2(name) &&L_br_inc2_##name,
 #define H_SIMD(code, id, ...) &&L_v_##id,
 #define H_VI(id) &&L_vi_##id,
 #define H_VM(id) &&L_vm_##id,
       ZH_INT_BINOPS(H_RR_RI) ZH_INT_CMPS(H_CMP) ZH_OTHER_BINOPS(H_ONE) ZH_UNOPS(H_ONE)
           ZH_LOADS(H_MEM) ZH_STORES(H_MEM) ZH_MISC_OPS(H_ONE) ZH_LOOP_CMPS(H_LOOP)
-              ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD) ZH_V128_SHIFTS(H_VI) ZH_V128_MEM_BINOPS(H_VM)
+              ZH_LOOP_CMPS(H_LOOP2) ZH_V128_OPS(H_ONE) ZH_OPCODES_FD(H_SIMD) ZH_V128_SHIFTS(H_VI)
+                  ZH_V128_MEM_BINOPS(H_VM)
 #undef H_SIMD
 #undef H_VI
 #undef H_VM
 #undef H_MEM
 #undef H_LOOP
+#undef H_LOOP2
 #undef H_RR_RI
 #undef H_CMP
 #undef H_ONE
@@ -626,6 +629,16 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
     NEXT(28);                                                                                      \
   }
   ZH_LOOP_CMPS(DEF_LOOP)
+#define DEF_LOOP2(name)                                                                            \
+  L_br_inc2_##name : {                                                                             \
+    W_I32(O(0), R_I32(O(1)) + O(2));                                                               \
+    uint32_t v = R_I32(O(4)) + O(5);                                                               \
+    W_I32(O(3), v);                                                                                \
+    if (E_##name(v, O(6)))                                                                         \
+      BRANCH(OS(7));                                                                               \
+    NEXT(40);                                                                                      \
+  }
+  ZH_LOOP_CMPS(DEF_LOOP2)
 
   /* ---- other binary ops: dst, a, b ---- */
 #define DEF_BINOP(name, opc, IN, OUT)                                                              \
@@ -678,6 +691,79 @@ L_i32_xor_rotl: /* dst, a, b, k: a ^ rotl(b, k), hash rounds */
 L_i32_add3: /* dst, a, b, c: a + b + c */
   W_I32(O(0), R_I32(O(1)) + R_I32(O(2)) + R_I32(O(3)));
   NEXT(24);
+  /* libc's word-at-a-time string loops (strlen, memchr...) test four bytes at once for a
+   * zero: ZBYTES(x) has the high bit of each zero byte of x set (and possibly of a 0x01 byte
+   * above a zero one, which is why libc only asks whether it is zero). */
+#define ZBYTES(x) (((x)-0x01010101u) & ~(x)&0x80808080u)
+L_i32_andn_add: /* dst, x, k: ~x & (x + k), the test's first half */
+  W_I32(O(0), ~R_I32(O(1)) & (R_I32(O(1)) + O(2)));
+  NEXT(20);
+L_i32_zbytes: /* dst, x */
+  W_I32(O(0), ZBYTES(R_I32(O(1))));
+  NEXT(16);
+L_br_zbyte: /* x, offset: branch when x has a zero byte */
+  if (ZBYTES(R_I32(O(0))))
+    BRANCH(OS(1));
+  NEXT(16);
+L_br_nozbyte: /* x, offset: branch when it has none */
+  if (!ZBYTES(R_I32(O(0))))
+    BRANCH(OS(1));
+  NEXT(16);
+  /* The word load that feeds the test, and memchr's xor with the byte pattern: dst, addr,
+   * offset, [pattern slot,] branch offset; dst gets the (xored) word. */
+L_l32_br_zbyte : {
+  uint32_t v = (uint32_t)LD_l32(EA(ADDR(1), 4));
+  W_I32(O(0), v);
+  if (ZBYTES(v))
+    BRANCH(OS(3));
+  NEXT(24);
+}
+L_l32_br_nozbyte : {
+  uint32_t v = (uint32_t)LD_l32(EA(ADDR(1), 4));
+  W_I32(O(0), v);
+  if (!ZBYTES(v))
+    BRANCH(OS(3));
+  NEXT(24);
+}
+L_l32x_br_zbyte : {
+  uint32_t v = (uint32_t)LD_l32(EA(ADDR(1), 4)) ^ R_I32(O(3));
+  W_I32(O(0), v);
+  if (ZBYTES(v))
+    BRANCH(OS(4));
+  NEXT(28);
+}
+L_l32x_br_nozbyte : {
+  uint32_t v = (uint32_t)LD_l32(EA(ADDR(1), 4)) ^ R_I32(O(3));
+  W_I32(O(0), v);
+  if (!ZBYTES(v))
+    BRANCH(OS(4));
+  NEXT(28);
+}
+#undef ZBYTES
+  /* Two byte loads compared for (in)equality, memcmp's and strcmp's loop head: d1, a1, off1,
+   * d2, a2, off2, branch offset. In order, as the two loads and the compare were. */
+L_br_l8u2_eq : {
+  fp[O(0)] = LD_l8u(EA(ADDR(1), 1));
+  fp[O(3)] = LD_l8u(EA(ADDR(4), 1));
+  if (fp[O(0)] == fp[O(3)])
+    BRANCH(OS(6));
+  NEXT(36);
+}
+L_br_l8u2_ne : {
+  fp[O(0)] = LD_l8u(EA(ADDR(1), 1));
+  fp[O(3)] = LD_l8u(EA(ADDR(4), 1));
+  if (fp[O(0)] != fp[O(3)])
+    BRANCH(OS(6));
+  NEXT(36);
+}
+L_br_and_z: /* x, imm, offset: branch when x & imm is zero (flag and alignment tests) */
+  if (!(R_I32(O(0)) & O(1)))
+    BRANCH(OS(2));
+  NEXT(20);
+L_br_and_nz:
+  if (R_I32(O(0)) & O(1))
+    BRANCH(OS(2));
+  NEXT(20);
   /* f64 arithmetic with one operand loaded from memory: dst, a, addr, offset */
 #define LD_F64(o) slot_f64(&(uint64_t){*(const u64u *)EA(ADDR(o), 8)})
 L_f64_add_m:
@@ -1121,12 +1207,13 @@ static const char *const op_names[ZH_OP_COUNT] = {
 #define N_ONE(name, ...) #name,
 #define N_MEM(name, ...) #name, #name "_ri", #name "_rr", #name "_rs",
 #define N_LOOP(name) "br_inc_" #name,
+#define N_LOOP2(name) "br_inc2_" #name,
 #define N_SIMD(code, id, text, ...) text,
 #define N_VI(id) #id "_imm",
 #define N_VM(id) #id "_m",
     ZH_INT_BINOPS(N_RR_RI) ZH_INT_CMPS(N_CMP) ZH_OTHER_BINOPS(N_ONE) ZH_UNOPS(N_ONE) ZH_LOADS(N_MEM)
-        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP) ZH_V128_OPS(N_ONE)
-            ZH_OPCODES_FD(N_SIMD) ZH_V128_SHIFTS(N_VI) ZH_V128_MEM_BINOPS(N_VM)};
+        ZH_STORES(N_MEM) ZH_MISC_OPS(N_ONE) ZH_LOOP_CMPS(N_LOOP) ZH_LOOP_CMPS(N_LOOP2)
+            ZH_V128_OPS(N_ONE) ZH_OPCODES_FD(N_SIMD) ZH_V128_SHIFTS(N_VI) ZH_V128_MEM_BINOPS(N_VM)};
 static uint64_t op_counts[ZH_OP_COUNT], pair_counts[ZH_OP_COUNT][ZH_OP_COUNT];
 static int op_prev = -1;
 

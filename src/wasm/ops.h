@@ -65,7 +65,9 @@
   X(i64_ge_u, 0x5a, i64_le_u, i64_lt_u, I64)
 
 /* Loop control: `x = y + k; if (x CMP imm) branch`, the increment-test-branch that closes
- * most counted loops, one instruction: dst, src, k, imm, offset. In ZH_INT_CMPS order. */
+ * most counted loops, one instruction: dst, src, k, imm, offset. In ZH_INT_CMPS order.
+ * br_inc2_* does another increment first (a pointer stepping with the count, as in libc's
+ * memchr and memcmp): dst1, src1, k1, then the five operands of br_inc_*. */
 #define ZH_LOOP_CMPS(X)                                                                            \
   X(i32_eq)                                                                                        \
   X(i32_ne)                                                                                        \
@@ -199,6 +201,18 @@
   X(i32_add_shl)                                                                                   \
   X(i32_xor_rotl)                                                                                  \
   X(i32_add3)                                                                                      \
+  X(i32_andn_add)                                                                                  \
+  X(i32_zbytes)                                                                                    \
+  X(br_zbyte)                                                                                      \
+  X(br_nozbyte)                                                                                    \
+  X(l32_br_zbyte)                                                                                  \
+  X(l32_br_nozbyte)                                                                                \
+  X(l32x_br_zbyte)                                                                                 \
+  X(l32x_br_nozbyte)                                                                               \
+  X(br_l8u2_eq)                                                                                    \
+  X(br_l8u2_ne)                                                                                    \
+  X(br_and_z)                                                                                      \
+  X(br_and_nz)                                                                                     \
   X(f64_add_m)                                                                                     \
   X(f64_sub_m)                                                                                     \
   X(f64_rsub_m)                                                                                    \
@@ -298,18 +312,20 @@ typedef enum zh_op {
 #define ZH_OP_ONE(name, ...) ZH_OP_##name,
 #define ZH_OP_MEM(name, ...) ZH_OP_##name, ZH_OP_##name##_ri, ZH_OP_##name##_rr, ZH_OP_##name##_rs,
 #define ZH_OP_LOOP(name) ZH_OP_br_inc_##name,
+#define ZH_OP_LOOP2(name) ZH_OP_br_inc2_##name,
 #define ZH_OP_SIMD(code, id, ...) ZH_OP_v_##id,
 #define ZH_OP_VI(id) ZH_OP_vi_##id,
 #define ZH_OP_VM(id) ZH_OP_vm_##id,
   ZH_INT_BINOPS(ZH_OP_RR_RI) ZH_INT_CMPS(ZH_OP_CMP) ZH_OTHER_BINOPS(ZH_OP_ONE) ZH_UNOPS(ZH_OP_ONE)
       ZH_LOADS(ZH_OP_MEM) ZH_STORES(ZH_OP_MEM) ZH_MISC_OPS(ZH_OP_ONE) ZH_LOOP_CMPS(ZH_OP_LOOP)
-          ZH_V128_OPS(ZH_OP_ONE) ZH_OPCODES_FD(ZH_OP_SIMD) ZH_V128_SHIFTS(ZH_OP_VI)
-              ZH_V128_MEM_BINOPS(ZH_OP_VM)
+          ZH_LOOP_CMPS(ZH_OP_LOOP2) ZH_V128_OPS(ZH_OP_ONE) ZH_OPCODES_FD(ZH_OP_SIMD)
+              ZH_V128_SHIFTS(ZH_OP_VI) ZH_V128_MEM_BINOPS(ZH_OP_VM)
 #undef ZH_OP_SIMD
 #undef ZH_OP_VI
 #undef ZH_OP_VM
 #undef ZH_OP_MEM
 #undef ZH_OP_LOOP
+#undef ZH_OP_LOOP2
 #undef ZH_OP_RR_RI
 #undef ZH_OP_CMP
 #undef ZH_OP_ONE
