@@ -351,20 +351,26 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_val *vals = ft->nparams <= LOWER_HOST_FEW ? vals_few : malloc(ft->nparams * sizeof *vals);
   if (!vals)
     return oom_err();
-  memset(vals, 0, ft->nparams * sizeof *vals); /* as calloc: a zeroed value drops as nothing */
+  /* Only the values lifted so far are dropped, so only they are initialised: each as an
+   * empty bool first, which a failed lift may leave as it is. */
+  size_t nvals = 0;
   zh_error *err = NULL;
   if (!sig->params_indirect) {
     size_t k = 0;
-    for (size_t i = 0; i < ft->nparams && !err; i++)
-      err = zh_abi_lift_flat(&cx, ft->params[i].type, args, sig->nflat_params, &k, &vals[i]);
+    for (; nvals < ft->nparams && !err; nvals++) {
+      vals[nvals].kind = ZH_WIT_BOOL;
+      err =
+          zh_abi_lift_flat(&cx, ft->params[nvals].type, args, sig->nflat_params, &k, &vals[nvals]);
+    }
   } else {
     uint32_t ptr = (uint32_t)args[0].of.i32, off = 0;
     err = zh_abi_check_range(&cx, "parameters", ptr, zh_abi_size(L0->params_tuple),
                              zh_abi_align(L0->params_tuple));
-    for (size_t i = 0; i < ft->nparams && !err; i++) {
-      off = align_to(off, zh_abi_align(ft->params[i].type));
-      err = zh_abi_load(&cx, ft->params[i].type, ptr + off, &vals[i]);
-      off += zh_abi_size(ft->params[i].type);
+    for (; nvals < ft->nparams && !err; nvals++) {
+      vals[nvals].kind = ZH_WIT_BOOL;
+      off = align_to(off, zh_abi_align(ft->params[nvals].type));
+      err = zh_abi_load(&cx, ft->params[nvals].type, ptr + off, &vals[nvals]);
+      off += zh_abi_size(ft->params[nvals].type);
     }
   }
   zh_val res = {.kind = ZH_WIT_BOOL}; /* zh_val_bool(false) */
@@ -377,7 +383,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
       uint32_t retptr = (uint32_t)args[sig->nparams - 1].of.i32;
       err = zh_abi_check_range(&cx, "result pointer", retptr, L0->result_size, L0->result_align);
       if (!err)
-        err = zh_abi_store(&cx, ft->result, &res, retptr);
+        err = zh_abi_store_checked(&cx, ft->result, &res, retptr);
     } else {
       size_t k = 0;
       err = zh_abi_lower_flat(&cx, ft->result, &res, results, &k);
@@ -386,7 +392,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   L->caller->no_leave = false;
   if (owns_memory(&res))
     zh_val_drop(&res);
-  for (size_t i = 0; i < ft->nparams; i++)
+  for (size_t i = 0; i < nvals; i++)
     if (owns_memory(&vals[i]))
       zh_val_drop(&vals[i]);
   if (vals != vals_few)

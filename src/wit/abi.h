@@ -17,8 +17,12 @@
 /* Spec limits: a string's bytes and a list's bytes must stay below these. */
 #define ZH_ABI_MAX_STRING_BYTES 0x7fffffffu
 
-/* Follows aliases to the defining type. */
-const zh_wit_type *zh_abi_unalias(const zh_wit_type *t);
+/* Follows aliases to the defining type. Inline: the lift and lower of every value call it
+ * at each level, and most types are no alias. */
+const zh_wit_type *zh_abi_unalias_chain(const zh_wit_type *t);
+static inline const zh_wit_type *zh_abi_unalias(const zh_wit_type *t) {
+  return t && t->kind == ZH_WIT_ALIAS ? zh_abi_unalias_chain(t) : t;
+}
 /* The kind after despecialization: tuple -> record, enum/option/result -> variant. */
 zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t);
 /* Number of cases of a variant-like type (variant, enum, option 2, result 2). */
@@ -124,6 +128,8 @@ zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *
                            size_t *i, zh_val *out);
 /* Stores v at ptr in guest memory (lower); allocates through cabi_realloc as needed. */
 zh_error *zh_abi_store(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr);
+/* The same where the caller has checked ptr for t's size and alignment. */
+zh_error *zh_abi_store_checked(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr);
 /* Lowers v to flat core values at out[*i..] (room for the flattened count is the caller's). */
 zh_error *zh_abi_lower_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, zh_value *out,
                             size_t *i);

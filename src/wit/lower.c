@@ -280,6 +280,10 @@ zh_error *zh_abi_store(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uin
   return err ? err : store_at(cx, t, v, ptr);
 }
 
+zh_error *zh_abi_store_checked(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr) {
+  return store_at(cx, t, v, ptr);
+}
+
 /* ---- flat lowering ---- */
 
 /* Re-types a flat value to the joined type of its variant slot (lower_flat_variant). */
