@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LOWER_HOST_FEW 8 /* parameters lifted into a stack array */
+
 /* What a canon lower or resource built-in needs at call time. */
 typedef struct rt_lower {
   zh_cm_instance *top;
@@ -47,6 +49,10 @@ typedef struct rt_lower {
   uint32_t result_size, result_align;
   uint32_t mem_to, realloc_to; /* in a template: mem and realloc planned (cm_plan_lowers) */
   struct rt_lower *next;       /* in top->lowers */
+  /* The flat parameters' lifts, planned at link time when there are at most
+   * LOWER_HOST_FEW of them (`planned`). */
+  bool planned;
+  zh_abi_lift_plan plan[LOWER_HOST_FEW];
 } rt_lower;
 
 void cm_plan_lowers(zh_cm_instance *top, uint32_t (*index)(const void *env, const void *p),
@@ -295,8 +301,6 @@ static bool owns_memory(const zh_val *v) {
 }
 
 /* canon lower: the guest calls a component function through a core function. */
-#define LOWER_HOST_FEW 8 /* parameters lifted into a stack array */
-
 static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                             zh_value *results) {
   const rt_lower *L0 = envp;
@@ -359,8 +363,10 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     size_t k = 0;
     for (; nvals < ft->nparams && !err; nvals++) {
       vals[nvals].kind = ZH_WIT_BOOL;
-      err =
-          zh_abi_lift_flat(&cx, ft->params[nvals].type, args, sig->nflat_params, &k, &vals[nvals]);
+      err = L0->planned ? zh_abi_lift_planned(&cx, &L0->plan[nvals], args, sig->nflat_params, &k,
+                                              &vals[nvals])
+                        : zh_abi_lift_flat(&cx, ft->params[nvals].type, args, sig->nflat_params, &k,
+                                           &vals[nvals]);
     }
   } else {
     uint32_t ptr = (uint32_t)args[0].of.i32, off = 0;
@@ -710,6 +716,9 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     L->needs_mem = L->sig.params_indirect || L->sig.results_indirect || L->needs_realloc;
     for (size_t i = 0; i < L->type->nparams; i++)
       L->needs_mem = L->needs_mem || lowering_allocates(L->type->params[i].type);
+    L->planned = !L->sig.params_indirect && L->type->nparams <= LOWER_HOST_FEW;
+    for (size_t i = 0; L->planned && i < L->type->nparams; i++)
+      zh_abi_lift_plan_of(L->type->params[i].type, &L->plan[i]);
     L->result_size = res ? zh_abi_size(res) : 0;
     L->result_align = res ? zh_abi_align(res) : 1;
     zh_functype ft = {L->sig.nparams, L->sig.nresults, L->sig.params, L->sig.results};

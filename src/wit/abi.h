@@ -126,6 +126,27 @@ zh_error *zh_abi_load(zh_abi_cx *cx, const zh_wit_type *t, uint32_t ptr, zh_val 
 /* Lifts from flat core values vals[*i..] (types as the values carry them). */
 zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *vals, size_t n,
                            size_t *i, zh_val *out);
+/* A flat parameter's lift, planned once per function type: handles, strings and lists of
+ * numbers (the common parameters of host calls) skip the walk over the type at each call;
+ * any other type takes zh_abi_lift_flat. */
+typedef enum {
+  ZH_ABI_LIFT_ANY = 0,
+  ZH_ABI_LIFT_OWN,
+  ZH_ABI_LIFT_BORROW,
+  ZH_ABI_LIFT_STRING,
+  ZH_ABI_LIFT_LIST_RAW,
+} zh_abi_lift_op;
+typedef struct zh_abi_lift_plan {
+  zh_abi_lift_op op;
+  zh_wit_type_kind elem; /* LIST_RAW: the number kind */
+  uint32_t es, ea;       /* LIST_RAW: its size and alignment */
+  const zh_wit_type *t;  /* the parameter's type */
+  const zh_wit_type *rt; /* OWN, BORROW: the resource type, unaliased */
+} zh_abi_lift_plan;
+void zh_abi_lift_plan_of(const zh_wit_type *t, zh_abi_lift_plan *out);
+/* zh_abi_lift_flat by a plan. */
+zh_error *zh_abi_lift_planned(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh_value *vals,
+                              size_t n, size_t *i, zh_val *out);
 /* Stores v at ptr in guest memory (lower); allocates through cabi_realloc as needed. */
 zh_error *zh_abi_store(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr);
 /* The same where the caller has checked ptr for t's size and alignment. */

@@ -67,9 +67,9 @@ void zh_abi_table_free(zh_abi_table *t) {
 }
 
 /* own<R> leaves the guest: the handle goes away and the host gets the representation. */
-static zh_error *lift_own(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_val *out) {
+static zh_error *lift_own(zh_abi_cx *cx, const zh_wit_type *rt, uint32_t i, zh_val *out) {
   zh_error *err = NULL;
-  zh_abi_handle *h = handle_get(cx, i, zh_abi_unalias(t->elem), &err);
+  zh_abi_handle *h = handle_get(cx, i, rt, &err);
   if (!h)
     return err;
   if (!h->own)
@@ -82,9 +82,9 @@ static zh_error *lift_own(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_va
   return NULL;
 }
 
-static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_val *out) {
+static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *rt, uint32_t i, zh_val *out) {
   zh_error *err = NULL;
-  zh_abi_handle *h = handle_get(cx, i, zh_abi_unalias(t->elem), &err);
+  zh_abi_handle *h = handle_get(cx, i, rt, &err);
   if (!h)
     return err;
   if (cx->track_lends) {
@@ -406,9 +406,9 @@ static zh_error *load_at(zh_abi_cx *cx, const zh_wit_type *t, const uint8_t *bas
     return NULL;
   }
   case ZH_WIT_OWN:
-    return lift_own(cx, t, rd32(p), out);
+    return lift_own(cx, zh_abi_unalias(t->elem), rd32(p), out);
   case ZH_WIT_BORROW:
-    return lift_borrow(cx, t, rd32(p), out);
+    return lift_borrow(cx, zh_abi_unalias(t->elem), rd32(p), out);
   default:
     return zh_abi_usage(cx, "cannot lift a %s", zh_wit_type_kind_name(t->kind));
   }
@@ -572,10 +572,82 @@ zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *
     *out = zh_val_char(w);
     return NULL;
   case ZH_WIT_OWN:
-    return lift_own(cx, t, w, out);
+    return lift_own(cx, zh_abi_unalias(t->elem), w, out);
   case ZH_WIT_BORROW:
-    return lift_borrow(cx, t, w, out);
+    return lift_borrow(cx, zh_abi_unalias(t->elem), w, out);
   default:
     return zh_abi_usage(cx, "cannot lift a %s", zh_wit_type_kind_name(t->kind));
   }
+}
+
+/* ---- planned flat lifting ---- */
+
+void zh_abi_lift_plan_of(const zh_wit_type *t, zh_abi_lift_plan *out) {
+  memset(out, 0, sizeof *out);
+  out->t = t;
+  t = zh_abi_unalias(t);
+  if (!t)
+    return;
+  switch (t->kind) {
+  case ZH_WIT_OWN:
+  case ZH_WIT_BORROW:
+    out->op = t->kind == ZH_WIT_OWN ? ZH_ABI_LIFT_OWN : ZH_ABI_LIFT_BORROW;
+    out->rt = zh_abi_unalias(t->elem);
+    return;
+  case ZH_WIT_STRING:
+    out->op = ZH_ABI_LIFT_STRING;
+    return;
+  case ZH_WIT_LIST: {
+    const zh_wit_type *et = zh_abi_unalias(t->elem);
+    uint32_t es = et ? zh_abi_size(et) : 0;
+    if (et && es && zh_val_raw_size(et->kind) == es) {
+      out->op = ZH_ABI_LIFT_LIST_RAW;
+      out->elem = et->kind;
+      out->es = es;
+      out->ea = zh_abi_align(et);
+    }
+    return;
+  }
+  default:
+    return;
+  }
+}
+
+/* The next flat value when it is the i32 the plan expects; false sends the caller to the
+ * general path (which coerces or reports). */
+static bool next_i32(const zh_value *vals, size_t n, size_t *i, uint32_t *x) {
+  if (*i >= n || vals[*i].type != ZH_I32)
+    return false;
+  *x = (uint32_t)vals[(*i)++].of.i32;
+  return true;
+}
+
+zh_error *zh_abi_lift_planned(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh_value *vals,
+                              size_t n, size_t *i, zh_val *out) {
+  size_t at = *i;
+  uint32_t x, y;
+  switch (p->op) {
+  case ZH_ABI_LIFT_OWN:
+    if (next_i32(vals, n, i, &x))
+      return lift_own(cx, p->rt, x, out);
+    break;
+  case ZH_ABI_LIFT_BORROW:
+    if (next_i32(vals, n, i, &x))
+      return lift_borrow(cx, p->rt, x, out);
+    break;
+  case ZH_ABI_LIFT_STRING:
+    if (next_i32(vals, n, i, &x) && next_i32(vals, n, i, &y))
+      return load_string_range(cx, x, y, out);
+    break;
+  case ZH_ABI_LIFT_LIST_RAW:
+    if (next_i32(vals, n, i, &x) && next_i32(vals, n, i, &y)) {
+      zh_error *err = zh_abi_check_range(cx, "list", x, (uint64_t)y * p->es, p->ea);
+      return err ? err : zh_val_list_raw(out, p->elem, zh_memory_data(cx->mem) + x, y);
+    }
+    break;
+  default:
+    break;
+  }
+  *i = at;
+  return zh_abi_lift_flat(cx, p->t, vals, n, i, out);
 }
