@@ -695,6 +695,106 @@ static void test_big_flags(zh_component *c) {
   zh_abi_table_free(&table);
 }
 
+/* The planned lift of a flat parameter (zh_abi_lift_planned, used by canon lower) must lift
+ * exactly what zh_abi_lift_flat lifts, and fail with the same message: each case runs
+ * through both, the handle table set up alike before each. */
+typedef struct {
+  zh_abi_cx *cx;
+  const zh_wit_type *res; /* handles of this type are made before each lift */
+  uint64_t rep;
+} planned_env;
+
+static void lift_both(planned_env *pe, const zh_wit_type *t, const zh_value *flat, size_t n,
+                      bool want_ok, const char *what) {
+  zh_abi_lift_plan plan;
+  zh_abi_lift_plan_of(t, &plan);
+  zh_val a, b;
+  zh_error *ea, *eb;
+  size_t ka = 0, kb = 0;
+  uint32_t h;
+  zh_abi_table_free(pe->cx->table);
+  CHECK(zh_abi_handle_new(pe->cx, pe->res, pe->rep, true, &h) == NULL && h == 1);
+  ea = zh_abi_lift_flat(pe->cx, t, flat, n, &ka, &a);
+  zh_abi_table_free(pe->cx->table);
+  CHECK(zh_abi_handle_new(pe->cx, pe->res, pe->rep, true, &h) == NULL && h == 1);
+  eb = zh_abi_lift_planned(pe->cx, &plan, flat, n, &kb, &b);
+  if (!(want_ok ? !ea && !eb : ea && eb))
+    fprintf(stderr, "planned lift, %s: %s / %s\n", what, ea ? zh_error_message(ea) : "ok",
+            eb ? zh_error_message(eb) : "ok");
+  CHECK(want_ok ? !ea && !eb : ea && eb);
+  if (!ea && !eb) {
+    CHECK(zh_val_equal(&a, &b));
+    CHECK_EQ_INT(ka, kb);
+    zh_val_drop(&a);
+    zh_val_drop(&b);
+  }
+  if (ea && eb) {
+    CHECK(strcmp(zh_error_message(ea), zh_error_message(eb)) == 0);
+    CHECK_EQ_INT(zh_error_status(ea), zh_error_status(eb));
+  }
+  zh_error_free(ea);
+  zh_error_free(eb);
+}
+
+static void test_planned_lift(zh_component *c) {
+  zh_instance *inst = zh_component_instance(c);
+  zh_abi_table table = {0};
+  zh_abi_cx cx = {.store = g_store,
+                  .mem = zh_instance_memory(inst, "memory"),
+                  .realloc = zh_instance_func(inst, "cabi_realloc"),
+                  .table = &table,
+                  .what = "planned"};
+  zh_wit_type res = {.kind = ZH_WIT_RESOURCE, .name = "r"},
+              other = {.kind = ZH_WIT_RESOURCE, .name = "other"},
+              own = {.kind = ZH_WIT_OWN, .elem = &res},
+              borrow = {.kind = ZH_WIT_BORROW, .elem = &res},
+              own_other = {.kind = ZH_WIT_OWN, .elem = &other},
+              alias = {.kind = ZH_WIT_ALIAS, .elem = &own}, str = {.kind = ZH_WIT_STRING},
+              u8 = {.kind = ZH_WIT_U8}, u32 = {.kind = ZH_WIT_U32},
+              bytes = {.kind = ZH_WIT_LIST, .elem = &u8},
+              words = {.kind = ZH_WIT_LIST, .elem = &u32},
+              strs = {.kind = ZH_WIT_LIST, .elem = &str};
+  planned_env pe = {&cx, &res, 77};
+  uint32_t p = 0;
+  CHECK(zh_abi_alloc(&cx, 4, 64, &p) == NULL);
+  uint8_t *m = zh_memory_data(cx.mem);
+  memcpy(m + p, "hello\xff world!", 13);
+  uint32_t desc[2] = {p, 5}; /* a list<string> of one: "hello" */
+  memcpy(m + p + 16, desc, 8);
+  uint32_t size = (uint32_t)zh_memory_size(cx.mem);
+  zh_value one[1] = {zh_i32(1)}, two[1] = {zh_i32(2)}, wide[1] = {zh_i64(1)};
+  lift_both(&pe, &own, one, 1, true, "own");
+  lift_both(&pe, &alias, one, 1, true, "own through an alias");
+  lift_both(&pe, &borrow, one, 1, true, "borrow");
+  lift_both(&pe, &own, wide, 1, true, "own from an i64 (coerced)");
+  lift_both(&pe, &own, two, 1, false, "own of an unknown handle");
+  lift_both(&pe, &own_other, one, 1, false, "own of another type");
+  lift_both(&pe, &borrow, two, 1, false, "borrow of an unknown handle");
+  lift_both(&pe, &own, one, 0, false, "own with no value");
+  zh_value s_ok[2] = {zh_i32((int32_t)p), zh_i32(5)}, s_bad[2] = {zh_i32((int32_t)p), zh_i32(8)},
+           s_out[2] = {zh_i32((int32_t)(size - 2)), zh_i32(5)};
+  lift_both(&pe, &str, s_ok, 2, true, "string");
+  lift_both(&pe, &str, s_bad, 2, false, "string with a bad byte");
+  lift_both(&pe, &str, s_out, 2, false, "string past the memory");
+  lift_both(&pe, &str, s_ok, 1, false, "string with one value");
+  lift_both(&pe, &bytes, s_bad, 2, true, "list<u8>");
+  lift_both(&pe, &bytes, s_out, 2, false, "list<u8> past the memory");
+  zh_value w_ok[2] = {zh_i32((int32_t)p), zh_i32(3)},
+           w_odd[2] = {zh_i32((int32_t)p + 1), zh_i32(2)}, w_empty[2] = {zh_i32(0), zh_i32(0)};
+  lift_both(&pe, &words, w_ok, 2, true, "list<u32>");
+  lift_both(&pe, &words, w_odd, 2, false, "list<u32> misaligned");
+  lift_both(&pe, &words, w_empty, 2, true, "empty list<u32>");
+  zh_value l_ok[2] = {zh_i32((int32_t)p + 16), zh_i32(1)};
+  lift_both(&pe, &strs, l_ok, 2, true, "list<string> (not planned)");
+  lift_both(&pe, &u32, one, 1, true, "u32 (not planned)");
+  zh_abi_lift_plan plan;
+  zh_abi_lift_plan_of(&strs, &plan);
+  CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_ANY);
+  zh_abi_lift_plan_of(&alias, &plan);
+  CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_OWN);
+  zh_abi_table_free(&table);
+}
+
 /* ---- values ---- */
 
 static void test_vals(void) {
@@ -758,6 +858,7 @@ int main(void) {
       test_round_trips(c);
       test_resources(c, &hs);
       test_big_flags(c);
+      test_planned_lift(c);
       test_resource_traps(&w, m, world, &hs);
       test_hostile(&w, bad, bworld, c);
       zh_component_free(c);
