@@ -53,6 +53,7 @@ typedef struct rt_lower {
    * LOWER_HOST_FEW of them (`planned`). */
   bool planned;
   zh_abi_lift_plan plan[LOWER_HOST_FEW];
+  zh_abi_result_plan rplan; /* the result's store or flat lowering, planned at link time */
 } rt_lower;
 
 void cm_plan_lowers(zh_cm_instance *top, uint32_t (*index)(const void *env, const void *p),
@@ -389,10 +390,10 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
       uint32_t retptr = (uint32_t)args[sig->nparams - 1].of.i32;
       err = zh_abi_check_range(&cx, "result pointer", retptr, L0->result_size, L0->result_align);
       if (!err)
-        err = zh_abi_store_checked(&cx, ft->result, &res, retptr);
+        err = zh_abi_store_planned(&cx, &L0->rplan, &res, retptr);
     } else {
       size_t k = 0;
-      err = zh_abi_lower_flat(&cx, ft->result, &res, results, &k);
+      err = zh_abi_lower_flat_planned(&cx, &L0->rplan, &res, results, &k);
     }
   }
   L->caller->no_leave = false;
@@ -719,6 +720,8 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     L->planned = !L->sig.params_indirect && L->type->nparams <= LOWER_HOST_FEW;
     for (size_t i = 0; L->planned && i < L->type->nparams; i++)
       zh_abi_lift_plan_of(L->type->params[i].type, &L->plan[i]);
+    if (res)
+      zh_abi_result_plan_of(res, &L->rplan);
     L->result_size = res ? zh_abi_size(res) : 0;
     L->result_align = res ? zh_abi_align(res) : 1;
     zh_functype ft = {L->sig.nparams, L->sig.nresults, L->sig.params, L->sig.results};

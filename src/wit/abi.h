@@ -147,10 +147,25 @@ void zh_abi_lift_plan_of(const zh_wit_type *t, zh_abi_lift_plan *out);
 /* zh_abi_lift_flat by a plan. */
 zh_error *zh_abi_lift_planned(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh_value *vals,
                               size_t n, size_t *i, zh_val *out);
+/* A host call's result, planned once per function type for its store or flat lowering: an
+ * own handle, or the case of a result or option, is written without the walk over the type
+ * (a payload other than an own handle is stored the general way); anything else, or a value
+ * of another shape (which the general path reports), takes zh_abi_store / zh_abi_lower_flat. */
+typedef struct zh_abi_result_plan {
+  bool planned;
+  const zh_wit_type *t;     /* unaliased */
+  uint32_t payload_offset;  /* result, option */
+  const zh_wit_type *ct[2]; /* result, option: case i's payload type (unaliased), or NULL */
+  const zh_wit_type *rt[2]; /* own: [0] its resource; result/option: case i's own's, or NULL */
+} zh_abi_result_plan;
+void zh_abi_result_plan_of(const zh_wit_type *t, zh_abi_result_plan *out);
+/* zh_abi_store (with ptr checked by the caller) and zh_abi_lower_flat by a plan. */
+zh_error *zh_abi_store_planned(zh_abi_cx *cx, const zh_abi_result_plan *p, const zh_val *v,
+                               uint32_t ptr);
+zh_error *zh_abi_lower_flat_planned(zh_abi_cx *cx, const zh_abi_result_plan *p, const zh_val *v,
+                                    zh_value *out, size_t *i);
 /* Stores v at ptr in guest memory (lower); allocates through cabi_realloc as needed. */
 zh_error *zh_abi_store(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr);
-/* The same where the caller has checked ptr for t's size and alignment. */
-zh_error *zh_abi_store_checked(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr);
 /* Lowers v to flat core values at out[*i..] (room for the flattened count is the caller's). */
 zh_error *zh_abi_lower_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, zh_value *out,
                             size_t *i);

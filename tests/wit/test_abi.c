@@ -795,6 +795,108 @@ static void test_planned_lift(zh_component *c) {
   zh_abi_table_free(&table);
 }
 
+/* The planned store and flat lowering of a host call's result (zh_abi_store_planned,
+ * zh_abi_lower_flat_planned) must write what zh_abi_store / zh_abi_lower_flat write (memory,
+ * flat values, the handle made) and fail with the same message. */
+static void store_both(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, bool want_ok,
+                       const char *what) {
+  zh_abi_result_plan plan;
+  zh_abi_result_plan_of(t, &plan);
+  uint32_t pa = 0, pb = 0;
+  CHECK(zh_abi_alloc(cx, 8, 32, &pa) == NULL && zh_abi_alloc(cx, 8, 32, &pb) == NULL);
+  uint8_t *m = zh_memory_data(cx->mem);
+  memset(m + pa, 0xee, 32);
+  memset(m + pb, 0xee, 32);
+  zh_abi_table_free(cx->table);
+  zh_error *ea = zh_abi_store(cx, t, v, pa);
+  zh_abi_table ta = *cx->table;
+  memset(cx->table, 0, sizeof *cx->table);
+  zh_error *eb = zh_abi_store_planned(cx, &plan, v, pb);
+  if (!(want_ok ? !ea && !eb : ea && eb))
+    fprintf(stderr, "planned store, %s: %s / %s\n", what, ea ? zh_error_message(ea) : "ok",
+            eb ? zh_error_message(eb) : "ok");
+  CHECK(want_ok ? !ea && !eb : ea && eb);
+  m = zh_memory_data(cx->mem);
+  if (!ea && !eb) {
+    /* strings land at different guest addresses: compare all but their pointers */
+    bool str_payload = plan.ct[1] && plan.ct[1]->kind == ZH_WIT_STRING;
+    CHECK(memcmp(m + pa, m + pb, str_payload ? 4 : 32) == 0);
+    CHECK_EQ_INT(ta.len, cx->table->len);
+    for (uint32_t i = 1; i < ta.len && i < cx->table->len; i++)
+      CHECK(ta.h[i].rt == cx->table->h[i].rt && ta.h[i].rep == cx->table->h[i].rep &&
+            ta.h[i].own == cx->table->h[i].own);
+  }
+  if (ea && eb)
+    CHECK(strcmp(zh_error_message(ea), zh_error_message(eb)) == 0);
+  zh_abi_table_free(&ta);
+  zh_error_free(ea);
+  zh_error_free(eb);
+  zh_value fa[2], fb[2];
+  size_t na = 0, nb = 0;
+  if (zh_abi_flat_count(t) > 2)
+    return;
+  zh_abi_table_free(cx->table);
+  ea = zh_abi_lower_flat(cx, t, v, fa, &na);
+  zh_abi_table_free(cx->table);
+  eb = zh_abi_lower_flat_planned(cx, &plan, v, fb, &nb);
+  CHECK(want_ok ? !ea && !eb : ea && eb);
+  if (!ea && !eb && na == nb && t->kind == ZH_WIT_OWN)
+    CHECK(fa[0].type == fb[0].type && fa[0].of.i32 == fb[0].of.i32);
+  CHECK_EQ_INT(na, nb);
+  if (ea && eb)
+    CHECK(strcmp(zh_error_message(ea), zh_error_message(eb)) == 0);
+  zh_error_free(ea);
+  zh_error_free(eb);
+}
+
+static void test_planned_store(zh_component *c) {
+  zh_instance *inst = zh_component_instance(c);
+  zh_abi_table table = {0};
+  zh_abi_cx cx = {.store = g_store,
+                  .mem = zh_instance_memory(inst, "memory"),
+                  .realloc = zh_instance_func(inst, "cabi_realloc"),
+                  .table = &table,
+                  .what = "planned"};
+  zh_wit_type res = {.kind = ZH_WIT_RESOURCE, .name = "r"},
+              own = {.kind = ZH_WIT_OWN, .elem = &res}, str = {.kind = ZH_WIT_STRING},
+              u32 = {.kind = ZH_WIT_U32}, r_own = {.kind = ZH_WIT_RESULT, .elem = &own},
+              r_unit_str = {.kind = ZH_WIT_RESULT, .err = &str},
+              o_own = {.kind = ZH_WIT_OPTION, .elem = &own},
+              r_u32_own = {.kind = ZH_WIT_RESULT, .elem = &u32, .err = &own};
+  zh_val h = zh_val_own(42), n = zh_val_u32(7), v;
+  store_both(&cx, &own, &h, true, "own");
+  store_both(&cx, &own, &n, false, "a u32 for an own");
+  zh_val p = zh_val_own(42);
+  CHECK(zh_val_ok(&v, &p) == NULL);
+  store_both(&cx, &r_own, &v, true, "result<own> ok");
+  store_both(&cx, &o_own, &v, false, "a result for an option");
+  zh_val_drop(&v);
+  CHECK(zh_val_err(&v, NULL) == NULL);
+  store_both(&cx, &r_own, &v, true, "result<own> err");
+  store_both(&cx, &r_unit_str, &v, false, "result<_, string> err without its string");
+  zh_val_drop(&v);
+  CHECK(zh_val_ok(&v, NULL) == NULL);
+  store_both(&cx, &r_own, &v, false, "result<own> ok without its handle");
+  store_both(&cx, &r_unit_str, &v, true, "result<_, string> ok");
+  zh_val_drop(&v);
+  p = zh_val_u32(3);
+  CHECK(zh_val_ok(&v, &p) == NULL);
+  store_both(&cx, &r_own, &v, false, "result<own> ok with a u32");
+  store_both(&cx, &r_u32_own, &v, true, "result<u32, own> ok");
+  zh_val_drop(&v);
+  CHECK(zh_val_string(&p, "bad", 3) == NULL);
+  CHECK(zh_val_err(&v, &p) == NULL);
+  store_both(&cx, &r_unit_str, &v, true, "result<_, string> err");
+  zh_val_drop(&v);
+  p = zh_val_own(9);
+  CHECK(zh_val_some(&v, &p) == NULL);
+  store_both(&cx, &o_own, &v, true, "option<own> some");
+  zh_val_drop(&v);
+  v = zh_val_none();
+  store_both(&cx, &o_own, &v, true, "option<own> none");
+  zh_abi_table_free(&table);
+}
+
 /* ---- values ---- */
 
 static void test_vals(void) {
@@ -859,6 +961,7 @@ int main(void) {
       test_resources(c, &hs);
       test_big_flags(c);
       test_planned_lift(c);
+      test_planned_store(c);
       test_resource_traps(&w, m, world, &hs);
       test_hostile(&w, bad, bworld, c);
       zh_component_free(c);
