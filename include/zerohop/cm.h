@@ -108,6 +108,13 @@ zh_error *zh_cm_linker_define_func_core(zh_cm_linker *linker, const char *iface,
                                         const zh_wit_func *type, zh_cm_host_fn fn,
                                         zh_cm_core_fn core, void *env);
 
+/* zh_cm_linker_define_func for a callback that only reads its arguments (never moves one
+ * out): the adapter may then lift the strings, lists of numbers and case payloads of a call
+ * into per-call storage instead of the heap. */
+zh_error *zh_cm_linker_define_func_reading(zh_cm_linker *linker, const char *iface,
+                                           const char *func, const zh_wit_func *type,
+                                           zh_cm_host_fn fn, void *env);
+
 /* Destroys a host resource: `env` as given to zh_cm_linker_define_resource, `data` that of the
  * instance whose guest dropped the handle (zh_cm_call_data), `rep` the resource's. */
 typedef void (*zh_cm_resource_dtor)(void *env, void *data, uint64_t rep);

@@ -29,7 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOWER_HOST_FEW 8 /* parameters lifted into a stack array */
+#define LOWER_HOST_FEW 8    /* parameters lifted into a stack array */
+#define LOWER_HOST_LEND 256 /* bytes of lifted strings, lists and payloads on the stack */
 
 /* What a canon lower or resource built-in needs at call time. */
 typedef struct rt_lower {
@@ -350,6 +351,14 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_abi_cx cx;
   cx_for(&cx, store, L->mem, L->realloc, L0->enc, L->caller, L->callee->name);
   cx.track_lends = true;
+  /* A callee that cannot move its arguments out (a lifted function, or a host function
+   * defined as reading them) gets its strings, byte lists and payloads lifted into this
+   * per-call buffer rather than one heap block each. */
+  _Alignas(8) uint8_t lend_buf[LOWER_HOST_LEND];
+  if (!L->callee->host || L->callee->reads_args) {
+    cx.lend_buf = lend_buf;
+    cx.lend_cap = sizeof lend_buf;
+  }
   /* Host functions take few parameters: theirs live on the stack, which spares a calloc
    * and a free on every call from the guest. */
   zh_val vals_few[LOWER_HOST_FEW];
@@ -401,7 +410,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     zh_val_drop(&res);
   for (size_t i = 0; i < nvals; i++)
     if (owns_memory(&vals[i]))
-      zh_val_drop(&vals[i]);
+      zh_abi_lent_drop(&cx, &vals[i]);
   if (vals != vals_few)
     free(vals);
   if (cx.borrows) /* most calls lend nothing */

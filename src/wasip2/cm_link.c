@@ -32,7 +32,9 @@ static zh_error *define_iface(zh_cm_linker *l, const zh_wit_interface *in) {
     const zh_wit_func *fn = in->funcs[f];
     const zh_wasip2_entry *e = zh_wasip2_lookup(in->qualified, fn->abi_name);
     if (e) /* an unimplemented function stays undefined: importing it fails to link */
-      err = zh_cm_linker_define_func(l, in->qualified, fn->abi_name, fn, call_entry, (void *)e);
+      /* the WASI 0.2 functions copy what they keep of their arguments */
+      err = zh_cm_linker_define_func_reading(l, in->qualified, fn->abi_name, fn, call_entry,
+                                             (void *)e);
   }
   for (size_t t = 0; t < in->ntypes && !err; t++) {
     const zh_wit_type *ty = in->types[t];

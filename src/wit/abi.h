@@ -113,6 +113,11 @@ typedef struct zh_abi_cx {
   uint32_t *lent; /* NULL, lent_few, or malloc'd once more are lent */
   uint32_t nlent, lent_cap;
   uint32_t lent_few[4]; /* a call lends one or two: no malloc for them */
+  /* When set, lifting puts strings, lists of numbers and case payloads here while they fit
+   * (the heap otherwise); such values are released with zh_abi_lent_drop, never
+   * zh_val_drop, and must not outlive the buffer. */
+  uint8_t *lend_buf;
+  uint32_t lend_len, lend_cap;
 } zh_abi_cx;
 
 /* Traps with "WHAT: message". */
@@ -123,6 +128,8 @@ zh_error *zh_abi_usage(const zh_abi_cx *cx, const char *fmt, ...)
 
 /* Loads a value of type t at ptr in guest memory (lift). */
 zh_error *zh_abi_load(zh_abi_cx *cx, const zh_wit_type *t, uint32_t ptr, zh_val *out);
+/* zh_val_drop for a value lifted with cx->lend_buf: what lies in the buffer is not freed. */
+void zh_abi_lent_drop(const zh_abi_cx *cx, zh_val *v);
 /* Lifts from flat core values vals[*i..] (types as the values carry them). */
 zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *vals, size_t n,
                            size_t *i, zh_val *out);
