@@ -406,8 +406,14 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     }
   }
   L->caller->no_leave = false;
-  if (owns_memory(&res))
+  /* Most results are a case with nothing or a handle: freed here without the walk. */
+  if ((res.kind == ZH_WIT_RESULT || res.kind == ZH_WIT_OPTION) &&
+      (!res.of.var.payload || !owns_memory(res.of.var.payload))) {
+    if (res.of.var.payload)
+      free(res.of.var.payload);
+  } else if (owns_memory(&res)) {
     zh_val_drop(&res);
+  }
   for (size_t i = 0; i < nvals; i++)
     if (owns_memory(&vals[i]))
       zh_abi_lent_drop(&cx, &vals[i]);

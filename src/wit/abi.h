@@ -142,6 +142,7 @@ typedef enum {
   ZH_ABI_LIFT_BORROW,
   ZH_ABI_LIFT_STRING,
   ZH_ABI_LIFT_LIST_RAW,
+  ZH_ABI_LIFT_CASE, /* an option or result */
 } zh_abi_lift_op;
 typedef struct zh_abi_lift_plan {
   zh_abi_lift_op op;
@@ -149,6 +150,12 @@ typedef struct zh_abi_lift_plan {
   uint32_t es, ea;       /* LIST_RAW: its size and alignment */
   const zh_wit_type *t;  /* the parameter's type */
   const zh_wit_type *rt; /* OWN, BORROW: the resource type, unaliased */
+  /* CASE: the flat values it takes, and case i's payload: its type (NULL: none) and, for a
+   * handle, its resource type and whether it is an own */
+  uint32_t nflat;
+  const zh_wit_type *case_t[2];
+  const zh_wit_type *case_rt[2];
+  bool case_own[2];
 } zh_abi_lift_plan;
 void zh_abi_lift_plan_of(const zh_wit_type *t, zh_abi_lift_plan *out);
 /* zh_abi_lift_flat by a plan. */

@@ -684,6 +684,22 @@ void zh_abi_lift_plan_of(const zh_wit_type *t, zh_abi_lift_plan *out) {
   case ZH_WIT_STRING:
     out->op = ZH_ABI_LIFT_STRING;
     return;
+  case ZH_WIT_OPTION:
+  case ZH_WIT_RESULT: {
+    size_t nflat = zh_abi_flat_count(t);
+    if (nflat == SIZE_MAX)
+      return;
+    for (size_t c = 0; c < 2; c++) {
+      const zh_wit_type *ct = zh_abi_unalias(zh_abi_case_type(t, c));
+      bool handle = ct && (ct->kind == ZH_WIT_OWN || ct->kind == ZH_WIT_BORROW);
+      out->case_t[c] = ct;
+      out->case_rt[c] = handle ? zh_abi_unalias(ct->elem) : NULL;
+      out->case_own[c] = handle && ct->kind == ZH_WIT_OWN;
+    }
+    out->nflat = (uint32_t)nflat;
+    out->op = ZH_ABI_LIFT_CASE;
+    return;
+  }
   case ZH_WIT_LIST: {
     const zh_wit_type *et = zh_abi_unalias(t->elem);
     uint32_t es = et ? zh_abi_size(et) : 0;
@@ -709,6 +725,61 @@ static bool next_i32(const zh_value *vals, size_t n, size_t *i, uint32_t *x) {
   return true;
 }
 
+/* The next flat value's low 32 bits, as a variant's joined slot carries an i32 (next_flat
+ * with ZH_I32); false for a value of no core number type. */
+static bool next_bits32(const zh_value *vals, size_t n, size_t *i, uint32_t *x) {
+  if (*i >= n)
+    return false;
+  const zh_value *v = &vals[*i];
+  switch (v->type) {
+  case ZH_I32:
+    *x = (uint32_t)v->of.i32;
+    break;
+  case ZH_I64:
+    *x = (uint32_t)v->of.i64;
+    break;
+  case ZH_F32:
+    *x = v->of.f32_bits;
+    break;
+  case ZH_F64:
+    *x = (uint32_t)v->of.f64_bits;
+    break;
+  default:
+    return false;
+  }
+  (*i)++;
+  return true;
+}
+
+/* An option or result of handles (ZH_ABI_LIFT_CASE); NULL with *fallback set when the
+ * values are not what the plan reads, for the general path to report. */
+static zh_error *lift_case(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh_value *vals, size_t n,
+                           size_t *i, zh_val *out, bool *fallback) {
+  size_t start = *i;
+  uint32_t disc, h = 0;
+  if (start > n || n - start < p->nflat || !next_bits32(vals, n, i, &disc) || disc > 1 ||
+      (p->case_rt[disc] && !next_bits32(vals, n, i, &h))) {
+    *fallback = true;
+    return NULL;
+  }
+  memset(out, 0, sizeof *out);
+  out->kind = zh_abi_unalias(p->t)->kind;
+  out->of.var.disc = disc;
+  if (!p->case_t[disc]) {
+    *i = start + p->nflat; /* past the padding of the shorter case */
+    return NULL;
+  }
+  zh_val payload;
+  zh_error *err;
+  if (p->case_rt[disc])
+    err = p->case_own[disc] ? lift_own(cx, p->case_rt[disc], h, &payload)
+                            : lift_borrow(cx, p->case_rt[disc], h, &payload);
+  else /* another payload: lifted from the joined slots the general way */
+    err = zh_abi_lift_flat(cx, p->case_t[disc], vals, n, i, &payload);
+  *i = start + p->nflat;
+  return err ? err : attach_payload(cx, out, &payload);
+}
+
 zh_error *zh_abi_lift_planned(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh_value *vals,
                               size_t n, size_t *i, zh_val *out) {
   size_t at = *i;
@@ -726,6 +797,13 @@ zh_error *zh_abi_lift_planned(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh
     if (next_i32(vals, n, i, &x) && next_i32(vals, n, i, &y))
       return load_string_range(cx, x, y, out);
     break;
+  case ZH_ABI_LIFT_CASE: {
+    bool fallback = false;
+    zh_error *err = lift_case(cx, p, vals, n, i, out, &fallback);
+    if (!fallback)
+      return err;
+    break;
+  }
   case ZH_ABI_LIFT_LIST_RAW:
     if (next_i32(vals, n, i, &x) && next_i32(vals, n, i, &y)) {
       zh_error *err = zh_abi_check_range(cx, "list", x, (uint64_t)y * p->es, p->ea);

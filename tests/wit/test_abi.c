@@ -787,7 +787,37 @@ static void test_planned_lift(zh_component *c) {
   zh_value l_ok[2] = {zh_i32((int32_t)p + 16), zh_i32(1)};
   lift_both(&pe, &strs, l_ok, 2, true, "list<string> (not planned)");
   lift_both(&pe, &u32, one, 1, true, "u32 (not planned)");
+  zh_wit_type opt = {.kind = ZH_WIT_OPTION, .elem = &own},
+              opt_b = {.kind = ZH_WIT_OPTION, .elem = &borrow},
+              res_own = {.kind = ZH_WIT_RESULT, .elem = &own},
+              res_both = {.kind = ZH_WIT_RESULT, .elem = &own, .err = &borrow},
+              res_str = {.kind = ZH_WIT_RESULT, .elem = &own, .err = &str};
+  zh_value c_none[2] = {zh_i32(0), zh_i32(0)}, c_some[2] = {zh_i32(1), zh_i32(1)},
+           c_bad[2] = {zh_i32(1), zh_i32(2)}, c_disc[2] = {zh_i32(2), zh_i32(1)},
+           c_wide[2] = {zh_i64(1), zh_i64(1)}, c_ok[2] = {zh_i32(0), zh_i32(1)},
+           c_err_str[3] = {zh_i32(1), zh_i32((int32_t)p), zh_i32(5)};
+  lift_both(&pe, &opt, c_none, 2, true, "option<own> none");
+  lift_both(&pe, &opt, c_some, 2, true, "option<own> some");
+  lift_both(&pe, &opt_b, c_some, 2, true, "option<borrow> some");
+  lift_both(&pe, &opt, c_wide, 2, true, "option<own> some from i64 values (coerced)");
+  lift_both(&pe, &opt, c_bad, 2, false, "option<own> of an unknown handle");
+  lift_both(&pe, &opt, c_disc, 2, false, "option<own> with discriminant 2");
+  lift_both(&pe, &opt, c_some, 1, false, "option<own> with one value");
+  lift_both(&pe, &res_own, c_ok, 2, true, "result<own> ok");
+  lift_both(&pe, &res_own, c_some, 2, true, "result<own> err");
+  lift_both(&pe, &res_both, c_some, 2, true, "result<own, borrow> err");
+  lift_both(&pe, &res_str, c_err_str, 3, true, "result<own, string> err");
+  lift_both(&pe, &res_str, c_ok, 3, true, "result<own, string> ok");
+  zh_value c_err_bad[3] = {zh_i32(1), zh_i32((int32_t)p), zh_i32(8)},
+           c_err_wide[3] = {zh_i32(1), zh_i64((int64_t)p), zh_i64(5)};
+  lift_both(&pe, &res_str, c_err_bad, 3, false, "result<own, string> err with bad UTF-8");
+  lift_both(&pe, &res_str, c_err_wide, 3, true, "result<own, string> err from i64 slots");
+  lift_both(&pe, &res_str, c_err_str, 2, false, "result<own, string> err with two values");
   zh_abi_lift_plan plan;
+  zh_abi_lift_plan_of(&res_both, &plan);
+  CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_CASE);
+  zh_abi_lift_plan_of(&res_str, &plan);
+  CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_CASE);
   zh_abi_lift_plan_of(&strs, &plan);
   CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_ANY);
   zh_abi_lift_plan_of(&alias, &plan);
