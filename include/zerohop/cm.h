@@ -133,6 +133,11 @@ zh_error *zh_cm_linker_define_resource(zh_cm_linker *linker, const char *iface,
 zh_error *zh_cm_linker_instantiate(zh_cm_linker *linker, const zh_cm_component *comp,
                                    zh_store *store, void *data, zh_cm_instance **out);
 void *zh_cm_call_data(const zh_cm_call *call);
+/* Room the adapter offers for the payload of the callback's result, or NULL: a callback may
+ * make *result a case whose payload pointer is this value (which zh_val_ok would allocate).
+ * The adapter drops what the value owns, never the value itself; it lives until the result
+ * is lowered. Offered to the callbacks of a guest's imports only. */
+zh_val *zh_cm_call_payload_slot(zh_cm_call *call);
 
 /* ---- instances ---- */
 

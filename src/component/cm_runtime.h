@@ -126,6 +126,7 @@ struct zh_cm_instance {
 /* What a host function sees of its caller. */
 struct zh_cm_call {
   zh_cm_instance *inst;
+  zh_val *slot; /* zh_cm_call_payload_slot, or NULL */
 };
 
 /* linker.c: semantic versions of interface names ("0.2.12"; NULL for none). Compatible:

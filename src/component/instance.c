@@ -272,16 +272,41 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   return err;
 }
 
-/* A host function: the adapter owns `args` and drops them afterwards. */
-static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_val *result) {
-  zh_cm_call call = {top};
+static inline void drop_result(zh_val *res, zh_val *slot);
+
+/* A host function: the adapter owns `args` and drops them afterwards; `slot` (or NULL) is
+ * offered for the result's payload (zh_cm_call_payload_slot). */
+static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_val *result,
+                           zh_val *slot) {
+  zh_cm_call call = {top, slot};
   *result = (zh_val){.kind = ZH_WIT_BOOL}; /* zh_val_bool(false), without a call per call */
   zh_error *err = f->host(&call, f->host_env, args, f->type->nparams, result);
   if (err) {
-    zh_val_drop(result);
+    drop_result(result, slot);
     return zh_error_prefix(err, "host function %s", f->name);
   }
   return NULL;
+}
+
+static bool owns_memory(const zh_val *v);
+
+/* zh_val_drop for a host call's result, whose payload may be the adapter's `slot` (its
+ * contents dropped, itself not freed). Most results are a case with nothing or a handle:
+ * done without the walk. */
+static inline void drop_result(zh_val *res, zh_val *slot) {
+  if (res->kind != ZH_WIT_RESULT && res->kind != ZH_WIT_OPTION && res->kind != ZH_WIT_VARIANT) {
+    if (owns_memory(res))
+      zh_val_drop(res);
+    return;
+  }
+  zh_val *p = res->of.var.payload;
+  if (!p)
+    return;
+  if (owns_memory(p))
+    zh_val_drop(p);
+  if (p != slot)
+    free(p);
+  res->of.var.payload = NULL;
 }
 
 /* False for a value zh_val_drop has nothing to free of (scalars and handles: most of a host
@@ -334,7 +359,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_store *store = zh_caller_store(caller);
   if (L->callee->host_core && L0->enc == ZH_ABI_UTF8) {
     /* memory to memory, no component values (an adapter such as zh_link_plan_call) */
-    zh_cm_call call = {L->top};
+    zh_cm_call call = {L->top, NULL};
     zh_cm_core_side side = {store, L->mem, L->realloc, &L->caller->no_leave};
     bool declined = false;
     zh_error *err =
@@ -390,8 +415,9 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     }
   }
   zh_val res = {.kind = ZH_WIT_BOOL}; /* zh_val_bool(false) */
+  zh_val slot; /* written by the callee before it is pointed at */
   if (!err)
-    err = L->callee->host ? call_host(L->top, L->callee, vals, &res)
+    err = L->callee->host ? call_host(L->top, L->callee, vals, &res, &slot)
                           : call_lifted(store, L->callee, vals, &res);
   L->caller->no_leave = true; /* storing the result may run its cabi_realloc */
   if (!err && ft->result) {
@@ -406,14 +432,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     }
   }
   L->caller->no_leave = false;
-  /* Most results are a case with nothing or a handle: freed here without the walk. */
-  if ((res.kind == ZH_WIT_RESULT || res.kind == ZH_WIT_OPTION) &&
-      (!res.of.var.payload || !owns_memory(res.of.var.payload))) {
-    if (res.of.var.payload)
-      free(res.of.var.payload);
-  } else if (owns_memory(&res)) {
-    zh_val_drop(&res);
-  }
+  drop_result(&res, &slot);
   for (size_t i = 0; i < nvals; i++)
     if (owns_memory(&vals[i]))
       zh_abi_lent_drop(&cx, &vals[i]);
@@ -1007,6 +1026,7 @@ zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_
 }
 
 void *zh_cm_call_data(const zh_cm_call *call) { return call->inst->data; }
+zh_val *zh_cm_call_payload_slot(zh_cm_call *call) { return call->slot; }
 
 void zh_cm_instance_free(zh_cm_instance *in) {
   if (!in)
@@ -1128,7 +1148,7 @@ zh_error *zh_cm_func_call(zh_cm_instance *in, zh_cm_func *f, const zh_val *args,
     for (size_t i = 0; i < nargs && !err; i++)
       err = zh_val_clone(&args[i], &copy[i]);
     if (!err)
-      err = call_host(in, f, copy, result);
+      err = call_host(in, f, copy, result, NULL);
     for (size_t i = 0; i < nargs; i++)
       zh_val_drop(&copy[i]);
     free(copy);

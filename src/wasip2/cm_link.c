@@ -16,7 +16,10 @@ static zh_error *call_entry(zh_cm_call *call, void *env, zh_val *args, size_t na
   if (!cx)
     return zh_error_new(ZH_ERR_TRAP, "%s#%s: the instance has no WASI 0.2 context", e->iface,
                         e->name);
-  return e->fn(cx, args, nargs, result);
+  cx->ret_slot = zh_cm_call_payload_slot(call);
+  zh_error *err = e->fn(cx, args, nargs, result);
+  cx->ret_slot = NULL;
+  return err;
 }
 
 static void call_dtor(void *env, void *data, uint64_t rep) {

@@ -134,6 +134,20 @@ zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char 
 /* ---- values ---- */
 
 zh_error *wp2_ok(zh_val *out, zh_val *payload) { return zh_val_ok(out, payload); }
+
+zh_error *wp2_ok_own(zh_wasip2_ctx *cx, zh_val *out, uint64_t rep) {
+  zh_val own = zh_val_own(rep);
+  zh_val *slot = cx->ret_slot;
+  if (!slot)
+    return zh_val_ok(out, &own);
+  cx->ret_slot = NULL; /* one payload per call */
+  *slot = own;
+  memset(out, 0, sizeof *out);
+  out->kind = ZH_WIT_RESULT;
+  out->of.var.disc = 0;
+  out->of.var.payload = slot;
+  return NULL;
+}
 zh_error *wp2_err(zh_val *out, zh_val *payload) { return zh_val_err(out, payload); }
 
 zh_error *wp2_err_enum(zh_val *out, uint32_t e) {

@@ -842,8 +842,7 @@ static zh_error *out_resp_body(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val
     return zh_val_err(result, NULL);
   if ((err = wp2_out_body_new(cx, false, args[0].of.res.rep, &r->body)))
     return err;
-  zh_val own = zh_val_own(r->body);
-  return zh_val_ok(result, &own);
+  return wp2_ok_own(cx, result, r->body);
 }
 
 static zh_error *out_body_write(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
@@ -862,8 +861,7 @@ static zh_error *out_body_write(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
     return err;
   s->hooks = &body_out_hooks;
   s->owner = args[0].of.res.rep;
-  zh_val own = zh_val_own(rep);
-  return zh_val_ok(result, &own);
+  return wp2_ok_own(cx, result, rep);
 }
 
 static zh_error *out_body_finish(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {

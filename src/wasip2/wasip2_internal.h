@@ -73,6 +73,7 @@ typedef struct wp2_curl wp2_curl; /* http_out.c */
 
 struct zh_wasip2_ctx {
   zh_store *store;
+  zh_val *ret_slot;   /* during a call: the adapter's room for the result's payload, or NULL */
   char **argv, **env; /* env as "K=V" */
   char **strings;     /* the block argv, env and the allow lists live in (ctx.c) */
   size_t argc, envc;
@@ -135,7 +136,9 @@ static inline void *wp2_zalloc(size_t n) {
 }
 
 /* ---- values ---- */
-zh_error *wp2_ok(zh_val *out, zh_val *payload);  /* payload may be NULL */
+zh_error *wp2_ok(zh_val *out, zh_val *payload); /* payload may be NULL */
+/* ok(own rep), its payload in the adapter's slot when the call has one (cx->ret_slot). */
+zh_error *wp2_ok_own(zh_wasip2_ctx *cx, zh_val *out, uint64_t rep);
 zh_error *wp2_err(zh_val *out, zh_val *payload); /* payload may be NULL */
 zh_error *wp2_err_enum(zh_val *out, uint32_t e); /* err(enum case) */
 zh_error *wp2_bytes(zh_val *out, const void *data, size_t len);
