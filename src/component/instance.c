@@ -415,7 +415,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
     }
   }
   zh_val res = {.kind = ZH_WIT_BOOL}; /* zh_val_bool(false) */
-  zh_val slot; /* written by the callee before it is pointed at */
+  zh_val slot;                        /* written by the callee before it is pointed at */
   if (!err)
     err = L->callee->host ? call_host(L->top, L->callee, vals, &res, &slot)
                           : call_lifted(store, L->callee, vals, &res);
