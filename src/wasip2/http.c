@@ -401,7 +401,7 @@ typedef struct wp2_in_request {
 static void in_request_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   (void)cx;
   wp2_in_request *r = (wp2_in_request *)o;
-  if (r->borrowed)
+  if (r->borrowed && r->headers) /* most guests never ask for them: no free(NULL) */
     free(r->headers);
   free(o);
 }
