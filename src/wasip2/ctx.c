@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,20 @@ zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char 
 
 /* ---- values ---- */
 
+void *wp2_obj_zalloc(zh_wasip2_ctx *cx, size_t n) {
+  size_t at = cx->arena_used, size = (n + 15) & ~(size_t)15;
+  if (size > sizeof cx->arena - at)
+    return wp2_zalloc(n);
+  cx->arena_used = (uint32_t)(at + size);
+  return memset(cx->arena + at, 0, n);
+}
+
+void wp2_obj_free(zh_wasip2_ctx *cx, void *p) {
+  uintptr_t a = (uintptr_t)p, lo = (uintptr_t)cx->arena;
+  if (a < lo || a >= lo + sizeof cx->arena)
+    free(p);
+}
+
 zh_error *wp2_ok(zh_val *out, zh_val *payload) { return zh_val_ok(out, payload); }
 
 zh_error *wp2_ok_own(zh_wasip2_ctx *cx, zh_val *out, uint64_t rep) {
@@ -256,7 +271,9 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   *err = NULL;
   static const zh_wasip2_config none;
   const zh_wasip2_config *c = config ? config : &none;
-  zh_wasip2_ctx *cx = wp2_zalloc(sizeof *cx);
+  zh_wasip2_ctx *cx = malloc(sizeof *cx);
+  if (cx) /* all but the arena, which is cleared as it is handed out */
+    memset(cx, 0, offsetof(zh_wasip2_ctx, arena));
   if (!cx) {
     *err = wp2_oom();
     return NULL;

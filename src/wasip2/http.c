@@ -38,10 +38,7 @@ static const struct {
                  NAME("http2-settings")};
 #undef NAME
 
-static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) {
-  (void)cx;
-  free(o);
-}
+static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) { wp2_obj_free(cx, o); }
 
 /* ---- fields ---- */
 
@@ -521,7 +518,7 @@ static zh_error *incoming_objects(zh_wasip2_ctx *cx, wp2_in_request *r, const zh
   zh_error *err;
   if ((err = wp2_insert(cx, &r->base, request)))
     return err;
-  wp2_obj *op = wp2_zalloc(sizeof *op);
+  wp2_obj *op = wp2_obj_zalloc(cx, sizeof *op);
   if (!op)
     return wp2_oom();
   *op = (wp2_obj){WP2_OUTPARAM, plain_free};
@@ -777,9 +774,8 @@ typedef struct wp2_out_response {
 } wp2_out_response;
 
 static void out_response_free(zh_wasip2_ctx *cx, wp2_obj *o) {
-  (void)cx;
   wp2_fields_destroy(((wp2_out_response *)o)->headers);
-  free(o);
+  wp2_obj_free(cx, o);
 }
 
 static zh_error *out_resp_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
@@ -788,7 +784,7 @@ static zh_error *out_resp_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   zh_error *err = take_fields(cx, &args[0], &h);
   if (err || !h)
     return err;
-  wp2_out_response *r = wp2_zalloc(sizeof *r);
+  wp2_out_response *r = wp2_obj_zalloc(cx, sizeof *r);
   if (!r) {
     wp2_fields_destroy(h);
     return wp2_oom();
@@ -846,7 +842,7 @@ static void out_body_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   }
   wp2_buf_free(&b->pending);
   wp2_fields_destroy(b->trailers);
-  free(b);
+  wp2_obj_free(cx, b);
 }
 
 /* Headers or trailers in the embedder's shape, in `few` when they fit (almost every response),
@@ -909,7 +905,7 @@ static zh_error *body_write(zh_wasip2_ctx *cx, wp2_stream *s, const void *data, 
 static const wp2_stream_hooks body_out_hooks = {NULL, NULL, body_write, NULL};
 
 zh_error *wp2_out_body_new(zh_wasip2_ctx *cx, bool for_request, uint64_t owner, uint64_t *rep) {
-  wp2_out_body *b = wp2_zalloc(sizeof *b);
+  wp2_out_body *b = wp2_obj_zalloc(cx, sizeof *b);
   if (!b)
     return wp2_oom();
   b->base = (wp2_obj){WP2_OUT_BODY, out_body_free};
