@@ -475,12 +475,11 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
                              "resource.%s: cannot leave component instance from its cabi_realloc "
                              "or post-return (may_leave)",
                              R->kind == CB_CANON_RESOURCE_NEW ? "new" : "drop");
-  zh_store *store = zh_caller_store(caller);
-  zh_abi_cx cx;
-  cx_for(&cx, store, NULL, NULL, ZH_ABI_UTF8, R->env, "resource built-in");
   zh_abi_table *t = &R->env->table;
   uint32_t i = (uint32_t)args[0].of.i32;
   if (R->kind == CB_CANON_RESOURCE_NEW) {
+    zh_abi_cx cx; /* only new needs one: drop and rep work on the table directly */
+    cx_for(&cx, zh_caller_store(caller), NULL, NULL, ZH_ABI_UTF8, R->env, "resource built-in");
     uint32_t h;
     zh_error *err = zh_abi_handle_new(&cx, R->rt, (uint32_t)args[0].of.i32, true, &h);
     if (err)
@@ -512,7 +511,7 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
       r->host_dtor(r->host_env, R->top->data, h.rep);
     if (r && r->dtor) {
       zh_value a = zh_i32((int32_t)h.rep);
-      return zh_func_call(store, cm_reloc(R->top, r->dtor), &a, 1, NULL, 0);
+      return zh_func_call(zh_caller_store(caller), cm_reloc(R->top, r->dtor), &a, 1, NULL, 0);
     }
   }
   return NULL;
