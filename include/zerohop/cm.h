@@ -108,6 +108,13 @@ zh_error *zh_cm_linker_define_func_core(zh_cm_linker *linker, const char *iface,
                                         const zh_wit_func *type, zh_cm_host_fn fn,
                                         zh_cm_core_fn core, void *env);
 
+/* zh_cm_linker_define_func for a callback that only reads its arguments (never moves one
+ * out): the adapter may then lift the strings, lists of numbers and case payloads of a call
+ * into per-call storage instead of the heap. */
+zh_error *zh_cm_linker_define_func_reading(zh_cm_linker *linker, const char *iface,
+                                           const char *func, const zh_wit_func *type,
+                                           zh_cm_host_fn fn, void *env);
+
 /* Destroys a host resource: `env` as given to zh_cm_linker_define_resource, `data` that of the
  * instance whose guest dropped the handle (zh_cm_call_data), `rep` the resource's. */
 typedef void (*zh_cm_resource_dtor)(void *env, void *data, uint64_t rep);
@@ -126,6 +133,11 @@ zh_error *zh_cm_linker_define_resource(zh_cm_linker *linker, const char *iface,
 zh_error *zh_cm_linker_instantiate(zh_cm_linker *linker, const zh_cm_component *comp,
                                    zh_store *store, void *data, zh_cm_instance **out);
 void *zh_cm_call_data(const zh_cm_call *call);
+/* Room the adapter offers for the payload of the callback's result, or NULL: a callback may
+ * make *result a case whose payload pointer is this value (which zh_val_ok would allocate).
+ * The adapter drops what the value owns, never the value itself; it lives until the result
+ * is lowered. Offered to the callbacks of a guest's imports only. */
+zh_val *zh_cm_call_payload_slot(zh_cm_call *call);
 
 /* ---- instances ---- */
 

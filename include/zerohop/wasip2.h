@@ -240,6 +240,12 @@ zh_error *zh_wasip2_define_linker(zh_cm_linker *linker);
 zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
                              const zh_wasip2_http_io *io, void *io_req, uint64_t *request,
                              uint64_t *outparam);
+/* The same, with what `req` points to (its strings, its header array and the headers' names
+ * and values, not `req` itself) kept by reference: it must stay valid and unchanged until
+ * `cx` is freed. A guest that never reads the headers costs no copy of them. */
+zh_error *zh_wasip2_incoming_borrowed(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
+                                      const zh_wasip2_http_io *io, void *io_req, uint64_t *request,
+                                      uint64_t *outparam);
 /* After `handle` returned: true once a response was set (ok), with its status; an error
  * response (set with err(error-code)) gives false. The server answers 500 then. */
 bool zh_wasip2_response_status(const zh_wasip2_ctx *cx, int *status);

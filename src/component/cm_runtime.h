@@ -16,6 +16,7 @@ struct zh_cm_func {
   zh_cm_host_fn host;      /* non-NULL for a host function (then only type, env, name count) */
   zh_cm_core_fn host_core; /* its core-level form, or NULL (zh_cm_linker_define_func_core) */
   void *host_env;
+  bool reads_args; /* a host function that never moves its arguments out (see lower_host) */
   const zh_wit_type *params_tuple; /* the parameters as one tuple, when passed in memory */
   zh_abi_sig sig;                  /* lifted: its core signature, computed once */
   zh_func *core;
@@ -125,6 +126,7 @@ struct zh_cm_instance {
 /* What a host function sees of its caller. */
 struct zh_cm_call {
   zh_cm_instance *inst;
+  zh_val *slot; /* zh_cm_call_payload_slot, or NULL */
 };
 
 /* linker.c: semantic versions of interface names ("0.2.12"; NULL for none). Compatible:

@@ -29,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LOWER_HOST_FEW 8    /* parameters lifted into a stack array */
+#define LOWER_HOST_LEND 256 /* bytes of lifted strings, lists and payloads on the stack */
+
 /* What a canon lower or resource built-in needs at call time. */
 typedef struct rt_lower {
   zh_cm_instance *top;
@@ -47,6 +50,11 @@ typedef struct rt_lower {
   uint32_t result_size, result_align;
   uint32_t mem_to, realloc_to; /* in a template: mem and realloc planned (cm_plan_lowers) */
   struct rt_lower *next;       /* in top->lowers */
+  /* The flat parameters' lifts, planned at link time when there are at most
+   * LOWER_HOST_FEW of them (`planned`). */
+  bool planned;
+  zh_abi_lift_plan plan[LOWER_HOST_FEW];
+  zh_abi_result_plan rplan; /* the result's store or flat lowering, planned at link time */
 } rt_lower;
 
 void cm_plan_lowers(zh_cm_instance *top, uint32_t (*index)(const void *env, const void *p),
@@ -264,16 +272,41 @@ static zh_error *call_lifted(zh_store *store, zh_cm_func *f, const zh_val *args,
   return err;
 }
 
-/* A host function: the adapter owns `args` and drops them afterwards. */
-static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_val *result) {
-  zh_cm_call call = {top};
+static inline void drop_result(zh_val *res, zh_val *slot);
+
+/* A host function: the adapter owns `args` and drops them afterwards; `slot` (or NULL) is
+ * offered for the result's payload (zh_cm_call_payload_slot). */
+static zh_error *call_host(zh_cm_instance *top, zh_cm_func *f, zh_val *args, zh_val *result,
+                           zh_val *slot) {
+  zh_cm_call call = {top, slot};
   *result = (zh_val){.kind = ZH_WIT_BOOL}; /* zh_val_bool(false), without a call per call */
   zh_error *err = f->host(&call, f->host_env, args, f->type->nparams, result);
   if (err) {
-    zh_val_drop(result);
+    drop_result(result, slot);
     return zh_error_prefix(err, "host function %s", f->name);
   }
   return NULL;
+}
+
+static bool owns_memory(const zh_val *v);
+
+/* zh_val_drop for a host call's result, whose payload may be the adapter's `slot` (its
+ * contents dropped, itself not freed). Most results are a case with nothing or a handle:
+ * done without the walk. */
+static inline void drop_result(zh_val *res, zh_val *slot) {
+  if (res->kind != ZH_WIT_RESULT && res->kind != ZH_WIT_OPTION && res->kind != ZH_WIT_VARIANT) {
+    if (owns_memory(res))
+      zh_val_drop(res);
+    return;
+  }
+  zh_val *p = res->of.var.payload;
+  if (!p)
+    return;
+  if (owns_memory(p))
+    zh_val_drop(p);
+  if (p != slot)
+    free(p);
+  res->of.var.payload = NULL;
 }
 
 /* False for a value zh_val_drop has nothing to free of (scalars and handles: most of a host
@@ -295,8 +328,6 @@ static bool owns_memory(const zh_val *v) {
 }
 
 /* canon lower: the guest calls a component function through a core function. */
-#define LOWER_HOST_FEW 8 /* parameters lifted into a stack array */
-
 static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
                             zh_value *results) {
   const rt_lower *L0 = envp;
@@ -328,7 +359,7 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_store *store = zh_caller_store(caller);
   if (L->callee->host_core && L0->enc == ZH_ABI_UTF8) {
     /* memory to memory, no component values (an adapter such as zh_link_plan_call) */
-    zh_cm_call call = {L->top};
+    zh_cm_call call = {L->top, NULL};
     zh_cm_core_side side = {store, L->mem, L->realloc, &L->caller->no_leave};
     bool declined = false;
     zh_error *err =
@@ -345,31 +376,48 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
   zh_abi_cx cx;
   cx_for(&cx, store, L->mem, L->realloc, L0->enc, L->caller, L->callee->name);
   cx.track_lends = true;
+  /* A callee that cannot move its arguments out (a lifted function, or a host function
+   * defined as reading them) gets its strings, byte lists and payloads lifted into this
+   * per-call buffer rather than one heap block each. */
+  _Alignas(8) uint8_t lend_buf[LOWER_HOST_LEND];
+  if (!L->callee->host || L->callee->reads_args) {
+    cx.lend_buf = lend_buf;
+    cx.lend_cap = sizeof lend_buf;
+  }
   /* Host functions take few parameters: theirs live on the stack, which spares a calloc
    * and a free on every call from the guest. */
   zh_val vals_few[LOWER_HOST_FEW];
   zh_val *vals = ft->nparams <= LOWER_HOST_FEW ? vals_few : malloc(ft->nparams * sizeof *vals);
   if (!vals)
     return oom_err();
-  memset(vals, 0, ft->nparams * sizeof *vals); /* as calloc: a zeroed value drops as nothing */
+  /* Only the values lifted so far are dropped, so only they are initialised: each as an
+   * empty bool first, which a failed lift may leave as it is. */
+  size_t nvals = 0;
   zh_error *err = NULL;
   if (!sig->params_indirect) {
     size_t k = 0;
-    for (size_t i = 0; i < ft->nparams && !err; i++)
-      err = zh_abi_lift_flat(&cx, ft->params[i].type, args, sig->nflat_params, &k, &vals[i]);
+    for (; nvals < ft->nparams && !err; nvals++) {
+      vals[nvals].kind = ZH_WIT_BOOL;
+      err = L0->planned ? zh_abi_lift_planned(&cx, &L0->plan[nvals], args, sig->nflat_params, &k,
+                                              &vals[nvals])
+                        : zh_abi_lift_flat(&cx, ft->params[nvals].type, args, sig->nflat_params, &k,
+                                           &vals[nvals]);
+    }
   } else {
     uint32_t ptr = (uint32_t)args[0].of.i32, off = 0;
     err = zh_abi_check_range(&cx, "parameters", ptr, zh_abi_size(L0->params_tuple),
                              zh_abi_align(L0->params_tuple));
-    for (size_t i = 0; i < ft->nparams && !err; i++) {
-      off = align_to(off, zh_abi_align(ft->params[i].type));
-      err = zh_abi_load(&cx, ft->params[i].type, ptr + off, &vals[i]);
-      off += zh_abi_size(ft->params[i].type);
+    for (; nvals < ft->nparams && !err; nvals++) {
+      vals[nvals].kind = ZH_WIT_BOOL;
+      off = align_to(off, zh_abi_align(ft->params[nvals].type));
+      err = zh_abi_load(&cx, ft->params[nvals].type, ptr + off, &vals[nvals]);
+      off += zh_abi_size(ft->params[nvals].type);
     }
   }
   zh_val res = {.kind = ZH_WIT_BOOL}; /* zh_val_bool(false) */
+  zh_val slot;                        /* written by the callee before it is pointed at */
   if (!err)
-    err = L->callee->host ? call_host(L->top, L->callee, vals, &res)
+    err = L->callee->host ? call_host(L->top, L->callee, vals, &res, &slot)
                           : call_lifted(store, L->callee, vals, &res);
   L->caller->no_leave = true; /* storing the result may run its cabi_realloc */
   if (!err && ft->result) {
@@ -377,18 +425,17 @@ static zh_error *lower_host(zh_caller *caller, void *envp, const zh_value *args,
       uint32_t retptr = (uint32_t)args[sig->nparams - 1].of.i32;
       err = zh_abi_check_range(&cx, "result pointer", retptr, L0->result_size, L0->result_align);
       if (!err)
-        err = zh_abi_store(&cx, ft->result, &res, retptr);
+        err = zh_abi_store_planned(&cx, &L0->rplan, &res, retptr);
     } else {
       size_t k = 0;
-      err = zh_abi_lower_flat(&cx, ft->result, &res, results, &k);
+      err = zh_abi_lower_flat_planned(&cx, &L0->rplan, &res, results, &k);
     }
   }
   L->caller->no_leave = false;
-  if (owns_memory(&res))
-    zh_val_drop(&res);
-  for (size_t i = 0; i < ft->nparams; i++)
+  drop_result(&res, &slot);
+  for (size_t i = 0; i < nvals; i++)
     if (owns_memory(&vals[i]))
-      zh_val_drop(&vals[i]);
+      zh_abi_lent_drop(&cx, &vals[i]);
   if (vals != vals_few)
     free(vals);
   if (cx.borrows) /* most calls lend nothing */
@@ -428,12 +475,11 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
                              "resource.%s: cannot leave component instance from its cabi_realloc "
                              "or post-return (may_leave)",
                              R->kind == CB_CANON_RESOURCE_NEW ? "new" : "drop");
-  zh_store *store = zh_caller_store(caller);
-  zh_abi_cx cx;
-  cx_for(&cx, store, NULL, NULL, ZH_ABI_UTF8, R->env, "resource built-in");
   zh_abi_table *t = &R->env->table;
   uint32_t i = (uint32_t)args[0].of.i32;
   if (R->kind == CB_CANON_RESOURCE_NEW) {
+    zh_abi_cx cx; /* only new needs one: drop and rep work on the table directly */
+    cx_for(&cx, zh_caller_store(caller), NULL, NULL, ZH_ABI_UTF8, R->env, "resource built-in");
     uint32_t h;
     zh_error *err = zh_abi_handle_new(&cx, R->rt, (uint32_t)args[0].of.i32, true, &h);
     if (err)
@@ -465,7 +511,7 @@ static zh_error *res_host(zh_caller *caller, void *envp, const zh_value *args, z
       r->host_dtor(r->host_env, R->top->data, h.rep);
     if (r && r->dtor) {
       zh_value a = zh_i32((int32_t)h.rep);
-      return zh_func_call(store, cm_reloc(R->top, r->dtor), &a, 1, NULL, 0);
+      return zh_func_call(zh_caller_store(caller), cm_reloc(R->top, r->dtor), &a, 1, NULL, 0);
     }
   }
   return NULL;
@@ -704,6 +750,11 @@ static zh_error *def_canon(zh_cm_instance *top, rt_env *e, const cb_def *d) {
     L->needs_mem = L->sig.params_indirect || L->sig.results_indirect || L->needs_realloc;
     for (size_t i = 0; i < L->type->nparams; i++)
       L->needs_mem = L->needs_mem || lowering_allocates(L->type->params[i].type);
+    L->planned = !L->sig.params_indirect && L->type->nparams <= LOWER_HOST_FEW;
+    for (size_t i = 0; L->planned && i < L->type->nparams; i++)
+      zh_abi_lift_plan_of(L->type->params[i].type, &L->plan[i]);
+    if (res)
+      zh_abi_result_plan_of(res, &L->rplan);
     L->result_size = res ? zh_abi_size(res) : 0;
     L->result_align = res ? zh_abi_align(res) : 1;
     zh_functype ft = {L->sig.nparams, L->sig.nresults, L->sig.params, L->sig.results};
@@ -974,6 +1025,7 @@ zh_error *zh_cm_instantiate(const zh_cm_component *comp, zh_store *store, zh_cm_
 }
 
 void *zh_cm_call_data(const zh_cm_call *call) { return call->inst->data; }
+zh_val *zh_cm_call_payload_slot(zh_cm_call *call) { return call->slot; }
 
 void zh_cm_instance_free(zh_cm_instance *in) {
   if (!in)
@@ -1095,7 +1147,7 @@ zh_error *zh_cm_func_call(zh_cm_instance *in, zh_cm_func *f, const zh_val *args,
     for (size_t i = 0; i < nargs && !err; i++)
       err = zh_val_clone(&args[i], &copy[i]);
     if (!err)
-      err = call_host(in, f, copy, result);
+      err = call_host(in, f, copy, result, NULL);
     for (size_t i = 0; i < nargs; i++)
       zh_val_drop(&copy[i]);
     free(copy);

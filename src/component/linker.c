@@ -30,6 +30,7 @@ typedef struct host_func {
   zh_cm_host_fn fn;
   zh_cm_core_fn core; /* preferred for UTF-8 callers, or NULL */
   void *env;
+  bool reads_args; /* zh_cm_linker_define_func_reading */
 } host_func;
 
 typedef struct host_res {
@@ -172,6 +173,7 @@ zh_error *zh_cm_linker_define_func(zh_cm_linker *l, const char *iface, const cha
   h->fn = fn;
   h->core = NULL;
   h->env = env;
+  h->reads_args = false;
   l->nfuncs++;
   return NULL;
 }
@@ -182,6 +184,14 @@ zh_error *zh_cm_linker_define_func_core(zh_cm_linker *l, const char *iface, cons
   zh_error *err = zh_cm_linker_define_func(l, iface, func, type, fn, env);
   if (!err)
     l->funcs[l->nfuncs - 1].core = core;
+  return err;
+}
+
+zh_error *zh_cm_linker_define_func_reading(zh_cm_linker *l, const char *iface, const char *func,
+                                           const zh_wit_func *type, zh_cm_host_fn fn, void *env) {
+  zh_error *err = zh_cm_linker_define_func(l, iface, func, type, fn, env);
+  if (!err)
+    l->funcs[l->nfuncs - 1].reads_args = true;
   return err;
 }
 
@@ -306,6 +316,7 @@ static zh_error *host_item_func(zh_cm_instance *top, const host_func *h, const z
   zh_cm_func *f = cm_host_func(top, h->type, h->fn, h->core, h->env, h->name);
   if (!f)
     return zh_error_oom();
+  f->reads_args = h->reads_args;
   (void)want;
   out->sort = CB_FUNC;
   out->u.func = f;

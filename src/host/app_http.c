@@ -149,7 +149,8 @@ static void run_wasi_http(http_call *hc) {
     return;
   }
   /* The head's three strings, NUL-terminated, after the headers: one block for all, on the
-   * stack for most requests (zh_wasip2_incoming copies what it keeps). */
+   * stack for most requests. The request lends them (and the Spin headers) to the WASI
+   * context, which is freed before they are. */
   const zh_http_request_info *in = hc->info;
   zh_wasip2_header small[64];
   zh_wasip2_header *h =
@@ -172,8 +173,8 @@ static void run_wasi_http(http_call *hc) {
         err ? NULL : zh_cm_instance_func(call.inst, hc->route->handler.iface, "handle");
     if (!err && !fn)
       err = zh_error_new(ZH_ERR_UNLINKABLE, "no %s#handle export", hc->route->handler.iface);
-    if (!err && (err = zh_wasip2_incoming(call.cx, &head, &zh_wasip2_server_io, &sr, &request,
-                                          &outparam)) == NULL) {
+    if (!err && (err = zh_wasip2_incoming_borrowed(call.cx, &head, &zh_wasip2_server_io, &sr,
+                                                   &request, &outparam)) == NULL) {
       zh_val args[2] = {zh_val_own(request), zh_val_own(outparam)}, result;
       err = zh_cm_func_call(call.inst, fn, args, 2, &result);
       if (!err)

@@ -16,7 +16,10 @@ static zh_error *call_entry(zh_cm_call *call, void *env, zh_val *args, size_t na
   if (!cx)
     return zh_error_new(ZH_ERR_TRAP, "%s#%s: the instance has no WASI 0.2 context", e->iface,
                         e->name);
-  return e->fn(cx, args, nargs, result);
+  cx->ret_slot = zh_cm_call_payload_slot(call);
+  zh_error *err = e->fn(cx, args, nargs, result);
+  cx->ret_slot = NULL;
+  return err;
 }
 
 static void call_dtor(void *env, void *data, uint64_t rep) {
@@ -32,7 +35,9 @@ static zh_error *define_iface(zh_cm_linker *l, const zh_wit_interface *in) {
     const zh_wit_func *fn = in->funcs[f];
     const zh_wasip2_entry *e = zh_wasip2_lookup(in->qualified, fn->abi_name);
     if (e) /* an unimplemented function stays undefined: importing it fails to link */
-      err = zh_cm_linker_define_func(l, in->qualified, fn->abi_name, fn, call_entry, (void *)e);
+      /* the WASI 0.2 functions copy what they keep of their arguments */
+      err = zh_cm_linker_define_func_reading(l, in->qualified, fn->abi_name, fn, call_entry,
+                                             (void *)e);
   }
   for (size_t t = 0; t < in->ntypes && !err; t++) {
     const zh_wit_type *ty = in->types[t];

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,35 @@ zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char 
 
 /* ---- values ---- */
 
+void *wp2_obj_zalloc(zh_wasip2_ctx *cx, size_t n) {
+  size_t at = cx->arena_used, size = (n + 15) & ~(size_t)15;
+  if (size > sizeof cx->arena - at)
+    return wp2_zalloc(n);
+  cx->arena_used = (uint32_t)(at + size);
+  return memset(cx->arena + at, 0, n);
+}
+
+void wp2_obj_free(zh_wasip2_ctx *cx, void *p) {
+  uintptr_t a = (uintptr_t)p, lo = (uintptr_t)cx->arena;
+  if (a < lo || a >= lo + sizeof cx->arena)
+    free(p);
+}
+
 zh_error *wp2_ok(zh_val *out, zh_val *payload) { return zh_val_ok(out, payload); }
+
+zh_error *wp2_ok_own(zh_wasip2_ctx *cx, zh_val *out, uint64_t rep) {
+  zh_val own = zh_val_own(rep);
+  zh_val *slot = cx->ret_slot;
+  if (!slot)
+    return zh_val_ok(out, &own);
+  cx->ret_slot = NULL; /* one payload per call */
+  *slot = own;
+  memset(out, 0, sizeof *out);
+  out->kind = ZH_WIT_RESULT;
+  out->of.var.disc = 0;
+  out->of.var.payload = slot;
+  return NULL;
+}
 zh_error *wp2_err(zh_val *out, zh_val *payload) { return zh_val_err(out, payload); }
 
 zh_error *wp2_err_enum(zh_val *out, uint32_t e) {
@@ -242,7 +271,9 @@ zh_wasip2_ctx *zh_wasip2_new(const zh_wasip2_config *config, zh_error **err) {
   *err = NULL;
   static const zh_wasip2_config none;
   const zh_wasip2_config *c = config ? config : &none;
-  zh_wasip2_ctx *cx = wp2_zalloc(sizeof *cx);
+  zh_wasip2_ctx *cx = malloc(sizeof *cx);
+  if (cx) /* all but the arena, which is cleared as it is handed out */
+    memset(cx, 0, offsetof(zh_wasip2_ctx, arena));
   if (!cx) {
     *err = wp2_oom();
     return NULL;

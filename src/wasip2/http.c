@@ -38,10 +38,7 @@ static const struct {
                  NAME("http2-settings")};
 #undef NAME
 
-static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) {
-  (void)cx;
-  free(o);
-}
+static void plain_free(zh_wasip2_ctx *cx, wp2_obj *o) { wp2_obj_free(cx, o); }
 
 /* ---- fields ---- */
 
@@ -385,19 +382,77 @@ static zh_error *http_error_code(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_v
 
 /* One block: the request, its headers (`fields`, their array and their strings) and its
  * four strings. The headers are immutable and never leave the request (headers() hands out
- * a copy), so nothing in them is allocated on its own. */
+ * a copy), so nothing in them is allocated on its own. A borrowed request
+ * (zh_wasip2_incoming_borrowed) points at the embedder's strings, and makes its headers
+ * (`headers`, one block from `src`) only when the guest first asks for them. */
 typedef struct wp2_in_request {
   wp2_obj base;
-  char *method, *path, *scheme, *authority;
-  wp2_fields *headers; /* &fields */
+  const char *method, *path, *scheme, *authority;
+  wp2_fields *headers; /* &fields; a borrowed request's own block, or NULL before */
   wp2_fields fields;
-  bool consumed;
+  bool consumed, borrowed;
+  const zh_wasip2_header *src; /* a borrowed request's headers */
+  size_t nsrc;
 } wp2_in_request;
 
 static void in_request_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   (void)cx;
+  wp2_in_request *r = (wp2_in_request *)o;
+  if (r->borrowed && r->headers) /* most guests never ask for them: no free(NULL) */
+    free(r->headers);
   free(o);
 }
+
+/* Immutable fields from n headers (name i of name_lens[i] bytes), names lowercased, in one
+ * block: a wp2_fields, the array, then the strings. */
+static wp2_fields *fields_block(const zh_wasip2_header *hs, size_t n, const size_t *name_lens) {
+  size_t bytes = 0, head = sizeof(wp2_fields);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = name_lens[i] + 1 + hs[i].value_len;
+    if (len > SIZE_MAX / 4 - bytes)
+      return NULL;
+    bytes += len;
+  }
+  if (n > (SIZE_MAX / 4 - bytes - head) / sizeof(wp2_field))
+    return NULL;
+  wp2_fields *f = malloc(head + n * sizeof(wp2_field) + bytes);
+  if (!f)
+    return NULL;
+  wp2_field *fa = (wp2_field *)(f + 1);
+  *f = (wp2_fields){{WP2_FIELDS, NULL}, true, fa, n, n, NULL, {{0}}};
+  char *at = (char *)(fa + n);
+  for (size_t i = 0; i < n; i++) {
+    const zh_wasip2_header *h = &hs[i];
+    size_t nlen = name_lens[i];
+    char *name = at;
+    zh_http_lower_copy(name, h->name, nlen);
+    name[nlen] = '\0';
+    uint8_t *value = (uint8_t *)name + nlen + 1;
+    if (h->value_len)
+      memcpy(value, h->value, h->value_len);
+    at = (char *)value + h->value_len;
+    fa[i] = (wp2_field){name, value, h->value_len, true};
+  }
+  return f;
+}
+
+/* A borrowed request's headers, made at the first call. */
+static wp2_fields *in_request_headers(wp2_in_request *r) {
+  if (r->headers)
+    return r->headers;
+  size_t few[32], *lens = r->nsrc <= 32 ? few : malloc(r->nsrc * sizeof *lens);
+  if (!lens)
+    return NULL;
+  for (size_t i = 0; i < r->nsrc; i++)
+    lens[i] = strlen(r->src[i].name);
+  r->headers = fields_block(r->src, r->nsrc, lens);
+  if (lens != few)
+    free(lens);
+  return r->headers;
+}
+
+static zh_error *incoming_objects(zh_wasip2_ctx *cx, wp2_in_request *r, const zh_wasip2_http_io *io,
+                                  void *io_req, uint64_t *request, uint64_t *outparam);
 
 /* A copy of s (or NULL for NULL) at *at, which moves past it. */
 static char *put_str(const char *s, char **at) {
@@ -454,10 +509,16 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
     at = (char *)value + h->value_len;
     r->fields.f[i] = (wp2_field){name, value, h->value_len, true};
   }
+  return incoming_objects(cx, r, io, io_req, request, outparam);
+}
+
+/* The request's and the outparam's handles, and the context's incoming state. */
+static zh_error *incoming_objects(zh_wasip2_ctx *cx, wp2_in_request *r, const zh_wasip2_http_io *io,
+                                  void *io_req, uint64_t *request, uint64_t *outparam) {
   zh_error *err;
   if ((err = wp2_insert(cx, &r->base, request)))
     return err;
-  wp2_obj *op = wp2_zalloc(sizeof *op);
+  wp2_obj *op = wp2_obj_zalloc(cx, sizeof *op);
   if (!op)
     return wp2_oom();
   *op = (wp2_obj){WP2_OUTPARAM, plain_free};
@@ -465,6 +526,25 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
     return err;
   cx->in = (wp2_incoming){.io = io, .req = io_req};
   return NULL;
+}
+
+zh_error *zh_wasip2_incoming_borrowed(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
+                                      const zh_wasip2_http_io *io, void *io_req, uint64_t *request,
+                                      uint64_t *outparam) {
+  if (cx->in.io)
+    return zh_error_new(ZH_ERR_USAGE, "wasip2: one incoming request per context");
+  wp2_in_request *r = malloc(sizeof *r);
+  if (!r)
+    return wp2_oom();
+  *r = (wp2_in_request){.base = {WP2_IN_REQUEST, in_request_free},
+                        .method = req->method ? req->method : "GET",
+                        .path = req->path_with_query,
+                        .scheme = req->scheme,
+                        .authority = req->authority,
+                        .borrowed = true,
+                        .src = req->headers,
+                        .nsrc = req->nheaders};
+  return incoming_objects(cx, r, io, io_req, request, outparam);
 }
 
 bool zh_wasip2_response_status(const zh_wasip2_ctx *cx, int *status) {
@@ -541,7 +621,10 @@ static zh_error *in_req_headers(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
   (void)n;
   wp2_in_request *r;
   zh_error *err = in_request_arg(cx, &args[0], &r);
-  return err ? err : wp2_fields_copy(cx, r->headers, true, result);
+  if (err)
+    return err;
+  wp2_fields *f = in_request_headers(r);
+  return f ? wp2_fields_copy(cx, f, true, result) : wp2_oom();
 }
 
 /* ---- incoming bodies ---- */
@@ -691,9 +774,8 @@ typedef struct wp2_out_response {
 } wp2_out_response;
 
 static void out_response_free(zh_wasip2_ctx *cx, wp2_obj *o) {
-  (void)cx;
   wp2_fields_destroy(((wp2_out_response *)o)->headers);
-  free(o);
+  wp2_obj_free(cx, o);
 }
 
 static zh_error *out_resp_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
@@ -702,7 +784,7 @@ static zh_error *out_resp_new(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val 
   zh_error *err = take_fields(cx, &args[0], &h);
   if (err || !h)
     return err;
-  wp2_out_response *r = wp2_zalloc(sizeof *r);
+  wp2_out_response *r = wp2_obj_zalloc(cx, sizeof *r);
   if (!r) {
     wp2_fields_destroy(h);
     return wp2_oom();
@@ -760,7 +842,7 @@ static void out_body_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   }
   wp2_buf_free(&b->pending);
   wp2_fields_destroy(b->trailers);
-  free(b);
+  wp2_obj_free(cx, b);
 }
 
 /* Headers or trailers in the embedder's shape, in `few` when they fit (almost every response),
@@ -823,7 +905,7 @@ static zh_error *body_write(zh_wasip2_ctx *cx, wp2_stream *s, const void *data, 
 static const wp2_stream_hooks body_out_hooks = {NULL, NULL, body_write, NULL};
 
 zh_error *wp2_out_body_new(zh_wasip2_ctx *cx, bool for_request, uint64_t owner, uint64_t *rep) {
-  wp2_out_body *b = wp2_zalloc(sizeof *b);
+  wp2_out_body *b = wp2_obj_zalloc(cx, sizeof *b);
   if (!b)
     return wp2_oom();
   b->base = (wp2_obj){WP2_OUT_BODY, out_body_free};
@@ -842,8 +924,7 @@ static zh_error *out_resp_body(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val
     return zh_val_err(result, NULL);
   if ((err = wp2_out_body_new(cx, false, args[0].of.res.rep, &r->body)))
     return err;
-  zh_val own = zh_val_own(r->body);
-  return zh_val_ok(result, &own);
+  return wp2_ok_own(cx, result, r->body);
 }
 
 static zh_error *out_body_write(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {
@@ -862,8 +943,7 @@ static zh_error *out_body_write(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
     return err;
   s->hooks = &body_out_hooks;
   s->owner = args[0].of.res.rep;
-  zh_val own = zh_val_own(rep);
-  return zh_val_ok(result, &own);
+  return wp2_ok_own(cx, result, rep);
 }
 
 static zh_error *out_body_finish(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_val *result) {

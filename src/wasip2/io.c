@@ -94,12 +94,12 @@ static void stream_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   if (s->owns_fd && s->fd >= 0)
     close(s->fd);
   free(s->fail_msg);
-  free(s);
+  wp2_obj_free(cx, s);
 }
 
 static zh_error *stream_new(zh_wasip2_ctx *cx, wp2_kind k, wp2_stream_kind kind, int fd, bool owns,
                             uint64_t *rep, wp2_stream **out) {
-  wp2_stream *s = wp2_zalloc(sizeof *s);
+  wp2_stream *s = wp2_obj_zalloc(cx, sizeof *s);
   if (!s) {
     if (owns && fd >= 0)
       close(fd);

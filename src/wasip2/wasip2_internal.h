@@ -71,8 +71,11 @@ typedef struct wp2_incoming {
 
 typedef struct wp2_curl wp2_curl; /* http_out.c */
 
+#define WP2_ARENA 288 /* bytes of zh_wasip2_ctx.arena */
+
 struct zh_wasip2_ctx {
   zh_store *store;
+  zh_val *ret_slot;   /* during a call: the adapter's room for the result's payload, or NULL */
   char **argv, **env; /* env as "K=V" */
   char **strings;     /* the block argv, env and the allow lists live in (ctx.c) */
   size_t argc, envc;
@@ -108,6 +111,11 @@ struct zh_wasip2_ctx {
   uint8_t *read_buf;
   size_t read_cap;
   bool read_busy; /* a read is using it (a hook that re-enters gets a block of its own) */
+  /* The first small objects of a request (its response, body, stream, outparam) come from
+   * here (wp2_obj_zalloc), a malloc and a free each fewer; not cleared with the context,
+   * and sized so that the context stays within glibc's per-thread cache (1032 bytes). */
+  uint32_t arena_used;
+  _Alignas(16) uint8_t arena[WP2_ARENA];
 };
 
 /* ---- the object table ---- */
@@ -120,6 +128,10 @@ wp2_obj *wp2_take(zh_wasip2_ctx *cx, uint64_t rep, wp2_kind kind);
 zh_error *wp2_arg(zh_wasip2_ctx *cx, const zh_val *v, wp2_kind kind, const char *what,
                   wp2_obj **out);
 zh_error *wp2_oom(void) __attribute__((returns_nonnull));
+/* n zeroed bytes from the context's arena when they fit, else wp2_zalloc; released with
+ * wp2_obj_free (what is in the arena stays until the context goes). */
+void *wp2_obj_zalloc(zh_wasip2_ctx *cx, size_t n);
+void wp2_obj_free(zh_wasip2_ctx *cx, void *p);
 /* calloc(1, n) for the objects of every request: glibc's calloc skips its per-thread cache
  * (and its blocks then overflow that cache when freed), malloc takes from it. */
 static inline void *wp2_zalloc(size_t n) {
@@ -135,7 +147,9 @@ static inline void *wp2_zalloc(size_t n) {
 }
 
 /* ---- values ---- */
-zh_error *wp2_ok(zh_val *out, zh_val *payload);  /* payload may be NULL */
+zh_error *wp2_ok(zh_val *out, zh_val *payload); /* payload may be NULL */
+/* ok(own rep), its payload in the adapter's slot when the call has one (cx->ret_slot). */
+zh_error *wp2_ok_own(zh_wasip2_ctx *cx, zh_val *out, uint64_t rep);
 zh_error *wp2_err(zh_val *out, zh_val *payload); /* payload may be NULL */
 zh_error *wp2_err_enum(zh_val *out, uint32_t e); /* err(enum case) */
 zh_error *wp2_bytes(zh_val *out, const void *data, size_t len);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const zh_wit_type *zh_abi_unalias(const zh_wit_type *t) {
+const zh_wit_type *zh_abi_unalias_chain(const zh_wit_type *t) {
   while (t && t->kind == ZH_WIT_ALIAS)
     t = t->elem;
   return t;

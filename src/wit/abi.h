@@ -17,8 +17,12 @@
 /* Spec limits: a string's bytes and a list's bytes must stay below these. */
 #define ZH_ABI_MAX_STRING_BYTES 0x7fffffffu
 
-/* Follows aliases to the defining type. */
-const zh_wit_type *zh_abi_unalias(const zh_wit_type *t);
+/* Follows aliases to the defining type. Inline: the lift and lower of every value call it
+ * at each level, and most types are no alias. */
+const zh_wit_type *zh_abi_unalias_chain(const zh_wit_type *t);
+static inline const zh_wit_type *zh_abi_unalias(const zh_wit_type *t) {
+  return t && t->kind == ZH_WIT_ALIAS ? zh_abi_unalias_chain(t) : t;
+}
 /* The kind after despecialization: tuple -> record, enum/option/result -> variant. */
 zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t);
 /* Number of cases of a variant-like type (variant, enum, option 2, result 2). */
@@ -109,6 +113,11 @@ typedef struct zh_abi_cx {
   uint32_t *lent; /* NULL, lent_few, or malloc'd once more are lent */
   uint32_t nlent, lent_cap;
   uint32_t lent_few[4]; /* a call lends one or two: no malloc for them */
+  /* When set, lifting puts strings, lists of numbers and case payloads here while they fit
+   * (the heap otherwise); such values are released with zh_abi_lent_drop, never
+   * zh_val_drop, and must not outlive the buffer. */
+  uint8_t *lend_buf;
+  uint32_t lend_len, lend_cap;
 } zh_abi_cx;
 
 /* Traps with "WHAT: message". */
@@ -119,9 +128,56 @@ zh_error *zh_abi_usage(const zh_abi_cx *cx, const char *fmt, ...)
 
 /* Loads a value of type t at ptr in guest memory (lift). */
 zh_error *zh_abi_load(zh_abi_cx *cx, const zh_wit_type *t, uint32_t ptr, zh_val *out);
+/* zh_val_drop for a value lifted with cx->lend_buf: what lies in the buffer is not freed. */
+void zh_abi_lent_drop(const zh_abi_cx *cx, zh_val *v);
 /* Lifts from flat core values vals[*i..] (types as the values carry them). */
 zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *vals, size_t n,
                            size_t *i, zh_val *out);
+/* A flat parameter's lift, planned once per function type: handles, strings and lists of
+ * numbers (the common parameters of host calls) skip the walk over the type at each call;
+ * any other type takes zh_abi_lift_flat. */
+typedef enum {
+  ZH_ABI_LIFT_ANY = 0,
+  ZH_ABI_LIFT_OWN,
+  ZH_ABI_LIFT_BORROW,
+  ZH_ABI_LIFT_STRING,
+  ZH_ABI_LIFT_LIST_RAW,
+  ZH_ABI_LIFT_CASE, /* an option or result */
+} zh_abi_lift_op;
+typedef struct zh_abi_lift_plan {
+  zh_abi_lift_op op;
+  zh_wit_type_kind elem; /* LIST_RAW: the number kind */
+  uint32_t es, ea;       /* LIST_RAW: its size and alignment */
+  const zh_wit_type *t;  /* the parameter's type */
+  const zh_wit_type *rt; /* OWN, BORROW: the resource type, unaliased */
+  /* CASE: the flat values it takes, and case i's payload: its type (NULL: none) and, for a
+   * handle, its resource type and whether it is an own */
+  uint32_t nflat;
+  const zh_wit_type *case_t[2];
+  const zh_wit_type *case_rt[2];
+  bool case_own[2];
+} zh_abi_lift_plan;
+void zh_abi_lift_plan_of(const zh_wit_type *t, zh_abi_lift_plan *out);
+/* zh_abi_lift_flat by a plan. */
+zh_error *zh_abi_lift_planned(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh_value *vals,
+                              size_t n, size_t *i, zh_val *out);
+/* A host call's result, planned once per function type for its store or flat lowering: an
+ * own handle, or the case of a result or option, is written without the walk over the type
+ * (a payload other than an own handle is stored the general way); anything else, or a value
+ * of another shape (which the general path reports), takes zh_abi_store / zh_abi_lower_flat. */
+typedef struct zh_abi_result_plan {
+  bool planned;
+  const zh_wit_type *t;     /* unaliased */
+  uint32_t payload_offset;  /* result, option */
+  const zh_wit_type *ct[2]; /* result, option: case i's payload type (unaliased), or NULL */
+  const zh_wit_type *rt[2]; /* own: [0] its resource; result/option: case i's own's, or NULL */
+} zh_abi_result_plan;
+void zh_abi_result_plan_of(const zh_wit_type *t, zh_abi_result_plan *out);
+/* zh_abi_store (with ptr checked by the caller) and zh_abi_lower_flat by a plan. */
+zh_error *zh_abi_store_planned(zh_abi_cx *cx, const zh_abi_result_plan *p, const zh_val *v,
+                               uint32_t ptr);
+zh_error *zh_abi_lower_flat_planned(zh_abi_cx *cx, const zh_abi_result_plan *p, const zh_val *v,
+                                    zh_value *out, size_t *i);
 /* Stores v at ptr in guest memory (lower); allocates through cabi_realloc as needed. */
 zh_error *zh_abi_store(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, uint32_t ptr);
 /* Lowers v to flat core values at out[*i..] (room for the flattened count is the caller's). */

@@ -67,9 +67,9 @@ void zh_abi_table_free(zh_abi_table *t) {
 }
 
 /* own<R> leaves the guest: the handle goes away and the host gets the representation. */
-static zh_error *lift_own(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_val *out) {
+static zh_error *lift_own(zh_abi_cx *cx, const zh_wit_type *rt, uint32_t i, zh_val *out) {
   zh_error *err = NULL;
-  zh_abi_handle *h = handle_get(cx, i, zh_abi_unalias(t->elem), &err);
+  zh_abi_handle *h = handle_get(cx, i, rt, &err);
   if (!h)
     return err;
   if (!h->own)
@@ -82,9 +82,9 @@ static zh_error *lift_own(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_va
   return NULL;
 }
 
-static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh_val *out) {
+static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *rt, uint32_t i, zh_val *out) {
   zh_error *err = NULL;
-  zh_abi_handle *h = handle_get(cx, i, zh_abi_unalias(t->elem), &err);
+  zh_abi_handle *h = handle_get(cx, i, rt, &err);
   if (!h)
     return err;
   if (cx->track_lends) {
@@ -106,6 +106,91 @@ static zh_error *lift_borrow(zh_abi_cx *cx, const zh_wit_type *t, uint32_t i, zh
     h->lends++;
   }
   *out = zh_val_borrow(h->rep);
+  return NULL;
+}
+
+/* ---- per-call storage (cx->lend_buf) ---- */
+
+/* n bytes of the call's buffer, 8-aligned, or NULL (no buffer, or full): the heap then. */
+static void *lend(zh_abi_cx *cx, size_t n) {
+  if (!cx->lend_buf)
+    return NULL;
+  size_t at = ((size_t)cx->lend_len + 7) & ~(size_t)7;
+  if (at > cx->lend_cap || n > cx->lend_cap - at)
+    return NULL;
+  cx->lend_len = (uint32_t)(at + n);
+  return cx->lend_buf + at;
+}
+
+static bool is_lent(const zh_abi_cx *cx, const void *p) {
+  uintptr_t a = (uintptr_t)p, lo = (uintptr_t)cx->lend_buf;
+  return cx->lend_buf && a >= lo && a < lo + cx->lend_cap;
+}
+
+void zh_abi_lent_drop(const zh_abi_cx *cx, zh_val *v) {
+  switch (v->kind) {
+  case ZH_WIT_STRING:
+    if (!is_lent(cx, v->of.str.data))
+      free(v->of.str.data);
+    break;
+  case ZH_WIT_LIST:
+    if (v->of.list.items) /* item arrays come from the heap; what they hold may not */
+      for (size_t i = 0; i < v->of.list.len; i++)
+        zh_abi_lent_drop(cx, &v->of.list.items[i]);
+    free(v->of.list.items);
+    if (!is_lent(cx, v->of.list.raw))
+      free(v->of.list.raw);
+    break;
+  case ZH_WIT_RECORD:
+  case ZH_WIT_TUPLE:
+    for (size_t i = 0; i < v->of.agg.n; i++)
+      zh_abi_lent_drop(cx, &v->of.agg.fields[i]);
+    free(v->of.agg.fields);
+    break;
+  case ZH_WIT_VARIANT:
+  case ZH_WIT_OPTION:
+  case ZH_WIT_RESULT:
+    if (v->of.var.payload) {
+      zh_abi_lent_drop(cx, v->of.var.payload);
+      if (!is_lent(cx, v->of.var.payload))
+        free(v->of.var.payload);
+    }
+    break;
+  default:
+    zh_val_drop(v); /* flags and scalars: never in the buffer */
+    return;
+  }
+  memset(v, 0, sizeof *v);
+  v->kind = ZH_WIT_BOOL;
+}
+
+/* zh_val_string, in the call's buffer when it fits. */
+static zh_error *lift_string(zh_abi_cx *cx, const char *data, size_t len, zh_val *out) {
+  char *d = lend(cx, len + 1);
+  if (!d)
+    return zh_val_string(out, data, len);
+  memcpy(d, data, len);
+  d[len] = '\0';
+  memset(out, 0, sizeof *out);
+  out->kind = ZH_WIT_STRING;
+  out->of.str.data = d;
+  out->of.str.len = len;
+  return NULL;
+}
+
+/* zh_val_list_raw of `len` numbers of `es` bytes, in the call's buffer when it fits. */
+static zh_error *lift_raw(zh_abi_cx *cx, zh_wit_type_kind elem, uint32_t es, const void *data,
+                          uint32_t len, zh_val *out) {
+  size_t bytes = (size_t)len * es;
+  void *d = lend(cx, bytes ? bytes : 1); /* one byte at least, as zh_val_list_raw */
+  if (!d)
+    return zh_val_list_raw(out, elem, data, len);
+  memcpy(d, data, bytes);
+  memset(out, 0, sizeof *out);
+  out->kind = ZH_WIT_LIST;
+  out->of.list.raw = d;
+  out->of.list.len = len;
+  out->of.list.raw_elem = elem;
   return NULL;
 }
 
@@ -248,7 +333,7 @@ static zh_error *load_string_range(zh_abi_cx *cx, uint32_t ptr, uint32_t len, zh
   size_t bad;
   if (!utf8_valid(p, len, &bad))
     return zh_abi_trap(cx, "invalid UTF-8 in string at 0x%x, byte %zu", ptr, bad);
-  return zh_val_string(out, (const char *)p, len);
+  return lift_string(cx, (const char *)p, len, out);
 }
 
 static zh_error *load_at(zh_abi_cx *cx, const zh_wit_type *t, const uint8_t *base, uint32_t ptr,
@@ -264,12 +349,12 @@ static zh_error *load_list_range(zh_abi_cx *cx, const zh_wit_type *lt, uint32_t 
   const uint8_t *base = zh_memory_data(cx->mem);
   /* Numbers have the same layout on both sides: one copy for the whole list. */
   if (zh_val_raw_size(et->kind) == es && es)
-    return zh_val_list_raw(out, et->kind, base + ptr, len);
+    return lift_raw(cx, et->kind, es, base + ptr, len, out);
   if ((err = zh_val_list(out, len)))
     return err;
   for (uint32_t i = 0; i < len; i++)
     if ((err = load_at(cx, et, base, ptr + i * es, &out->of.list.items[i]))) {
-      zh_val_drop(out);
+      zh_abi_lent_drop(cx, out);
       return err;
     }
   return NULL;
@@ -289,10 +374,12 @@ static zh_val make_variant_kind(const zh_wit_type *t, uint32_t disc) {
   return v;
 }
 
-static zh_error *attach_payload(zh_val *out, zh_val *payload) {
-  out->of.var.payload = malloc(sizeof(zh_val));
+static zh_error *attach_payload(zh_abi_cx *cx, zh_val *out, zh_val *payload) {
+  out->of.var.payload = lend(cx, sizeof(zh_val));
+  if (!out->of.var.payload)
+    out->of.var.payload = malloc(sizeof(zh_val));
   if (!out->of.var.payload) {
-    zh_val_drop(payload);
+    zh_abi_lent_drop(cx, payload);
     return zh_error_new(ZH_ERR_RESOURCE, "out of memory");
   }
   *out->of.var.payload = *payload;
@@ -364,7 +451,7 @@ static zh_error *load_at(zh_abi_cx *cx, const zh_wit_type *t, const uint8_t *bas
       uint32_t a = zh_abi_align(ft);
       off = (off + a - 1) & ~(a - 1);
       if ((err = load_at(cx, ft, base, ptr + off, &out->of.agg.fields[i]))) {
-        zh_val_drop(out);
+        zh_abi_lent_drop(cx, out);
         return err;
       }
       off += zh_abi_size(ft);
@@ -388,7 +475,7 @@ static zh_error *load_at(zh_abi_cx *cx, const zh_wit_type *t, const uint8_t *bas
     zh_val payload;
     if ((err = load_at(cx, ct, base, ptr + zh_abi_payload_offset(t), &payload)))
       return err;
-    return attach_payload(out, &payload);
+    return attach_payload(cx, out, &payload);
   }
   case ZH_WIT_FLAGS: {
     if ((err = zh_val_flags(out, t->nfields)))
@@ -406,9 +493,9 @@ static zh_error *load_at(zh_abi_cx *cx, const zh_wit_type *t, const uint8_t *bas
     return NULL;
   }
   case ZH_WIT_OWN:
-    return lift_own(cx, t, rd32(p), out);
+    return lift_own(cx, zh_abi_unalias(t->elem), rd32(p), out);
   case ZH_WIT_BORROW:
-    return lift_borrow(cx, t, rd32(p), out);
+    return lift_borrow(cx, zh_abi_unalias(t->elem), rd32(p), out);
   default:
     return zh_abi_usage(cx, "cannot lift a %s", zh_wit_type_kind_name(t->kind));
   }
@@ -495,7 +582,7 @@ zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *
       return err;
     for (size_t f = 0; f < t->nfields; f++)
       if ((err = zh_abi_lift_flat(cx, t->fields[f].type, vals, n, i, &out->of.agg.fields[f]))) {
-        zh_val_drop(out);
+        zh_abi_lent_drop(cx, out);
         return err;
       }
     return NULL;
@@ -518,7 +605,7 @@ zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *
       zh_val payload;
       if ((err = zh_abi_lift_flat(cx, ct, vals, n, i, &payload)))
         return err;
-      if ((err = attach_payload(out, &payload)))
+      if ((err = attach_payload(cx, out, &payload)))
         return err;
     }
     *i = end; /* skip the padding of shorter cases */
@@ -529,7 +616,7 @@ zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *
       return err;
     for (uint32_t w = 0; w < zh_abi_flags_words(t->nfields); w++) {
       if ((err = next_flat(cx, vals, n, i, ZH_I32, &x))) {
-        zh_val_drop(out);
+        zh_abi_lent_drop(cx, out);
         return err;
       }
       for (size_t b = 0; b < 32 && (size_t)w * 32 + b < t->nfields; b++)
@@ -572,10 +659,160 @@ zh_error *zh_abi_lift_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_value *
     *out = zh_val_char(w);
     return NULL;
   case ZH_WIT_OWN:
-    return lift_own(cx, t, w, out);
+    return lift_own(cx, zh_abi_unalias(t->elem), w, out);
   case ZH_WIT_BORROW:
-    return lift_borrow(cx, t, w, out);
+    return lift_borrow(cx, zh_abi_unalias(t->elem), w, out);
   default:
     return zh_abi_usage(cx, "cannot lift a %s", zh_wit_type_kind_name(t->kind));
   }
+}
+
+/* ---- planned flat lifting ---- */
+
+void zh_abi_lift_plan_of(const zh_wit_type *t, zh_abi_lift_plan *out) {
+  memset(out, 0, sizeof *out);
+  out->t = t;
+  t = zh_abi_unalias(t);
+  if (!t)
+    return;
+  switch (t->kind) {
+  case ZH_WIT_OWN:
+  case ZH_WIT_BORROW:
+    out->op = t->kind == ZH_WIT_OWN ? ZH_ABI_LIFT_OWN : ZH_ABI_LIFT_BORROW;
+    out->rt = zh_abi_unalias(t->elem);
+    return;
+  case ZH_WIT_STRING:
+    out->op = ZH_ABI_LIFT_STRING;
+    return;
+  case ZH_WIT_OPTION:
+  case ZH_WIT_RESULT: {
+    size_t nflat = zh_abi_flat_count(t);
+    if (nflat == SIZE_MAX)
+      return;
+    for (size_t c = 0; c < 2; c++) {
+      const zh_wit_type *ct = zh_abi_unalias(zh_abi_case_type(t, c));
+      bool handle = ct && (ct->kind == ZH_WIT_OWN || ct->kind == ZH_WIT_BORROW);
+      out->case_t[c] = ct;
+      out->case_rt[c] = handle ? zh_abi_unalias(ct->elem) : NULL;
+      out->case_own[c] = handle && ct->kind == ZH_WIT_OWN;
+    }
+    out->nflat = (uint32_t)nflat;
+    out->op = ZH_ABI_LIFT_CASE;
+    return;
+  }
+  case ZH_WIT_LIST: {
+    const zh_wit_type *et = zh_abi_unalias(t->elem);
+    uint32_t es = et ? zh_abi_size(et) : 0;
+    if (et && es && zh_val_raw_size(et->kind) == es) {
+      out->op = ZH_ABI_LIFT_LIST_RAW;
+      out->elem = et->kind;
+      out->es = es;
+      out->ea = zh_abi_align(et);
+    }
+    return;
+  }
+  default:
+    return;
+  }
+}
+
+/* The next flat value when it is the i32 the plan expects; false sends the caller to the
+ * general path (which coerces or reports). */
+static bool next_i32(const zh_value *vals, size_t n, size_t *i, uint32_t *x) {
+  if (*i >= n || vals[*i].type != ZH_I32)
+    return false;
+  *x = (uint32_t)vals[(*i)++].of.i32;
+  return true;
+}
+
+/* The next flat value's low 32 bits, as a variant's joined slot carries an i32 (next_flat
+ * with ZH_I32); false for a value of no core number type. */
+static bool next_bits32(const zh_value *vals, size_t n, size_t *i, uint32_t *x) {
+  if (*i >= n)
+    return false;
+  const zh_value *v = &vals[*i];
+  switch (v->type) {
+  case ZH_I32:
+    *x = (uint32_t)v->of.i32;
+    break;
+  case ZH_I64:
+    *x = (uint32_t)v->of.i64;
+    break;
+  case ZH_F32:
+    *x = v->of.f32_bits;
+    break;
+  case ZH_F64:
+    *x = (uint32_t)v->of.f64_bits;
+    break;
+  default:
+    return false;
+  }
+  (*i)++;
+  return true;
+}
+
+/* An option or result of handles (ZH_ABI_LIFT_CASE); NULL with *fallback set when the
+ * values are not what the plan reads, for the general path to report. */
+static zh_error *lift_case(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh_value *vals, size_t n,
+                           size_t *i, zh_val *out, bool *fallback) {
+  size_t start = *i;
+  uint32_t disc, h = 0;
+  if (start > n || n - start < p->nflat || !next_bits32(vals, n, i, &disc) || disc > 1 ||
+      (p->case_rt[disc] && !next_bits32(vals, n, i, &h))) {
+    *fallback = true;
+    return NULL;
+  }
+  memset(out, 0, sizeof *out);
+  out->kind = zh_abi_unalias(p->t)->kind;
+  out->of.var.disc = disc;
+  if (!p->case_t[disc]) {
+    *i = start + p->nflat; /* past the padding of the shorter case */
+    return NULL;
+  }
+  zh_val payload;
+  zh_error *err;
+  if (p->case_rt[disc])
+    err = p->case_own[disc] ? lift_own(cx, p->case_rt[disc], h, &payload)
+                            : lift_borrow(cx, p->case_rt[disc], h, &payload);
+  else /* another payload: lifted from the joined slots the general way */
+    err = zh_abi_lift_flat(cx, p->case_t[disc], vals, n, i, &payload);
+  *i = start + p->nflat;
+  return err ? err : attach_payload(cx, out, &payload);
+}
+
+zh_error *zh_abi_lift_planned(zh_abi_cx *cx, const zh_abi_lift_plan *p, const zh_value *vals,
+                              size_t n, size_t *i, zh_val *out) {
+  size_t at = *i;
+  uint32_t x, y;
+  switch (p->op) {
+  case ZH_ABI_LIFT_OWN:
+    if (next_i32(vals, n, i, &x))
+      return lift_own(cx, p->rt, x, out);
+    break;
+  case ZH_ABI_LIFT_BORROW:
+    if (next_i32(vals, n, i, &x))
+      return lift_borrow(cx, p->rt, x, out);
+    break;
+  case ZH_ABI_LIFT_STRING:
+    if (next_i32(vals, n, i, &x) && next_i32(vals, n, i, &y))
+      return load_string_range(cx, x, y, out);
+    break;
+  case ZH_ABI_LIFT_CASE: {
+    bool fallback = false;
+    zh_error *err = lift_case(cx, p, vals, n, i, out, &fallback);
+    if (!fallback)
+      return err;
+    break;
+  }
+  case ZH_ABI_LIFT_LIST_RAW:
+    if (next_i32(vals, n, i, &x) && next_i32(vals, n, i, &y)) {
+      zh_error *err = zh_abi_check_range(cx, "list", x, (uint64_t)y * p->es, p->ea);
+      return err ? err : lift_raw(cx, p->elem, p->es, zh_memory_data(cx->mem) + x, y, out);
+    }
+    break;
+  default:
+    break;
+  }
+  *i = at;
+  return zh_abi_lift_flat(cx, p->t, vals, n, i, out);
 }

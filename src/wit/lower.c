@@ -411,3 +411,57 @@ zh_error *zh_abi_lower_flat(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v
     return zh_abi_usage(cx, "cannot lower a %s", zh_wit_type_kind_name(t->kind));
   }
 }
+
+/* ---- planned results ---- */
+
+void zh_abi_result_plan_of(const zh_wit_type *t, zh_abi_result_plan *out) {
+  memset(out, 0, sizeof *out);
+  t = zh_abi_unalias(t);
+  out->t = t;
+  if (!t)
+    return;
+  if (t->kind == ZH_WIT_OWN) {
+    out->rt[0] = zh_abi_unalias(t->elem);
+    out->planned = true;
+    return;
+  }
+  if (t->kind != ZH_WIT_RESULT && t->kind != ZH_WIT_OPTION)
+    return;
+  for (size_t c = 0; c < 2; c++) {
+    const zh_wit_type *ct = zh_abi_unalias(zh_abi_case_type(t, c));
+    out->ct[c] = ct;
+    out->rt[c] = ct && ct->kind == ZH_WIT_OWN ? zh_abi_unalias(ct->elem) : NULL;
+  }
+  out->payload_offset = zh_abi_payload_offset(t);
+  out->planned = true;
+}
+
+zh_error *zh_abi_store_planned(zh_abi_cx *cx, const zh_abi_result_plan *p, const zh_val *v,
+                               uint32_t ptr) {
+  if (!p->planned || p->t->kind == ZH_WIT_OWN || v->kind != p->t->kind || v->of.var.disc > 1 ||
+      !p->ct[v->of.var.disc] != !v->of.var.payload)
+    return store_at(cx, p->t, v, ptr);
+  uint8_t disc = (uint8_t)v->of.var.disc;
+  put(cx, ptr, &disc, 1);
+  const zh_val *pl = v->of.var.payload;
+  if (!pl)
+    return NULL;
+  if (!p->rt[disc] || pl->kind != ZH_WIT_OWN)
+    return store_at(cx, p->ct[disc], pl, ptr + p->payload_offset);
+  uint32_t h;
+  zh_error *err = zh_abi_handle_new(cx, p->rt[disc], pl->of.res.rep, true, &h);
+  if (!err)
+    put(cx, ptr + p->payload_offset, &h, 4);
+  return err;
+}
+
+zh_error *zh_abi_lower_flat_planned(zh_abi_cx *cx, const zh_abi_result_plan *p, const zh_val *v,
+                                    zh_value *out, size_t *i) {
+  if (!p->planned || p->t->kind != ZH_WIT_OWN || v->kind != ZH_WIT_OWN)
+    return zh_abi_lower_flat(cx, p->t, v, out, i);
+  uint32_t h;
+  zh_error *err = zh_abi_handle_new(cx, p->rt[0], v->of.res.rep, true, &h);
+  if (!err)
+    out[(*i)++] = zh_i32((int32_t)h);
+  return err;
+}

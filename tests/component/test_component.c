@@ -221,12 +221,14 @@ static void test_bad_input(void) {
 typedef struct host {
   int calls;
   void *seen_data;
+  bool offered_slot; /* a guest's call offered room for the result's payload */
 } host;
 
 static zh_error *host_add(zh_cm_call *call, void *env, zh_val *args, size_t nargs, zh_val *result) {
   host *h = env;
   h->calls++;
   h->seen_data = zh_cm_call_data(call);
+  h->offered_slot = zh_cm_call_payload_slot(call) != NULL;
   if (nargs != 2)
     return zh_error_new(ZH_ERR_TRAP, "wrong argument count");
   *result = zh_val_u32((uint32_t)(args[0].of.u * 100 + args[1].of.u));
@@ -311,6 +313,7 @@ static void test_linker(void) {
     zh_error_free(err);
     CHECK_EQ_INT(h.calls, 1);
     CHECK(h.seen_data == &data);
+    CHECK(h.offered_slot);
     /* A trap poisons the instance: later calls fail, also into other functions. */
     zh_cm_func *boom = zh_cm_instance_func(in, NULL, "boom");
     zh_val res;

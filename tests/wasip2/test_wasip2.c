@@ -7,6 +7,7 @@
  * defaults. Needs clang with the wasm32-wasi sysroot. */
 #include "testlib.h"
 #include "testutil.h"
+#include "wasip2/wasip2_internal.h"
 #include "wit/guest_build.h"
 #include "zerohop/wasip2.h"
 
@@ -488,6 +489,40 @@ static void test_tcp(void) {
   outcome_free(&o);
 }
 
+/* A context's first small objects come from its arena, zeroed, and the rest from the heap
+ * once it is full; wp2_obj_free frees only the latter (the ASan build checks both). */
+static void test_obj_arena(void) {
+  zh_error *err = NULL;
+  zh_wasip2_ctx *cx = zh_wasip2_new(NULL, &err);
+  CHECK(cx && !err);
+  zh_error_free(err);
+  if (!cx)
+    return;
+  uint8_t *objs[40];
+  size_t in_arena = 0;
+  for (size_t i = 0; i < 40; i++) {
+    objs[i] = wp2_obj_zalloc(cx, 24);
+    CHECK(objs[i] != NULL);
+    bool zero = true;
+    for (size_t k = 0; objs[i] && k < 24; k++)
+      zero = zero && objs[i][k] == 0;
+    CHECK(zero);
+    if (objs[i])
+      memset(objs[i], 0xab, 24); /* the next ones must not overlap: checked below */
+    uintptr_t a = (uintptr_t)objs[i], lo = (uintptr_t)cx->arena;
+    in_arena += a >= lo && a < lo + sizeof cx->arena;
+  }
+  CHECK_EQ_INT(in_arena, WP2_ARENA / 32); /* 24 bytes take 32 of the arena */
+  for (size_t i = 0; i < 40; i++) {
+    bool intact = true;
+    for (size_t k = 0; objs[i] && k < 24; k++)
+      intact = intact && objs[i][k] == 0xab;
+    CHECK(intact);
+    wp2_obj_free(cx, objs[i]);
+  }
+  zh_wasip2_free(cx);
+}
+
 int main(void) {
   const char *build = zh_test_build_dir();
   char cli[256];
@@ -496,6 +531,7 @@ int main(void) {
   if (!mkdtemp(tmp))
     return 1;
   CHECK(stage_wit());
+  test_obj_arena();
   char wit[128];
   snprintf(wit, sizeof wit, "%s/wit", tmp);
   zh_error *err = zh_engine_new(NULL, &engine);

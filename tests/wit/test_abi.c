@@ -695,6 +695,305 @@ static void test_big_flags(zh_component *c) {
   zh_abi_table_free(&table);
 }
 
+/* The planned lift of a flat parameter (zh_abi_lift_planned, used by canon lower) must lift
+ * exactly what zh_abi_lift_flat lifts, and fail with the same message: each case runs
+ * through both, the handle table set up alike before each. */
+typedef struct {
+  zh_abi_cx *cx;
+  const zh_wit_type *res; /* handles of this type are made before each lift */
+  uint64_t rep;
+} planned_env;
+
+static void lift_both(planned_env *pe, const zh_wit_type *t, const zh_value *flat, size_t n,
+                      bool want_ok, const char *what) {
+  zh_abi_lift_plan plan;
+  zh_abi_lift_plan_of(t, &plan);
+  zh_val a, b;
+  zh_error *ea, *eb;
+  size_t ka = 0, kb = 0;
+  uint32_t h;
+  zh_abi_table_free(pe->cx->table);
+  CHECK(zh_abi_handle_new(pe->cx, pe->res, pe->rep, true, &h) == NULL && h == 1);
+  ea = zh_abi_lift_flat(pe->cx, t, flat, n, &ka, &a);
+  zh_abi_table_free(pe->cx->table);
+  CHECK(zh_abi_handle_new(pe->cx, pe->res, pe->rep, true, &h) == NULL && h == 1);
+  eb = zh_abi_lift_planned(pe->cx, &plan, flat, n, &kb, &b);
+  if (!(want_ok ? !ea && !eb : ea && eb))
+    fprintf(stderr, "planned lift, %s: %s / %s\n", what, ea ? zh_error_message(ea) : "ok",
+            eb ? zh_error_message(eb) : "ok");
+  CHECK(want_ok ? !ea && !eb : ea && eb);
+  if (!ea && !eb) {
+    CHECK(zh_val_equal(&a, &b));
+    CHECK_EQ_INT(ka, kb);
+    zh_val_drop(&a);
+    zh_val_drop(&b);
+  }
+  if (ea && eb) {
+    CHECK(strcmp(zh_error_message(ea), zh_error_message(eb)) == 0);
+    CHECK_EQ_INT(zh_error_status(ea), zh_error_status(eb));
+  }
+  zh_error_free(ea);
+  zh_error_free(eb);
+}
+
+static void test_planned_lift(zh_component *c) {
+  zh_instance *inst = zh_component_instance(c);
+  zh_abi_table table = {0};
+  zh_abi_cx cx = {.store = g_store,
+                  .mem = zh_instance_memory(inst, "memory"),
+                  .realloc = zh_instance_func(inst, "cabi_realloc"),
+                  .table = &table,
+                  .what = "planned"};
+  zh_wit_type res = {.kind = ZH_WIT_RESOURCE, .name = "r"},
+              other = {.kind = ZH_WIT_RESOURCE, .name = "other"},
+              own = {.kind = ZH_WIT_OWN, .elem = &res},
+              borrow = {.kind = ZH_WIT_BORROW, .elem = &res},
+              own_other = {.kind = ZH_WIT_OWN, .elem = &other},
+              alias = {.kind = ZH_WIT_ALIAS, .elem = &own}, str = {.kind = ZH_WIT_STRING},
+              u8 = {.kind = ZH_WIT_U8}, u32 = {.kind = ZH_WIT_U32},
+              bytes = {.kind = ZH_WIT_LIST, .elem = &u8},
+              words = {.kind = ZH_WIT_LIST, .elem = &u32},
+              strs = {.kind = ZH_WIT_LIST, .elem = &str};
+  planned_env pe = {&cx, &res, 77};
+  uint32_t p = 0;
+  CHECK(zh_abi_alloc(&cx, 4, 64, &p) == NULL);
+  uint8_t *m = zh_memory_data(cx.mem);
+  memcpy(m + p, "hello\xff world!", 13);
+  uint32_t desc[2] = {p, 5}; /* a list<string> of one: "hello" */
+  memcpy(m + p + 16, desc, 8);
+  uint32_t size = (uint32_t)zh_memory_size(cx.mem);
+  zh_value one[1] = {zh_i32(1)}, two[1] = {zh_i32(2)}, wide[1] = {zh_i64(1)};
+  lift_both(&pe, &own, one, 1, true, "own");
+  lift_both(&pe, &alias, one, 1, true, "own through an alias");
+  lift_both(&pe, &borrow, one, 1, true, "borrow");
+  lift_both(&pe, &own, wide, 1, true, "own from an i64 (coerced)");
+  lift_both(&pe, &own, two, 1, false, "own of an unknown handle");
+  lift_both(&pe, &own_other, one, 1, false, "own of another type");
+  lift_both(&pe, &borrow, two, 1, false, "borrow of an unknown handle");
+  lift_both(&pe, &own, one, 0, false, "own with no value");
+  zh_value s_ok[2] = {zh_i32((int32_t)p), zh_i32(5)}, s_bad[2] = {zh_i32((int32_t)p), zh_i32(8)},
+           s_out[2] = {zh_i32((int32_t)(size - 2)), zh_i32(5)};
+  lift_both(&pe, &str, s_ok, 2, true, "string");
+  lift_both(&pe, &str, s_bad, 2, false, "string with a bad byte");
+  lift_both(&pe, &str, s_out, 2, false, "string past the memory");
+  lift_both(&pe, &str, s_ok, 1, false, "string with one value");
+  lift_both(&pe, &bytes, s_bad, 2, true, "list<u8>");
+  lift_both(&pe, &bytes, s_out, 2, false, "list<u8> past the memory");
+  zh_value w_ok[2] = {zh_i32((int32_t)p), zh_i32(3)},
+           w_odd[2] = {zh_i32((int32_t)p + 1), zh_i32(2)}, w_empty[2] = {zh_i32(0), zh_i32(0)};
+  lift_both(&pe, &words, w_ok, 2, true, "list<u32>");
+  lift_both(&pe, &words, w_odd, 2, false, "list<u32> misaligned");
+  lift_both(&pe, &words, w_empty, 2, true, "empty list<u32>");
+  zh_value l_ok[2] = {zh_i32((int32_t)p + 16), zh_i32(1)};
+  lift_both(&pe, &strs, l_ok, 2, true, "list<string> (not planned)");
+  lift_both(&pe, &u32, one, 1, true, "u32 (not planned)");
+  zh_wit_type opt = {.kind = ZH_WIT_OPTION, .elem = &own},
+              opt_b = {.kind = ZH_WIT_OPTION, .elem = &borrow},
+              res_own = {.kind = ZH_WIT_RESULT, .elem = &own},
+              res_both = {.kind = ZH_WIT_RESULT, .elem = &own, .err = &borrow},
+              res_str = {.kind = ZH_WIT_RESULT, .elem = &own, .err = &str};
+  zh_value c_none[2] = {zh_i32(0), zh_i32(0)}, c_some[2] = {zh_i32(1), zh_i32(1)},
+           c_bad[2] = {zh_i32(1), zh_i32(2)}, c_disc[2] = {zh_i32(2), zh_i32(1)},
+           c_wide[2] = {zh_i64(1), zh_i64(1)}, c_ok[2] = {zh_i32(0), zh_i32(1)},
+           c_err_str[3] = {zh_i32(1), zh_i32((int32_t)p), zh_i32(5)};
+  lift_both(&pe, &opt, c_none, 2, true, "option<own> none");
+  lift_both(&pe, &opt, c_some, 2, true, "option<own> some");
+  lift_both(&pe, &opt_b, c_some, 2, true, "option<borrow> some");
+  lift_both(&pe, &opt, c_wide, 2, true, "option<own> some from i64 values (coerced)");
+  lift_both(&pe, &opt, c_bad, 2, false, "option<own> of an unknown handle");
+  lift_both(&pe, &opt, c_disc, 2, false, "option<own> with discriminant 2");
+  lift_both(&pe, &opt, c_some, 1, false, "option<own> with one value");
+  lift_both(&pe, &res_own, c_ok, 2, true, "result<own> ok");
+  lift_both(&pe, &res_own, c_some, 2, true, "result<own> err");
+  lift_both(&pe, &res_both, c_some, 2, true, "result<own, borrow> err");
+  lift_both(&pe, &res_str, c_err_str, 3, true, "result<own, string> err");
+  lift_both(&pe, &res_str, c_ok, 3, true, "result<own, string> ok");
+  zh_value c_err_bad[3] = {zh_i32(1), zh_i32((int32_t)p), zh_i32(8)},
+           c_err_wide[3] = {zh_i32(1), zh_i64((int64_t)p), zh_i64(5)};
+  lift_both(&pe, &res_str, c_err_bad, 3, false, "result<own, string> err with bad UTF-8");
+  lift_both(&pe, &res_str, c_err_wide, 3, true, "result<own, string> err from i64 slots");
+  lift_both(&pe, &res_str, c_err_str, 2, false, "result<own, string> err with two values");
+  zh_abi_lift_plan plan;
+  zh_abi_lift_plan_of(&res_both, &plan);
+  CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_CASE);
+  zh_abi_lift_plan_of(&res_str, &plan);
+  CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_CASE);
+  zh_abi_lift_plan_of(&strs, &plan);
+  CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_ANY);
+  zh_abi_lift_plan_of(&alias, &plan);
+  CHECK_EQ_INT(plan.op, ZH_ABI_LIFT_OWN);
+  zh_abi_table_free(&table);
+}
+
+/* The planned store and flat lowering of a host call's result (zh_abi_store_planned,
+ * zh_abi_lower_flat_planned) must write what zh_abi_store / zh_abi_lower_flat write (memory,
+ * flat values, the handle made) and fail with the same message. */
+static void store_both(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, bool want_ok,
+                       const char *what) {
+  zh_abi_result_plan plan;
+  zh_abi_result_plan_of(t, &plan);
+  uint32_t pa = 0, pb = 0;
+  CHECK(zh_abi_alloc(cx, 8, 32, &pa) == NULL && zh_abi_alloc(cx, 8, 32, &pb) == NULL);
+  uint8_t *m = zh_memory_data(cx->mem);
+  memset(m + pa, 0xee, 32);
+  memset(m + pb, 0xee, 32);
+  zh_abi_table_free(cx->table);
+  zh_error *ea = zh_abi_store(cx, t, v, pa);
+  zh_abi_table ta = *cx->table;
+  memset(cx->table, 0, sizeof *cx->table);
+  zh_error *eb = zh_abi_store_planned(cx, &plan, v, pb);
+  if (!(want_ok ? !ea && !eb : ea && eb))
+    fprintf(stderr, "planned store, %s: %s / %s\n", what, ea ? zh_error_message(ea) : "ok",
+            eb ? zh_error_message(eb) : "ok");
+  CHECK(want_ok ? !ea && !eb : ea && eb);
+  m = zh_memory_data(cx->mem);
+  if (!ea && !eb) {
+    /* strings land at different guest addresses: compare all but their pointers */
+    bool str_payload = plan.ct[1] && plan.ct[1]->kind == ZH_WIT_STRING;
+    CHECK(memcmp(m + pa, m + pb, str_payload ? 4 : 32) == 0);
+    CHECK_EQ_INT(ta.len, cx->table->len);
+    for (uint32_t i = 1; i < ta.len && i < cx->table->len; i++)
+      CHECK(ta.h[i].rt == cx->table->h[i].rt && ta.h[i].rep == cx->table->h[i].rep &&
+            ta.h[i].own == cx->table->h[i].own);
+  }
+  if (ea && eb)
+    CHECK(strcmp(zh_error_message(ea), zh_error_message(eb)) == 0);
+  zh_abi_table_free(&ta);
+  zh_error_free(ea);
+  zh_error_free(eb);
+  zh_value fa[2], fb[2];
+  size_t na = 0, nb = 0;
+  if (zh_abi_flat_count(t) > 2)
+    return;
+  zh_abi_table_free(cx->table);
+  ea = zh_abi_lower_flat(cx, t, v, fa, &na);
+  zh_abi_table_free(cx->table);
+  eb = zh_abi_lower_flat_planned(cx, &plan, v, fb, &nb);
+  CHECK(want_ok ? !ea && !eb : ea && eb);
+  if (!ea && !eb && na == nb && t->kind == ZH_WIT_OWN)
+    CHECK(fa[0].type == fb[0].type && fa[0].of.i32 == fb[0].of.i32);
+  CHECK_EQ_INT(na, nb);
+  if (ea && eb)
+    CHECK(strcmp(zh_error_message(ea), zh_error_message(eb)) == 0);
+  zh_error_free(ea);
+  zh_error_free(eb);
+}
+
+static void test_planned_store(zh_component *c) {
+  zh_instance *inst = zh_component_instance(c);
+  zh_abi_table table = {0};
+  zh_abi_cx cx = {.store = g_store,
+                  .mem = zh_instance_memory(inst, "memory"),
+                  .realloc = zh_instance_func(inst, "cabi_realloc"),
+                  .table = &table,
+                  .what = "planned"};
+  zh_wit_type res = {.kind = ZH_WIT_RESOURCE, .name = "r"},
+              own = {.kind = ZH_WIT_OWN, .elem = &res}, str = {.kind = ZH_WIT_STRING},
+              u32 = {.kind = ZH_WIT_U32}, r_own = {.kind = ZH_WIT_RESULT, .elem = &own},
+              r_unit_str = {.kind = ZH_WIT_RESULT, .err = &str},
+              o_own = {.kind = ZH_WIT_OPTION, .elem = &own},
+              r_u32_own = {.kind = ZH_WIT_RESULT, .elem = &u32, .err = &own};
+  zh_val h = zh_val_own(42), n = zh_val_u32(7), v;
+  store_both(&cx, &own, &h, true, "own");
+  store_both(&cx, &own, &n, false, "a u32 for an own");
+  zh_val p = zh_val_own(42);
+  CHECK(zh_val_ok(&v, &p) == NULL);
+  store_both(&cx, &r_own, &v, true, "result<own> ok");
+  store_both(&cx, &o_own, &v, false, "a result for an option");
+  zh_val_drop(&v);
+  CHECK(zh_val_err(&v, NULL) == NULL);
+  store_both(&cx, &r_own, &v, true, "result<own> err");
+  store_both(&cx, &r_unit_str, &v, false, "result<_, string> err without its string");
+  zh_val_drop(&v);
+  CHECK(zh_val_ok(&v, NULL) == NULL);
+  store_both(&cx, &r_own, &v, false, "result<own> ok without its handle");
+  store_both(&cx, &r_unit_str, &v, true, "result<_, string> ok");
+  zh_val_drop(&v);
+  p = zh_val_u32(3);
+  CHECK(zh_val_ok(&v, &p) == NULL);
+  store_both(&cx, &r_own, &v, false, "result<own> ok with a u32");
+  store_both(&cx, &r_u32_own, &v, true, "result<u32, own> ok");
+  zh_val_drop(&v);
+  CHECK(zh_val_string(&p, "bad", 3) == NULL);
+  CHECK(zh_val_err(&v, &p) == NULL);
+  store_both(&cx, &r_unit_str, &v, true, "result<_, string> err");
+  zh_val_drop(&v);
+  p = zh_val_own(9);
+  CHECK(zh_val_some(&v, &p) == NULL);
+  store_both(&cx, &o_own, &v, true, "option<own> some");
+  zh_val_drop(&v);
+  v = zh_val_none();
+  store_both(&cx, &o_own, &v, true, "option<own> none");
+  zh_abi_table_free(&table);
+}
+
+/* Lifting with a per-call buffer (cx->lend_buf, as canon lower gives callees that only read
+ * their arguments): the same values as without; strings, byte lists and payloads land in the
+ * buffer while they fit and on the heap after; zh_abi_lent_drop frees exactly the heap ones
+ * (the ASan build checks that nothing lent is freed and nothing else leaks). */
+static void test_lent_lift(zh_component *c) {
+  zh_instance *inst = zh_component_instance(c);
+  zh_abi_table table = {0};
+  _Alignas(8) uint8_t buf[128];
+  zh_abi_cx plain = {.store = g_store,
+                     .mem = zh_instance_memory(inst, "memory"),
+                     .realloc = zh_instance_func(inst, "cabi_realloc"),
+                     .table = &table,
+                     .what = "lent"},
+            cx = plain;
+  cx.lend_buf = buf;
+  cx.lend_cap = sizeof buf;
+  zh_wit_type str = {.kind = ZH_WIT_STRING}, u8 = {.kind = ZH_WIT_U8},
+              bytes = {.kind = ZH_WIT_LIST, .elem = &u8},
+              strs = {.kind = ZH_WIT_LIST, .elem = &str},
+              r_str = {.kind = ZH_WIT_RESULT, .elem = &str, .err = &u8};
+  uint32_t p = 0;
+  CHECK(zh_abi_alloc(&plain, 8, 128, &p) == NULL);
+  uint8_t *m = zh_memory_data(plain.mem);
+  memcpy(m + p, "content-typetext/plain and a longer string past the buffer", 58);
+  uint32_t desc[4] = {p, 7, p + 12, 10}; /* list<string>: "content", "text/plain" */
+  memcpy(m + p + 64, desc, 16);
+  zh_value s1[2] = {zh_i32((int32_t)p), zh_i32(12)}, b1[2] = {zh_i32((int32_t)p + 12), zh_i32(10)},
+           l1[2] = {zh_i32((int32_t)p + 64), zh_i32(2)},
+           r1[3] = {zh_i32(0), zh_i32((int32_t)p), zh_i32(7)},
+           big[2] = {zh_i32((int32_t)p), zh_i32(58)};
+  struct {
+    const zh_wit_type *t;
+    const zh_value *flat;
+    size_t n;
+    bool lent; /* whether the top-level storage is expected in the buffer */
+  } cases[] = {{&str, s1, 2, true},   {&bytes, b1, 2, true}, {&strs, l1, 2, false},
+               {&r_str, r1, 3, true}, {&str, big, 2, false}, {&bytes, big, 2, false}};
+  zh_val lent[6], heap[6];
+  for (size_t i = 0; i < 6; i++) {
+    zh_abi_lift_plan plan;
+    zh_abi_lift_plan_of(cases[i].t, &plan);
+    size_t k = 0, k2 = 0;
+    CHECK(zh_abi_lift_planned(&cx, &plan, cases[i].flat, cases[i].n, &k, &lent[i]) == NULL);
+    CHECK(zh_abi_lift_flat(&plain, cases[i].t, cases[i].flat, cases[i].n, &k2, &heap[i]) == NULL);
+    CHECK(zh_val_equal(&lent[i], &heap[i]));
+    const void *at = lent[i].kind == ZH_WIT_STRING ? (const void *)lent[i].of.str.data
+                     : lent[i].kind == ZH_WIT_LIST
+                         ? (lent[i].of.list.raw ? lent[i].of.list.raw : lent[i].of.list.items)
+                         : (const void *)lent[i].of.var.payload;
+    bool in = (uintptr_t)at >= (uintptr_t)buf && (uintptr_t)at < (uintptr_t)buf + sizeof buf;
+    if (in != cases[i].lent)
+      fprintf(stderr, "lent lift, case %zu: %s the buffer\n", i, in ? "in" : "not in");
+    CHECK(in == cases[i].lent);
+  }
+  /* the list of strings: its item array on the heap, its strings lent while they fit */
+  const zh_val *items = zh_val_list_items(&lent[2]);
+  CHECK(items && (uintptr_t)items[0].of.str.data >= (uintptr_t)buf &&
+        (uintptr_t)items[0].of.str.data < (uintptr_t)buf + sizeof buf);
+  CHECK(cx.lend_len <= cx.lend_cap);
+  for (size_t i = 0; i < 6; i++) {
+    zh_abi_lent_drop(&cx, &lent[i]);
+    CHECK(lent[i].kind == ZH_WIT_BOOL);
+    zh_val_drop(&heap[i]);
+  }
+  zh_abi_table_free(&table);
+}
+
 /* ---- values ---- */
 
 static void test_vals(void) {
@@ -758,6 +1057,9 @@ int main(void) {
       test_round_trips(c);
       test_resources(c, &hs);
       test_big_flags(c);
+      test_planned_lift(c);
+      test_planned_store(c);
+      test_lent_lift(c);
       test_resource_traps(&w, m, world, &hs);
       test_hostile(&w, bad, bworld, c);
       zh_component_free(c);
