@@ -246,6 +246,16 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
 zh_error *zh_wasip2_incoming_borrowed(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
                                       const zh_wasip2_http_io *io, void *io_req, uint64_t *request,
                                       uint64_t *outparam);
+/* Makes an incoming request's headers (zh_wasip2_incoming_lazy). */
+typedef zh_error *(*zh_wasip2_make_headers_fn)(void *arg, const zh_wasip2_header **headers,
+                                               size_t *nheaders);
+/* The same as zh_wasip2_incoming_borrowed, but req's headers are left out: `make` makes them
+ * the first time the guest asks for them (many guests never do), in storage that stays valid
+ * and unchanged until `cx` is freed. An error from it fails that call of the guest's. */
+zh_error *zh_wasip2_incoming_lazy(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
+                                  zh_wasip2_make_headers_fn make, void *make_arg,
+                                  const zh_wasip2_http_io *io, void *io_req, uint64_t *request,
+                                  uint64_t *outparam);
 /* After `handle` returned: true once a response was set (ok), with its status; an error
  * response (set with err(error-code)) gives false. The server answers 500 then. */
 bool zh_wasip2_response_status(const zh_wasip2_ctx *cx, int *status);

@@ -141,29 +141,54 @@ static char *dup_n(const char *p, size_t n) {
 
 /* ---- wasi:http/incoming-handler ---- */
 
+/* The guest's headers, made when it first asks for them (a handler that never reads them
+ * costs none): Spin's list, then the WASI host's shape of it, in `small` when it fits. */
+typedef struct lazy_headers {
+  http_call *hc;
+  zh_wasip2_header *small, *made;
+  size_t small_size;
+} lazy_headers;
+
+static zh_error *make_headers(void *arg, const zh_wasip2_header **out, size_t *n) {
+  lazy_headers *lh = arg;
+  http_call *hc = lh->hc;
+  zh_error *err = zh_spin_headers_build(&hc->match, &hc->sreq, ZH_SPIN_WASI_HTTP, &hc->headers);
+  if (err)
+    return err;
+  if (!(lh->made = p2_headers(&hc->headers, 0, lh->small, lh->small_size)))
+    return zh_error_oom();
+  *out = lh->made;
+  *n = hc->headers.count;
+  return NULL;
+}
+
 static void run_wasi_http(http_call *hc) {
   app_component *c = hc->route->comp;
-  zh_error *err = zh_spin_headers_build(&hc->match, &hc->sreq, ZH_SPIN_WASI_HTTP, &hc->headers);
+  zh_wasip2_header small[64];
+  lazy_headers lh = {hc, small, NULL, sizeof small};
+  const zh_wasip2_header *h = NULL;
+  size_t nh = 0;
+  zh_error *err = NULL;
+  /* A value that is not UTF-8 fails the request before the guest runs, as in Spin: the
+   * headers are built now, and the build says which. */
+  if (!zh_spin_request_values_utf8(&hc->sreq))
+    err = make_headers(&lh, &h, &nh);
+  /* The head's three strings, NUL-terminated, in one block, on the stack for most requests.
+   * The request lends them (and the headers) to the WASI context, which is freed before
+   * they are. */
+  const zh_http_request_info *in = hc->info;
+  char strs_small[512], *strs = NULL;
+  size_t strs_len = in->method_len + 1 + in->target_len + 1 + in->authority_len + 1;
+  if (!err && !(strs = strs_len <= sizeof strs_small ? strs_small : malloc(strs_len)))
+    err = zh_error_oom();
   if (err) {
     fail(hc, err);
-    return;
-  }
-  /* The head's three strings, NUL-terminated, after the headers: one block for all, on the
-   * stack for most requests. The request lends them (and the Spin headers) to the WASI
-   * context, which is freed before they are. */
-  const zh_http_request_info *in = hc->info;
-  zh_wasip2_header small[64];
-  zh_wasip2_header *h =
-      p2_headers(&hc->headers, in->method_len + 1 + in->target_len + 1 + in->authority_len + 1,
-                 small, sizeof small);
-  if (!h) {
-    err = zh_error_oom();
   } else {
-    char *at = (char *)(h + hc->headers.count);
+    char *at = strs;
     char *method = put_n(&at, in->method, in->method_len);
     char *target = put_n(&at, in->target, in->target_len);
     char *authority = put_n(&at, in->authority, in->authority_len);
-    zh_wasip2_request head = {method, target, hc->info->scheme, authority, h, hc->headers.count};
+    zh_wasip2_request head = {method, target, hc->info->scheme, authority, h, nh};
     zh_wasip2_server_req sr = {hc->http, false, false};
     app_call call;
     err = app_call_begin(hc->app, c, NULL, zh_http_request_time_left_ns(hc->http), &call);
@@ -173,8 +198,9 @@ static void run_wasi_http(http_call *hc) {
         err ? NULL : zh_cm_instance_func(call.inst, hc->route->handler.iface, "handle");
     if (!err && !fn)
       err = zh_error_new(ZH_ERR_UNLINKABLE, "no %s#handle export", hc->route->handler.iface);
-    if (!err && (err = zh_wasip2_incoming_borrowed(call.cx, &head, &zh_wasip2_server_io, &sr,
-                                                   &request, &outparam)) == NULL) {
+    if (!err &&
+        (err = zh_wasip2_incoming_lazy(call.cx, &head, h ? NULL : make_headers, &lh,
+                                       &zh_wasip2_server_io, &sr, &request, &outparam)) == NULL) {
       zh_val args[2] = {zh_val_own(request), zh_val_own(outparam)}, result;
       err = zh_cm_func_call(call.inst, fn, args, 2, &result);
       if (!err)
@@ -187,11 +213,13 @@ static void run_wasi_http(http_call *hc) {
       hc->out->status = status;
     hc->started = sr.started;
     app_call_end(hc->app, &call);
+    if (err)
+      fail(hc, err); /* a started response is left unfinished: the server closes the connection */
   }
-  if (err)
-    fail(hc, err); /* a started response is left unfinished: the server closes the connection */
-  if (h != small)
-    free(h);
+  if (strs != strs_small)
+    free(strs);
+  if (lh.made != small)
+    free(lh.made);
 }
 
 /* ---- fermyon:spin/inbound-http ---- */

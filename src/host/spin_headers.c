@@ -535,6 +535,15 @@ static zh_error *headers_build(const zh_router_result *m, const zh_spin_request 
   return err;
 }
 
+bool zh_spin_request_values_utf8(const zh_spin_request *req) {
+  for (size_t i = 0; i < req->nheaders; i++) {
+    const zh_http_header *h = &req->headers[i];
+    if (!utf8_valid((const unsigned char *)h->value, h->value_len))
+      return false;
+  }
+  return true;
+}
+
 zh_error *zh_spin_headers_build(const zh_router_result *m, const zh_spin_request *req,
                                 zh_spin_handler_kind kind, zh_spin_headers *out) {
   return headers_build(m, req, kind, false, out);

@@ -63,6 +63,10 @@ typedef enum zh_spin_handler_kind {
 zh_error *zh_spin_headers_build(const zh_router_result *match, const zh_spin_request *req,
                                 zh_spin_handler_kind kind, zh_spin_headers *out);
 
+/* True when every header value of the request is UTF-8: zh_spin_headers_build can then fail
+ * only for want of memory, so a caller may build the headers later, when they are needed. */
+bool zh_spin_request_values_utf8(const zh_spin_request *req);
+
 /* The same for a chained request (app_chain.c): its `<id>.spin.internal` Host is the host's
  * own and stays (from the network such a Host never gets this far: it is refused). */
 zh_error *zh_spin_headers_build_chained(const zh_router_result *match, const zh_spin_request *req,

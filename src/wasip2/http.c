@@ -393,6 +393,9 @@ typedef struct wp2_in_request {
   bool consumed, borrowed;
   const zh_wasip2_header *src; /* a borrowed request's headers */
   size_t nsrc;
+  /* or what makes them at the first call (zh_wasip2_request.make_headers) */
+  zh_wasip2_make_headers_fn make_src;
+  void *make_arg;
 } wp2_in_request;
 
 static void in_request_free(zh_wasip2_ctx *cx, wp2_obj *o) {
@@ -436,19 +439,28 @@ static wp2_fields *fields_block(const zh_wasip2_header *hs, size_t n, const size
   return f;
 }
 
-/* A borrowed request's headers, made at the first call. */
-static wp2_fields *in_request_headers(wp2_in_request *r) {
+/* A borrowed request's headers, made at the first call (and their source too, when the
+ * embedder makes that lazily). */
+static zh_error *in_request_headers(wp2_in_request *r, wp2_fields **out) {
+  *out = r->headers;
   if (r->headers)
-    return r->headers;
+    return NULL;
+  if (!r->src && r->make_src) {
+    zh_error *err = r->make_src(r->make_arg, &r->src, &r->nsrc);
+    if (err)
+      return err;
+    r->make_src = NULL;
+  }
   size_t few[32], *lens = r->nsrc <= 32 ? few : malloc(r->nsrc * sizeof *lens);
   if (!lens)
-    return NULL;
+    return wp2_oom();
   for (size_t i = 0; i < r->nsrc; i++)
     lens[i] = strlen(r->src[i].name);
   r->headers = fields_block(r->src, r->nsrc, lens);
   if (lens != few)
     free(lens);
-  return r->headers;
+  *out = r->headers;
+  return r->headers ? NULL : wp2_oom();
 }
 
 static zh_error *incoming_objects(zh_wasip2_ctx *cx, wp2_in_request *r, const zh_wasip2_http_io *io,
@@ -531,6 +543,13 @@ static zh_error *incoming_objects(zh_wasip2_ctx *cx, wp2_in_request *r, const zh
 zh_error *zh_wasip2_incoming_borrowed(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
                                       const zh_wasip2_http_io *io, void *io_req, uint64_t *request,
                                       uint64_t *outparam) {
+  return zh_wasip2_incoming_lazy(cx, req, NULL, NULL, io, io_req, request, outparam);
+}
+
+zh_error *zh_wasip2_incoming_lazy(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
+                                  zh_wasip2_make_headers_fn make, void *make_arg,
+                                  const zh_wasip2_http_io *io, void *io_req, uint64_t *request,
+                                  uint64_t *outparam) {
   if (cx->in.io)
     return zh_error_new(ZH_ERR_USAGE, "wasip2: one incoming request per context");
   wp2_in_request *r = malloc(sizeof *r);
@@ -543,7 +562,9 @@ zh_error *zh_wasip2_incoming_borrowed(zh_wasip2_ctx *cx, const zh_wasip2_request
                         .authority = req->authority,
                         .borrowed = true,
                         .src = req->headers,
-                        .nsrc = req->nheaders};
+                        .nsrc = req->nheaders,
+                        .make_src = make,
+                        .make_arg = make_arg};
   return incoming_objects(cx, r, io, io_req, request, outparam);
 }
 
@@ -623,8 +644,9 @@ static zh_error *in_req_headers(zh_wasip2_ctx *cx, zh_val *args, size_t n, zh_va
   zh_error *err = in_request_arg(cx, &args[0], &r);
   if (err)
     return err;
-  wp2_fields *f = in_request_headers(r);
-  return f ? wp2_fields_copy(cx, f, true, result) : wp2_oom();
+  wp2_fields *f;
+  err = in_request_headers(r, &f);
+  return err ? err : wp2_fields_copy(cx, f, true, result);
 }
 
 /* ---- incoming bodies ---- */

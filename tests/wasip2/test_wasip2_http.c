@@ -162,10 +162,28 @@ static zh_error *io_finish(void *req, const zh_wasip2_header *t, size_t n) {
 
 static const zh_wasip2_http_io io = {io_read, io_start, io_write, io_finish};
 
+/* zh_wasip2_incoming_lazy's maker: hands out the one header it is given, and counts. */
+typedef struct lazy_maker {
+  const zh_wasip2_header *h;
+  int calls;
+} lazy_maker;
+
+static zh_error *make_one(void *arg, const zh_wasip2_header **h, size_t *n) {
+  lazy_maker *lm = arg;
+  lm->calls++;
+  *h = lm->h;
+  *n = 1;
+  return NULL;
+}
+
+typedef enum { COPIED, BORROWED, LAZY } pass_mode;
+
 /* borrowed: the request goes in through zh_wasip2_incoming_borrowed, its strings and header
- * on the heap until the context is freed (so the ASan build sees any use after that). */
-static void serve_as(server_side *s, const char *method, const char *path, bool *ok, int *status,
-                     bool borrowed) {
+ * on the heap until the context is freed (so the ASan build sees any use after that); lazy:
+ * the same through zh_wasip2_incoming_lazy, the header made when the guest asks for it
+ * (`*makes` counts the calls). */
+static void serve_mode(server_side *s, const char *method, const char *path, bool *ok, int *status,
+                       pass_mode mode, int *makes) {
   instance in;
   if (!instance_new(&in, NULL))
     return;
@@ -173,11 +191,15 @@ static void serve_as(server_side *s, const char *method, const char *path, bool 
   zh_wasip2_header *hdr = malloc(sizeof *hdr);
   CHECK(name && value && m && p && hdr);
   *hdr = (zh_wasip2_header){name, (const uint8_t *)value, 5};
-  zh_wasip2_request rq = {m, p, "http", "localhost", hdr, 1};
+  zh_wasip2_request rq = {
+      m, p, "http", "localhost", mode == LAZY ? NULL : hdr, mode == LAZY ? 0u : 1u};
+  lazy_maker lm = {hdr, 0};
   uint64_t req, outp;
-  zh_error *err = borrowed ? zh_wasip2_incoming_borrowed(in.cx, &rq, &io, s, &req, &outp)
-                           : zh_wasip2_incoming(in.cx, &rq, &io, s, &req, &outp);
-  if (!borrowed) { /* copied: the caller's strings may go at once */
+  zh_error *err = mode == LAZY
+                      ? zh_wasip2_incoming_lazy(in.cx, &rq, make_one, &lm, &io, s, &req, &outp)
+                  : mode == BORROWED ? zh_wasip2_incoming_borrowed(in.cx, &rq, &io, s, &req, &outp)
+                                     : zh_wasip2_incoming(in.cx, &rq, &io, s, &req, &outp);
+  if (mode == COPIED) { /* copied: the caller's strings may go at once */
     free(name), free(value), free(m), free(p), free(hdr);
     name = value = m = p = NULL;
     hdr = NULL;
@@ -193,6 +215,13 @@ static void serve_as(server_side *s, const char *method, const char *path, bool 
   *ok = zh_wasip2_response_status(in.cx, status);
   instance_free(&in);
   free(name), free(value), free(m), free(p), free(hdr);
+  if (makes)
+    *makes = lm.calls;
+}
+
+static void serve_as(server_side *s, const char *method, const char *path, bool *ok, int *status,
+                     bool borrowed) {
+  serve_mode(s, method, path, ok, status, borrowed ? BORROWED : COPIED, NULL);
 }
 
 static void serve(server_side *s, const char *method, const char *path, bool *ok, int *status) {
@@ -233,6 +262,17 @@ static void test_incoming(void) {
   CHECK(sl.resp && memcmp(sl.resp, prefix, sizeof prefix - 1) == 0 &&
         memcmp(sl.resp + sizeof prefix - 1, body, len) == 0);
   free(sl.resp);
+
+  /* and with the headers made when the guest first asks: once, the same answer */
+  server_side sz = {.body = body, .len = len};
+  int makes = -1;
+  serve_mode(&sz, "POST", "/echo", &ok, &status, LAZY, &makes);
+  CHECK(ok);
+  CHECK_EQ_INT(status, 201);
+  CHECK_EQ_INT(makes, 1);
+  check_str(sz.headers, "x-echo=hello;x-method=POST;");
+  CHECK_EQ_INT(sz.resp_len, sizeof prefix - 1 + len);
+  free(sz.resp);
 
   server_side s404 = {.body = (const uint8_t *)"", .len = 0};
   serve(&s404, "GET", "/404", &ok, &status);
