@@ -162,6 +162,11 @@ static zh_error *make_headers(void *arg, const zh_wasip2_header **out, size_t *n
   return NULL;
 }
 
+/* `small` when n bytes fit in it, else a malloc'd block (NULL if none). */
+static char *room_for(char *small, size_t small_size, size_t n) {
+  return n <= small_size ? small : malloc(n);
+}
+
 static void run_wasi_http(http_call *hc) {
   app_component *c = hc->route->comp;
   zh_wasip2_header small[64];
@@ -171,18 +176,21 @@ static void run_wasi_http(http_call *hc) {
   zh_error *err = NULL;
   /* A value that is not UTF-8 fails the request before the guest runs, as in Spin: the
    * headers are built now, and the build says which. */
-  if (!zh_spin_request_values_utf8(&hc->sreq))
-    err = make_headers(&lh, &h, &nh);
+  if (!zh_spin_request_values_utf8(&hc->sreq) && (err = make_headers(&lh, &h, &nh)) != NULL) {
+    fail(hc, err);
+    if (lh.made != small)
+      free(lh.made);
+    return;
+  }
   /* The head's three strings, NUL-terminated, in one block, on the stack for most requests.
    * The request lends them (and the headers) to the WASI context, which is freed before
    * they are. */
   const zh_http_request_info *in = hc->info;
-  char strs_small[512], *strs = NULL;
-  size_t strs_len = in->method_len + 1 + in->target_len + 1 + in->authority_len + 1;
-  if (!err && !(strs = strs_len <= sizeof strs_small ? strs_small : malloc(strs_len)))
-    err = zh_error_oom();
-  if (err) {
-    fail(hc, err);
+  char strs_small[512];
+  char *strs = room_for(strs_small, sizeof strs_small,
+                        in->method_len + 1 + in->target_len + 1 + in->authority_len + 1);
+  if (!strs) {
+    fail(hc, zh_error_oom());
   } else {
     char *at = strs;
     char *method = put_n(&at, in->method, in->method_len);
