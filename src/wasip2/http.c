@@ -406,6 +406,24 @@ static void in_request_free(zh_wasip2_ctx *cx, wp2_obj *o) {
   free(o);
 }
 
+/* n headers into fa, their strings (names lowercased, each NUL-terminated, values after
+ * them) from `at` on. The first `known` names' lengths are in name_lens. */
+static void copy_fields(wp2_field *fa, const zh_wasip2_header *hs, size_t n,
+                        const size_t *name_lens, size_t known, char *at) {
+  for (size_t i = 0; i < n; i++) {
+    const zh_wasip2_header *h = &hs[i];
+    size_t nlen = i < known ? name_lens[i] : strlen(h->name);
+    char *name = at;
+    zh_http_lower_copy(name, h->name, nlen);
+    name[nlen] = '\0';
+    uint8_t *value = (uint8_t *)name + nlen + 1;
+    if (h->value_len)
+      memcpy(value, h->value, h->value_len);
+    at = (char *)value + h->value_len;
+    fa[i] = (wp2_field){name, value, h->value_len, true};
+  }
+}
+
 /* Immutable fields from n headers (name i of name_lens[i] bytes), names lowercased, in one
  * block: a wp2_fields, the array, then the strings. */
 static wp2_fields *fields_block(const zh_wasip2_header *hs, size_t n, const size_t *name_lens) {
@@ -423,19 +441,7 @@ static wp2_fields *fields_block(const zh_wasip2_header *hs, size_t n, const size
     return NULL;
   wp2_field *fa = (wp2_field *)(f + 1);
   *f = (wp2_fields){{WP2_FIELDS, NULL}, true, fa, n, n, NULL, {{0}}};
-  char *at = (char *)(fa + n);
-  for (size_t i = 0; i < n; i++) {
-    const zh_wasip2_header *h = &hs[i];
-    size_t nlen = name_lens[i];
-    char *name = at;
-    zh_http_lower_copy(name, h->name, nlen);
-    name[nlen] = '\0';
-    uint8_t *value = (uint8_t *)name + nlen + 1;
-    if (h->value_len)
-      memcpy(value, h->value, h->value_len);
-    at = (char *)value + h->value_len;
-    fa[i] = (wp2_field){name, value, h->value_len, true};
-  }
+  copy_fields(fa, hs, n, name_lens, n, (char *)(fa + n));
   return f;
 }
 
@@ -509,18 +515,7 @@ zh_error *zh_wasip2_incoming(zh_wasip2_ctx *cx, const zh_wasip2_request *req,
   r->path = put_str(strs[0], &at);
   r->scheme = put_str(strs[1], &at);
   r->authority = put_str(strs[2], &at);
-  for (size_t i = 0; i < n; i++) {
-    const zh_wasip2_header *h = &req->headers[i];
-    size_t nlen = i < sizeof name_lens / sizeof name_lens[0] ? name_lens[i] : strlen(h->name);
-    char *name = at;
-    zh_http_lower_copy(name, h->name, nlen);
-    name[nlen] = '\0';
-    uint8_t *value = (uint8_t *)name + nlen + 1;
-    if (h->value_len)
-      memcpy(value, h->value, h->value_len);
-    at = (char *)value + h->value_len;
-    r->fields.f[i] = (wp2_field){name, value, h->value_len, true};
-  }
+  copy_fields(r->fields.f, req->headers, n, name_lens, sizeof name_lens / sizeof name_lens[0], at);
   return incoming_objects(cx, r, io, io_req, request, outparam);
 }
 
