@@ -11,6 +11,16 @@
 
 static zh_store *g_store;
 
+/* A context over the test component's memory and cabi_realloc, handles in `table`. */
+static zh_abi_cx guest_cx(zh_component *c, zh_abi_table *table, const char *what) {
+  zh_instance *inst = zh_component_instance(c);
+  return (zh_abi_cx){.store = g_store,
+                     .mem = zh_instance_memory(inst, "memory"),
+                     .realloc = zh_instance_func(inst, "cabi_realloc"),
+                     .table = table,
+                     .what = what};
+}
+
 /* ---- WIT ---- */
 
 static char types_wit[8192];
@@ -666,13 +676,8 @@ static void test_big_flags(zh_component *c) {
   zh_wit_type t = {.kind = ZH_WIT_FLAGS, .nfields = 70, .fields = fields};
   CHECK_EQ_INT(zh_abi_size(&t), 12);
   CHECK_EQ_INT(zh_abi_align(&t), 4);
-  zh_instance *inst = zh_component_instance(c);
   zh_abi_table table = {0};
-  zh_abi_cx cx = {.store = g_store,
-                  .mem = zh_instance_memory(inst, "memory"),
-                  .realloc = zh_instance_func(inst, "cabi_realloc"),
-                  .table = &table,
-                  .what = "big flags"};
+  zh_abi_cx cx = guest_cx(c, &table, "big flags");
   zh_val f, back;
   zh_val_flags(&f, 70);
   for (size_t i = 0; i < 70; i += 5)
@@ -737,13 +742,8 @@ static void lift_both(planned_env *pe, const zh_wit_type *t, const zh_value *fla
 }
 
 static void test_planned_lift(zh_component *c) {
-  zh_instance *inst = zh_component_instance(c);
   zh_abi_table table = {0};
-  zh_abi_cx cx = {.store = g_store,
-                  .mem = zh_instance_memory(inst, "memory"),
-                  .realloc = zh_instance_func(inst, "cabi_realloc"),
-                  .table = &table,
-                  .what = "planned"};
+  zh_abi_cx cx = guest_cx(c, &table, "planned");
   zh_wit_type res = {.kind = ZH_WIT_RESOURCE, .name = "r"},
               other = {.kind = ZH_WIT_RESOURCE, .name = "other"},
               own = {.kind = ZH_WIT_OWN, .elem = &res},
@@ -880,13 +880,8 @@ static void store_both(zh_abi_cx *cx, const zh_wit_type *t, const zh_val *v, boo
 }
 
 static void test_planned_store(zh_component *c) {
-  zh_instance *inst = zh_component_instance(c);
   zh_abi_table table = {0};
-  zh_abi_cx cx = {.store = g_store,
-                  .mem = zh_instance_memory(inst, "memory"),
-                  .realloc = zh_instance_func(inst, "cabi_realloc"),
-                  .table = &table,
-                  .what = "planned"};
+  zh_abi_cx cx = guest_cx(c, &table, "planned");
   zh_wit_type res = {.kind = ZH_WIT_RESOURCE, .name = "r"},
               own = {.kind = ZH_WIT_OWN, .elem = &res}, str = {.kind = ZH_WIT_STRING},
               u32 = {.kind = ZH_WIT_U32}, r_own = {.kind = ZH_WIT_RESULT, .elem = &own},
