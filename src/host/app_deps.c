@@ -113,6 +113,16 @@ static uint64_t val_bytes(const zh_val *v) {
   }
 }
 
+/* fn's export in the dependency's instance dc, looked up by name only when the previous
+ * call to dc was to another function (NULL: there is none). */
+static zh_cm_func *dep_func(app_call *dc, const dep_fn *fn) {
+  if (dc->last_fn != fn) {
+    dc->last_func = zh_cm_instance_func(dc->inst, fn->iface, fn->func);
+    dc->last_fn = dc->last_func ? fn : NULL;
+  }
+  return dc->last_func;
+}
+
 /* The unit's instance for this request, made on its first call. */
 static zh_error *dep_instance(zh_app *app, app_call *call, dep_unit *u, app_call **out) {
   if (!call->deps && !(call->deps = calloc(app->deps->nunits, sizeof(app_call *))))
@@ -156,7 +166,7 @@ static zh_error *dep_call(zh_cm_call *cc, void *env, zh_val *args, size_t nargs,
   uint64_t t0 = zh_hops_now_ns();
   app_call *dc = NULL;
   zh_error *err = dep_instance(fn->app, call, fn->u, &dc);
-  zh_cm_func *f = err || !dc ? NULL : zh_cm_instance_func(dc->inst, fn->iface, fn->func);
+  zh_cm_func *f = err || !dc ? NULL : dep_func(dc, fn);
   if (!err && !f)
     err = zh_error_new(ZH_ERR_UNLINKABLE, "no export %s#%s", fn->iface, fn->func);
   else if (!err && dc)
@@ -190,7 +200,7 @@ static zh_error *dep_target(void *env, zh_link_target *out) {
   zh_error *err = dep_instance(fn->app, r->call, fn->u, &dc);
   if (err || !dc)
     return err ? err : zh_error_oom();
-  zh_cm_func *f = zh_cm_instance_func(dc->inst, fn->iface, fn->func);
+  zh_cm_func *f = dep_func(dc, fn);
   if (!f)
     return zh_error_new(ZH_ERR_UNLINKABLE, "no export %s#%s", fn->iface, fn->func);
   zh_cm_core_side side;
