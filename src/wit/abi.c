@@ -108,6 +108,8 @@ static uint32_t max_case_align(const zh_wit_type *t) {
 
 uint32_t zh_abi_align(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
+  if (t->kind == ZH_WIT_STRING || t->kind == ZH_WIT_LIST)
+    return 4; /* what every copy of a string or list asks first; no switch for it */
   return layout_cached(t) ? (uint32_t)(layout_of(t) >> 32 & 0xff) : compute_align(t);
 }
 
@@ -154,6 +156,8 @@ static uint32_t compute_payload_offset(const zh_wit_type *t) {
 
 uint32_t zh_abi_size(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
+  if (t->kind == ZH_WIT_STRING || t->kind == ZH_WIT_LIST)
+    return 8; /* pointer and length, as in compute_size */
   return layout_cached(t) ? (uint32_t)layout_of(t) : compute_size(t);
 }
 

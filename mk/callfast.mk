@@ -1,0 +1,6 @@
+# The component-dependency call, counted by instruction (docs/PERFORMANCE.md, section 12c):
+#   make bench-hops-call-instr    instructions per call of bench/hops_call.sh's echo of 1 KiB,
+#                                 split interpreter / adapter / libc / rest (callgrind)
+.PHONY: bench-hops-call-instr
+bench-hops-call-instr: all $(DEPS_GUEST_WASM)
+	BUILD=$(BUILD) bash bench/call_instructions.sh
