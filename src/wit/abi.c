@@ -12,7 +12,8 @@ const zh_wit_type *zh_abi_unalias_chain(const zh_wit_type *t) {
   return t;
 }
 
-zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t) {
+/* Inline within this file: the layout functions ask it on every size and alignment. */
+static inline zh_wit_type_kind despec(const zh_wit_type *t) {
   switch (t->kind) {
   case ZH_WIT_TUPLE:
     return ZH_WIT_RECORD;
@@ -24,6 +25,8 @@ zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t) {
     return t->kind;
   }
 }
+
+zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t) { return despec(t); }
 
 size_t zh_abi_case_count(const zh_wit_type *t) {
   switch (t->kind) {
@@ -66,7 +69,7 @@ static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) & ~(a - 1)
 #define FLAT_TOO_WIDE 0xffu /* bits 48..55: the flat count, or this */
 
 static bool layout_cached(const zh_wit_type *t) {
-  switch (zh_abi_despecialize(t)) {
+  switch (despec(t)) {
   case ZH_WIT_RECORD:
   case ZH_WIT_VARIANT:
     return true;
@@ -84,7 +87,7 @@ static uint64_t layout_of(const zh_wit_type *t) {
   uint64_t l = __atomic_load_n(&w->abi_layout, __ATOMIC_RELAXED);
   if (l & LAYOUT_DONE)
     return l;
-  uint64_t payload = zh_abi_despecialize(t) == ZH_WIT_VARIANT ? compute_payload_offset(t) : 0;
+  uint64_t payload = despec(t) == ZH_WIT_VARIANT ? compute_payload_offset(t) : 0;
   zh_valtype flat[ZH_ABI_MAX_FLAT_PARAMS + 1];
   size_t n = 0;
   uint64_t nflat = zh_abi_flatten(t, flat, ZH_ABI_MAX_FLAT_PARAMS, &n) ? n : FLAT_TOO_WIDE;
@@ -106,15 +109,26 @@ static uint32_t max_case_align(const zh_wit_type *t) {
   return a;
 }
 
+/* Size and alignment of the kinds bool..list, read without a switch: every copy of a list
+ * or string asks for them (the same values as compute_size and compute_align). */
+static const struct {
+  uint8_t size, align;
+} scalar_layout[ZH_WIT_LIST + 1] = {
+    [ZH_WIT_BOOL] = {1, 1},   [ZH_WIT_S8] = {1, 1},   [ZH_WIT_S16] = {2, 2}, [ZH_WIT_S32] = {4, 4},
+    [ZH_WIT_S64] = {8, 8},    [ZH_WIT_U8] = {1, 1},   [ZH_WIT_U16] = {2, 2}, [ZH_WIT_U32] = {4, 4},
+    [ZH_WIT_U64] = {8, 8},    [ZH_WIT_F32] = {4, 4},  [ZH_WIT_F64] = {8, 8}, [ZH_WIT_CHAR] = {4, 4},
+    [ZH_WIT_STRING] = {8, 4}, [ZH_WIT_LIST] = {8, 4},
+};
+
 uint32_t zh_abi_align(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
-  if (t->kind == ZH_WIT_STRING || t->kind == ZH_WIT_LIST)
-    return 4; /* what every copy of a string or list asks first; no switch for it */
+  if (t->kind <= ZH_WIT_LIST)
+    return scalar_layout[t->kind].align;
   return layout_cached(t) ? (uint32_t)(layout_of(t) >> 32 & 0xff) : compute_align(t);
 }
 
 static uint32_t compute_align(const zh_wit_type *t) {
-  switch (zh_abi_despecialize(t)) {
+  switch (despec(t)) {
   case ZH_WIT_BOOL:
   case ZH_WIT_S8:
   case ZH_WIT_U8:
@@ -156,13 +170,13 @@ static uint32_t compute_payload_offset(const zh_wit_type *t) {
 
 uint32_t zh_abi_size(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
-  if (t->kind == ZH_WIT_STRING || t->kind == ZH_WIT_LIST)
-    return 8; /* pointer and length, as in compute_size */
+  if (t->kind <= ZH_WIT_LIST)
+    return scalar_layout[t->kind].size;
   return layout_cached(t) ? (uint32_t)layout_of(t) : compute_size(t);
 }
 
 static uint32_t compute_size(const zh_wit_type *t) {
-  switch (zh_abi_despecialize(t)) {
+  switch (despec(t)) {
   case ZH_WIT_BOOL:
   case ZH_WIT_S8:
   case ZH_WIT_U8:
@@ -235,7 +249,7 @@ static bool push(zh_valtype *out, size_t cap, size_t *n, zh_valtype v) {
 
 bool zh_abi_flatten(const zh_wit_type *t, zh_valtype *out, size_t cap, size_t *n) {
   t = zh_abi_unalias(t);
-  switch (zh_abi_despecialize(t)) {
+  switch (despec(t)) {
   case ZH_WIT_S64:
   case ZH_WIT_U64:
     return push(out, cap, n, ZH_I64);
