@@ -249,6 +249,16 @@ static int take_address(compiler *c, uint32_t h, uint32_t ops[3]) {
   return mode;
 }
 
+/* When the address at stack height h is a constant A and A + off fits 32 bits: that sum in
+ * ea[0], for the constant-address forms (l32_k, s32_k). No code is emitted for the constant. */
+static bool const_ea(const compiler *c, uint32_t h, uint32_t off, uint32_t ea[3]) {
+  const entry *e = &c->stack[h];
+  if (e->kind != K_CONST || (uint64_t)(uint32_t)e->bits + off > UINT32_MAX)
+    return false;
+  ea[0] = (uint32_t)e->bits + off;
+  return true;
+}
+
 static void emit_address(compiler *c, int mode, const uint32_t ops[3], uint32_t off) {
   emit_u32(c, ops[0]);
   if (mode >= 1)
@@ -2011,6 +2021,17 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         uint32_t off = rd_memarg(&r, &mem);
         uint32_t h = c->height - 1;
         uint32_t addr[3];
+        if (loads[op - 0x28] == ZH_OP_l32 && const_ea(c, h, off, addr)) {
+          c->stack[h].kind = K_HOME;
+          mem_select(c, mem);
+          emit_op(c, ZH_OP_l32_k);
+          size_t dst = c->len;
+          emit_u32(c, home(c, h));
+          emit_u32(c, addr[0]);
+          mark_dst(c, dst, h);
+          mem_restore(c, mem);
+          break;
+        }
         int mode = take_address(c, h, addr);
         if (!mode)
           addr[0] = read_slot(c, h);
@@ -2051,6 +2072,16 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         /* The address arithmetic can move into the store when the value needs no code of
          * its own, or only a constant that does not overwrite the arithmetic's operands. */
         uint32_t addr[3];
+        if (stores[op - 0x36] == ZH_OP_s32 && const_ea(c, h, off, addr)) {
+          uint32_t sv = read_slot(c, h + 1);
+          c->height = h;
+          mem_select(c, mem);
+          emit_op(c, ZH_OP_s32_k);
+          emit_u32(c, sv);
+          emit_u32(c, addr[0]);
+          mem_restore(c, mem);
+          break;
+        }
         int mode = 0;
         if (v->kind == K_LOCAL ||
             (v->kind == K_CONST && c->la != home(c, h + 1) && c->lb != home(c, h + 1)))

@@ -676,6 +676,15 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
   L_##name##_rs : ST_##name(EA(ADDR_rs(1), size), fp[O(0)]);                                       \
   NEXT(28);
   ZH_STORES(DEF_STORE)
+  /* A 32-bit access at a constant address (`i32.const A; i32.load offset=O`): a C program's
+   * globals in linear memory, such as dlmalloc's state. dst or value, then A + O (the
+   * compiler fuses only when that fits 32 bits). */
+L_l32_k:
+  fp[O(0)] = LD_l32(EA((uint64_t)O(1), 4));
+  NEXT(16);
+L_s32_k:
+  ST_s32(EA((uint64_t)O(1), 4), fp[O(0)]);
+  NEXT(16);
 
   /* ---- fused forms found by profiling (ZH_OP_STATS) ---- */
 L_copy2: /* dst1, src1, dst2, src2: two copies, in order */

@@ -213,6 +213,8 @@
   X(br_l8u2_ne)                                                                                    \
   X(br_and_z)                                                                                      \
   X(br_and_nz)                                                                                     \
+  X(l32_k)                                                                                         \
+  X(s32_k)                                                                                         \
   X(f64_add_m)                                                                                     \
   X(f64_sub_m)                                                                                     \
   X(f64_rsub_m)                                                                                    \
