@@ -1790,7 +1790,20 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         emit_u32(c, s);
         break;
       }
-      uint32_t s = read_slot(c, c->height - 1);
+      uint32_t h = c->height - 1;
+      const entry *v = &c->stack[h];
+      if (c->last_kind == LK_ADD_RI && c->last_insn + 20 == c->len && !c->oom &&
+          (produced_last(c, h, LK_ADD_RI) || (v->kind == K_LOCAL && v->local == c->l_dst))) {
+        /* `x = a + k; global = x`: a C function's stack pointer, moved at entry and exit. */
+        const void *addr = c->h[ZH_OP_i32_add_gset];
+        memcpy(c->code + c->last_insn, &addr, sizeof addr);
+        emit_u32(c, g);
+        c->last_kind = LK_NONE;
+        c->last_dst = 0;
+        c->height--;
+        break;
+      }
+      uint32_t s = read_slot(c, h);
       c->height--;
       emit_op(c, ZH_OP_global_set);
       emit_u32(c, g);
@@ -2143,9 +2156,14 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         bool imm = false;
         zh_op o;
         int cmp = bi.cmp;
+        bool add = op == 0x6a;
         if (b.kind == K_CONST && fits_imm(b.bits, bi.is64)) {
           sa = read_slot(c, h), sb = (uint32_t)b.bits, imm = true;
           o = (zh_op)bi.ri;
+          if (op == 0x6b) { /* x - k is x + (-k): the add's fusions take it (addresses, loop
+                             * counters, a C function's stack pointer) */
+            o = ZH_OP_i32_add_ri, sb = 0u - sb, add = true;
+          }
         } else if (a.kind == K_CONST && fits_imm(a.bits, bi.is64) && (bi.comm || cmp >= 0)) {
           sa = read_slot(c, h + 1), sb = (uint32_t)a.bits, imm = true;
           if (cmp >= 0) {
@@ -2170,7 +2188,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         if (cmp >= 0) {
           c->last_kind = LK_CMP;
           c->last_cmp = cmp;
-        } else if (op == 0x6a) {
+        } else if (add) {
           c->last_kind = imm ? LK_ADD_RI : LK_ADD_RR;
           c->l_dst = home(c, h);
         } else if ((op == 0x74 || op == 0x77) && imm) {

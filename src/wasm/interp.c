@@ -700,6 +700,11 @@ L_i32_xor_rotl: /* dst, a, b, k: a ^ rotl(b, k), hash rounds */
 L_i32_add3: /* dst, a, b, c: a + b + c */
   W_I32(O(0), R_I32(O(1)) + R_I32(O(2)) + R_I32(O(3)));
   NEXT(24);
+L_i32_add_gset: /* dst, a, k, global: dst = a + k, and the global set to it (a C function's
+                 * stack pointer at entry and exit) */
+  W_I32(O(0), R_I32(O(1)) + O(2));
+  inst->globals[O(3)]->value[0] = fp[O(0)];
+  NEXT(24);
   /* libc's word-at-a-time string loops (strlen, memchr...) test four bytes at once for a
    * zero: ZBYTES(x) has the high bit of each zero byte of x set (and possibly of a 0x01 byte
    * above a zero one, which is why libc only asks whether it is zero). */

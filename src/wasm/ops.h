@@ -201,6 +201,7 @@
   X(i32_add_shl)                                                                                   \
   X(i32_xor_rotl)                                                                                  \
   X(i32_add3)                                                                                      \
+  X(i32_add_gset)                                                                                  \
   X(i32_andn_add)                                                                                  \
   X(i32_zbytes)                                                                                    \
   X(br_zbyte)                                                                                      \
