@@ -12,22 +12,6 @@ const zh_wit_type *zh_abi_unalias_chain(const zh_wit_type *t) {
   return t;
 }
 
-/* Inline within this file: the layout functions ask it on every size and alignment. */
-static inline zh_wit_type_kind despec(const zh_wit_type *t) {
-  switch (t->kind) {
-  case ZH_WIT_TUPLE:
-    return ZH_WIT_RECORD;
-  case ZH_WIT_ENUM:
-  case ZH_WIT_OPTION:
-  case ZH_WIT_RESULT:
-    return ZH_WIT_VARIANT;
-  default:
-    return t->kind;
-  }
-}
-
-zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t) { return despec(t); }
-
 size_t zh_abi_case_count(const zh_wit_type *t) {
   switch (t->kind) {
   case ZH_WIT_OPTION:
@@ -69,7 +53,7 @@ static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) & ~(a - 1)
 #define FLAT_TOO_WIDE 0xffu /* bits 48..55: the flat count, or this */
 
 static bool layout_cached(const zh_wit_type *t) {
-  switch (despec(t)) {
+  switch (zh_abi_despecialize(t)) {
   case ZH_WIT_RECORD:
   case ZH_WIT_VARIANT:
     return true;
@@ -87,7 +71,7 @@ static uint64_t layout_of(const zh_wit_type *t) {
   uint64_t l = __atomic_load_n(&w->abi_layout, __ATOMIC_RELAXED);
   if (l & LAYOUT_DONE)
     return l;
-  uint64_t payload = despec(t) == ZH_WIT_VARIANT ? compute_payload_offset(t) : 0;
+  uint64_t payload = zh_abi_despecialize(t) == ZH_WIT_VARIANT ? compute_payload_offset(t) : 0;
   zh_valtype flat[ZH_ABI_MAX_FLAT_PARAMS + 1];
   size_t n = 0;
   uint64_t nflat = zh_abi_flatten(t, flat, ZH_ABI_MAX_FLAT_PARAMS, &n) ? n : FLAT_TOO_WIDE;
@@ -128,7 +112,7 @@ uint32_t zh_abi_align(const zh_wit_type *t) {
 }
 
 static uint32_t compute_align(const zh_wit_type *t) {
-  switch (despec(t)) {
+  switch (zh_abi_despecialize(t)) {
   case ZH_WIT_BOOL:
   case ZH_WIT_S8:
   case ZH_WIT_U8:
@@ -176,7 +160,7 @@ uint32_t zh_abi_size(const zh_wit_type *t) {
 }
 
 static uint32_t compute_size(const zh_wit_type *t) {
-  switch (despec(t)) {
+  switch (zh_abi_despecialize(t)) {
   case ZH_WIT_BOOL:
   case ZH_WIT_S8:
   case ZH_WIT_U8:
@@ -249,7 +233,7 @@ static bool push(zh_valtype *out, size_t cap, size_t *n, zh_valtype v) {
 
 bool zh_abi_flatten(const zh_wit_type *t, zh_valtype *out, size_t cap, size_t *n) {
   t = zh_abi_unalias(t);
-  switch (despec(t)) {
+  switch (zh_abi_despecialize(t)) {
   case ZH_WIT_S64:
   case ZH_WIT_U64:
     return push(out, cap, n, ZH_I64);

@@ -471,9 +471,11 @@ static zh_error *invoke(zh_store *s, zh_func *f, const zh_value *args, zh_value 
   return NULL;
 }
 
-/* [ptr, ptr + len) inside s's memory and ptr aligned: the base pointer, or NULL. */
-static zh_error *range(const cp *c, const side *s, const char *what, uint64_t ptr, uint64_t len,
-                       uint32_t align) {
+/* Why [ptr, ptr + len) fails range(): kept out of line, so that the check itself stays small
+ * enough to inline (every copy checks each pointer it follows). */
+static __attribute__((noinline, cold)) zh_error *range_error(const cp *c, const side *s,
+                                                             const char *what, uint64_t ptr,
+                                                             uint64_t len, uint32_t align) {
   if (!s->mem)
     return trap(c, "%s needs the %s's memory, but it exports none", what, s->who);
   if (ptr & (align - 1))
@@ -486,7 +488,18 @@ static zh_error *range(const cp *c, const side *s, const char *what, uint64_t pt
                 "bytes)",
                 what, s->who, (unsigned long long)ptr, (unsigned long long)len,
                 (unsigned long long)size);
-  return NULL;
+  return trap(c, "%s from the %s at 0x%llx: bad range", what, s->who, (unsigned long long)ptr);
+}
+
+/* [ptr, ptr + len) inside s's memory and ptr aligned: NULL, else the trap that says why. */
+static inline zh_error *range(const cp *c, const side *s, const char *what, uint64_t ptr,
+                              uint64_t len, uint32_t align) {
+  if (s->mem && !(ptr & (align - 1))) {
+    uint64_t size = zh_memory_size(s->mem);
+    if (ptr <= size && len <= size - ptr)
+      return NULL;
+  }
+  return range_error(c, s, what, ptr, len, align);
 }
 
 /* cabi_realloc(0, 0, align, size) in dst; the result is checked like any pointer. */
