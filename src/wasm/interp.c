@@ -1283,8 +1283,8 @@ static void op_stats_hit(const void *handler) {
 /* ---- entry from the host ---- */
 
 zh_error *zh_invoke(zh_store *s, zh_func *f, const uint64_t *args, uint64_t *results) {
-  uint32_t np = zh_slots_of(f->types, f->nparams);
-  uint32_t span = zh_slots_of(f->types + f->nparams, f->nresults);
+  uint32_t np = f->no_v128 ? f->nparams : zh_slots_of(f->types, f->nparams);
+  uint32_t span = f->no_v128 ? f->nresults : zh_slots_of(f->types + f->nparams, f->nresults);
   if (span < np)
     span = np;
   uint64_t *fp = s->host_depth ? s->host_sp : s->stack;
@@ -1324,7 +1324,9 @@ zh_error *zh_invoke(zh_store *s, zh_func *f, const uint64_t *args, uint64_t *res
     atomic_store_explicit(&s->interrupt, 0, memory_order_relaxed);
   if (err)
     return err;
-  for (uint32_t i = 0, nr = zh_slots_of(f->types + f->nparams, f->nresults); i < nr; i++)
+  for (uint32_t i = 0,
+                nr = f->no_v128 ? f->nresults : zh_slots_of(f->types + f->nparams, f->nresults);
+       i < nr; i++)
     results[i] = fp[i];
   return NULL;
 }
