@@ -39,7 +39,15 @@ typedef struct dep_fn {
   const char *iface;  /* the export's name in the dependency (its world's, lives with it) */
   const char *func;   /* the function's ABI name there */
   zh_link_plan *plan; /* the one-copy adapter's types and layouts, made once at load */
+  size_t k;           /* its index in app_deps.fns, and in dep_inst.found */
 } dep_fn;
+
+/* A dependency's instance for one request: the app_call, and each function's export
+ * once found by name (zh_cm_instance_func compares names: once per request, not per call). */
+typedef struct dep_inst {
+  app_call call; /* first: request-side code sees an app_call */
+  zh_cm_func *found[];
+} dep_inst;
 
 struct app_deps {
   dep_unit **units;
@@ -113,16 +121,6 @@ static uint64_t val_bytes(const zh_val *v) {
   }
 }
 
-/* fn's export in the dependency's instance dc, looked up by name only when the previous
- * call to dc was to another function (NULL: there is none). */
-static zh_cm_func *dep_func(app_call *dc, const dep_fn *fn) {
-  if (dc->last_fn != fn) {
-    dc->last_func = zh_cm_instance_func(dc->inst, fn->iface, fn->func);
-    dc->last_fn = dc->last_func ? fn : NULL;
-  }
-  return dc->last_func;
-}
-
 /* The unit's instance for this request, made on its first call. */
 static zh_error *dep_instance(zh_app *app, app_call *call, dep_unit *u, app_call **out) {
   if (!call->deps && !(call->deps = calloc(app->deps->nunits, sizeof(app_call *))))
@@ -131,9 +129,10 @@ static zh_error *dep_instance(zh_app *app, app_call *call, dep_unit *u, app_call
     *out = call->deps[u->slot];
     return NULL;
   }
-  app_call *dc = calloc(1, sizeof *dc);
-  if (!dc)
+  dep_inst *d = calloc(1, sizeof *d + app->deps->nfns * sizeof(zh_cm_func *));
+  if (!d)
     return zh_error_oom();
+  app_call *dc = &d->call;
   /* the dependency runs within its caller's deadline, and its hops join the caller's trace */
   uint64_t now = zh_hops_now_ns();
   zh_error *err = now >= call->deadline_ns
@@ -155,6 +154,14 @@ uint64_t app_deps_instances(const zh_app *app) {
   return app->deps ? __atomic_load_n(&app->deps->made, __ATOMIC_RELAXED) : 0;
 }
 
+/* fn's export in the dependency's instance dc (made by dep_instance, so inside a dep_inst). */
+static zh_cm_func *dep_func(const dep_fn *fn, app_call *dc) {
+  dep_inst *d = (dep_inst *)(void *)dc;
+  if (!d->found[fn->k])
+    d->found[fn->k] = zh_cm_instance_func(dc->inst, fn->iface, fn->func);
+  return d->found[fn->k];
+}
+
 static zh_error *dep_call(zh_cm_call *cc, void *env, zh_val *args, size_t nargs, zh_val *result) {
   dep_fn *fn = env;
   zh_host_instance *hi = zh_host_instance_of(cc);
@@ -166,7 +173,7 @@ static zh_error *dep_call(zh_cm_call *cc, void *env, zh_val *args, size_t nargs,
   uint64_t t0 = zh_hops_now_ns();
   app_call *dc = NULL;
   zh_error *err = dep_instance(fn->app, call, fn->u, &dc);
-  zh_cm_func *f = err || !dc ? NULL : dep_func(dc, fn);
+  zh_cm_func *f = err || !dc ? NULL : dep_func(fn, dc);
   if (!err && !f)
     err = zh_error_new(ZH_ERR_UNLINKABLE, "no export %s#%s", fn->iface, fn->func);
   else if (!err && dc)
@@ -200,7 +207,7 @@ static zh_error *dep_target(void *env, zh_link_target *out) {
   zh_error *err = dep_instance(fn->app, r->call, fn->u, &dc);
   if (err || !dc)
     return err ? err : zh_error_oom();
-  zh_cm_func *f = dep_func(dc, fn);
+  zh_cm_func *f = dep_func(fn, dc);
   if (!f)
     return zh_error_new(ZH_ERR_UNLINKABLE, "no export %s#%s", fn->iface, fn->func);
   zh_cm_core_side side;
@@ -328,7 +335,7 @@ static zh_error *link_iface(zh_app *app, app_component *c, dep_unit *u, const ch
       return zh_error_oom();
     }
     d->fns[d->nfns++] = fn;
-    *fn = (dep_fn){app, u, e->name, g->abi_name, NULL};
+    *fn = (dep_fn){app, u, e->name, g->abi_name, NULL, d->nfns - 1};
     if ((err = zh_link_plan_new(e->name, f, g, &fn->plan)))
       return zh_error_prefix(err, "%s on `%s`", what, u->id);
     if ((err = zh_cm_linker_define_func_core(c->linker, imp->name, f->abi_name, f, dep_call,

@@ -113,10 +113,6 @@ typedef struct app_call {
   uint64_t deadline_ns;   /* CLOCK_MONOTONIC; a chained callee inherits it */
   unsigned chain_depth;   /* 0 for a trigger's call, 1 for its chained callee, ... */
   struct app_call **deps; /* its dependencies' instances, made on first call (app_deps.c) */
-  /* As a dependency's instance: the export its callers reached last, so that a caller's
-   * calls in a row look it up once (app_deps.c) */
-  const void *last_fn;
-  zh_cm_func *last_func;
 } app_call;
 
 /* Makes the instance: `cfg` overrides the component's WASI 0.2 config when not NULL (WAGI

@@ -249,6 +249,16 @@ static int take_address(compiler *c, uint32_t h, uint32_t ops[3]) {
   return mode;
 }
 
+/* When the address at stack height h is a constant A and A + off fits 32 bits: that sum in
+ * ea[0], for the constant-address forms (l32_k, s32_k). No code is emitted for the constant. */
+static bool const_ea(const compiler *c, uint32_t h, uint32_t off, uint32_t ea[3]) {
+  const entry *e = &c->stack[h];
+  if (e->kind != K_CONST || (uint64_t)(uint32_t)e->bits + off > UINT32_MAX)
+    return false;
+  ea[0] = (uint32_t)e->bits + off;
+  return true;
+}
+
 static void emit_address(compiler *c, int mode, const uint32_t ops[3], uint32_t off) {
   emit_u32(c, ops[0]);
   if (mode >= 1)
@@ -1780,7 +1790,20 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         emit_u32(c, s);
         break;
       }
-      uint32_t s = read_slot(c, c->height - 1);
+      uint32_t h = c->height - 1;
+      const entry *v = &c->stack[h];
+      if (c->last_kind == LK_ADD_RI && c->last_insn + 20 == c->len && !c->oom &&
+          (produced_last(c, h, LK_ADD_RI) || (v->kind == K_LOCAL && v->local == c->l_dst))) {
+        /* `x = a + k; global = x`: a C function's stack pointer, moved at entry and exit. */
+        const void *addr = c->h[ZH_OP_i32_add_gset];
+        memcpy(c->code + c->last_insn, &addr, sizeof addr);
+        emit_u32(c, g);
+        c->last_kind = LK_NONE;
+        c->last_dst = 0;
+        c->height--;
+        break;
+      }
+      uint32_t s = read_slot(c, h);
       c->height--;
       emit_op(c, ZH_OP_global_set);
       emit_u32(c, g);
@@ -2011,6 +2034,17 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         uint32_t off = rd_memarg(&r, &mem);
         uint32_t h = c->height - 1;
         uint32_t addr[3];
+        if (loads[op - 0x28] == ZH_OP_l32 && const_ea(c, h, off, addr)) {
+          c->stack[h].kind = K_HOME;
+          mem_select(c, mem);
+          emit_op(c, ZH_OP_l32_k);
+          size_t dst = c->len;
+          emit_u32(c, home(c, h));
+          emit_u32(c, addr[0]);
+          mark_dst(c, dst, h);
+          mem_restore(c, mem);
+          break;
+        }
         int mode = take_address(c, h, addr);
         if (!mode)
           addr[0] = read_slot(c, h);
@@ -2051,6 +2085,16 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         /* The address arithmetic can move into the store when the value needs no code of
          * its own, or only a constant that does not overwrite the arithmetic's operands. */
         uint32_t addr[3];
+        if (stores[op - 0x36] == ZH_OP_s32 && const_ea(c, h, off, addr)) {
+          uint32_t sv = read_slot(c, h + 1);
+          c->height = h;
+          mem_select(c, mem);
+          emit_op(c, ZH_OP_s32_k);
+          emit_u32(c, sv);
+          emit_u32(c, addr[0]);
+          mem_restore(c, mem);
+          break;
+        }
         int mode = 0;
         if (v->kind == K_LOCAL ||
             (v->kind == K_CONST && c->la != home(c, h + 1) && c->lb != home(c, h + 1)))
@@ -2112,9 +2156,14 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         bool imm = false;
         zh_op o;
         int cmp = bi.cmp;
+        bool add = op == 0x6a;
         if (b.kind == K_CONST && fits_imm(b.bits, bi.is64)) {
           sa = read_slot(c, h), sb = (uint32_t)b.bits, imm = true;
           o = (zh_op)bi.ri;
+          if (op == 0x6b) { /* x - k is x + (-k): the add's fusions take it (addresses, loop
+                             * counters, a C function's stack pointer) */
+            o = ZH_OP_i32_add_ri, sb = 0u - sb, add = true;
+          }
         } else if (a.kind == K_CONST && fits_imm(a.bits, bi.is64) && (bi.comm || cmp >= 0)) {
           sa = read_slot(c, h + 1), sb = (uint32_t)a.bits, imm = true;
           if (cmp >= 0) {
@@ -2139,7 +2188,7 @@ static zh_error *compile_body(compiler *c, const zh_code *out, uint32_t *out_slo
         if (cmp >= 0) {
           c->last_kind = LK_CMP;
           c->last_cmp = cmp;
-        } else if (op == 0x6a) {
+        } else if (add) {
           c->last_kind = imm ? LK_ADD_RI : LK_ADD_RR;
           c->l_dst = home(c, h);
         } else if ((op == 0x74 || op == 0x77) && imm) {

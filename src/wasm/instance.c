@@ -345,6 +345,7 @@ static void init_funcs(zh_inst_block *b, const zh_inst_layout *l) {
     f->nresults = t->nresults;
     f->types = t->types;
     f->valtypes = t->valtypes;
+    f->no_v128 = !memchr(t->types, ZH_V128, t->nparams + t->nresults);
     f->inst = inst;
     f->code = m->code ? m->code[k] : NULL;
     f->index = idx;

@@ -676,6 +676,15 @@ static zh_error *run(zh_store *s, const zh_code *entry, zh_instance *entry_inst,
   L_##name##_rs : ST_##name(EA(ADDR_rs(1), size), fp[O(0)]);                                       \
   NEXT(28);
   ZH_STORES(DEF_STORE)
+  /* A 32-bit access at a constant address (`i32.const A; i32.load offset=O`): a C program's
+   * globals in linear memory, such as dlmalloc's state. dst or value, then A + O (the
+   * compiler fuses only when that fits 32 bits). */
+L_l32_k:
+  fp[O(0)] = LD_l32(EA((uint64_t)O(1), 4));
+  NEXT(16);
+L_s32_k:
+  ST_s32(EA((uint64_t)O(1), 4), fp[O(0)]);
+  NEXT(16);
 
   /* ---- fused forms found by profiling (ZH_OP_STATS) ---- */
 L_copy2: /* dst1, src1, dst2, src2: two copies, in order */
@@ -690,6 +699,11 @@ L_i32_xor_rotl: /* dst, a, b, k: a ^ rotl(b, k), hash rounds */
   NEXT(24);
 L_i32_add3: /* dst, a, b, c: a + b + c */
   W_I32(O(0), R_I32(O(1)) + R_I32(O(2)) + R_I32(O(3)));
+  NEXT(24);
+L_i32_add_gset: /* dst, a, k, global: dst = a + k, and the global set to it (a C function's
+                 * stack pointer at entry and exit) */
+  W_I32(O(0), R_I32(O(1)) + O(2));
+  inst->globals[O(3)]->value[0] = fp[O(0)];
   NEXT(24);
   /* libc's word-at-a-time string loops (strlen, memchr...) test four bytes at once for a
    * zero: ZBYTES(x) has the high bit of each zero byte of x set (and possibly of a 0x01 byte
@@ -1269,8 +1283,8 @@ static void op_stats_hit(const void *handler) {
 /* ---- entry from the host ---- */
 
 zh_error *zh_invoke(zh_store *s, zh_func *f, const uint64_t *args, uint64_t *results) {
-  uint32_t np = zh_slots_of(f->types, f->nparams);
-  uint32_t span = zh_slots_of(f->types + f->nparams, f->nresults);
+  uint32_t np = f->no_v128 ? f->nparams : zh_slots_of(f->types, f->nparams);
+  uint32_t span = f->no_v128 ? f->nresults : zh_slots_of(f->types + f->nparams, f->nresults);
   if (span < np)
     span = np;
   uint64_t *fp = s->host_depth ? s->host_sp : s->stack;
@@ -1310,7 +1324,9 @@ zh_error *zh_invoke(zh_store *s, zh_func *f, const uint64_t *args, uint64_t *res
     atomic_store_explicit(&s->interrupt, 0, memory_order_relaxed);
   if (err)
     return err;
-  for (uint32_t i = 0, nr = zh_slots_of(f->types + f->nparams, f->nresults); i < nr; i++)
+  for (uint32_t i = 0,
+                nr = f->no_v128 ? f->nresults : zh_slots_of(f->types + f->nparams, f->nresults);
+       i < nr; i++)
     results[i] = fp[i];
   return NULL;
 }

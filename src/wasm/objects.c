@@ -190,6 +190,7 @@ zh_func *zh_func_new_host(zh_store *store, const zh_functype *type, zh_host_fn f
   h->func.nresults = type->nresults;
   h->func.types = codes;
   h->func.valtypes = h->valtypes;
+  h->func.no_v128 = !memchr(codes, ZH_V128, n);
   h->func.host = fn;
   h->func.env = env;
   if (!zh_store_own(store, h, free))

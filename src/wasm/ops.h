@@ -201,6 +201,7 @@
   X(i32_add_shl)                                                                                   \
   X(i32_xor_rotl)                                                                                  \
   X(i32_add3)                                                                                      \
+  X(i32_add_gset)                                                                                  \
   X(i32_andn_add)                                                                                  \
   X(i32_zbytes)                                                                                    \
   X(br_zbyte)                                                                                      \
@@ -213,6 +214,8 @@
   X(br_l8u2_ne)                                                                                    \
   X(br_and_z)                                                                                      \
   X(br_and_nz)                                                                                     \
+  X(l32_k)                                                                                         \
+  X(s32_k)                                                                                         \
   X(f64_add_m)                                                                                     \
   X(f64_sub_m)                                                                                     \
   X(f64_rsub_m)                                                                                    \

@@ -70,6 +70,8 @@ struct zh_func {
   void *env;
   uint32_t index;             /* function index within its module */
   const zh_valtype *valtypes; /* `types` widened, for zh_func_type (objects.c) */
+  bool no_v128; /* set when no type is v128: slots = values, zh_invoke skips counting them
+                 * (false, the default, is always safe) */
 };
 
 /* ---- memories, tables, globals ---- */

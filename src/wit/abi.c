@@ -12,19 +12,6 @@ const zh_wit_type *zh_abi_unalias_chain(const zh_wit_type *t) {
   return t;
 }
 
-zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t) {
-  switch (t->kind) {
-  case ZH_WIT_TUPLE:
-    return ZH_WIT_RECORD;
-  case ZH_WIT_ENUM:
-  case ZH_WIT_OPTION:
-  case ZH_WIT_RESULT:
-    return ZH_WIT_VARIANT;
-  default:
-    return t->kind;
-  }
-}
-
 size_t zh_abi_case_count(const zh_wit_type *t) {
   switch (t->kind) {
   case ZH_WIT_OPTION:
@@ -106,8 +93,21 @@ static uint32_t max_case_align(const zh_wit_type *t) {
   return a;
 }
 
+/* Size and alignment of the kinds bool..list, read without a switch: every copy of a list
+ * or string asks for them (the same values as compute_size and compute_align). */
+static const struct {
+  uint8_t size, align;
+} scalar_layout[ZH_WIT_LIST + 1] = {
+    [ZH_WIT_BOOL] = {1, 1},   [ZH_WIT_S8] = {1, 1},   [ZH_WIT_S16] = {2, 2}, [ZH_WIT_S32] = {4, 4},
+    [ZH_WIT_S64] = {8, 8},    [ZH_WIT_U8] = {1, 1},   [ZH_WIT_U16] = {2, 2}, [ZH_WIT_U32] = {4, 4},
+    [ZH_WIT_U64] = {8, 8},    [ZH_WIT_F32] = {4, 4},  [ZH_WIT_F64] = {8, 8}, [ZH_WIT_CHAR] = {4, 4},
+    [ZH_WIT_STRING] = {8, 4}, [ZH_WIT_LIST] = {8, 4},
+};
+
 uint32_t zh_abi_align(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
+  if (t->kind <= ZH_WIT_LIST)
+    return scalar_layout[t->kind].align;
   return layout_cached(t) ? (uint32_t)(layout_of(t) >> 32 & 0xff) : compute_align(t);
 }
 
@@ -154,6 +154,8 @@ static uint32_t compute_payload_offset(const zh_wit_type *t) {
 
 uint32_t zh_abi_size(const zh_wit_type *t) {
   t = zh_abi_unalias(t);
+  if (t->kind <= ZH_WIT_LIST)
+    return scalar_layout[t->kind].size;
   return layout_cached(t) ? (uint32_t)layout_of(t) : compute_size(t);
 }
 

@@ -23,8 +23,20 @@ const zh_wit_type *zh_abi_unalias_chain(const zh_wit_type *t);
 static inline const zh_wit_type *zh_abi_unalias(const zh_wit_type *t) {
   return t && t->kind == ZH_WIT_ALIAS ? zh_abi_unalias_chain(t) : t;
 }
-/* The kind after despecialization: tuple -> record, enum/option/result -> variant. */
-zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t);
+/* The kind after despecialization: tuple -> record, enum/option/result -> variant. Inline:
+ * layouts and copies ask it at every level of every value. */
+static inline zh_wit_type_kind zh_abi_despecialize(const zh_wit_type *t) {
+  switch (t->kind) {
+  case ZH_WIT_TUPLE:
+    return ZH_WIT_RECORD;
+  case ZH_WIT_ENUM:
+  case ZH_WIT_OPTION:
+  case ZH_WIT_RESULT:
+    return ZH_WIT_VARIANT;
+  default:
+    return t->kind;
+  }
+}
 /* Number of cases of a variant-like type (variant, enum, option 2, result 2). */
 size_t zh_abi_case_count(const zh_wit_type *t);
 /* The payload type of case i, or NULL. */

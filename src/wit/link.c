@@ -448,7 +448,9 @@ static inline void st32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
  * against the canonical signatures at link time, A's cabi_realloc when it was looked up, and
  * all of them belong to the store (link time / the caller's instance). Only numbers pass. */
 static zh_error *invoke(zh_store *s, zh_func *f, const zh_value *args, zh_value *res) {
-  uint64_t in[ZH_ABI_MAX_FLAT_PARAMS + 1] = {0}, out[ZH_ABI_MAX_FLAT_RESULTS + 1] = {0};
+  /* Not zeroed: zh_invoke reads the np arguments written below and writes the nr results
+   * read after it (four of these per dependency call made zeroing a visible cost). */
+  uint64_t in[ZH_ABI_MAX_FLAT_PARAMS + 1], out[ZH_ABI_MAX_FLAT_RESULTS + 1];
   uint32_t np = f->nparams, nr = f->nresults;
   if (np > ZH_ABI_MAX_FLAT_PARAMS + 1 || nr > ZH_ABI_MAX_FLAT_RESULTS || (nr && !res))
     return zh_error_new(ZH_ERR_USAGE, "link: unexpected core signature");
@@ -469,9 +471,11 @@ static zh_error *invoke(zh_store *s, zh_func *f, const zh_value *args, zh_value 
   return NULL;
 }
 
-/* [ptr, ptr + len) inside s's memory and ptr aligned: the base pointer, or NULL. */
-static zh_error *range(const cp *c, const side *s, const char *what, uint64_t ptr, uint64_t len,
-                       uint32_t align) {
+/* Why [ptr, ptr + len) fails range(): kept out of line, so that the check itself stays small
+ * enough to inline (every copy checks each pointer it follows). */
+static __attribute__((noinline, cold)) zh_error *range_error(const cp *c, const side *s,
+                                                             const char *what, uint64_t ptr,
+                                                             uint64_t len, uint32_t align) {
   if (!s->mem)
     return trap(c, "%s needs the %s's memory, but it exports none", what, s->who);
   if (ptr & (align - 1))
@@ -484,7 +488,18 @@ static zh_error *range(const cp *c, const side *s, const char *what, uint64_t pt
                 "bytes)",
                 what, s->who, (unsigned long long)ptr, (unsigned long long)len,
                 (unsigned long long)size);
-  return NULL;
+  return trap(c, "%s from the %s at 0x%llx: bad range", what, s->who, (unsigned long long)ptr);
+}
+
+/* [ptr, ptr + len) inside s's memory and ptr aligned: NULL, else the trap that says why. */
+static inline zh_error *range(const cp *c, const side *s, const char *what, uint64_t ptr,
+                              uint64_t len, uint32_t align) {
+  if (s->mem && !(ptr & (align - 1))) {
+    uint64_t size = zh_memory_size(s->mem);
+    if (ptr <= size && len <= size - ptr)
+      return NULL;
+  }
+  return range_error(c, s, what, ptr, len, align);
 }
 
 /* cabi_realloc(0, 0, align, size) in dst; the result is checked like any pointer. */
@@ -988,20 +1003,18 @@ static zh_error *callee_fault(link_fn *lf, zh_error *err) {
   return err;
 }
 
+/* These read the core types straight from the function (f->types, one byte each): a
+ * dependency call checks its callee's functions on every call (zh_link_plan_call). */
 static bool realloc_sig(const zh_func *f) {
-  zh_functype t;
-  zh_func_type(f, &t);
-  return t.nparams == 4 && t.nresults == 1 && t.params[0] == ZH_I32 && t.params[1] == ZH_I32 &&
-         t.params[2] == ZH_I32 && t.params[3] == ZH_I32 && t.results[0] == ZH_I32;
+  static const uint8_t want[5] = {ZH_I32, ZH_I32, ZH_I32, ZH_I32, ZH_I32};
+  return f->nparams == 4 && f->nresults == 1 && memcmp(f->types, want, sizeof want) == 0;
 }
 
 static bool post_sig(const zh_func *f, const zh_abi_sig *sig) {
-  zh_functype t;
-  zh_func_type(f, &t);
-  if (t.nparams != sig->nresults || t.nresults != 0)
+  if (f->nparams != sig->nresults || f->nresults != 0)
     return false;
-  for (uint32_t i = 0; i < t.nparams; i++)
-    if (t.params[i] != sig->results[i])
+  for (uint32_t i = 0; i < f->nparams; i++)
+    if (f->types[i] != sig->results[i])
       return false;
   return true;
 }
