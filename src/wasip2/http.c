@@ -457,6 +457,8 @@ static zh_error *in_request_headers(wp2_in_request *r, wp2_fields **out) {
       return err;
     r->make_src = NULL;
   }
+  if (!r->src) /* no headers given, and none made */
+    r->nsrc = 0;
   size_t few[32], *lens = r->nsrc <= 32 ? few : malloc(r->nsrc * sizeof *lens);
   if (!lens)
     return wp2_oom();
