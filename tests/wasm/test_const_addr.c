@@ -10,6 +10,7 @@
 #include "testlib.h"
 #include "testutil.h"
 #include "wasm/compile.h"
+#include "wasm/compiled_ops.h"
 #include "wasm/ops.h"
 #include "wasm/runtime.h"
 #include "zerohop/engine.h"
@@ -85,20 +86,6 @@ static uint64_t call_ok(fixture *fx, const char *name, zh_valtype t, uint64_t ar
   return v;
 }
 
-/* True when the compiled body of export `name` (compiled by a call first) holds an
- * instruction of op `op`: its handler's address at an instruction start. */
-static bool has_op(fixture *fx, const char *name, zh_op op) {
-  const zh_func *f = zh_instance_func(fx->inst, name);
-  if (!f || !f->code)
-    return false;
-  const uint8_t *code = atomic_load(&f->code->ops);
-  const void *h = zh_interp_handlers()[op];
-  for (size_t i = 0; i + sizeof h <= f->code->len; i++)
-    if (memcmp(code + i, &h, sizeof h) == 0)
-      return true;
-  return false;
-}
-
 static uint32_t rd32(const uint8_t *p) {
   uint32_t v;
   memcpy(&v, p, 4);
@@ -116,18 +103,21 @@ static void test_values(fixture *fx) {
     CHECK_EQ_INT(rd32(fx->mem + 1028), model);
   }
   CHECK(rd32(fx->mem + 1024) == 0 && rd32(fx->mem + 1032) == 0); /* neighbours untouched */
-  CHECK(has_op(fx, "bump", ZH_OP_l32_k) && has_op(fx, "bump", ZH_OP_s32_k));
+  CHECK(zh_test_has_op(fx->inst, "bump", ZH_OP_l32_k) &&
+        zh_test_has_op(fx->inst, "bump", ZH_OP_s32_k));
 
   CHECK_EQ_INT(call_ok(fx, "put_const", ZH_I32, 96, true, ZH_I32, true), 0x5a5a1234u);
-  CHECK(has_op(fx, "put_const", ZH_OP_s32_k));
+  CHECK(zh_test_has_op(fx->inst, "put_const", ZH_OP_s32_k));
 
   wr32(fx->mem + 300, 0x7fc00001u); /* a NaN's payload must survive the move */
   CHECK_EQ_INT(call_ok(fx, "f32_move", ZH_I32, 0, false, ZH_I32, true), 0x7fc00001u);
-  CHECK(has_op(fx, "f32_move", ZH_OP_l32_k) && has_op(fx, "f32_move", ZH_OP_s32_k));
+  CHECK(zh_test_has_op(fx->inst, "f32_move", ZH_OP_l32_k) &&
+        zh_test_has_op(fx->inst, "f32_move", ZH_OP_s32_k));
 
   uint64_t w = call_ok(fx, "wide", ZH_I64, 0xdeadbeef87654321ull, true, ZH_I64, true);
   CHECK(w == 0x87654321ull);
-  CHECK(has_op(fx, "wide", ZH_OP_l32_k) && has_op(fx, "wide", ZH_OP_s32_k));
+  CHECK(zh_test_has_op(fx->inst, "wide", ZH_OP_l32_k) &&
+        zh_test_has_op(fx->inst, "wide", ZH_OP_s32_k));
 }
 
 /* Expects export `name` (no argument) to trap out of bounds with the message of the plain
@@ -151,11 +141,13 @@ static void check_oob(fixture *fx, const char *name, bool res, const char *plain
 static void test_bounds(fixture *fx) {
   check_oob(fx, "wrap_load", true, "load", 0xfffffff0u);
   check_oob(fx, "wrap_store", false, "store", 0xfffffff0u);
-  CHECK(!has_op(fx, "wrap_load", ZH_OP_l32_k) && !has_op(fx, "wrap_store", ZH_OP_s32_k));
+  CHECK(!zh_test_has_op(fx->inst, "wrap_load", ZH_OP_l32_k) &&
+        !zh_test_has_op(fx->inst, "wrap_store", ZH_OP_s32_k));
   memset(fx->mem + 65528, 0xab, 8);
   check_oob(fx, "end_load", true, "load", 65534);
   check_oob(fx, "end_store", false, "store", 65533);
-  CHECK(has_op(fx, "end_load", ZH_OP_l32_k) && has_op(fx, "end_store", ZH_OP_s32_k));
+  CHECK(zh_test_has_op(fx->inst, "end_load", ZH_OP_l32_k) &&
+        zh_test_has_op(fx->inst, "end_store", ZH_OP_s32_k));
   CHECK_EQ_INT(rd32(fx->mem + 65532), 0xababababu); /* the trapped store wrote nothing */
   CHECK_EQ_INT(call_ok(fx, "load", ZH_I32, 65532, true, ZH_I32, true), 0xababababu);
 }
@@ -179,7 +171,8 @@ static void test_memory1(zh_engine *engine) {
     CHECK_EQ_INT(rd32(m1 + 16), 0x33333333u);
     CHECK_EQ_INT(rd32(m0 + 16), 0x11111111u);
     CHECK_EQ_INT(call_ok(&fx, "read0", ZH_I32, 0, false, ZH_I32, true), 0x11111111u);
-    CHECK(has_op(&fx, "swap1", ZH_OP_l32_k) && has_op(&fx, "swap1", ZH_OP_s32_k));
+    CHECK(zh_test_has_op(fx.inst, "swap1", ZH_OP_l32_k) &&
+          zh_test_has_op(fx.inst, "swap1", ZH_OP_s32_k));
   }
   free(bytes);
   zh_store_free(fx.store);

@@ -12,6 +12,7 @@
 #include "testlib.h"
 #include "testutil.h"
 #include "wasm/compile.h"
+#include "wasm/compiled_ops.h"
 #include "wasm/ops.h"
 #include "wasm/runtime.h"
 #include "zerohop/engine.h"
@@ -145,20 +146,6 @@ static uint32_t call_ok(fixture *fx, const char *name, const uint32_t *args, siz
   return v;
 }
 
-/* True when the compiled body of export `name` (compiled by a call first) holds an
- * instruction of op `op`: its handler's address at an instruction start. */
-static bool has_op(fixture *fx, const char *name, zh_op op) {
-  const zh_func *f = zh_instance_func(fx->inst, name);
-  if (!f || !f->code)
-    return false;
-  const uint8_t *code = atomic_load(&f->code->ops);
-  const void *h = zh_interp_handlers()[op];
-  for (size_t i = 0; i + sizeof h <= f->code->len; i++)
-    if (memcmp(code + i, &h, sizeof h) == 0)
-      return true;
-  return false;
-}
-
 static uint32_t c_zbytes(uint32_t x) { return ~x & (x - 0x01010101u) & 0x80808080u; }
 
 static uint32_t rng = 2463534242u;
@@ -195,11 +182,13 @@ static void test_values(fixture *fx) {
     CHECK_EQ_INT(call_ok(fx, "miss_mask", &x, 1), ~x & (x - 0x01010101u) & 0x7f7f7f7fu);
     CHECK_EQ_INT(call_ok(fx, "miss_k", &x, 1), (~x & (x + 7u) & 0x80808080u) != 0);
   }
-  CHECK(has_op(fx, "zbytes", ZH_OP_i32_zbytes));
-  CHECK(has_op(fx, "andn_add", ZH_OP_i32_andn_add));
-  CHECK(!has_op(fx, "miss_locals", ZH_OP_i32_andn_add));
-  CHECK(has_op(fx, "miss_mask", ZH_OP_i32_andn_add) && !has_op(fx, "miss_mask", ZH_OP_i32_zbytes));
-  CHECK(!has_op(fx, "miss_k", ZH_OP_br_zbyte) && !has_op(fx, "miss_k", ZH_OP_br_nozbyte));
+  CHECK(zh_test_has_op(fx->inst, "zbytes", ZH_OP_i32_zbytes));
+  CHECK(zh_test_has_op(fx->inst, "andn_add", ZH_OP_i32_andn_add));
+  CHECK(!zh_test_has_op(fx->inst, "miss_locals", ZH_OP_i32_andn_add));
+  CHECK(zh_test_has_op(fx->inst, "miss_mask", ZH_OP_i32_andn_add) &&
+        !zh_test_has_op(fx->inst, "miss_mask", ZH_OP_i32_zbytes));
+  CHECK(!zh_test_has_op(fx->inst, "miss_k", ZH_OP_br_zbyte) &&
+        !zh_test_has_op(fx->inst, "miss_k", ZH_OP_br_nozbyte));
 }
 
 /* Strings of every length up to 40 at every alignment, with bytes that look like the
@@ -217,9 +206,10 @@ static void test_strlen(fixture *fx) {
       if (align == 0)
         CHECK_EQ_INT(call_ok(fx, "strlen2", &at, 1), len);
     }
-  CHECK(has_op(fx, "strlen", ZH_OP_l32_br_zbyte));
-  CHECK(has_op(fx, "strlen2", ZH_OP_l32_br_nozbyte));
-  CHECK(has_op(fx, "strlen", ZH_OP_br_and_nz) || has_op(fx, "strlen", ZH_OP_br_and_z));
+  CHECK(zh_test_has_op(fx->inst, "strlen", ZH_OP_l32_br_zbyte));
+  CHECK(zh_test_has_op(fx->inst, "strlen2", ZH_OP_l32_br_nozbyte));
+  CHECK(zh_test_has_op(fx->inst, "strlen", ZH_OP_br_and_nz) ||
+        zh_test_has_op(fx->inst, "strlen", ZH_OP_br_and_z));
 }
 
 static void test_wordchr(fixture *fx) {
@@ -239,7 +229,7 @@ static void test_wordchr(fixture *fx) {
     uint32_t args[3] = {4096, c | (next() & 0xffffff00u), n};
     CHECK_EQ_INT(call_ok(fx, "wordchr", args, 3), want);
   }
-  CHECK(has_op(fx, "wordchr", ZH_OP_l32x_br_nozbyte));
+  CHECK(zh_test_has_op(fx->inst, "wordchr", ZH_OP_l32x_br_nozbyte));
 }
 
 static uint32_t c_flags(uint32_t x, uint32_t y) {
@@ -252,23 +242,24 @@ static void test_branches(fixture *fx) {
     uint32_t xy[2] = {edge_word(i) ^ (i & 0x80000103u), next()};
     CHECK_EQ_INT(call_ok(fx, "flags", xy, 2), c_flags(xy[0], xy[1]));
   }
-  CHECK(has_op(fx, "flags", ZH_OP_br_and_z) && has_op(fx, "flags", ZH_OP_br_and_nz));
+  CHECK(zh_test_has_op(fx->inst, "flags", ZH_OP_br_and_z) &&
+        zh_test_has_op(fx->inst, "flags", ZH_OP_br_and_nz));
   /* x = x - 7 until zero: n iterations from 7n. */
   for (uint32_t n = 1; n < 50; n++) {
     uint32_t x = n * 7u;
     CHECK_EQ_INT(call_ok(fx, "countdown", &x, 1), 3 * n);
   }
-  CHECK(has_op(fx, "countdown", ZH_OP_br_inc2_i32_ne));
+  CHECK(zh_test_has_op(fx->inst, "countdown", ZH_OP_br_inc2_i32_ne));
   for (uint32_t n = 4; n < 40; n++) { /* below 4 the count wraps: 2^30 steps */
     uint32_t args[2] = {1000, n}, steps = n > 7 ? (n - 4) / 4 + 1 : 1;
     CHECK_EQ_INT(call_ok(fx, "step2", args, 2), 1000 + 4 * steps);
   }
-  CHECK(has_op(fx, "step2", ZH_OP_br_inc2_i32_gt_u));
+  CHECK(zh_test_has_op(fx->inst, "step2", ZH_OP_br_inc2_i32_gt_u));
   uint32_t one = 1, two = 2, zero = 0;
   CHECK_EQ_INT(call_ok(fx, "dec_if", &one, 1), 20);
   CHECK_EQ_INT(call_ok(fx, "dec_if", &two, 1), 10);
   CHECK_EQ_INT(call_ok(fx, "dec_if", &zero, 1), 10);
-  CHECK(has_op(fx, "dec_if", ZH_OP_br_inc_i32_eq));
+  CHECK(zh_test_has_op(fx->inst, "dec_if", ZH_OP_br_inc_i32_eq));
 }
 
 static void test_bytes(fixture *fx) {
@@ -287,8 +278,9 @@ static void test_bytes(fixture *fx) {
     uint32_t k = next() % 24, pair[2] = {8192 + k, 9000 + k};
     CHECK_EQ_INT(call_ok(fx, "same_byte", pair, 2), a[k] == b[k]);
   }
-  CHECK(has_op(fx, "memcmp", ZH_OP_br_l8u2_ne) && has_op(fx, "memcmp", ZH_OP_br_inc2_i32_ne));
-  CHECK(has_op(fx, "same_byte", ZH_OP_br_l8u2_eq));
+  CHECK(zh_test_has_op(fx->inst, "memcmp", ZH_OP_br_l8u2_ne) &&
+        zh_test_has_op(fx->inst, "memcmp", ZH_OP_br_inc2_i32_ne));
+  CHECK(zh_test_has_op(fx->inst, "same_byte", ZH_OP_br_l8u2_eq));
 }
 
 /* A string that runs into the end of memory: the fused word loop faults on the last page's

@@ -9,6 +9,7 @@
 #include "testlib.h"
 #include "testutil.h"
 #include "wasm/compile.h"
+#include "wasm/compiled_ops.h"
 #include "wasm/ops.h"
 #include "wasm/runtime.h"
 #include "zerohop/engine.h"
@@ -83,20 +84,6 @@ static uint32_t call_ok(fixture *fx, const char *name, const uint32_t *args, siz
   return v;
 }
 
-/* True when the compiled body of export `name` (compiled by a call first) holds an
- * instruction of op `op`: its handler's address at an instruction start. */
-static bool has_op(fixture *fx, const char *name, zh_op op) {
-  const zh_func *f = zh_instance_func(fx->inst, name);
-  if (!f || !f->code)
-    return false;
-  const uint8_t *code = atomic_load(&f->code->ops);
-  const void *h = zh_interp_handlers()[op];
-  for (size_t i = 0; i + sizeof h <= f->code->len; i++)
-    if (memcmp(code + i, &h, sizeof h) == 0)
-      return true;
-  return false;
-}
-
 static const uint32_t edges[] = {0,           1,           4,           7,           31,
                                  0x7fffffffu, 0x80000000u, 0x80000006u, 0xfffffff9u, 0xffffffffu};
 #define NEDGES (sizeof edges / sizeof edges[0])
@@ -109,8 +96,8 @@ static void test_stack_pointer(fixture *fx) {
   uint32_t frame_word;
   memcpy(&frame_word, fx->mem + 4096 - 32 + 12, 4);
   CHECK_EQ_INT(frame_word, edges[NEDGES - 1]); /* the store went to the frame */
-  CHECK(has_op(fx, "framed", ZH_OP_i32_add_gset));
-  CHECK(!has_op(fx, "framed", ZH_OP_global_set));
+  CHECK(zh_test_has_op(fx->inst, "framed", ZH_OP_i32_add_gset));
+  CHECK(!zh_test_has_op(fx->inst, "framed", ZH_OP_global_set));
 
   uint32_t model = 0;
   for (size_t i = 0; i < NEDGES; i++) {
@@ -118,17 +105,17 @@ static void test_stack_pointer(fixture *fx) {
     CHECK_EQ_INT(call_ok(fx, "bump", &edges[i], 1, true), model);
     CHECK_EQ_INT(call_ok(fx, "other", NULL, 0, true), model);
   }
-  CHECK(has_op(fx, "bump", ZH_OP_i32_add_gset));
+  CHECK(zh_test_has_op(fx->inst, "bump", ZH_OP_i32_add_gset));
 }
 
 static void test_near_misses(fixture *fx) {
   uint32_t args[2] = {10, 0xabcdef01u};
   CHECK_EQ_INT(call_ok(fx, "miss_value", args, 2, true), 15);
   CHECK_EQ_INT(call_ok(fx, "other", NULL, 0, true), 0xabcdef01u);
-  CHECK(!has_op(fx, "miss_value", ZH_OP_i32_add_gset));
+  CHECK(!zh_test_has_op(fx->inst, "miss_value", ZH_OP_i32_add_gset));
   call_ok(fx, "miss_label", args, 1, false);
   CHECK_EQ_INT(call_ok(fx, "other", NULL, 0, true), 19);
-  CHECK(!has_op(fx, "miss_label", ZH_OP_i32_add_gset));
+  CHECK(!zh_test_has_op(fx->inst, "miss_label", ZH_OP_i32_add_gset));
 }
 
 static void test_sub_const(fixture *fx) {
@@ -136,11 +123,13 @@ static void test_sub_const(fixture *fx) {
     CHECK_EQ_INT(call_ok(fx, "sub7", &edges[i], 1, true), edges[i] - 7u);
     CHECK_EQ_INT(call_ok(fx, "submin", &edges[i], 1, true), edges[i] - 0x80000000u);
   }
-  CHECK(has_op(fx, "sub7", ZH_OP_i32_add_ri) && !has_op(fx, "sub7", ZH_OP_i32_sub_ri));
+  CHECK(zh_test_has_op(fx->inst, "sub7", ZH_OP_i32_add_ri) &&
+        !zh_test_has_op(fx->inst, "sub7", ZH_OP_i32_sub_ri));
   uint32_t v = 0x12345678u, at = 104;
   memcpy(fx->mem + 100, &v, 4);
   CHECK_EQ_INT(call_ok(fx, "load_before", &at, 1, true), v);
-  CHECK(has_op(fx, "load_before", ZH_OP_l32_ri)); /* the subtraction moved into the load */
+  CHECK(zh_test_has_op(fx->inst, "load_before",
+                       ZH_OP_l32_ri)); /* the subtraction moved into the load */
   /* 2 - 4 wraps to 0xfffffffe: out of bounds, as the unfused form would be. */
   uint32_t two = 2;
   zh_error *err = NULL;
@@ -151,7 +140,7 @@ static void test_sub_const(fixture *fx) {
   for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
     CHECK_EQ_INT(call_ok(fx, "countdown", &n[i], 1, true), 2 * n[i]);
   /* the loop's other add joins it: both increments and the branch, one instruction */
-  CHECK(has_op(fx, "countdown", ZH_OP_br_inc2_i32_ne));
+  CHECK(zh_test_has_op(fx->inst, "countdown", ZH_OP_br_inc2_i32_ne));
 }
 
 int main(void) {
