@@ -22,21 +22,7 @@ done
 source bench/http_lib.sh
 http_bench_init bench-hops-call-instr
 
-mkdir -p "$tmp/app"
-cat >"$tmp/app/spin.toml" <<TOML
-spin_manifest_version = 2
-[application]
-name = "bench-hops-call-instr"
-[[trigger.http]]
-route = "/x/..."
-component = "x"
-[component.x]
-source = "$COMP/deps_caller.wasm"
-[component.x.dependencies]
-"zerohop:deps/text@1.0.0" = { component = "y" }
-[component.y]
-source = "$COMP/deps_callee.wasm"
-TOML
+deps_app bench-hops-call-instr
 head -c "$SIZE" /dev/zero | tr '\0' 'a' >"$tmp/payload"
 
 port=$(free_port)

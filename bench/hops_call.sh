@@ -25,21 +25,7 @@ done
 source bench/http_lib.sh
 http_bench_init bench-hops-call
 
-mkdir -p "$tmp/app"
-cat >"$tmp/app/spin.toml" <<TOML
-spin_manifest_version = 2
-[application]
-name = "bench-hops-call"
-[[trigger.http]]
-route = "/x/..."
-component = "x"
-[component.x]
-source = "$COMP/deps_caller.wasm"
-[component.x.dependencies]
-"zerohop:deps/text@1.0.0" = { component = "y" }
-[component.y]
-source = "$COMP/deps_callee.wasm"
-TOML
+deps_app bench-hops-call
 port=$(free_port)
 "$BUILD/zerohop" up -f "$tmp/app" --listen "127.0.0.1:$port" >"$tmp/up.out" 2>"$tmp/up.err" &
 pids+=($!)

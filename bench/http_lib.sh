@@ -173,3 +173,23 @@ wait_serving() {
   echo "$3 did not start" >&2
   exit 1
 }
+
+# deps_app NAME: $tmp/app/spin.toml, the dependency call's app (bench/hops_call.sh): x is
+# deps_caller, its zerohop:deps/text@1.0.0 is y, deps_callee ($COMP holds both).
+deps_app() {
+  mkdir -p "$tmp/app"
+  cat >"$tmp/app/spin.toml" <<TOML
+spin_manifest_version = 2
+[application]
+name = "$1"
+[[trigger.http]]
+route = "/x/..."
+component = "x"
+[component.x]
+source = "$COMP/deps_caller.wasm"
+[component.x.dependencies]
+"zerohop:deps/text@1.0.0" = { component = "y" }
+[component.y]
+source = "$COMP/deps_callee.wasm"
+TOML
+}
