@@ -50,20 +50,6 @@ static const char WAT[] =
   " (func (export \"store\") (param i32) local.get 0 i32.const 7 i32.store))\n";
 /* clang-format on */
 
-typedef struct fixture {
-  zh_store *store;
-  zh_instance *inst;
-  uint8_t *mem;
-} fixture;
-
-static bool ok(zh_error *err) {
-  if (!err)
-    return true;
-  fprintf(stderr, "error: %s\n", zh_error_message(err));
-  zh_error_free(err);
-  return false;
-}
-
 /* Calls export `name` with one argument of type `t` (or none); its one result, or *err. */
 static uint64_t call(fixture *fx, const char *name, zh_valtype t, uint64_t arg, bool has_arg,
                      zh_valtype rt, bool has_res, zh_error **err) {
@@ -183,21 +169,13 @@ int main(void) {
   zh_engine *engine = NULL;
   if (!ok(zh_engine_new(NULL, &engine)))
     return 1;
-  zh_module *m = zh_test_wat_module(engine, WAT, "const_addr.wat");
-  CHECK(m != NULL);
-  fixture fx = {0};
-  if (m && ok(zh_store_new(engine, &fx.store)) &&
-      ok(zh_instance_new(fx.store, m, NULL, 0, &fx.inst))) {
-    zh_memory *mem = zh_instance_memory(fx.inst, "mem");
-    CHECK(mem != NULL);
-    if (mem) {
-      fx.mem = zh_memory_data(mem);
-      test_values(&fx);
-      test_bounds(&fx);
-    }
+  fixture fx;
+  CHECK(fixture_new(engine, WAT, "const_addr.wat", &fx) && fx.mem != NULL);
+  if (fx.inst && fx.mem) {
+    test_values(&fx);
+    test_bounds(&fx);
   }
-  zh_store_free(fx.store);
-  zh_module_free(m);
+  fixture_free(&fx);
   test_memory1(engine);
   zh_engine_free(engine);
   TEST_SUMMARY();

@@ -113,21 +113,6 @@ static const char WAT[] =
   " (func (export \"load\") (param i32) (result i32) local.get 0 i32.load))\n";
 /* clang-format on */
 
-typedef struct fixture {
-  zh_store *store;
-  zh_instance *inst;
-  uint8_t *mem;
-  size_t mem_len;
-} fixture;
-
-static bool ok(zh_error *err) {
-  if (!err)
-    return true;
-  fprintf(stderr, "error: %s\n", zh_error_message(err));
-  zh_error_free(err);
-  return false;
-}
-
 /* Calls export `name` with i32 arguments; returns its i32 result, or sets *err. */
 static uint32_t call(fixture *fx, const char *name, const uint32_t *args, size_t n,
                      zh_error **err) {
@@ -324,14 +309,9 @@ int main(void) {
   zh_engine *engine = NULL;
   if (!ok(zh_engine_new(NULL, &engine)))
     return 1;
-  zh_module *m = zh_test_wat_module(engine, WAT, "fusions.wat");
-  CHECK(m != NULL);
-  fixture fx = {0};
-  if (m && ok(zh_store_new(engine, &fx.store)) &&
-      ok(zh_instance_new(fx.store, m, NULL, 0, &fx.inst))) {
-    zh_memory *mem = zh_instance_memory(fx.inst, "mem");
-    fx.mem = zh_memory_data(mem);
-    fx.mem_len = zh_memory_size(mem);
+  fixture fx;
+  CHECK(fixture_new(engine, WAT, "fusions.wat", &fx) && fx.mem != NULL);
+  if (fx.inst && fx.mem) {
     test_values(&fx);
     test_strlen(&fx);
     test_wordchr(&fx);
@@ -339,8 +319,7 @@ int main(void) {
     test_bytes(&fx);
     test_edge_trap(&fx);
   }
-  zh_store_free(fx.store);
-  zh_module_free(m);
+  fixture_free(&fx);
   zh_engine_free(engine);
   TEST_SUMMARY();
 }

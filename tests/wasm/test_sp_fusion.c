@@ -51,20 +51,6 @@ static const char WAT[] =
   "  local.get 1))\n";
 /* clang-format on */
 
-typedef struct fixture {
-  zh_store *store;
-  zh_instance *inst;
-  uint8_t *mem;
-} fixture;
-
-static bool ok(zh_error *err) {
-  if (!err)
-    return true;
-  fprintf(stderr, "error: %s\n", zh_error_message(err));
-  zh_error_free(err);
-  return false;
-}
-
 /* Calls export `name` with n i32 arguments; returns its i32 result (0 without), or *err. */
 static uint32_t call(fixture *fx, const char *name, const uint32_t *args, size_t n, bool res,
                      zh_error **err) {
@@ -147,18 +133,14 @@ int main(void) {
   zh_engine *engine = NULL;
   if (!ok(zh_engine_new(NULL, &engine)))
     return 1;
-  zh_module *m = zh_test_wat_module(engine, WAT, "sp_fusion.wat");
-  CHECK(m != NULL);
-  fixture fx = {0};
-  if (m && ok(zh_store_new(engine, &fx.store)) &&
-      ok(zh_instance_new(fx.store, m, NULL, 0, &fx.inst))) {
-    fx.mem = zh_memory_data(zh_instance_memory(fx.inst, "mem"));
+  fixture fx;
+  CHECK(fixture_new(engine, WAT, "sp_fusion.wat", &fx) && fx.mem != NULL);
+  if (fx.inst && fx.mem) {
     test_stack_pointer(&fx);
     test_near_misses(&fx);
     test_sub_const(&fx);
   }
-  zh_store_free(fx.store);
-  zh_module_free(m);
+  fixture_free(&fx);
   zh_engine_free(engine);
   TEST_SUMMARY();
 }
