@@ -454,6 +454,20 @@ static void fuse_last(compiler *c, uint32_t h, bool second, zh_op o, uint32_t x,
   c->la = other, c->lb = x, c->lk = y;
 }
 
+/* Drops the code from `at` on and starts `o` there, its result in the home of stack height
+ * h (now the top): returns where the destination operand is, for mark_dst once the other
+ * operands follow. */
+static size_t refuse_at(compiler *c, size_t at, uint32_t h, zh_op o) {
+  c->len = at;
+  barrier(c);
+  c->height = h;
+  push(c, K_HOME);
+  emit_op(c, o);
+  size_t dst = c->len;
+  emit_u32(c, home(c, h));
+  return dst;
+}
+
 /* The zero-byte test of libc's word-at-a-time string loops, `~x & (x - 0x01010101) &
  * 0x80808080`, arrives as `x ^ -1`, `x + k`, an and of the two, then an and with the mask.
  * The two terms, computed one after the other (either first) from the same local, become
@@ -469,13 +483,7 @@ static bool fuse_zero_byte_test(compiler *c, uint32_t h) {
     if ((add_last || not_last) && c->prev_dst == home(c, h) && c->prev_insn + 20 == c->last_insn &&
         c->prev_la == c->la && c->la < c->nlocals) {
       uint32_t x = c->la, k = add_last ? c->lb : c->prev_lb;
-      c->len = c->prev_insn;
-      barrier(c);
-      c->height = h;
-      push(c, K_HOME);
-      emit_op(c, ZH_OP_i32_andn_add);
-      size_t dst = c->len;
-      emit_u32(c, home(c, h));
+      size_t dst = refuse_at(c, c->prev_insn, h, ZH_OP_i32_andn_add);
       emit_u32(c, x);
       emit_u32(c, k);
       mark_dst(c, dst, h);
@@ -492,13 +500,7 @@ static bool fuse_zero_byte_test(compiler *c, uint32_t h) {
       !produced_last(c, second ? h + 1 : h, LK_ANDN_ADD) || c->lb != 0xfefefeffu)
     return false;
   uint32_t x = c->la;
-  c->len = c->last_insn;
-  barrier(c);
-  c->height = h;
-  push(c, K_HOME);
-  emit_op(c, ZH_OP_i32_zbytes);
-  size_t dst = c->len;
-  emit_u32(c, home(c, h));
+  size_t dst = refuse_at(c, c->last_insn, h, ZH_OP_i32_zbytes);
   emit_u32(c, x);
   mark_dst(c, dst, h);
   c->last_kind = LK_ZBYTES;
